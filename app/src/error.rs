@@ -1,0 +1,170 @@
+//! The one error type every server function returns.
+//!
+//! It crosses the wire (JSON) so the client can show a validation message next to the
+//! field it concerns. Internal details never cross: `Internal` carries only a short,
+//! honest message, the cause is logged on the server.
+
+use leptos::server_fn::{
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AppError {
+    /// Bad input: `field` names the form field (as in the form's `name`).
+    #[error("{message}")]
+    Validation { field: String, message: String },
+    #[error("Please log in.")]
+    Unauthorized,
+    #[error("{message}")]
+    Forbidden { message: String },
+    /// `what` names the missing thing ("Expense"); also the answer for things the caller may not see.
+    #[error("{what} not found.")]
+    NotFound { what: String },
+    #[error("{message}")]
+    Conflict { field: String, message: String },
+    #[error("Too many attempts. Try again in {retry_after_secs} seconds.")]
+    RateLimited { retry_after_secs: u64 },
+    /// Something broke on our side; the details are in the server log.
+    #[error("Something went wrong on our side. Please try again.")]
+    Internal,
+    /// The request could not be carried out (network, bad encoding…).
+    #[error("{message}")]
+    Request { message: String },
+}
+
+impl AppError {
+    pub fn validation(field: &str, message: impl Into<String>) -> Self {
+        AppError::Validation {
+            field: field.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        AppError::Forbidden {
+            message: message.into(),
+        }
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        AppError::NotFound {
+            what: what.to_owned(),
+        }
+    }
+
+    pub fn request(message: impl Into<String>) -> Self {
+        AppError::Request {
+            message: message.into(),
+        }
+    }
+
+    /// The message for a form field, if this error is about that field.
+    pub fn field_message(&self, name: &str) -> Option<String> {
+        match self {
+            AppError::Validation { field, message } | AppError::Conflict { field, message }
+                if field == name =>
+            {
+                Some(message.clone())
+            }
+            _ => None,
+        }
+    }
+
+    /// True when the error belongs to one field (and is shown next to it).
+    pub fn is_field_error(&self) -> bool {
+        matches!(
+            self,
+            AppError::Validation { .. } | AppError::Conflict { .. }
+        )
+    }
+
+    #[cfg(feature = "ssr")]
+    pub fn status(&self) -> http::StatusCode {
+        use http::StatusCode;
+        match self {
+            AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            AppError::NotFound { .. } => StatusCode::NOT_FOUND,
+            AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Request { .. } => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Args(m)
+            | ServerFnErrorErr::MissingArg(m)
+            | ServerFnErrorErr::Deserialization(m) => {
+                AppError::request(format!("The form was incomplete or malformed: {m}"))
+            }
+            ServerFnErrorErr::Request(_) => {
+                AppError::request("Could not reach the server. Check your connection.")
+            }
+            other => {
+                #[cfg(feature = "ssr")]
+                tracing::error!(error = %other, "server function plumbing failed");
+                #[cfg(not(feature = "ssr"))]
+                let _ = other;
+                AppError::Internal
+            }
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        tracing::error!(error = %e, "database error");
+        AppError::Internal
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every variant must survive the trip to the client: a variant that fails to
+    /// serialize turns into a generic failure on the wire.
+    #[test]
+    fn every_variant_round_trips_through_the_wire_encoding() {
+        let all = [
+            AppError::validation("amount", "bad"),
+            AppError::Unauthorized,
+            AppError::forbidden("no"),
+            AppError::not_found("Expense"),
+            AppError::Conflict {
+                field: "email".into(),
+                message: "taken".into(),
+            },
+            AppError::RateLimited {
+                retry_after_secs: 30,
+            },
+            AppError::Internal,
+            AppError::request("oops"),
+        ];
+        for e in all {
+            let bytes = e.ser();
+            assert_eq!(AppError::de(bytes), e);
+        }
+    }
+
+    #[test]
+    fn field_messages_belong_to_their_field() {
+        let e = AppError::validation("amount", "Too large");
+        assert_eq!(e.field_message("amount").as_deref(), Some("Too large"));
+        assert_eq!(e.field_message("date"), None);
+        assert!(!AppError::Internal.is_field_error());
+    }
+}

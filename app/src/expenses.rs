@@ -1,0 +1,462 @@
+//! Expenses: what a workspace spent, in integer minor units of a currency.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    dates::parse_iso_date,
+    error::{AppError, AppResult},
+    money::{self, parse_amount, Totals},
+};
+
+pub const CATEGORIES: &[&str] = &[
+    "Food",
+    "Transport",
+    "Housing",
+    "Utilities",
+    "Software",
+    "Equipment",
+    "Travel",
+    "Marketing",
+    "Office",
+    "Health",
+    "Education",
+    "Taxes",
+    "Other",
+];
+pub const MAX_DESCRIPTION: usize = 200;
+pub const MAX_BULK_DELETE: usize = 500;
+/// The list shows the most recent expenses; totals cover all of them.
+pub const LIST_LIMIT: i64 = 500;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct Expense {
+    pub id: i64,
+    pub workspace_id: i64,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub category: String,
+    pub description: String,
+    pub spent_on: String,
+    pub created_by: i64,
+    pub created_by_name: String,
+}
+
+impl Expense {
+    pub fn amount_display(&self) -> String {
+        money::format_display(self.amount_minor, &self.currency)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpenseList {
+    pub items: Vec<Expense>,
+    /// Sum of every expense in the workspace, per currency.
+    pub totals: Totals,
+    pub count: i64,
+    /// The workspace stream's sequence this snapshot is consistent with: apply only later events.
+    pub cursor: i64,
+}
+
+/// A validated expense, ready to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpenseInput {
+    pub amount_minor: i64,
+    pub currency: String,
+    pub category: String,
+    pub description: String,
+    pub spent_on: String,
+}
+
+impl ExpenseInput {
+    /// Checks every field of a submitted form; the first problem is reported against its field.
+    pub fn parse(
+        amount: &str,
+        currency: &str,
+        category: &str,
+        description: &str,
+        date: &str,
+    ) -> AppResult<Self> {
+        let currency = currency.trim().to_uppercase();
+        if money::currency_exponent(&currency).is_none() {
+            return Err(AppError::validation(
+                "currency",
+                "Choose a currency from the list.",
+            ));
+        }
+        let amount_minor = parse_amount(amount, &currency)
+            .map_err(|e| AppError::validation("amount", e.to_string()))?;
+        let category = CATEGORIES
+            .iter()
+            .find(|c| c.eq_ignore_ascii_case(category.trim()))
+            .ok_or_else(|| AppError::validation("category", "Choose a category from the list."))?
+            .to_string();
+        let description = description.trim().to_owned();
+        if description.chars().count() > MAX_DESCRIPTION {
+            return Err(AppError::validation(
+                "description",
+                format!("Use at most {MAX_DESCRIPTION} characters."),
+            ));
+        }
+        if description.chars().any(|c| c.is_control()) {
+            return Err(AppError::validation(
+                "description",
+                "The description contains invalid characters.",
+            ));
+        }
+        let spent_on = date.trim().to_owned();
+        let days = parse_iso_date(&spent_on)
+            .ok_or_else(|| AppError::validation("date", "Enter a real date (YYYY-MM-DD)."))?;
+        check_date_range(days, "date")?;
+        Ok(ExpenseInput {
+            amount_minor,
+            currency,
+            category,
+            description,
+            spent_on,
+        })
+    }
+}
+
+/// Dates from 2000-01-01 up to a year ahead are accepted.
+pub fn check_date_range(days: i64, field: &str) -> AppResult<()> {
+    const Y2000: i64 = 10_957;
+    #[cfg(feature = "ssr")]
+    let latest = crate::server::today_days() + 366;
+    #[cfg(not(feature = "ssr"))]
+    let latest = i64::MAX;
+    if days < Y2000 {
+        return Err(AppError::validation(
+            field,
+            "Dates before 2000 are not accepted.",
+        ));
+    }
+    if days > latest {
+        return Err(AppError::validation(
+            field,
+            "The date is more than a year ahead.",
+        ));
+    }
+    Ok(())
+}
+
+#[server(endpoint = "expenses/list")]
+pub async fn list_expenses(workspace_id: i64) -> Result<ExpenseList, AppError> {
+    ssr::list(workspace_id).await
+}
+
+#[server(endpoint = "expenses/get")]
+pub async fn get_expense(workspace_id: i64, id: i64) -> Result<Expense, AppError> {
+    ssr::get(workspace_id, id).await
+}
+
+#[server(endpoint = "expenses/create")]
+pub async fn create_expense(
+    workspace_id: i64,
+    amount: String,
+    currency: String,
+    category: String,
+    description: String,
+    date: String,
+) -> Result<Expense, AppError> {
+    ssr::create(workspace_id, amount, currency, category, description, date).await
+}
+
+#[server(endpoint = "expenses/update")]
+pub async fn update_expense(
+    workspace_id: i64,
+    id: i64,
+    amount: String,
+    currency: String,
+    category: String,
+    description: String,
+    date: String,
+) -> Result<Expense, AppError> {
+    ssr::update(
+        workspace_id,
+        id,
+        amount,
+        currency,
+        category,
+        description,
+        date,
+    )
+    .await
+}
+
+#[server(endpoint = "expenses/delete")]
+pub async fn delete_expense(workspace_id: i64, id: i64) -> Result<(), AppError> {
+    ssr::delete_many(workspace_id, vec![id]).await.map(|_| ())
+}
+
+/// Deletes several expenses at once; all of them or none. Returns how many were deleted.
+#[server(endpoint = "expenses/delete-many")]
+pub async fn delete_expenses(
+    workspace_id: i64,
+    #[server(default)] ids: Vec<i64>,
+) -> Result<u64, AppError> {
+    ssr::delete_many(workspace_id, ids).await
+}
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use sqlx::{Any, Executor};
+
+    use super::*;
+    use crate::{
+        live::{
+            catalog::{BulkDeleted, Deleted},
+            Event, Stream,
+        },
+        server::{
+            authz::{require_member, require_user, Need},
+            db::snapshot,
+            now_ms, outbox, state,
+        },
+    };
+
+    const SELECT: &str = "SELECT e.id, e.workspace_id, e.amount_minor, e.currency, e.category, e.description, \
+        e.spent_on, e.created_by, u.display_name AS created_by_name FROM expenses e JOIN users u ON u.id = e.created_by";
+
+    /// The list and its totals, read in one snapshot together with the workspace
+    /// stream's position, so a client applies exactly the events after `cursor`.
+    pub async fn list(workspace_id: i64) -> AppResult<ExpenseList> {
+        let state = state()?;
+        let user = require_user(&state).await?;
+        require_member(&state, user.id, workspace_id, Need::Read).await?;
+        let mut tx = snapshot(&state.db).await?;
+        let cursor = outbox::head_in(&mut *tx, Stream::Workspace(workspace_id)).await?;
+        let items: Vec<Expense> = sqlx::query_as(&format!(
+            "{SELECT} WHERE e.workspace_id = $1 ORDER BY e.spent_on DESC, e.id DESC LIMIT {LIST_LIMIT}"
+        ))
+        .bind(workspace_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let sums: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT currency, CAST(SUM(amount_minor) AS BIGINT), COUNT(*) FROM expenses WHERE workspace_id = $1 GROUP BY currency",
+        )
+        .bind(workspace_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let mut totals = Totals::default();
+        let mut count = 0;
+        for (currency, sum, n) in sums {
+            totals.add(&currency, sum);
+            count += n;
+        }
+        Ok(ExpenseList {
+            items,
+            totals,
+            count,
+            cursor,
+        })
+    }
+
+    pub async fn get(workspace_id: i64, id: i64) -> AppResult<Expense> {
+        let state = state()?;
+        let user = require_user(&state).await?;
+        require_member(&state, user.id, workspace_id, Need::Read).await?;
+        fetch(&state.db.pool, workspace_id, id).await
+    }
+
+    async fn fetch<'e, E: Executor<'e, Database = Any>>(
+        ex: E,
+        workspace_id: i64,
+        id: i64,
+    ) -> AppResult<Expense> {
+        sqlx::query_as(&format!("{SELECT} WHERE e.workspace_id = $1 AND e.id = $2"))
+            .bind(workspace_id)
+            .bind(id)
+            .fetch_optional(ex)
+            .await?
+            .ok_or_else(|| AppError::not_found("Expense"))
+    }
+
+    pub async fn create(
+        workspace_id: i64,
+        amount: String,
+        currency: String,
+        category: String,
+        description: String,
+        date: String,
+    ) -> AppResult<Expense> {
+        let state = state()?;
+        let user = require_user(&state).await?;
+        require_member(&state, user.id, workspace_id, Need::Write).await?;
+        let input = ExpenseInput::parse(&amount, &currency, &category, &description, &date)?;
+        let now = now_ms();
+        let mut tx = state.db.pool.begin().await?;
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO expenses (workspace_id, amount_minor, currency, category, description, spent_on, created_by, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+        )
+        .bind(workspace_id)
+        .bind(input.amount_minor)
+        .bind(&input.currency)
+        .bind(&input.category)
+        .bind(&input.description)
+        .bind(&input.spent_on)
+        .bind(user.id)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        let expense = fetch(&mut *tx, workspace_id, id).await?;
+        outbox::append(
+            &mut tx,
+            Stream::Workspace(workspace_id),
+            Event::ExpenseCreated(expense.clone()),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        state.hub.notify(Stream::Workspace(workspace_id));
+        tracing::info!(workspace_id, expense_id = id, "expense created");
+        Ok(expense)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn update(
+        workspace_id: i64,
+        id: i64,
+        amount: String,
+        currency: String,
+        category: String,
+        description: String,
+        date: String,
+    ) -> AppResult<Expense> {
+        let state = state()?;
+        let user = require_user(&state).await?;
+        require_member(&state, user.id, workspace_id, Need::Write).await?;
+        let input = ExpenseInput::parse(&amount, &currency, &category, &description, &date)?;
+        let now = now_ms();
+        let mut tx = state.db.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE expenses SET amount_minor = $1, currency = $2, category = $3, description = $4, spent_on = $5, updated_at = $6 \
+             WHERE id = $7 AND workspace_id = $8",
+        )
+        .bind(input.amount_minor)
+        .bind(&input.currency)
+        .bind(&input.category)
+        .bind(&input.description)
+        .bind(&input.spent_on)
+        .bind(now)
+        .bind(id)
+        .bind(workspace_id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(AppError::not_found("Expense"));
+        }
+        let expense = fetch(&mut *tx, workspace_id, id).await?;
+        outbox::append(
+            &mut tx,
+            Stream::Workspace(workspace_id),
+            Event::ExpenseUpdated(expense.clone()),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        state.hub.notify(Stream::Workspace(workspace_id));
+        tracing::info!(workspace_id, expense_id = id, "expense updated");
+        // Back to the list, out of edit mode, for a plain form post.
+        leptos_axum::redirect(&format!("/w/{workspace_id}"));
+        Ok(expense)
+    }
+
+    /// Deletes the given expenses of the workspace in one transaction: if any id is not
+    /// an expense of this workspace, nothing is deleted. One event either way:
+    /// `expense:deleted` for one, `expenses:bulk-deleted` for several.
+    pub async fn delete_many(workspace_id: i64, mut ids: Vec<i64>) -> AppResult<u64> {
+        let state = state()?;
+        let user = require_user(&state).await?;
+        require_member(&state, user.id, workspace_id, Need::Write).await?;
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            return Err(AppError::validation("ids", "Select at least one expense."));
+        }
+        if ids.len() > MAX_BULK_DELETE {
+            return Err(AppError::validation(
+                "ids",
+                format!("Delete at most {MAX_BULK_DELETE} expenses at once."),
+            ));
+        }
+        let mut tx = state.db.pool.begin().await?;
+        let mut deleted = 0;
+        for id in &ids {
+            deleted += sqlx::query("DELETE FROM expenses WHERE id = $1 AND workspace_id = $2")
+                .bind(id)
+                .bind(workspace_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        if deleted != ids.len() as u64 {
+            tx.rollback().await?;
+            return Err(AppError::not_found("Expense"));
+        }
+        let event = match ids.as_slice() {
+            [id] => Event::ExpenseDeleted(Deleted { id: *id }),
+            _ => Event::ExpensesBulkDeleted(BulkDeleted { ids }),
+        };
+        outbox::append(&mut tx, Stream::Workspace(workspace_id), event, now_ms()).await?;
+        tx.commit().await?;
+        state.hub.notify(Stream::Workspace(workspace_id));
+        tracing::info!(workspace_id, deleted, "expenses deleted");
+        Ok(deleted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_valid_expense() {
+        let e = ExpenseInput::parse("12.30", "eur", "food", "  Lunch ", "2024-03-01").unwrap();
+        assert_eq!(e.amount_minor, 1230);
+        assert_eq!(e.currency, "EUR");
+        assert_eq!(e.category, "Food");
+        assert_eq!(e.description, "Lunch");
+    }
+
+    #[test]
+    fn names_the_field_at_fault() {
+        let field = |r: AppResult<ExpenseInput>| match r {
+            Err(AppError::Validation { field, .. }) => field,
+            other => panic!("expected a validation error, got {other:?}"),
+        };
+        assert_eq!(
+            field(ExpenseInput::parse("-1", "EUR", "Food", "", "2024-01-01")),
+            "amount"
+        );
+        assert_eq!(
+            field(ExpenseInput::parse("1", "XYZ", "Food", "", "2024-01-01")),
+            "currency"
+        );
+        assert_eq!(
+            field(ExpenseInput::parse("1", "EUR", "Yachts", "", "2024-01-01")),
+            "category"
+        );
+        assert_eq!(
+            field(ExpenseInput::parse(
+                "1",
+                "EUR",
+                "Food",
+                &"x".repeat(201),
+                "2024-01-01"
+            )),
+            "description"
+        );
+        assert_eq!(
+            field(ExpenseInput::parse("1", "EUR", "Food", "", "2024-02-30")),
+            "date"
+        );
+        assert_eq!(
+            field(ExpenseInput::parse("1", "EUR", "Food", "", "1999-12-31")),
+            "date"
+        );
+    }
+}

@@ -1,0 +1,65 @@
+//! LiveLedger's shared crate: domain types, server functions and pages.
+//!
+//! Compiled twice: with `ssr` into the server (where `server` and every `ssr`
+//! submodule exist) and with `hydrate` into the WASM client.
+
+pub mod auth;
+pub mod dates;
+pub mod earnings;
+pub mod error;
+pub mod expenses;
+pub mod live;
+pub mod money;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod server;
+pub mod workspaces;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path, SsrMode,
+};
+
+/// The HTML document the server renders around the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    live::client::provide_live();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/liveledger.css"/>
+        <Title text="LiveLedger"/>
+        <Router>
+            <Routes fallback=|| view! { <pages::NotFound/> }>
+                // Pages that may redirect (not logged in) render whole before answering,
+                // so the redirect is a real 302 that works without JavaScript.
+                <Route path=path!("/") view=pages::Home ssr=SsrMode::Async/>
+                <Route path=path!("/login") view=pages::auth::LoginPage/>
+                <Route path=path!("/register") view=pages::auth::RegisterPage/>
+                <Route path=path!("/w/:ws") view=pages::dashboard::DashboardPage ssr=SsrMode::Async/>
+                <Route path=path!("/w/:ws/team") view=pages::team::TeamPage ssr=SsrMode::Async/>
+                <Route path=path!("/join/:code") view=pages::team::JoinPage ssr=SsrMode::Async/>
+            </Routes>
+        </Router>
+    }
+}

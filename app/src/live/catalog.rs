@@ -1,0 +1,300 @@
+//! Every event LiveLedger emits: its wire name, typed payload, priority, whether it is
+//! kept in the event log (and so replayed after a reconnect) and whether it raises a
+//! notification. Wire names follow the legacy Socket.IO apps (`expense:created`,
+//! `earnings:new` …) so their clients' authors recognise them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{earnings::Earning, expenses::Expense, workspaces::Role};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Priority {
+    Low,
+    Normal,
+    High,
+    Critical,
+}
+
+/// One changed field of an earning, as `earnings:updated` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldChange {
+    pub field: String,
+    pub from: String,
+    pub to: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deleted {
+    pub id: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BulkDeleted {
+    pub ids: Vec<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EarningUpdate {
+    pub earning: Earning,
+    pub changes: Vec<FieldChange>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GoalInfo {
+    pub id: i64,
+    pub name: String,
+    pub target_minor: i64,
+    pub saved_minor: i64,
+    pub currency: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MilestoneInfo {
+    pub goal_id: i64,
+    pub percent: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BudgetInfo {
+    pub id: i64,
+    pub category: String,
+    pub month: String,
+    pub limit_minor: i64,
+    pub spent_minor: i64,
+    pub currency: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlatformInfo {
+    pub id: i64,
+    pub name: String,
+    pub color: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberInfo {
+    pub user_id: i64,
+    pub display_name: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberGone {
+    pub user_id: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NotificationLevel {
+    Success,
+    Error,
+    Info,
+    Warning,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notification {
+    pub id: i64,
+    pub level: NotificationLevel,
+    pub title: String,
+    pub message: String,
+    pub dismissible: bool,
+    /// How long a toast stays, in ms; `None` until dismissed.
+    pub duration_ms: Option<u32>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationRef {
+    pub id: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkspaceInfo {
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteInfo {
+    pub role: Role,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Announcement {
+    pub title: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncReport {
+    pub what: String,
+    pub created: u32,
+    pub skipped: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorReport {
+    pub what: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRevoked {
+    pub reason: String,
+}
+
+/// Declares the catalog once: the `Event` enum (wire name ⇄ typed payload), the
+/// payload-free `EventKind`, and each kind's properties.
+macro_rules! catalog {
+    ($( $variant:ident($payload:ty) = $name:literal, $priority:ident, persisted: $persisted:literal, notifies: $notifies:literal; )*) => {
+        /// An event with its typed payload. On the wire: `"event": <name>, "data": <payload>`.
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(tag = "event", content = "data")]
+        pub enum Event {
+            $( #[serde(rename = $name)] $variant($payload), )*
+        }
+
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum EventKind {
+            $( $variant, )*
+        }
+
+        impl EventKind {
+            pub const ALL: &'static [EventKind] = &[$( EventKind::$variant, )*];
+
+            /// The wire name.
+            pub fn name(self) -> &'static str {
+                match self { $( EventKind::$variant => $name, )* }
+            }
+
+            pub fn from_name(name: &str) -> Option<EventKind> {
+                match name { $( $name => Some(EventKind::$variant), )* _ => None }
+            }
+
+            pub fn priority(self) -> Priority {
+                match self { $( EventKind::$variant => Priority::$priority, )* }
+            }
+
+            /// Kept in the event log and replayed on resume; otherwise delivered live only.
+            pub fn persisted(self) -> bool {
+                match self { $( EventKind::$variant => $persisted, )* }
+            }
+
+            /// Raises a user notification (a toast and an entry in the notification list).
+            pub fn notifies(self) -> bool {
+                match self { $( EventKind::$variant => $notifies, )* }
+            }
+        }
+
+        impl Event {
+            pub fn kind(&self) -> EventKind {
+                match self { $( Event::$variant(_) => EventKind::$variant, )* }
+            }
+        }
+    };
+}
+
+catalog! {
+    ExpenseCreated(Expense) = "expense:created", Normal, persisted: true, notifies: true;
+    ExpenseUpdated(Expense) = "expense:updated", Normal, persisted: true, notifies: false;
+    ExpenseDeleted(Deleted) = "expense:deleted", Normal, persisted: true, notifies: false;
+    ExpensesBulkDeleted(BulkDeleted) = "expenses:bulk-deleted", Normal, persisted: true, notifies: false;
+    EarningNew(Earning) = "earnings:new", Normal, persisted: true, notifies: true;
+    EarningUpdated(EarningUpdate) = "earnings:updated", Normal, persisted: true, notifies: false;
+    EarningDeleted(Deleted) = "earnings:deleted", Normal, persisted: true, notifies: false;
+    PlatformCreated(PlatformInfo) = "platform:created", Low, persisted: true, notifies: false;
+    PlatformUpdated(PlatformInfo) = "platform:updated", Low, persisted: true, notifies: false;
+    GoalCreated(GoalInfo) = "goal:created", Normal, persisted: true, notifies: true;
+    GoalUpdated(GoalInfo) = "goal:updated", Normal, persisted: true, notifies: false;
+    GoalAchieved(GoalInfo) = "goal:achieved", High, persisted: true, notifies: true;
+    GoalDeleted(Deleted) = "goal:deleted", Normal, persisted: true, notifies: false;
+    MilestoneCompleted(MilestoneInfo) = "milestone:completed", High, persisted: true, notifies: true;
+    BudgetCreated(BudgetInfo) = "budget:created", Normal, persisted: true, notifies: false;
+    BudgetUpdated(BudgetInfo) = "budget:updated", Normal, persisted: true, notifies: false;
+    BudgetDeleted(Deleted) = "budget:deleted", Normal, persisted: true, notifies: false;
+    BudgetWarning(BudgetInfo) = "budget:warning", High, persisted: true, notifies: true;
+    BudgetExceeded(BudgetInfo) = "budget:exceeded", Critical, persisted: true, notifies: true;
+    MemberJoined(MemberInfo) = "member:joined", Normal, persisted: true, notifies: true;
+    MemberLeft(MemberGone) = "member:left", Normal, persisted: true, notifies: true;
+    MemberRoleChanged(MemberInfo) = "member:role-changed", High, persisted: true, notifies: true;
+    InviteCreated(InviteInfo) = "invite:created", Low, persisted: true, notifies: false;
+    InviteRevoked(InviteInfo) = "invite:revoked", Low, persisted: true, notifies: false;
+    WorkspaceUpdated(WorkspaceInfo) = "workspace:updated", Normal, persisted: true, notifies: false;
+    WorkspaceDeleted(WorkspaceInfo) = "workspace:deleted", High, persisted: true, notifies: true;
+    NotificationCreated(Notification) = "notification:created", Normal, persisted: true, notifies: false;
+    NotificationRead(NotificationRef) = "notification:read", Low, persisted: true, notifies: false;
+    NotificationDismissed(NotificationRef) = "notification:dismissed", Low, persisted: true, notifies: false;
+    SessionRevoked(SessionRevoked) = "session:revoked", Critical, persisted: false, notifies: false;
+    SystemAnnouncement(Announcement) = "system:announcement", High, persisted: false, notifies: true;
+    SyncCompleted(SyncReport) = "sync:completed", Normal, persisted: true, notifies: true;
+    ErrorOccurred(ErrorReport) = "error:occurred", High, persisted: true, notifies: true;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_catalog_has_at_least_thirty_uniquely_named_events() {
+        assert!(EventKind::ALL.len() >= 30, "{}", EventKind::ALL.len());
+        let mut names: Vec<_> = EventKind::ALL.iter().map(|k| k.name()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), EventKind::ALL.len(), "duplicate wire names");
+        for k in EventKind::ALL {
+            assert_eq!(EventKind::from_name(k.name()), Some(*k));
+        }
+    }
+
+    #[test]
+    fn wire_form_is_event_name_plus_data() {
+        let e = Event::ExpenseDeleted(Deleted { id: 7 });
+        let json = serde_json::to_value(&e).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"event": "expense:deleted", "data": {"id": 7}})
+        );
+        assert_eq!(
+            json["event"],
+            e.kind().name(),
+            "serde name and catalog name agree"
+        );
+        let back: Event = serde_json::from_value(json).unwrap();
+        assert_eq!(back, e);
+        let bulk = Event::ExpensesBulkDeleted(BulkDeleted { ids: vec![1, 2] });
+        assert_eq!(
+            serde_json::to_value(&bulk).unwrap()["event"],
+            "expenses:bulk-deleted"
+        );
+    }
+
+    #[test]
+    fn legacy_names_are_kept() {
+        for name in [
+            "expense:created",
+            "expense:updated",
+            "expense:deleted",
+            "expenses:bulk-deleted",
+            "earnings:new",
+            "earnings:updated",
+            "earnings:deleted",
+            "goal:created",
+            "goal:achieved",
+            "goal:deleted",
+            "milestone:completed",
+            "budget:warning",
+            "budget:exceeded",
+            "member:joined",
+            "member:left",
+            "member:role-changed",
+            "notification:created",
+            "sync:completed",
+            "error:occurred",
+        ] {
+            assert!(EventKind::from_name(name).is_some(), "{name} missing");
+        }
+    }
+}

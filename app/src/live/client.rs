@@ -1,0 +1,368 @@
+//! The browser's live connection, provided through context (`provide_live`,
+//! `use_live`). It replaces the legacy `useWebSocket` hook.
+//!
+//! - A WebSocket to `/live` first; while it is down, the `live/poll` server function
+//!   every 10 s (5 s at least, 60 s at most, ×1.5 after an error).
+//! - Reconnects with exponential backoff and full jitter: 1 s doubling to a 5 s cap.
+//! - One cursor per followed stream; an event with `seq <= cursor` is a duplicate and
+//!   ignored, so switching transports never applies anything twice.
+//! - Views read `version(stream)`: the last seq seen. A list keyed on it reloads (one
+//!   request however many events arrived together) and the reload carries its own cursor.
+//!
+//! On the server (SSR) the connection only exists as state: it starts in the browser.
+
+use std::collections::HashMap;
+
+use leptos::prelude::*;
+
+use super::{Cursor, Envelope, Stream};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiveStatus {
+    Connecting,
+    Live,
+    Polling,
+    Offline,
+}
+
+impl LiveStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            LiveStatus::Connecting => "Connecting…",
+            LiveStatus::Live => "Live",
+            LiveStatus::Polling => "Polling",
+            LiveStatus::Offline => "Offline",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LiveStatus::Connecting => "connecting",
+            LiveStatus::Live => "live",
+            LiveStatus::Polling => "polling",
+            LiveStatus::Offline => "offline",
+        }
+    }
+}
+
+/// Handle to the live connection; cheap to copy.
+#[derive(Clone, Copy)]
+pub struct LiveConnection {
+    pub status: RwSignal<LiveStatus>,
+    /// Last applied seq per followed stream.
+    pub cursors: RwSignal<HashMap<Stream, i64>>,
+    /// Events received, newest last (the last 50), for the event log panel.
+    pub recent: RwSignal<Vec<Envelope>>,
+    /// Bumped when a stream must be reloaded from scratch (resync).
+    resyncs: RwSignal<HashMap<Stream, u32>>,
+}
+
+impl LiveConnection {
+    fn new() -> Self {
+        LiveConnection {
+            status: RwSignal::new(LiveStatus::Connecting),
+            cursors: RwSignal::new(HashMap::new()),
+            recent: RwSignal::new(Vec::new()),
+            resyncs: RwSignal::new(HashMap::new()),
+        }
+    }
+
+    /// Starts following `stream` from `after` (a list's cursor). Already followed
+    /// streams keep the later of the two cursors.
+    pub fn follow(&self, stream: Stream, after: i64) {
+        let mut added = false;
+        self.cursors.update(|c| {
+            let entry = c.entry(stream).or_insert_with(|| {
+                added = true;
+                after
+            });
+            *entry = (*entry).max(after);
+        });
+        #[cfg(feature = "hydrate")]
+        if added {
+            browser::start(*self);
+            browser::subscribe(self, &[Cursor { stream, after }]);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = added;
+    }
+
+    /// The last seq seen on `stream` plus its resync count: a view keyed on it reloads
+    /// when anything new arrives.
+    pub fn version(&self, stream: Stream) -> Signal<(i64, u32)> {
+        let (cursors, resyncs) = (self.cursors, self.resyncs);
+        Signal::derive(move || {
+            (
+                cursors.with(|c| c.get(&stream).copied().unwrap_or(0)),
+                resyncs.with(|r| r.get(&stream).copied().unwrap_or(0)),
+            )
+        })
+    }
+
+    /// Applies a burst of events in one reactive update; duplicates are dropped.
+    pub fn apply(&self, events: Vec<Envelope>, resync: Vec<Stream>) {
+        let mut fresh = Vec::new();
+        self.cursors.update(|c| {
+            for e in events {
+                if let Some(cursor) = c.get_mut(&e.stream) {
+                    if e.seq > *cursor {
+                        *cursor = e.seq;
+                        fresh.push(e);
+                    }
+                }
+            }
+        });
+        if !resync.is_empty() {
+            self.resyncs.update(|r| {
+                for s in resync {
+                    *r.entry(s).or_insert(0) += 1;
+                }
+            });
+        }
+        if !fresh.is_empty() {
+            self.recent.update(|r| {
+                r.extend(fresh);
+                let excess = r.len().saturating_sub(50);
+                r.drain(..excess);
+            });
+        }
+    }
+
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    fn snapshot(&self) -> Vec<Cursor> {
+        self.cursors.with_untracked(|c| {
+            c.iter()
+                .map(|(s, a)| Cursor {
+                    stream: *s,
+                    after: *a,
+                })
+                .collect()
+        })
+    }
+}
+
+/// Provides the live connection to the whole app. It connects in the browser when a
+/// view first follows a stream (so the login page opens no socket).
+pub fn provide_live() -> LiveConnection {
+    let live = LiveConnection::new();
+    provide_context(live);
+    live
+}
+
+pub fn use_live() -> Option<LiveConnection> {
+    use_context::<LiveConnection>()
+}
+
+/// The visible connection state.
+#[component]
+pub fn LiveIndicator() -> impl IntoView {
+    let status = use_live().map(|l| l.status);
+    let current = move || status.map(|s| s.get()).unwrap_or(LiveStatus::Offline);
+    view! {
+        <span class="live-status" data-testid="live-status" data-status=move || current().as_str() role="status">
+            <span class="dot" aria-hidden="true"></span>
+            {move || current().label()}
+        </span>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+mod browser {
+    //! The browser half: the socket, the reconnect loop and the polling loop.
+
+    use std::{cell::RefCell, time::Duration};
+
+    use leptos::prelude::*;
+    use wasm_bindgen::{closure::Closure, JsCast};
+    use web_sys::{CloseEvent, MessageEvent, WebSocket};
+
+    use super::{LiveConnection, LiveStatus};
+    use crate::live::{poll_events, Cursor, Envelope, Stream};
+
+    thread_local! {
+        static SOCKET: RefCell<Option<WebSocket>> = const { RefCell::new(None) };
+        static STARTED: RefCell<bool> = const { RefCell::new(false) };
+    }
+
+    const RECONNECT_BASE_MS: f64 = 1_000.0;
+    const RECONNECT_CAP_MS: f64 = 5_000.0;
+    const POLL_DEFAULT_MS: f64 = 10_000.0;
+    const POLL_MIN_MS: f64 = 5_000.0;
+    const POLL_MAX_MS: f64 = 60_000.0;
+
+    pub fn start(live: LiveConnection) {
+        if STARTED.with(|s| s.replace(true)) {
+            return;
+        }
+        connect(live, 0);
+        leptos::task::spawn_local(poll_loop(live));
+    }
+
+    fn socket_url() -> Option<String> {
+        let location = window().location();
+        let scheme = if location.protocol().ok()? == "https:" {
+            "wss"
+        } else {
+            "ws"
+        };
+        Some(format!("{scheme}://{}/live", location.host().ok()?))
+    }
+
+    pub fn subscribe(_live: &LiveConnection, cursors: &[Cursor]) {
+        SOCKET.with(|s| {
+            if let Some(ws) = s.borrow().as_ref() {
+                if ws.ready_state() == WebSocket::OPEN {
+                    let frame = serde_json::json!({"type": "subscribe", "cursors": cursors});
+                    let _ = ws.send_with_str(&frame.to_string());
+                }
+            }
+        });
+    }
+
+    fn connect(live: LiveConnection, attempt: u32) {
+        let Some(url) = socket_url() else { return };
+        let Ok(ws) = WebSocket::new(&url) else {
+            schedule_reconnect(live, attempt);
+            return;
+        };
+        if live.status.get_untracked() != LiveStatus::Polling {
+            live.status.set(LiveStatus::Connecting);
+        }
+        let onopen = Closure::<dyn FnMut()>::new(move || {
+            // Resume: every followed stream from its cursor.
+            subscribe(&live, &live.snapshot());
+        });
+        let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+            let Some(text) = e.data().as_string() else {
+                return;
+            };
+            on_frame(live, &text);
+        });
+        let onclose = Closure::<dyn FnMut(CloseEvent)>::new(move |_e: CloseEvent| {
+            SOCKET.with(|s| s.borrow_mut().take());
+            live.status.set(LiveStatus::Polling);
+            schedule_reconnect(live, attempt + 1);
+        });
+        ws.set_onopen(Some(onopen.as_ref().unchecked_ref()));
+        ws.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
+        ws.set_onclose(Some(onclose.as_ref().unchecked_ref()));
+        // The socket lives as long as the page: its handlers do too.
+        onopen.forget();
+        onmessage.forget();
+        onclose.forget();
+        SOCKET.with(|s| *s.borrow_mut() = Some(ws));
+    }
+
+    fn on_frame(live: LiveConnection, text: &str) {
+        let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
+            return;
+        };
+        match value.get("type").and_then(|t| t.as_str()) {
+            Some("event") => {
+                if let Ok(envelope) = serde_json::from_value::<Envelope>(value) {
+                    live.apply(vec![envelope], Vec::new());
+                }
+            }
+            Some("subscribed") => {
+                let resync: Vec<Stream> =
+                    serde_json::from_value(value["resync"].clone()).unwrap_or_default();
+                if let Ok(cursors) = serde_json::from_value::<Vec<Cursor>>(value["cursors"].clone())
+                {
+                    live.cursors.update(|c| {
+                        for cursor in cursors {
+                            let e = c.entry(cursor.stream).or_insert(cursor.after);
+                            *e = (*e).max(cursor.after);
+                        }
+                    });
+                }
+                live.apply(Vec::new(), resync);
+                live.status.set(LiveStatus::Live);
+            }
+            _ => {}
+        }
+    }
+
+    fn schedule_reconnect(live: LiveConnection, attempt: u32) {
+        // Full jitter: a random delay up to min(cap, base * 2^attempt).
+        let ceiling = (RECONNECT_BASE_MS * 2f64.powi(attempt.min(8) as i32)).min(RECONNECT_CAP_MS);
+        let delay = js_sys::Math::random() * ceiling;
+        set_timeout(
+            move || connect(live, attempt),
+            Duration::from_millis(delay as u64),
+        );
+    }
+
+    async fn sleep(ms: f64) {
+        let (tx, rx) = futures_channel();
+        set_timeout(move || tx(), Duration::from_millis(ms as u64));
+        rx.await;
+    }
+
+    /// A one-shot signal from a timeout to an async task.
+    fn futures_channel() -> (impl FnOnce(), impl std::future::Future<Output = ()>) {
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let waker: std::rc::Rc<RefCell<Option<std::task::Waker>>> = Default::default();
+        let w2 = waker.clone();
+        let fire = move || {
+            let _ = tx.send(());
+            if let Some(w) = w2.borrow_mut().take() {
+                w.wake();
+            }
+        };
+        let fut = std::future::poll_fn(move |cx| {
+            if rx.try_recv().is_ok() {
+                std::task::Poll::Ready(())
+            } else {
+                *waker.borrow_mut() = Some(cx.waker().clone());
+                std::task::Poll::Pending
+            }
+        });
+        (fire, fut)
+    }
+
+    /// Polls while the socket is not live (at once when it drops, then every 10 s,
+    /// backing off ×1.5 on errors); stops as soon as the socket is live again.
+    async fn poll_loop(live: LiveConnection) {
+        let mut interval = POLL_DEFAULT_MS;
+        let mut last_poll: Option<f64> = None;
+        loop {
+            sleep(500.0).await;
+            if matches!(
+                live.status.get_untracked(),
+                LiveStatus::Live | LiveStatus::Connecting
+            ) {
+                last_poll = None;
+                interval = POLL_DEFAULT_MS;
+                continue;
+            }
+            let now = js_sys::Date::now();
+            if last_poll.is_some_and(|t| now - t < interval) {
+                continue;
+            }
+            last_poll = Some(now);
+            let cursors = live.snapshot();
+            if cursors.is_empty() {
+                continue;
+            }
+            match poll_events(cursors).await {
+                Ok(answer) => {
+                    if live.status.get_untracked() != LiveStatus::Live {
+                        live.status.set(LiveStatus::Polling);
+                    }
+                    live.apply(answer.events, answer.resync);
+                    interval = if answer.more {
+                        POLL_MIN_MS
+                    } else {
+                        POLL_DEFAULT_MS
+                    };
+                }
+                Err(_) => {
+                    if live.status.get_untracked() != LiveStatus::Live {
+                        live.status.set(LiveStatus::Offline);
+                    }
+                    interval = (interval * 1.5).clamp(POLL_MIN_MS, POLL_MAX_MS);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! The live layer's shared half: the typed event catalog, streams and the wire
+//! envelope, compiled into both the server and the WASM client so neither side spells
+//! an event name by hand. The wire protocol is specified in `docs/PROTOCOL.md`.
+
+pub mod catalog;
+pub mod client;
+
+use serde::{Deserialize, Serialize};
+
+pub use catalog::{Event, EventKind, Priority};
+
+/// A sequence of events with its own gap-free numbering: one per workspace (seen by
+/// its current members) and one per user (seen by that user only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Stream {
+    Workspace(i64),
+    User(i64),
+}
+
+impl Stream {
+    /// The wire form: `ws:<id>` or `user:<id>`.
+    pub fn key(&self) -> String {
+        match self {
+            Stream::Workspace(id) => format!("ws:{id}"),
+            Stream::User(id) => format!("user:{id}"),
+        }
+    }
+
+    pub fn parse(key: &str) -> Option<Stream> {
+        let (kind, id) = key.split_once(':')?;
+        let id: i64 = id.parse().ok().filter(|id: &i64| *id > 0)?;
+        match kind {
+            "ws" => Some(Stream::Workspace(id)),
+            "user" => Some(Stream::User(id)),
+            _ => None,
+        }
+    }
+}
+
+impl Serialize for Stream {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.key())
+    }
+}
+
+impl<'de> Deserialize<'de> for Stream {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let key = String::deserialize(d)?;
+        Stream::parse(&key).ok_or_else(|| serde::de::Error::custom("unknown stream"))
+    }
+}
+
+/// What travels to clients: `{seq, stream, event, timestamp, priority, data}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// Position in `stream`; 0 for ephemeral events, which are not logged.
+    pub seq: i64,
+    pub stream: Stream,
+    /// Unix milliseconds when the event was written.
+    pub timestamp: i64,
+    pub priority: Priority,
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live::catalog::Deleted;
+
+    #[test]
+    fn envelope_wire_form() {
+        let env = Envelope {
+            seq: 12,
+            stream: Stream::Workspace(3),
+            timestamp: 1_700_000_000_000,
+            priority: Priority::Normal,
+            event: Event::ExpenseDeleted(Deleted { id: 9 }),
+        };
+        let json = serde_json::to_value(&env).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"seq": 12, "stream": "ws:3", "timestamp": 1_700_000_000_000i64,
+                "priority": "normal", "event": "expense:deleted", "data": {"id": 9}})
+        );
+        let back: Envelope = serde_json::from_value(json).unwrap();
+        assert_eq!(back, env);
+    }
+
+    #[test]
+    fn streams_parse_strictly() {
+        assert_eq!(Stream::parse("ws:3"), Some(Stream::Workspace(3)));
+        assert_eq!(Stream::parse("user:8"), Some(Stream::User(8)));
+        for bad in ["ws:", "ws:-1", "ws:0", "team:3", "ws3", "user:x", ""] {
+            assert_eq!(Stream::parse(bad), None, "{bad}");
+        }
+    }
+}
+
+/// A client's position in one stream: it has seen every event up to `after`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    pub stream: Stream,
+    pub after: i64,
+}
+
+/// The answer to a poll: the events after the given cursors, oldest first per stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollResponse {
+    pub events: Vec<Envelope>,
+    /// Where each stream stands after these events (the cursors to send next time).
+    pub cursors: Vec<Cursor>,
+    /// Streams whose cursor is older than the log's retention: reload their lists.
+    pub resync: Vec<Stream>,
+    /// Streams the caller may not read (not, or no longer, a member).
+    pub denied: Vec<Stream>,
+    /// True when some stream has more events than were returned: poll again at once.
+    pub more: bool,
+}
+
+/// At most this many streams per poll, and events per stream per poll.
+pub const MAX_POLL_STREAMS: usize = 64;
+pub const MAX_POLL_EVENTS: i64 = 500;
+
+/// The polling transport: the same events and envelopes as the WebSocket, from the same
+/// log, after the same cursors. Stateless, so any instance can answer.
+#[leptos::server(endpoint = "live/poll", input = leptos::server_fn::codec::Json)]
+pub async fn poll_events(cursors: Vec<Cursor>) -> Result<PollResponse, crate::error::AppError> {
+    crate::server::live::poll(cursors).await
+}

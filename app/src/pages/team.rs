@@ -1,0 +1,202 @@
+//! The team page (members, roles, invites) and the page an invite link opens.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{components::Redirect, hooks::use_params_map};
+
+use super::{action_error, workspace_param, FormError, RequireUser, SelectField, TopBar};
+use crate::{
+    auth::current_user,
+    workspaces::{
+        load_team, preview_invite, ChangeRole, CreateInvite, JoinWorkspace, RevokeInvite, Role,
+        Team,
+    },
+};
+
+#[component]
+pub fn TeamPage() -> impl IntoView {
+    view! {
+        <RequireUser>
+            <TopBar/>
+            <TeamView/>
+        </RequireUser>
+    }
+}
+
+fn role_options(roles: &[Role]) -> Vec<(String, String)> {
+    roles
+        .iter()
+        .map(|r| (r.as_str().to_owned(), r.label().to_owned()))
+        .collect()
+}
+
+#[component]
+fn TeamView() -> impl IntoView {
+    let ws = workspace_param();
+    let invite = ServerAction::<CreateInvite>::new();
+    let revoke = ServerAction::<RevokeInvite>::new();
+    let change_role = ServerAction::<ChangeRole>::new();
+    let data = Resource::new(
+        move || {
+            (
+                ws.get(),
+                invite.version().get(),
+                revoke.version().get(),
+                change_role.version().get(),
+            )
+        },
+        |(ws, ..)| load_team(ws),
+    );
+    let invite_error = action_error(invite.value());
+    let role_error = Signal::derive(move || {
+        action_error(change_role.value())
+            .get()
+            .or_else(|| action_error(revoke.value()).get())
+    });
+    view! {
+        <main class="content narrow-wide">
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok(Team { workspace, members, invites }) => {
+                            let manage = workspace.role.can_manage();
+                            let is_owner = workspace.role == Role::Owner;
+                            let ws_id = workspace.id;
+                            let assignable: Vec<Role> = if is_owner { Role::ALL.to_vec() } else { vec![Role::Member, Role::Viewer] };
+                            let invitable: Vec<Role> = if is_owner { vec![Role::Member, Role::Viewer, Role::Admin] } else { vec![Role::Member, Role::Viewer] };
+                            view! {
+                                <Title text=format!("Team · {} · LiveLedger", workspace.name)/>
+                                <p><a href=format!("/w/{ws_id}")>"← Back to " {workspace.name.clone()}</a></p>
+                                <h1>"Team of " {workspace.name.clone()}</h1>
+                                <FormError error=role_error/>
+                                <table class="members" data-testid="member-table">
+                                    <thead><tr><th scope="col">"Name"</th><th scope="col">"Email"</th><th scope="col">"Role"</th></tr></thead>
+                                    <tbody>
+                                        {members.into_iter().map(|m| {
+                                            let editable = manage && (is_owner || matches!(m.role, Role::Member | Role::Viewer));
+                                            let options = role_options(&assignable);
+                                            view! {
+                                                <tr data-testid="member-row">
+                                                    <td>{m.display_name.clone()}</td>
+                                                    <td>{m.email.clone()}</td>
+                                                    <td>
+                                                        {if editable {
+                                                            view! {
+                                                                <ActionForm action=change_role attr:class="inline">
+                                                                    <input type="hidden" name="workspace_id" value=ws_id/>
+                                                                    <input type="hidden" name="user_id" value=m.user_id/>
+                                                                    <SelectField form=format!("role-{}", m.user_id) name="role" label="Role" error=role_error options selected=m.role.as_str()/>
+                                                                    <button type="submit" class="small">"Change"</button>
+                                                                </ActionForm>
+                                                            }.into_any()
+                                                        } else {
+                                                            view! { <span class="badge">{m.role.label()}</span> }.into_any()
+                                                        }}
+                                                    </td>
+                                                </tr>
+                                            }
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                                {manage.then(|| view! {
+                                    <section class="panel" aria-labelledby="invite-heading">
+                                        <h2 id="invite-heading">"Invite someone"</h2>
+                                        <ActionForm action=invite>
+                                            <FormError error=invite_error/>
+                                            <input type="hidden" name="workspace_id" value=ws_id/>
+                                            <SelectField form="invite" name="role" label="Their role" error=invite_error options=role_options(&invitable) selected="member"/>
+                                            <button type="submit" class="primary">"Create invite link"</button>
+                                        </ActionForm>
+                                        <h3>"Open invites"</h3>
+                                        {if invites.is_empty() {
+                                            view! { <p class="empty">"No open invites."</p> }.into_any()
+                                        } else {
+                                            view! {
+                                                <ul class="invites" data-testid="invite-list">
+                                                    {invites.into_iter().map(|i| view! {
+                                                        <li>
+                                                            <code data-testid="invite-code">{i.code.clone()}</code>
+                                                            " " <a href=format!("/join/{}", i.code) data-testid="invite-link">"invite link"</a>
+                                                            " · " {i.role.label()}
+                                                            <ActionForm action=revoke attr:class="inline">
+                                                                <input type="hidden" name="workspace_id" value=ws_id/>
+                                                                <input type="hidden" name="code" value=i.code.clone()/>
+                                                                <button type="submit" class="danger small">"Revoke"</button>
+                                                            </ActionForm>
+                                                        </li>
+                                                    }).collect_view()}
+                                                </ul>
+                                            }.into_any()
+                                        }}
+                                    </section>
+                                })}
+                            }.into_any()
+                        }
+                        Err(e) => view! {
+                            <h1>"Team"</h1>
+                            <p class="form-error" role="alert">{e.to_string()}</p>
+                            <p><a href="/">"Back to your workspace"</a></p>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+        </main>
+    }
+}
+
+/// `/join/:code`: shows what the invite is for and joins on confirmation.
+#[component]
+pub fn JoinPage() -> impl IntoView {
+    let params = use_params_map();
+    let code = move || params.read().get("code").unwrap_or_default();
+    let user = Resource::new(|| (), |_| current_user());
+    let preview = Resource::new(code, |code| async move {
+        // Only asked for a logged-in user; the page redirects everyone else.
+        match current_user().await {
+            Ok(Some(_)) => preview_invite(code).await.map(Some),
+            Ok(None) => Ok(None),
+            Err(e) => Err(e),
+        }
+    });
+    let join = ServerAction::<JoinWorkspace>::new();
+    let error = action_error(join.value());
+    view! {
+        <Title text="Join a workspace · LiveLedger"/>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let code = code();
+                match user.await {
+                    Ok(Some(_)) => {
+                        let preview = preview.await;
+                        view! {
+                            <TopBar/>
+                            <main class="narrow">
+                                {match preview {
+                                    Ok(None) => view! { <p>"Please log in."</p> }.into_any(),
+                                    Ok(Some(p)) if p.already_member => view! {
+                                        <h1>"You are already in " {p.workspace_name}</h1>
+                                        <p><a href="/">"Go to your workspaces"</a></p>
+                                    }.into_any(),
+                                    Ok(Some(p)) => view! {
+                                        <h1>"Join " {p.workspace_name.clone()}</h1>
+                                        <p>"You were invited as " <strong>{p.role.label()}</strong> "."</p>
+                                        <ActionForm action=join>
+                                            <FormError error/>
+                                            <input type="hidden" name="code" value=code/>
+                                            <button type="submit" class="primary">"Join " {p.workspace_name}</button>
+                                        </ActionForm>
+                                    }.into_any(),
+                                    Err(e) => view! {
+                                        <h1>"Invite not valid"</h1>
+                                        <p class="form-error" role="alert">{e.to_string()}</p>
+                                    }.into_any(),
+                                }}
+                            </main>
+                        }.into_any()
+                    }
+                    _ => view! { <Redirect path=format!("/login?next=/join/{code}")/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

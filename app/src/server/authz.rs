@@ -1,0 +1,108 @@
+//! Who is asking, and may they? Every server function that reads or writes workspace
+//! data goes through `require_member`, which checks membership and role in the database
+//! on every call (a role change takes effect on the next request, no new login needed).
+
+use leptos::prelude::use_context;
+
+use super::{
+    session::{token_from_headers, Claims},
+    AppState,
+};
+use crate::{
+    auth::SessionUser,
+    error::{AppError, AppResult},
+    workspaces::Role,
+};
+
+/// The logged-in user of the current request, if the token is valid and not revoked.
+pub async fn current_user(state: &AppState) -> AppResult<Option<SessionUser>> {
+    let Some(parts) = use_context::<http::request::Parts>() else {
+        return Ok(None);
+    };
+    Ok(authenticate(state, &parts.headers)
+        .await?
+        .map(|(user, _)| user))
+}
+
+/// The one place a request's token becomes a user, for server functions and the
+/// WebSocket upgrade alike: bearer header or session cookie, signature, expiry,
+/// issuer and audience (`SessionKeys::verify`), then the user's current
+/// `token_version` (a bumped version revokes older tokens).
+pub async fn authenticate(
+    state: &AppState,
+    headers: &http::HeaderMap,
+) -> AppResult<Option<(SessionUser, Claims)>> {
+    let Some(claims) = token_from_headers(headers).and_then(|t| state.sessions.verify(&t)) else {
+        return Ok(None);
+    };
+    let Ok(user_id) = claims.sub.parse::<i64>() else {
+        return Ok(None);
+    };
+    let row: Option<(i64, String, String, i64)> =
+        sqlx::query_as("SELECT id, email, display_name, token_version FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(&state.db.pool)
+            .await?;
+    Ok(row
+        .filter(|(_, _, _, v)| *v == claims.ver)
+        .map(|(id, email, display_name, _)| {
+            (
+                SessionUser {
+                    id,
+                    email,
+                    display_name,
+                },
+                claims,
+            )
+        }))
+}
+
+pub async fn require_user(state: &AppState) -> AppResult<SessionUser> {
+    current_user(state).await?.ok_or(AppError::Unauthorized)
+}
+
+/// What an action needs from the caller's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// See the workspace's data: any member.
+    Read,
+    /// Create, edit and delete records: members, admins, owners.
+    Write,
+    /// Invite people and change roles: admins and owners.
+    Manage,
+}
+
+/// The caller's role in the workspace, if it allows `need`. A non-member gets
+/// "not found", so workspace ids reveal nothing.
+pub async fn require_member(
+    state: &AppState,
+    user_id: i64,
+    workspace_id: i64,
+    need: Need,
+) -> AppResult<Role> {
+    let role: Option<(String,)> =
+        sqlx::query_as("SELECT role FROM memberships WHERE workspace_id = $1 AND user_id = $2")
+            .bind(workspace_id)
+            .bind(user_id)
+            .fetch_optional(&state.db.pool)
+            .await?;
+    let role = role
+        .and_then(|(r,)| Role::parse(&r))
+        .ok_or_else(|| AppError::not_found("Workspace"))?;
+    let allowed = match need {
+        Need::Read => true,
+        Need::Write => role != Role::Viewer,
+        Need::Manage => matches!(role, Role::Owner | Role::Admin),
+    };
+    if allowed {
+        Ok(role)
+    } else if need == Need::Write {
+        Err(AppError::forbidden(
+            "Viewers can look but not change this workspace's data.",
+        ))
+    } else {
+        Err(AppError::forbidden(
+            "Only owners and admins can manage the team.",
+        ))
+    }
+}

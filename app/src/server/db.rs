@@ -1,0 +1,127 @@
+//! Storage: one `AnyPool` over SQLite (the embedded default) or PostgreSQL.
+//!
+//! Both backends run the same SQL (`$n` placeholders, `RETURNING`, BIGINT-sized
+//! integers, dates as ISO text, timestamps as Unix ms), so every feature works on both.
+//! Each backend has its own migration folder because DDL differs (AUTOINCREMENT vs BIGSERIAL).
+
+use std::str::FromStr;
+
+use sqlx::{
+    any::{install_default_drivers, AnyPoolOptions},
+    migrate::Migrator,
+    AnyPool,
+};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub pool: AnyPool,
+    pub backend: Backend,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("unsupported DATABASE_URL scheme (use sqlite:// or postgres://)")]
+    UnsupportedUrl,
+    #[error("could not create the database directory {0}: {1}")]
+    Directory(String, std::io::Error),
+    #[error(transparent)]
+    Sqlx(#[from] sqlx::Error),
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl Db {
+    /// Connects (creating a SQLite file and its directory when missing) and migrates.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbError> {
+        install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(DbError::UnsupportedUrl);
+        };
+        let url = match backend {
+            Backend::Sqlite => sqlite_url(url)?,
+            Backend::Postgres => url.to_owned(),
+        };
+        let mut options = AnyPoolOptions::new().max_connections(max_connections);
+        if backend == Backend::Sqlite {
+            options = options.after_connect(|conn, _| {
+                Box::pin(async move {
+                    use sqlx::Executor;
+                    // WAL lets readers run beside the one writer; waiting beats failing
+                    // when two writers meet.
+                    conn.execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
+                        .await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = options.connect(&url).await?;
+        let migrator = match backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&pool).await?;
+        Ok(Db { pool, backend })
+    }
+}
+
+/// Makes sure the file's directory exists and asks SQLite to create the file.
+fn sqlite_url(url: &str) -> Result<String, DbError> {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or_default();
+    if !path.is_empty() && path != ":memory:" {
+        if let Some(dir) = std::path::Path::new(path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| DbError::Directory(dir.display().to_string(), e))?;
+        }
+    }
+    let _ = sqlx::sqlite::SqliteConnectOptions::from_str(url)?;
+    Ok(if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    })
+}
+
+/// A read-only transaction whose statements all see one snapshot: SQLite's
+/// transactions do; PostgreSQL's default (read committed) takes a new snapshot per
+/// statement, so ask for repeatable read.
+pub async fn snapshot(db: &Db) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+    let mut tx = db.pool.begin().await?;
+    if db.backend == Backend::Postgres {
+        use sqlx::Executor;
+        tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await?;
+    }
+    Ok(tx)
+}
+
+/// True when a database error is a unique-constraint violation (both backends).
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => {
+            d.code().as_deref() == Some("23505") // PostgreSQL unique_violation
+                || d.code().as_deref() == Some("2067") // SQLITE_CONSTRAINT_UNIQUE
+                || d.code().as_deref() == Some("1555") // SQLITE_CONSTRAINT_PRIMARYKEY
+                || d.message().contains("UNIQUE constraint failed")
+        }
+        _ => false,
+    }
+}

@@ -1,0 +1,401 @@
+//! The live hub: which sockets listen to which stream, and delivery of the event log
+//! to them.
+//!
+//! Writers call [`Hub::notify`] after their transaction commits. One task per process
+//! (`run`) tails the log of each notified stream from its own high-water mark and hands
+//! every event, serialized once into a shared `Arc<str>` frame, to the bounded queue of
+//! each socket in that stream's room. A socket whose queue is full is told to resume
+//! (it reconnects with its cursors) instead of being buffered without limit.
+//!
+//! Rooms are the authorization at delivery: a socket joins a workspace room only after
+//! a membership check, and `revoke` takes a user's sockets out of a room the moment
+//! they lose access, so nothing more reaches them.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+    },
+};
+
+use tokio::sync::mpsc;
+
+use super::{db::Db, outbox};
+use crate::live::Stream;
+
+pub type ConnId = u64;
+
+/// What the hub hands a connection.
+#[derive(Debug, Clone)]
+pub enum Outbound {
+    /// A ready-to-send text frame of one event, with its stream and seq so the
+    /// connection can drop what it already sent during replay.
+    Event {
+        stream: Stream,
+        seq: i64,
+        frame: Arc<str>,
+    },
+    /// Close the socket with this code and reason.
+    Close { code: u16, reason: &'static str },
+}
+
+/// Close codes (documented in docs/PROTOCOL.md).
+pub mod close {
+    /// The session ended (token expired or revoked): log in again.
+    pub const SESSION_ENDED: u16 = 4001;
+    /// The client fell behind: reconnect and resume from your cursors.
+    pub const RESUME: u16 = 4008;
+    /// Too many frames: slow down, then reconnect.
+    pub const RATE_LIMITED: u16 = 4029;
+    /// A frame over the size cap (the standard "message too big").
+    pub const TOO_BIG: u16 = 1009;
+    /// Too many malformed frames.
+    pub const PROTOCOL_ERROR: u16 = 4400;
+    /// The server is shutting down: reconnect (to another instance).
+    pub const GOING_AWAY: u16 = 1001;
+}
+
+struct Conn {
+    user_id: i64,
+    tx: mpsc::Sender<Outbound>,
+    streams: HashSet<Stream>,
+}
+
+#[derive(Default)]
+struct Inner {
+    conns: HashMap<ConnId, Conn>,
+    rooms: HashMap<Stream, HashSet<ConnId>>,
+    /// Last seq delivered per stream with a room (the hub's high-water marks).
+    delivered: HashMap<Stream, i64>,
+}
+
+impl Inner {
+    /// Takes a connection out of a room; an empty room is forgotten with its mark.
+    fn leave(&mut self, id: ConnId, stream: Stream) {
+        if let Some(room) = self.rooms.get_mut(&stream) {
+            room.remove(&id);
+            if room.is_empty() {
+                self.rooms.remove(&stream);
+                self.delivered.remove(&stream);
+            }
+        }
+    }
+}
+
+/// Counters for operations (read by the metrics work to come).
+#[derive(Default, Debug)]
+pub struct Counters {
+    pub connections_opened: AtomicU64,
+    pub events_delivered: AtomicU64,
+    pub events_dropped_overflow: AtomicU64,
+    pub resumes: AtomicU64,
+    pub resyncs: AtomicU64,
+}
+
+pub struct Hub {
+    inner: Mutex<Inner>,
+    next_id: AtomicU64,
+    wake: mpsc::UnboundedSender<Stream>,
+    pub counters: Counters,
+    /// Per-connection queue length; a full queue closes the socket with RESUME.
+    pub queue_len: usize,
+}
+
+/// A snapshot of the hub for the stats page and tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HubStats {
+    pub connections: usize,
+    pub users: usize,
+    pub rooms: usize,
+}
+
+impl Hub {
+    /// Creates the hub and the receiver its delivery task (`run`) consumes.
+    pub fn new(queue_len: usize) -> (Arc<Hub>, mpsc::UnboundedReceiver<Stream>) {
+        let (wake, rx) = mpsc::unbounded_channel();
+        let hub = Hub {
+            inner: Mutex::new(Inner::default()),
+            next_id: AtomicU64::new(1),
+            wake,
+            counters: Counters::default(),
+            queue_len,
+        };
+        (Arc::new(hub), rx)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Tells the hub that `stream` has new events (call after commit).
+    pub fn notify(&self, stream: Stream) {
+        let _ = self.wake.send(stream);
+    }
+
+    /// Registers a connection; its queue is the receiver returned.
+    pub fn connect(&self, user_id: i64) -> (ConnId, mpsc::Receiver<Outbound>) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel(self.queue_len);
+        self.lock().conns.insert(
+            id,
+            Conn {
+                user_id,
+                tx,
+                streams: HashSet::new(),
+            },
+        );
+        self.counters
+            .connections_opened
+            .fetch_add(1, Ordering::Relaxed);
+        (id, rx)
+    }
+
+    pub fn disconnect(&self, id: ConnId) {
+        let mut inner = self.lock();
+        if let Some(conn) = inner.conns.remove(&id) {
+            for stream in conn.streams {
+                inner.leave(id, stream);
+            }
+        }
+    }
+
+    /// Adds the connection to a stream's room (the caller checked it may read it).
+    /// `head` is the stream's head read *before* joining; the connection then replays
+    /// the log itself up to the head it reads *after* joining, and the hub delivers
+    /// everything later, so nothing falls between replay and live.
+    pub fn join(&self, id: ConnId, stream: Stream, head: i64) {
+        let mut inner = self.lock();
+        if let Some(conn) = inner.conns.get_mut(&id) {
+            conn.streams.insert(stream);
+            inner.rooms.entry(stream).or_default().insert(id);
+            inner.delivered.entry(stream).or_insert(head);
+        }
+    }
+
+    /// Takes every socket of `user_id` out of `stream`'s room, at once.
+    pub fn revoke(&self, user_id: i64, stream: Stream) {
+        let mut inner = self.lock();
+        let ids: Vec<ConnId> = inner
+            .rooms
+            .get(&stream)
+            .map(|room| {
+                room.iter()
+                    .copied()
+                    .filter(|id| inner.conns.get(id).is_some_and(|c| c.user_id == user_id))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for id in ids {
+            inner.leave(id, stream);
+            if let Some(conn) = inner.conns.get_mut(&id) {
+                conn.streams.remove(&stream);
+            }
+        }
+    }
+
+    /// Takes one connection out of a stream's room (the client unsubscribed).
+    pub fn revoke_conn(&self, id: ConnId, stream: Stream) {
+        let mut inner = self.lock();
+        inner.leave(id, stream);
+        if let Some(conn) = inner.conns.get_mut(&id) {
+            conn.streams.remove(&stream);
+        }
+    }
+
+    /// Closes every socket of `user_id` (force-disconnect).
+    pub fn close_user(&self, user_id: i64, code: u16, reason: &'static str) {
+        let inner = self.lock();
+        for conn in inner.conns.values().filter(|c| c.user_id == user_id) {
+            let _ = conn.tx.try_send(Outbound::Close { code, reason });
+        }
+    }
+
+    /// Closes every socket (graceful shutdown).
+    pub fn close_all(&self, code: u16, reason: &'static str) {
+        let inner = self.lock();
+        for conn in inner.conns.values() {
+            let _ = conn.tx.try_send(Outbound::Close { code, reason });
+        }
+    }
+
+    pub fn stats(&self) -> HubStats {
+        let inner = self.lock();
+        let users: HashSet<i64> = inner.conns.values().map(|c| c.user_id).collect();
+        HubStats {
+            connections: inner.conns.len(),
+            users: users.len(),
+            rooms: inner.rooms.len(),
+        }
+    }
+
+    /// Hands one event frame to every socket in the stream's room. Sockets whose queue
+    /// is full are told to resume and leave the room.
+    fn fan_out(&self, stream: Stream, seq: i64, frame: Arc<str>) {
+        let mut inner = self.lock();
+        let Some(room) = inner.rooms.get(&stream) else {
+            return;
+        };
+        let mut overflowed = Vec::new();
+        let mut delivered = 0u64;
+        for id in room {
+            let Some(conn) = inner.conns.get(id) else {
+                continue;
+            };
+            match conn.tx.try_send(Outbound::Event {
+                stream,
+                seq,
+                frame: frame.clone(),
+            }) {
+                Ok(()) => delivered += 1,
+                Err(mpsc::error::TrySendError::Full(_)) => overflowed.push(*id),
+                Err(mpsc::error::TrySendError::Closed(_)) => {}
+            }
+        }
+        self.counters
+            .events_delivered
+            .fetch_add(delivered, Ordering::Relaxed);
+        for id in overflowed {
+            self.counters
+                .events_dropped_overflow
+                .fetch_add(1, Ordering::Relaxed);
+            if let Some(conn) = inner.conns.remove(&id) {
+                // The queue is full, so the close cannot be queued: dropping the sender
+                // ends the connection's queue, which the connection reads as "resume".
+                for s in conn.streams {
+                    inner.leave(id, s);
+                }
+            }
+        }
+    }
+
+    fn delivered(&self, stream: Stream) -> Option<i64> {
+        self.lock().delivered.get(&stream).copied()
+    }
+
+    fn set_delivered(&self, stream: Stream, seq: i64) {
+        if let Some(mark) = self.lock().delivered.get_mut(&stream) {
+            *mark = (*mark).max(seq);
+        }
+    }
+}
+
+/// The wire frame of an event: the stored envelope with `"type":"event"` in front.
+pub fn event_frame(envelope_json: &str) -> Arc<str> {
+    let body = envelope_json.strip_prefix('{').unwrap_or(envelope_json);
+    Arc::from(format!("{{\"type\":\"event\",{body}"))
+}
+
+/// The delivery task: for each woken stream, reads the log after the hub's high-water
+/// mark and fans the events out in order. Runs until the hub is dropped.
+pub async fn run(hub: Arc<Hub>, db: Db, mut wake: mpsc::UnboundedReceiver<Stream>) {
+    while let Some(first) = wake.recv().await {
+        let mut streams = HashSet::from([first]);
+        while let Ok(more) = wake.try_recv() {
+            streams.insert(more);
+        }
+        for stream in streams {
+            if let Err(e) = deliver(&hub, &db, stream).await {
+                tracing::error!(error = %e, stream = %stream.key(), "live delivery failed");
+            }
+        }
+    }
+}
+
+async fn deliver(hub: &Hub, db: &Db, stream: Stream) -> Result<(), crate::error::AppError> {
+    // No room, no listener: nothing to deliver (sockets replay the past themselves).
+    let Some(mut after) = hub.delivered(stream) else {
+        return Ok(());
+    };
+    loop {
+        let events = outbox::read_after(&db.pool, stream, after, 500).await?;
+        let Some(&(last, _)) = events.last() else {
+            break;
+        };
+        for (seq, json) in &events {
+            hub.fan_out(stream, *seq, event_frame(json));
+        }
+        after = last;
+        hub.set_delivered(stream, after);
+        if events.len() < 500 {
+            break;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_frames_are_the_envelope_with_a_type() {
+        let frame = event_frame(r#"{"seq":1,"stream":"ws:2"}"#);
+        assert_eq!(&*frame, r#"{"type":"event","seq":1,"stream":"ws:2"}"#);
+    }
+
+    #[tokio::test]
+    async fn rooms_follow_joins_revokes_and_disconnects() {
+        let (hub, _wake) = Hub::new(4);
+        let (a, mut rx_a) = hub.connect(1);
+        let (b, mut rx_b) = hub.connect(2);
+        let ws = Stream::Workspace(9);
+        hub.join(a, ws, 0);
+        hub.join(b, ws, 0);
+        hub.fan_out(ws, 1, Arc::from("x"));
+        assert!(matches!(
+            rx_a.try_recv(),
+            Ok(Outbound::Event { seq: 1, .. })
+        ));
+        assert!(matches!(
+            rx_b.try_recv(),
+            Ok(Outbound::Event { seq: 1, .. })
+        ));
+
+        hub.revoke(2, ws);
+        hub.fan_out(ws, 2, Arc::from("y"));
+        assert!(matches!(
+            rx_a.try_recv(),
+            Ok(Outbound::Event { seq: 2, .. })
+        ));
+        assert!(
+            rx_b.try_recv().is_err(),
+            "a revoked user receives nothing more"
+        );
+
+        hub.disconnect(a);
+        assert_eq!(
+            hub.stats(),
+            HubStats {
+                connections: 1,
+                users: 1,
+                rooms: 0
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_ends_the_connection_instead_of_growing() {
+        let (hub, _wake) = Hub::new(2);
+        let (a, mut rx) = hub.connect(1);
+        let ws = Stream::Workspace(1);
+        hub.join(a, ws, 0);
+        for seq in 1..=5 {
+            hub.fan_out(ws, seq, Arc::from("e"));
+        }
+        assert_eq!(
+            hub.counters.events_dropped_overflow.load(Ordering::Relaxed),
+            1
+        );
+        let mut got = Vec::new();
+        while let Some(Outbound::Event { seq, .. }) = rx.recv().await {
+            got.push(seq);
+        }
+        assert_eq!(
+            got,
+            [1, 2],
+            "two queued, then the queue ended (the socket must resume)"
+        );
+        assert_eq!(hub.stats().connections, 0);
+    }
+}

@@ -1,0 +1,119 @@
+//! Sessions are HS256 JWTs: signature, `exp`, issuer and audience are validated and the
+//! algorithm is pinned. The browser carries the token in an HttpOnly cookie; API
+//! clients may send `Authorization: Bearer`. Each token also carries the user's
+//! `token_version`; bumping it in the database revokes every older token.
+
+use http::{header, HeaderMap, HeaderValue};
+use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{AppError, AppResult};
+
+pub const COOKIE_NAME: &str = "ll_session";
+pub const ISSUER: &str = "liveledger";
+pub const AUDIENCE: &str = "liveledger";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub iat: u64,
+    pub exp: u64,
+    pub iss: String,
+    pub aud: String,
+    /// The user's token_version when the token was issued.
+    pub ver: i64,
+}
+
+/// The signing keys and cookie settings. The secret itself is never logged
+/// (this type has no `Debug`).
+pub struct SessionKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    pub ttl_secs: u64,
+    /// Mark the cookie `Secure` (the app is served over HTTPS).
+    pub secure_cookie: bool,
+}
+
+impl SessionKeys {
+    pub fn new(secret: &[u8], ttl_secs: u64, secure_cookie: bool) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.algorithms = vec![Algorithm::HS256];
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = 5;
+        SessionKeys {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            ttl_secs,
+            secure_cookie,
+        }
+    }
+
+    pub fn issue(&self, user_id: i64, token_version: i64) -> AppResult<String> {
+        let now = super::now_ms() as u64 / 1000;
+        let claims = Claims {
+            sub: user_id.to_string(),
+            iat: now,
+            exp: now + self.ttl_secs,
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            ver: token_version,
+        };
+        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(|e| {
+            tracing::error!(error = %e, "could not sign a session token");
+            AppError::Internal
+        })
+    }
+
+    /// Validates a token; any failure is just "not logged in".
+    pub fn verify(&self, token: &str) -> Option<Claims> {
+        match decode::<Claims>(token, &self.decoding, &self.validation) {
+            Ok(data) => Some(data.claims),
+            Err(e) => {
+                tracing::debug!(reason = %e, "rejected a session token");
+                None
+            }
+        }
+    }
+
+    pub fn cookie(&self, token: &str) -> HeaderValue {
+        let secure = if self.secure_cookie { "; Secure" } else { "" };
+        HeaderValue::from_str(&format!(
+            "{COOKIE_NAME}={token}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{secure}",
+            self.ttl_secs
+        ))
+        .expect("a JWT is a valid header value")
+    }
+
+    pub fn clear_cookie(&self) -> HeaderValue {
+        let secure = if self.secure_cookie { "; Secure" } else { "" };
+        HeaderValue::from_str(&format!(
+            "{COOKIE_NAME}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0{secure}"
+        ))
+        .expect("static cookie")
+    }
+}
+
+/// The token a request carries: `Authorization: Bearer` first, then the session cookie.
+pub fn token_from_headers(headers: &HeaderMap) -> Option<String> {
+    if let Some(v) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        if let Some(t) = v.strip_prefix("Bearer ") {
+            return Some(t.trim().to_owned());
+        }
+    }
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE_NAME)
+        .map(|(_, v)| v.to_owned())
+        .filter(|v| !v.is_empty())
+}

@@ -1,0 +1,663 @@
+//! Workspaces (personal and team), memberships with roles, and invites.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{AppError, AppResult};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Owner,
+    Admin,
+    Member,
+    Viewer,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Owner, Role::Admin, Role::Member, Role::Viewer];
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Member => "member",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Owner => "Owner",
+            Role::Admin => "Admin",
+            Role::Member => "Member",
+            Role::Viewer => "Viewer",
+        }
+    }
+
+    pub fn can_write(self) -> bool {
+        self != Role::Viewer
+    }
+
+    pub fn can_manage(self) -> bool {
+        matches!(self, Role::Owner | Role::Admin)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkspaceSummary {
+    pub id: i64,
+    pub name: String,
+    /// "personal" or "team".
+    pub kind: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub user_id: i64,
+    pub display_name: String,
+    pub email: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invite {
+    pub code: String,
+    pub role: Role,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Team {
+    pub workspace: WorkspaceSummary,
+    pub members: Vec<Member>,
+    /// Open invites; only owners and admins see them.
+    pub invites: Vec<Invite>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitePreview {
+    pub workspace_name: String,
+    pub role: Role,
+    pub already_member: bool,
+}
+
+pub const MAX_WORKSPACE_NAME: usize = 80;
+/// Invites are valid for 7 days.
+pub const INVITE_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
+pub const MAX_MEMBERS: i64 = 500;
+
+pub fn validate_workspace_name(raw: &str) -> AppResult<String> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err(AppError::validation("name", "Give the workspace a name."));
+    }
+    if name.chars().count() > MAX_WORKSPACE_NAME || name.chars().any(|c| c.is_control()) {
+        return Err(AppError::validation(
+            "name",
+            format!("Use at most {MAX_WORKSPACE_NAME} characters."),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// The caller's workspaces, personal first.
+#[server(endpoint = "workspaces/list")]
+pub async fn list_workspaces() -> Result<Vec<WorkspaceSummary>, AppError> {
+    ssr::list_workspaces().await
+}
+
+/// Creates a team workspace owned by the caller and opens it.
+#[server(endpoint = "workspaces/create")]
+pub async fn create_workspace(name: String) -> Result<WorkspaceSummary, AppError> {
+    ssr::create_team(name).await
+}
+
+#[server(endpoint = "workspaces/team")]
+pub async fn load_team(workspace_id: i64) -> Result<Team, AppError> {
+    ssr::team(workspace_id).await
+}
+
+#[server(endpoint = "workspaces/invite")]
+pub async fn create_invite(workspace_id: i64, role: String) -> Result<Invite, AppError> {
+    ssr::create_invite(workspace_id, role).await
+}
+
+#[server(endpoint = "workspaces/revoke-invite")]
+pub async fn revoke_invite(workspace_id: i64, code: String) -> Result<(), AppError> {
+    ssr::revoke_invite(workspace_id, code).await
+}
+
+#[server(endpoint = "workspaces/invite-preview")]
+pub async fn preview_invite(code: String) -> Result<InvitePreview, AppError> {
+    ssr::invite_preview(code).await
+}
+
+#[server(endpoint = "workspaces/join")]
+pub async fn join_workspace(code: String) -> Result<WorkspaceSummary, AppError> {
+    ssr::join(code).await
+}
+
+/// Removes a member (owners and admins; admins only members and viewers), or, with
+/// your own id, leaves the workspace. Their open sockets stop receiving it at once.
+#[server(endpoint = "workspaces/remove-member")]
+pub async fn remove_member(workspace_id: i64, user_id: i64) -> Result<(), AppError> {
+    ssr::remove_member(workspace_id, user_id).await
+}
+
+#[server(endpoint = "workspaces/set-role")]
+pub async fn change_role(workspace_id: i64, user_id: i64, role: String) -> Result<(), AppError> {
+    ssr::change_role(workspace_id, user_id, role).await
+}
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use sqlx::{Any, Transaction};
+
+    use super::*;
+    use crate::{
+        live::{
+            catalog::{MemberGone, MemberInfo},
+            Event, Stream,
+        },
+        server::{
+            authz::{require_member, require_user, Need},
+            now_ms, outbox, state,
+        },
+    };
+
+    /// Platforms every new workspace starts with (name, colour).
+    const DEFAULT_PLATFORMS: &[(&str, &str)] = &[
+        ("Direct client", "#4f46e5"),
+        ("Upwork", "#14a800"),
+        ("Fiverr", "#1dbf73"),
+        ("Toptal", "#204ecf"),
+    ];
+
+    /// Creates a workspace with `owner` as its owner and the default platforms.
+    pub async fn create_workspace_tx(
+        tx: &mut Transaction<'_, Any>,
+        owner: i64,
+        name: &str,
+        kind: &str,
+        now: i64,
+    ) -> AppResult<i64> {
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO workspaces (name, kind, created_by, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(name)
+        .bind(kind)
+        .bind(owner)
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await?;
+        sqlx::query("INSERT INTO memberships (workspace_id, user_id, role, joined_at) VALUES ($1, $2, 'owner', $3)")
+            .bind(id)
+            .bind(owner)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+        for (pname, color) in DEFAULT_PLATFORMS {
+            sqlx::query("INSERT INTO platforms (workspace_id, name, color) VALUES ($1, $2, $3)")
+                .bind(id)
+                .bind(*pname)
+                .bind(*color)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(id)
+    }
+
+    pub async fn list_workspaces() -> AppResult<Vec<WorkspaceSummary>> {
+        let state = state()?;
+        let user = require_user(&state).await?;
+        let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+            "SELECT w.id, w.name, w.kind, m.role FROM workspaces w \
+             JOIN memberships m ON m.workspace_id = w.id WHERE m.user_id = $1 \
+             ORDER BY CASE w.kind WHEN 'personal' THEN 0 ELSE 1 END, w.name, w.id",
+        )
+        .bind(user.id)
+        .fetch_all(&state.db.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, name, kind, role)| {
+                Some(WorkspaceSummary {
+                    id,
+                    name,
+                    kind,
+                    role: Role::parse(&role)?,
+                })
+            })
+            .collect())
+    }
+
+    pub async fn summary(
+        state: &crate::server::AppState,
+        user_id: i64,
+        workspace_id: i64,
+    ) -> AppResult<WorkspaceSummary> {
+        let role = require_member(state, user_id, workspace_id, Need::Read).await?;
+        let (name, kind): (String, String) =
+            sqlx::query_as("SELECT name, kind FROM workspaces WHERE id = $1")
+                .bind(workspace_id)
+                .fetch_one(&state.db.pool)
+                .await?;
+        Ok(WorkspaceSummary {
+            id: workspace_id,
+            name,
+            kind,
+            role,
+        })
+    }
+
+    pub async fn create_team(name: String) -> AppResult<WorkspaceSummary> {
+        let state = state()?;
+        let user = require_user(&state).await?;
+        let name = validate_workspace_name(&name)?;
+        let (count,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM memberships WHERE user_id = $1")
+                .bind(user.id)
+                .fetch_one(&state.db.pool)
+                .await?;
+        if count >= 100 {
+            return Err(AppError::validation(
+                "name",
+                "You are in 100 workspaces already; leave one first.",
+            ));
+        }
+        let mut tx = state.db.pool.begin().await?;
+        let id = create_workspace_tx(&mut tx, user.id, &name, "team", now_ms()).await?;
+        tx.commit().await?;
+        leptos_axum::redirect(&format!("/w/{id}"));
+        Ok(WorkspaceSummary {
+            id,
+            name,
+            kind: "team".into(),
+            role: Role::Owner,
+        })
+    }
+
+    pub async fn team(workspace_id: i64) -> AppResult<Team> {
+        let state = state()?;
+        let user = require_user(&state).await?;
+        let workspace = summary(&state, user.id, workspace_id).await?;
+        let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+            "SELECT u.id, u.display_name, u.email, m.role FROM memberships m JOIN users u ON u.id = m.user_id \
+             WHERE m.workspace_id = $1 ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 \
+             WHEN 'member' THEN 2 ELSE 3 END, u.display_name, u.id",
+        )
+        .bind(workspace_id)
+        .fetch_all(&state.db.pool)
+        .await?;
+        let members = rows
+            .into_iter()
+            .filter_map(|(user_id, display_name, email, role)| {
+                Some(Member {
+                    user_id,
+                    display_name,
+                    email,
+                    role: Role::parse(&role)?,
+                })
+            })
+            .collect();
+        let invites = if workspace.role.can_manage() {
+            let rows: Vec<(String, String, i64)> = sqlx::query_as(
+                "SELECT code, role, expires_at FROM invites WHERE workspace_id = $1 AND revoked_at IS NULL \
+                 AND expires_at > $2 ORDER BY created_at DESC LIMIT 50",
+            )
+            .bind(workspace_id)
+            .bind(now_ms())
+            .fetch_all(&state.db.pool)
+            .await?;
+            rows.into_iter()
+                .filter_map(|(code, role, expires_at)| {
+                    Some(Invite {
+                        code,
+                        role: Role::parse(&role)?,
+                        expires_at,
+                    })
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(Team {
+            workspace,
+            members,
+            invites,
+        })
+    }
+
+    fn new_invite_code() -> String {
+        use rand::{distributions::Alphanumeric, Rng};
+        rand::rngs::OsRng
+            .sample_iter(&Alphanumeric)
+            .take(24)
+            .map(char::from)
+            .collect()
+    }
+
+    pub async fn create_invite(workspace_id: i64, role: String) -> AppResult<Invite> {
+        let state = state()?;
+        let user = require_user(&state).await?;
+        let my_role = require_member(&state, user.id, workspace_id, Need::Manage).await?;
+        let ws = summary(&state, user.id, workspace_id).await?;
+        if ws.kind != "team" {
+            return Err(AppError::forbidden(
+                "A personal workspace cannot be shared. Create a team workspace.",
+            ));
+        }
+        let role = match Role::parse(&role) {
+            Some(r @ (Role::Member | Role::Viewer)) => r,
+            Some(Role::Admin) if my_role == Role::Owner => Role::Admin,
+            Some(Role::Admin) => {
+                return Err(AppError::validation(
+                    "role",
+                    "Only an owner can invite admins.",
+                ))
+            }
+            _ => {
+                return Err(AppError::validation(
+                    "role",
+                    "Choose a role: admin, member or viewer.",
+                ))
+            }
+        };
+        let (open,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM invites WHERE workspace_id = $1 AND revoked_at IS NULL AND expires_at > $2",
+        )
+        .bind(workspace_id)
+        .bind(now_ms())
+        .fetch_one(&state.db.pool)
+        .await?;
+        if open >= 50 {
+            return Err(AppError::validation(
+                "role",
+                "This workspace has 50 open invites; revoke some first.",
+            ));
+        }
+        let code = new_invite_code();
+        let now = now_ms();
+        let expires_at = now + INVITE_TTL_MS;
+        sqlx::query(
+            "INSERT INTO invites (code, workspace_id, role, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&code)
+        .bind(workspace_id)
+        .bind(role.as_str())
+        .bind(user.id)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&state.db.pool)
+        .await?;
+        Ok(Invite {
+            code,
+            role,
+            expires_at,
+        })
+    }
+
+    pub async fn revoke_invite(workspace_id: i64, code: String) -> AppResult<()> {
+        let state = state()?;
+        let user = require_user(&state).await?;
+        require_member(&state, user.id, workspace_id, Need::Manage).await?;
+        let done = sqlx::query("UPDATE invites SET revoked_at = $1 WHERE code = $2 AND workspace_id = $3 AND revoked_at IS NULL")
+            .bind(now_ms())
+            .bind(&code)
+            .bind(workspace_id)
+            .execute(&state.db.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(AppError::not_found("Invite"));
+        }
+        Ok(())
+    }
+
+    /// A valid, open invite: (workspace id, workspace name, role).
+    async fn open_invite(
+        state: &crate::server::AppState,
+        code: &str,
+    ) -> AppResult<(i64, String, Role)> {
+        let code = code.trim();
+        if code.is_empty() || code.len() > 64 {
+            return Err(AppError::validation(
+                "code",
+                "Enter the invite code you were given.",
+            ));
+        }
+        let row: Option<(i64, String, String)> = sqlx::query_as(
+            "SELECT w.id, w.name, i.role FROM invites i JOIN workspaces w ON w.id = i.workspace_id \
+             WHERE i.code = $1 AND i.revoked_at IS NULL AND i.expires_at > $2",
+        )
+        .bind(code)
+        .bind(now_ms())
+        .fetch_optional(&state.db.pool)
+        .await?;
+        row.and_then(|(id, name, role)| Some((id, name, Role::parse(&role)?)))
+            .ok_or_else(|| {
+                AppError::validation(
+                    "code",
+                    "This invite is not valid: it may have expired or been revoked.",
+                )
+            })
+    }
+
+    pub async fn invite_preview(code: String) -> AppResult<InvitePreview> {
+        let state = state()?;
+        let user = require_user(&state).await?;
+        let (ws, workspace_name, role) = open_invite(&state, &code).await?;
+        let already_member = require_member(&state, user.id, ws, Need::Read)
+            .await
+            .is_ok();
+        Ok(InvitePreview {
+            workspace_name,
+            role,
+            already_member,
+        })
+    }
+
+    pub async fn join(code: String) -> AppResult<WorkspaceSummary> {
+        let state = state()?;
+        let user = require_user(&state).await?;
+        let (ws, _, role) = open_invite(&state, &code).await?;
+        if require_member(&state, user.id, ws, Need::Read)
+            .await
+            .is_err()
+        {
+            let (count,): (i64,) =
+                sqlx::query_as("SELECT COUNT(*) FROM memberships WHERE workspace_id = $1")
+                    .bind(ws)
+                    .fetch_one(&state.db.pool)
+                    .await?;
+            if count >= MAX_MEMBERS {
+                return Err(AppError::validation("code", "This workspace is full."));
+            }
+            // A concurrent join of the same user inserts nothing twice (primary key).
+            let mut tx = state.db.pool.begin().await?;
+            let inserted = sqlx::query(
+                "INSERT INTO memberships (workspace_id, user_id, role, joined_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(ws)
+            .bind(user.id)
+            .bind(role.as_str())
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await;
+            match inserted {
+                Ok(_) => {
+                    let info = MemberInfo {
+                        user_id: user.id,
+                        display_name: user.display_name.clone(),
+                        role,
+                    };
+                    outbox::append(
+                        &mut tx,
+                        Stream::Workspace(ws),
+                        Event::MemberJoined(info),
+                        now_ms(),
+                    )
+                    .await?;
+                    tx.commit().await?;
+                    state.hub.notify(Stream::Workspace(ws));
+                    tracing::info!(
+                        workspace_id = ws,
+                        user_id = user.id,
+                        role = role.as_str(),
+                        "member joined"
+                    );
+                }
+                Err(e) if crate::server::db::is_unique_violation(&e) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        leptos_axum::redirect(&format!("/w/{ws}"));
+        summary(&state, user.id, ws).await
+    }
+
+    pub async fn remove_member(workspace_id: i64, target: i64) -> AppResult<()> {
+        let state = state()?;
+        let user = require_user(&state).await?;
+        let leaving = target == user.id;
+        let my_role = require_member(
+            &state,
+            user.id,
+            workspace_id,
+            if leaving { Need::Read } else { Need::Manage },
+        )
+        .await?;
+        let ws = summary(&state, user.id, workspace_id).await?;
+        if ws.kind != "team" {
+            return Err(AppError::forbidden(
+                "Nobody can leave or be removed from a personal workspace.",
+            ));
+        }
+        let mut tx = state.db.pool.begin().await?;
+        // Delete first: it takes the write lock before the checks below read.
+        let removed: Option<(String,)> = sqlx::query_as(
+            "DELETE FROM memberships WHERE workspace_id = $1 AND user_id = $2 RETURNING role",
+        )
+        .bind(workspace_id)
+        .bind(target)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let removed = removed
+            .and_then(|(r,)| Role::parse(&r))
+            .ok_or_else(|| AppError::not_found("Member"))?;
+        if !leaving && my_role != Role::Owner && matches!(removed, Role::Owner | Role::Admin) {
+            return Err(AppError::forbidden(
+                "Only an owner can remove an owner or admin.",
+            ));
+        }
+        if removed == Role::Owner {
+            let (owners,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM memberships WHERE workspace_id = $1 AND role = 'owner'",
+            )
+            .bind(workspace_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            if owners == 0 {
+                return Err(AppError::validation(
+                    "user_id",
+                    "A workspace needs at least one owner. Make someone else owner first.",
+                ));
+            }
+        }
+        outbox::append(
+            &mut tx,
+            Stream::Workspace(workspace_id),
+            Event::MemberLeft(MemberGone { user_id: target }),
+            now_ms(),
+        )
+        .await?;
+        tx.commit().await?;
+        // Authorization at delivery: the removed user's sockets leave the room now.
+        state.hub.revoke(target, Stream::Workspace(workspace_id));
+        state.hub.notify(Stream::Workspace(workspace_id));
+        tracing::info!(workspace_id, target, by = user.id, "member removed");
+        Ok(())
+    }
+
+    pub async fn change_role(workspace_id: i64, target: i64, role: String) -> AppResult<()> {
+        let state = state()?;
+        let user = require_user(&state).await?;
+        let my_role = require_member(&state, user.id, workspace_id, Need::Manage).await?;
+        let Some(new_role) = Role::parse(&role) else {
+            return Err(AppError::validation(
+                "role",
+                "Choose a role: owner, admin, member or viewer.",
+            ));
+        };
+        let mut tx = state.db.pool.begin().await?;
+        let current: Option<(String,)> =
+            sqlx::query_as("SELECT role FROM memberships WHERE workspace_id = $1 AND user_id = $2")
+                .bind(workspace_id)
+                .bind(target)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let current = current
+            .and_then(|(r,)| Role::parse(&r))
+            .ok_or_else(|| AppError::not_found("Member"))?;
+        // Admins manage members and viewers; only owners touch owners and admins.
+        if my_role != Role::Owner
+            && (matches!(current, Role::Owner | Role::Admin)
+                || matches!(new_role, Role::Owner | Role::Admin))
+        {
+            return Err(AppError::forbidden(
+                "Only an owner can change who is an owner or admin.",
+            ));
+        }
+        if current == Role::Owner && new_role != Role::Owner {
+            let (owners,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM memberships WHERE workspace_id = $1 AND role = 'owner'",
+            )
+            .bind(workspace_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            if owners <= 1 {
+                return Err(AppError::validation(
+                    "role",
+                    "A workspace needs at least one owner. Make someone else owner first.",
+                ));
+            }
+        }
+        sqlx::query("UPDATE memberships SET role = $1 WHERE workspace_id = $2 AND user_id = $3")
+            .bind(new_role.as_str())
+            .bind(workspace_id)
+            .bind(target)
+            .execute(&mut *tx)
+            .await?;
+        let (display_name,): (String,) =
+            sqlx::query_as("SELECT display_name FROM users WHERE id = $1")
+                .bind(target)
+                .fetch_one(&mut *tx)
+                .await?;
+        let info = MemberInfo {
+            user_id: target,
+            display_name,
+            role: new_role,
+        };
+        outbox::append(
+            &mut tx,
+            Stream::Workspace(workspace_id),
+            Event::MemberRoleChanged(info),
+            now_ms(),
+        )
+        .await?;
+        tx.commit().await?;
+        state.hub.notify(Stream::Workspace(workspace_id));
+        tracing::info!(
+            workspace_id,
+            target,
+            role = new_role.as_str(),
+            by = user.id,
+            "role changed"
+        );
+        Ok(())
+    }
+}

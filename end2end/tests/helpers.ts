@@ -1,0 +1,34 @@
+import { expect, type Browser, type Page } from '@playwright/test';
+
+export const PASSWORD = 'correct horse battery';
+
+/** A unique email per call, so tests never collide on the shared database. */
+export function uniqueEmail(name: string): string {
+  return `${name}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
+}
+
+/** Waits until the WASM client has hydrated the page (forms are then enhanced). */
+export async function hydrated(page: Page) {
+  await page.waitForFunction(() => (window as any).__liveledgerHydrated === true);
+}
+
+/** Registers through the form and lands on the personal workspace. */
+export async function register(page: Page, name: string, email = uniqueEmail(name)) {
+  await page.goto('/register');
+  await hydrated(page);
+  await page.getByLabel('Your name').fill(name);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password (at least 10 characters)').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page).toHaveURL(/\/w\/\d+$/);
+  await expect(page.getByTestId('user-name')).toHaveText(name);
+  await hydrated(page);
+  return email;
+}
+
+export async function newUserPage(browser: Browser, name: string) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const email = await register(page, name);
+  return { context, page, email };
+}

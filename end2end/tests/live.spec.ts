@@ -1,0 +1,108 @@
+import { expect, test, type Page, type WebSocketRoute } from '@playwright/test';
+import { hydrated, newUserPage } from './helpers';
+
+/** Adds an expense through the form and returns the moment the click happened. */
+async function addExpense(page: Page, amount: string, description: string) {
+  const form = page.getByTestId('expense-form');
+  await form.getByLabel('Amount').fill(amount);
+  await form.getByLabel('Description').fill(description);
+  const clicked = Date.now();
+  await form.getByRole('button', { name: 'Add expense' }).click();
+  return clicked;
+}
+
+test('two members see each other’s changes live; polling covers a blocked socket; outsiders see nothing', async ({ browser }) => {
+  test.setTimeout(120_000);
+  const owner = await newUserPage(browser, 'LiveOwner');
+  const p = owner.page;
+  await p.getByText('New team workspace').click();
+  await p.getByLabel('Name', { exact: true }).fill('Live Team');
+  await p.getByRole('button', { name: 'Create' }).click();
+  await expect(p.getByTestId('workspace-name')).toHaveText('Live Team');
+  const teamUrl = p.url();
+  await p.getByRole('link', { name: 'Team', exact: true }).click();
+  await p.getByRole('button', { name: 'Create invite link' }).click();
+  const href = await p.getByTestId('invite-link').first().getAttribute('href');
+
+  // The mate's sockets go through a route we can cut.
+  const mateContext = await browser.newContext();
+  const m = await mateContext.newPage();
+  let blocked = false;
+  const open: WebSocketRoute[] = [];
+  await m.routeWebSocket(/\/live$/, (ws) => {
+    if (blocked) {
+      ws.close({ code: 1011, reason: 'blocked by the test' });
+      return;
+    }
+    ws.connectToServer();
+    open.push(ws);
+  });
+  const { register } = await import('./helpers');
+  await register(m, 'LiveMate');
+  await m.goto(href!);
+  await hydrated(m);
+  await m.getByRole('button', { name: 'Join Live Team' }).click();
+  await expect(m.getByTestId('workspace-name')).toHaveText('Live Team');
+
+  // Back to the dashboard by client-side navigation. A full page load of the dashboard
+  // does not hydrate at the moment (known defect, see the issue notes); the page then
+  // still works through plain form posts but has no live connection.
+  await p.getByRole('link', { name: /Back to Live Team/ }).click();
+  await expect(p.getByTestId('workspace-name')).toHaveText('Live Team');
+  await expect(p.getByTestId('live-status')).toHaveAttribute('data-status', 'live');
+  await expect(m.getByTestId('live-status')).toHaveAttribute('data-status', 'live');
+
+  // Live: an expense made by the owner appears for the mate, without a reload.
+  const delays: number[] = [];
+  for (let i = 1; i <= 3; i++) {
+    const clicked = await addExpense(p, `${i}.00`, `live ${i}`);
+    await expect(m.getByTestId('expense-row').filter({ hasText: `live ${i}` })).toBeVisible({ timeout: 1_000 });
+    delays.push(Date.now() - clicked);
+  }
+  console.log(`write-to-row delay (ms): ${delays.join(', ')}`);
+
+  // Edit and delete travel too; an earning as well.
+  const row = p.getByTestId('expense-row').filter({ hasText: 'live 1' });
+  await row.getByRole('link', { name: 'Edit' }).click();
+  await p.getByTestId('expense-form').getByLabel('Description').fill('live 1 edited');
+  await p.getByTestId('expense-form').getByRole('button', { name: 'Save expense' }).click();
+  await expect(m.getByTestId('expense-row').filter({ hasText: 'live 1 edited' })).toBeVisible({ timeout: 1_000 });
+  await p.getByTestId('expense-row').filter({ hasText: 'live 2' }).getByRole('button', { name: 'Delete live 2' }).click();
+  await expect(m.getByTestId('expense-row').filter({ hasText: 'live 2' })).toHaveCount(0, { timeout: 1_000 });
+  const earning = p.getByTestId('earning-form');
+  await earning.getByLabel('Amount').fill('120');
+  await earning.getByLabel('Hours').fill('2');
+  await earning.getByLabel('Notes').fill('live gig');
+  await earning.getByRole('button', { name: 'Add earning' }).click();
+  await expect(m.getByTestId('earning-row').filter({ hasText: 'live gig' })).toBeVisible({ timeout: 1_000 });
+
+  // Cut the mate's socket: the indicator says polling and changes still arrive.
+  blocked = true;
+  for (const ws of open) await ws.close({ code: 1011, reason: 'cut by the test' });
+  await expect(m.getByTestId('live-status')).toHaveAttribute('data-status', 'polling');
+  await addExpense(p, '4.00', 'while polling');
+  await expect(m.getByTestId('expense-row').filter({ hasText: 'while polling' })).toBeVisible({ timeout: 15_000 });
+  await expect(m.getByTestId('live-status')).toHaveAttribute('data-status', 'polling');
+
+  // Let it back: live again, and nothing shows twice.
+  blocked = false;
+  await expect(m.getByTestId('live-status')).toHaveAttribute('data-status', 'live', { timeout: 10_000 });
+  await addExpense(p, '5.00', 'back live');
+  await expect(m.getByTestId('expense-row').filter({ hasText: 'back live' })).toBeVisible({ timeout: 1_000 });
+  await expect(m.getByTestId('expense-row')).toHaveCount(4);
+  for (const text of ['live 1 edited', 'live 3', 'while polling', 'back live']) {
+    await expect(m.getByTestId('expense-row').filter({ hasText: text })).toHaveCount(1);
+  }
+
+  // Someone outside the team sees none of it.
+  const outsider = await newUserPage(browser, 'LiveOutsider');
+  await addExpense(p, '6.00', 'team secret');
+  await expect(m.getByTestId('expense-row').filter({ hasText: 'team secret' })).toBeVisible({ timeout: 1_000 });
+  await expect(outsider.page.getByText('team secret')).toHaveCount(0);
+  await outsider.page.goto(teamUrl);
+  await expect(outsider.page.getByRole('heading', { name: 'Workspace not found' })).toBeVisible();
+
+  await owner.context.close();
+  await mateContext.close();
+  await outsider.context.close();
+});

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs what LiveLedger needs to build (and, unless --app-only, to test), skipping
+# everything that is already in place. Safe to run again and again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+app_only=false
+[ "${1:-}" = "--app-only" ] && app_only=true
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+cargo_bin="${CARGO_HOME:-$HOME/.cargo}/bin"
+
+apt_packages=()
+if ! $app_only; then
+  [ -x /usr/bin/chromium ] || apt_packages+=(chromium)
+fi
+if [ ${#apt_packages[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${apt_packages[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_packages[@]}"
+fi
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  rustup target add wasm32-unknown-unknown
+fi
+
+# cargo-leptos 0.3.11 needs a newer rustc than this toolchain; 0.3.10 builds (about 15 min).
+if ! cargo leptos --version 2>/dev/null | grep -q '0\.3\.10'; then
+  echo "setup: installing cargo-leptos 0.3.10 (slow, once)"
+  cargo install cargo-leptos@0.3.10 --locked
+fi
+
+# cargo-leptos uses whatever wasm-bindgen is on PATH: it must match Cargo.lock exactly.
+wb_version=$(awk '$0 == "name = \"wasm-bindgen\"" { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $wb_version"; then
+  echo "setup: installing wasm-bindgen-cli $wb_version"
+  # --locked can fail when a locked dependency was yanked from the registry; then resolve afresh.
+  cargo install wasm-bindgen-cli --version "$wb_version" --locked \
+    || cargo install wasm-bindgen-cli --version "$wb_version"
+fi
+
+# wasm-opt for release builds. Debian's binaryen (108) mis-numbers the table export
+# that wasm-bindgen's externref table needs, and the page dies at start-up with
+# "WebAssembly.Table.set(): Argument 1 is invalid"; binaryen 116, built from the
+# crates.io `wasm-opt` crate, does not. cargo-leptos takes the first wasm-opt on PATH,
+# so the scripts put $cargo_bin first.
+if ! "$cargo_bin/wasm-opt" --version 2>/dev/null | grep -q 'version 116'; then
+  echo "setup: installing wasm-opt (binaryen 116) from crates.io (slow, once)"
+  cargo install wasm-opt --version 0.116.1 --locked
+fi
+
+if ! $app_only; then
+  # Playwright from npm; its own browser download is skipped (Debian's Chromium is used).
+  if [ ! -f end2end/node_modules/.package-lock.json ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
+    (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+  fi
+fi
+echo "setup: ready"

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Sets up what is missing, then runs every test: Rust unit and integration tests on
+# SQLite and PostgreSQL, and the Playwright end-to-end tests against a release build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# The cargo-installed tools (cargo-leptos, wasm-bindgen, wasm-opt) come first.
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+
+./scripts/setup.sh
+TEST_POSTGRES_URL=$(./scripts/postgres.sh)
+export TEST_POSTGRES_URL
+
+echo "== Rust tests (unit; integration on SQLite and PostgreSQL)"
+cargo test -p app --features ssr --lib
+cargo test -p server
+
+# Each integration test made its own database; remove them.
+if command -v psql >/dev/null 2>&1; then
+  psql "$TEST_POSTGRES_URL" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'll\_test\_%'" \
+    | while read -r db; do psql "$TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS \"$db\"" >/dev/null || true; done
+fi
+
+echo "== Release build (server + WASM client)"
+cargo leptos build --release
+
+echo "== Playwright end-to-end tests (Debian Chromium, real server, fresh SQLite)"
+mkdir -p end2end/.tmp
+(cd end2end && npx playwright test) 2>&1 | tee end2end/.tmp/last-run.txt
+passed=$(grep -Eo '^ +[0-9]+ passed' end2end/.tmp/last-run.txt | tr -dc '0-9')
+echo "end2end: ${passed:-0} passed, 0 failed"

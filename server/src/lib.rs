@@ -1,0 +1,6 @@
+//! The LiveLedger server: configuration, telemetry and startup around the `app` crate.
+
+pub mod config;
+pub mod live;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,28 @@
+use server::{config::Config, startup::Application, telemetry};
+
+#[tokio::main]
+async fn main() {
+    telemetry::init();
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "invalid configuration");
+            std::process::exit(2);
+        }
+    };
+    let app = match Application::build(config).await {
+        Ok(app) => app,
+        Err(e) => {
+            tracing::error!(error = %e, "could not start");
+            std::process::exit(1);
+        }
+    };
+    println!("LiveLedger is running at http://{}", app.local_addr());
+    if let Err(e) = app
+        .run_until_stopped(server::startup::shutdown_signal())
+        .await
+    {
+        tracing::error!(error = %e, "server error");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,285 @@
+//! Builds the application: storage, state, the router (pages, server functions,
+//! health check, static files) and its middleware; runs it until a shutdown signal.
+//!
+//! Tests start it exactly as `main` does, on port 0 with their own database.
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use app::{
+    server::{
+        db::Db,
+        hub::{self, Hub},
+        limiter::LoginLimiter,
+        session::SessionKeys,
+        AppState,
+    },
+    shell, App,
+};
+use axum::{
+    body::Body,
+    extract::{DefaultBodyLimit, Request, State},
+    http::{header, HeaderValue, Method, StatusCode},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::get,
+    Router,
+};
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("could not bind {0}: {1}")]
+    Bind(SocketAddr, std::io::Error),
+    #[error("storage: {0}")]
+    Db(#[from] app::server::db::DbError),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    local_addr: SocketAddr,
+    db: Db,
+    hub: Arc<Hub>,
+}
+
+/// Origins allowed to send state-changing requests and open sockets, beyond the site's own.
+#[derive(Clone)]
+pub struct Origins(pub Arc<Vec<String>>);
+
+/// Queued frames per socket before it is told to resume.
+const SOCKET_QUEUE: usize = 256;
+
+impl Application {
+    /// Binds `config.addr` (port 0 picks a free one), connects and migrates the database.
+    pub async fn build(config: Config) -> Result<Application, StartError> {
+        let listener = TcpListener::bind(config.addr)
+            .await
+            .map_err(|e| StartError::Bind(config.addr, e))?;
+        Self::with_listener(config, listener).await
+    }
+
+    pub async fn with_listener(
+        config: Config,
+        listener: TcpListener,
+    ) -> Result<Application, StartError> {
+        let local_addr = listener.local_addr()?;
+        let db = Db::connect(&config.database_url, config.db_max_connections).await?;
+        tracing::info!(backend = ?db.backend, "database ready");
+
+        let leptos_options = LeptosOptions::builder()
+            .output_name("liveledger")
+            .site_root(config.site_root.as_str())
+            .site_pkg_dir("pkg")
+            .site_addr(local_addr)
+            .build();
+        let (hub, wake) = Hub::new(SOCKET_QUEUE);
+        let state = AppState {
+            leptos_options: leptos_options.clone(),
+            db: db.clone(),
+            sessions: Arc::new(SessionKeys::new(
+                config.jwt_secret.expose(),
+                config.session_ttl.as_secs(),
+                config.secure_cookie,
+            )),
+            login_limiter: Arc::new(LoginLimiter::new(
+                config.login_limit_per_account,
+                config.login_limit_per_address,
+                config.login_limit_window,
+            )),
+            hub: hub.clone(),
+        };
+        tokio::spawn(hub::run(hub.clone(), db.clone(), wake));
+        tokio::spawn(prune_events(db.clone(), config.event_retention));
+        let origins = Origins(Arc::new(config.allowed_origins.clone()));
+        let routes = generate_route_list(App);
+        let router = Router::new()
+            .route("/healthz", get(healthz))
+            .route("/live", get(crate::live::upgrade))
+            .leptos_routes_with_context(
+                &state,
+                routes,
+                {
+                    let state = state.clone();
+                    move || provide_context(state.clone())
+                },
+                {
+                    let options = leptos_options.clone();
+                    move || shell(options.clone())
+                },
+            )
+            .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+            .layer(middleware::from_fn_with_state(origins.clone(), check_origin))
+            .layer(axum::Extension(origins))
+            .layer(middleware::from_fn(error_status))
+            .layer(middleware::from_fn(security_headers))
+            .layer(DefaultBodyLimit::max(256 * 1024))
+            .layer(
+                TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
+                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+                }),
+            )
+            .with_state(state);
+        Ok(Application {
+            listener,
+            router,
+            local_addr,
+            db,
+            hub,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Serves until `shutdown` completes, then lets requests in flight finish.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let Application {
+            listener,
+            router,
+            db,
+            hub,
+            ..
+        } = self;
+        // On shutdown, tell live sockets to reconnect (elsewhere) before waiting for
+        // requests in flight: an open socket would otherwise hold the shutdown up.
+        let shutdown = async move {
+            shutdown.await;
+            hub.close_all(hub::close::GOING_AWAY, "server shutting down");
+        };
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await?;
+        db.pool.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// The retention job: every few minutes, forgets logged events older than `retention`.
+async fn prune_events(db: Db, retention: std::time::Duration) {
+    let every = (retention / 10).min(std::time::Duration::from_secs(300));
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let cut = app::server::now_ms() - retention.as_millis() as i64;
+        match app::server::outbox::prune(&db.pool, cut).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "pruned old events"),
+            Err(e) => tracing::warn!(error = %e, "pruning old events failed"),
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing requests in flight");
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    match sqlx::query("SELECT 1").execute(&state.db.pool).await {
+        Ok(_) => (StatusCode::OK, "ok").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unavailable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+/// Refuses state-changing requests sent by another site's page (CSRF defence on top
+/// of SameSite=Lax): the `Origin`, when the browser sends one, must be this site's
+/// own (same host) or one of `ALLOWED_ORIGINS`.
+async fn check_origin(State(allowed): State<Origins>, req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    let headers = req.headers();
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let ok = match origin {
+        None => headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) != Some("cross-site"),
+        Some(o) => {
+            let authority = o.split_once("://").map(|(_, a)| a);
+            (authority.is_some() && authority == host) || allowed.0.iter().any(|a| a == o)
+        }
+    };
+    if ok {
+        next.run(req).await
+    } else {
+        tracing::warn!(
+            origin = origin.unwrap_or("-"),
+            "refused a cross-site request"
+        );
+        (StatusCode::FORBIDDEN, "cross-site request refused").into_response()
+    }
+}
+
+/// Gives a server function's error its HTTP status (422 for validation, 404, 403 …)
+/// in this one place; server_fn answers every error with 500. Plain form posts are
+/// redirects and pass untouched.
+async fn error_status(req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    if res.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !res.headers().contains_key("serverfnerror")
+    {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "error body too large").into_response();
+    };
+    if let Ok(error) = serde_json::from_slice::<app::error::AppError>(&bytes) {
+        parts.status = error.status();
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    res
+}

@@ -1,0 +1,344 @@
+use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{TestApp, JWT_SECRET, PASSWORD};
+
+crate::on_both_backends!(
+    register_sets_an_http_only_cookie_and_a_personal_workspace,
+    register_refuses_a_taken_email_and_weak_passwords_writing_nothing,
+    login_and_logout,
+    wrong_password_and_unknown_email_look_the_same,
+    login_attempts_are_rate_limited_per_account,
+    tampered_forged_and_expired_tokens_are_refused,
+);
+
+async fn register_sets_an_http_only_cookie_and_a_personal_workspace(app: TestApp) {
+    let res = app
+        .http
+        .post(format!("{}/api/auth/register", app.base))
+        .form(&[
+            ("email", "Ann@Example.com"),
+            ("display_name", "Ann"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("ll_session="), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+    assert!(
+        !cookie.contains("Secure"),
+        "plain http in tests: no Secure flag"
+    );
+    let token = cookie
+        .trim_start_matches("ll_session=")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(
+        body["email"], "ann@example.com",
+        "emails are stored lower-case"
+    );
+
+    let (status, me) = app.call("auth/me", Some(&token), &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["display_name"], "Ann");
+
+    let (_, list) = app.call("workspaces/list", Some(&token), &[]).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["kind"], "personal");
+    assert_eq!(list[0]["role"], "owner");
+}
+
+async fn register_refuses_a_taken_email_and_weak_passwords_writing_nothing(app: TestApp) {
+    app.register("ann@example.com").await;
+    let (status, body) = app
+        .call(
+            "auth/register",
+            None,
+            &[
+                ("email", "ANN@example.com"),
+                ("display_name", "Other"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["field"], "email");
+
+    for (password, why) in [
+        ("short", "too short"),
+        ("password123", "well known"),
+        ("aaaaaaaaaaaaa", "one character"),
+    ] {
+        let (status, body) = app
+            .call(
+                "auth/register",
+                None,
+                &[
+                    ("email", "bob@example.com"),
+                    ("display_name", "Bob"),
+                    ("password", password),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{why}");
+        assert_eq!(body["field"], "password", "{why}");
+    }
+    let (status, body) = app
+        .call(
+            "auth/register",
+            None,
+            &[
+                ("email", "not-an-email"),
+                ("display_name", "Bob"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("email"))
+    );
+
+    // None of the refused registrations created an account.
+    let (status, _) = app
+        .call(
+            "auth/login",
+            None,
+            &[("email", "bob@example.com"), ("password", "short")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = app
+        .call(
+            "auth/login",
+            None,
+            &[("email", "bob@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "bob must not exist"
+    );
+}
+
+async fn login_and_logout(app: TestApp) {
+    let ann = app.register("ann@example.com").await;
+    let res = app
+        .http
+        .post(format!("{}/api/auth/login", app.base))
+        .form(&[("email", " ann@EXAMPLE.com "), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let token = res.headers()["x-session-token"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let (_, me) = app.call("auth/me", Some(&token), &[]).await;
+    assert_eq!(me["id"], ann.id);
+
+    let res = app
+        .http
+        .post(format!("{}/api/auth/logout", app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let cookie = res.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.starts_with("ll_session=;") && cookie.contains("Max-Age=0"),
+        "logout clears the cookie: {cookie}"
+    );
+}
+
+async fn wrong_password_and_unknown_email_look_the_same(app: TestApp) {
+    app.register("ann@example.com").await;
+    let (s1, wrong_password) = app
+        .call(
+            "auth/login",
+            None,
+            &[
+                ("email", "ann@example.com"),
+                ("password", "not the password"),
+            ],
+        )
+        .await;
+    let (s2, unknown_email) = app
+        .call(
+            "auth/login",
+            None,
+            &[
+                ("email", "nobody@example.com"),
+                ("password", "not the password"),
+            ],
+        )
+        .await;
+    assert_eq!(s1, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        (s1, &wrong_password),
+        (s2, &unknown_email),
+        "no account enumeration through login"
+    );
+}
+
+async fn login_attempts_are_rate_limited_per_account(app: TestApp) {
+    app.register("ann@example.com").await;
+    for _ in 0..5 {
+        let (status, _) = app
+            .call(
+                "auth/login",
+                None,
+                &[
+                    ("email", "ann@example.com"),
+                    ("password", "guess guess guess"),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    // Locked now, even with the right password.
+    let (status, body) = app
+        .call(
+            "auth/login",
+            None,
+            &[("email", "ann@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(body["kind"], "rate_limited");
+    assert!(body["retry_after_secs"].as_u64().unwrap() > 0);
+}
+
+fn sign(claims: serde_json::Value, secret: &[u8], alg: Algorithm) -> String {
+    encode(
+        &Header::new(alg),
+        &claims,
+        &EncodingKey::from_secret(secret),
+    )
+    .unwrap()
+}
+
+async fn tampered_forged_and_expired_tokens_are_refused(app: TestApp) {
+    let ann = app.register("ann@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = |sub: i64, exp: u64, iss: &str, aud: &str| json!({"sub": sub.to_string(), "iat": now, "exp": exp, "iss": iss, "aud": aud, "ver": 0});
+    // Control: a correctly signed token works, so the refusals below are about what was changed.
+    let good = sign(
+        claims(ann.id, now + 600, "liveledger", "liveledger"),
+        JWT_SECRET.as_bytes(),
+        Algorithm::HS256,
+    );
+    let (_, me) = app.call("auth/me", Some(&good), &[]).await;
+    assert_eq!(me["id"], ann.id);
+
+    // Bob's payload with Ann's signature.
+    let mut parts: Vec<String> = ann.token.split('.').map(str::to_owned).collect();
+    let bob_payload = bob.token.split('.').nth(1).unwrap().to_owned();
+    parts[1] = bob_payload;
+    let tampered = parts.join(".");
+    // alg=none.
+    let header_none = base64_url(br#"{"alg":"none","typ":"JWT"}"#);
+    let payload = ann.token.split('.').nth(1).unwrap();
+    let unsigned = format!("{header_none}.{payload}.");
+
+    let bad_tokens = [
+        ("tampered payload", tampered),
+        ("alg none", unsigned),
+        (
+            "other secret",
+            sign(
+                claims(ann.id, now + 600, "liveledger", "liveledger"),
+                b"another-secret-another-secret-another",
+                Algorithm::HS256,
+            ),
+        ),
+        (
+            "expired",
+            sign(
+                claims(ann.id, now - 120, "liveledger", "liveledger"),
+                JWT_SECRET.as_bytes(),
+                Algorithm::HS256,
+            ),
+        ),
+        (
+            "wrong issuer",
+            sign(
+                claims(ann.id, now + 600, "evil", "liveledger"),
+                JWT_SECRET.as_bytes(),
+                Algorithm::HS256,
+            ),
+        ),
+        (
+            "wrong audience",
+            sign(
+                claims(ann.id, now + 600, "liveledger", "evil"),
+                JWT_SECRET.as_bytes(),
+                Algorithm::HS256,
+            ),
+        ),
+        (
+            "HS512",
+            sign(
+                claims(ann.id, now + 600, "liveledger", "liveledger"),
+                JWT_SECRET.as_bytes(),
+                Algorithm::HS512,
+            ),
+        ),
+        ("garbage", "not.a.token".to_owned()),
+    ];
+    for (what, token) in bad_tokens {
+        let (status, me) = app.call("auth/me", Some(&token), &[]).await;
+        assert_eq!(
+            (status, me.clone()),
+            (StatusCode::OK, serde_json::Value::Null),
+            "{what}: me must be nobody"
+        );
+        let (status, _) = app.call("workspaces/list", Some(&token), &[]).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}");
+        let (status, _) = app
+            .create_expense(
+                &crate::helpers::User {
+                    token: token.clone(),
+                    ..ann.clone()
+                },
+                ann.personal_ws,
+                "5",
+                "x",
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}");
+    }
+    assert_eq!(app.expenses(&ann, ann.personal_ws).await["count"], 0);
+}
+
+fn base64_url(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, b)| acc | (*b as u32) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}

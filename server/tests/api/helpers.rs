@@ -1,0 +1,325 @@
+//! Starts the real application on a random port with its own fresh database
+//! (a SQLite file in a temporary directory, or a new PostgreSQL database) and
+//! talks HTTP to it.
+
+use std::time::Duration;
+
+use reqwest::{header, StatusCode};
+use serde_json::Value;
+use server::{
+    config::{Config, Secret},
+    startup::Application,
+};
+
+pub const JWT_SECRET: &str = "test-secret-that-is-long-enough-for-hs256-0123456789";
+pub const PASSWORD: &str = "correct horse battery";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    /// The app's own database, for what no HTTP call does (running the retention job).
+    pub db: app::server::db::Db,
+    _dir: TempDir,
+}
+
+/// A directory removed when the test ends.
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn unique_name() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "{}_{}_{}",
+        std::process::id(),
+        nanos % 1_000_000_000,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A fresh, empty PostgreSQL database on the server named by `TEST_POSTGRES_URL`.
+async fn fresh_postgres_database() -> String {
+    use sqlx::{Connection, Executor};
+    let url = std::env::var("TEST_POSTGRES_URL").expect(
+        "TEST_POSTGRES_URL is not set: the PostgreSQL half of the suite needs a server \
+         (e.g. postgres://postgres@127.0.0.1:5432/test); run the README's test command",
+    );
+    let name = format!("ll_test_{}", unique_name());
+    let mut conn = sqlx::PgConnection::connect(&url)
+        .await
+        .expect("connect to TEST_POSTGRES_URL");
+    conn.execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .expect("create test database");
+    let (base, _) = url
+        .rsplit_once('/')
+        .expect("TEST_POSTGRES_URL ends with /database");
+    format!("{base}/{name}")
+}
+
+pub fn test_config(database_url: String) -> Config {
+    Config {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        database_url,
+        db_max_connections: 5,
+        jwt_secret: Secret::new(JWT_SECRET.as_bytes().to_vec()),
+        session_ttl: Duration::from_secs(3600),
+        allowed_origins: vec!["https://partner.example".into()],
+        secure_cookie: false,
+        site_root: "target/site".into(),
+        login_limit_per_account: 5,
+        login_limit_per_address: 50,
+        login_limit_window: Duration::from_secs(600),
+        event_retention: Duration::from_secs(24 * 3600),
+    }
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    if std::env::var("TEST_LOG").is_ok() {
+        server::telemetry::init();
+    }
+    let dir = std::env::temp_dir().join(format!("liveledger-test-{}", unique_name()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let database_url = match backend {
+        Backend::Sqlite => format!("sqlite://{}/test.db", dir.display()),
+        Backend::Postgres => fresh_postgres_database().await,
+    };
+    let app = Application::build(test_config(database_url))
+        .await
+        .expect("application starts");
+    let base = format!("http://{}", app.local_addr());
+    let db = app.db().clone();
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    TestApp {
+        base,
+        http,
+        db,
+        _dir: TempDir(dir),
+    }
+}
+
+/// A logged-in user as seen by the tests.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: i64,
+    pub token: String,
+    pub personal_ws: i64,
+}
+
+impl TestApp {
+    /// POSTs a form to a server function, optionally as a user (bearer token).
+    pub async fn call(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        form: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .post(format!("{}/api/{path}", self.base))
+            .form(form);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, body)
+    }
+
+    pub async fn call_as(
+        &self,
+        user: &User,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
+        self.call(path, Some(&user.token), form).await
+    }
+
+    pub async fn register(&self, email: &str) -> User {
+        let res = self
+            .http
+            .post(format!("{}/api/auth/register", self.base))
+            .form(&[
+                ("email", email),
+                ("display_name", email.split('@').next().unwrap()),
+                ("password", PASSWORD),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "registering {email}");
+        let token = res.headers()["x-session-token"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let body: Value = res.json().await.unwrap();
+        let id = body["id"].as_i64().unwrap();
+        let (_, list) = self.call("workspaces/list", Some(&token), &[]).await;
+        let personal_ws = list[0]["id"].as_i64().unwrap();
+        User {
+            id,
+            token,
+            personal_ws,
+        }
+    }
+
+    /// A team workspace owned by `owner`.
+    pub async fn team(&self, owner: &User, name: &str) -> i64 {
+        let (status, body) = self
+            .call_as(owner, "workspaces/create", &[("name", name)])
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["id"].as_i64().unwrap()
+    }
+
+    /// Invites `user` into `ws` with `role`, through an invite code made by `by`.
+    pub async fn add_member(&self, by: &User, ws: i64, user: &User, role: &str) {
+        let ws_s = ws.to_string();
+        let (status, invite) = self
+            .call_as(
+                by,
+                "workspaces/invite",
+                &[("workspace_id", &ws_s), ("role", role)],
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{invite}");
+        let code = invite["code"].as_str().unwrap();
+        let (status, body) = self
+            .call_as(user, "workspaces/join", &[("code", code)])
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    pub async fn create_expense(
+        &self,
+        user: &User,
+        ws: i64,
+        amount: &str,
+        description: &str,
+    ) -> (StatusCode, Value) {
+        let ws = ws.to_string();
+        self.call_as(
+            user,
+            "expenses/create",
+            &[
+                ("workspace_id", &ws),
+                ("amount", amount),
+                ("currency", "EUR"),
+                ("category", "Food"),
+                ("description", description),
+                ("date", "2026-11-20"),
+            ],
+        )
+        .await
+    }
+
+    /// Edits an expense (EUR, Food, 2026-11-01) with a new amount and description.
+    pub async fn update_expense(
+        &self,
+        user: &User,
+        ws: i64,
+        id: &str,
+        amount: &str,
+        description: &str,
+    ) -> (StatusCode, Value) {
+        let ws = ws.to_string();
+        self.call_as(
+            user,
+            "expenses/update",
+            &[
+                ("workspace_id", &ws),
+                ("id", id),
+                ("amount", amount),
+                ("currency", "EUR"),
+                ("category", "Food"),
+                ("description", description),
+                ("date", "2026-11-01"),
+            ],
+        )
+        .await
+    }
+
+    pub async fn expenses(&self, user: &User, ws: i64) -> Value {
+        let (status, body) = self
+            .call_as(user, "expenses/list", &[("workspace_id", &ws.to_string())])
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    /// Polls the event log after `cursors` (stream key, after).
+    pub async fn poll(&self, user: &User, cursors: &[(&str, i64)]) -> (StatusCode, Value) {
+        let cursors: Vec<Value> = cursors
+            .iter()
+            .map(|(s, a)| serde_json::json!({"stream": s, "after": a}))
+            .collect();
+        let res = self
+            .http
+            .post(format!("{}/api/live/poll", self.base))
+            .bearer_auth(&user.token)
+            .json(&serde_json::json!({ "cursors": cursors }))
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Every event of `stream` visible to `user`, from the start.
+    pub async fn events(&self, user: &User, stream: &str) -> Vec<Value> {
+        let (status, body) = self.poll(user, &[(stream, 0)]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["events"].as_array().unwrap().clone()
+    }
+
+    pub async fn get(&self, path: &str, cookie_token: Option<&str>) -> reqwest::Response {
+        let mut req = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header(header::ACCEPT, "text/html");
+        if let Some(t) = cookie_token {
+            req = req.header(header::COOKIE, format!("ll_session={t}"));
+        }
+        req.send().await.unwrap()
+    }
+}
+
+/// Runs an async test body once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn sqlite() {
+                    super::$name($crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await).await
+                }
+                #[tokio::test]
+                async fn postgres() {
+                    super::$name($crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await).await
+                }
+            }
+        )*
+    };
+}

@@ -1,0 +1,370 @@
+//! The event log: written in the same transaction as the change, numbered gap-free per
+//! stream, served by the polling transport to current members only.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::TestApp;
+
+crate::on_both_backends!(
+    each_change_writes_its_event_in_the_same_transaction,
+    refused_and_rolled_back_writes_emit_nothing,
+    concurrent_writers_get_gap_free_sequences_and_a_tailing_reader_misses_nothing,
+    only_members_read_a_workspace_stream,
+    lists_carry_the_cursor_they_are_consistent_with,
+    odd_cursors_get_clear_answers,
+);
+
+fn names(events: &[Value]) -> Vec<(i64, String)> {
+    events
+        .iter()
+        .map(|e| {
+            (
+                e["seq"].as_i64().unwrap(),
+                e["event"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+async fn each_change_writes_its_event_in_the_same_transaction(app: TestApp) {
+    let ann = app.register("ann@example.com").await;
+    let ws = ann.personal_ws;
+    let stream = format!("ws:{ws}");
+    let ws_s = ws.to_string();
+    let (_, a) = app.create_expense(&ann, ws, "10", "a").await;
+    let (_, b) = app.create_expense(&ann, ws, "20", "b").await;
+    let (_, c) = app.create_expense(&ann, ws, "30", "c").await;
+    let id = |v: &Value| v["id"].as_i64().unwrap().to_string();
+    app.update_expense(&ann, ws, &id(&a), "11", "a2").await;
+    app.call_as(
+        &ann,
+        "expenses/delete",
+        &[("workspace_id", &ws_s), ("id", &id(&a))],
+    )
+    .await;
+    app.call_as(
+        &ann,
+        "expenses/delete-many",
+        &[
+            ("workspace_id", &ws_s),
+            ("ids[0]", &id(&b)),
+            ("ids[1]", &id(&c)),
+        ],
+    )
+    .await;
+
+    let events = app.events(&ann, &stream).await;
+    assert_eq!(
+        names(&events),
+        [
+            (1, "expense:created"),
+            (2, "expense:created"),
+            (3, "expense:created"),
+            (4, "expense:updated"),
+            (5, "expense:deleted"),
+            (6, "expenses:bulk-deleted")
+        ]
+        .map(|(s, n)| (s, n.to_owned()))
+    );
+    let first = &events[0];
+    assert_eq!(first["stream"], stream.as_str());
+    assert_eq!(first["priority"], "normal");
+    assert!(first["timestamp"].as_i64().unwrap() > 1_700_000_000_000);
+    assert_eq!(
+        first["data"], a,
+        "the event carries the expense as the API returned it"
+    );
+    assert_eq!(events[3]["data"]["description"], "a2");
+    assert_eq!(events[4]["data"], serde_json::json!({"id": a["id"]}));
+    let mut bulk: Vec<i64> = events[5]["data"]["ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    bulk.sort();
+    assert_eq!(bulk, [b["id"].as_i64().unwrap(), c["id"].as_i64().unwrap()]);
+
+    // Earnings: earnings:new, earnings:updated with the changed fields, earnings:deleted.
+    let (_, list) = app
+        .call_as(&ann, "earnings/list", &[("workspace_id", &ws_s)])
+        .await;
+    let platform = list["platforms"][0]["id"].as_i64().unwrap().to_string();
+    let (_, e) = app
+        .call_as(
+            &ann,
+            "earnings/create",
+            &[
+                ("workspace_id", &ws_s),
+                ("platform_id", &platform),
+                ("date", "2026-11-02"),
+                ("hours", "2"),
+                ("amount", "100"),
+                ("currency", "USD"),
+                ("notes", "n"),
+            ],
+        )
+        .await;
+    app.call_as(
+        &ann,
+        "earnings/update",
+        &[
+            ("workspace_id", &ws_s),
+            ("id", &id(&e)),
+            ("platform_id", &platform),
+            ("date", "2026-11-02"),
+            ("hours", "2.5"),
+            ("amount", "100"),
+            ("currency", "USD"),
+            ("notes", "n"),
+        ],
+    )
+    .await;
+    app.call_as(
+        &ann,
+        "earnings/delete",
+        &[("workspace_id", &ws_s), ("id", &id(&e))],
+    )
+    .await;
+    let (_, polled) = app.poll(&ann, &[(&stream, 6)]).await;
+    let events = polled["events"].as_array().unwrap();
+    assert_eq!(
+        names(events),
+        [
+            (7, "earnings:new"),
+            (8, "earnings:updated"),
+            (9, "earnings:deleted")
+        ]
+        .map(|(s, n)| (s, n.to_owned()))
+    );
+    assert_eq!(
+        events[1]["data"]["changes"],
+        serde_json::json!([{"field": "hours", "from": "2", "to": "2.5"}])
+    );
+    assert_eq!(
+        polled["cursors"],
+        serde_json::json!([{"stream": stream, "after": 9}])
+    );
+}
+
+async fn refused_and_rolled_back_writes_emit_nothing(app: TestApp) {
+    let ann = app.register("ann@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    let ws = ann.personal_ws;
+    let (_, a) = app.create_expense(&ann, ws, "10", "a").await;
+    let (_, theirs) = app
+        .create_expense(&bob, bob.personal_ws, "10", "bob's")
+        .await;
+    let ws_s = ws.to_string();
+    // Rolled back inside the transaction: one id is not in this workspace.
+    let (status, _) = app
+        .call_as(
+            &ann,
+            "expenses/delete-many",
+            &[
+                ("workspace_id", &ws_s),
+                ("ids[0]", &a["id"].to_string()),
+                ("ids[1]", &theirs["id"].to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Refused before writing: bad input, and an outsider.
+    let (status, _) = app.create_expense(&ann, ws, "-1", "bad").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = app.create_expense(&bob, ws, "5", "intruder").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let events = app.events(&ann, &format!("ws:{ws}")).await;
+    assert_eq!(
+        names(&events),
+        [(1, "expense:created".to_owned())],
+        "only the committed write left an event"
+    );
+    assert_eq!(app.expenses(&ann, ws).await["count"], 1);
+}
+
+async fn concurrent_writers_get_gap_free_sequences_and_a_tailing_reader_misses_nothing(
+    app: TestApp,
+) {
+    let owner = app.register("owner@example.com").await;
+    let ws = app.team(&owner, "Busy").await;
+    let mut writers = vec![owner.clone()];
+    for i in 0..3 {
+        let u = app.register(&format!("w{i}@example.com")).await;
+        app.add_member(&owner, ws, &u, "member").await;
+        writers.push(u);
+    }
+    let stream = format!("ws:{ws}");
+    let (_, start) = app.poll(&owner, &[(&stream, 0)]).await;
+    let start_cursor = start["cursors"][0]["after"].as_i64().unwrap();
+    const PER_WRITER: usize = 10;
+    let total = writers.len() * PER_WRITER;
+
+    // A reader tails the stream by cursor while the writers race.
+    let app = std::sync::Arc::new(app);
+    let reader = {
+        let app = app.clone();
+        let owner = owner.clone();
+        let stream = stream.clone();
+        tokio::spawn(async move {
+            let mut cursor = start_cursor;
+            let mut seen: Vec<i64> = Vec::new();
+            let mut polls = 0;
+            while seen.len() < total {
+                let (status, body) = app.poll(&owner, &[(&stream, cursor)]).await;
+                assert_eq!(status, StatusCode::OK);
+                for e in body["events"].as_array().unwrap() {
+                    seen.push(e["seq"].as_i64().unwrap());
+                }
+                cursor = body["cursors"][0]["after"].as_i64().unwrap();
+                polls += 1;
+                assert!(polls < 10_000, "the reader never caught up");
+                tokio::task::yield_now().await;
+            }
+            seen
+        })
+    };
+    let mut tasks = Vec::new();
+    for (w, user) in writers.iter().enumerate() {
+        for i in 0..PER_WRITER {
+            let app = app.clone();
+            let user = user.clone();
+            tasks.push(tokio::spawn(async move {
+                let (status, body) = app
+                    .create_expense(
+                        &user,
+                        ws,
+                        &format!("{}.{:02}", w + 1, i),
+                        &format!("w{w}-{i}"),
+                    )
+                    .await;
+                assert_eq!(status, StatusCode::OK, "{body}");
+            }));
+        }
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let seen = reader.await.unwrap();
+    let expected: Vec<i64> = (start_cursor + 1..=start_cursor + total as i64).collect();
+    assert_eq!(
+        seen, expected,
+        "the tailing reader saw every sequence number once, in order"
+    );
+
+    let events = app.events(&owner, &stream).await;
+    let created: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "expense:created")
+        .collect();
+    assert_eq!(created.len(), total);
+    let mut ids: Vec<i64> = created
+        .iter()
+        .map(|e| e["data"]["id"].as_i64().unwrap())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), total, "one event per expense");
+}
+
+async fn only_members_read_a_workspace_stream(app: TestApp) {
+    let ann = app.register("ann@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    let a_ws = app.team(&ann, "A").await;
+    let b_ws = app.team(&bob, "B").await;
+    app.create_expense(&ann, a_ws, "1", "in A").await;
+    app.create_expense(&bob, b_ws, "2", "in B").await;
+
+    let (status, body) = app
+        .poll(
+            &ann,
+            &[
+                (&format!("ws:{a_ws}"), 0),
+                (&format!("ws:{b_ws}"), 0),
+                (&format!("user:{}", bob.id), 0),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let texts = body["events"].to_string();
+    assert!(texts.contains("in A") && !texts.contains("in B"), "{texts}");
+    assert_eq!(
+        body["denied"],
+        serde_json::json!([format!("ws:{b_ws}"), format!("user:{}", bob.id)])
+    );
+
+    // Membership is checked at read time: once Bob is let in, he reads A's history.
+    app.add_member(&ann, a_ws, &bob, "viewer").await;
+    let events = app.events(&bob, &format!("ws:{a_ws}")).await;
+    assert!(events.iter().any(|e| e["data"]["description"] == "in A"));
+    assert!(events
+        .iter()
+        .any(|e| e["event"] == "member:joined" && e["data"]["user_id"] == bob.id));
+
+    let res = app
+        .http
+        .post(format!("{}/api/live/poll", app.base))
+        .json(&serde_json::json!({"cursors": [{"stream": format!("ws:{a_ws}"), "after": 0}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::UNAUTHORIZED,
+        "no token, no events"
+    );
+}
+
+async fn lists_carry_the_cursor_they_are_consistent_with(app: TestApp) {
+    let ann = app.register("ann@example.com").await;
+    let ws = ann.personal_ws;
+    app.create_expense(&ann, ws, "1", "one").await;
+    app.create_expense(&ann, ws, "2", "two").await;
+    let list = app.expenses(&ann, ws).await;
+    assert_eq!(list["cursor"], 2);
+    app.create_expense(&ann, ws, "3", "three").await;
+    let (_, after) = app
+        .poll(
+            &ann,
+            &[(&format!("ws:{ws}"), list["cursor"].as_i64().unwrap())],
+        )
+        .await;
+    let events = after["events"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "exactly what the list did not have");
+    assert_eq!(events[0]["data"]["description"], "three");
+    let (_, earnings) = app
+        .call_as(&ann, "earnings/list", &[("workspace_id", &ws.to_string())])
+        .await;
+    assert_eq!(earnings["cursor"], 3, "one stream per workspace");
+}
+
+async fn odd_cursors_get_clear_answers(app: TestApp) {
+    let ann = app.register("ann@example.com").await;
+    let ws = format!("ws:{}", ann.personal_ws);
+    app.create_expense(&ann, ann.personal_ws, "1", "one").await;
+    let (status, body) = app.poll(&ann, &[(&ws, 99)]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body["resync"],
+        serde_json::json!([ws]),
+        "a cursor past the head must start over"
+    );
+    assert_eq!(body["cursors"][0]["after"], 1);
+    let (status, body) = app.poll(&ann, &[(&ws, -1)]).await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("cursors"))
+    );
+    let (status, _) = app.poll(&ann, &[("team:1", 0)]).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "unknown stream kinds are malformed input"
+    );
+    let many: Vec<(String, i64)> = (1..=65).map(|i| (format!("ws:{i}"), 0)).collect();
+    let many: Vec<(&str, i64)> = many.iter().map(|(s, a)| (s.as_str(), *a)).collect();
+    let (status, _) = app.poll(&ann, &many).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}

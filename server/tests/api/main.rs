@@ -1,0 +1,11 @@
+//! Integration tests: the real router, real HTTP, real SQLite and PostgreSQL.
+
+mod helpers;
+
+mod auth;
+mod earnings;
+mod expenses;
+mod live;
+mod pages;
+mod socket;
+mod workspaces;

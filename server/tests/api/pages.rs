@@ -1,0 +1,158 @@
+//! The server-rendered pages and plain HTML form posts (no JavaScript).
+
+use reqwest::{header, StatusCode};
+
+use crate::helpers::TestApp;
+
+crate::on_both_backends!(
+    pages_render_for_users_and_redirect_strangers,
+    plain_form_posts_redirect_back_with_errors,
+    cross_site_posts_are_refused,
+    health_check
+);
+
+async fn pages_render_for_users_and_redirect_strangers(app: TestApp) {
+    let res = app.get("/login", None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains(r#"action="/api/auth/login""#),
+        "the login form posts without JavaScript"
+    );
+
+    let res = app.get("/", None).await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert_eq!(res.headers()[header::LOCATION], "/login");
+
+    let ann = app.register("ann@example.com").await;
+    app.create_expense(&ann, ann.personal_ws, "12.5", "Coffee beans")
+        .await;
+    let res = app
+        .get(&format!("/w/{}", ann.personal_ws), Some(&ann.token))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("Coffee beans") && html.contains("12.50 EUR"),
+        "the dashboard is rendered on the server"
+    );
+
+    let bob = app.register("bob@example.com").await;
+    let html = app
+        .get(&format!("/w/{}", ann.personal_ws), Some(&bob.token))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !html.contains("Coffee beans"),
+        "another user's dashboard shows nothing of it"
+    );
+    assert!(html.contains("Workspace not found"));
+
+    assert_eq!(
+        app.get("/no/such/page", None).await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+async fn plain_form_posts_redirect_back_with_errors(app: TestApp) {
+    let ann = app.register("ann@example.com").await;
+    let page = format!("{}/w/{}", app.base, ann.personal_ws);
+    let post = |amount: &'static str| {
+        app.http
+            .post(format!("{}/api/expenses/create", app.base))
+            .header(header::ACCEPT, "text/html")
+            .header(header::REFERER, &page)
+            .header(header::COOKIE, format!("ll_session={}", ann.token))
+            .form(&[
+                ("workspace_id", ann.personal_ws.to_string().as_str()),
+                ("amount", amount),
+                ("currency", "EUR"),
+                ("category", "Food"),
+                ("description", "form"),
+                ("date", "2026-11-01"),
+            ])
+            .send()
+    };
+    let res = post("3").await.unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert_eq!(
+        res.headers()[header::LOCATION]
+            .to_str()
+            .unwrap()
+            .trim_end_matches('?'),
+        page
+    );
+
+    let res = post("-3").await.unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let location = res.headers()[header::LOCATION].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with(&page) && location.contains("__err="),
+        "the error travels back in the URL: {location}"
+    );
+    // The page it returns to shows the message next to the field.
+    let path = location.trim_start_matches(&app.base);
+    let html = app.get(path, Some(&ann.token)).await.text().await.unwrap();
+    assert!(
+        html.contains("The amount must be greater than zero."),
+        "error shown after a no-JS post"
+    );
+    assert_eq!(app.expenses(&ann, ann.personal_ws).await["count"], 1);
+}
+
+async fn cross_site_posts_are_refused(app: TestApp) {
+    let ann = app.register("ann@example.com").await;
+    let send = |origin: &'static str| {
+        app.http
+            .post(format!("{}/api/expenses/create", app.base))
+            .header(header::ORIGIN, origin)
+            .header(header::COOKIE, format!("ll_session={}", ann.token))
+            .form(&[
+                ("workspace_id", ann.personal_ws.to_string().as_str()),
+                ("amount", "5"),
+                ("currency", "EUR"),
+                ("category", "Food"),
+                ("description", "csrf"),
+                ("date", "2026-11-01"),
+            ])
+            .send()
+    };
+    assert_eq!(
+        send("https://evil.example").await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(app.expenses(&ann, ann.personal_ws).await["count"], 0);
+    assert_eq!(
+        send("https://partner.example").await.unwrap().status(),
+        StatusCode::OK,
+        "ALLOWED_ORIGINS are let in"
+    );
+    let own = app.base.clone();
+    let res = app
+        .http
+        .post(format!("{}/api/expenses/list", app.base))
+        .header(header::ORIGIN, own)
+        .bearer_auth(&ann.token)
+        .form(&[("workspace_id", ann.personal_ws.to_string().as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "the site's own origin is let in"
+    );
+}
+
+async fn health_check(app: TestApp) {
+    let res = app
+        .http
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.text().await.unwrap(), "ok");
+}
