@@ -29,7 +29,7 @@ pub const MAX_BULK_DELETE: usize = 500;
 /// The list shows the most recent expenses; totals cover all of them.
 pub const LIST_LIMIT: i64 = 500;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct Expense {
     pub id: i64,

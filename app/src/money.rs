@@ -166,6 +166,17 @@ impl Totals {
         }
     }
 
+    /// Takes `minor` back out of `currency`'s sum; a sum that reaches zero is dropped,
+    /// as a list that no longer has that currency would not show it (amounts are > 0).
+    pub fn sub(&mut self, currency: &str, minor: i64) {
+        if let Some(i) = self.0.iter().position(|(c, _)| c == currency) {
+            self.0[i].1 -= minor;
+            if self.0[i].1 == 0 {
+                self.0.remove(i);
+            }
+        }
+    }
+
     pub fn display(&self) -> String {
         if self.0.is_empty() {
             return "0".into();
@@ -239,5 +250,8 @@ mod tests {
         t.add("USD", 5);
         assert_eq!(t.0, vec![("EUR".into(), 250), ("USD".into(), 105)]);
         assert_eq!(t.display(), "2.50 EUR + 1.05 USD");
+        t.sub("USD", 105);
+        t.sub("EUR", 50);
+        assert_eq!(t.0, vec![("EUR".into(), 200)]);
     }
 }

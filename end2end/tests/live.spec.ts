@@ -15,6 +15,9 @@ test('two members see each other’s changes live; polling covers a blocked sock
   test.setTimeout(120_000);
   const owner = await newUserPage(browser, 'LiveOwner');
   const p = owner.page;
+  // Any uncaught error in either page (a failed hydration panics) fails the test.
+  const pageErrors: string[] = [];
+  p.on('pageerror', (e) => pageErrors.push(`owner: ${e.message}`));
   await p.getByText('New team workspace').click();
   await p.getByLabel('Name', { exact: true }).fill('Live Team');
   await p.getByRole('button', { name: 'Create' }).click();
@@ -27,6 +30,7 @@ test('two members see each other’s changes live; polling covers a blocked sock
   // The mate's sockets go through a route we can cut.
   const mateContext = await browser.newContext();
   const m = await mateContext.newPage();
+  m.on('pageerror', (e) => pageErrors.push(`mate: ${e.message}`));
   let blocked = false;
   const open: WebSocketRoute[] = [];
   await m.routeWebSocket(/\/live$/, (ws) => {
@@ -44,10 +48,9 @@ test('two members see each other’s changes live; polling covers a blocked sock
   await m.getByRole('button', { name: 'Join Live Team' }).click();
   await expect(m.getByTestId('workspace-name')).toHaveText('Live Team');
 
-  // Back to the dashboard by client-side navigation. A full page load of the dashboard
-  // does not hydrate at the moment (known defect, see the issue notes); the page then
-  // still works through plain form posts but has no live connection.
-  await p.getByRole('link', { name: /Back to Live Team/ }).click();
+  // Both dashboards freshly loaded: server-rendered, then hydrated and following.
+  await p.goto(teamUrl);
+  await hydrated(p);
   await expect(p.getByTestId('workspace-name')).toHaveText('Live Team');
   await expect(p.getByTestId('live-status')).toHaveAttribute('data-status', 'live');
   await expect(m.getByTestId('live-status')).toHaveAttribute('data-status', 'live');
@@ -102,6 +105,7 @@ test('two members see each other’s changes live; polling covers a blocked sock
   await outsider.page.goto(teamUrl);
   await expect(outsider.page.getByRole('heading', { name: 'Workspace not found' })).toBeVisible();
 
+  expect(pageErrors).toEqual([]);
   await owner.context.close();
   await mateContext.close();
   await outsider.context.close();

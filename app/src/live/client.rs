@@ -6,16 +6,27 @@
 //! - Reconnects with exponential backoff and full jitter: 1 s doubling to a 5 s cap.
 //! - One cursor per followed stream; an event with `seq <= cursor` is a duplicate and
 //!   ignored, so switching transports never applies anything twice.
-//! - Views read `version(stream)`: the last seq seen. A list keyed on it reloads (one
-//!   request however many events arrived together) and the reload carries its own cursor.
+//! - Views subscribe per stream (`watch`) and get each burst of fresh events in one
+//!   call, which they apply in one reactive update (see `live::follow` for the lists).
 //!
 //! On the server (SSR) the connection only exists as state: it starts in the browser.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use leptos::prelude::*;
 
 use super::{Cursor, Envelope, Stream};
+
+/// What a subscriber of a stream is handed.
+pub enum Delivery<'a> {
+    /// Fresh events of the stream, oldest first, each delivered once.
+    Events(&'a [Envelope]),
+    /// The server no longer has every event after the subscriber's cursor (retention),
+    /// or the subscriber is behind the connection: reload from a fresh snapshot.
+    Resync,
+}
+
+type Handler = Arc<dyn Fn(Delivery<'_>) + Send + Sync>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LiveStatus {
@@ -53,8 +64,9 @@ pub struct LiveConnection {
     pub cursors: RwSignal<HashMap<Stream, i64>>,
     /// Events received, newest last (the last 50), for the event log panel.
     pub recent: RwSignal<Vec<Envelope>>,
-    /// Bumped when a stream must be reloaded from scratch (resync).
-    resyncs: RwSignal<HashMap<Stream, u32>>,
+    /// Who is told about which stream; see `watch`.
+    subscribers: StoredValue<Vec<(u64, Stream, Handler)>>,
+    next_subscriber: StoredValue<u64>,
 }
 
 impl LiveConnection {
@@ -63,7 +75,8 @@ impl LiveConnection {
             status: RwSignal::new(LiveStatus::Connecting),
             cursors: RwSignal::new(HashMap::new()),
             recent: RwSignal::new(Vec::new()),
-            resyncs: RwSignal::new(HashMap::new()),
+            subscribers: StoredValue::new(Vec::new()),
+            next_subscriber: StoredValue::new(0),
         }
     }
 
@@ -87,19 +100,38 @@ impl LiveConnection {
         let _ = added;
     }
 
-    /// The last seq seen on `stream` plus its resync count: a view keyed on it reloads
-    /// when anything new arrives.
-    pub fn version(&self, stream: Stream) -> Signal<(i64, u32)> {
-        let (cursors, resyncs) = (self.cursors, self.resyncs);
-        Signal::derive(move || {
-            (
-                cursors.with(|c| c.get(&stream).copied().unwrap_or(0)),
-                resyncs.with(|r| r.get(&stream).copied().unwrap_or(0)),
-            )
-        })
+    /// Subscribes `handler` to `stream` for as long as the calling view lives, and
+    /// follows the stream from `after` (the cursor of the snapshot the view shows).
+    /// If the connection is already past `after`, the events in between were handed
+    /// out before this view existed: it is told to resync at once.
+    pub fn watch(
+        &self,
+        stream: Stream,
+        after: i64,
+        handler: impl Fn(Delivery<'_>) + Send + Sync + 'static,
+    ) {
+        let id = self.next_subscriber.with_value(|n| *n);
+        self.next_subscriber.set_value(id + 1);
+        let handler: Handler = Arc::new(handler);
+        self.subscribers
+            .update_value(|s| s.push((id, stream, handler.clone())));
+        let subscribers = self.subscribers;
+        on_cleanup(move || {
+            // The owner may outlive the connection's arena during teardown.
+            let _ = subscribers.try_update_value(|s| s.retain(|(i, _, _)| *i != id));
+        });
+        let ahead = self
+            .cursors
+            .with_untracked(|c| c.get(&stream).is_some_and(|seen| *seen > after));
+        self.follow(stream, after);
+        if ahead {
+            handler(Delivery::Resync);
+        }
     }
 
-    /// Applies a burst of events in one reactive update; duplicates are dropped.
+    /// Takes a burst of events from either transport: drops duplicates, advances the
+    /// cursors in one update, then hands each stream's fresh events to its
+    /// subscribers in one call (so a burst is one reactive update per view).
     pub fn apply(&self, events: Vec<Envelope>, resync: Vec<Stream>) {
         let mut fresh = Vec::new();
         self.cursors.update(|c| {
@@ -112,12 +144,24 @@ impl LiveConnection {
                 }
             }
         });
-        if !resync.is_empty() {
-            self.resyncs.update(|r| {
-                for s in resync {
-                    *r.entry(s).or_insert(0) += 1;
-                }
-            });
+        let mut streams: Vec<Stream> = fresh.iter().map(|e| e.stream).collect();
+        streams.sort();
+        streams.dedup();
+        for stream in streams {
+            let batch: Vec<Envelope> = fresh
+                .iter()
+                .filter(|e| e.stream == stream)
+                .cloned()
+                .collect();
+            let handlers: Vec<Handler> = self.handlers(stream);
+            for h in handlers {
+                h(Delivery::Events(&batch));
+            }
+        }
+        for stream in resync {
+            for h in self.handlers(stream) {
+                h(Delivery::Resync);
+            }
         }
         if !fresh.is_empty() {
             self.recent.update(|r| {
@@ -126,6 +170,15 @@ impl LiveConnection {
                 r.drain(..excess);
             });
         }
+    }
+
+    fn handlers(&self, stream: Stream) -> Vec<Handler> {
+        self.subscribers.with_value(|s| {
+            s.iter()
+                .filter(|(_, st, _)| *st == stream)
+                .map(|(_, _, h)| h.clone())
+                .collect()
+        })
     }
 
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]

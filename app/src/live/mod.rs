@@ -4,6 +4,7 @@
 
 pub mod catalog;
 pub mod client;
+pub mod follow;
 
 use serde::{Deserialize, Serialize};
 

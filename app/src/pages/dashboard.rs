@@ -1,69 +1,117 @@
 //! The workspace dashboard: switcher, expenses and earnings with their forms and totals.
+//!
+//! One request (`load_dashboard`) and one `Suspense` render the whole page, so the
+//! server and the hydrating client build the same tree from the same data. Each list
+//! then lives in a signal that follows its workspace stream (`follow_list`): events
+//! are applied in place, and the list reloads only when it cannot apply one exactly.
+
+use std::future::Future;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
+use leptos_router::{components::Redirect, hooks::use_query_map};
+use serde::{Deserialize, Serialize};
 
-use super::{action_error, workspace_param, Field, FormError, RequireUser, SelectField, TopBar};
+use super::{action_error, workspace_param, Field, FormError, SelectField, TopBar};
 use crate::{
+    auth::SessionUser,
     dates::today_iso,
     earnings::{
-        format_hours, get_earning, list_earnings, CreateEarning, CreatePlatform, DeleteEarning,
-        Earning, UpdateEarning,
+        format_hours, list_earnings, CreateEarning, CreatePlatform, DeleteEarning, Earning,
+        EarningList, UpdateEarning,
     },
+    error::AppError,
     expenses::{
-        get_expense, list_expenses, CreateExpense, DeleteExpense, DeleteExpenses, Expense,
+        list_expenses, CreateExpense, DeleteExpense, DeleteExpenses, Expense, ExpenseList,
         UpdateExpense, CATEGORIES,
     },
     live::{
-        client::{use_live, LiveConnection},
+        client::{use_live, Delivery, LiveStatus},
+        follow::{apply_batch, Followed, Step},
         Stream,
     },
     money::{format_plain, CURRENCIES},
-    workspaces::{list_workspaces, CreateWorkspace, JoinWorkspace, Role, WorkspaceSummary},
+    workspaces::{CreateWorkspace, JoinWorkspace, Role, WorkspaceSummary},
 };
 
-#[component]
-pub fn DashboardPage() -> impl IntoView {
-    view! {
-        <RequireUser>
-            <TopBar/>
-            <Dashboard/>
-        </RequireUser>
-    }
+/// Everything the dashboard shows, read for one request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DashboardData {
+    pub user: SessionUser,
+    pub workspaces: Vec<WorkspaceSummary>,
+    /// The workspace in the URL with its lists; `None` when the caller is not a member
+    /// (or it does not exist: the two are not told apart).
+    pub open: Option<OpenWorkspace>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenWorkspace {
+    pub workspace: WorkspaceSummary,
+    pub expenses: ExpenseList,
+    pub earnings: EarningList,
+}
+
+#[leptos::server(endpoint = "dashboard")]
+pub async fn load_dashboard(workspace_id: i64) -> Result<DashboardData, AppError> {
+    let state = crate::server::state()?;
+    let user = crate::server::authz::require_user(&state).await?;
+    let workspaces = crate::workspaces::ssr::list_workspaces().await?;
+    let open = match workspaces.iter().find(|w| w.id == workspace_id) {
+        Some(w) => Some(OpenWorkspace {
+            workspace: w.clone(),
+            expenses: crate::expenses::ssr::list(workspace_id).await?,
+            earnings: crate::earnings::ssr::list(workspace_id).await?,
+        }),
+        None => None,
+    };
+    Ok(DashboardData {
+        user,
+        workspaces,
+        open,
+    })
 }
 
 #[component]
-fn Dashboard() -> impl IntoView {
+pub fn DashboardPage() -> impl IntoView {
     let ws = workspace_param();
     let create_ws = ServerAction::<CreateWorkspace>::new();
     let join = ServerAction::<JoinWorkspace>::new();
-    let workspaces = Resource::new(
-        move || (create_ws.version().get(), join.version().get()),
-        |_| list_workspaces(),
+    let data = Resource::new(
+        move || (ws.get(), create_ws.version().get(), join.version().get()),
+        |(ws, _, _)| load_dashboard(ws),
     );
     view! {
-        <div class="layout">
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    let list = workspaces.await.unwrap_or_default();
-                    let id = ws.get();
-                    let current = list.iter().find(|w| w.id == id).cloned();
-                    view! {
-                        <WorkspaceNav list current=id create_ws join/>
-                        {match current {
-                            Some(w) => view! { <WorkspaceView ws=w/> }.into_any(),
-                            None => view! {
-                                <main class="content">
-                                    <h1>"Workspace not found"</h1>
-                                    <p>"It does not exist or you are not a member. " <a href="/">"Go to your workspace"</a></p>
-                                </main>
-                            }.into_any(),
-                        }}
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(data) => {
+                        provide_context(data.user.clone());
+                        let current = data.open.as_ref().map(|o| o.workspace.id).unwrap_or(0);
+                        view! {
+                            <TopBar/>
+                            <div class="layout">
+                                <WorkspaceNav list=data.workspaces current create_ws join/>
+                                {match data.open {
+                                    Some(open) => view! { <WorkspaceView open/> }.into_any(),
+                                    None => view! {
+                                        <main class="content">
+                                            <h1>"Workspace not found"</h1>
+                                            <p>"It does not exist or you are not a member. " <a href="/">"Go to your workspace"</a></p>
+                                        </main>
+                                    }.into_any(),
+                                }}
+                            </div>
+                        }
+                        .into_any()
                     }
-                })}
-            </Transition>
-        </div>
+                    Err(AppError::Unauthorized) => view! { <Redirect path="/login"/> }.into_any(),
+                    Err(e) => view! {
+                        <main class="narrow"><p class="form-error" role="alert">{e.to_string()}</p></main>
+                    }
+                    .into_any(),
+                }
+            })}
+        </Suspense>
     }
 }
 
@@ -117,7 +165,12 @@ fn WorkspaceNav(
 }
 
 #[component]
-fn WorkspaceView(ws: WorkspaceSummary) -> impl IntoView {
+fn WorkspaceView(open: OpenWorkspace) -> impl IntoView {
+    let OpenWorkspace {
+        workspace: ws,
+        expenses,
+        earnings,
+    } = open;
     let can_write = ws.role.can_write();
     let title = format!("{} · LiveLedger", ws.name);
     view! {
@@ -131,8 +184,8 @@ fn WorkspaceView(ws: WorkspaceSummary) -> impl IntoView {
                 <p class="notice" role="status">"You are a viewer in this workspace: you can see everything but change nothing."</p>
             })}
             <div class="panels">
-                <ExpensesPanel ws=ws.id can_write/>
-                <EarningsPanel ws=ws.id can_write/>
+                <ExpensesPanel ws=ws.id can_write initial=expenses/>
+                <EarningsPanel ws=ws.id can_write initial=earnings/>
             </div>
         </main>
     }
@@ -149,27 +202,63 @@ fn plural(n: i64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// What a list is keyed on so that it reloads when its workspace stream moves.
-fn live_version(live: Option<LiveConnection>, ws: i64) -> Signal<(i64, u32)> {
-    match live {
-        Some(live) => live.version(Stream::Workspace(ws)),
-        None => Signal::derive(|| (0, 0)),
-    }
-}
-
-/// Once a list has loaded, follows its stream from the cursor the list came with.
-fn follow_when_loaded(
-    live: Option<LiveConnection>,
+/// Keeps `list` (a snapshot of workspace `ws`) following the workspace stream: each
+/// burst of events is applied in place in one update; a gap, an event it cannot apply
+/// exactly, or a resync loads it afresh with `load`. `own_writes` changes after each of
+/// this tab's own writes: while the socket is live their events arrive within
+/// milliseconds, otherwise (polling) the list is reloaded at once rather than waiting
+/// for the next poll.
+fn follow_list<L, F, Fut>(
+    list: RwSignal<L>,
     ws: i64,
-    cursor: impl Fn() -> Option<i64> + 'static,
-) {
-    if let Some(live) = live {
-        Effect::new(move |_| {
-            if let Some(cursor) = cursor() {
-                live.follow(Stream::Workspace(ws), cursor);
+    load: F,
+    own_writes: impl Fn() -> usize + 'static,
+) where
+    L: Followed + Clone + Send + Sync + 'static,
+    F: Fn(i64) -> Fut + Copy + Send + Sync + 'static,
+    Fut: Future<Output = Result<L, AppError>> + 'static,
+{
+    let Some(live) = use_live() else { return };
+    let reload = move || {
+        leptos::task::spawn_local(async move {
+            if let Ok(fresh) = load(ws).await {
+                // An older answer never replaces a newer snapshot.
+                list.update(|l| {
+                    if fresh.cursor() >= l.cursor() {
+                        *l = fresh;
+                    }
+                });
             }
         });
-    }
+    };
+    // Effects run in the browser only, once the page has hydrated.
+    Effect::new(move |_| {
+        let after = list.with_untracked(|l| l.cursor());
+        live.watch(
+            Stream::Workspace(ws),
+            after,
+            move |delivery| match delivery {
+                Delivery::Events(batch) => {
+                    let mut next = list.get_untracked();
+                    match apply_batch(&mut next, batch) {
+                        Step::Applied => list.set(next),
+                        Step::Unchanged => {}
+                        Step::Reload => reload(),
+                    }
+                }
+                Delivery::Resync => reload(),
+            },
+        );
+    });
+    Effect::watch(
+        own_writes,
+        move |_, _, _| {
+            if live.status.get_untracked() != LiveStatus::Live {
+                reload();
+            }
+        },
+        false,
+    );
 }
 
 /// Clears the form matching the CSS `selector` (back to its initial values) each time
@@ -201,139 +290,102 @@ where
     });
 }
 
+/// The `?edit_…=<id>` query parameter: the row being edited, if any.
+fn edit_param(name: &'static str) -> Memo<Option<i64>> {
+    let query = use_query_map();
+    Memo::new(move |_| query.read().get(name).and_then(|s| s.parse::<i64>().ok()))
+}
+
 #[component]
-fn ExpensesPanel(ws: i64, can_write: bool) -> impl IntoView {
+fn ExpensesPanel(ws: i64, can_write: bool, initial: ExpenseList) -> impl IntoView {
     let create = ServerAction::<CreateExpense>::new();
     let update = ServerAction::<UpdateExpense>::new();
     let delete = ServerAction::<DeleteExpense>::new();
     let bulk = ServerAction::<DeleteExpenses>::new();
-    let query = use_query_map();
-    let editing = Memo::new(move |_| {
-        query
-            .read()
-            .get("edit_expense")
-            .and_then(|s| s.parse::<i64>().ok())
+    let list = RwSignal::new(initial);
+    follow_list(list, ws, list_expenses, move || {
+        create.version().get()
+            + update.version().get()
+            + delete.version().get()
+            + bulk.version().get()
     });
-    let live = use_live();
-    let live_version = live_version(live, ws);
-    let list = Resource::new(
-        move || {
-            (
-                create.version().get(),
-                update.version().get(),
-                delete.version().get(),
-                bulk.version().get(),
-                live_version.get(),
-            )
-        },
-        move |_| list_expenses(ws),
-    );
-    follow_when_loaded(live, ws, move || {
-        list.get().and_then(|l| l.ok()).map(|l| l.cursor)
+    // The row being edited comes from the list itself, so it is as current as the list.
+    let editing = edit_param("edit_expense");
+    let target = Memo::new(move |_| {
+        let id = editing.get()?;
+        list.with(|l| l.items.iter().find(|e| e.id == id).cloned())
     });
-    let edit_target = Resource::new(
-        move || editing.get(),
-        move |id| async move {
-            match id {
-                Some(id) => get_expense(ws, id).await.map(Some),
-                None => Ok(None),
-            }
-        },
-    );
     let list_error = Signal::derive(move || {
         action_error(delete.value())
             .get()
             .or_else(|| action_error(bulk.value()).get())
     });
     let bulk_form_id = format!("bulk-delete-expenses-{ws}");
+    let row_form_id = StoredValue::new(bulk_form_id.clone());
 
     view! {
         <section class="panel" aria-labelledby="expenses-heading">
             <h2 id="expenses-heading">"Expenses"</h2>
-            // The Transition is always there (an optional Transition breaks hydration).
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    let target = edit_target.await.ok().flatten();
-                    can_write.then(|| view! { <ExpenseForm ws target create update/> })
-                })}
-            </Transition>
-            <Transition fallback=|| view! { <p class="loading">"Loading expenses…"</p> }>
-                {
-                    let bulk_form_id = bulk_form_id.clone();
-                    move || {
-                        let bulk_form_id = bulk_form_id.clone();
-                        Suspend::new(async move {
-                            match list.await {
-                                Ok(list) => view! {
-                                    <p class="totals" data-testid="expense-total">
-                                        <span>"Total: "</span><strong>{list.totals.display()}</strong>
-                                        <span class="muted">{format!(" · {}", plural(list.count, "expense", "expenses"))}</span>
-                                    </p>
-                                    <FormError error=list_error/>
-                                    {can_write.then(|| view! {
-                                        <ActionForm action=bulk attr:id=bulk_form_id.clone() attr:class="bulk-form">
-                                            <input type="hidden" name="workspace_id" value=ws/>
-                                            <button type="submit" class="danger small">"Delete selected"</button>
-                                        </ActionForm>
-                                    })}
-                                    <ExpenseRows items=list.items ws can_write bulk_form_id delete/>
-                                }.into_any(),
-                                Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
-                            }
-                        })
-                    }
-                }
-            </Transition>
+            {move || can_write.then(|| view! { <ExpenseForm ws target=target.get() create update/> })}
+            <p class="totals" data-testid="expense-total">
+                <span>"Total: "</span><strong>{move || list.with(|l| l.totals.display())}</strong>
+                <span class="muted">{move || list.with(|l| format!(" · {}", plural(l.count, "expense", "expenses")))}</span>
+            </p>
+            <FormError error=list_error/>
+            {can_write.then(|| view! {
+                <ActionForm action=bulk attr:id=bulk_form_id.clone() attr:class="bulk-form">
+                    <input type="hidden" name="workspace_id" value=ws/>
+                    <button type="submit" class="danger small">"Delete selected"</button>
+                </ActionForm>
+            })}
+            <Show
+                when=move || list.with(|l| !l.items.is_empty())
+                fallback=|| view! { <p class="empty">"No expenses yet."</p> }
+            >
+                <ul class="rows" data-testid="expense-list">
+                    // Keyed by the whole row: an edited row is rendered anew, the others
+                    // (and their ticked boxes) stay as they are.
+                    <For each=move || list.with(|l| l.items.clone()) key=|e| e.clone() let:e>
+                        <ExpenseRow e ws can_write bulk_form_id=row_form_id.get_value() delete/>
+                    </For>
+                </ul>
+            </Show>
         </section>
     }
 }
 
 #[component]
-fn ExpenseRows(
-    items: Vec<Expense>,
+fn ExpenseRow(
+    e: Expense,
     ws: i64,
     can_write: bool,
     bulk_form_id: String,
     delete: ServerAction<DeleteExpense>,
 ) -> impl IntoView {
-    if items.is_empty() {
-        return view! { <p class="empty">"No expenses yet."</p> }.into_any();
-    }
+    let label = format!("Select {} of {}", e.description, e.amount_display());
     view! {
-        <ul class="rows" data-testid="expense-list">
-            {items
-                .into_iter()
-                .enumerate()
-                .map(|(i, e)| {
-                    let label = format!("Select {} of {}", e.description, e.amount_display());
-                    let bulk_form_id = bulk_form_id.clone();
-                    view! {
-                        <li class="row" data-testid="expense-row" data-id=e.id>
-                            {can_write.then(|| view! {
-                                <input type="checkbox" class="select" form=bulk_form_id name=format!("ids[{i}]") value=e.id aria-label=label/>
-                            })}
-                            <span class="date">{e.spent_on.clone()}</span>
-                            <span class="category">{e.category.clone()}</span>
-                            <span class="description">{e.description.clone()}</span>
-                            <span class="amount">{e.amount_display()}</span>
-                            <span class="by muted">{e.created_by_name.clone()}</span>
-                            {can_write.then(|| view! {
-                                <span class="actions">
-                                    <a href=format!("/w/{ws}?edit_expense={}", e.id) class="small">"Edit"</a>
-                                    <ActionForm action=delete attr:class="inline">
-                                        <input type="hidden" name="workspace_id" value=ws/>
-                                        <input type="hidden" name="id" value=e.id/>
-                                        <button type="submit" class="danger small" aria-label=format!("Delete {}", e.description)>"Delete"</button>
-                                    </ActionForm>
-                                </span>
-                            })}
-                        </li>
-                    }
-                })
-                .collect_view()}
-        </ul>
+        <li class="row" data-testid="expense-row" data-id=e.id>
+            {can_write.then(|| view! {
+                // Indexed by id: the form decodes `ids[<n>]` in any order, gaps allowed.
+                <input type="checkbox" class="select" form=bulk_form_id name=format!("ids[{}]", e.id) value=e.id aria-label=label/>
+            })}
+            <span class="date">{e.spent_on.clone()}</span>
+            <span class="category">{e.category.clone()}</span>
+            <span class="description">{e.description.clone()}</span>
+            <span class="amount">{e.amount_display()}</span>
+            <span class="by muted">{e.created_by_name.clone()}</span>
+            {can_write.then(|| view! {
+                <span class="actions">
+                    <a href=format!("/w/{ws}?edit_expense={}", e.id) class="small">"Edit"</a>
+                    <ActionForm action=delete attr:class="inline">
+                        <input type="hidden" name="workspace_id" value=ws/>
+                        <input type="hidden" name="id" value=e.id/>
+                        <button type="submit" class="danger small" aria-label=format!("Delete {}", e.description)>"Delete"</button>
+                    </ActionForm>
+                </span>
+            })}
+        </li>
     }
-    .into_any()
 }
 
 /// One form for adding and for editing (`target`), so both behave the same.
@@ -412,119 +464,80 @@ fn ExpenseForm(
 }
 
 #[component]
-fn EarningsPanel(ws: i64, can_write: bool) -> impl IntoView {
+fn EarningsPanel(ws: i64, can_write: bool, initial: EarningList) -> impl IntoView {
     let create = ServerAction::<CreateEarning>::new();
     let update = ServerAction::<UpdateEarning>::new();
     let delete = ServerAction::<DeleteEarning>::new();
     let add_platform = ServerAction::<CreatePlatform>::new();
-    let query = use_query_map();
-    let editing = Memo::new(move |_| {
-        query
-            .read()
-            .get("edit_earning")
-            .and_then(|s| s.parse::<i64>().ok())
+    let list = RwSignal::new(initial);
+    follow_list(list, ws, list_earnings, move || {
+        create.version().get()
+            + update.version().get()
+            + delete.version().get()
+            + add_platform.version().get()
     });
-    let live = use_live();
-    let live_version = live_version(live, ws);
-    let list = Resource::new(
-        move || {
-            (
-                create.version().get(),
-                update.version().get(),
-                delete.version().get(),
-                add_platform.version().get(),
-                live_version.get(),
-            )
-        },
-        move |_| list_earnings(ws),
-    );
-    follow_when_loaded(live, ws, move || {
-        list.get().and_then(|l| l.ok()).map(|l| l.cursor)
+    let editing = edit_param("edit_earning");
+    let target = Memo::new(move |_| {
+        let id = editing.get()?;
+        list.with(|l| l.items.iter().find(|e| e.id == id).cloned())
     });
-    let edit_target = Resource::new(
-        move || editing.get(),
-        move |id| async move {
-            match id {
-                Some(id) => get_earning(ws, id).await.map(Some),
-                None => Ok(None),
-            }
-        },
-    );
+    let platforms = Memo::new(move |_| list.with(|l| l.platforms.clone()));
     let delete_error = action_error(delete.value());
 
     view! {
         <section class="panel" aria-labelledby="earnings-heading">
             <h2 id="earnings-heading">"Earnings"</h2>
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    let target = edit_target.await.ok().flatten();
-                    let platforms = list.await.map(|l| l.platforms).unwrap_or_default();
-                    can_write.then(|| view! {
-                        <EarningForm ws target platforms create update/>
-                        <PlatformForm ws add_platform/>
-                    })
-                })}
-            </Transition>
-            <Transition fallback=|| view! { <p class="loading">"Loading earnings…"</p> }>
-                {move || Suspend::new(async move {
-                    match list.await {
-                        Ok(list) => view! {
-                            <p class="totals" data-testid="earning-total">
-                                <span>"Total: "</span><strong>{list.totals.display()}</strong>
-                                <span class="muted">{format!(" · {} h · {}", format_hours(list.total_hours_centi), plural(list.count, "entry", "entries"))}</span>
-                            </p>
-                            <FormError error=delete_error/>
-                            <EarningRows items=list.items ws can_write delete/>
-                        }.into_any(),
-                        Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
-                    }
-                })}
-            </Transition>
+            {move || can_write.then(|| view! {
+                <EarningForm ws target=target.get() platforms=platforms.get() create update/>
+            })}
+            {can_write.then(|| view! { <PlatformForm ws add_platform/> })}
+            <p class="totals" data-testid="earning-total">
+                <span>"Total: "</span><strong>{move || list.with(|l| l.totals.display())}</strong>
+                <span class="muted">{move || list.with(|l| format!(" · {} h · {}", format_hours(l.total_hours_centi), plural(l.count, "entry", "entries")))}</span>
+            </p>
+            <FormError error=delete_error/>
+            <Show
+                when=move || list.with(|l| !l.items.is_empty())
+                fallback=|| view! { <p class="empty">"No earnings yet."</p> }
+            >
+                <ul class="rows" data-testid="earning-list">
+                    <For each=move || list.with(|l| l.items.clone()) key=|e| e.clone() let:e>
+                        <EarningRow e ws can_write delete/>
+                    </For>
+                </ul>
+            </Show>
         </section>
     }
 }
 
 #[component]
-fn EarningRows(
-    items: Vec<Earning>,
+fn EarningRow(
+    e: Earning,
     ws: i64,
     can_write: bool,
     delete: ServerAction<DeleteEarning>,
 ) -> impl IntoView {
-    if items.is_empty() {
-        return view! { <p class="empty">"No earnings yet."</p> }.into_any();
-    }
+    let swatch = format!("background:{}", e.platform_color);
     view! {
-        <ul class="rows" data-testid="earning-list">
-            {items
-                .into_iter()
-                .map(|e| {
-                    let swatch = format!("background:{}", e.platform_color);
-                    view! {
-                        <li class="row" data-testid="earning-row" data-id=e.id>
-                            <span class="platform"><span class="swatch" style=swatch aria-hidden="true"></span>{e.platform_name.clone()}</span>
-                            <span class="date">{e.earned_on.clone()}</span>
-                            <span class="hours">{format!("{} h", format_hours(e.hours_centi))}</span>
-                            <span class="amount">{crate::money::format_display(e.amount_minor, &e.currency)}</span>
-                            <span class="rate muted" data-testid="earning-rate">{e.rate_display()}</span>
-                            <span class="description">{e.notes.clone()}</span>
-                            {can_write.then(|| view! {
-                                <span class="actions">
-                                    <a href=format!("/w/{ws}?edit_earning={}", e.id) class="small">"Edit"</a>
-                                    <ActionForm action=delete attr:class="inline">
-                                        <input type="hidden" name="workspace_id" value=ws/>
-                                        <input type="hidden" name="id" value=e.id/>
-                                        <button type="submit" class="danger small" aria-label=format!("Delete earning from {}", e.platform_name)>"Delete"</button>
-                                    </ActionForm>
-                                </span>
-                            })}
-                        </li>
-                    }
-                })
-                .collect_view()}
-        </ul>
+        <li class="row" data-testid="earning-row" data-id=e.id>
+            <span class="platform"><span class="swatch" style=swatch aria-hidden="true"></span>{e.platform_name.clone()}</span>
+            <span class="date">{e.earned_on.clone()}</span>
+            <span class="hours">{format!("{} h", format_hours(e.hours_centi))}</span>
+            <span class="amount">{crate::money::format_display(e.amount_minor, &e.currency)}</span>
+            <span class="rate muted" data-testid="earning-rate">{e.rate_display()}</span>
+            <span class="description">{e.notes.clone()}</span>
+            {can_write.then(|| view! {
+                <span class="actions">
+                    <a href=format!("/w/{ws}?edit_earning={}", e.id) class="small">"Edit"</a>
+                    <ActionForm action=delete attr:class="inline">
+                        <input type="hidden" name="workspace_id" value=ws/>
+                        <input type="hidden" name="id" value=e.id/>
+                        <button type="submit" class="danger small" aria-label=format!("Delete earning from {}", e.platform_name)>"Delete"</button>
+                    </ActionForm>
+                </span>
+            })}
+        </li>
     }
-    .into_any()
 }
 
 #[component]

@@ -4,6 +4,15 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
+use app::{
+    earnings::EarningList,
+    expenses::ExpenseList,
+    live::{
+        follow::{apply_batch, Followed, Step},
+        Envelope,
+    },
+};
+
 use crate::helpers::TestApp;
 
 crate::on_both_backends!(
@@ -13,6 +22,7 @@ crate::on_both_backends!(
     only_members_read_a_workspace_stream,
     lists_carry_the_cursor_they_are_consistent_with,
     odd_cursors_get_clear_answers,
+    a_snapshot_plus_the_events_after_it_equals_a_fresh_snapshot,
 );
 
 fn names(events: &[Value]) -> Vec<(i64, String)> {
@@ -367,4 +377,129 @@ async fn odd_cursors_get_clear_answers(app: TestApp) {
     let many: Vec<(&str, i64)> = many.iter().map(|(s, a)| (s.as_str(), *a)).collect();
     let (status, _) = app.poll(&ann, &many).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// What the browser does with a list: start from a snapshot, apply the events after
+/// its cursor in place. The result must be exactly what a fresh load returns.
+async fn a_snapshot_plus_the_events_after_it_equals_a_fresh_snapshot(app: TestApp) {
+    let ann = app.register("ann@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    let ws = app.team(&ann, "Studio").await;
+    let ws_s = ws.to_string();
+    app.add_member(&ann, ws, &bob, "member").await;
+    let mut ids = Vec::new();
+    for (who, amount, what) in [(&ann, "1", "a"), (&bob, "2", "b"), (&ann, "3", "c")] {
+        let (status, e) = app.create_expense(who, ws, amount, what).await;
+        assert_eq!(status, StatusCode::OK, "{e}");
+        ids.push(e["id"].as_i64().unwrap().to_string());
+    }
+    let load = |path: &'static str| {
+        let (app, ann, ws_s) = (&app, &ann, ws_s.clone());
+        async move {
+            let (status, body) = app.call_as(ann, path, &[("workspace_id", &ws_s)]).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            body
+        }
+    };
+    let mut expenses: ExpenseList = serde_json::from_value(load("expenses/list").await).unwrap();
+    let mut earnings: EarningList = serde_json::from_value(load("earnings/list").await).unwrap();
+    let start = expenses.cursor();
+    assert_eq!(start, earnings.cursor());
+
+    // Every kind of change, by both members, in other currencies and dates too.
+    let (_, e) = app.create_expense(&bob, ws, "4", "d").await;
+    let d = e["id"].as_i64().unwrap().to_string();
+    app.update_expense(&ann, ws, &ids[0], "10", "a, edited")
+        .await;
+    let (status, body) = app
+        .call_as(
+            &ann,
+            "expenses/delete",
+            &[("workspace_id", &ws_s), ("id", &ids[1])],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = app
+        .call_as(
+            &bob,
+            "expenses/delete-many",
+            &[
+                ("workspace_id", &ws_s),
+                (&format!("ids[{}]", ids[2]), &ids[2]),
+                (&format!("ids[{d}]"), &d),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    app.create_expense(&ann, ws, "5", "e").await;
+    let (status, platform) = app
+        .call_as(
+            &ann,
+            "earnings/platforms/create",
+            &[
+                ("workspace_id", &ws_s),
+                ("name", "Etsy"),
+                ("color", "#f56400"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{platform}");
+    let platform = platform["id"].as_i64().unwrap().to_string();
+    let earning = |amount: &'static str, id: Option<String>| {
+        let (app, bob, ws_s, platform) = (&app, &bob, ws_s.clone(), platform.clone());
+        async move {
+            let mut form = vec![
+                ("workspace_id", ws_s),
+                ("platform_id", platform),
+                ("date", "2026-11-02".to_owned()),
+                ("hours", "2".to_owned()),
+                ("amount", amount.to_owned()),
+                ("currency", "USD".to_owned()),
+                ("notes", "gig".to_owned()),
+            ];
+            let path = match id {
+                Some(id) => {
+                    form.push(("id", id));
+                    "earnings/update"
+                }
+                None => "earnings/create",
+            };
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let (status, body) = app.call_as(bob, path, &form).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            body["id"].as_i64().unwrap_or_default().to_string()
+        }
+    };
+    let first = earning("100", None).await;
+    let second = earning("40", None).await;
+    earning("120", Some(first.clone())).await;
+    let (status, body) = app
+        .call_as(
+            &bob,
+            "earnings/delete",
+            &[("workspace_id", &ws_s), ("id", &second)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let (status, polled) = app.poll(&ann, &[(&format!("ws:{ws}"), start)]).await;
+    assert_eq!(status, StatusCode::OK, "{polled}");
+    let events: Vec<Envelope> = serde_json::from_value(polled["events"].clone()).unwrap();
+    assert_eq!(events.len(), 10, "{polled}");
+    assert_eq!(apply_batch(&mut expenses, &events), Step::Applied);
+    assert_eq!(apply_batch(&mut earnings, &events), Step::Applied);
+    let fresh_expenses: ExpenseList = serde_json::from_value(load("expenses/list").await).unwrap();
+    let fresh_earnings: EarningList = serde_json::from_value(load("earnings/list").await).unwrap();
+    assert_eq!(expenses, fresh_expenses);
+    assert_eq!(earnings, fresh_earnings);
+    assert_eq!(expenses.items.len(), 2, "a (edited) and e remain");
+
+    // Applying the same events again changes nothing; skipping one asks for a reload.
+    assert_eq!(apply_batch(&mut expenses, &events), Step::Unchanged);
+    let mut stale: ExpenseList = serde_json::from_value(load("expenses/list").await).unwrap();
+    stale.cursor -= 2;
+    assert_eq!(
+        apply_batch(&mut stale, &events[events.len() - 1..]),
+        Step::Reload
+    );
 }

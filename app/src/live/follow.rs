@@ -1,0 +1,354 @@
+//! How a list snapshot follows its workspace stream: events are applied to it in
+//! place, in sequence order, and anything that cannot be applied exactly asks for a
+//! reload instead of guessing.
+//!
+//! A snapshot carries the cursor it is consistent with (`ExpenseList::cursor`). An
+//! event is applied only if its `seq` is exactly `cursor + 1`: an older one is a
+//! duplicate (already in the snapshot), a later one means something was missed, and
+//! the list must be reloaded. Streams are gap-free for every member (DESIGN.md §3.2),
+//! so a gap always means a lost event, never a filtered one.
+//!
+//! Pure data, no signals: the same code runs in the browser and in the tests, which
+//! check that a snapshot plus the events after it equals a fresh snapshot.
+
+use super::{Envelope, Event};
+use crate::{
+    earnings::{Earning, EarningList},
+    expenses::{Expense, ExpenseList},
+};
+
+/// What applying a batch did to a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// At least one event changed the list (or moved its cursor).
+    Applied,
+    /// Every event was already in the snapshot.
+    Unchanged,
+    /// An event is missing or cannot be applied exactly: load the list afresh.
+    Reload,
+}
+
+/// A snapshot that events of its stream can be applied to.
+pub trait Followed {
+    fn cursor(&self) -> i64;
+    fn set_cursor(&mut self, cursor: i64);
+    /// Applies one event of the stream; `false` when it cannot be applied exactly
+    /// (for instance it touches a row outside the loaded window).
+    fn apply_event(&mut self, event: &Event) -> bool;
+}
+
+/// Applies `batch` (events of the list's stream, oldest first) in order. On `Reload`
+/// the list may be half-updated: the caller applies to a copy and keeps it only on
+/// `Applied`.
+pub fn apply_batch<L: Followed>(list: &mut L, batch: &[Envelope]) -> Step {
+    let mut step = Step::Unchanged;
+    for envelope in batch {
+        // Ephemeral events (seq 0) and events the snapshot already contains.
+        if envelope.seq <= list.cursor() {
+            continue;
+        }
+        if envelope.seq != list.cursor() + 1 || !list.apply_event(&envelope.event) {
+            return Step::Reload;
+        }
+        list.set_cursor(envelope.seq);
+        step = Step::Applied;
+    }
+    step
+}
+
+/// Inserts `item` into `items`, kept in the server's order (newest date first, then
+/// newest id), and trims the list back to `limit` rows.
+fn insert_ordered<T>(items: &mut Vec<T>, item: T, key: impl Fn(&T) -> (&str, i64), limit: usize) {
+    let (date, id) = key(&item);
+    let at = items
+        .iter()
+        .position(|x| {
+            let (d, i) = key(x);
+            (d, i) < (date, id)
+        })
+        .unwrap_or(items.len());
+    items.insert(at, item);
+    items.truncate(limit);
+}
+
+fn expense_key(e: &Expense) -> (&str, i64) {
+    (e.spent_on.as_str(), e.id)
+}
+
+fn earning_key(e: &Earning) -> (&str, i64) {
+    (e.earned_on.as_str(), e.id)
+}
+
+impl ExpenseList {
+    /// The list shows fewer rows than exist: a removed row would reveal one not loaded.
+    fn windowed(&self) -> bool {
+        self.count > self.items.len() as i64
+    }
+
+    fn take(&mut self, id: i64) -> Option<Expense> {
+        let at = self.items.iter().position(|e| e.id == id)?;
+        let old = self.items.remove(at);
+        self.totals.sub(&old.currency, old.amount_minor);
+        self.count -= 1;
+        Some(old)
+    }
+
+    fn put(&mut self, e: Expense) {
+        self.totals.add(&e.currency, e.amount_minor);
+        self.count += 1;
+        insert_ordered(
+            &mut self.items,
+            e,
+            expense_key,
+            crate::expenses::LIST_LIMIT as usize,
+        );
+    }
+}
+
+impl Followed for ExpenseList {
+    fn cursor(&self) -> i64 {
+        self.cursor
+    }
+
+    fn set_cursor(&mut self, cursor: i64) {
+        self.cursor = cursor;
+    }
+
+    fn apply_event(&mut self, event: &Event) -> bool {
+        match event {
+            Event::ExpenseCreated(e) => {
+                self.put(e.clone());
+                true
+            }
+            Event::ExpenseUpdated(e) => {
+                if self.windowed() || self.take(e.id).is_none() {
+                    return false;
+                }
+                self.put(e.clone());
+                true
+            }
+            Event::ExpenseDeleted(d) => !self.windowed() && self.take(d.id).is_some(),
+            Event::ExpensesBulkDeleted(b) => {
+                !self.windowed()
+                    && b.ids
+                        .iter()
+                        .all(|id| self.items.iter().any(|e| e.id == *id))
+                    && b.ids.iter().all(|id| self.take(*id).is_some())
+            }
+            // Every other event of the workspace leaves the expenses as they are.
+            _ => true,
+        }
+    }
+}
+
+impl EarningList {
+    fn windowed(&self) -> bool {
+        self.count > self.items.len() as i64
+    }
+
+    fn take(&mut self, id: i64) -> Option<Earning> {
+        let at = self.items.iter().position(|e| e.id == id)?;
+        let old = self.items.remove(at);
+        self.totals.sub(&old.currency, old.amount_minor);
+        self.total_hours_centi -= old.hours_centi;
+        self.count -= 1;
+        Some(old)
+    }
+
+    fn put(&mut self, e: Earning) {
+        self.totals.add(&e.currency, e.amount_minor);
+        self.total_hours_centi += e.hours_centi;
+        self.count += 1;
+        insert_ordered(
+            &mut self.items,
+            e,
+            earning_key,
+            crate::earnings::LIST_LIMIT as usize,
+        );
+    }
+}
+
+impl Followed for EarningList {
+    fn cursor(&self) -> i64 {
+        self.cursor
+    }
+
+    fn set_cursor(&mut self, cursor: i64) {
+        self.cursor = cursor;
+    }
+
+    fn apply_event(&mut self, event: &Event) -> bool {
+        match event {
+            Event::EarningNew(e) => {
+                self.put(e.clone());
+                true
+            }
+            Event::EarningUpdated(u) => {
+                if self.windowed() || self.take(u.earning.id).is_none() {
+                    return false;
+                }
+                self.put(u.earning.clone());
+                true
+            }
+            Event::EarningDeleted(d) => !self.windowed() && self.take(d.id).is_some(),
+            Event::PlatformCreated(p) | Event::PlatformUpdated(p) => {
+                let platform = crate::earnings::Platform {
+                    id: p.id,
+                    name: p.name.clone(),
+                    color: p.color.clone(),
+                };
+                match self.platforms.iter_mut().find(|x| x.id == p.id) {
+                    Some(x) => *x = platform,
+                    None => {
+                        self.platforms.push(platform);
+                        self.platforms.sort_by_key(|x| x.id);
+                    }
+                }
+                for e in self.items.iter_mut().filter(|e| e.platform_id == p.id) {
+                    e.platform_name = p.name.clone();
+                    e.platform_color = p.color.clone();
+                }
+                true
+            }
+            _ => true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        live::{
+            catalog::{BulkDeleted, Deleted},
+            Priority, Stream,
+        },
+        money::Totals,
+    };
+
+    fn expense(id: i64, date: &str, minor: i64) -> Expense {
+        Expense {
+            id,
+            workspace_id: 1,
+            amount_minor: minor,
+            currency: "EUR".into(),
+            category: "Other".into(),
+            description: format!("e{id}"),
+            spent_on: date.into(),
+            created_by: 1,
+            created_by_name: "A".into(),
+        }
+    }
+
+    fn at(seq: i64, event: Event) -> Envelope {
+        Envelope {
+            seq,
+            stream: Stream::Workspace(1),
+            timestamp: 0,
+            priority: Priority::Normal,
+            event,
+        }
+    }
+
+    fn list(items: Vec<Expense>, cursor: i64) -> ExpenseList {
+        let mut totals = Totals::default();
+        for e in &items {
+            totals.add(&e.currency, e.amount_minor);
+        }
+        ExpenseList {
+            count: items.len() as i64,
+            items,
+            totals,
+            cursor,
+        }
+    }
+
+    fn ids(l: &ExpenseList) -> Vec<i64> {
+        l.items.iter().map(|e| e.id).collect()
+    }
+
+    #[test]
+    fn applies_create_update_delete_in_place_in_server_order() {
+        let mut l = list(
+            vec![expense(2, "2024-03-02", 200), expense(1, "2024-03-01", 100)],
+            5,
+        );
+        let batch = [
+            at(6, Event::ExpenseCreated(expense(3, "2024-03-01", 300))),
+            at(7, Event::ExpenseUpdated(expense(2, "2024-02-01", 250))),
+            at(8, Event::ExpenseCreated(expense(4, "2024-04-01", 400))),
+            at(9, Event::ExpenseDeleted(Deleted { id: 1 })),
+        ];
+        assert_eq!(apply_batch(&mut l, &batch), Step::Applied);
+        assert_eq!(ids(&l), vec![4, 3, 2]);
+        assert_eq!(l.totals.0, vec![("EUR".into(), 950)]);
+        assert_eq!((l.count, l.cursor), (3, 9));
+    }
+
+    #[test]
+    fn duplicates_are_ignored_and_a_gap_asks_for_a_reload() {
+        let mut l = list(vec![expense(1, "2024-03-01", 100)], 5);
+        let old = at(5, Event::ExpenseDeleted(Deleted { id: 1 }));
+        assert_eq!(apply_batch(&mut l, &[old]), Step::Unchanged);
+        assert_eq!(ids(&l), vec![1]);
+        let skipped = at(7, Event::ExpenseCreated(expense(2, "2024-03-01", 100)));
+        assert_eq!(apply_batch(&mut l, &[skipped]), Step::Reload);
+    }
+
+    #[test]
+    fn rows_outside_the_window_ask_for_a_reload() {
+        let mut l = list(vec![expense(1, "2024-03-01", 100)], 5);
+        let unknown = at(6, Event::ExpenseDeleted(Deleted { id: 99 }));
+        assert_eq!(apply_batch(&mut l.clone(), &[unknown]), Step::Reload);
+        // One row shown of two that exist: deleting it would reveal the other.
+        l.count = 2;
+        let shown = at(6, Event::ExpenseDeleted(Deleted { id: 1 }));
+        assert_eq!(apply_batch(&mut l, &[shown]), Step::Reload);
+    }
+
+    #[test]
+    fn bulk_delete_is_all_or_reload() {
+        let l = list(
+            vec![expense(2, "2024-03-02", 200), expense(1, "2024-03-01", 100)],
+            1,
+        );
+        let mut all = l.clone();
+        let both = at(
+            2,
+            Event::ExpensesBulkDeleted(BulkDeleted { ids: vec![1, 2] }),
+        );
+        assert_eq!(apply_batch(&mut all, &[both]), Step::Applied);
+        assert!(all.items.is_empty() && all.totals.0.is_empty() && all.count == 0);
+        let one_unknown = at(
+            2,
+            Event::ExpensesBulkDeleted(BulkDeleted { ids: vec![1, 3] }),
+        );
+        let mut partial = l.clone();
+        assert_eq!(apply_batch(&mut partial, &[one_unknown]), Step::Reload);
+    }
+
+    #[test]
+    fn other_events_of_the_stream_move_the_cursor_only() {
+        let mut l = list(vec![expense(1, "2024-03-01", 100)], 5);
+        let member = at(
+            6,
+            Event::MemberLeft(crate::live::catalog::MemberGone { user_id: 3 }),
+        );
+        assert_eq!(apply_batch(&mut l, &[member]), Step::Applied);
+        assert_eq!((ids(&l), l.cursor), (vec![1], 6));
+    }
+
+    #[test]
+    fn a_full_window_keeps_its_newest_rows() {
+        let limit = crate::expenses::LIST_LIMIT;
+        let items: Vec<Expense> = (0..limit)
+            .map(|i| expense(limit - i + 10, "2024-03-01", 1))
+            .collect();
+        let mut l = list(items, 0);
+        let older = at(1, Event::ExpenseCreated(expense(1, "2024-01-01", 5)));
+        assert_eq!(apply_batch(&mut l, &[older]), Step::Applied);
+        assert_eq!(l.items.len() as i64, limit);
+        assert!(l.items.iter().all(|e| e.id != 1), "older row stays outside");
+        assert_eq!((l.count, l.totals.0[0].1), (limit + 1, limit + 5));
+    }
+}
