@@ -285,6 +285,7 @@ pub mod ssr {
     use sqlx::{Any, Executor};
 
     use super::*;
+    use crate::notifications::ssr::publish;
     use crate::{
         live::{
             catalog::{Deleted, EarningUpdate, PlatformInfo},
@@ -387,9 +388,8 @@ pub mod ssr {
             ));
         }
         let now = now_ms();
-        let stream = Stream::Workspace(workspace_id);
         let mut tx = state.db.pool.begin().await?;
-        let earning = match id {
+        let (earning, wake) = match id {
             None => {
                 let (id,): (i64,) = sqlx::query_as(
                     "INSERT INTO earnings (workspace_id, platform_id, earned_on, hours_centi, amount_minor, currency, notes, created_by, created_at, updated_at) \
@@ -407,9 +407,16 @@ pub mod ssr {
                 .fetch_one(&mut *tx)
                 .await?;
                 let earning = fetch(&mut *tx, workspace_id, id).await?;
-                outbox::append(&mut tx, stream, Event::EarningNew(earning.clone()), now).await?;
+                let wake = publish(
+                    &mut tx,
+                    workspace_id,
+                    Event::EarningNew(earning.clone()),
+                    user.id,
+                    now,
+                )
+                .await?;
                 tracing::info!(workspace_id, earning_id = id, "earning created");
-                earning
+                (earning, wake)
             }
             Some(id) => {
                 // Touch the row first: it takes the write lock before the read below.
@@ -441,23 +448,24 @@ pub mod ssr {
                 .await?;
                 let earning = fetch(&mut *tx, workspace_id, id).await?;
                 let changes = diff(&before, &earning);
-                outbox::append(
+                let wake = publish(
                     &mut tx,
-                    stream,
+                    workspace_id,
                     Event::EarningUpdated(EarningUpdate {
                         earning: earning.clone(),
                         changes,
                     }),
+                    user.id,
                     now,
                 )
                 .await?;
                 tracing::info!(workspace_id, earning_id = id, "earning updated");
                 leptos_axum::redirect(&format!("/w/{workspace_id}"));
-                earning
+                (earning, wake)
             }
         };
         tx.commit().await?;
-        state.hub.notify(stream);
+        wake.send(&state.hub);
         Ok(earning)
     }
 

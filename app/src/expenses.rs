@@ -303,15 +303,16 @@ pub mod ssr {
         .fetch_one(&mut *tx)
         .await?;
         let expense = fetch(&mut *tx, workspace_id, id).await?;
-        outbox::append(
+        let wake = crate::notifications::ssr::publish(
             &mut tx,
-            Stream::Workspace(workspace_id),
+            workspace_id,
             Event::ExpenseCreated(expense.clone()),
+            user.id,
             now,
         )
         .await?;
         tx.commit().await?;
-        state.hub.notify(Stream::Workspace(workspace_id));
+        wake.send(&state.hub);
         tracing::info!(workspace_id, expense_id = id, "expense created");
         Ok(expense)
     }

@@ -10,6 +10,7 @@ pub mod error;
 pub mod expenses;
 pub mod live;
 pub mod money;
+pub mod notifications;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod server;

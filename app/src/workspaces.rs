@@ -162,12 +162,13 @@ pub mod ssr {
     use super::*;
     use crate::{
         live::{
-            catalog::{MemberGone, MemberInfo},
+            catalog::{MemberGone, MemberInfo, NotificationLevel},
             Event, Stream,
         },
+        notifications::ssr::{notify_user, publish},
         server::{
             authz::{require_member, require_user, Need},
-            now_ms, outbox, state,
+            now_ms, state,
         },
     };
 
@@ -496,15 +497,10 @@ pub mod ssr {
                         display_name: user.display_name.clone(),
                         role,
                     };
-                    outbox::append(
-                        &mut tx,
-                        Stream::Workspace(ws),
-                        Event::MemberJoined(info),
-                        now_ms(),
-                    )
-                    .await?;
+                    let wake =
+                        publish(&mut tx, ws, Event::MemberJoined(info), user.id, now_ms()).await?;
                     tx.commit().await?;
-                    state.hub.notify(Stream::Workspace(ws));
+                    wake.send(&state.hub);
                     tracing::info!(
                         workspace_id = ws,
                         user_id = user.id,
@@ -568,17 +564,36 @@ pub mod ssr {
                 ));
             }
         }
-        outbox::append(
+        let now = now_ms();
+        let mut wake = publish(
             &mut tx,
-            Stream::Workspace(workspace_id),
+            workspace_id,
             Event::MemberLeft(MemberGone { user_id: target }),
-            now_ms(),
+            user.id,
+            now,
         )
         .await?;
+        if target != user.id {
+            let (name,): (String,) = sqlx::query_as("SELECT name FROM workspaces WHERE id = $1")
+                .bind(workspace_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            notify_user(
+                &mut tx,
+                &mut wake,
+                target,
+                None,
+                NotificationLevel::Warning,
+                &format!("You were removed from {name}"),
+                "You can no longer see or change this workspace.",
+                now,
+            )
+            .await?;
+        }
         tx.commit().await?;
         // Authorization at delivery: the removed user's sockets leave the room now.
         state.hub.revoke(target, Stream::Workspace(workspace_id));
-        state.hub.notify(Stream::Workspace(workspace_id));
+        wake.send(&state.hub);
         tracing::info!(workspace_id, target, by = user.id, "member removed");
         Ok(())
     }
@@ -642,15 +657,16 @@ pub mod ssr {
             display_name,
             role: new_role,
         };
-        outbox::append(
+        let wake = publish(
             &mut tx,
-            Stream::Workspace(workspace_id),
+            workspace_id,
             Event::MemberRoleChanged(info),
+            user.id,
             now_ms(),
         )
         .await?;
         tx.commit().await?;
-        state.hub.notify(Stream::Workspace(workspace_id));
+        wake.send(&state.hub);
         tracing::info!(
             workspace_id,
             target,

@@ -84,7 +84,7 @@ pub struct MemberGone {
     pub user_id: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NotificationLevel {
     Success,
@@ -93,16 +93,21 @@ pub enum NotificationLevel {
     Warning,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Notification {
     pub id: i64,
     pub level: NotificationLevel,
     pub title: String,
     pub message: String,
+    /// The workspace it is about, if any (a link target).
+    pub workspace_id: Option<i64>,
     pub dismissible: bool,
     /// How long a toast stays, in ms; `None` until dismissed.
     pub duration_ms: Option<u32>,
     pub created_at: i64,
+    /// Read (acknowledged) by its user; always false in `notification:created`.
+    #[serde(default)]
+    pub read: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -90,3 +90,22 @@ pub async fn prune(pool: &sqlx::AnyPool, before_ms: i64) -> AppResult<u64> {
         .await?
         .rows_affected())
 }
+
+/// The streams a transaction appended to, to wake the hub for once it has committed
+/// (waking it before the commit would let it tail the log too early).
+#[derive(Debug, Default)]
+pub struct Wake(Vec<Stream>);
+
+impl Wake {
+    pub fn add(&mut self, stream: Stream) {
+        if !self.0.contains(&stream) {
+            self.0.push(stream);
+        }
+    }
+
+    pub fn send(self, hub: &crate::server::hub::Hub) {
+        for stream in self.0 {
+            hub.notify(stream);
+        }
+    }
+}

@@ -6,6 +6,7 @@ mod auth;
 mod earnings;
 mod expenses;
 mod live;
+mod notifications;
 mod pages;
 mod socket;
 mod workspaces;

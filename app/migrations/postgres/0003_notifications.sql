@@ -1,0 +1,15 @@
+-- Notifications, stored per user. Each one is also announced on the user's stream
+-- ('user:<id>', notification:created) in the same transaction; reading one
+-- (read_at) is announced as notification:read so the user's other tabs follow.
+CREATE TABLE notifications (
+    id           BIGSERIAL PRIMARY KEY,
+    user_id      BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    -- The workspace it is about, if any.
+    workspace_id BIGINT REFERENCES workspaces(id) ON DELETE CASCADE,
+    level        TEXT    NOT NULL CHECK (level IN ('success', 'error', 'info', 'warning')),
+    title        TEXT    NOT NULL,
+    message      TEXT    NOT NULL,
+    created_at   BIGINT NOT NULL,
+    read_at      BIGINT
+);
+CREATE INDEX notifications_by_user ON notifications (user_id, id);

@@ -1,0 +1,442 @@
+//! Notifications: stored per user, announced on the user's stream, shown as toasts
+//! and in the notification list with an unread count. Reading one acknowledges it.
+//!
+//! Workspace events whose kind `notifies()` (a new expense or earning, a member
+//! joining, leaving or changing role) raise one notification for every member except
+//! the one who acted, in the same transaction as the change (`ssr::publish`).
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    error::AppError,
+    live::{catalog::Notification, follow::Followed, Event},
+};
+
+/// The newest notifications shown in the list.
+pub const LIST_LIMIT: i64 = 50;
+/// At most this many are marked read by one "mark all read".
+pub const MARK_ALL_LIMIT: i64 = 500;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationList {
+    /// Newest first, at most `LIST_LIMIT`.
+    pub items: Vec<Notification>,
+    /// Unread notifications in all, also those not in `items`.
+    pub unread: i64,
+    /// The user stream's sequence this snapshot is consistent with.
+    pub cursor: i64,
+}
+
+impl Followed for NotificationList {
+    fn cursor(&self) -> i64 {
+        self.cursor
+    }
+
+    fn set_cursor(&mut self, cursor: i64) {
+        self.cursor = cursor;
+    }
+
+    fn apply_event(&mut self, event: &Event) -> bool {
+        match event {
+            Event::NotificationCreated(n) => {
+                if !n.read {
+                    self.unread += 1;
+                }
+                self.items.insert(0, n.clone());
+                self.items.truncate(LIST_LIMIT as usize);
+                true
+            }
+            // Only sent when a notification goes from unread to read, so the count
+            // is right even for one outside the loaded window.
+            Event::NotificationRead(r) => {
+                self.unread -= 1;
+                if let Some(n) = self.items.iter_mut().find(|n| n.id == r.id) {
+                    n.read = true;
+                }
+                true
+            }
+            Event::NotificationDismissed(r) => match self.items.iter().position(|n| n.id == r.id) {
+                Some(at) => {
+                    if !self.items.remove(at).read {
+                        self.unread -= 1;
+                    }
+                    true
+                }
+                None => false,
+            },
+            _ => true,
+        }
+    }
+}
+
+#[server(endpoint = "notifications/list")]
+pub async fn list_notifications() -> Result<NotificationList, AppError> {
+    ssr::list().await
+}
+
+/// Marks one of the caller's notifications read (acknowledges it).
+#[server(endpoint = "notifications/read")]
+pub async fn mark_notification_read(id: i64) -> Result<(), AppError> {
+    ssr::mark_read(Some(id)).await.map(|_| ())
+}
+
+/// Marks every unread notification of the caller read; returns how many.
+#[server(endpoint = "notifications/read-all")]
+pub async fn mark_all_notifications_read() -> Result<u64, AppError> {
+    ssr::mark_read(None).await
+}
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use sqlx::{Any, Transaction};
+
+    use super::*;
+    use crate::{
+        error::AppResult,
+        live::{
+            catalog::{NotificationLevel, NotificationRef},
+            Stream,
+        },
+        money::format_display,
+        server::{
+            authz::require_user,
+            db::snapshot,
+            now_ms,
+            outbox::{self, Wake},
+            state,
+        },
+    };
+
+    type Row = (i64, Option<i64>, String, String, String, i64, Option<i64>);
+
+    fn level_from(s: &str) -> NotificationLevel {
+        match s {
+            "success" => NotificationLevel::Success,
+            "error" => NotificationLevel::Error,
+            "warning" => NotificationLevel::Warning,
+            _ => NotificationLevel::Info,
+        }
+    }
+
+    fn level_str(l: NotificationLevel) -> &'static str {
+        match l {
+            NotificationLevel::Success => "success",
+            NotificationLevel::Error => "error",
+            NotificationLevel::Warning => "warning",
+            NotificationLevel::Info => "info",
+        }
+    }
+
+    /// How long a toast of this level stays: errors stay until dismissed.
+    fn duration(l: NotificationLevel) -> Option<u32> {
+        match l {
+            NotificationLevel::Success | NotificationLevel::Info => Some(6_000),
+            NotificationLevel::Warning => Some(10_000),
+            NotificationLevel::Error => None,
+        }
+    }
+
+    fn from_row(
+        (id, workspace_id, level, title, message, created_at, read_at): Row,
+    ) -> Notification {
+        let level = level_from(&level);
+        Notification {
+            id,
+            level,
+            title,
+            message,
+            workspace_id,
+            dismissible: true,
+            duration_ms: duration(level),
+            created_at,
+            read: read_at.is_some(),
+        }
+    }
+
+    pub async fn list() -> AppResult<NotificationList> {
+        let state = state()?;
+        let user = require_user(&state).await?;
+        let mut tx = snapshot(&state.db).await?;
+        let cursor = outbox::head_in(&mut *tx, Stream::User(user.id)).await?;
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT id, workspace_id, level, title, message, created_at, read_at FROM notifications \
+             WHERE user_id = $1 ORDER BY id DESC LIMIT {LIST_LIMIT}"
+        ))
+        .bind(user.id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let (unread,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL",
+        )
+        .bind(user.id)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(NotificationList {
+            items: rows.into_iter().map(from_row).collect(),
+            unread,
+            cursor,
+        })
+    }
+
+    /// Marks `id` (or, with `None`, every unread one up to `MARK_ALL_LIMIT`) read, and
+    /// announces each on the user's stream. Someone else's notification is not found.
+    pub async fn mark_read(id: Option<i64>) -> AppResult<u64> {
+        let state = state()?;
+        let user = require_user(&state).await?;
+        let now = now_ms();
+        let mut tx = state.db.pool.begin().await?;
+        let ids: Vec<(i64,)> = match id {
+            Some(id) => {
+                let found: Option<(Option<i64>,)> = sqlx::query_as(
+                    "SELECT read_at FROM notifications WHERE id = $1 AND user_id = $2",
+                )
+                .bind(id)
+                .bind(user.id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                match found {
+                    None => return Err(AppError::not_found("Notification")),
+                    // Already read: nothing changes, nothing is announced.
+                    Some((Some(_),)) => Vec::new(),
+                    Some((None,)) => vec![(id,)],
+                }
+            }
+            None => {
+                sqlx::query_as(&format!(
+                    "SELECT id FROM notifications WHERE user_id = $1 AND read_at IS NULL ORDER BY id LIMIT {MARK_ALL_LIMIT}"
+                ))
+                .bind(user.id)
+                .fetch_all(&mut *tx)
+                .await?
+            }
+        };
+        for (id,) in &ids {
+            sqlx::query("UPDATE notifications SET read_at = $1 WHERE id = $2 AND read_at IS NULL")
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            outbox::append(
+                &mut tx,
+                Stream::User(user.id),
+                Event::NotificationRead(NotificationRef { id: *id }),
+                now,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        if !ids.is_empty() {
+            state.hub.notify(Stream::User(user.id));
+        }
+        Ok(ids.len() as u64)
+    }
+
+    /// Stores a notification for `user_id` and announces it on their stream, in `tx`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn notify_user(
+        tx: &mut Transaction<'_, Any>,
+        wake: &mut Wake,
+        user_id: i64,
+        workspace_id: Option<i64>,
+        level: NotificationLevel,
+        title: &str,
+        message: &str,
+        now: i64,
+    ) -> AppResult<()> {
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO notifications (user_id, workspace_id, level, title, message, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(user_id)
+        .bind(workspace_id)
+        .bind(level_str(level))
+        .bind(title)
+        .bind(message)
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await?;
+        let notification = from_row((
+            id,
+            workspace_id,
+            level_str(level).to_owned(),
+            title.to_owned(),
+            message.to_owned(),
+            now,
+            None,
+        ));
+        outbox::append(
+            tx,
+            Stream::User(user_id),
+            Event::NotificationCreated(notification),
+            now,
+        )
+        .await?;
+        wake.add(Stream::User(user_id));
+        Ok(())
+    }
+
+    /// Appends `event` to workspace `ws` in `tx` and, when its kind notifies, stores a
+    /// notification for every member but `actor`. Returns what to wake after commit.
+    pub async fn publish(
+        tx: &mut Transaction<'_, Any>,
+        ws: i64,
+        event: Event,
+        actor: i64,
+        now: i64,
+    ) -> AppResult<Wake> {
+        let mut wake = Wake::default();
+        let text = if event.kind().notifies() {
+            describe(tx, ws, &event, actor).await?
+        } else {
+            None
+        };
+        outbox::append(tx, Stream::Workspace(ws), event, now).await?;
+        wake.add(Stream::Workspace(ws));
+        if let Some((level, title, message)) = text {
+            let members: Vec<(i64,)> = sqlx::query_as(
+                "SELECT user_id FROM memberships WHERE workspace_id = $1 AND user_id <> $2 ORDER BY user_id",
+            )
+            .bind(ws)
+            .bind(actor)
+            .fetch_all(&mut **tx)
+            .await?;
+            for (member,) in members {
+                notify_user(
+                    tx,
+                    &mut wake,
+                    member,
+                    Some(ws),
+                    level,
+                    &title,
+                    &message,
+                    now,
+                )
+                .await?;
+            }
+        }
+        Ok(wake)
+    }
+
+    async fn display_name(tx: &mut Transaction<'_, Any>, id: i64) -> AppResult<String> {
+        let row: Option<(String,)> = sqlx::query_as("SELECT display_name FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        Ok(row.map(|(n,)| n).unwrap_or_else(|| "Someone".into()))
+    }
+
+    /// A notification's level, title and message for a workspace event.
+    async fn describe(
+        tx: &mut Transaction<'_, Any>,
+        ws: i64,
+        event: &Event,
+        actor: i64,
+    ) -> AppResult<Option<(NotificationLevel, String, String)>> {
+        let (workspace,): (String,) = sqlx::query_as("SELECT name FROM workspaces WHERE id = $1")
+            .bind(ws)
+            .fetch_one(&mut **tx)
+            .await?;
+        Ok(Some(match event {
+            Event::ExpenseCreated(e) => {
+                let what = if e.description.is_empty() {
+                    e.category.clone()
+                } else {
+                    e.description.clone()
+                };
+                (
+                    NotificationLevel::Info,
+                    format!("New expense in {workspace}"),
+                    format!("{} added {what}: {}", e.created_by_name, e.amount_display()),
+                )
+            }
+            Event::EarningNew(e) => (
+                NotificationLevel::Success,
+                format!("New earning in {workspace}"),
+                format!(
+                    "{} logged {} on {}",
+                    display_name(tx, actor).await?,
+                    format_display(e.amount_minor, &e.currency),
+                    e.platform_name
+                ),
+            ),
+            Event::MemberJoined(m) => (
+                NotificationLevel::Info,
+                format!("{} joined {workspace}", m.display_name),
+                format!("as {}", m.role.label()),
+            ),
+            Event::MemberLeft(m) => (
+                NotificationLevel::Warning,
+                format!("A member left {workspace}"),
+                format!(
+                    "{} is no longer a member.",
+                    display_name(tx, m.user_id).await?
+                ),
+            ),
+            Event::MemberRoleChanged(m) => (
+                NotificationLevel::Info,
+                format!("Role changed in {workspace}"),
+                format!("{} is now {}.", m.display_name, m.role.label()),
+            ),
+            _ => return Ok(None),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live::{
+        catalog::{NotificationLevel, NotificationRef},
+        follow::{apply_batch, Step},
+        Envelope, Priority, Stream,
+    };
+
+    fn n(id: i64, read: bool) -> Notification {
+        Notification {
+            id,
+            level: NotificationLevel::Info,
+            title: format!("t{id}"),
+            message: String::new(),
+            workspace_id: None,
+            dismissible: true,
+            duration_ms: Some(6000),
+            created_at: 0,
+            read,
+        }
+    }
+
+    fn at(seq: i64, event: Event) -> Envelope {
+        Envelope {
+            seq,
+            stream: Stream::User(1),
+            timestamp: 0,
+            priority: Priority::Normal,
+            event,
+        }
+    }
+
+    #[test]
+    fn the_unread_count_follows_created_and_read_events() {
+        let mut list = NotificationList {
+            items: vec![n(2, false), n(1, true)],
+            unread: 3, // one more unread beyond the window
+            cursor: 4,
+        };
+        let batch = [
+            at(5, Event::NotificationCreated(n(3, false))),
+            at(6, Event::NotificationRead(NotificationRef { id: 2 })),
+            at(7, Event::NotificationRead(NotificationRef { id: 77 })),
+        ];
+        assert_eq!(apply_batch(&mut list, &batch), Step::Applied);
+        assert_eq!(list.unread, 2);
+        assert_eq!(
+            list.items
+                .iter()
+                .map(|n| (n.id, n.read))
+                .collect::<Vec<_>>(),
+            vec![(3, false), (2, true), (1, true)]
+        );
+    }
+}

@@ -1,0 +1,194 @@
+//! Notifications: raised for the other members by workspace events that notify,
+//! stored per user, announced on the user's stream, acknowledged by reading.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{TestApp, User};
+
+crate::on_both_backends!(
+    a_new_expense_notifies_every_other_member_once,
+    reading_acknowledges_and_is_announced_to_the_users_tabs,
+    membership_changes_notify_and_the_removed_member_is_told,
+);
+
+fn notifications(events: &[Value]) -> Vec<&Value> {
+    events
+        .iter()
+        .filter(|e| e["event"] == "notification:created")
+        .collect()
+}
+
+async fn list(app: &TestApp, user: &User) -> Value {
+    let (status, body) = app.call_as(user, "notifications/list", &[]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+async fn a_new_expense_notifies_every_other_member_once(app: TestApp) {
+    let ann = app.register("ann@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    let cat = app.register("cat@example.com").await;
+    let ws = app.team(&ann, "Studio").await;
+    app.add_member(&ann, ws, &bob, "member").await;
+    app.add_member(&ann, ws, &cat, "viewer").await;
+    let ann_before = app.events(&ann, &format!("user:{}", ann.id)).await.len();
+
+    let (status, body) = app.create_expense(&bob, ws, "12.50", "Team lunch").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Refused and invalid writes notify no one.
+    app.create_expense(&cat, ws, "1", "viewer cannot").await;
+    app.create_expense(&bob, ws, "-1", "bad amount").await;
+    // Nor does an edit, nor an expense in a personal workspace.
+    let id = body["id"].as_i64().unwrap().to_string();
+    app.update_expense(&bob, ws, &id, "13", "Team lunch").await;
+    app.create_expense(&ann, ann.personal_ws, "5", "mine").await;
+
+    for user in [&ann, &cat] {
+        let events = app.events(user, &format!("user:{}", user.id)).await;
+        let created = notifications(&events);
+        let from_expense: Vec<_> = created
+            .iter()
+            .filter(|e| e["data"]["title"] == "New expense in Studio")
+            .collect();
+        assert_eq!(from_expense.len(), 1, "{events:?}");
+        let data = &from_expense[0]["data"];
+        assert_eq!(data["message"], "bob added Team lunch: 12.50 EUR");
+        assert_eq!(
+            (data["level"].as_str(), data["workspace_id"].as_i64()),
+            (Some("info"), Some(ws))
+        );
+        assert_eq!(data["read"], false);
+    }
+    let ann_after = app.events(&ann, &format!("user:{}", ann.id)).await;
+    assert_eq!(
+        ann_after.len(),
+        ann_before + 1,
+        "exactly one new event for ann"
+    );
+    let bobs = app.events(&bob, &format!("user:{}", bob.id)).await;
+    assert!(
+        notifications(&bobs)
+            .iter()
+            .all(|e| e["data"]["title"] != "New expense in Studio"),
+        "the author is not notified of their own expense"
+    );
+    // Nobody reads another user's notifications, on either transport.
+    let (status, body) = app.poll(&bob, &[(&format!("user:{}", ann.id), 0)]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body["denied"],
+        serde_json::json!([format!("user:{}", ann.id)])
+    );
+    assert!(body["events"].as_array().unwrap().is_empty());
+    let stored = list(&app, &cat).await;
+    assert_eq!(stored["items"][0]["title"], "New expense in Studio");
+}
+
+async fn reading_acknowledges_and_is_announced_to_the_users_tabs(app: TestApp) {
+    let ann = app.register("ann@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    let ws = app.team(&ann, "Studio").await;
+    app.add_member(&ann, ws, &bob, "member").await;
+    for what in ["one", "two", "three"] {
+        app.create_expense(&bob, ws, "1", what).await;
+    }
+    let before = list(&app, &ann).await;
+    // Three expenses and bob joining.
+    assert_eq!(before["unread"], 4, "{before}");
+    let newest = before["items"][0]["id"].as_i64().unwrap().to_string();
+    let cursor = before["cursor"].as_i64().unwrap();
+
+    // Someone else's notification is not found, and stays unread.
+    let (status, _) = app
+        .call_as(&bob, "notifications/read", &[("id", &newest)])
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = app
+        .call_as(&ann, "notifications/read", &[("id", &newest)])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // Reading it again changes nothing and announces nothing.
+    let (status, _) = app
+        .call_as(&ann, "notifications/read", &[("id", &newest)])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let after = list(&app, &ann).await;
+    assert_eq!(after["unread"], 3);
+    assert_eq!(after["items"][0]["read"], true);
+    let (_, polled) = app
+        .poll(&ann, &[(&format!("user:{}", ann.id), cursor)])
+        .await;
+    let events = polled["events"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "{polled}");
+    assert_eq!(events[0]["event"], "notification:read");
+    assert_eq!(
+        events[0]["data"]["id"].as_i64().unwrap().to_string(),
+        newest
+    );
+
+    let (status, body) = app.call_as(&ann, "notifications/read-all", &[]).await;
+    assert_eq!((status, body.as_u64()), (StatusCode::OK, Some(3)), "{body}");
+    assert_eq!(list(&app, &ann).await["unread"], 0);
+    let (status, _) = app.call("notifications/list", None, &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+async fn membership_changes_notify_and_the_removed_member_is_told(app: TestApp) {
+    let ann = app.register("ann@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    let ws = app.team(&ann, "Studio").await;
+    app.add_member(&ann, ws, &bob, "member").await;
+    let titles = |v: &Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| {
+                format!(
+                    "{} | {}",
+                    n["title"].as_str().unwrap(),
+                    n["message"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        titles(&list(&app, &ann).await),
+        vec!["bob joined Studio | as Member"]
+    );
+
+    let ws_s = ws.to_string();
+    let bob_id = bob.id.to_string();
+    let (status, body) = app
+        .call_as(
+            &ann,
+            "workspaces/set-role",
+            &[
+                ("workspace_id", &ws_s),
+                ("user_id", &bob_id),
+                ("role", "viewer"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        titles(&list(&app, &bob).await),
+        vec!["Role changed in Studio | bob is now Viewer."]
+    );
+    let (status, body) = app
+        .call_as(
+            &ann,
+            "workspaces/remove-member",
+            &[("workspace_id", &ws_s), ("user_id", &bob_id)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let bobs = titles(&list(&app, &bob).await);
+    assert_eq!(
+        bobs[0],
+        "You were removed from Studio | You can no longer see or change this workspace."
+    );
+    // The owner acted, so the owner is not told; no one else is left to tell.
+    assert_eq!(titles(&list(&app, &ann).await).len(), 1);
+}
