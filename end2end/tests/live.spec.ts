@@ -64,6 +64,26 @@ test('two members see each other’s changes live; polling covers a blocked sock
   }
   console.log(`write-to-row delay (ms): ${delays.join(', ')}`);
 
+  // Each new expense notified the mate (a toast, the unread count); the owner was told
+  // the mate joined. Reading acknowledges, in every tab of that user.
+  await expect(p.getByTestId('unread-count')).toHaveText('1');
+  await expect(m.getByTestId('toast').filter({ hasText: 'LiveOwner added live 3: 3.00 EUR' })).toBeVisible();
+  await expect(m.getByTestId('unread-count')).toHaveText('3');
+  const m2 = await mateContext.newPage();
+  m2.on('pageerror', (e) => pageErrors.push(`mate, 2nd tab: ${e.message}`));
+  await m2.goto(teamUrl);
+  await hydrated(m2);
+  await expect(m2.getByTestId('unread-count')).toHaveText('3');
+  await m.getByTestId('toast').filter({ hasText: 'live 3' }).getByRole('button', { name: 'Mark read' }).click();
+  await expect(m.getByTestId('unread-count')).toHaveText('2');
+  await expect(m2.getByTestId('unread-count')).toHaveText('2');
+  await m2.getByTestId('notification-bell').click();
+  await expect(m2.getByTestId('notification')).toHaveCount(3);
+  await m2.getByRole('button', { name: 'Mark all read' }).click();
+  await expect(m.getByTestId('unread-count')).toHaveCount(0);
+  await expect(m2.getByTestId('unread-count')).toHaveCount(0);
+  await m2.close();
+
   // Edit and delete travel too; an earning as well.
   const row = p.getByTestId('expense-row').filter({ hasText: 'live 1' });
   await row.getByRole('link', { name: 'Edit' }).click();

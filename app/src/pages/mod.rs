@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod dashboard;
+pub mod notify;
 pub mod team;
 
 use leptos::prelude::*;
@@ -88,7 +89,10 @@ pub fn TopBar() -> impl IntoView {
             <a class="brand" href="/">"LiveLedger"</a>
             <div class="topbar-user">
                 <crate::live::client::LiveIndicator/>
-                {user.map(|u| view! { <span class="user-name" data-testid="user-name">{u.display_name}</span> })}
+                {user.map(|u| view! {
+                    <notify::NotificationCentre user_id=u.id/>
+                    <span class="user-name" data-testid="user-name">{u.display_name}</span>
+                })}
                 <ActionForm action=logout>
                     <button type="submit" class="link-button">"Log out"</button>
                 </ActionForm>
