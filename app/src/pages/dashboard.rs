@@ -165,7 +165,7 @@ fn WorkspaceNav(
 }
 
 #[component]
-fn WorkspaceView(open: OpenWorkspace) -> impl IntoView {
+fn WorkspaceView(open: OpenWorkspace) -> AnyView {
     let OpenWorkspace {
         workspace: ws,
         expenses,
@@ -189,6 +189,7 @@ fn WorkspaceView(open: OpenWorkspace) -> impl IntoView {
             </div>
         </main>
     }
+    .into_any()
 }
 
 fn currency_options() -> Vec<(String, String)> {
@@ -297,7 +298,7 @@ fn edit_param(name: &'static str) -> Memo<Option<i64>> {
 }
 
 #[component]
-fn ExpensesPanel(ws: i64, can_write: bool, initial: ExpenseList) -> impl IntoView {
+fn ExpensesPanel(ws: i64, can_write: bool, initial: ExpenseList) -> AnyView {
     let create = ServerAction::<CreateExpense>::new();
     let update = ServerAction::<UpdateExpense>::new();
     let delete = ServerAction::<DeleteExpense>::new();
@@ -352,6 +353,7 @@ fn ExpensesPanel(ws: i64, can_write: bool, initial: ExpenseList) -> impl IntoVie
             </Show>
         </section>
     }
+    .into_any()
 }
 
 #[component]
@@ -361,7 +363,7 @@ fn ExpenseRow(
     can_write: bool,
     bulk_form_id: String,
     delete: ServerAction<DeleteExpense>,
-) -> impl IntoView {
+) -> AnyView {
     let label = format!("Select {} of {}", e.description, e.amount_display());
     view! {
         <li class="row" data-testid="expense-row" data-id=e.id>
@@ -386,6 +388,7 @@ fn ExpenseRow(
             })}
         </li>
     }
+    .into_any()
 }
 
 /// One form for adding and for editing (`target`), so both behave the same.
@@ -464,7 +467,7 @@ fn ExpenseForm(
 }
 
 #[component]
-fn EarningsPanel(ws: i64, can_write: bool, initial: EarningList) -> impl IntoView {
+fn EarningsPanel(ws: i64, can_write: bool, initial: EarningList) -> AnyView {
     let create = ServerAction::<CreateEarning>::new();
     let update = ServerAction::<UpdateEarning>::new();
     let delete = ServerAction::<DeleteEarning>::new();
@@ -508,6 +511,7 @@ fn EarningsPanel(ws: i64, can_write: bool, initial: EarningList) -> impl IntoVie
             </Show>
         </section>
     }
+    .into_any()
 }
 
 #[component]
@@ -516,7 +520,7 @@ fn EarningRow(
     ws: i64,
     can_write: bool,
     delete: ServerAction<DeleteEarning>,
-) -> impl IntoView {
+) -> AnyView {
     let swatch = format!("background:{}", e.platform_color);
     view! {
         <li class="row" data-testid="earning-row" data-id=e.id>
@@ -538,6 +542,7 @@ fn EarningRow(
             })}
         </li>
     }
+    .into_any()
 }
 
 #[component]

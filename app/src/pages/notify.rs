@@ -96,7 +96,9 @@ pub fn NotificationCentre(user_id: i64) -> AnyView {
                 subscribed.set_value(true);
                 // Under the component's owner, so the subscription ends with it.
                 match &owner {
-                    Some(owner) => owner.with(|| live.watch(Stream::User(user_id), after, on_delivery)),
+                    Some(owner) => {
+                        owner.with(|| live.watch(Stream::User(user_id), after, on_delivery))
+                    }
                     None => live.watch(Stream::User(user_id), after, on_delivery),
                 }
             }
@@ -126,23 +128,8 @@ pub fn NotificationCentre(user_id: i64) -> AnyView {
     };
     let unread = move || list.with(|l| l.as_ref().map(|l| l.unread).unwrap_or(0));
 
-    view! {
-        <div class="notify">
-            <button
-                type="button"
-                class="bell link-button"
-                data-testid="notification-bell"
-                aria-expanded=move || open.get().to_string()
-                aria-controls="notification-list"
-                on:click=move |_| open.update(|o| *o = !*o)
-            >
-                "Notifications"
-                <Show when=move || { unread() > 0 }>
-                    <span class="count" data-testid="unread-count" aria-label=move || format!("{} unread", unread())>
-                        {unread}
-                    </span>
-                </Show>
-            </button>
+    // Erased piecewise: the whole tree as one type overflows the compiler's query depth.
+    let panel = view! {
             <Show when=move || open.get()>
                 <section class="notification-list" id="notification-list" aria-label="Notifications">
                     <div class="notification-head">
@@ -176,7 +163,9 @@ pub fn NotificationCentre(user_id: i64) -> AnyView {
                     </Show>
                 </section>
             </Show>
-        </div>
+    }
+    .into_any();
+    let toasts = view! {
         <div class="toasts" aria-live="polite" data-testid="toasts">
             <For each=move || toasts.get() key=|n| n.id let:n>
                 {
@@ -204,6 +193,27 @@ pub fn NotificationCentre(user_id: i64) -> AnyView {
             </For>
         </div>
     }
-    // Erased: the full type is deep enough to overflow the compiler's query depth.
+    .into_any();
+    view! {
+        <div class="notify">
+            <button
+                type="button"
+                class="bell link-button"
+                data-testid="notification-bell"
+                aria-expanded=move || open.get().to_string()
+                aria-controls="notification-list"
+                on:click=move |_| open.update(|o| *o = !*o)
+            >
+                "Notifications"
+                <Show when=move || { unread() > 0 }>
+                    <span class="count" data-testid="unread-count" aria-label=move || format!("{} unread", unread())>
+                        {unread}
+                    </span>
+                </Show>
+            </button>
+            {panel}
+        </div>
+        {toasts}
+    }
     .into_any()
 }
