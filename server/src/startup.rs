@@ -96,6 +96,12 @@ impl Application {
             hub: hub.clone(),
         };
         tokio::spawn(hub::run(hub.clone(), db.clone(), wake));
+        if db.backend == app::server::db::Backend::Postgres {
+            tokio::spawn(hub::listen_postgres(
+                hub.clone(),
+                config.database_url.clone(),
+            ));
+        }
         tokio::spawn(prune_events(db.clone(), config.event_retention));
         let origins = Origins(Arc::new(config.allowed_origins.clone()));
         let routes = generate_route_list(App);

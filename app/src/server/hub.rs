@@ -22,7 +22,7 @@ use std::{
 use tokio::sync::mpsc;
 
 use super::{db::Db, outbox};
-use crate::live::Stream;
+use crate::live::{Envelope, Event, Stream};
 
 pub type ConnId = u64;
 
@@ -131,6 +131,14 @@ impl Hub {
     /// Tells the hub that `stream` has new events (call after commit).
     pub fn notify(&self, stream: Stream) {
         let _ = self.wake.send(stream);
+    }
+
+    /// Wakes every stream that has a room (after missing notifications).
+    pub fn wake_all(&self) {
+        let streams: Vec<Stream> = self.lock().rooms.keys().copied().collect();
+        for stream in streams {
+            self.notify(stream);
+        }
     }
 
     /// Registers a connection; its queue is the receiver returned.
@@ -302,6 +310,60 @@ pub async fn run(hub: Arc<Hub>, db: Db, mut wake: mpsc::UnboundedReceiver<Stream
     }
 }
 
+/// Authorization at delivery on every instance: when the log says a member left a
+/// workspace, their sockets leave its room before anything later is fanned out (the
+/// instance that handled the removal has already done so; the others learn it here).
+fn revoke_if_member_left(hub: &Hub, stream: Stream, json: &str) {
+    if !json.contains("\"member:left\"") {
+        return;
+    }
+    if let Ok(Envelope {
+        event: Event::MemberLeft(gone),
+        ..
+    }) = serde_json::from_str::<Envelope>(json)
+    {
+        hub.revoke(gone.user_id, stream);
+    }
+}
+
+/// Wakes this instance for commits made by any instance on the same PostgreSQL
+/// database: LISTENs on `outbox::WAKE_CHANNEL` and hands each stream to `notify`. After
+/// (re)connecting it wakes every room, since notifications sent while it was not
+/// listening are lost; the log itself never is. Runs for the life of the process.
+pub async fn listen_postgres(hub: Arc<Hub>, url: String) {
+    let mut backoff = std::time::Duration::from_secs(1);
+    loop {
+        match sqlx::postgres::PgListener::connect(&url).await {
+            Ok(mut listener) => match listener.listen(outbox::WAKE_CHANNEL).await {
+                Ok(()) => {
+                    backoff = std::time::Duration::from_secs(1);
+                    hub.wake_all();
+                    loop {
+                        match listener.try_recv().await {
+                            Ok(Some(n)) => {
+                                if let Some(stream) = Stream::parse(n.payload()) {
+                                    hub.notify(stream);
+                                }
+                            }
+                            // The connection dropped; the next call reconnects and
+                            // listens again. Catch up on whatever was missed meanwhile.
+                            Ok(None) => hub.wake_all(),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "lost the PostgreSQL listener");
+                                break;
+                            }
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "could not LISTEN for live events"),
+            },
+            Err(e) => tracing::warn!(error = %e, "could not connect the PostgreSQL listener"),
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(std::time::Duration::from_secs(30));
+    }
+}
+
 async fn deliver(hub: &Hub, db: &Db, stream: Stream) -> Result<(), crate::error::AppError> {
     // No room, no listener: nothing to deliver (sockets replay the past themselves).
     let Some(mut after) = hub.delivered(stream) else {
@@ -313,6 +375,7 @@ async fn deliver(hub: &Hub, db: &Db, stream: Stream) -> Result<(), crate::error:
             break;
         };
         for (seq, json) in &events {
+            revoke_if_member_left(hub, stream, json);
             hub.fan_out(stream, *seq, event_frame(json));
         }
         after = last;

@@ -4,6 +4,10 @@
 //! the stream's row until commit, so concurrent writers to one stream queue up and
 //! sequence order equals commit order (a bare bigserial would not: a later number can
 //! commit first and a reader would skip the earlier one).
+//!
+//! On PostgreSQL, `append` also sends `NOTIFY liveledger_events, '<stream>'` in the same
+//! transaction, so every instance on the database learns of the commit
+//! (`hub::listen_postgres`) and tails the log from its own high-water mark.
 
 use sqlx::{Any, Transaction};
 
@@ -49,8 +53,21 @@ pub async fn append(
     .bind(now_ms)
     .execute(&mut **tx)
     .await?;
+    // With several instances on one PostgreSQL database, wake them all. A NOTIFY in a
+    // transaction is delivered at commit, and never if it rolls back; identical ones in
+    // one transaction are folded into one. Each instance then tails the log itself.
+    if tx.backend_name() == "PostgreSQL" {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(WAKE_CHANNEL)
+            .bind(&key)
+            .execute(&mut **tx)
+            .await?;
+    }
     Ok(envelope)
 }
+
+/// The PostgreSQL channel whose payload is a stream key with new events.
+pub const WAKE_CHANNEL: &str = "liveledger_events";
 
 /// Events of `stream` after `after`, oldest first, at most `limit`, as stored JSON.
 pub async fn read_after(

@@ -25,6 +25,7 @@ pub struct TestApp {
     pub http: reqwest::Client,
     /// The app's own database, for what no HTTP call does (running the retention job).
     pub db: app::server::db::Db,
+    pub database_url: String,
     _dir: TempDir,
 }
 
@@ -99,7 +100,11 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         Backend::Sqlite => format!("sqlite://{}/test.db", dir.display()),
         Backend::Postgres => fresh_postgres_database().await,
     };
-    let app = Application::build(test_config(database_url))
+    start(database_url, TempDir(dir)).await
+}
+
+async fn start(database_url: String, dir: TempDir) -> TestApp {
+    let app = Application::build(test_config(database_url.clone()))
         .await
         .expect("application starts");
     let base = format!("http://{}", app.local_addr());
@@ -113,7 +118,18 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         base,
         http,
         db,
-        _dir: TempDir(dir),
+        database_url,
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    /// Another instance of the application on this one's database (same secret), as a
+    /// second server behind a load balancer would be.
+    pub async fn another_instance(&self) -> TestApp {
+        let dir = std::env::temp_dir().join(format!("liveledger-test-{}", unique_name()));
+        std::fs::create_dir_all(&dir).unwrap();
+        start(self.database_url.clone(), TempDir(dir)).await
     }
 }
 

@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest, Message};
 
-use crate::helpers::{TestApp, User};
+use crate::helpers::{spawn_app, Backend, TestApp, User};
 
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -366,5 +366,66 @@ async fn the_socket_closes_when_the_session_expires(app: TestApp) {
         next(&mut ws).await,
         json!({"type": "closed", "code": 4001}),
         "closed when the token expires"
+    );
+}
+
+/// Two instances on one PostgreSQL database (DESIGN.md §3.8): a write handled by one
+/// reaches sockets on the other (woken by LISTEN/NOTIFY, read from the shared log), and
+/// a member removed through one stops receiving on the other at once.
+#[tokio::test]
+async fn postgres_instances_share_delivery_and_revocation() {
+    let a = spawn_app(Backend::Postgres).await;
+    let b = a.another_instance().await;
+    let ann = a.register("ann@example.com").await;
+    let bob = a.register("bob@example.com").await;
+    let team = a.team(&ann, "Team").await;
+    a.add_member(&ann, team, &bob, "member").await;
+    let team_stream = format!("ws:{team}");
+    let head = a.expenses(&ann, team).await["cursor"].as_i64().unwrap();
+    let (mut bob_on_b, _) = open(
+        &b,
+        &bob,
+        &[
+            (&team_stream, head),
+            (&format!("ws:{}", bob.personal_ws), 0),
+        ],
+    )
+    .await;
+    let (mut ann_on_b, _) = open(&b, &ann, &[(&team_stream, head)]).await;
+
+    a.create_expense(&ann, team, "1", "written on a").await;
+    assert_eq!(
+        next(&mut bob_on_b).await["data"]["description"],
+        "written on a"
+    );
+    assert_eq!(
+        next(&mut ann_on_b).await["data"]["description"],
+        "written on a"
+    );
+
+    let (status, body) = a
+        .call_as(
+            &ann,
+            "workspaces/remove-member",
+            &[
+                ("workspace_id", &team.to_string()),
+                ("user_id", &bob.id.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    a.create_expense(&ann, team, "2", "after removal").await;
+    // Once Ann's socket on b has it, b has fanned out everything of the team up to it.
+    assert_eq!(next(&mut ann_on_b).await["event"], "member:left");
+    assert_eq!(
+        next(&mut ann_on_b).await["data"]["description"],
+        "after removal"
+    );
+    a.create_expense(&bob, bob.personal_ws, "3", "sentinel")
+        .await;
+    let frame = next(&mut bob_on_b).await;
+    assert_eq!(
+        frame["data"]["description"], "sentinel",
+        "nothing of the team reaches Bob on b after his removal on a: {frame}"
     );
 }
