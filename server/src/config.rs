@@ -44,6 +44,9 @@ pub struct Config {
     /// How long logged events are kept for resuming clients (`EVENT_RETENTION_SECS`,
     /// default 24 h, never below the legacy 3600 s).
     pub event_retention: Duration,
+    /// The live socket's heartbeat and queue (see `LiveSettings`); not read from the
+    /// environment: the legacy values are the product's, tests shorten them.
+    pub live: app::server::state::LiveSettings,
 }
 
 /// The shortest event retention accepted: the legacy apps' event TTL.
@@ -125,6 +128,7 @@ impl Config {
                 }
                 Duration::from_secs(secs)
             },
+            live: app::server::state::LiveSettings::default(),
         })
     }
 }

@@ -30,9 +30,8 @@ use tokio::time::{interval, sleep_until, Instant, MissedTickBehavior};
 use crate::startup::Origins;
 
 /// Limits of one socket (documented in docs/PROTOCOL.md).
+/// Heartbeat, queue and write timeout: `AppState::live` (`LiveSettings`).
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
-pub const PING_EVERY: Duration = Duration::from_secs(25);
-pub const SILENCE_LIMIT: Duration = Duration::from_secs(60);
 /// Client frames: a burst of 40, refilled at 20 per second.
 const RATE_BURST: f64 = 40.0;
 const RATE_PER_SEC: f64 = 20.0;
@@ -82,11 +81,18 @@ enum ClientFrame {
 struct Socket {
     ws: WebSocket,
     errors: u32,
+    write_timeout: Duration,
 }
 
 impl Socket {
+    /// False when the socket is gone, or took no bytes for `write_timeout` (a client
+    /// that stopped reading: its task and buffers are freed rather than held forever).
     async fn send(&mut self, text: impl Into<Utf8Bytes>) -> bool {
-        self.ws.send(Message::Text(text.into())).await.is_ok()
+        matches!(
+            tokio::time::timeout(self.write_timeout, self.ws.send(Message::Text(text.into())))
+                .await,
+            Ok(Ok(()))
+        )
     }
 
     async fn json(&mut self, value: serde_json::Value) -> bool {
@@ -100,22 +106,25 @@ impl Socket {
     }
 
     async fn close(mut self, code: u16, reason: &'static str) {
-        let _ = self
-            .ws
-            .send(Message::Close(Some(CloseFrame {
-                code,
-                reason: reason.into(),
-            })))
-            .await;
+        let frame = Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        }));
+        let _ = tokio::time::timeout(self.write_timeout, self.ws.send(frame)).await;
     }
 }
 
 async fn serve(ws: WebSocket, state: AppState, user: SessionUser, expires_in: Duration) {
     let hub = state.hub.clone();
     let (conn, mut queue) = hub.connect(user.id);
-    let mut socket = Socket { ws, errors: 0 };
+    let settings = state.live;
+    let mut socket = Socket {
+        ws,
+        errors: 0,
+        write_timeout: settings.write_timeout,
+    };
     let mut cursors: HashMap<Stream, i64> = HashMap::new();
-    let mut ping = interval(PING_EVERY);
+    let mut ping = interval(settings.ping_every);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     ping.tick().await;
     let mut last_heard = Instant::now();
@@ -123,7 +132,7 @@ async fn serve(ws: WebSocket, state: AppState, user: SessionUser, expires_in: Du
     tokio::pin!(expiry);
     let (mut tokens, mut refilled) = (RATE_BURST, Instant::now());
 
-    let hello = serde_json::json!({"type": "hello", "user_id": user.id, "ping_ms": PING_EVERY.as_millis() as u64});
+    let hello = serde_json::json!({"type": "hello", "user_id": user.id, "ping_ms": settings.ping_every.as_millis() as u64});
     let mut outcome: Option<(u16, &'static str)> = None;
     if socket.json(hello).await {
         outcome = loop {
@@ -200,8 +209,8 @@ async fn serve(ws: WebSocket, state: AppState, user: SessionUser, expires_in: Du
                     }
                 },
                 _ = ping.tick() => {
-                    if last_heard.elapsed() > SILENCE_LIMIT { break Some((close::GOING_AWAY, "no answer to pings")) }
-                    if socket.ws.send(Message::Ping(Default::default())).await.is_err() { break None }
+                    if last_heard.elapsed() > settings.silence_limit { break Some((close::GOING_AWAY, "no answer to pings")) }
+                    if !matches!(tokio::time::timeout(settings.write_timeout, socket.ws.send(Message::Ping(Default::default()))).await, Ok(Ok(()))) { break None }
                 }
                 _ = &mut expiry => break Some((close::SESSION_ENDED, "session expired")),
             }

@@ -53,9 +53,6 @@ pub struct Application {
 #[derive(Clone)]
 pub struct Origins(pub Arc<Vec<String>>);
 
-/// Queued frames per socket before it is told to resume.
-const SOCKET_QUEUE: usize = 256;
-
 impl Application {
     /// Binds `config.addr` (port 0 picks a free one), connects and migrates the database.
     pub async fn build(config: Config) -> Result<Application, StartError> {
@@ -79,7 +76,7 @@ impl Application {
             .site_pkg_dir("pkg")
             .site_addr(local_addr)
             .build();
-        let (hub, wake) = Hub::new(SOCKET_QUEUE);
+        let (hub, wake) = Hub::new(config.live.queue_len);
         let state = AppState {
             leptos_options: leptos_options.clone(),
             db: db.clone(),
@@ -94,6 +91,7 @@ impl Application {
                 config.login_limit_window,
             )),
             hub: hub.clone(),
+            live: config.live,
         };
         tokio::spawn(hub::run(hub.clone(), db.clone(), wake));
         if db.backend == app::server::db::Backend::Postgres {
@@ -147,6 +145,10 @@ impl Application {
 
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    pub fn hub(&self) -> &Arc<Hub> {
+        &self.hub
     }
 
     /// Serves until `shutdown` completes, then lets requests in flight finish.

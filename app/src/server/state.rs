@@ -1,4 +1,4 @@
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -13,4 +13,29 @@ pub struct AppState {
     pub sessions: Arc<SessionKeys>,
     pub login_limiter: Arc<LoginLimiter>,
     pub hub: Arc<Hub>,
+    pub live: LiveSettings,
+}
+
+/// Timing and size of each live socket (documented in docs/PROTOCOL.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LiveSettings {
+    /// How often the server pings (legacy: 25 s).
+    pub ping_every: Duration,
+    /// A socket silent for this long (no frame, no pong) is closed (legacy: 60 s).
+    pub silence_limit: Duration,
+    /// Frames queued per socket before it is told to resume (4008).
+    pub queue_len: usize,
+    /// A socket that accepts no bytes for this long is dropped without ceremony.
+    pub write_timeout: Duration,
+}
+
+impl Default for LiveSettings {
+    fn default() -> Self {
+        LiveSettings {
+            ping_every: Duration::from_secs(25),
+            silence_limit: Duration::from_secs(60),
+            queue_len: 256,
+            write_timeout: Duration::from_secs(10),
+        }
+    }
 }

@@ -26,6 +26,8 @@ pub struct TestApp {
     /// The app's own database, for what no HTTP call does (running the retention job).
     pub db: app::server::db::Db,
     pub database_url: String,
+    /// The app's live hub, to watch its connections and counters.
+    pub hub: std::sync::Arc<app::server::hub::Hub>,
     _dir: TempDir,
 }
 
@@ -87,10 +89,16 @@ pub fn test_config(database_url: String) -> Config {
         login_limit_per_address: 50,
         login_limit_window: Duration::from_secs(600),
         event_retention: Duration::from_secs(24 * 3600),
+        live: Default::default(),
     }
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// `spawn_app` with the configuration adjusted first (shorter heartbeats, say).
+pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
         server::telemetry::init();
     }
@@ -100,15 +108,19 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         Backend::Sqlite => format!("sqlite://{}/test.db", dir.display()),
         Backend::Postgres => fresh_postgres_database().await,
     };
-    start(database_url, TempDir(dir)).await
+    let mut config = test_config(database_url);
+    adjust(&mut config);
+    start(config, TempDir(dir)).await
 }
 
-async fn start(database_url: String, dir: TempDir) -> TestApp {
-    let app = Application::build(test_config(database_url.clone()))
+async fn start(config: Config, dir: TempDir) -> TestApp {
+    let database_url = config.database_url.clone();
+    let app = Application::build(config)
         .await
         .expect("application starts");
     let base = format!("http://{}", app.local_addr());
     let db = app.db().clone();
+    let hub = app.hub().clone();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -119,6 +131,7 @@ async fn start(database_url: String, dir: TempDir) -> TestApp {
         http,
         db,
         database_url,
+        hub,
         _dir: dir,
     }
 }
@@ -129,7 +142,7 @@ impl TestApp {
     pub async fn another_instance(&self) -> TestApp {
         let dir = std::env::temp_dir().join(format!("liveledger-test-{}", unique_name()));
         std::fs::create_dir_all(&dir).unwrap();
-        start(self.database_url.clone(), TempDir(dir)).await
+        start(test_config(self.database_url.clone()), TempDir(dir)).await
     }
 }
 

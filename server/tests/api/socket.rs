@@ -6,7 +6,11 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest, Message};
 
-use crate::helpers::{spawn_app, Backend, TestApp, User};
+use std::{sync::atomic::Ordering, time::Duration};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::helpers::{spawn_app, spawn_app_with, Backend, TestApp, User};
 
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -21,6 +25,7 @@ crate::on_both_backends!(
     a_cursor_older_than_the_retention_gets_resync,
     a_frame_flood_is_closed_with_the_rate_limit_code,
     the_socket_closes_when_the_session_expires,
+    a_client_that_stops_reading_is_told_to_resume_and_costs_bounded_memory,
 );
 
 async fn connect(
@@ -428,4 +433,199 @@ async fn postgres_instances_share_delivery_and_revocation() {
         frame["data"]["description"], "sentinel",
         "nothing of the team reaches Bob on b after his removal on a: {frame}"
     );
+}
+
+/// Server frames (unmasked) as (opcode, payload), enough for pings and closes.
+fn parse_server_frames(mut bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut frames = Vec::new();
+    while bytes.len() >= 2 {
+        let opcode = bytes[0] & 0x0f;
+        let (len, start) = match bytes[1] & 0x7f {
+            126 => (u16::from_be_bytes([bytes[2], bytes[3]]) as usize, 4),
+            127 => (
+                u64::from_be_bytes(bytes[2..10].try_into().unwrap()) as usize,
+                10,
+            ),
+            n => (n as usize, 2),
+        };
+        frames.push((opcode, bytes[start..start + len].to_vec()));
+        bytes = &bytes[start + len..];
+    }
+    frames
+}
+
+/// Waits for a condition the server reaches on its own (polling it, with a deadline).
+async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// A socket whose receive buffer is tiny, so a client that stops reading stops the
+/// server's writes at once instead of after megabytes of kernel buffers.
+async fn connect_small_buffer(app: &TestApp, user: &User) -> Ws {
+    let addr: std::net::SocketAddr = app.base.trim_start_matches("http://").parse().unwrap();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let stream = socket.connect(addr).await.unwrap();
+    let mut req = format!("ws://{addr}/live").into_client_request().unwrap();
+    req.headers_mut().insert(
+        "cookie",
+        format!("ll_session={}", user.token).parse().unwrap(),
+    );
+    let (ws, _) =
+        tokio_tungstenite::client_async(req, tokio_tungstenite::MaybeTlsStream::Plain(stream))
+            .await
+            .unwrap();
+    ws
+}
+
+/// Appends `n` large events to a workspace stream straight into the log (a burst no
+/// form could make quickly), then wakes the hub.
+async fn flood(app: &TestApp, ws: i64, n: i64, bytes: usize) {
+    use app::{
+        expenses::Expense,
+        live::{Event, Stream},
+        server::outbox,
+    };
+    let mut tx = app.db.pool.begin().await.unwrap();
+    for i in 0..n {
+        let event = Event::ExpenseCreated(Expense {
+            id: 1_000_000 + i,
+            workspace_id: ws,
+            amount_minor: 100,
+            currency: "EUR".into(),
+            category: "Other".into(),
+            description: "x".repeat(bytes),
+            spent_on: "2026-11-20".into(),
+            created_by: 1,
+            created_by_name: "flood".into(),
+        });
+        outbox::append(&mut tx, Stream::Workspace(ws), event, 0)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    app.hub.notify(Stream::Workspace(ws));
+}
+
+async fn a_client_that_stops_reading_is_told_to_resume_and_costs_bounded_memory(app: TestApp) {
+    let ann = app.register("ann@example.com").await;
+    let ws_id = ann.personal_ws;
+    let stream = format!("ws:{ws_id}");
+    let head = app.expenses(&ann, ws_id).await["cursor"].as_i64().unwrap();
+    let mut slow = connect_small_buffer(&app, &ann).await;
+    assert_eq!(next(&mut slow).await["type"], "hello");
+    slow.send(Message::text(
+        json!({"type": "subscribe", "cursors": [{"stream": stream, "after": head}]}).to_string(),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(next(&mut slow).await["type"], "subscribed");
+
+    // 1,000 events of 16 KiB: far more than the queue (256) and the socket buffers hold.
+    const N: i64 = 1_000;
+    flood(&app, ws_id, N, 16 * 1024).await;
+    eventually("the hub to give up on the socket", || {
+        app.hub
+            .counters
+            .events_dropped_overflow
+            .load(Ordering::Relaxed)
+            >= 1
+    })
+    .await;
+    // The server stopped buffering for it: out of every room, not counted as connected,
+    // and it was handed fewer events than were written (what it holds is bounded by
+    // its queue and the socket's buffers).
+    assert_eq!(app.hub.stats().connections, 0);
+    assert_eq!(app.hub.stats().rooms, 0);
+    let handed = app.hub.counters.events_delivered.load(Ordering::Relaxed);
+    assert!(handed < N as u64, "handed {handed} of {N}");
+
+    // Reading again: the events it was handed, in order, then "resume" (4008).
+    let mut last = head;
+    let code = loop {
+        let frame = next(&mut slow).await;
+        if frame["type"] == "closed" {
+            break frame["code"].as_u64();
+        }
+        assert_eq!(frame["seq"].as_i64(), Some(last + 1), "in order, no gaps");
+        last += 1;
+    };
+    assert_eq!(code, Some(4008));
+    assert!(
+        last - head < N,
+        "got {} of {N} before the close",
+        last - head
+    );
+
+    // Resuming from its cursor delivers the rest, each exactly once.
+    let (_, resumed) = open(&app, &ann, &[(&stream, last)]).await;
+    let replayed = resumed["replayed"].as_array().unwrap();
+    assert_eq!(replayed.len() as i64, head + N - last);
+    assert_eq!(replayed[0]["seq"].as_i64(), Some(last + 1));
+    assert_eq!(replayed.last().unwrap()["seq"].as_i64(), Some(head + N));
+}
+
+/// The heartbeat, with the legacy 25 s / 60 s shortened: the server pings, and a client
+/// that never answers (never reads, so never pongs) is closed with 1001.
+#[tokio::test]
+async fn the_server_pings_and_closes_a_silent_socket() {
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.live.ping_every = Duration::from_millis(100);
+        c.live.silence_limit = Duration::from_millis(400);
+    })
+    .await;
+    let ann = app.register("ann@example.com").await;
+
+    let mut lively = connect(&app, Some(&ann.token), None).await.unwrap();
+    let ping = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            if let Message::Ping(_) = lively.next().await.unwrap().unwrap() {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(ping.is_ok(), "a ping within 5 s");
+
+    // The silent client is raw TCP: it upgrades, then never writes a byte (a WebSocket
+    // library would answer pings as soon as it reads).
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut silent = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let request = format!(
+        "GET /live HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Cookie: ll_session={}\r\n\r\n",
+        ann.token
+    );
+    silent.write_all(request.as_bytes()).await.unwrap();
+    // The lively socket keeps answering (reading answers pings); the silent one does not.
+    let reader = tokio::spawn(async move { while let Some(Ok(_)) = lively.next().await {} });
+    eventually("the silent socket to be dropped", || {
+        app.hub.stats().connections == 1
+    })
+    .await;
+    let mut bytes = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), silent.read_to_end(&mut bytes))
+        .await
+        .expect("the server closes the connection")
+        .unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.starts_with("HTTP/1.1 101"), "{text}");
+    let frames = parse_server_frames(&bytes[text.find("\r\n\r\n").unwrap() + 4..]);
+    let pings = frames.iter().filter(|(op, _)| *op == 0x9).count();
+    assert!(pings >= 2, "pinged before giving up: {frames:?}");
+    let closed = frames
+        .iter()
+        .find(|(op, _)| *op == 0x8)
+        .map(|(_, payload)| u64::from(u16::from_be_bytes([payload[0], payload[1]])));
+    assert_eq!(closed, Some(1001));
+    assert_eq!(app.hub.stats().connections, 1, "the answering socket stays");
+    reader.abort();
 }
