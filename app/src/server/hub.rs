@@ -87,6 +87,9 @@ impl Inner {
 #[derive(Default, Debug)]
 pub struct Counters {
     pub connections_opened: AtomicU64,
+    /// Events this instance read from the log and fanned out (once each, however many
+    /// sockets got them).
+    pub events_emitted: AtomicU64,
     pub events_delivered: AtomicU64,
     pub events_dropped_overflow: AtomicU64,
     pub resumes: AtomicU64,
@@ -225,6 +228,28 @@ impl Hub {
         for conn in inner.conns.values() {
             let _ = conn.tx.try_send(Outbound::Close { code, reason });
         }
+    }
+
+    /// Open sockets of one user on this instance.
+    pub fn sockets_of(&self, user_id: i64) -> usize {
+        self.lock()
+            .conns
+            .values()
+            .filter(|c| c.user_id == user_id)
+            .count()
+    }
+
+    /// Sockets in a stream's room, and the distinct users behind them.
+    pub fn room_size(&self, stream: Stream) -> (usize, usize) {
+        let inner = self.lock();
+        let Some(room) = inner.rooms.get(&stream) else {
+            return (0, 0);
+        };
+        let users: HashSet<i64> = room
+            .iter()
+            .filter_map(|id| inner.conns.get(id).map(|c| c.user_id))
+            .collect();
+        (room.len(), users.len())
     }
 
     pub fn stats(&self) -> HubStats {
@@ -378,6 +403,9 @@ async fn deliver(hub: &Hub, db: &Db, stream: Stream) -> Result<(), crate::error:
             revoke_if_member_left(hub, stream, json);
             hub.fan_out(stream, *seq, event_frame(json));
         }
+        hub.counters
+            .events_emitted
+            .fetch_add(events.len() as u64, Ordering::Relaxed);
         after = last;
         hub.set_delivered(stream, after);
         if events.len() < 500 {
@@ -426,7 +454,13 @@ mod tests {
             "a revoked user receives nothing more"
         );
 
+        let (a2, _rx_a2) = hub.connect(1);
+        hub.join(a2, ws, 0);
+        assert_eq!((hub.sockets_of(1), hub.sockets_of(2)), (2, 1));
+        assert_eq!(hub.room_size(ws), (2, 1), "two sockets of one user");
+        hub.disconnect(a2);
         hub.disconnect(a);
+        assert_eq!(hub.room_size(ws), (0, 0));
         assert_eq!(
             hub.stats(),
             HubStats {

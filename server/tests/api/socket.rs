@@ -544,6 +544,10 @@ async fn a_client_that_stops_reading_is_told_to_resume_and_costs_bounded_memory(
     // its queue and the socket's buffers).
     assert_eq!(app.hub.stats().connections, 0);
     assert_eq!(app.hub.stats().rooms, 0);
+    eventually("the hub to read the whole burst once", || {
+        app.hub.counters.events_emitted.load(Ordering::Relaxed) == N as u64
+    })
+    .await;
     let handed = app.hub.counters.events_delivered.load(Ordering::Relaxed);
     assert!(handed < N as u64, "handed {handed} of {N}");
 
