@@ -193,6 +193,10 @@ async fn serve(ws: WebSocket, state: AppState, user: SessionUser, expires_in: Du
                     }
                 }
                 out = queue.recv() => match out {
+                    // Ephemeral (seq 0): not logged, so no cursor to keep; pass it on.
+                    Some(Outbound::Event { seq: 0, frame, .. }) => {
+                        if !socket.send(&*frame).await { break None }
+                    }
                     Some(Outbound::Event { stream, seq, frame }) => {
                         // Drop what the replay already sent, and anything for a stream
                         // this socket left.

@@ -120,6 +120,10 @@ impl LiveConnection {
             // The owner may outlive the connection's arena during teardown.
             let _ = subscribers.try_update_value(|s| s.retain(|(i, _, _)| *i != id));
         });
+        if stream == Stream::System {
+            // Broadcasts reach every socket unasked: nothing to follow or resume.
+            return;
+        }
         let ahead = self
             .cursors
             .with_untracked(|c| c.get(&stream).is_some_and(|seen| *seen > after));
@@ -136,6 +140,11 @@ impl LiveConnection {
         let mut fresh = Vec::new();
         self.cursors.update(|c| {
             for e in events {
+                // Ephemeral events (seq 0) are not numbered: each arrives once, live.
+                if e.seq == 0 {
+                    fresh.push(e);
+                    continue;
+                }
                 if let Some(cursor) = c.get_mut(&e.stream) {
                     if e.seq > *cursor {
                         *cursor = e.seq;

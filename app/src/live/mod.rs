@@ -11,11 +11,14 @@ use serde::{Deserialize, Serialize};
 pub use catalog::{Event, EventKind, Priority};
 
 /// A sequence of events with its own gap-free numbering: one per workspace (seen by
-/// its current members) and one per user (seen by that user only).
+/// its current members) and one per user (seen by that user only). `System` carries
+/// ephemeral broadcasts to every connected socket (announcements); it has no log, so
+/// nothing on it is numbered, replayed or polled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Stream {
     Workspace(i64),
     User(i64),
+    System,
 }
 
 impl Stream {
@@ -24,10 +27,14 @@ impl Stream {
         match self {
             Stream::Workspace(id) => format!("ws:{id}"),
             Stream::User(id) => format!("user:{id}"),
+            Stream::System => "system".to_owned(),
         }
     }
 
     pub fn parse(key: &str) -> Option<Stream> {
+        if key == "system" {
+            return Some(Stream::System);
+        }
         let (kind, id) = key.split_once(':')?;
         let id: i64 = id.parse().ok().filter(|id: &i64| *id > 0)?;
         match kind {
@@ -92,7 +99,11 @@ mod tests {
     fn streams_parse_strictly() {
         assert_eq!(Stream::parse("ws:3"), Some(Stream::Workspace(3)));
         assert_eq!(Stream::parse("user:8"), Some(Stream::User(8)));
-        for bad in ["ws:", "ws:-1", "ws:0", "team:3", "ws3", "user:x", ""] {
+        assert_eq!(Stream::parse("system"), Some(Stream::System));
+        assert_eq!(Stream::System.key(), "system");
+        for bad in [
+            "ws:", "ws:-1", "ws:0", "team:3", "ws3", "user:x", "", "system:1",
+        ] {
             assert_eq!(Stream::parse(bad), None, "{bad}");
         }
     }

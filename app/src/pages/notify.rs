@@ -41,6 +41,22 @@ pub fn NotificationCentre(user_id: i64) -> AnyView {
     let subscribed = StoredValue::new(false);
     let owner = Owner::current();
 
+    let show_toast = move |n: Notification| {
+        if let Some(ms) = n.duration_ms {
+            let id = n.id;
+            set_timeout(
+                move || toasts.update(|t| t.retain(|x| x.id != id)),
+                std::time::Duration::from_millis(ms.into()),
+            );
+        }
+        toasts.update(|t| {
+            t.retain(|x| x.id != n.id);
+            t.push(n);
+            let excess = t.len().saturating_sub(MAX_TOASTS);
+            t.drain(..excess);
+        });
+    };
+
     let on_delivery = move |delivery: Delivery<'_>| match delivery {
         Delivery::Events(batch) => {
             let mut next = list.get_untracked();
@@ -58,24 +74,34 @@ pub fn NotificationCentre(user_id: i64) -> AnyView {
                     _ => None,
                 })
                 .collect();
-            for n in &fresh {
-                if let Some(ms) = n.duration_ms {
-                    let id = n.id;
-                    set_timeout(
-                        move || toasts.update(|t| t.retain(|x| x.id != id)),
-                        std::time::Duration::from_millis(ms.into()),
-                    );
-                }
-            }
-            if !fresh.is_empty() {
-                toasts.update(|t| {
-                    t.extend(fresh);
-                    let excess = t.len().saturating_sub(MAX_TOASTS);
-                    t.drain(..excess);
-                });
+            for n in fresh {
+                show_toast(n);
             }
         }
         Delivery::Resync => reloads.update(|n| *n += 1),
+    };
+
+    // System announcements (ephemeral, to everyone connected) only pop up as toasts.
+    let on_announcement = move |delivery: Delivery<'_>| {
+        let Delivery::Events(batch) = delivery else {
+            return;
+        };
+        for e in batch {
+            if let Event::SystemAnnouncement(a) = &e.event {
+                // Not stored, so no id of its own: negative ids never meet stored ones.
+                show_toast(Notification {
+                    id: -e.timestamp,
+                    level: NotificationLevel::Warning,
+                    title: a.title.clone(),
+                    message: a.message.clone(),
+                    workspace_id: None,
+                    dismissible: true,
+                    duration_ms: Some(10_000),
+                    created_at: e.timestamp,
+                    read: true,
+                });
+            }
+        }
     };
 
     // Browser only: load, then follow the user's stream from the list's cursor.
@@ -95,11 +121,13 @@ pub fn NotificationCentre(user_id: i64) -> AnyView {
             if let (Some(live), false) = (live, subscribed.get_value()) {
                 subscribed.set_value(true);
                 // Under the component's owner, so the subscription ends with it.
+                let subscribe = || {
+                    live.watch(Stream::User(user_id), after, on_delivery);
+                    live.watch(Stream::System, 0, on_announcement);
+                };
                 match &owner {
-                    Some(owner) => {
-                        owner.with(|| live.watch(Stream::User(user_id), after, on_delivery))
-                    }
-                    None => live.watch(Stream::User(user_id), after, on_delivery),
+                    Some(owner) => owner.with(subscribe),
+                    None => subscribe(),
                 }
             }
         });
@@ -175,7 +203,10 @@ pub fn NotificationCentre(user_id: i64) -> AnyView {
                             <strong>{n.title.clone()}</strong>
                             <p>{n.message.clone()}</p>
                             <div class="toast-actions">
-                                <button type="button" class="small" on:click=move |_| mark_read(id)>"Mark read"</button>
+                                // Announcements are not stored: nothing to mark read.
+                                {(!n.read).then(|| view! {
+                                    <button type="button" class="small" on:click=move |_| mark_read(id)>"Mark read"</button>
+                                })}
                                 {n.dismissible.then(|| view! {
                                     <button
                                         type="button"

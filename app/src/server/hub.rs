@@ -230,6 +230,41 @@ impl Hub {
         }
     }
 
+    /// Sends an ephemeral event (not logged, `seq` 0) on the `system` stream to every
+    /// socket on this instance, serialized once. Returns how many sockets got it. A
+    /// socket whose queue is full misses it (ephemeral events are best effort; it is
+    /// being told to resume anyway).
+    pub fn broadcast(&self, event: Event) -> usize {
+        let envelope = Envelope {
+            seq: 0,
+            stream: Stream::System,
+            timestamp: crate::server::now_ms(),
+            priority: event.kind().priority(),
+            event,
+        };
+        let Ok(json) = serde_json::to_string(&envelope) else {
+            return 0;
+        };
+        let frame = event_frame(&json);
+        let inner = self.lock();
+        let sent = inner
+            .conns
+            .values()
+            .filter(|c| {
+                c.tx.try_send(Outbound::Event {
+                    stream: Stream::System,
+                    seq: 0,
+                    frame: frame.clone(),
+                })
+                .is_ok()
+            })
+            .count();
+        self.counters
+            .events_delivered
+            .fetch_add(sent as u64, Ordering::Relaxed);
+        sent
+    }
+
     /// Open sockets of one user on this instance.
     pub fn sockets_of(&self, user_id: i64) -> usize {
         self.lock()

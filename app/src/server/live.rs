@@ -11,6 +11,8 @@ use crate::{
 pub async fn may_read(state: &AppState, user_id: i64, stream: Stream) -> AppResult<bool> {
     Ok(match stream {
         Stream::User(id) => id == user_id,
+        // Broadcasts reach every socket without a subscription; there is no log to read.
+        Stream::System => false,
         Stream::Workspace(ws) => authz::require_member(state, user_id, ws, authz::Need::Read)
             .await
             .is_ok(),

@@ -26,6 +26,7 @@ crate::on_both_backends!(
     a_frame_flood_is_closed_with_the_rate_limit_code,
     the_socket_closes_when_the_session_expires,
     a_client_that_stops_reading_is_told_to_resume_and_costs_bounded_memory,
+    a_broadcast_reaches_every_socket_once_and_is_never_replayed,
 );
 
 async fn connect(
@@ -632,4 +633,47 @@ async fn the_server_pings_and_closes_a_silent_socket() {
     assert_eq!(closed, Some(1001));
     assert_eq!(app.hub.stats().connections, 1, "the answering socket stays");
     reader.abort();
+}
+
+async fn a_broadcast_reaches_every_socket_once_and_is_never_replayed(app: TestApp) {
+    use app::live::{catalog::Announcement, Event};
+    let ann = app.register("ann@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    let own = format!("ws:{}", ann.personal_ws);
+    let (mut ann_ws, _) = open(&app, &ann, &[(&own, 0)]).await;
+    // Bob follows nothing at all: broadcasts need no subscription.
+    let mut bob_ws = connect(&app, Some(&bob.token), None).await.unwrap();
+    assert_eq!(next(&mut bob_ws).await["type"], "hello");
+    let sent = app.hub.broadcast(Event::SystemAnnouncement(Announcement {
+        title: "Maintenance".into(),
+        message: "At 22:00 UTC".into(),
+    }));
+    assert_eq!(sent, 2);
+    for ws in [&mut ann_ws, &mut bob_ws] {
+        let frame = next(ws).await;
+        assert_eq!(
+            (
+                frame["event"].as_str(),
+                frame["stream"].as_str(),
+                frame["seq"].as_i64()
+            ),
+            (Some("system:announcement"), Some("system"), Some(0)),
+            "{frame}"
+        );
+        assert_eq!(frame["data"]["title"], "Maintenance");
+        assert_eq!(frame["priority"], "high");
+    }
+    // Then the next frame is ordinary again: it came once.
+    app.create_expense(&ann, ann.personal_ws, "1", "after")
+        .await;
+    assert_eq!(next(&mut ann_ws).await["data"]["description"], "after");
+    // Not logged: a resume replays nothing of it, and there is nothing to poll.
+    let (_, resumed) = open(&app, &ann, &[(&own, 0)]).await;
+    assert!(resumed["replayed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["event"] != "system:announcement"));
+    let (_, polled) = app.poll(&ann, &[("system", 0)]).await;
+    assert_eq!(polled["denied"], json!(["system"]));
 }
