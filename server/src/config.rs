@@ -47,6 +47,9 @@ pub struct Config {
     /// The live socket's heartbeat and queue (see `LiveSettings`); not read from the
     /// environment: the legacy values are the product's, tests shorten them.
     pub live: app::server::state::LiveSettings,
+    /// `OPERATOR_TOKEN` (at least 32 characters): the bearer token of the operator's
+    /// endpoints (`/metrics`, `/ops/...`). Unset: those endpoints answer 404.
+    pub operator_token: Option<Secret>,
 }
 
 /// The shortest event retention accepted: the legacy apps' event TTL.
@@ -98,6 +101,16 @@ impl Config {
             }
             None => dev_secret(&data_dir)?,
         };
+        let operator_token = match var("OPERATOR_TOKEN") {
+            Some(t) if t.len() >= 32 => Some(Secret::new(t.into_bytes())),
+            Some(_) => {
+                return Err(ConfigError::Invalid(
+                    "OPERATOR_TOKEN",
+                    "use at least 32 characters".into(),
+                ))
+            }
+            None => None,
+        };
         let public_https = var("PUBLIC_URL").is_some_and(|u| u.starts_with("https://"));
         Ok(Config {
             addr,
@@ -129,6 +142,7 @@ impl Config {
                 Duration::from_secs(secs)
             },
             live: app::server::state::LiveSettings::default(),
+            operator_token,
         })
     }
 }

@@ -10,6 +10,7 @@ use app::{
         db::Db,
         hub::{self, Hub},
         limiter::LoginLimiter,
+        metrics::{Metrics, RequestLabel},
         session::SessionKeys,
         AppState,
     },
@@ -18,7 +19,7 @@ use app::{
 use axum::{
     body::Body,
     extract::{DefaultBodyLimit, Request, State},
-    http::{header, HeaderValue, Method, StatusCode},
+    http::{header, HeaderMap, HeaderValue, Method, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::get,
@@ -29,7 +30,7 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
-use crate::config::Config;
+use crate::config::{Config, Secret};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -92,6 +93,7 @@ impl Application {
             )),
             hub: hub.clone(),
             live: config.live,
+            metrics: Arc::new(Metrics::default()),
         };
         tokio::spawn(hub::run(hub.clone(), db.clone(), wake));
         if db.backend == app::server::db::Backend::Postgres {
@@ -106,6 +108,7 @@ impl Application {
         let router = Router::new()
             .route("/healthz", get(healthz))
             .route("/live", get(crate::live::upgrade))
+            .route("/metrics", get(metrics))
             .leptos_routes_with_context(
                 &state,
                 routes,
@@ -118,9 +121,14 @@ impl Application {
                     move || shell(options.clone())
                 },
             )
+            // Timed per route pattern; only matched routes (not static files) are timed.
+            .route_layer(middleware::from_fn_with_state(state.clone(), time_request))
             .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
             .layer(middleware::from_fn_with_state(origins.clone(), check_origin))
             .layer(axum::Extension(origins))
+            .layer(axum::Extension(OperatorToken(Arc::new(
+                config.operator_token.clone(),
+            ))))
             .layer(middleware::from_fn(error_status))
             .layer(middleware::from_fn(security_headers))
             .layer(DefaultBodyLimit::max(256 * 1024))
@@ -217,6 +225,85 @@ pub async fn shutdown_signal() {
         _ = terminate => {},
     }
     tracing::info!("shutdown signal received; finishing requests in flight");
+}
+
+/// The operator's bearer token (`OPERATOR_TOKEN`), if configured.
+#[derive(Clone)]
+pub struct OperatorToken(Arc<Option<Secret>>);
+
+impl OperatorToken {
+    /// True for a request carrying `Authorization: Bearer <OPERATOR_TOKEN>`. Compared
+    /// in constant time; always false when no token is configured.
+    pub fn allows(&self, headers: &HeaderMap) -> bool {
+        let Some(secret) = self.0.as_ref() else {
+            return false;
+        };
+        let Some(given) = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+        else {
+            return false;
+        };
+        let (a, b) = (given.as_bytes(), secret.expose());
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
+    }
+}
+
+/// `GET /metrics`: Prometheus/OpenMetrics text, for the operator only. Without an
+/// `OPERATOR_TOKEN` configured the endpoint does not exist (404).
+async fn metrics(
+    State(state): State<AppState>,
+    axum::Extension(operator): axum::Extension<OperatorToken>,
+    headers: HeaderMap,
+) -> Response {
+    if operator.0.is_none() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    if !operator.allows(&headers) {
+        return (StatusCode::UNAUTHORIZED, "operator token required").into_response();
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        app::server::metrics::render(&state.hub, &state.metrics),
+    )
+        .into_response()
+}
+
+/// Records each routed request's latency under its route pattern. Server functions
+/// share one wildcard pattern, so they are told apart by their path, which names the
+/// function and never carries ids; a path that matched no function counts as one.
+async fn time_request(State(state): State<AppState>, req: Request<Body>, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let method = req.method().to_string();
+    let pattern = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_default();
+    let path = req.uri().path().to_owned();
+    let response = next.run(req).await;
+    let status = response.status().as_u16();
+    let route = if pattern.contains('*') && path.starts_with("/api/") && status != 404 {
+        path
+    } else if status == 404 {
+        "unmatched".to_owned()
+    } else {
+        pattern
+    };
+    state
+        .metrics
+        .requests
+        .get_or_create(&RequestLabel {
+            method,
+            route,
+            status,
+        })
+        .observe(started.elapsed().as_secs_f64());
+    response
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {

@@ -22,7 +22,7 @@ use std::{
 use tokio::sync::mpsc;
 
 use super::{db::Db, outbox};
-use crate::live::{Envelope, Event, Stream};
+use crate::live::{Envelope, Event, EventKind, Stream};
 
 pub type ConnId = u64;
 
@@ -101,6 +101,8 @@ pub struct Hub {
     next_id: AtomicU64,
     wake: mpsc::UnboundedSender<Stream>,
     pub counters: Counters,
+    /// Events emitted, delivered and dropped per kind (for `/metrics`).
+    pub kinds: super::metrics::KindCounters,
     /// Per-connection queue length; a full queue closes the socket with RESUME.
     pub queue_len: usize,
 }
@@ -122,6 +124,7 @@ impl Hub {
             next_id: AtomicU64::new(1),
             wake,
             counters: Counters::default(),
+            kinds: Default::default(),
             queue_len,
         };
         (Arc::new(hub), rx)
@@ -262,6 +265,14 @@ impl Hub {
         self.counters
             .events_delivered
             .fetch_add(sent as u64, Ordering::Relaxed);
+        let label = super::metrics::KindLabel {
+            kind: envelope.event.kind().name(),
+        };
+        self.kinds.emitted.get_or_create(&label).inc();
+        self.kinds
+            .delivered
+            .get_or_create(&label)
+            .inc_by(sent as u64);
         sent
     }
 
@@ -299,7 +310,7 @@ impl Hub {
 
     /// Hands one event frame to every socket in the stream's room. Sockets whose queue
     /// is full are told to resume and leave the room.
-    fn fan_out(&self, stream: Stream, seq: i64, frame: Arc<str>) {
+    fn fan_out(&self, stream: Stream, seq: i64, kind: &'static str, frame: Arc<str>) {
         let mut inner = self.lock();
         let Some(room) = inner.rooms.get(&stream) else {
             return;
@@ -323,6 +334,14 @@ impl Hub {
         self.counters
             .events_delivered
             .fetch_add(delivered, Ordering::Relaxed);
+        let label = super::metrics::KindLabel { kind };
+        self.kinds.delivered.get_or_create(&label).inc_by(delivered);
+        if !overflowed.is_empty() {
+            self.kinds
+                .dropped
+                .get_or_create(&label)
+                .inc_by(overflowed.len() as u64);
+        }
         for id in overflowed {
             self.counters
                 .events_dropped_overflow
@@ -430,13 +449,18 @@ async fn deliver(hub: &Hub, db: &Db, stream: Stream) -> Result<(), crate::error:
         return Ok(());
     };
     loop {
-        let events = outbox::read_after(&db.pool, stream, after, 500).await?;
-        let Some(&(last, _)) = events.last() else {
+        let events = outbox::read_after_with_kind(&db.pool, stream, after, 500).await?;
+        let Some(&(last, _, _)) = events.last() else {
             break;
         };
-        for (seq, json) in &events {
+        for (seq, kind, json) in &events {
+            let kind = EventKind::from_name(kind).map_or("unknown", |k| k.name());
             revoke_if_member_left(hub, stream, json);
-            hub.fan_out(stream, *seq, event_frame(json));
+            hub.fan_out(stream, *seq, kind, event_frame(json));
+            hub.kinds
+                .emitted
+                .get_or_create(&super::metrics::KindLabel { kind })
+                .inc();
         }
         hub.counters
             .events_emitted
@@ -468,7 +492,7 @@ mod tests {
         let ws = Stream::Workspace(9);
         hub.join(a, ws, 0);
         hub.join(b, ws, 0);
-        hub.fan_out(ws, 1, Arc::from("x"));
+        hub.fan_out(ws, 1, "expense:created", Arc::from("x"));
         assert!(matches!(
             rx_a.try_recv(),
             Ok(Outbound::Event { seq: 1, .. })
@@ -479,7 +503,7 @@ mod tests {
         ));
 
         hub.revoke(2, ws);
-        hub.fan_out(ws, 2, Arc::from("y"));
+        hub.fan_out(ws, 2, "expense:created", Arc::from("y"));
         assert!(matches!(
             rx_a.try_recv(),
             Ok(Outbound::Event { seq: 2, .. })
@@ -513,7 +537,7 @@ mod tests {
         let ws = Stream::Workspace(1);
         hub.join(a, ws, 0);
         for seq in 1..=5 {
-            hub.fan_out(ws, seq, Arc::from("e"));
+            hub.fan_out(ws, seq, "expense:created", Arc::from("e"));
         }
         assert_eq!(
             hub.counters.events_dropped_overflow.load(Ordering::Relaxed),

@@ -56,6 +56,7 @@ pub async fn replay(state: &AppState, stream: Stream, after: i64, limit: i64) ->
 
 pub async fn poll(cursors: Vec<Cursor>) -> AppResult<PollResponse> {
     let state = state()?;
+    state.metrics.polls.inc();
     let user = authz::require_user(&state).await?;
     if cursors.len() > MAX_POLL_STREAMS {
         return Err(AppError::validation(
@@ -103,6 +104,11 @@ pub async fn poll(cursors: Vec<Cursor>) -> AppResult<PollResponse> {
                 });
             }
             Replay::Resync { head } => {
+                state
+                    .hub
+                    .counters
+                    .resyncs
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 response.resync.push(cursor.stream);
                 response.cursors.push(Cursor {
                     stream: cursor.stream,

@@ -6,6 +6,7 @@ pub mod db;
 pub mod hub;
 pub mod limiter;
 pub mod live;
+pub mod metrics;
 pub mod outbox;
 pub mod password;
 pub mod session;

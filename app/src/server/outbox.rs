@@ -86,6 +86,23 @@ pub async fn read_after(
     .await?)
 }
 
+/// As `read_after`, with each event's kind (wire name) from its own column.
+pub async fn read_after_with_kind(
+    pool: &sqlx::AnyPool,
+    stream: Stream,
+    after: i64,
+    limit: i64,
+) -> AppResult<Vec<(i64, String, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT seq, kind, envelope FROM events WHERE stream = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+    )
+    .bind(stream.key())
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
 /// The latest sequence number of `stream` (0 if it has none yet).
 pub async fn head_in<'e, E: sqlx::Executor<'e, Database = Any>>(
     ex: E,

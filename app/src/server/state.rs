@@ -14,6 +14,7 @@ pub struct AppState {
     pub login_limiter: Arc<LoginLimiter>,
     pub hub: Arc<Hub>,
     pub live: LiveSettings,
+    pub metrics: Arc<super::metrics::Metrics>,
 }
 
 /// Timing and size of each live socket (documented in docs/PROTOCOL.md).

@@ -13,6 +13,7 @@ use server::{
 
 pub const JWT_SECRET: &str = "test-secret-that-is-long-enough-for-hs256-0123456789";
 pub const PASSWORD: &str = "correct horse battery";
+pub const OPERATOR_TOKEN: &str = "operator-token-for-the-tests-0123456789abcdef";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -90,6 +91,7 @@ pub fn test_config(database_url: String) -> Config {
         login_limit_window: Duration::from_secs(600),
         event_retention: Duration::from_secs(24 * 3600),
         live: Default::default(),
+        operator_token: Some(Secret::new(OPERATOR_TOKEN.as_bytes().to_vec())),
     }
 }
 

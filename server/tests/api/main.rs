@@ -7,6 +7,7 @@ mod earnings;
 mod expenses;
 mod live;
 mod notifications;
+mod ops;
 mod pages;
 mod socket;
 mod workspaces;
