@@ -2,5 +2,6 @@
 
 pub mod config;
 pub mod live;
+pub mod ops;
 pub mod startup;
 pub mod telemetry;

@@ -22,7 +22,7 @@ use axum::{
     http::{header, HeaderMap, HeaderValue, Method, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{get, post},
     Router,
 };
 use leptos::prelude::*;
@@ -109,6 +109,8 @@ impl Application {
             .route("/healthz", get(healthz))
             .route("/live", get(crate::live::upgrade))
             .route("/metrics", get(metrics))
+            .route("/ops/users/{id}/disconnect", post(crate::ops::disconnect))
+            .route("/ops/announce", post(crate::ops::announce))
             .leptos_routes_with_context(
                 &state,
                 routes,
@@ -232,6 +234,10 @@ pub async fn shutdown_signal() {
 pub struct OperatorToken(Arc<Option<Secret>>);
 
 impl OperatorToken {
+    pub fn configured(&self) -> bool {
+        self.0.is_some()
+    }
+
     /// True for a request carrying `Authorization: Bearer <OPERATOR_TOKEN>`. Compared
     /// in constant time; always false when no token is configured.
     pub fn allows(&self, headers: &HeaderMap) -> bool {
@@ -257,11 +263,8 @@ async fn metrics(
     axum::Extension(operator): axum::Extension<OperatorToken>,
     headers: HeaderMap,
 ) -> Response {
-    if operator.0.is_none() {
-        return StatusCode::NOT_FOUND.into_response();
-    }
-    if !operator.allows(&headers) {
-        return (StatusCode::UNAUTHORIZED, "operator token required").into_response();
+    if let Err(refused) = crate::ops::check(&operator, &headers) {
+        return refused;
     }
     (
         [(

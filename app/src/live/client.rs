@@ -300,8 +300,14 @@ mod browser {
             };
             on_frame(live, &text);
         });
-        let onclose = Closure::<dyn FnMut(CloseEvent)>::new(move |_e: CloseEvent| {
+        let onclose = Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
             SOCKET.with(|s| s.borrow_mut().take());
+            // 4001: the session ended (expired or revoked): reconnecting cannot help.
+            if e.code() == 4001 {
+                live.status.set(LiveStatus::Offline);
+                let _ = window().location().set_href("/login");
+                return;
+            }
             live.status.set(LiveStatus::Polling);
             schedule_reconnect(live, attempt + 1);
         });

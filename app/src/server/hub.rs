@@ -40,6 +40,15 @@ pub enum Outbound {
     Close { code: u16, reason: &'static str },
 }
 
+/// An operator's command that every instance carries out (sent between instances on
+/// PostgreSQL's `liveledger_control` channel).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Control {
+    Announce(crate::live::catalog::Announcement),
+    Disconnect { user_id: i64 },
+}
+
 /// Close codes (documented in docs/PROTOCOL.md).
 pub mod close {
     /// The session ended (token expired or revoked): log in again.
@@ -105,6 +114,8 @@ pub struct Hub {
     pub kinds: super::metrics::KindCounters,
     /// Per-connection queue length; a full queue closes the socket with RESUME.
     pub queue_len: usize,
+    /// A random id telling this instance's control messages from others'.
+    pub instance: u64,
 }
 
 /// A snapshot of the hub for the stats page and tests.
@@ -126,6 +137,7 @@ impl Hub {
             counters: Counters::default(),
             kinds: Default::default(),
             queue_len,
+            instance: rand::random(),
         };
         (Arc::new(hub), rx)
     }
@@ -217,12 +229,26 @@ impl Hub {
         }
     }
 
-    /// Closes every socket of `user_id` (force-disconnect).
-    pub fn close_user(&self, user_id: i64, code: u16, reason: &'static str) {
-        let inner = self.lock();
-        for conn in inner.conns.values().filter(|c| c.user_id == user_id) {
-            let _ = conn.tx.try_send(Outbound::Close { code, reason });
+    /// Closes every socket of `user_id` (force-disconnect); returns how many. Their
+    /// queues keep what is already in them (the revocation notice) ahead of the close.
+    pub fn close_user(&self, user_id: i64, code: u16, reason: &'static str) -> usize {
+        let mut inner = self.lock();
+        let ids: Vec<ConnId> = inner
+            .conns
+            .iter()
+            .filter(|(_, c)| c.user_id == user_id)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in &ids {
+            if let Some(conn) = inner.conns.remove(id) {
+                // A full queue cannot take the close: dropping the sender ends it too.
+                let _ = conn.tx.try_send(Outbound::Close { code, reason });
+                for s in conn.streams {
+                    inner.leave(*id, s);
+                }
+            }
         }
+        ids.len()
     }
 
     /// Closes every socket (graceful shutdown).
@@ -238,9 +264,18 @@ impl Hub {
     /// socket whose queue is full misses it (ephemeral events are best effort; it is
     /// being told to resume anyway).
     pub fn broadcast(&self, event: Event) -> usize {
+        self.send_ephemeral(Stream::System, event, |_| true)
+    }
+
+    /// Sends an ephemeral event on `user:<id>` to that user's sockets on this instance.
+    pub fn send_to_user(&self, user_id: i64, event: Event) -> usize {
+        self.send_ephemeral(Stream::User(user_id), event, |c| c.user_id == user_id)
+    }
+
+    fn send_ephemeral(&self, stream: Stream, event: Event, to: impl Fn(&Conn) -> bool) -> usize {
         let envelope = Envelope {
             seq: 0,
-            stream: Stream::System,
+            stream,
             timestamp: crate::server::now_ms(),
             priority: event.kind().priority(),
             event,
@@ -253,9 +288,10 @@ impl Hub {
         let sent = inner
             .conns
             .values()
+            .filter(|c| to(c))
             .filter(|c| {
                 c.tx.try_send(Outbound::Event {
-                    stream: Stream::System,
+                    stream,
                     seq: 0,
                     frame: frame.clone(),
                 })
@@ -274,6 +310,22 @@ impl Hub {
             .get_or_create(&label)
             .inc_by(sent as u64);
         sent
+    }
+
+    /// Carries out an operator's command on this instance (see `Control`).
+    pub fn apply_control(&self, control: Control) -> usize {
+        match control {
+            Control::Announce(a) => self.broadcast(Event::SystemAnnouncement(a)),
+            Control::Disconnect { user_id } => {
+                self.send_to_user(
+                    user_id,
+                    Event::SessionRevoked(crate::live::catalog::SessionRevoked {
+                        reason: "Your sessions were ended by an operator.".into(),
+                    }),
+                );
+                self.close_user(user_id, close::SESSION_ENDED, "session revoked")
+            }
+        }
     }
 
     /// Open sockets of one user on this instance.
@@ -405,6 +457,27 @@ fn revoke_if_member_left(hub: &Hub, stream: Stream, json: &str) {
     }
 }
 
+/// The PostgreSQL channel of operator commands: `[instance, Control]` as JSON.
+pub const CONTROL_CHANNEL: &str = "liveledger_control";
+
+/// Carries out `control` here and, on PostgreSQL, on every other instance. Returns
+/// how many sockets of this instance it reached.
+pub async fn command(hub: &Hub, db: &Db, control: Control) -> crate::error::AppResult<usize> {
+    let here = hub.apply_control(control.clone());
+    if db.backend == super::db::Backend::Postgres {
+        let payload = serde_json::to_string(&(hub.instance, &control)).map_err(|e| {
+            tracing::error!(error = %e, "could not serialize a control message");
+            crate::error::AppError::Internal
+        })?;
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CONTROL_CHANNEL)
+            .bind(payload)
+            .execute(&db.pool)
+            .await?;
+    }
+    Ok(here)
+}
+
 /// Wakes this instance for commits made by any instance on the same PostgreSQL
 /// database: LISTENs on `outbox::WAKE_CHANNEL` and hands each stream to `notify`. After
 /// (re)connecting it wakes every room, since notifications sent while it was not
@@ -413,12 +486,25 @@ pub async fn listen_postgres(hub: Arc<Hub>, url: String) {
     let mut backoff = std::time::Duration::from_secs(1);
     loop {
         match sqlx::postgres::PgListener::connect(&url).await {
-            Ok(mut listener) => match listener.listen(outbox::WAKE_CHANNEL).await {
+            Ok(mut listener) => match listener
+                .listen_all([outbox::WAKE_CHANNEL, CONTROL_CHANNEL])
+                .await
+            {
                 Ok(()) => {
                     backoff = std::time::Duration::from_secs(1);
                     hub.wake_all();
                     loop {
                         match listener.try_recv().await {
+                            Ok(Some(n)) if n.channel() == CONTROL_CHANNEL => {
+                                match serde_json::from_str::<(u64, Control)>(n.payload()) {
+                                    // Sent by this instance: already carried out.
+                                    Ok((from, _)) if from == hub.instance => {}
+                                    Ok((_, control)) => {
+                                        hub.apply_control(control);
+                                    }
+                                    Err(e) => tracing::warn!(error = %e, "bad control message"),
+                                }
+                            }
                             Ok(Some(n)) => {
                                 if let Some(stream) = Stream::parse(n.payload()) {
                                     hub.notify(stream);

@@ -3,9 +3,36 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{spawn_app_with, Backend, TestApp, OPERATOR_TOKEN};
+use serde_json::json;
 
-crate::on_both_backends!(metrics_count_connections_events_polls_and_requests);
+use crate::{
+    helpers::{spawn_app, spawn_app_with, Backend, TestApp, OPERATOR_TOKEN},
+    socket::{connect, next, open},
+};
+
+async fn ops(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    body: serde_json::Value,
+) -> (StatusCode, serde_json::Value) {
+    let res = app
+        .http
+        .post(format!("{}{path}", app.base))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+crate::on_both_backends!(
+    metrics_count_connections_events_polls_and_requests,
+    force_disconnect_revokes_sessions_and_closes_only_that_users_sockets,
+    announcements_reach_every_socket_and_bad_ones_are_refused,
+);
 
 async fn scrape(app: &TestApp, token: Option<&str>) -> (StatusCode, String) {
     let mut req = app.http.get(format!("{}/metrics", app.base));
@@ -106,4 +133,166 @@ async fn metrics_do_not_exist_without_an_operator_token() {
         scrape(&app, Some(OPERATOR_TOKEN)).await.0,
         StatusCode::NOT_FOUND
     );
+}
+
+async fn force_disconnect_revokes_sessions_and_closes_only_that_users_sockets(app: TestApp) {
+    let ann = app.register("ann@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    let (mut ann_ws, _) = open(&app, &ann, &[(&format!("ws:{}", ann.personal_ws), 0)]).await;
+    let (mut bob_ws, _) = open(&app, &bob, &[(&format!("ws:{}", bob.personal_ws), 0)]).await;
+    let path = format!("/ops/users/{}/disconnect", ann.id);
+
+    let (status, _) = ops(
+        &app,
+        &path,
+        "not-the-operator-token-not-the-operator",
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = ops(
+        &app,
+        "/ops/users/999999/disconnect",
+        OPERATOR_TOKEN,
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, body) = ops(&app, &path, OPERATOR_TOKEN, json!({})).await;
+    assert_eq!(
+        (status, body["sockets_closed"].as_u64()),
+        (StatusCode::OK, Some(1)),
+        "{body}"
+    );
+    let notice = next(&mut ann_ws).await;
+    assert_eq!(
+        (
+            notice["event"].as_str(),
+            notice["stream"].as_str(),
+            notice["seq"].as_i64()
+        ),
+        (
+            Some("session:revoked"),
+            Some(format!("user:{}", ann.id)).as_deref(),
+            Some(0)
+        ),
+        "{notice}"
+    );
+    assert_eq!(
+        next(&mut ann_ws).await,
+        json!({"type": "closed", "code": 4001})
+    );
+    // The old token is dead everywhere: API and socket.
+    let (status, _) = app
+        .call_as(
+            &ann,
+            "expenses/list",
+            &[("workspace_id", &ann.personal_ws.to_string())],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let refused = connect(&app, Some(&ann.token), None).await.unwrap_err();
+    assert!(refused.to_string().contains("401"), "{refused}");
+    // Bob carries on.
+    app.create_expense(&bob, bob.personal_ws, "1", "still here")
+        .await;
+    assert_eq!(next(&mut bob_ws).await["data"]["description"], "still here");
+}
+
+async fn announcements_reach_every_socket_and_bad_ones_are_refused(app: TestApp) {
+    let ann = app.register("ann@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    let mut sockets = Vec::new();
+    for user in [&ann, &bob] {
+        let mut ws = connect(&app, Some(&user.token), None).await.unwrap();
+        assert_eq!(next(&mut ws).await["type"], "hello");
+        sockets.push(ws);
+    }
+    for bad in [
+        json!({"title": " ", "message": "x"}),
+        json!({"title": "t".repeat(101), "message": ""}),
+        json!({"title": "t", "message": "m".repeat(501)}),
+    ] {
+        let (status, body) = ops(&app, "/ops/announce", OPERATOR_TOKEN, bad).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    }
+    let res = app
+        .http
+        .post(format!("{}/ops/announce", app.base))
+        .bearer_auth(OPERATOR_TOKEN)
+        .body("not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let (status, _) = ops(
+        &app,
+        "/ops/announce",
+        "nope-nope-nope-nope-nope-nope-nope-nope",
+        json!({"title": "t", "message": "m"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let (status, body) = ops(
+        &app,
+        "/ops/announce",
+        OPERATOR_TOKEN,
+        json!({"title": "Maintenance", "message": "At 22:00 UTC"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["sockets"].as_u64()),
+        (StatusCode::OK, Some(2)),
+        "{body}"
+    );
+    for ws in &mut sockets {
+        let frame = next(ws).await;
+        assert_eq!(
+            (frame["event"].as_str(), frame["data"]["title"].as_str()),
+            (Some("system:announcement"), Some("Maintenance"))
+        );
+    }
+}
+
+/// On PostgreSQL, an operator's command reaches every instance, and each socket once.
+#[tokio::test]
+async fn operator_commands_reach_every_postgres_instance_once() {
+    let a = spawn_app(Backend::Postgres).await;
+    let b = a.another_instance().await;
+    let ann = a.register("ann@example.com").await;
+    let own = format!("ws:{}", ann.personal_ws);
+    let (mut on_a, _) = open(&a, &ann, &[(&own, 0)]).await;
+    let (mut on_b, _) = open(&b, &ann, &[(&own, 0)]).await;
+
+    let (status, _) = ops(
+        &a,
+        "/ops/announce",
+        OPERATOR_TOKEN,
+        json!({"title": "Hello", "message": ""}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    for ws in [&mut on_a, &mut on_b] {
+        assert_eq!(next(ws).await["event"], "system:announcement");
+    }
+    // Once: the next frame on each is the expense, not a second announcement.
+    a.create_expense(&ann, ann.personal_ws, "1", "marker").await;
+    for ws in [&mut on_a, &mut on_b] {
+        assert_eq!(next(ws).await["data"]["description"], "marker");
+    }
+
+    let (status, _) = ops(
+        &a,
+        &format!("/ops/users/{}/disconnect", ann.id),
+        OPERATOR_TOKEN,
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    for ws in [&mut on_a, &mut on_b] {
+        assert_eq!(next(ws).await["event"], "session:revoked");
+        assert_eq!(next(ws).await, json!({"type": "closed", "code": 4001}));
+    }
 }

@@ -12,7 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::helpers::{spawn_app, spawn_app_with, Backend, TestApp, User};
 
-type Ws =
+pub(crate) type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 crate::on_both_backends!(
@@ -29,7 +29,7 @@ crate::on_both_backends!(
     a_broadcast_reaches_every_socket_once_and_is_never_replayed,
 );
 
-async fn connect(
+pub(crate) async fn connect(
     app: &TestApp,
     token: Option<&str>,
     origin: Option<&str>,
@@ -49,7 +49,7 @@ async fn connect(
 }
 
 /// The next text frame as JSON (pings are answered by the library).
-async fn next(ws: &mut Ws) -> Value {
+pub(crate) async fn next(ws: &mut Ws) -> Value {
     loop {
         let msg = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next())
             .await
@@ -66,7 +66,7 @@ async fn next(ws: &mut Ws) -> Value {
     }
 }
 
-async fn open(app: &TestApp, user: &User, cursors: &[(&str, i64)]) -> (Ws, Value) {
+pub(crate) async fn open(app: &TestApp, user: &User, cursors: &[(&str, i64)]) -> (Ws, Value) {
     let mut ws = connect(app, Some(&user.token), None)
         .await
         .expect("upgrade");
