@@ -78,6 +78,10 @@ pub struct Team {
     pub members: Vec<Member>,
     /// Open invites; only owners and admins see them.
     pub invites: Vec<Invite>,
+    /// Who has the workspace open right now, for owners and admins (`None` for the
+    /// others): `(user id, open sockets)` per connected member, on the answering
+    /// instance.
+    pub connected: Option<Vec<(i64, usize)>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -328,7 +332,17 @@ pub mod ssr {
         } else {
             Vec::new()
         };
+        let connected = workspace.role.can_manage().then(|| {
+            let mut c: Vec<(i64, usize)> = state
+                .hub
+                .room_members(Stream::Workspace(workspace_id))
+                .into_iter()
+                .collect();
+            c.sort_unstable();
+            c
+        });
         Ok(Team {
+            connected,
             workspace,
             members,
             invites,

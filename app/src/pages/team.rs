@@ -58,7 +58,7 @@ fn TeamView() -> impl IntoView {
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Ok(Team { workspace, members, invites }) => {
+                        Ok(Team { workspace, members, invites, connected }) => {
                             let manage = workspace.role.can_manage();
                             let is_owner = workspace.role == Role::Owner;
                             let ws_id = workspace.id;
@@ -70,11 +70,21 @@ fn TeamView() -> impl IntoView {
                                 <h1>"Team of " {workspace.name.clone()}</h1>
                                 <FormError error=role_error/>
                                 <table class="members" data-testid="member-table">
-                                    <thead><tr><th scope="col">"Name"</th><th scope="col">"Email"</th><th scope="col">"Role"</th></tr></thead>
+                                    <thead><tr>
+                                        <th scope="col">"Name"</th><th scope="col">"Email"</th><th scope="col">"Role"</th>
+                                        {connected.is_some().then(|| view! { <th scope="col">"Online now"</th> })}
+                                    </tr></thead>
                                     <tbody>
                                         {members.into_iter().map(|m| {
                                             let editable = manage && (is_owner || matches!(m.role, Role::Member | Role::Viewer));
                                             let options = role_options(&assignable);
+                                            // Owners and admins see who has the workspace open, and in how many tabs.
+                                            let online = connected.as_ref().map(|c| {
+                                                match c.iter().find(|(id, _)| *id == m.user_id).map(|(_, n)| *n) {
+                                                    Some(n) => format!("● {n} {}", if n == 1 { "tab" } else { "tabs" }),
+                                                    None => "—".to_owned(),
+                                                }
+                                            });
                                             view! {
                                                 <tr data-testid="member-row">
                                                     <td>{m.display_name.clone()}</td>
@@ -93,6 +103,7 @@ fn TeamView() -> impl IntoView {
                                                             view! { <span class="badge">{m.role.label()}</span> }.into_any()
                                                         }}
                                                     </td>
+                                                    {online.map(|o| view! { <td data-testid="member-online">{o}</td> })}
                                                 </tr>
                                             }
                                         }).collect_view()}

@@ -350,6 +350,18 @@ impl Hub {
         (room.len(), users.len())
     }
 
+    /// Sockets per user in a stream's room.
+    pub fn room_members(&self, stream: Stream) -> HashMap<i64, usize> {
+        let inner = self.lock();
+        let mut members = HashMap::new();
+        for id in inner.rooms.get(&stream).into_iter().flatten() {
+            if let Some(conn) = inner.conns.get(id) {
+                *members.entry(conn.user_id).or_insert(0) += 1;
+            }
+        }
+        members
+    }
+
     pub fn stats(&self) -> HubStats {
         let inner = self.lock();
         let users: HashSet<i64> = inner.conns.values().map(|c| c.user_id).collect();
@@ -603,6 +615,7 @@ mod tests {
         hub.join(a2, ws, 0);
         assert_eq!((hub.sockets_of(1), hub.sockets_of(2)), (2, 1));
         assert_eq!(hub.room_size(ws), (2, 1), "two sockets of one user");
+        assert_eq!(hub.room_members(ws), HashMap::from([(1, 2)]));
         hub.disconnect(a2);
         hub.disconnect(a);
         assert_eq!(hub.room_size(ws), (0, 0));

@@ -32,6 +32,7 @@ crate::on_both_backends!(
     metrics_count_connections_events_polls_and_requests,
     force_disconnect_revokes_sessions_and_closes_only_that_users_sockets,
     announcements_reach_every_socket_and_bad_ones_are_refused,
+    owners_and_admins_see_who_is_connected_to_their_workspace,
 );
 
 async fn scrape(app: &TestApp, token: Option<&str>) -> (StatusCode, String) {
@@ -295,4 +296,43 @@ async fn operator_commands_reach_every_postgres_instance_once() {
         assert_eq!(next(ws).await["event"], "session:revoked");
         assert_eq!(next(ws).await, json!({"type": "closed", "code": 4001}));
     }
+}
+
+async fn owners_and_admins_see_who_is_connected_to_their_workspace(app: TestApp) {
+    let ann = app.register("ann@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    let cat = app.register("cat@example.com").await;
+    let team = app.team(&ann, "Studio").await;
+    app.add_member(&ann, team, &bob, "member").await;
+    app.add_member(&ann, team, &cat, "admin").await;
+    let stream = format!("ws:{team}");
+    let (_tab1, _) = open(&app, &bob, &[(&stream, 0)]).await;
+    let (_tab2, _) = open(&app, &bob, &[(&stream, 0)]).await;
+    // A socket that follows only Cat's own workspace does not count here.
+    let (_elsewhere, _) = open(&app, &cat, &[(&format!("ws:{}", cat.personal_ws), 0)]).await;
+    let team_of = |user| {
+        let app = &app;
+        async move {
+            let (status, body) = app
+                .call_as(
+                    user,
+                    "workspaces/team",
+                    &[("workspace_id", &team.to_string())],
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            body["connected"].clone()
+        }
+    };
+    assert_eq!(team_of(&ann).await, json!([[bob.id, 2]]));
+    assert_eq!(
+        team_of(&cat).await,
+        json!([[bob.id, 2]]),
+        "admins see it too"
+    );
+    assert_eq!(
+        team_of(&bob).await,
+        serde_json::Value::Null,
+        "members do not"
+    );
 }
