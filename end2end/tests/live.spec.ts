@@ -125,6 +125,14 @@ test('two members see each other’s changes live; polling covers a blocked sock
   await outsider.page.goto(teamUrl);
   await expect(outsider.page.getByRole('heading', { name: 'Workspace not found' })).toBeVisible();
 
+  // The owner removes the mate while the mate's dashboard is open: the mate's page says
+  // so at once and leaves the workspace.
+  await p.getByRole('link', { name: 'Team', exact: true }).click();
+  await p.getByRole('button', { name: 'Remove LiveMate' }).click();
+  await expect(m.getByRole('heading', { name: 'Workspace not found' })).toBeVisible({ timeout: 2_000 });
+  await expect(m.getByTestId('toast').filter({ hasText: 'You were removed from Live Team' })).toBeVisible();
+  await expect(p.getByTestId('member-row')).toHaveCount(1);
+
   expect(pageErrors).toEqual([]);
   await owner.context.close();
   await mateContext.close();

@@ -206,6 +206,12 @@ async fn serve(ws: WebSocket, state: AppState, user: SessionUser, expires_in: Du
                         if !socket.send(&*frame).await { break None }
                     }
                     Some(Outbound::Close { code, reason }) => break Some((code, reason)),
+                    Some(Outbound::Revoked { stream }) => {
+                        if cursors.remove(&stream).is_some() {
+                            let frame = serde_json::json!({"type": "revoked", "streams": [stream]});
+                            if !socket.json(frame).await { break None }
+                        }
+                    }
                     // The hub dropped us: our queue overflowed.
                     None => {
                         hub.counters.resumes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

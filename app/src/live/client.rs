@@ -24,6 +24,9 @@ pub enum Delivery<'a> {
     /// The server no longer has every event after the subscriber's cursor (retention),
     /// or the subscriber is behind the connection: reload from a fresh snapshot.
     Resync,
+    /// The user may no longer read the stream (removed from the workspace). Nothing
+    /// more will come; the stream is no longer followed.
+    Denied,
 }
 
 type Handler = Arc<dyn Fn(Delivery<'_>) + Send + Sync>;
@@ -181,6 +184,23 @@ impl LiveConnection {
         }
     }
 
+    /// Stops following streams the user lost access to and tells their subscribers.
+    pub fn deny(&self, streams: Vec<Stream>) {
+        if streams.is_empty() {
+            return;
+        }
+        self.cursors.update(|c| {
+            for s in &streams {
+                c.remove(s);
+            }
+        });
+        for stream in streams {
+            for h in self.handlers(stream) {
+                h(Delivery::Denied);
+            }
+        }
+    }
+
     fn handlers(&self, stream: Stream) -> Vec<Handler> {
         self.subscribers.with_value(|s| {
             s.iter()
@@ -331,6 +351,11 @@ mod browser {
                     live.apply(vec![envelope], Vec::new());
                 }
             }
+            Some("revoked") => {
+                let streams: Vec<Stream> =
+                    serde_json::from_value(value["streams"].clone()).unwrap_or_default();
+                live.deny(streams);
+            }
             Some("subscribed") => {
                 let resync: Vec<Stream> =
                     serde_json::from_value(value["resync"].clone()).unwrap_or_default();
@@ -343,7 +368,10 @@ mod browser {
                         }
                     });
                 }
+                let denied: Vec<Stream> =
+                    serde_json::from_value(value["denied"].clone()).unwrap_or_default();
                 live.apply(Vec::new(), resync);
+                live.deny(denied);
                 live.status.set(LiveStatus::Live);
             }
             _ => {}
@@ -418,6 +446,7 @@ mod browser {
                         live.status.set(LiveStatus::Polling);
                     }
                     live.apply(answer.events, answer.resync);
+                    live.deny(answer.denied);
                     interval = if answer.more {
                         POLL_MIN_MS
                     } else {

@@ -71,6 +71,10 @@ pub async fn load_dashboard(workspace_id: i64) -> Result<DashboardData, AppError
     })
 }
 
+/// Lets the lists reload the whole page (when the user loses access to it).
+#[derive(Clone, Copy)]
+struct DashboardReload(Resource<Result<DashboardData, AppError>>);
+
 #[component]
 pub fn DashboardPage() -> impl IntoView {
     let ws = workspace_param();
@@ -80,6 +84,7 @@ pub fn DashboardPage() -> impl IntoView {
         move || (ws.get(), create_ws.version().get(), join.version().get()),
         |(ws, _, _)| load_dashboard(ws),
     );
+    provide_context(DashboardReload(data));
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -220,6 +225,7 @@ fn follow_list<L, F, Fut>(
     Fut: Future<Output = Result<L, AppError>> + 'static,
 {
     let Some(live) = use_live() else { return };
+    let page = use_context::<DashboardReload>();
     let reload = move || {
         leptos::task::spawn_local(async move {
             if let Ok(fresh) = load(ws).await {
@@ -248,6 +254,12 @@ fn follow_list<L, F, Fut>(
                     }
                 }
                 Delivery::Resync => reload(),
+                // Removed from the workspace: load the page again, which now says so.
+                Delivery::Denied => {
+                    if let Some(DashboardReload(data)) = page {
+                        data.refetch();
+                    }
+                }
             },
         );
     });

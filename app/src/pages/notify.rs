@@ -79,6 +79,7 @@ pub fn NotificationCentre(user_id: i64) -> AnyView {
             }
         }
         Delivery::Resync => reloads.update(|n| *n += 1),
+        Delivery::Denied => {}
     };
 
     // System announcements (ephemeral, to everyone connected) only pop up as toasts.

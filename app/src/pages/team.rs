@@ -8,8 +8,8 @@ use super::{action_error, workspace_param, FormError, RequireUser, SelectField, 
 use crate::{
     auth::current_user,
     workspaces::{
-        load_team, preview_invite, ChangeRole, CreateInvite, JoinWorkspace, RevokeInvite, Role,
-        Team,
+        load_team, preview_invite, ChangeRole, CreateInvite, JoinWorkspace, RemoveMember,
+        RevokeInvite, Role, Team,
     },
 };
 
@@ -36,6 +36,7 @@ fn TeamView() -> impl IntoView {
     let invite = ServerAction::<CreateInvite>::new();
     let revoke = ServerAction::<RevokeInvite>::new();
     let change_role = ServerAction::<ChangeRole>::new();
+    let remove = ServerAction::<RemoveMember>::new();
     let data = Resource::new(
         move || {
             (
@@ -43,6 +44,7 @@ fn TeamView() -> impl IntoView {
                 invite.version().get(),
                 revoke.version().get(),
                 change_role.version().get(),
+                remove.version().get(),
             )
         },
         |(ws, ..)| load_team(ws),
@@ -52,6 +54,7 @@ fn TeamView() -> impl IntoView {
         action_error(change_role.value())
             .get()
             .or_else(|| action_error(revoke.value()).get())
+            .or_else(|| action_error(remove.value()).get())
     });
     view! {
         <main class="content narrow-wide">
@@ -73,6 +76,7 @@ fn TeamView() -> impl IntoView {
                                     <thead><tr>
                                         <th scope="col">"Name"</th><th scope="col">"Email"</th><th scope="col">"Role"</th>
                                         {connected.is_some().then(|| view! { <th scope="col">"Online now"</th> })}
+                                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
                                     </tr></thead>
                                     <tbody>
                                         {members.into_iter().map(|m| {
@@ -104,6 +108,15 @@ fn TeamView() -> impl IntoView {
                                                         }}
                                                     </td>
                                                     {online.map(|o| view! { <td data-testid="member-online">{o}</td> })}
+                                                    <td>
+                                                        {editable.then(|| view! {
+                                                            <ActionForm action=remove attr:class="inline">
+                                                                <input type="hidden" name="workspace_id" value=ws_id/>
+                                                                <input type="hidden" name="user_id" value=m.user_id/>
+                                                                <button type="submit" class="danger small" aria-label=format!("Remove {}", m.display_name)>"Remove"</button>
+                                                            </ActionForm>
+                                                        })}
+                                                    </td>
                                                 </tr>
                                             }
                                         }).collect_view()}

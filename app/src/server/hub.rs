@@ -38,6 +38,8 @@ pub enum Outbound {
     },
     /// Close the socket with this code and reason.
     Close { code: u16, reason: &'static str },
+    /// The socket was taken out of this stream's room (its user lost access).
+    Revoked { stream: Stream },
 }
 
 /// An operator's command that every instance carries out (sent between instances on
@@ -216,6 +218,9 @@ impl Hub {
             inner.leave(id, stream);
             if let Some(conn) = inner.conns.get_mut(&id) {
                 conn.streams.remove(&stream);
+                // Tell the client, so its view can leave the workspace. A full queue
+                // drops the notice; that socket is about to be told to resume anyway.
+                let _ = conn.tx.try_send(Outbound::Revoked { stream });
             }
         }
     }
@@ -606,6 +611,10 @@ mod tests {
             rx_a.try_recv(),
             Ok(Outbound::Event { seq: 2, .. })
         ));
+        assert!(
+            matches!(rx_b.try_recv(), Ok(Outbound::Revoked { stream }) if stream == ws),
+            "a revoked user is told so"
+        );
         assert!(
             rx_b.try_recv().is_err(),
             "a revoked user receives nothing more"

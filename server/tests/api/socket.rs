@@ -269,6 +269,11 @@ async fn a_removed_member_stops_receiving_at_once(app: TestApp) {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    // He is told at once, so his page can leave the workspace.
+    assert_eq!(
+        next(&mut ws).await,
+        json!({"type": "revoked", "streams": [team_stream]})
+    );
     app.create_expense(&ann, team, "2", "after removal").await;
     // A sentinel on a stream Bob still reads: it must be the next thing he gets.
     app.create_expense(&bob, bob.personal_ws, "3", "sentinel")
@@ -426,6 +431,11 @@ async fn postgres_instances_share_delivery_and_revocation() {
     assert_eq!(
         next(&mut ann_on_b).await["data"]["description"],
         "after removal"
+    );
+    assert_eq!(
+        next(&mut bob_on_b).await,
+        json!({"type": "revoked", "streams": [team_stream]}),
+        "b learnt of the removal from the log and told Bob"
     );
     a.create_expense(&bob, bob.personal_ws, "3", "sentinel")
         .await;
