@@ -129,7 +129,8 @@ test('two members see each other’s changes live; polling covers a blocked sock
   // so at once and leaves the workspace.
   await p.getByRole('link', { name: 'Team', exact: true }).click();
   await p.getByRole('button', { name: 'Remove LiveMate' }).click();
-  await expect(m.getByRole('heading', { name: 'Workspace not found' })).toBeVisible({ timeout: 2_000 });
+  await expect(m.getByTestId('workspace-lost')).toHaveText('You were removed from Live Team', { timeout: 2_000 });
+  await expect(m.getByTestId('expense-row')).toHaveCount(0);
   await expect(m.getByTestId('toast').filter({ hasText: 'You were removed from Live Team' })).toBeVisible();
   await expect(p.getByTestId('member-row')).toHaveCount(1);
 

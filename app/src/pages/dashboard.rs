@@ -71,9 +71,10 @@ pub async fn load_dashboard(workspace_id: i64) -> Result<DashboardData, AppError
     })
 }
 
-/// Lets the lists reload the whole page (when the user loses access to it).
+/// Set by a list whose stream the user may no longer read (removed from the
+/// workspace): the view then says so in place of the workspace.
 #[derive(Clone, Copy)]
-struct DashboardReload(Resource<Result<DashboardData, AppError>>);
+struct LostAccess(RwSignal<bool>);
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
@@ -84,7 +85,6 @@ pub fn DashboardPage() -> impl IntoView {
         move || (ws.get(), create_ws.version().get(), join.version().get()),
         |(ws, _, _)| load_dashboard(ws),
     );
-    provide_context(DashboardReload(data));
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -178,20 +178,33 @@ fn WorkspaceView(open: OpenWorkspace) -> AnyView {
     } = open;
     let can_write = ws.role.can_write();
     let title = format!("{} · LiveLedger", ws.name);
+    // Set when the user is removed from this workspace while looking at it.
+    let lost = RwSignal::new(false);
+    provide_context(LostAccess(lost));
+    let name = ws.name.clone();
+    let panels = StoredValue::new((expenses, earnings));
     view! {
         <Title text=title/>
         <main class="content">
-            <div class="ws-header">
-                <h1 data-testid="workspace-name">{ws.name.clone()}</h1>
-                {(ws.kind == "team").then(|| view! { <a class="button" href=format!("/w/{}/team", ws.id)>"Team"</a> })}
-            </div>
-            {(ws.role == Role::Viewer).then(|| view! {
-                <p class="notice" role="status">"You are a viewer in this workspace: you can see everything but change nothing."</p>
-            })}
-            <div class="panels">
-                <ExpensesPanel ws=ws.id can_write initial=expenses/>
-                <EarningsPanel ws=ws.id can_write initial=earnings/>
-            </div>
+            <Show
+                when=move || !lost.get()
+                fallback=move || view! {
+                    <h1 data-testid="workspace-lost">"You were removed from " {name.clone()}</h1>
+                    <p>"You can no longer see or change this workspace. " <a href="/">"Go to your workspace"</a></p>
+                }
+            >
+                <div class="ws-header">
+                    <h1 data-testid="workspace-name">{ws.name.clone()}</h1>
+                    {(ws.kind == "team").then(|| view! { <a class="button" href=format!("/w/{}/team", ws.id)>"Team"</a> })}
+                </div>
+                {(ws.role == Role::Viewer).then(|| view! {
+                    <p class="notice" role="status">"You are a viewer in this workspace: you can see everything but change nothing."</p>
+                })}
+                <div class="panels">
+                    <ExpensesPanel ws=ws.id can_write initial=panels.with_value(|p| p.0.clone())/>
+                    <EarningsPanel ws=ws.id can_write initial=panels.with_value(|p| p.1.clone())/>
+                </div>
+            </Show>
         </main>
     }
     .into_any()
@@ -225,7 +238,7 @@ fn follow_list<L, F, Fut>(
     Fut: Future<Output = Result<L, AppError>> + 'static,
 {
     let Some(live) = use_live() else { return };
-    let page = use_context::<DashboardReload>();
+    let lost = use_context::<LostAccess>();
     let reload = move || {
         leptos::task::spawn_local(async move {
             if let Ok(fresh) = load(ws).await {
@@ -254,10 +267,10 @@ fn follow_list<L, F, Fut>(
                     }
                 }
                 Delivery::Resync => reload(),
-                // Removed from the workspace: load the page again, which now says so.
+                // Removed from the workspace: the view says so and leaves it.
                 Delivery::Denied => {
-                    if let Some(DashboardReload(data)) = page {
-                        data.refetch();
+                    if let Some(LostAccess(lost)) = lost {
+                        lost.set(true);
                     }
                 }
             },
