@@ -64,6 +64,11 @@ test('two members see each other’s changes live; polling covers a blocked sock
   }
   console.log(`write-to-row delay (ms): ${delays.join(', ')}`);
 
+  // The mate's event log lists what arrived, newest first, with stream and seq.
+  await m.getByTestId('event-log').locator('summary').click();
+  await expect(m.getByTestId('event-log-entry').first()).toContainText('expense:created');
+  await expect(m.getByTestId('event-log-entry').first()).toContainText(`ws:${teamUrl.split('/').pop()} #`);
+
   // Each new expense notified the mate (a toast, the unread count); the owner was told
   // the mate joined. Reading acknowledges, in every tab of that user.
   await expect(p.getByTestId('unread-count')).toHaveText('1');

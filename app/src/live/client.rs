@@ -235,6 +235,36 @@ pub fn use_live() -> Option<LiveConnection> {
     use_context::<LiveConnection>()
 }
 
+/// The last events this tab received (newest first), with their stream and seq: the
+/// legacy guide's `socket.onAny`, for the curious user and for debugging.
+#[component]
+pub fn EventLog() -> impl IntoView {
+    let recent = use_live().map(|l| l.recent);
+    let rows = move || {
+        let mut events = recent.map(|r| r.get()).unwrap_or_default();
+        events.reverse();
+        events
+    };
+    view! {
+        <details class="event-log" data-testid="event-log">
+            <summary>"Event log"</summary>
+            <p class="muted">"The last 50 events this tab received, newest first."</p>
+            <ol>
+                <For
+                    each=rows
+                    key=|e| (e.stream, e.seq, e.timestamp, e.event.kind())
+                    let:e
+                >
+                    <li data-testid="event-log-entry">
+                        <code>{e.event.kind().name()}</code>
+                        " " <span class="muted">{format!("{} #{}", e.stream.key(), e.seq)}</span>
+                    </li>
+                </For>
+            </ol>
+        </details>
+    }
+}
+
 /// The visible connection state.
 #[component]
 pub fn LiveIndicator() -> impl IntoView {

@@ -204,6 +204,7 @@ fn WorkspaceView(open: OpenWorkspace) -> AnyView {
                     <ExpensesPanel ws=ws.id can_write initial=panels.with_value(|p| p.0.clone())/>
                     <EarningsPanel ws=ws.id can_write initial=panels.with_value(|p| p.1.clone())/>
                 </div>
+                <crate::live::client::EventLog/>
             </Show>
         </main>
     }
