@@ -26,6 +26,8 @@ pub const CATEGORIES: &[&str] = &[
 ];
 pub const MAX_DESCRIPTION: usize = 200;
 pub const MAX_BULK_DELETE: usize = 500;
+/// Bulk deletes (of two or more) per user per minute.
+pub const BULK_DELETES_PER_MINUTE: u32 = 20;
 /// The list shows the most recent expenses; totals cover all of them.
 pub const LIST_LIMIT: i64 = 500;
 
@@ -373,6 +375,13 @@ pub mod ssr {
         let state = state()?;
         let user = require_user(&state).await?;
         require_member(&state, user.id, workspace_id, Need::Write).await?;
+        // Several at once is the expensive kind; deleting one is not limited.
+        if ids.len() > 1 {
+            state
+                .action_limiter
+                .attempt(user.id, "bulk-delete", BULK_DELETES_PER_MINUTE)
+                .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })?;
+        }
         ids.sort_unstable();
         ids.dedup();
         if ids.is_empty() {

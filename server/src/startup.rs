@@ -94,6 +94,9 @@ impl Application {
             hub: hub.clone(),
             live: config.live,
             metrics: Arc::new(Metrics::default()),
+            action_limiter: Arc::new(app::server::limiter::ActionLimiter::new(
+                std::time::Duration::from_secs(60),
+            )),
         };
         tokio::spawn(hub::run(hub.clone(), db.clone(), wake));
         if db.backend == app::server::db::Backend::Postgres {

@@ -113,3 +113,64 @@ mod tests {
         assert!(l.check("a@x", "1").is_ok());
     }
 }
+
+/// Limits on expensive actions per user (bulk deletes, later imports and notification
+/// sends): at most `limit` attempts per fixed window per (user, action). Attempts are
+/// counted before any work, valid or not. In memory, per instance, bounded.
+pub struct ActionLimiter {
+    window: Duration,
+    counts: Mutex<HashMap<(i64, &'static str), (Instant, u32)>>,
+}
+
+impl ActionLimiter {
+    pub fn new(window: Duration) -> Self {
+        ActionLimiter {
+            window,
+            counts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts an attempt; `Err(seconds to wait)` once `limit` were made in the window.
+    pub fn attempt(&self, user_id: i64, action: &'static str, limit: u32) -> Result<(), u64> {
+        let now = Instant::now();
+        let mut map = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= MAX_KEYS {
+            let window = self.window;
+            map.retain(|_, (start, _)| now.duration_since(*start) < window);
+        }
+        let entry = map.entry((user_id, action)).or_insert((now, 0));
+        if now.duration_since(entry.0) >= self.window {
+            *entry = (now, 0);
+        }
+        if entry.1 >= limit {
+            return Err((self.window - now.duration_since(entry.0)).as_secs().max(1));
+        }
+        entry.1 += 1;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod action_tests {
+    use super::*;
+
+    #[test]
+    fn counts_attempts_per_user_and_action() {
+        let limiter = ActionLimiter::new(Duration::from_secs(60));
+        for _ in 0..3 {
+            assert!(limiter.attempt(1, "bulk-delete", 3).is_ok());
+        }
+        let wait = limiter.attempt(1, "bulk-delete", 3).unwrap_err();
+        assert!((1..=60).contains(&wait), "{wait}");
+        assert!(limiter.attempt(2, "bulk-delete", 3).is_ok(), "another user");
+        assert!(limiter.attempt(1, "import", 3).is_ok(), "another action");
+    }
+
+    #[test]
+    fn a_new_window_starts_afresh() {
+        let limiter = ActionLimiter::new(Duration::from_millis(1));
+        assert!(limiter.attempt(1, "a", 1).is_ok());
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(limiter.attempt(1, "a", 1).is_ok());
+    }
+}

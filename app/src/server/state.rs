@@ -15,6 +15,8 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     pub live: LiveSettings,
     pub metrics: Arc<super::metrics::Metrics>,
+    /// Per-user limits on expensive actions (one-minute windows).
+    pub action_limiter: Arc<super::limiter::ActionLimiter>,
 }
 
 /// Timing and size of each live socket (documented in docs/PROTOCOL.md).

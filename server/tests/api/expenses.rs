@@ -7,6 +7,7 @@ crate::on_both_backends!(
     invalid_expenses_are_refused_and_write_nothing,
     bulk_delete_is_all_or_nothing,
     totals_are_per_currency,
+    bulk_deletes_are_rate_limited_per_user,
 );
 
 async fn create_edit_delete_an_expense(app: TestApp) {
@@ -325,4 +326,52 @@ async fn totals_are_per_currency(app: TestApp) {
         serde_json::json!([["EUR", 1500], ["JPY", 1500]])
     );
     assert_eq!(list["count"], 3);
+}
+
+async fn bulk_deletes_are_rate_limited_per_user(app: TestApp) {
+    let ann = app.register("ann@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    let ws_s = ann.personal_ws.to_string();
+    let (_, e) = app.create_expense(&ann, ann.personal_ws, "1", "keep").await;
+    let id = e["id"].as_i64().unwrap().to_string();
+    let bulk = |user| {
+        let (app, ws_s) = (&app, ws_s.clone());
+        async move {
+            app.call_as(
+                user,
+                "expenses/delete-many",
+                &[
+                    ("workspace_id", ws_s.as_str()),
+                    ("ids[0]", "999998"),
+                    ("ids[1]", "999999"),
+                ],
+            )
+            .await
+        }
+    };
+    // Every attempt counts, refused or not: 20 a minute.
+    for _ in 0..app::expenses::BULK_DELETES_PER_MINUTE {
+        assert_eq!(bulk(&ann).await.0, StatusCode::NOT_FOUND);
+    }
+    let (status, body) = bulk(&ann).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(body["kind"], "rate_limited", "{body}");
+    let wait = body["retry_after_secs"].as_u64().unwrap();
+    assert!((1..=60).contains(&wait), "{body}");
+    // What the form shows: the error as the client decodes it.
+    let error: app::error::AppError = serde_json::from_value(body).unwrap();
+    assert_eq!(
+        error.to_string(),
+        format!("Too many attempts. Try again in {wait} seconds.")
+    );
+    // Bob is not Ann; and a single delete is not a bulk delete.
+    assert_eq!(bulk(&bob).await.0, StatusCode::NOT_FOUND);
+    let (status, body) = app
+        .call_as(
+            &ann,
+            "expenses/delete",
+            &[("workspace_id", &ws_s), ("id", &id)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
