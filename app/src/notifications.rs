@@ -287,21 +287,27 @@ pub mod ssr {
         now: i64,
     ) -> AppResult<Wake> {
         let mut wake = Wake::default();
-        let text = if event.kind().notifies() {
-            describe(tx, ws, &event, actor).await?
-        } else {
-            None
-        };
-        outbox::append(tx, Stream::Workspace(ws), event, now).await?;
-        wake.add(Stream::Workspace(ws));
-        if let Some((level, title, message)) = text {
-            let members: Vec<(i64,)> = sqlx::query_as(
+        // Who to tell first: most writes (any in a personal workspace) have no one,
+        // and then nothing needs describing.
+        let members: Vec<(i64,)> = if event.kind().notifies() {
+            sqlx::query_as(
                 "SELECT user_id FROM memberships WHERE workspace_id = $1 AND user_id <> $2 ORDER BY user_id",
             )
             .bind(ws)
             .bind(actor)
             .fetch_all(&mut **tx)
-            .await?;
+            .await?
+        } else {
+            Vec::new()
+        };
+        let text = if members.is_empty() {
+            None
+        } else {
+            describe(tx, ws, &event, actor).await?
+        };
+        outbox::append(tx, Stream::Workspace(ws), event, now).await?;
+        wake.add(Stream::Workspace(ws));
+        if let Some((level, title, message)) = text {
             for (member,) in members {
                 notify_user(
                     tx,
