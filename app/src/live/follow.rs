@@ -56,52 +56,83 @@ pub fn apply_batch<L: Followed>(list: &mut L, batch: &[Envelope]) -> Step {
     step
 }
 
-/// Inserts `item` into `items`, kept in the server's order (newest date first, then
-/// newest id), and trims the list back to `limit` rows.
-fn insert_ordered<T>(items: &mut Vec<T>, item: T, key: impl Fn(&T) -> (&str, i64), limit: usize) {
-    let (date, id) = key(&item);
-    let at = items
-        .iter()
-        .position(|x| {
-            let (d, i) = key(x);
-            (d, i) < (date, id)
-        })
-        .unwrap_or(items.len());
-    items.insert(at, item);
-    items.truncate(limit);
-}
+/// A list that shows a window of its rows (the newest `LIMIT`, newest date first, then
+/// newest id) plus aggregates over all of them. The default methods keep the rows,
+/// the count and the aggregates in step when a row comes or goes.
+trait Window {
+    type Row: Clone;
+    const LIMIT: usize;
+    fn rows(&mut self) -> &mut Vec<Self::Row>;
+    /// How many rows exist, also those outside the window.
+    fn count(&mut self) -> &mut i64;
+    fn id(row: &Self::Row) -> i64;
+    /// The server's order, descending: (date, id).
+    fn order(row: &Self::Row) -> (&str, i64);
+    /// Adds (`sign` 1) or takes back (`sign` -1) a row's share of the aggregates.
+    fn tally(&mut self, row: &Self::Row, sign: i64);
 
-fn expense_key(e: &Expense) -> (&str, i64) {
-    (e.spent_on.as_str(), e.id)
-}
-
-fn earning_key(e: &Earning) -> (&str, i64) {
-    (e.earned_on.as_str(), e.id)
-}
-
-impl ExpenseList {
     /// The list shows fewer rows than exist: a removed row would reveal one not loaded.
-    fn windowed(&self) -> bool {
-        self.count > self.items.len() as i64
+    fn windowed(&mut self) -> bool {
+        let shown = self.rows().len() as i64;
+        *self.count() > shown
     }
 
-    fn take(&mut self, id: i64) -> Option<Expense> {
-        let at = self.items.iter().position(|e| e.id == id)?;
-        let old = self.items.remove(at);
-        self.totals.sub(&old.currency, old.amount_minor);
-        self.count -= 1;
+    fn take(&mut self, id: i64) -> Option<Self::Row> {
+        let at = self.rows().iter().position(|r| Self::id(r) == id)?;
+        let old = self.rows().remove(at);
+        self.tally(&old, -1);
+        *self.count() -= 1;
         Some(old)
     }
 
-    fn put(&mut self, e: Expense) {
-        self.totals.add(&e.currency, e.amount_minor);
-        self.count += 1;
-        insert_ordered(
-            &mut self.items,
-            e,
-            expense_key,
-            crate::expenses::LIST_LIMIT as usize,
-        );
+    fn put(&mut self, row: Self::Row) {
+        self.tally(&row, 1);
+        *self.count() += 1;
+        let rows = self.rows();
+        let key = Self::order(&row);
+        let at = rows
+            .iter()
+            .position(|x| Self::order(x) < key)
+            .unwrap_or(rows.len());
+        rows.insert(at, row);
+        rows.truncate(Self::LIMIT);
+    }
+
+    /// An edited row: only exact when the old one is in view and nothing is hidden.
+    fn replace(&mut self, row: &Self::Row) -> bool {
+        if self.windowed() || self.take(Self::id(row)).is_none() {
+            return false;
+        }
+        self.put(row.clone());
+        true
+    }
+
+    fn remove(&mut self, id: i64) -> bool {
+        !self.windowed() && self.take(id).is_some()
+    }
+}
+
+impl Window for ExpenseList {
+    type Row = Expense;
+    const LIMIT: usize = crate::expenses::LIST_LIMIT as usize;
+    fn rows(&mut self) -> &mut Vec<Expense> {
+        &mut self.items
+    }
+    fn count(&mut self) -> &mut i64 {
+        &mut self.count
+    }
+    fn id(row: &Expense) -> i64 {
+        row.id
+    }
+    fn order(row: &Expense) -> (&str, i64) {
+        (row.spent_on.as_str(), row.id)
+    }
+    fn tally(&mut self, row: &Expense, sign: i64) {
+        if sign > 0 {
+            self.totals.add(&row.currency, row.amount_minor);
+        } else {
+            self.totals.sub(&row.currency, row.amount_minor);
+        }
     }
 }
 
@@ -120,14 +151,8 @@ impl Followed for ExpenseList {
                 self.put(e.clone());
                 true
             }
-            Event::ExpenseUpdated(e) => {
-                if self.windowed() || self.take(e.id).is_none() {
-                    return false;
-                }
-                self.put(e.clone());
-                true
-            }
-            Event::ExpenseDeleted(d) => !self.windowed() && self.take(d.id).is_some(),
+            Event::ExpenseUpdated(e) => self.replace(e),
+            Event::ExpenseDeleted(d) => self.remove(d.id),
             Event::ExpensesBulkDeleted(b) => {
                 !self.windowed()
                     && b.ids
@@ -135,36 +160,36 @@ impl Followed for ExpenseList {
                         .all(|id| self.items.iter().any(|e| e.id == *id))
                     && b.ids.iter().all(|id| self.take(*id).is_some())
             }
+            // An import adds rows without an event each: load the list afresh.
+            Event::SyncCompleted(_) => false,
             // Every other event of the workspace leaves the expenses as they are.
             _ => true,
         }
     }
 }
 
-impl EarningList {
-    fn windowed(&self) -> bool {
-        self.count > self.items.len() as i64
+impl Window for EarningList {
+    type Row = Earning;
+    const LIMIT: usize = crate::earnings::LIST_LIMIT as usize;
+    fn rows(&mut self) -> &mut Vec<Earning> {
+        &mut self.items
     }
-
-    fn take(&mut self, id: i64) -> Option<Earning> {
-        let at = self.items.iter().position(|e| e.id == id)?;
-        let old = self.items.remove(at);
-        self.totals.sub(&old.currency, old.amount_minor);
-        self.total_hours_centi -= old.hours_centi;
-        self.count -= 1;
-        Some(old)
+    fn count(&mut self) -> &mut i64 {
+        &mut self.count
     }
-
-    fn put(&mut self, e: Earning) {
-        self.totals.add(&e.currency, e.amount_minor);
-        self.total_hours_centi += e.hours_centi;
-        self.count += 1;
-        insert_ordered(
-            &mut self.items,
-            e,
-            earning_key,
-            crate::earnings::LIST_LIMIT as usize,
-        );
+    fn id(row: &Earning) -> i64 {
+        row.id
+    }
+    fn order(row: &Earning) -> (&str, i64) {
+        (row.earned_on.as_str(), row.id)
+    }
+    fn tally(&mut self, row: &Earning, sign: i64) {
+        if sign > 0 {
+            self.totals.add(&row.currency, row.amount_minor);
+        } else {
+            self.totals.sub(&row.currency, row.amount_minor);
+        }
+        self.total_hours_centi += sign * row.hours_centi;
     }
 }
 
@@ -183,14 +208,8 @@ impl Followed for EarningList {
                 self.put(e.clone());
                 true
             }
-            Event::EarningUpdated(u) => {
-                if self.windowed() || self.take(u.earning.id).is_none() {
-                    return false;
-                }
-                self.put(u.earning.clone());
-                true
-            }
-            Event::EarningDeleted(d) => !self.windowed() && self.take(d.id).is_some(),
+            Event::EarningUpdated(u) => self.replace(&u.earning),
+            Event::EarningDeleted(d) => self.remove(d.id),
             Event::PlatformCreated(p) | Event::PlatformUpdated(p) => {
                 let platform = crate::earnings::Platform {
                     id: p.id,
@@ -210,6 +229,7 @@ impl Followed for EarningList {
                 }
                 true
             }
+            Event::SyncCompleted(_) => false,
             _ => true,
         }
     }
