@@ -228,7 +228,16 @@ pub fn parse_color(raw: &str) -> AppResult<String> {
 
 #[server(endpoint = "earnings/list")]
 pub async fn list_earnings(workspace_id: i64) -> Result<EarningList, AppError> {
-    ssr::list(workspace_id).await
+    let state = crate::server::state()?;
+    let user = crate::server::authz::require_user(&state).await?;
+    crate::server::authz::require_member(
+        &state,
+        user.id,
+        workspace_id,
+        crate::server::authz::Need::Read,
+    )
+    .await?;
+    ssr::list(&state, workspace_id).await
 }
 
 #[server(endpoint = "earnings/get")]
@@ -302,10 +311,11 @@ pub mod ssr {
         e.earned_on, e.hours_centi, e.amount_minor, e.currency, e.notes, e.created_by \
         FROM earnings e JOIN platforms p ON p.id = e.platform_id";
 
-    pub async fn list(workspace_id: i64) -> AppResult<EarningList> {
-        let state = state()?;
-        let user = require_user(&state).await?;
-        require_member(&state, user.id, workspace_id, Need::Read).await?;
+    /// The caller has checked that the user may read the workspace.
+    pub async fn list(
+        state: &crate::server::AppState,
+        workspace_id: i64,
+    ) -> AppResult<EarningList> {
         let mut tx = snapshot(&state.db).await?;
         let cursor = outbox::head_in(&mut *tx, Stream::Workspace(workspace_id)).await?;
         let items: Vec<Earning> = sqlx::query_as(&format!(

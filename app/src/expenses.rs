@@ -145,7 +145,16 @@ pub fn check_date_range(days: i64, field: &str) -> AppResult<()> {
 
 #[server(endpoint = "expenses/list")]
 pub async fn list_expenses(workspace_id: i64) -> Result<ExpenseList, AppError> {
-    ssr::list(workspace_id).await
+    let state = crate::server::state()?;
+    let user = crate::server::authz::require_user(&state).await?;
+    crate::server::authz::require_member(
+        &state,
+        user.id,
+        workspace_id,
+        crate::server::authz::Need::Read,
+    )
+    .await?;
+    ssr::list(&state, workspace_id).await
 }
 
 #[server(endpoint = "expenses/get")]
@@ -207,6 +216,7 @@ pub mod ssr {
 
     use super::*;
     use crate::{
+        budgets::ssr::{expenses_changed, Counted},
         live::{
             catalog::{BulkDeleted, Deleted},
             Event, Stream,
@@ -214,7 +224,9 @@ pub mod ssr {
         server::{
             authz::{require_member, require_user, Need},
             db::snapshot,
-            now_ms, outbox, state,
+            now_ms,
+            outbox::{self, Wake},
+            state, AppState,
         },
     };
 
@@ -223,10 +235,8 @@ pub mod ssr {
 
     /// The list and its totals, read in one snapshot together with the workspace
     /// stream's position, so a client applies exactly the events after `cursor`.
-    pub async fn list(workspace_id: i64) -> AppResult<ExpenseList> {
-        let state = state()?;
-        let user = require_user(&state).await?;
-        require_member(&state, user.id, workspace_id, Need::Read).await?;
+    /// The caller has checked that the user may read the workspace.
+    pub async fn list(state: &AppState, workspace_id: i64) -> AppResult<ExpenseList> {
         let mut tx = snapshot(&state.db).await?;
         let cursor = outbox::head_in(&mut *tx, Stream::Workspace(workspace_id)).await?;
         let items: Vec<Expense> = sqlx::query_as(&format!(
@@ -305,7 +315,7 @@ pub mod ssr {
         .fetch_one(&mut *tx)
         .await?;
         let expense = fetch(&mut *tx, workspace_id, id).await?;
-        let wake = crate::notifications::ssr::publish(
+        let mut wake = crate::notifications::ssr::publish(
             &mut tx,
             workspace_id,
             Event::ExpenseCreated(expense.clone()),
@@ -313,6 +323,8 @@ pub mod ssr {
             now,
         )
         .await?;
+        let place = Counted::of(&expense.category, &expense.currency, &expense.spent_on);
+        expenses_changed(&mut tx, &mut wake, workspace_id, vec![place], user.id, now).await?;
         tx.commit().await?;
         wake.send(&state.hub);
         tracing::info!(workspace_id, expense_id = id, "expense created");
@@ -335,7 +347,8 @@ pub mod ssr {
         let input = ExpenseInput::parse(&amount, &currency, &category, &description, &date)?;
         let now = now_ms();
         let mut tx = state.db.pool.begin().await?;
-        let done = sqlx::query(
+        let before = fetch(&mut *tx, workspace_id, id).await?;
+        sqlx::query(
             "UPDATE expenses SET amount_minor = $1, currency = $2, category = $3, description = $4, spent_on = $5, updated_at = $6 \
              WHERE id = $7 AND workspace_id = $8",
         )
@@ -349,9 +362,6 @@ pub mod ssr {
         .bind(workspace_id)
         .execute(&mut *tx)
         .await?;
-        if done.rows_affected() == 0 {
-            return Err(AppError::not_found("Expense"));
-        }
         let expense = fetch(&mut *tx, workspace_id, id).await?;
         outbox::append(
             &mut tx,
@@ -360,8 +370,24 @@ pub mod ssr {
             now,
         )
         .await?;
+        let mut wake = Wake::default();
+        wake.add(Stream::Workspace(workspace_id));
+        let was = Counted::of(&before.category, &before.currency, &before.spent_on);
+        let is = Counted::of(&expense.category, &expense.currency, &expense.spent_on);
+        // Budgets move only when the amount or where it counts changed.
+        if was != is || before.amount_minor != expense.amount_minor {
+            expenses_changed(
+                &mut tx,
+                &mut wake,
+                workspace_id,
+                vec![was, is],
+                user.id,
+                now,
+            )
+            .await?;
+        }
         tx.commit().await?;
-        state.hub.notify(Stream::Workspace(workspace_id));
+        wake.send(&state.hub);
         tracing::info!(workspace_id, expense_id = id, "expense updated");
         // Back to the list, out of edit mode, for a plain form post.
         leptos_axum::redirect(&format!("/w/{workspace_id}"));
@@ -394,26 +420,37 @@ pub mod ssr {
             ));
         }
         let mut tx = state.db.pool.begin().await?;
-        let mut deleted = 0;
+        let mut touched = Vec::with_capacity(ids.len());
         for id in &ids {
-            deleted += sqlx::query("DELETE FROM expenses WHERE id = $1 AND workspace_id = $2")
-                .bind(id)
-                .bind(workspace_id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+            let gone: Option<(String, String, String)> = sqlx::query_as(
+                "DELETE FROM expenses WHERE id = $1 AND workspace_id = $2 RETURNING category, currency, spent_on",
+            )
+            .bind(id)
+            .bind(workspace_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            match gone {
+                Some((category, currency, spent_on)) => {
+                    touched.push(Counted::of(&category, &currency, &spent_on))
+                }
+                None => {
+                    tx.rollback().await?;
+                    return Err(AppError::not_found("Expense"));
+                }
+            }
         }
-        if deleted != ids.len() as u64 {
-            tx.rollback().await?;
-            return Err(AppError::not_found("Expense"));
-        }
+        let deleted = ids.len() as u64;
         let event = match ids.as_slice() {
             [id] => Event::ExpenseDeleted(Deleted { id: *id }),
             _ => Event::ExpensesBulkDeleted(BulkDeleted { ids }),
         };
-        outbox::append(&mut tx, Stream::Workspace(workspace_id), event, now_ms()).await?;
+        let now = now_ms();
+        outbox::append(&mut tx, Stream::Workspace(workspace_id), event, now).await?;
+        let mut wake = Wake::default();
+        wake.add(Stream::Workspace(workspace_id));
+        expenses_changed(&mut tx, &mut wake, workspace_id, touched, user.id, now).await?;
         tx.commit().await?;
-        state.hub.notify(Stream::Workspace(workspace_id));
+        wake.send(&state.hub);
         tracing::info!(workspace_id, deleted, "expenses deleted");
         Ok(deleted)
     }

@@ -4,6 +4,7 @@
 //! submodule exist) and with `hydrate` into the WASM client.
 
 pub mod auth;
+pub mod budgets;
 pub mod dates;
 pub mod earnings;
 pub mod error;

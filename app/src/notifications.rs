@@ -278,7 +278,7 @@ pub mod ssr {
     }
 
     /// Appends `event` to workspace `ws` in `tx` and, when its kind notifies, stores a
-    /// notification for every member but `actor`. Returns what to wake after commit.
+    /// notification for every member but `actor` (alerts: every member). Returns what to wake after commit.
     pub async fn publish(
         tx: &mut Transaction<'_, Any>,
         ws: i64,
@@ -289,12 +289,15 @@ pub mod ssr {
         let mut wake = Wake::default();
         // Who to tell first: most writes (any in a personal workspace) have no one,
         // and then nothing needs describing.
-        let members: Vec<(i64,)> = if event.kind().notifies() {
+        let kind = event.kind();
+        let members: Vec<(i64,)> = if kind.notifies() {
+            // The actor is left out unless the event is an alert (no member has id 0).
+            let except = if kind.notifies_actor() { 0 } else { actor };
             sqlx::query_as(
                 "SELECT user_id FROM memberships WHERE workspace_id = $1 AND user_id <> $2 ORDER BY user_id",
             )
             .bind(ws)
-            .bind(actor)
+            .bind(except)
             .fetch_all(&mut **tx)
             .await?
         } else {
@@ -384,6 +387,26 @@ pub mod ssr {
                 NotificationLevel::Info,
                 format!("Role changed in {workspace}"),
                 format!("{} is now {}.", m.display_name, m.role.label()),
+            ),
+            Event::BudgetWarning(b) => (
+                NotificationLevel::Warning,
+                format!("{} budget at {} % in {workspace}", b.category, b.percent()),
+                format!(
+                    "{} of {} spent in {}.",
+                    format_display(b.spent_minor, &b.currency),
+                    format_display(b.limit_minor, &b.currency),
+                    b.month
+                ),
+            ),
+            Event::BudgetExceeded(b) => (
+                NotificationLevel::Error,
+                format!("{} budget exceeded in {workspace}", b.category),
+                format!(
+                    "{} of {} spent in {}.",
+                    format_display(b.spent_minor, &b.currency),
+                    format_display(b.limit_minor, &b.currency),
+                    b.month
+                ),
             ),
             _ => return Ok(None),
         }))

@@ -113,7 +113,9 @@ pub fn validate_workspace_name(raw: &str) -> AppResult<String> {
 /// The caller's workspaces, personal first.
 #[server(endpoint = "workspaces/list")]
 pub async fn list_workspaces() -> Result<Vec<WorkspaceSummary>, AppError> {
-    ssr::list_workspaces().await
+    let state = crate::server::state()?;
+    let user = crate::server::authz::require_user(&state).await?;
+    ssr::list_workspaces(&state, user.id).await
 }
 
 /// Creates a team workspace owned by the caller and opens it.
@@ -218,15 +220,17 @@ pub mod ssr {
         Ok(id)
     }
 
-    pub async fn list_workspaces() -> AppResult<Vec<WorkspaceSummary>> {
-        let state = state()?;
-        let user = require_user(&state).await?;
+    /// The workspaces `user_id` is a member of, personal first.
+    pub async fn list_workspaces(
+        state: &crate::server::AppState,
+        user_id: i64,
+    ) -> AppResult<Vec<WorkspaceSummary>> {
         let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
             "SELECT w.id, w.name, w.kind, m.role FROM workspaces w \
              JOIN memberships m ON m.workspace_id = w.id WHERE m.user_id = $1 \
              ORDER BY CASE w.kind WHEN 'personal' THEN 0 ELSE 1 END, w.name, w.id",
         )
-        .bind(user.id)
+        .bind(user_id)
         .fetch_all(&state.db.pool)
         .await?;
         Ok(rows

@@ -40,7 +40,7 @@ pub struct EarningUpdate {
     pub changes: Vec<FieldChange>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct GoalInfo {
     pub id: i64,
     pub name: String,
@@ -49,13 +49,13 @@ pub struct GoalInfo {
     pub currency: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct MilestoneInfo {
     pub goal_id: i64,
     pub percent: u8,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct BudgetInfo {
     pub id: i64,
     pub category: String,
@@ -236,6 +236,20 @@ catalog! {
     SystemAnnouncement(Announcement) = "system:announcement", High, persisted: false, notifies: true;
     SyncCompleted(SyncReport) = "sync:completed", Normal, persisted: true, notifies: true;
     ErrorOccurred(ErrorReport) = "error:occurred", High, persisted: true, notifies: true;
+}
+
+impl EventKind {
+    /// Alerts about the workspace itself (a budget crossed, a goal reached) are news to
+    /// whoever caused them as well; activity (a new expense) is news to the others only.
+    pub fn notifies_actor(self) -> bool {
+        matches!(
+            self,
+            EventKind::BudgetWarning
+                | EventKind::BudgetExceeded
+                | EventKind::MilestoneCompleted
+                | EventKind::GoalAchieved
+        )
+    }
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::{action_error, workspace_param, Field, FormError, SelectField, TopBar};
 use crate::{
     auth::SessionUser,
+    budgets::BudgetList,
     dates::today_iso,
     earnings::{
         format_hours, list_earnings, CreateEarning, CreatePlatform, DeleteEarning, Earning,
@@ -49,18 +50,21 @@ pub struct OpenWorkspace {
     pub workspace: WorkspaceSummary,
     pub expenses: ExpenseList,
     pub earnings: EarningList,
+    pub budgets: BudgetList,
 }
 
 #[leptos::server(endpoint = "dashboard")]
 pub async fn load_dashboard(workspace_id: i64) -> Result<DashboardData, AppError> {
     let state = crate::server::state()?;
     let user = crate::server::authz::require_user(&state).await?;
-    let workspaces = crate::workspaces::ssr::list_workspaces().await?;
+    let workspaces = crate::workspaces::ssr::list_workspaces(&state, user.id).await?;
+    // Listed means a member, and every member may read: no further checks.
     let open = match workspaces.iter().find(|w| w.id == workspace_id) {
         Some(w) => Some(OpenWorkspace {
             workspace: w.clone(),
-            expenses: crate::expenses::ssr::list(workspace_id).await?,
-            earnings: crate::earnings::ssr::list(workspace_id).await?,
+            expenses: crate::expenses::ssr::list(&state, workspace_id).await?,
+            earnings: crate::earnings::ssr::list(&state, workspace_id).await?,
+            budgets: crate::budgets::ssr::list(&state, workspace_id).await?,
         }),
         None => None,
     };
@@ -175,6 +179,7 @@ fn WorkspaceView(open: OpenWorkspace) -> AnyView {
         workspace: ws,
         expenses,
         earnings,
+        budgets,
     } = open;
     let can_write = ws.role.can_write();
     let title = format!("{} · LiveLedger", ws.name);
@@ -182,7 +187,7 @@ fn WorkspaceView(open: OpenWorkspace) -> AnyView {
     let lost = RwSignal::new(false);
     provide_context(LostAccess(lost));
     let name = ws.name.clone();
-    let panels = StoredValue::new((expenses, earnings));
+    let panels = StoredValue::new((expenses, earnings, budgets));
     view! {
         <Title text=title/>
         <main class="content">
@@ -203,6 +208,7 @@ fn WorkspaceView(open: OpenWorkspace) -> AnyView {
                 <div class="panels">
                     <ExpensesPanel ws=ws.id can_write initial=panels.with_value(|p| p.0.clone())/>
                     <EarningsPanel ws=ws.id can_write initial=panels.with_value(|p| p.1.clone())/>
+                    <super::plan::BudgetsPanel ws=ws.id can_write initial=panels.with_value(|p| p.2.clone())/>
                 </div>
                 <crate::live::client::EventLog/>
             </Show>
@@ -211,7 +217,7 @@ fn WorkspaceView(open: OpenWorkspace) -> AnyView {
     .into_any()
 }
 
-fn currency_options() -> Vec<(String, String)> {
+pub(super) fn currency_options() -> Vec<(String, String)> {
     CURRENCIES
         .iter()
         .map(|(c, _)| (c.to_string(), c.to_string()))
@@ -228,7 +234,7 @@ fn plural(n: i64, one: &str, many: &str) -> String {
 /// this tab's own writes: while the socket is live their events arrive within
 /// milliseconds, otherwise (polling) the list is reloaded at once rather than waiting
 /// for the next poll.
-fn follow_list<L, F, Fut>(
+pub(super) fn follow_list<L, F, Fut>(
     list: RwSignal<L>,
     ws: i64,
     load: F,
@@ -292,7 +298,7 @@ fn follow_list<L, F, Fut>(
 /// `action` succeeds; after an error the form keeps what the user typed. (Found by
 /// selector: an `ActionForm` given a `node_ref` or an `attr:id` fails to hydrate in
 /// leptos 0.8.23.)
-fn reset_on_success<T, V>(value: V, selector: &'static str)
+pub(super) fn reset_on_success<T, V>(value: V, selector: &'static str)
 where
     T: 'static,
     V: With<Value = Option<Result<T, crate::error::AppError>>> + Send + Sync + 'static,

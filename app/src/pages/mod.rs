@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod dashboard;
 pub mod notify;
+pub mod plan;
 pub mod team;
 
 use leptos::prelude::*;

@@ -137,6 +137,12 @@ impl Wake {
         }
     }
 
+    pub fn merge(&mut self, other: Wake) {
+        for stream in other.0 {
+            self.add(stream);
+        }
+    }
+
     pub fn send(self, hub: &crate::server::hub::Hub) {
         for stream in self.0 {
             hub.notify(stream);

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod auth;
+mod budgets;
 mod earnings;
 mod expenses;
 mod live;

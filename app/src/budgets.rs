@@ -1,0 +1,562 @@
+//! Budgets: a monthly spending limit per category (and currency) of a workspace.
+//!
+//! Each calendar month is a period. The server recomputes a budget's spending whenever
+//! an expense in its category, currency and month is added, edited or deleted, and
+//! announces it (`budget:updated`), so progress bars move live. Crossing 80 % raises
+//! `budget:warning` and crossing 100 % `budget:exceeded`, each once per period: a later
+//! expense in the same month raises nothing; an edit or delete that takes spending back
+//! under a threshold re-arms it, so crossing it again raises it again. A change that
+//! crosses both at once raises only `budget:exceeded`.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    error::{AppError, AppResult},
+    expenses::CATEGORIES,
+    live::{catalog::BudgetInfo, follow::Followed, Event},
+    money::{self, parse_amount},
+};
+
+/// Budgets a workspace may have.
+pub const MAX_BUDGETS: i64 = 100;
+/// `budget:warning` is raised when spending reaches this share of the limit.
+pub const WARNING_PERCENT: i64 = 80;
+
+/// How far a budget's period has got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BudgetState {
+    Ok,
+    Warning,
+    Exceeded,
+}
+
+impl BudgetInfo {
+    /// Spent share of the limit, in whole percent (rounded down, may exceed 100).
+    pub fn percent(&self) -> i64 {
+        self.spent_minor.saturating_mul(100) / self.limit_minor.max(1)
+    }
+
+    pub fn state(&self) -> BudgetState {
+        if self.spent_minor >= self.limit_minor {
+            BudgetState::Exceeded
+        } else if self.spent_minor.saturating_mul(100)
+            >= self.limit_minor.saturating_mul(WARNING_PERCENT)
+        {
+            BudgetState::Warning
+        } else {
+            BudgetState::Ok
+        }
+    }
+}
+
+/// The workspace's budgets with their spending in `month`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BudgetList {
+    /// The period shown, 'YYYY-MM' (the server's current month when loaded).
+    pub month: String,
+    /// By category, then currency.
+    pub items: Vec<BudgetInfo>,
+    /// The workspace stream's sequence this snapshot is consistent with.
+    pub cursor: i64,
+}
+
+impl BudgetList {
+    fn upsert(&mut self, b: &BudgetInfo) {
+        match self.items.iter_mut().find(|x| x.id == b.id) {
+            Some(x) => *x = b.clone(),
+            None => {
+                self.items.push(b.clone());
+                self.items
+                    .sort_by(|x, y| (&x.category, &x.currency).cmp(&(&y.category, &y.currency)));
+            }
+        }
+    }
+}
+
+impl Followed for BudgetList {
+    fn cursor(&self) -> i64 {
+        self.cursor
+    }
+
+    fn set_cursor(&mut self, cursor: i64) {
+        self.cursor = cursor;
+    }
+
+    fn apply_event(&mut self, event: &Event) -> bool {
+        match event {
+            Event::BudgetCreated(b)
+            | Event::BudgetUpdated(b)
+            | Event::BudgetWarning(b)
+            | Event::BudgetExceeded(b) => {
+                if b.month == self.month {
+                    self.upsert(b);
+                    true
+                } else {
+                    // Spending in another month leaves this one as it is; a new budget
+                    // or a new limit seen from another month (the month turned) needs
+                    // a fresh snapshot.
+                    self.items
+                        .iter()
+                        .any(|x| x.id == b.id && x.limit_minor == b.limit_minor)
+                }
+            }
+            Event::BudgetDeleted(d) => {
+                self.items.retain(|x| x.id != d.id);
+                true
+            }
+            _ => true,
+        }
+    }
+}
+
+/// A validated budget, ready to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BudgetInput {
+    pub category: String,
+    pub currency: String,
+    pub limit_minor: i64,
+}
+
+impl BudgetInput {
+    pub fn parse(category: &str, currency: &str, limit: &str) -> AppResult<Self> {
+        let category = CATEGORIES
+            .iter()
+            .find(|c| c.eq_ignore_ascii_case(category.trim()))
+            .ok_or_else(|| AppError::validation("category", "Choose a category from the list."))?
+            .to_string();
+        let currency = currency.trim().to_uppercase();
+        if money::currency_exponent(&currency).is_none() {
+            return Err(AppError::validation(
+                "currency",
+                "Choose a currency from the list.",
+            ));
+        }
+        let limit_minor = parse_amount(limit, &currency)
+            .map_err(|e| AppError::validation("limit", e.to_string()))?;
+        Ok(BudgetInput {
+            category,
+            currency,
+            limit_minor,
+        })
+    }
+}
+
+#[server(endpoint = "budgets/list")]
+pub async fn list_budgets(workspace_id: i64) -> Result<BudgetList, AppError> {
+    let state = crate::server::state()?;
+    let user = crate::server::authz::require_user(&state).await?;
+    crate::server::authz::require_member(
+        &state,
+        user.id,
+        workspace_id,
+        crate::server::authz::Need::Read,
+    )
+    .await?;
+    ssr::list(&state, workspace_id).await
+}
+
+/// Sets the monthly limit of a category: creates the budget, or changes its limit.
+#[server(endpoint = "budgets/set")]
+pub async fn set_budget(
+    workspace_id: i64,
+    category: String,
+    currency: String,
+    limit: String,
+) -> Result<BudgetInfo, AppError> {
+    ssr::set(workspace_id, category, currency, limit).await
+}
+
+#[server(endpoint = "budgets/delete")]
+pub async fn delete_budget(workspace_id: i64, id: i64) -> Result<(), AppError> {
+    ssr::delete(workspace_id, id).await
+}
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use sqlx::{Any, Transaction};
+
+    use super::*;
+    use crate::{
+        dates::format_iso_date,
+        live::{catalog::Deleted, Stream},
+        notifications::ssr::publish,
+        server::{
+            authz::{require_member, require_user, Need},
+            db::snapshot,
+            now_ms,
+            outbox::{self, Wake},
+            state, today_days, AppState,
+        },
+    };
+
+    /// The period an ISO date falls in: 'YYYY-MM'.
+    pub fn month_of(date: &str) -> &str {
+        date.get(..7).unwrap_or(date)
+    }
+
+    pub fn current_month() -> String {
+        month_of(&format_iso_date(today_days())).to_owned()
+    }
+
+    /// Budget `id` with what was spent in its category and currency in `month`.
+    const INFO: &str = "SELECT b.id, b.category, b.currency, b.limit_minor, \
+        COALESCE((SELECT CAST(SUM(e.amount_minor) AS BIGINT) FROM expenses e \
+          WHERE e.workspace_id = b.workspace_id AND e.category = b.category \
+          AND e.currency = b.currency AND substr(e.spent_on, 1, 7) = $1), 0) \
+        FROM budgets b";
+
+    type Row = (i64, String, String, i64, i64);
+
+    fn info((id, category, currency, limit_minor, spent_minor): Row, month: &str) -> BudgetInfo {
+        BudgetInfo {
+            id,
+            category,
+            month: month.to_owned(),
+            limit_minor,
+            spent_minor,
+            currency,
+        }
+    }
+
+    async fn fetch(tx: &mut Transaction<'_, Any>, id: i64, month: &str) -> AppResult<BudgetInfo> {
+        let row: Row = sqlx::query_as(&format!("{INFO} WHERE b.id = $2"))
+            .bind(month)
+            .bind(id)
+            .fetch_one(&mut **tx)
+            .await?;
+        Ok(info(row, month))
+    }
+
+    /// The caller has checked that the user may read the workspace.
+    pub async fn list(state: &AppState, workspace_id: i64) -> AppResult<BudgetList> {
+        let month = current_month();
+        let mut tx = snapshot(&state.db).await?;
+        let cursor = outbox::head_in(&mut *tx, Stream::Workspace(workspace_id)).await?;
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "{INFO} WHERE b.workspace_id = $2 ORDER BY b.category, b.currency"
+        ))
+        .bind(&month)
+        .bind(workspace_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(BudgetList {
+            items: rows.into_iter().map(|r| info(r, &month)).collect(),
+            month,
+            cursor,
+        })
+    }
+
+    pub async fn set(
+        workspace_id: i64,
+        category: String,
+        currency: String,
+        limit: String,
+    ) -> AppResult<BudgetInfo> {
+        let state = state()?;
+        let user = require_user(&state).await?;
+        require_member(&state, user.id, workspace_id, Need::Write).await?;
+        let input = BudgetInput::parse(&category, &currency, &limit)?;
+        let now = now_ms();
+        let month = current_month();
+        let mut tx = state.db.pool.begin().await?;
+        let existing: Option<(i64,)> = sqlx::query_as(
+            "SELECT id FROM budgets WHERE workspace_id = $1 AND category = $2 AND currency = $3",
+        )
+        .bind(workspace_id)
+        .bind(&input.category)
+        .bind(&input.currency)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (id, created) = match existing {
+            Some((id,)) => {
+                sqlx::query("UPDATE budgets SET limit_minor = $1 WHERE id = $2")
+                    .bind(input.limit_minor)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                (id, false)
+            }
+            None => {
+                let (n,): (i64,) =
+                    sqlx::query_as("SELECT COUNT(*) FROM budgets WHERE workspace_id = $1")
+                        .bind(workspace_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                if n >= MAX_BUDGETS {
+                    return Err(AppError::validation(
+                        "category",
+                        format!("A workspace can have at most {MAX_BUDGETS} budgets."),
+                    ));
+                }
+                let (id,): (i64,) = sqlx::query_as(
+                    "INSERT INTO budgets (workspace_id, category, currency, limit_minor, created_by, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                )
+                .bind(workspace_id)
+                .bind(&input.category)
+                .bind(&input.currency)
+                .bind(input.limit_minor)
+                .bind(user.id)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                (id, true)
+            }
+        };
+        let budget = fetch(&mut tx, id, &month).await?;
+        let event = if created {
+            Event::BudgetCreated(budget.clone())
+        } else {
+            Event::BudgetUpdated(budget.clone())
+        };
+        let mut wake = publish(&mut tx, workspace_id, event, user.id, now).await?;
+        // A new limit can put this month over a threshold, or back under one.
+        settle(&mut tx, &mut wake, workspace_id, &budget, user.id, now).await?;
+        tx.commit().await?;
+        wake.send(&state.hub);
+        tracing::info!(workspace_id, budget_id = id, created, "budget set");
+        Ok(budget)
+    }
+
+    pub async fn delete(workspace_id: i64, id: i64) -> AppResult<()> {
+        let state = state()?;
+        let user = require_user(&state).await?;
+        require_member(&state, user.id, workspace_id, Need::Write).await?;
+        let mut tx = state.db.pool.begin().await?;
+        let done = sqlx::query("DELETE FROM budgets WHERE id = $1 AND workspace_id = $2")
+            .bind(id)
+            .bind(workspace_id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(AppError::not_found("Budget"));
+        }
+        let wake = publish(
+            &mut tx,
+            workspace_id,
+            Event::BudgetDeleted(Deleted { id }),
+            user.id,
+            now_ms(),
+        )
+        .await?;
+        tx.commit().await?;
+        wake.send(&state.hub);
+        tracing::info!(workspace_id, budget_id = id, "budget deleted");
+        Ok(())
+    }
+
+    /// Where an expense counts: its category, currency and month.
+    #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+    pub struct Counted {
+        pub category: String,
+        pub currency: String,
+        pub month: String,
+    }
+
+    impl Counted {
+        pub fn of(category: &str, currency: &str, spent_on: &str) -> Counted {
+            Counted {
+                category: category.to_owned(),
+                currency: currency.to_owned(),
+                month: month_of(spent_on).to_owned(),
+            }
+        }
+    }
+
+    /// After expenses changed in `touched` places (in `tx`, after their own events so
+    /// the stream's row lock orders concurrent writers): announces each affected
+    /// budget's new spending and raises or re-arms its alerts.
+    pub async fn expenses_changed(
+        tx: &mut Transaction<'_, Any>,
+        wake: &mut Wake,
+        workspace_id: i64,
+        mut touched: Vec<Counted>,
+        actor: i64,
+        now: i64,
+    ) -> AppResult<()> {
+        touched.sort();
+        touched.dedup();
+        for place in touched {
+            let found: Option<(i64,)> = sqlx::query_as(
+                "SELECT id FROM budgets WHERE workspace_id = $1 AND category = $2 AND currency = $3",
+            )
+            .bind(workspace_id)
+            .bind(&place.category)
+            .bind(&place.currency)
+            .fetch_optional(&mut **tx)
+            .await?;
+            let Some((id,)) = found else { continue };
+            let budget = fetch(tx, id, &place.month).await?;
+            outbox::append(
+                tx,
+                Stream::Workspace(workspace_id),
+                Event::BudgetUpdated(budget.clone()),
+                now,
+            )
+            .await?;
+            wake.add(Stream::Workspace(workspace_id));
+            settle(tx, wake, workspace_id, &budget, actor, now).await?;
+        }
+        Ok(())
+    }
+
+    /// Raises the alerts `budget`'s period has newly reached, once each, and re-arms
+    /// those it is back under.
+    async fn settle(
+        tx: &mut Transaction<'_, Any>,
+        wake: &mut Wake,
+        workspace_id: i64,
+        budget: &BudgetInfo,
+        actor: i64,
+        now: i64,
+    ) -> AppResult<()> {
+        let reached = budget.state();
+        let keep: &[&str] = match reached {
+            BudgetState::Ok => &[],
+            BudgetState::Warning => &["warning"],
+            BudgetState::Exceeded => &["warning", "exceeded"],
+        };
+        let mut newly = Vec::new();
+        for level in ["warning", "exceeded"] {
+            if keep.contains(&level) {
+                let added = sqlx::query(
+                    "INSERT INTO budget_alerts (budget_id, month, level, raised_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (budget_id, month, level) DO NOTHING",
+                )
+                .bind(budget.id)
+                .bind(&budget.month)
+                .bind(level)
+                .bind(now)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+                if added == 1 {
+                    newly.push(level);
+                }
+            } else {
+                sqlx::query(
+                    "DELETE FROM budget_alerts WHERE budget_id = $1 AND month = $2 AND level = $3",
+                )
+                .bind(budget.id)
+                .bind(&budget.month)
+                .bind(level)
+                .execute(&mut **tx)
+                .await?;
+            }
+        }
+        // Crossing both at once: the warning is moot, only the excess is announced.
+        let event = if newly.contains(&"exceeded") {
+            Event::BudgetExceeded(budget.clone())
+        } else if newly.contains(&"warning") {
+            Event::BudgetWarning(budget.clone())
+        } else {
+            return Ok(());
+        };
+        let more = publish(tx, workspace_id, event, actor, now).await?;
+        wake.merge(more);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live::{
+        catalog::Deleted,
+        follow::{apply_batch, Step},
+        Envelope, Priority, Stream,
+    };
+
+    fn b(id: i64, category: &str, month: &str, limit: i64, spent: i64) -> BudgetInfo {
+        BudgetInfo {
+            id,
+            category: category.into(),
+            month: month.into(),
+            limit_minor: limit,
+            spent_minor: spent,
+            currency: "EUR".into(),
+        }
+    }
+
+    fn at(seq: i64, event: Event) -> Envelope {
+        Envelope {
+            seq,
+            stream: Stream::Workspace(1),
+            timestamp: 0,
+            priority: Priority::Normal,
+            event,
+        }
+    }
+
+    #[test]
+    fn thresholds_are_inclusive() {
+        assert_eq!(b(1, "Food", "2026-11", 1000, 799).state(), BudgetState::Ok);
+        assert_eq!(
+            b(1, "Food", "2026-11", 1000, 800).state(),
+            BudgetState::Warning
+        );
+        assert_eq!(
+            b(1, "Food", "2026-11", 1000, 999).state(),
+            BudgetState::Warning
+        );
+        assert_eq!(
+            b(1, "Food", "2026-11", 1000, 1000).state(),
+            BudgetState::Exceeded
+        );
+        assert_eq!(b(1, "Food", "2026-11", 1000, 1500).percent(), 150);
+    }
+
+    #[test]
+    fn the_list_follows_its_month_only() {
+        let mut list = BudgetList {
+            month: "2026-11".into(),
+            items: vec![b(2, "Travel", "2026-11", 1000, 0)],
+            cursor: 3,
+        };
+        let batch = [
+            at(4, Event::BudgetCreated(b(5, "Food", "2026-11", 500, 0))),
+            at(5, Event::BudgetUpdated(b(5, "Food", "2026-11", 500, 420))),
+            at(6, Event::BudgetWarning(b(5, "Food", "2026-11", 500, 420))),
+            // Spending in October does not move November's bar.
+            at(
+                7,
+                Event::BudgetUpdated(b(2, "Travel", "2026-10", 1000, 900)),
+            ),
+        ];
+        assert_eq!(apply_batch(&mut list, &batch), Step::Applied);
+        let shown: Vec<_> = list
+            .items
+            .iter()
+            .map(|x| (x.id, x.category.as_str(), x.spent_minor))
+            .collect();
+        assert_eq!(shown, vec![(5, "Food", 420), (2, "Travel", 0)]);
+        let gone = at(8, Event::BudgetDeleted(Deleted { id: 5 }));
+        assert_eq!(apply_batch(&mut list, &[gone]), Step::Applied);
+        assert_eq!(list.items.len(), 1);
+        // A new limit announced for another month: the month has turned, reload.
+        let turned = at(9, Event::BudgetUpdated(b(2, "Travel", "2026-12", 2000, 0)));
+        assert_eq!(apply_batch(&mut list, &[turned]), Step::Reload);
+    }
+
+    #[test]
+    fn parses_a_budget_and_names_the_field_at_fault() {
+        let ok = BudgetInput::parse("food", "eur", "500").unwrap();
+        assert_eq!(
+            (ok.category.as_str(), ok.currency.as_str(), ok.limit_minor),
+            ("Food", "EUR", 50_000)
+        );
+        for (args, field) in [
+            (("Yachts", "EUR", "1"), "category"),
+            (("Food", "XYZ", "1"), "currency"),
+            (("Food", "EUR", "0"), "limit"),
+            (("Food", "EUR", "-5"), "limit"),
+        ] {
+            match BudgetInput::parse(args.0, args.1, args.2) {
+                Err(AppError::Validation { field: f, .. }) => assert_eq!(f, field),
+                other => panic!("{args:?}: {other:?}"),
+            }
+        }
+    }
+}
