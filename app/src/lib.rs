@@ -9,6 +9,7 @@ pub mod dates;
 pub mod earnings;
 pub mod error;
 pub mod expenses;
+pub mod goals;
 pub mod live;
 pub mod money;
 pub mod notifications;

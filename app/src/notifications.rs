@@ -408,6 +408,32 @@ pub mod ssr {
                     b.month
                 ),
             ),
+            Event::GoalCreated(g) => (
+                NotificationLevel::Info,
+                format!("New goal in {workspace}"),
+                format!(
+                    "{} set a goal: {}, {}",
+                    display_name(tx, actor).await?,
+                    g.name,
+                    format_display(g.target_minor, &g.currency)
+                ),
+            ),
+            // The goal's completion says the same, once.
+            Event::MilestoneCompleted(m) if m.percent >= 100 => return Ok(None),
+            Event::MilestoneCompleted(m) => (
+                NotificationLevel::Success,
+                format!("{}: {} % reached", m.name, m.percent),
+                format!("A milestone of a goal in {workspace}."),
+            ),
+            Event::GoalAchieved(g) => (
+                NotificationLevel::Success,
+                format!("Goal achieved in {workspace}: {}", g.name),
+                format!(
+                    "{} of {} saved.",
+                    format_display(g.saved_minor, &g.currency),
+                    format_display(g.target_minor, &g.currency)
+                ),
+            ),
             _ => return Ok(None),
         }))
     }

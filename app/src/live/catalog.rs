@@ -47,12 +47,27 @@ pub struct GoalInfo {
     pub target_minor: i64,
     pub saved_minor: i64,
     pub currency: String,
+    /// Ascending by percent.
+    #[serde(default)]
+    pub milestones: Vec<Milestone>,
+    #[serde(default)]
+    pub achieved: bool,
+}
+
+/// A share of a goal's target; once reached it stays reached.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Milestone {
+    pub percent: u8,
+    pub reached: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct MilestoneInfo {
     pub goal_id: i64,
     pub percent: u8,
+    /// The goal's name, for the notification.
+    #[serde(default)]
+    pub name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -51,6 +51,7 @@ pub struct OpenWorkspace {
     pub expenses: ExpenseList,
     pub earnings: EarningList,
     pub budgets: BudgetList,
+    pub goals: crate::goals::GoalList,
 }
 
 #[leptos::server(endpoint = "dashboard")]
@@ -65,6 +66,7 @@ pub async fn load_dashboard(workspace_id: i64) -> Result<DashboardData, AppError
             expenses: crate::expenses::ssr::list(&state, workspace_id).await?,
             earnings: crate::earnings::ssr::list(&state, workspace_id).await?,
             budgets: crate::budgets::ssr::list(&state, workspace_id).await?,
+            goals: crate::goals::ssr::list(&state, workspace_id).await?,
         }),
         None => None,
     };
@@ -180,6 +182,7 @@ fn WorkspaceView(open: OpenWorkspace) -> AnyView {
         expenses,
         earnings,
         budgets,
+        goals,
     } = open;
     let can_write = ws.role.can_write();
     let title = format!("{} · LiveLedger", ws.name);
@@ -187,7 +190,7 @@ fn WorkspaceView(open: OpenWorkspace) -> AnyView {
     let lost = RwSignal::new(false);
     provide_context(LostAccess(lost));
     let name = ws.name.clone();
-    let panels = StoredValue::new((expenses, earnings, budgets));
+    let panels = StoredValue::new((expenses, earnings, budgets, goals));
     view! {
         <Title text=title/>
         <main class="content">
@@ -209,6 +212,7 @@ fn WorkspaceView(open: OpenWorkspace) -> AnyView {
                     <ExpensesPanel ws=ws.id can_write initial=panels.with_value(|p| p.0.clone())/>
                     <EarningsPanel ws=ws.id can_write initial=panels.with_value(|p| p.1.clone())/>
                     <super::plan::BudgetsPanel ws=ws.id can_write initial=panels.with_value(|p| p.2.clone())/>
+                    <super::plan::GoalsPanel ws=ws.id can_write initial=panels.with_value(|p| p.3.clone())/>
                 </div>
                 <crate::live::client::EventLog/>
             </Show>

@@ -12,7 +12,8 @@ use super::{
 use crate::{
     budgets::{list_budgets, BudgetList, BudgetState, DeleteBudget, SetBudget},
     expenses::CATEGORIES,
-    live::catalog::BudgetInfo,
+    goals::{list_goals, Contribute, CreateGoal, DeleteGoal, GoalList},
+    live::catalog::{BudgetInfo, GoalInfo},
     money::format_display,
 };
 
@@ -138,6 +139,138 @@ fn BudgetRow(
                 })}
             </div>
             <ProgressBar percent class=state label/>
+        </li>
+    }
+    .into_any()
+}
+
+#[component]
+pub fn GoalsPanel(ws: i64, can_write: bool, initial: GoalList) -> AnyView {
+    let create = ServerAction::<CreateGoal>::new();
+    let give = ServerAction::<Contribute>::new();
+    let delete = ServerAction::<DeleteGoal>::new();
+    let list = RwSignal::new(initial);
+    follow_list(list, ws, list_goals, move || {
+        create.version().get() + give.version().get() + delete.version().get()
+    });
+    let create_error = action_error(create.value());
+    let list_error = Signal::derive(move || {
+        action_error(give.value())
+            .get()
+            .or_else(|| action_error(delete.value()).get())
+    });
+    reset_on_success(create.value(), "form[data-testid=goal-form]");
+    reset_on_success(give.value(), "form.contribute-form");
+    // A goal achieved while this page is open, by anyone: celebrate it.
+    let celebrate = RwSignal::new(None::<String>);
+    let achieved = StoredValue::new(list.with_untracked(|l| {
+        l.items
+            .iter()
+            .filter(|g| g.achieved)
+            .map(|g| g.id)
+            .collect::<Vec<_>>()
+    }));
+    Effect::new(move |_| {
+        list.with(|l| {
+            for g in l.items.iter().filter(|g| g.achieved) {
+                if !achieved.with_value(|a| a.contains(&g.id)) {
+                    achieved.update_value(|a| a.push(g.id));
+                    celebrate.set(Some(g.name.clone()));
+                }
+            }
+        })
+    });
+    view! {
+        <section class="panel" aria-labelledby="goals-heading">
+            <h2 id="goals-heading">"Goals"</h2>
+            {move || celebrate.get().map(|name| view! {
+                <div class="celebration" role="status" data-testid="goal-celebration">
+                    <span class="confetti" aria-hidden="true"></span>
+                    <strong>"Goal achieved: " {name}</strong>
+                    <button type="button" class="small" on:click=move |_| celebrate.set(None)>"Nice!"</button>
+                </div>
+            })}
+            {can_write.then(|| view! {
+                <ActionForm action=create attr:class="record-form" attr:data-testid="goal-form">
+                    <h3>"New goal"</h3>
+                    <FormError error=create_error/>
+                    <input type="hidden" name="workspace_id" value=ws/>
+                    <div class="grid">
+                        <Field form="goal" name="name" label="Name" error=create_error required=true maxlength=80/>
+                        <Field form="goal" name="target" label="Target" error=create_error required=true inputmode="decimal"/>
+                        <SelectField form="goal" name="currency" label="Currency" error=create_error options=currency_options() selected="EUR"/>
+                        <Field form="goal" name="milestones" label="Milestones (%)" error=create_error value="25, 50, 75, 100"/>
+                    </div>
+                    <div class="form-actions">
+                        <button type="submit" class="primary">"Create goal"</button>
+                    </div>
+                </ActionForm>
+            })}
+            <FormError error=list_error/>
+            <Show
+                when=move || list.with(|l| !l.items.is_empty())
+                fallback=|| view! { <p class="empty">"No goals yet."</p> }
+            >
+                <ul class="rows goals" data-testid="goal-list">
+                    <For each=move || list.with(|l| l.items.clone()) key=|g| g.clone() let:g>
+                        <GoalRow g ws can_write give delete/>
+                    </For>
+                </ul>
+            </Show>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn GoalRow(
+    g: GoalInfo,
+    ws: i64,
+    can_write: bool,
+    give: ServerAction<Contribute>,
+    delete: ServerAction<DeleteGoal>,
+) -> AnyView {
+    let percent = g.percent();
+    let class = if g.achieved { "achieved" } else { "ok" };
+    let label = format!("{} saved", g.name);
+    let delete_label = format!("Delete the goal {}", g.name);
+    let amount_id = format!("goal-{}-amount", g.id);
+    let amount_label = format!("Amount to add to {}", g.name);
+    let id = g.id;
+    view! {
+        <li class="goal" data-testid="goal-row" data-name=g.name.clone() data-achieved=g.achieved.to_string()>
+            <div class="budget-head">
+                <span class="category">{g.name.clone()}</span>
+                <span class="amount" data-testid="goal-saved">
+                    {format!("{} of {}", format_display(g.saved_minor, &g.currency), format_display(g.target_minor, &g.currency))}
+                </span>
+                <span class="percent" data-testid="goal-percent">{format!("{percent} %")}</span>
+                {g.achieved.then(|| view! { <span class="badge achieved">"Achieved"</span> })}
+            </div>
+            <ProgressBar percent class label/>
+            <ol class="milestones" aria-label="Milestones">
+                {g.milestones.iter().map(|m| view! {
+                    <li class:reached=m.reached data-testid="milestone" data-reached=m.reached.to_string()>
+                        {format!("{} %", m.percent)}
+                    </li>
+                }).collect_view()}
+            </ol>
+            {can_write.then(|| view! {
+                <div class="goal-actions">
+                    <ActionForm action=give attr:class="inline contribute-form">
+                        <input type="hidden" name="workspace_id" value=ws/>
+                        <input type="hidden" name="id" value=id/>
+                        <label for=amount_id.clone() class="visually-hidden">{amount_label.clone()}</label>
+                        <input id=amount_id name="amount" inputmode="decimal" required placeholder="Amount" size="8"/>
+                        <button type="submit" class="small">"Add money"</button>
+                    </ActionForm>
+                    <ActionForm action=delete attr:class="inline">
+                        <input type="hidden" name="workspace_id" value=ws/>
+                        <input type="hidden" name="id" value=id/>
+                        <button type="submit" class="danger small" aria-label=delete_label.clone()>"Delete"</button>
+                    </ActionForm>
+                </div>
+            })}
         </li>
     }
     .into_any()

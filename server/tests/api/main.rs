@@ -6,6 +6,7 @@ mod auth;
 mod budgets;
 mod earnings;
 mod expenses;
+mod goals;
 mod live;
 mod notifications;
 mod ops;

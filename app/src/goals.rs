@@ -1,0 +1,553 @@
+//! Goals: a target amount that members fill with contributions, with milestones
+//! (25/50/75/100 % by default, or the workspace's own).
+//!
+//! Every change announces the goal as it now is (`goal:updated`); a contribution or a
+//! lowered target that reaches milestones completes each one once (`milestone:completed`,
+//! lowest first), and reaching the target achieves the goal once (`goal:achieved`).
+//! Reached milestones and an achieved goal stay so when the target is raised later:
+//! they record what happened, and are not announced twice.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    error::{AppError, AppResult},
+    live::{catalog::GoalInfo, follow::Followed, Event},
+    money::{self, parse_amount},
+};
+
+pub const DEFAULT_MILESTONES: [u8; 4] = [25, 50, 75, 100];
+pub const MAX_MILESTONES: usize = 10;
+pub const MAX_NAME: usize = 80;
+pub const MAX_GOALS: i64 = 100;
+
+impl GoalInfo {
+    /// Saved share of the target, in whole percent (rounded down, may exceed 100).
+    pub fn percent(&self) -> i64 {
+        self.saved_minor.saturating_mul(100) / self.target_minor.max(1)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GoalList {
+    /// Oldest first.
+    pub items: Vec<GoalInfo>,
+    /// The workspace stream's sequence this snapshot is consistent with.
+    pub cursor: i64,
+}
+
+impl Followed for GoalList {
+    fn cursor(&self) -> i64 {
+        self.cursor
+    }
+
+    fn set_cursor(&mut self, cursor: i64) {
+        self.cursor = cursor;
+    }
+
+    fn apply_event(&mut self, event: &Event) -> bool {
+        match event {
+            Event::GoalCreated(g) | Event::GoalUpdated(g) | Event::GoalAchieved(g) => {
+                match self.items.iter_mut().find(|x| x.id == g.id) {
+                    Some(x) => *x = g.clone(),
+                    None => {
+                        self.items.push(g.clone());
+                        self.items.sort_by_key(|x| x.id);
+                    }
+                }
+                true
+            }
+            Event::MilestoneCompleted(m) => {
+                if let Some(g) = self.items.iter_mut().find(|x| x.id == m.goal_id) {
+                    for ms in g.milestones.iter_mut().filter(|x| x.percent == m.percent) {
+                        ms.reached = true;
+                    }
+                }
+                true
+            }
+            Event::GoalDeleted(d) => {
+                self.items.retain(|x| x.id != d.id);
+                true
+            }
+            _ => true,
+        }
+    }
+}
+
+/// Parses "25, 50, 75" (percent of the target, 1 to 100); empty means the defaults.
+pub fn parse_milestones(input: &str) -> AppResult<Vec<u8>> {
+    let bad = || {
+        AppError::validation(
+            "milestones",
+            format!(
+                "List up to {MAX_MILESTONES} whole percentages from 1 to 100, separated by commas."
+            ),
+        )
+    };
+    if input.trim().is_empty() {
+        return Ok(DEFAULT_MILESTONES.to_vec());
+    }
+    let mut out = Vec::new();
+    for part in input.split(',') {
+        let p: u8 = part
+            .trim()
+            .trim_end_matches('%')
+            .trim()
+            .parse()
+            .map_err(|_| bad())?;
+        if !(1..=100).contains(&p) {
+            return Err(bad());
+        }
+        out.push(p);
+    }
+    out.sort_unstable();
+    out.dedup();
+    if out.len() > MAX_MILESTONES {
+        return Err(bad());
+    }
+    Ok(out)
+}
+
+/// A validated goal name and target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GoalInput {
+    pub name: String,
+    pub currency: String,
+    pub target_minor: i64,
+}
+
+impl GoalInput {
+    pub fn parse(name: &str, target: &str, currency: &str) -> AppResult<Self> {
+        let name = name.trim().to_owned();
+        if name.is_empty() {
+            return Err(AppError::validation("name", "Name the goal."));
+        }
+        if name.chars().count() > MAX_NAME || name.chars().any(|c| c.is_control()) {
+            return Err(AppError::validation(
+                "name",
+                format!("Use at most {MAX_NAME} ordinary characters."),
+            ));
+        }
+        let currency = currency.trim().to_uppercase();
+        if money::currency_exponent(&currency).is_none() {
+            return Err(AppError::validation(
+                "currency",
+                "Choose a currency from the list.",
+            ));
+        }
+        let target_minor = parse_amount(target, &currency)
+            .map_err(|e| AppError::validation("target", e.to_string()))?;
+        Ok(GoalInput {
+            name,
+            currency,
+            target_minor,
+        })
+    }
+}
+
+#[server(endpoint = "goals/list")]
+pub async fn list_goals(workspace_id: i64) -> Result<GoalList, AppError> {
+    let state = crate::server::state()?;
+    let user = crate::server::authz::require_user(&state).await?;
+    crate::server::authz::require_member(
+        &state,
+        user.id,
+        workspace_id,
+        crate::server::authz::Need::Read,
+    )
+    .await?;
+    ssr::list(&state, workspace_id).await
+}
+
+#[server(endpoint = "goals/create")]
+pub async fn create_goal(
+    workspace_id: i64,
+    name: String,
+    target: String,
+    currency: String,
+    #[server(default)] milestones: String,
+) -> Result<GoalInfo, AppError> {
+    ssr::create(workspace_id, name, target, currency, milestones).await
+}
+
+/// Renames a goal or changes its target (in its currency).
+#[server(endpoint = "goals/update")]
+pub async fn update_goal(
+    workspace_id: i64,
+    id: i64,
+    name: String,
+    target: String,
+) -> Result<GoalInfo, AppError> {
+    ssr::update(workspace_id, id, name, target).await
+}
+
+/// Adds `amount` (in the goal's currency) to what is saved.
+#[server(endpoint = "goals/contribute")]
+pub async fn contribute(workspace_id: i64, id: i64, amount: String) -> Result<GoalInfo, AppError> {
+    ssr::contribute(workspace_id, id, amount).await
+}
+
+#[server(endpoint = "goals/delete")]
+pub async fn delete_goal(workspace_id: i64, id: i64) -> Result<(), AppError> {
+    ssr::delete(workspace_id, id).await
+}
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use sqlx::{Any, Transaction};
+
+    use super::*;
+    use crate::{
+        live::{
+            catalog::{Deleted, Milestone, MilestoneInfo},
+            Stream,
+        },
+        notifications::ssr::publish,
+        server::{
+            authz::{require_member, require_user, Need},
+            db::snapshot,
+            now_ms,
+            outbox::{self, Wake},
+            state, AppState,
+        },
+    };
+
+    type Row = (i64, String, i64, i64, String, Option<i64>);
+    const SELECT: &str =
+        "SELECT id, name, target_minor, saved_minor, currency, achieved_at FROM goals";
+
+    async fn milestones<'e, E: sqlx::Executor<'e, Database = Any>>(
+        ex: E,
+        goal_id: i64,
+    ) -> AppResult<Vec<Milestone>> {
+        let rows: Vec<(i64, Option<i64>)> = sqlx::query_as(
+            "SELECT percent, reached_at FROM goal_milestones WHERE goal_id = $1 ORDER BY percent",
+        )
+        .bind(goal_id)
+        .fetch_all(ex)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(percent, reached)| Milestone {
+                percent: percent as u8,
+                reached: reached.is_some(),
+            })
+            .collect())
+    }
+
+    fn info((id, name, target_minor, saved_minor, currency, achieved_at): Row) -> GoalInfo {
+        GoalInfo {
+            id,
+            name,
+            target_minor,
+            saved_minor,
+            currency,
+            milestones: Vec::new(),
+            achieved: achieved_at.is_some(),
+        }
+    }
+
+    async fn fetch(tx: &mut Transaction<'_, Any>, ws: i64, id: i64) -> AppResult<GoalInfo> {
+        let row: Row = sqlx::query_as(&format!("{SELECT} WHERE workspace_id = $1 AND id = $2"))
+            .bind(ws)
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or_else(|| AppError::not_found("Goal"))?;
+        let mut goal = info(row);
+        goal.milestones = milestones(&mut **tx, id).await?;
+        Ok(goal)
+    }
+
+    /// The caller has checked that the user may read the workspace.
+    pub async fn list(state: &AppState, workspace_id: i64) -> AppResult<GoalList> {
+        let mut tx = snapshot(&state.db).await?;
+        let cursor = outbox::head_in(&mut *tx, Stream::Workspace(workspace_id)).await?;
+        let rows: Vec<Row> =
+            sqlx::query_as(&format!("{SELECT} WHERE workspace_id = $1 ORDER BY id"))
+                .bind(workspace_id)
+                .fetch_all(&mut *tx)
+                .await?;
+        let mut items = Vec::with_capacity(rows.len());
+        for row in rows {
+            let mut goal = info(row);
+            goal.milestones = milestones(&mut *tx, goal.id).await?;
+            items.push(goal);
+        }
+        tx.commit().await?;
+        Ok(GoalList { items, cursor })
+    }
+
+    pub async fn create(
+        workspace_id: i64,
+        name: String,
+        target: String,
+        currency: String,
+        milestones: String,
+    ) -> AppResult<GoalInfo> {
+        let state = state()?;
+        let user = require_user(&state).await?;
+        require_member(&state, user.id, workspace_id, Need::Write).await?;
+        let input = GoalInput::parse(&name, &target, &currency)?;
+        let percents = parse_milestones(&milestones)?;
+        let now = now_ms();
+        let mut tx = state.db.pool.begin().await?;
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM goals WHERE workspace_id = $1")
+            .bind(workspace_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if n >= MAX_GOALS {
+            return Err(AppError::validation(
+                "name",
+                format!("A workspace can have at most {MAX_GOALS} goals."),
+            ));
+        }
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO goals (workspace_id, name, currency, target_minor, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(workspace_id)
+        .bind(&input.name)
+        .bind(&input.currency)
+        .bind(input.target_minor)
+        .bind(user.id)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        for p in &percents {
+            sqlx::query("INSERT INTO goal_milestones (goal_id, percent) VALUES ($1, $2)")
+                .bind(id)
+                .bind(*p as i64)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let goal = fetch(&mut tx, workspace_id, id).await?;
+        let wake = publish(
+            &mut tx,
+            workspace_id,
+            Event::GoalCreated(goal.clone()),
+            user.id,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        wake.send(&state.hub);
+        tracing::info!(workspace_id, goal_id = id, "goal created");
+        Ok(goal)
+    }
+
+    pub async fn update(
+        workspace_id: i64,
+        id: i64,
+        name: String,
+        target: String,
+    ) -> AppResult<GoalInfo> {
+        let state = state()?;
+        let user = require_user(&state).await?;
+        require_member(&state, user.id, workspace_id, Need::Write).await?;
+        let now = now_ms();
+        let mut tx = state.db.pool.begin().await?;
+        let before = fetch(&mut tx, workspace_id, id).await?;
+        let input = GoalInput::parse(&name, &target, &before.currency)?;
+        sqlx::query("UPDATE goals SET name = $1, target_minor = $2 WHERE id = $3")
+            .bind(&input.name)
+            .bind(input.target_minor)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let (goal, wake) = announce(&mut tx, workspace_id, id, user.id, now).await?;
+        tx.commit().await?;
+        wake.send(&state.hub);
+        tracing::info!(workspace_id, goal_id = id, "goal updated");
+        Ok(goal)
+    }
+
+    pub async fn contribute(workspace_id: i64, id: i64, amount: String) -> AppResult<GoalInfo> {
+        let state = state()?;
+        let user = require_user(&state).await?;
+        require_member(&state, user.id, workspace_id, Need::Write).await?;
+        let now = now_ms();
+        let mut tx = state.db.pool.begin().await?;
+        // Locks the goal's row: concurrent contributions add up one after the other.
+        let found: Option<(String,)> = sqlx::query_as(
+            "UPDATE goals SET saved_minor = saved_minor WHERE workspace_id = $1 AND id = $2 RETURNING currency",
+        )
+        .bind(workspace_id)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (currency,) = found.ok_or_else(|| AppError::not_found("Goal"))?;
+        let amount_minor = parse_amount(&amount, &currency)
+            .map_err(|e| AppError::validation("amount", e.to_string()))?;
+        sqlx::query("UPDATE goals SET saved_minor = saved_minor + $1 WHERE id = $2")
+            .bind(amount_minor)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO goal_contributions (goal_id, amount_minor, created_by, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(amount_minor)
+        .bind(user.id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let (goal, wake) = announce(&mut tx, workspace_id, id, user.id, now).await?;
+        tx.commit().await?;
+        wake.send(&state.hub);
+        tracing::info!(
+            workspace_id,
+            goal_id = id,
+            amount_minor,
+            "goal contribution"
+        );
+        Ok(goal)
+    }
+
+    /// After a goal changed in `tx`: completes the milestones it has newly reached and
+    /// achieves it if it reached its target (each once), then announces `goal:updated`,
+    /// each `milestone:completed` (lowest first) and `goal:achieved`.
+    async fn announce(
+        tx: &mut Transaction<'_, Any>,
+        ws: i64,
+        id: i64,
+        actor: i64,
+        now: i64,
+    ) -> AppResult<(GoalInfo, Wake)> {
+        let (target, saved): (i64, i64) =
+            sqlx::query_as("SELECT target_minor, saved_minor FROM goals WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut **tx)
+                .await?;
+        let mut newly: Vec<(i64,)> = sqlx::query_as(
+            "UPDATE goal_milestones SET reached_at = $1 \
+             WHERE goal_id = $2 AND reached_at IS NULL AND percent * $3 <= $4 * 100 RETURNING percent",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(target)
+        .bind(saved)
+        .fetch_all(&mut **tx)
+        .await?;
+        newly.sort_unstable();
+        let achieved = sqlx::query(
+            "UPDATE goals SET achieved_at = $1 WHERE id = $2 AND achieved_at IS NULL AND saved_minor >= target_minor",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected()
+            == 1;
+        let goal = fetch(tx, ws, id).await?;
+        let mut wake = publish(tx, ws, Event::GoalUpdated(goal.clone()), actor, now).await?;
+        for (percent,) in newly {
+            let event = Event::MilestoneCompleted(MilestoneInfo {
+                goal_id: id,
+                percent: percent as u8,
+                name: goal.name.clone(),
+            });
+            wake.merge(publish(tx, ws, event, actor, now).await?);
+        }
+        if achieved {
+            let event = Event::GoalAchieved(goal.clone());
+            wake.merge(publish(tx, ws, event, actor, now).await?);
+        }
+        Ok((goal, wake))
+    }
+
+    pub async fn delete(workspace_id: i64, id: i64) -> AppResult<()> {
+        let state = state()?;
+        let user = require_user(&state).await?;
+        require_member(&state, user.id, workspace_id, Need::Write).await?;
+        let mut tx = state.db.pool.begin().await?;
+        let done = sqlx::query("DELETE FROM goals WHERE id = $1 AND workspace_id = $2")
+            .bind(id)
+            .bind(workspace_id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(AppError::not_found("Goal"));
+        }
+        let wake = publish(
+            &mut tx,
+            workspace_id,
+            Event::GoalDeleted(Deleted { id }),
+            user.id,
+            now_ms(),
+        )
+        .await?;
+        tx.commit().await?;
+        wake.send(&state.hub);
+        tracing::info!(workspace_id, goal_id = id, "goal deleted");
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live::{
+        catalog::{Milestone, MilestoneInfo},
+        follow::{apply_batch, Step},
+        Envelope, Priority, Stream,
+    };
+
+    #[test]
+    fn milestones_default_and_validate() {
+        assert_eq!(parse_milestones("").unwrap(), vec![25, 50, 75, 100]);
+        assert_eq!(parse_milestones("50%, 10 ,50").unwrap(), vec![10, 50]);
+        for bad in ["0", "101", "x", "10,,20", &"5,".repeat(11)] {
+            assert!(parse_milestones(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_list_follows_goal_events() {
+        let goal = |saved: i64, reached: bool| GoalInfo {
+            id: 4,
+            name: "Laptop".into(),
+            target_minor: 1000,
+            saved_minor: saved,
+            currency: "EUR".into(),
+            milestones: vec![Milestone {
+                percent: 50,
+                reached,
+            }],
+            achieved: false,
+        };
+        let at = |seq, event| Envelope {
+            seq,
+            stream: Stream::Workspace(1),
+            timestamp: 0,
+            priority: Priority::Normal,
+            event,
+        };
+        let mut list = GoalList {
+            items: vec![],
+            cursor: 0,
+        };
+        let batch = [
+            at(1, Event::GoalCreated(goal(0, false))),
+            at(2, Event::GoalUpdated(goal(600, false))),
+            at(
+                3,
+                Event::MilestoneCompleted(MilestoneInfo {
+                    goal_id: 4,
+                    percent: 50,
+                    name: "Laptop".into(),
+                }),
+            ),
+        ];
+        assert_eq!(apply_batch(&mut list, &batch), Step::Applied);
+        assert_eq!(list.items, vec![goal(600, true)]);
+        assert_eq!(list.items[0].percent(), 60);
+        let gone = at(
+            4,
+            Event::GoalDeleted(crate::live::catalog::Deleted { id: 4 }),
+        );
+        assert_eq!(apply_batch(&mut list, &[gone]), Step::Applied);
+        assert!(list.items.is_empty());
+    }
+}
