@@ -311,6 +311,32 @@ pub mod ssr {
         e.earned_on, e.hours_centi, e.amount_minor, e.currency, e.notes, e.created_by \
         FROM earnings e JOIN platforms p ON p.id = e.platform_id";
 
+    /// Stores a validated earning (its platform already checked to be the workspace's).
+    pub async fn insert(
+        tx: &mut sqlx::Transaction<'_, Any>,
+        workspace_id: i64,
+        input: &EarningInput,
+        user_id: i64,
+        now: i64,
+    ) -> AppResult<i64> {
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO earnings (workspace_id, platform_id, earned_on, hours_centi, amount_minor, currency, notes, created_by, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
+        )
+        .bind(workspace_id)
+        .bind(input.platform_id)
+        .bind(&input.earned_on)
+        .bind(input.hours_centi)
+        .bind(input.amount_minor)
+        .bind(&input.currency)
+        .bind(&input.notes)
+        .bind(user_id)
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await?;
+        Ok(id)
+    }
+
     /// The caller has checked that the user may read the workspace.
     pub async fn list(
         state: &crate::server::AppState,
@@ -401,21 +427,7 @@ pub mod ssr {
         let mut tx = state.db.pool.begin().await?;
         let (earning, wake) = match id {
             None => {
-                let (id,): (i64,) = sqlx::query_as(
-                    "INSERT INTO earnings (workspace_id, platform_id, earned_on, hours_centi, amount_minor, currency, notes, created_by, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
-                )
-                .bind(workspace_id)
-                .bind(input.platform_id)
-                .bind(&input.earned_on)
-                .bind(input.hours_centi)
-                .bind(input.amount_minor)
-                .bind(&input.currency)
-                .bind(&input.notes)
-                .bind(user.id)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
+                let id = insert(&mut tx, workspace_id, &input, user.id, now).await?;
                 let earning = fetch(&mut *tx, workspace_id, id).await?;
                 let wake = publish(
                     &mut tx,

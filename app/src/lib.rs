@@ -10,6 +10,7 @@ pub mod earnings;
 pub mod error;
 pub mod expenses;
 pub mod goals;
+pub mod import;
 pub mod live;
 pub mod money;
 pub mod notifications;

@@ -7,6 +7,7 @@ mod budgets;
 mod earnings;
 mod expenses;
 mod goals;
+mod import;
 mod live;
 mod notifications;
 mod ops;
