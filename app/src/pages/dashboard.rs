@@ -213,6 +213,7 @@ fn WorkspaceView(open: OpenWorkspace) -> AnyView {
                     <EarningsPanel ws=ws.id can_write initial=panels.with_value(|p| p.1.clone())/>
                     <super::plan::BudgetsPanel ws=ws.id can_write initial=panels.with_value(|p| p.2.clone())/>
                     <super::plan::GoalsPanel ws=ws.id can_write initial=panels.with_value(|p| p.3.clone())/>
+                    {can_write.then(|| view! { <super::import::ImportPanel ws=ws.id/> })}
                 </div>
                 <crate::live::client::EventLog/>
             </Show>

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod dashboard;
+pub mod import;
 pub mod notify;
 pub mod plan;
 pub mod team;

@@ -1,0 +1,132 @@
+//! The CSV import panel: choose a file (or paste its text), preview it with every
+//! problem by line and column, then import it. Nothing is written while the file
+//! has problems; the lists update from the import's one `sync:completed` event.
+
+use leptos::prelude::*;
+
+use crate::import::{ImportCsv, ImportReport};
+
+#[component]
+pub fn ImportPanel(ws: i64) -> AnyView {
+    let run = ServerAction::<ImportCsv>::new();
+    let kind = RwSignal::new("expenses".to_owned());
+    let text = RwSignal::new(String::new());
+    let file_error = RwSignal::new(None::<String>);
+    let dispatch = move |commit: bool| {
+        run.dispatch(ImportCsv {
+            workspace_id: ws,
+            kind: kind.get_untracked(),
+            csv: text.get_untracked(),
+            commit,
+        });
+    };
+    let on_file = move |ev: leptos::ev::Event| {
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            let file = ev
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+                .and_then(|input| input.files())
+                .and_then(|files| files.get(0));
+            let Some(file) = file else { return };
+            if file.size() > crate::import::MAX_BYTES as f64 {
+                file_error.set(Some(format!(
+                    "The file is larger than {} KiB.",
+                    crate::import::MAX_BYTES / 1024
+                )));
+                return;
+            }
+            file_error.set(None);
+            leptos::task::spawn_local(async move {
+                match wasm_bindgen_futures::JsFuture::from(file.text()).await {
+                    Ok(v) => text.set(v.as_string().unwrap_or_default()),
+                    Err(_) => file_error.set(Some("The file could not be read.".into())),
+                }
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (ev, file_error);
+    };
+    let pending = run.pending();
+    view! {
+        <section class="panel import" aria-labelledby="import-heading">
+            <h2 id="import-heading">"Import from CSV"</h2>
+            <p class="muted">
+                "Expenses: date, amount, currency, category, description. "
+                "Earnings: date, platform, amount, currency, hours, notes. The first line names the columns."
+            </p>
+            <div class="grid">
+                <div class="field">
+                    <label for="import-kind">"Import"</label>
+                    <select id="import-kind" on:change=move |ev| kind.set(event_target_value(&ev))>
+                        <option value="expenses" selected>"Expenses"</option>
+                        <option value="earnings">"Earnings"</option>
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="import-file">"CSV file"</label>
+                    <input id="import-file" type="file" accept=".csv,text/csv" on:change=on_file/>
+                </div>
+            </div>
+            <p class="form-error" role="alert">{move || file_error.get()}</p>
+            <div class="field">
+                <label for="import-text">"Or paste the file"</label>
+                <textarea id="import-text" rows="5" data-testid="import-text"
+                    prop:value=move || text.get()
+                    on:input=move |ev| text.set(event_target_value(&ev))></textarea>
+            </div>
+            <div class="form-actions">
+                <button type="button" on:click=move |_| dispatch(false) disabled=move || pending.get()>"Preview"</button>
+                <button type="button" class="primary" on:click=move |_| dispatch(true) disabled=move || pending.get()>"Import"</button>
+            </div>
+            {move || run.value().get().map(|result| match result {
+                Ok(report) => view! { <ImportResult report/> }.into_any(),
+                Err(e) => view! { <p class="form-error" role="alert" data-testid="import-error">{e.to_string()}</p> }.into_any(),
+            })}
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn ImportResult(report: ImportReport) -> impl IntoView {
+    let summary = if report.committed {
+        format!("Imported {} {}.", report.created, report.kind.as_str())
+    } else if report.problem_count > 0 {
+        format!(
+            "{} rows, {} with problems: nothing was imported. Fix them and try again.",
+            report.rows, report.problem_count
+        )
+    } else {
+        format!("{} rows, no problems. Ready to import.", report.rows)
+    };
+    let columns = report.columns.clone();
+    view! {
+        <p class="import-summary" role="status" data-testid="import-result"
+            data-committed=report.committed.to_string()>{summary}</p>
+        {(!report.problems.is_empty()).then(|| view! {
+            <ul class="import-problems" data-testid="import-problems">
+                {report.problems.iter().map(|p| view! {
+                    <li>
+                        {format!("Line {}", p.line)}
+                        {p.column.as_ref().map(|c| format!(", {c}"))}
+                        ": " {p.message.clone()}
+                    </li>
+                }).collect_view()}
+            </ul>
+        })}
+        {(!report.committed && !report.preview.is_empty()).then(|| view! {
+            <div class="table-wrap">
+                <table class="preview" data-testid="import-preview">
+                    <thead><tr>{columns.iter().map(|c| view! { <th>{c.clone()}</th> }).collect_view()}</tr></thead>
+                    <tbody>
+                        {report.preview.iter().map(|row| view! {
+                            <tr>{row.iter().map(|cell| view! { <td>{cell.clone()}</td> }).collect_view()}</tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        })}
+    }
+}
