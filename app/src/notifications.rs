@@ -87,6 +87,25 @@ pub async fn mark_all_notifications_read() -> Result<u64, AppError> {
     ssr::mark_read(None).await
 }
 
+/// Longest title and message of a notification someone sends.
+pub const MAX_TITLE: usize = 80;
+pub const MAX_MESSAGE: usize = 500;
+/// Sends (to any number of people) per user per minute.
+pub const SENDS_PER_MINUTE: u32 = 10;
+
+/// An owner or admin tells the workspace something: every member but the sender, or
+/// only the members in `to`. Returns how many were notified.
+#[server(endpoint = "notifications/send")]
+pub async fn send_notification(
+    workspace_id: i64,
+    title: String,
+    message: String,
+    level: String,
+    #[server(default)] to: Vec<i64>,
+) -> Result<u64, AppError> {
+    ssr::send(workspace_id, title, message, level, to).await
+}
+
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use sqlx::{Any, Transaction};
@@ -100,7 +119,7 @@ pub mod ssr {
         },
         money::format_display,
         server::{
-            authz::require_user,
+            authz::{require_member, require_user, Need},
             db::snapshot,
             now_ms,
             outbox::{self, Wake},
@@ -231,6 +250,103 @@ pub mod ssr {
             state.hub.notify(Stream::User(user.id));
         }
         Ok(ids.len() as u64)
+    }
+
+    /// Checks a title or message someone typed: trimmed, not empty, not too long,
+    /// no control characters (a message may have line breaks).
+    fn text(field: &str, raw: &str, max: usize, lines: bool) -> AppResult<String> {
+        let t = raw.trim().to_owned();
+        if t.is_empty() {
+            return Err(AppError::validation(field, "This cannot be empty."));
+        }
+        if t.chars().count() > max {
+            return Err(AppError::validation(
+                field,
+                format!("Use at most {max} characters."),
+            ));
+        }
+        if t.chars().any(|c| c.is_control() && !(lines && c == '\n')) {
+            return Err(AppError::validation(
+                field,
+                "This contains invalid characters.",
+            ));
+        }
+        Ok(t)
+    }
+
+    pub async fn send(
+        workspace_id: i64,
+        title: String,
+        message: String,
+        level: String,
+        mut to: Vec<i64>,
+    ) -> AppResult<u64> {
+        let state = state()?;
+        let user = require_user(&state).await?;
+        require_member(&state, user.id, workspace_id, Need::Manage).await?;
+        let title = text("title", &title, MAX_TITLE, false)?;
+        let message = text("message", &message.replace("\r\n", "\n"), MAX_MESSAGE, true)?;
+        let level = match level.trim() {
+            "info" => NotificationLevel::Info,
+            "success" => NotificationLevel::Success,
+            "warning" => NotificationLevel::Warning,
+            "error" => NotificationLevel::Error,
+            _ => {
+                return Err(AppError::validation(
+                    "level",
+                    "Choose a level from the list.",
+                ))
+            }
+        };
+        to.sort_unstable();
+        to.dedup();
+        state
+            .action_limiter
+            .attempt(user.id, "notification-send", SENDS_PER_MINUTE)
+            .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })?;
+        let now = now_ms();
+        let mut tx = state.db.pool.begin().await?;
+        let members: Vec<(i64,)> = sqlx::query_as(
+            "SELECT user_id FROM memberships WHERE workspace_id = $1 AND user_id <> $2 ORDER BY user_id",
+        )
+        .bind(workspace_id)
+        .bind(user.id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let members: Vec<i64> = members.into_iter().map(|(id,)| id).collect();
+        let recipients = if to.is_empty() {
+            members
+        } else if let Some(stranger) = to.iter().find(|id| !members.contains(id)) {
+            return Err(AppError::validation(
+                "to",
+                format!("User {stranger} is not another member of this workspace."),
+            ));
+        } else {
+            to
+        };
+        let mut wake = Wake::default();
+        let title = format!("{title} — from {}", user.display_name);
+        for id in &recipients {
+            notify_user(
+                &mut tx,
+                &mut wake,
+                *id,
+                Some(workspace_id),
+                level,
+                &title,
+                &message,
+                now,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        wake.send(&state.hub);
+        tracing::info!(
+            workspace_id,
+            recipients = recipients.len(),
+            "notification sent"
+        );
+        Ok(recipients.len() as u64)
     }
 
     /// Stores a notification for `user_id` and announces it on their stream, in `tx`.

@@ -6,7 +6,8 @@ use leptos_router::{components::Redirect, hooks::use_params_map};
 
 use super::{action_error, workspace_param, FormError, RequireUser, SelectField, TopBar};
 use crate::{
-    auth::current_user,
+    auth::{current_user, SessionUser},
+    notifications::SendNotification,
     workspaces::{
         load_team, preview_invite, ChangeRole, CreateInvite, JoinWorkspace, RemoveMember,
         RevokeInvite, Role, Team,
@@ -67,6 +68,8 @@ fn TeamView() -> impl IntoView {
                             let ws_id = workspace.id;
                             let assignable: Vec<Role> = if is_owner { Role::ALL.to_vec() } else { vec![Role::Member, Role::Viewer] };
                             let invitable: Vec<Role> = if is_owner { vec![Role::Member, Role::Viewer, Role::Admin] } else { vec![Role::Member, Role::Viewer] };
+                            let me = use_context::<SessionUser>().map(|u| u.id).unwrap_or(0);
+                            let others: Vec<(i64, String)> = members.iter().filter(|m| m.user_id != me).map(|m| (m.user_id, m.display_name.clone())).collect();
                             view! {
                                 <Title text=format!("Team · {} · LiveLedger", workspace.name)/>
                                 <p><a href=format!("/w/{ws_id}")>"← Back to " {workspace.name.clone()}</a></p>
@@ -154,6 +157,7 @@ fn TeamView() -> impl IntoView {
                                         }}
                                     </section>
                                 })}
+                                {(manage && !others.is_empty()).then(|| view! { <SendNotice ws=ws_id others/> })}
                             }.into_any()
                         }
                         Err(e) => view! {
@@ -165,6 +169,49 @@ fn TeamView() -> impl IntoView {
                 })}
             </Transition>
         </main>
+    }
+}
+
+/// Owners and admins tell the team something: everyone, or the members ticked.
+#[component]
+fn SendNotice(ws: i64, others: Vec<(i64, String)>) -> impl IntoView {
+    let send = ServerAction::<SendNotification>::new();
+    let error = action_error(send.value());
+    super::dashboard::reset_on_success(send.value(), "form[data-testid=send-form]");
+    let levels: Vec<(String, String)> = [
+        ("info", "Info"),
+        ("success", "Success"),
+        ("warning", "Warning"),
+        ("error", "Error"),
+    ]
+    .iter()
+    .map(|(v, l)| (v.to_string(), l.to_string()))
+    .collect();
+    view! {
+        <section class="panel" aria-labelledby="send-heading">
+            <h2 id="send-heading">"Send a notification"</h2>
+            <ActionForm action=send attr:data-testid="send-form">
+                <FormError error/>
+                <input type="hidden" name="workspace_id" value=ws/>
+                <super::Field form="send" name="title" label="Title" error required=true maxlength=80/>
+                <div class="field">
+                    <label for="send-message">"Message"</label>
+                    <textarea id="send-message" name="message" rows="3" maxlength="500" required></textarea>
+                    <super::FieldError error field="message" id="send-message-error".to_owned()/>
+                </div>
+                <SelectField form="send" name="level" label="Level" error options=levels selected="info"/>
+                <fieldset class="recipients">
+                    <legend>"To (none ticked: the whole workspace)"</legend>
+                    {others.into_iter().map(|(id, name)| view! {
+                        <label><input type="checkbox" name=format!("to[{id}]") value=id/> " " {name}</label>
+                    }).collect_view()}
+                </fieldset>
+                <button type="submit" class="primary">"Send"</button>
+                <p role="status" data-testid="send-result">
+                    {move || send.value().get().and_then(|r| r.ok()).map(|n| format!("Sent to {n} {}.", if n == 1 { "member" } else { "members" }))}
+                </p>
+            </ActionForm>
+        </section>
     }
 }
 

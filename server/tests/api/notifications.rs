@@ -10,6 +10,7 @@ crate::on_both_backends!(
     a_new_expense_notifies_every_other_member_once,
     reading_acknowledges_and_is_announced_to_the_users_tabs,
     membership_changes_notify_and_the_removed_member_is_told,
+    owners_and_admins_send_to_the_workspace_or_to_chosen_members,
 );
 
 fn notifications(events: &[Value]) -> Vec<&Value> {
@@ -191,4 +192,187 @@ async fn membership_changes_notify_and_the_removed_member_is_told(app: TestApp) 
     );
     // The owner acted, so the owner is not told; no one else is left to tell.
     assert_eq!(titles(&list(&app, &ann).await).len(), 1);
+}
+
+async fn owners_and_admins_send_to_the_workspace_or_to_chosen_members(app: TestApp) {
+    let ann = app.register("ann@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    let cat = app.register("cat@example.com").await;
+    let dan = app.register("dan@example.com").await;
+    let eve = app.register("eve@example.com").await;
+    let ws = app.team(&ann, "Studio").await;
+    app.add_member(&ann, ws, &bob, "admin").await;
+    app.add_member(&ann, ws, &cat, "member").await;
+    app.add_member(&ann, ws, &dan, "viewer").await;
+    let ws_s = ws.to_string();
+    let count = |events: &[Value], title: &str| {
+        notifications(events)
+            .iter()
+            .filter(|e| e["data"]["title"] == title)
+            .count()
+    };
+
+    // To the whole workspace: every member but the sender, once.
+    let (status, n) = app
+        .call_as(
+            &ann,
+            "notifications/send",
+            &[
+                ("workspace_id", &ws_s),
+                ("title", "Office closed"),
+                ("message", "Friday off.\nEnjoy!"),
+                ("level", "warning"),
+            ],
+        )
+        .await;
+    assert_eq!((status, n.as_u64()), (StatusCode::OK, Some(3)));
+    for user in [&bob, &cat, &dan] {
+        let events = app.events(user, &format!("user:{}", user.id)).await;
+        assert_eq!(count(&events, "Office closed — from ann"), 1);
+        let n = notifications(&events)
+            .into_iter()
+            .find(|e| e["data"]["title"] == "Office closed — from ann")
+            .unwrap();
+        assert_eq!(n["data"]["message"], "Friday off.\nEnjoy!");
+        assert_eq!(n["data"]["level"], "warning");
+        assert_eq!(n["data"]["workspace_id"], ws);
+    }
+    let anns = app.events(&ann, &format!("user:{}", ann.id)).await;
+    assert_eq!(count(&anns, "Office closed — from ann"), 0);
+
+    // An admin to chosen members only.
+    let (status, n) = app
+        .call_as(
+            &bob,
+            "notifications/send",
+            &[
+                ("workspace_id", &ws_s),
+                ("title", "Invoice due"),
+                ("message", "Please send it."),
+                ("level", "info"),
+                ("to[0]", &cat.id.to_string()),
+                ("to[1]", &ann.id.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!((status, n.as_u64()), (StatusCode::OK, Some(2)), "{n}");
+    for (user, expected) in [(&ann, 1), (&cat, 1), (&dan, 0), (&bob, 0)] {
+        let events = app.events(user, &format!("user:{}", user.id)).await;
+        assert_eq!(
+            count(&events, "Invoice due — from bob"),
+            expected,
+            "user {}",
+            user.id
+        );
+    }
+
+    // Refused: members and viewers, strangers as recipients, bad text. Nothing sent.
+    let before: Vec<usize> = {
+        let mut v = Vec::new();
+        for u in [&ann, &bob, &cat, &dan, &eve] {
+            v.push(app.events(u, &format!("user:{}", u.id)).await.len());
+        }
+        v
+    };
+    for (who, args, status) in [
+        (
+            &cat,
+            vec![("title", "Hi"), ("message", "x"), ("level", "info")],
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &dan,
+            vec![("title", "Hi"), ("message", "x"), ("level", "info")],
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &eve,
+            vec![("title", "Hi"), ("message", "x"), ("level", "info")],
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            &ann,
+            vec![("title", ""), ("message", "x"), ("level", "info")],
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            &ann,
+            vec![("title", "Hi"), ("message", "x"), ("level", "loud")],
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            &ann,
+            vec![("title", "Hi\u{7}"), ("message", "x"), ("level", "info")],
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        let mut args = args;
+        args.push(("workspace_id", &ws_s));
+        let (got, body) = app.call_as(who, "notifications/send", &args).await;
+        assert_eq!(got, status, "{body}");
+    }
+    let eve_id = eve.id.to_string();
+    let (got, body) = app
+        .call_as(
+            &ann,
+            "notifications/send",
+            &[
+                ("workspace_id", &ws_s),
+                ("title", "Hi"),
+                ("message", "x"),
+                ("level", "info"),
+                ("to[0]", &eve_id),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (got, body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("to"))
+    );
+    let long = "x".repeat(501);
+    let (got, body) = app
+        .call_as(
+            &ann,
+            "notifications/send",
+            &[
+                ("workspace_id", &ws_s),
+                ("title", "Hi"),
+                ("message", &long),
+                ("level", "info"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (got, body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("message"))
+    );
+    for (i, u) in [&ann, &bob, &cat, &dan, &eve].into_iter().enumerate() {
+        assert_eq!(
+            app.events(u, &format!("user:{}", u.id)).await.len(),
+            before[i]
+        );
+    }
+    // Ten sends a minute per sender: bob has sent once.
+    let mut last = StatusCode::OK;
+    let mut ok = 0;
+    for _ in 0..12 {
+        let (status, _) = app
+            .call_as(
+                &bob,
+                "notifications/send",
+                &[
+                    ("workspace_id", &ws_s),
+                    ("title", "Ping"),
+                    ("message", "x"),
+                    ("level", "info"),
+                ],
+            )
+            .await;
+        if status == StatusCode::OK {
+            ok += 1;
+        }
+        last = status;
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(ok, 9, "bob sent once before");
 }
