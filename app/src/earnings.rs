@@ -7,7 +7,7 @@ use crate::{
     dates::parse_iso_date,
     error::{AppError, AppResult},
     expenses::check_date_range,
-    money::{self, parse_amount, Totals},
+    money::{self, parse_amount, KeyedTotals, Totals},
 };
 
 pub const MAX_NOTES: usize = 500;
@@ -112,6 +112,8 @@ pub struct EarningList {
     pub items: Vec<Earning>,
     pub platforms: Vec<Platform>,
     pub totals: Totals,
+    /// Sum of every earning per (month 'YYYY-MM', currency), for the chart.
+    pub by_month: KeyedTotals,
     pub total_hours_centi: i64,
     pub count: i64,
     /// The workspace stream's sequence this snapshot is consistent with.
@@ -356,17 +358,20 @@ pub mod ssr {
         .bind(workspace_id)
         .fetch_all(&mut *tx)
         .await?;
-        let sums: Vec<(String, i64, i64, i64)> = sqlx::query_as(
-            "SELECT currency, CAST(SUM(amount_minor) AS BIGINT), CAST(SUM(hours_centi) AS BIGINT), COUNT(*) \
-             FROM earnings WHERE workspace_id = $1 GROUP BY currency",
+        let sums: Vec<(String, String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT substr(earned_on, 1, 7), currency, CAST(SUM(amount_minor) AS BIGINT), \
+             CAST(SUM(hours_centi) AS BIGINT), COUNT(*) \
+             FROM earnings WHERE workspace_id = $1 GROUP BY substr(earned_on, 1, 7), currency",
         )
         .bind(workspace_id)
         .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;
         let (mut totals, mut total_hours_centi, mut count) = (Totals::default(), 0, 0);
-        for (currency, sum, hours, n) in sums {
+        let mut by_month = KeyedTotals::default();
+        for (month, currency, sum, hours, n) in sums {
             totals.add(&currency, sum);
+            by_month.add(&month, &currency, sum);
             total_hours_centi += hours;
             count += n;
         }
@@ -374,6 +379,7 @@ pub mod ssr {
             items,
             platforms,
             totals,
+            by_month,
             total_hours_centi,
             count,
             cursor,

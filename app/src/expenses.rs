@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     dates::parse_iso_date,
     error::{AppError, AppResult},
-    money::{self, parse_amount, Totals},
+    money::{self, parse_amount, KeyedTotals, Totals},
 };
 
 pub const CATEGORIES: &[&str] = &[
@@ -56,6 +56,8 @@ pub struct ExpenseList {
     pub items: Vec<Expense>,
     /// Sum of every expense in the workspace, per currency.
     pub totals: Totals,
+    /// Sum of every expense per (category, currency).
+    pub by_category: KeyedTotals,
     pub count: i64,
     /// The workspace stream's sequence this snapshot is consistent with: apply only later events.
     pub cursor: i64,
@@ -245,22 +247,26 @@ pub mod ssr {
         .bind(workspace_id)
         .fetch_all(&mut *tx)
         .await?;
-        let sums: Vec<(String, i64, i64)> = sqlx::query_as(
-            "SELECT currency, CAST(SUM(amount_minor) AS BIGINT), COUNT(*) FROM expenses WHERE workspace_id = $1 GROUP BY currency",
+        let sums: Vec<(String, String, i64, i64)> = sqlx::query_as(
+            "SELECT category, currency, CAST(SUM(amount_minor) AS BIGINT), COUNT(*) FROM expenses \
+             WHERE workspace_id = $1 GROUP BY category, currency",
         )
         .bind(workspace_id)
         .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;
         let mut totals = Totals::default();
+        let mut by_category = KeyedTotals::default();
         let mut count = 0;
-        for (currency, sum, n) in sums {
+        for (category, currency, sum, n) in sums {
             totals.add(&currency, sum);
+            by_category.add(&category, &currency, sum);
             count += n;
         }
         Ok(ExpenseList {
             items,
             totals,
+            by_category,
             count,
             cursor,
         })

@@ -189,6 +189,50 @@ impl Totals {
     }
 }
 
+/// Sums per (key, currency): spending per category, earnings per month. Sorted by key,
+/// then currency; a sum that reaches zero is dropped, as a fresh snapshot would not
+/// list it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyedTotals(pub Vec<(String, String, i64)>);
+
+impl KeyedTotals {
+    pub fn add(&mut self, key: &str, currency: &str, minor: i64) {
+        match self
+            .0
+            .iter_mut()
+            .find(|(k, c, _)| k == key && c == currency)
+        {
+            Some((_, _, sum)) => *sum += minor,
+            None => {
+                self.0.push((key.to_owned(), currency.to_owned(), minor));
+                self.0.sort();
+            }
+        }
+    }
+
+    pub fn sub(&mut self, key: &str, currency: &str, minor: i64) {
+        if let Some(i) = self
+            .0
+            .iter()
+            .position(|(k, c, _)| k == key && c == currency)
+        {
+            self.0[i].2 -= minor;
+            if self.0[i].2 == 0 {
+                self.0.remove(i);
+            }
+        }
+    }
+
+    /// The sum for `key` in `currency` (0 if none).
+    pub fn get(&self, key: &str, currency: &str) -> i64 {
+        self.0
+            .iter()
+            .find(|(k, c, _)| k == key && c == currency)
+            .map(|(_, _, m)| *m)
+            .unwrap_or(0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -130,8 +130,12 @@ impl Window for ExpenseList {
     fn tally(&mut self, row: &Expense, sign: i64) {
         if sign > 0 {
             self.totals.add(&row.currency, row.amount_minor);
+            self.by_category
+                .add(&row.category, &row.currency, row.amount_minor);
         } else {
             self.totals.sub(&row.currency, row.amount_minor);
+            self.by_category
+                .sub(&row.category, &row.currency, row.amount_minor);
         }
     }
 }
@@ -184,10 +188,13 @@ impl Window for EarningList {
         (row.earned_on.as_str(), row.id)
     }
     fn tally(&mut self, row: &Earning, sign: i64) {
+        let month = row.earned_on.get(..7).unwrap_or("");
         if sign > 0 {
             self.totals.add(&row.currency, row.amount_minor);
+            self.by_month.add(month, &row.currency, row.amount_minor);
         } else {
             self.totals.sub(&row.currency, row.amount_minor);
+            self.by_month.sub(month, &row.currency, row.amount_minor);
         }
         self.total_hours_centi += sign * row.hours_centi;
     }
@@ -243,7 +250,7 @@ mod tests {
             catalog::{BulkDeleted, Deleted},
             Priority, Stream,
         },
-        money::Totals,
+        money::{KeyedTotals, Totals},
     };
 
     fn expense(id: i64, date: &str, minor: i64) -> Expense {
@@ -272,13 +279,16 @@ mod tests {
 
     fn list(items: Vec<Expense>, cursor: i64) -> ExpenseList {
         let mut totals = Totals::default();
+        let mut by_category = KeyedTotals::default();
         for e in &items {
             totals.add(&e.currency, e.amount_minor);
+            by_category.add(&e.category, &e.currency, e.amount_minor);
         }
         ExpenseList {
             count: items.len() as i64,
             items,
             totals,
+            by_category,
             cursor,
         }
     }
@@ -302,6 +312,7 @@ mod tests {
         assert_eq!(apply_batch(&mut l, &batch), Step::Applied);
         assert_eq!(ids(&l), vec![4, 3, 2]);
         assert_eq!(l.totals.0, vec![("EUR".into(), 950)]);
+        assert_eq!(l.by_category.0, vec![("Other".into(), "EUR".into(), 950)]);
         assert_eq!((l.count, l.cursor), (3, 9));
     }
 

@@ -369,6 +369,7 @@ fn ExpensesPanel(ws: i64, can_write: bool, initial: ExpenseList) -> AnyView {
                 <span>"Total: "</span><strong>{move || list.with(|l| l.totals.display())}</strong>
                 <span class="muted">{move || list.with(|l| format!(" · {}", plural(l.count, "expense", "expenses")))}</span>
             </p>
+            {move || list.with(|l| view! { <super::charts::CategoryTotals by_category=l.by_category.clone()/> })}
             <FormError error=list_error/>
             {can_write.then(|| view! {
                 <ActionForm action=bulk attr:id=bulk_form_id.clone() attr:class="bulk-form">
@@ -535,6 +536,7 @@ fn EarningsPanel(ws: i64, can_write: bool, initial: EarningList) -> AnyView {
                 <span>"Total: "</span><strong>{move || list.with(|l| l.totals.display())}</strong>
                 <span class="muted">{move || list.with(|l| format!(" · {} h · {}", format_hours(l.total_hours_centi), plural(l.count, "entry", "entries")))}</span>
             </p>
+            {move || list.with(|l| view! { <super::charts::EarningsChart by_month=l.by_month.clone() totals=l.totals.clone()/> })}
             <FormError error=delete_error/>
             <Show
                 when=move || list.with(|l| !l.items.is_empty())

@@ -1,6 +1,7 @@
 //! Pages and the small components they share.
 
 pub mod auth;
+pub mod charts;
 pub mod dashboard;
 pub mod import;
 pub mod notify;

@@ -196,7 +196,7 @@ pub fn GoalsPanel(ws: i64, can_write: bool, initial: GoalList) -> AnyView {
                     <FormError error=create_error/>
                     <input type="hidden" name="workspace_id" value=ws/>
                     <div class="grid">
-                        <Field form="goal" name="name" label="Name" error=create_error required=true maxlength=80/>
+                        <Field form="goal" name="name" label="Goal name" error=create_error required=true maxlength=80/>
                         <Field form="goal" name="target" label="Target" error=create_error required=true inputmode="decimal"/>
                         <SelectField form="goal" name="currency" label="Currency" error=create_error options=currency_options() selected="EUR"/>
                         <Field form="goal" name="milestones" label="Milestones (%)" error=create_error value="25, 50, 75, 100"/>

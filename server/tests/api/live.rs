@@ -431,7 +431,24 @@ async fn a_snapshot_plus_the_events_after_it_equals_a_fresh_snapshot(app: TestAp
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    app.create_expense(&ann, ws, "5", "e").await;
+    let (_, e) = app.create_expense(&ann, ws, "5", "e").await;
+    // Moved to another category and month: both sums per category must follow.
+    let (status, body) = app
+        .call_as(
+            &ann,
+            "expenses/update",
+            &[
+                ("workspace_id", &ws_s),
+                ("id", &e["id"].as_i64().unwrap().to_string()),
+                ("amount", "6"),
+                ("currency", "EUR"),
+                ("category", "Travel"),
+                ("description", "e, moved"),
+                ("date", "2026-10-05"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     let (status, platform) = app
         .call_as(
             &ann,
@@ -485,7 +502,7 @@ async fn a_snapshot_plus_the_events_after_it_equals_a_fresh_snapshot(app: TestAp
     let (status, polled) = app.poll(&ann, &[(&format!("ws:{ws}"), start)]).await;
     assert_eq!(status, StatusCode::OK, "{polled}");
     let events: Vec<Envelope> = serde_json::from_value(polled["events"].clone()).unwrap();
-    assert_eq!(events.len(), 10, "{polled}");
+    assert_eq!(events.len(), 11, "{polled}");
     assert_eq!(apply_batch(&mut expenses, &events), Step::Applied);
     assert_eq!(apply_batch(&mut earnings, &events), Step::Applied);
     let fresh_expenses: ExpenseList = serde_json::from_value(load("expenses/list").await).unwrap();

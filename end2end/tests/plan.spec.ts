@@ -1,0 +1,150 @@
+import { expect, test, type Browser, type Page } from '@playwright/test';
+import { hydrated, newUserPage, register } from './helpers';
+
+/** An owner with a new team workspace and a mate who joined it, both on its dashboard. */
+async function team(browser: Browser, name: string) {
+  const owner = await newUserPage(browser, `${name}Owner`);
+  const p = owner.page;
+  const pageErrors: string[] = [];
+  p.on('pageerror', (e) => pageErrors.push(`owner: ${e.message}`));
+  await p.getByText('New team workspace').click();
+  await p.getByLabel('Name', { exact: true }).fill(`${name} Team`);
+  await p.getByRole('button', { name: 'Create' }).click();
+  await expect(p.getByTestId('workspace-name')).toHaveText(`${name} Team`);
+  const teamUrl = p.url();
+  await p.getByRole('link', { name: 'Team', exact: true }).click();
+  await p.getByRole('button', { name: 'Create invite link' }).click();
+  const href = await p.getByTestId('invite-link').first().getAttribute('href');
+  const mateContext = await browser.newContext();
+  const m = await mateContext.newPage();
+  m.on('pageerror', (e) => pageErrors.push(`mate: ${e.message}`));
+  await register(m, `${name}Mate`);
+  await m.goto(href!);
+  await hydrated(m);
+  await m.getByRole('button', { name: `Join ${name} Team` }).click();
+  await expect(m.getByTestId('workspace-name')).toHaveText(`${name} Team`);
+  await p.goto(teamUrl);
+  await hydrated(p);
+  for (const page of [p, m]) {
+    await expect(page.getByTestId('live-status')).toHaveAttribute('data-status', 'live');
+  }
+  return { p, m, teamUrl, pageErrors };
+}
+
+async function spend(page: Page, amount: string, category: string, description: string) {
+  const form = page.getByTestId('expense-form');
+  await form.getByLabel('Amount').fill(amount);
+  await form.getByLabel('Category').selectOption(category);
+  await form.getByLabel('Description').fill(description);
+  await form.getByRole('button', { name: 'Add expense' }).click();
+  await expect(page.getByTestId('expense-row').filter({ hasText: description })).toBeVisible();
+}
+
+test('budgets cross 80 % and 100 % live in a second browser', async ({ browser }) => {
+  test.setTimeout(90_000);
+  const { p, m, pageErrors } = await team(browser, 'Budget');
+  const form = p.getByTestId('budget-form');
+  await form.getByLabel('Category').selectOption('Food');
+  await form.getByLabel('Limit per month').fill('100');
+  await form.getByRole('button', { name: 'Set budget' }).click();
+  const mateFood = m.getByTestId('budget-row').filter({ hasText: 'Food' });
+  await expect(mateFood).toHaveAttribute('data-state', 'ok');
+  await expect(mateFood.getByTestId('budget-percent')).toHaveText('0 %');
+
+  // Spending elsewhere leaves it alone; 85 in Food crosses 80 %.
+  await spend(p, '500', 'Travel', 'Flights');
+  await spend(p, '85', 'Food', 'Catering');
+  await expect(mateFood).toHaveAttribute('data-state', 'warning');
+  await expect(mateFood.getByTestId('budget-percent')).toHaveText('85 %');
+  await expect(mateFood.getByTestId('budget-spent')).toHaveText('85.00 EUR of 100.00 EUR');
+  await expect(m.getByTestId('toast').filter({ hasText: 'Food budget at 85 % in Budget Team' })).toBeVisible();
+
+  // Another 5 stays a warning and says nothing new; 20 more crosses 100 %.
+  await spend(p, '5', 'Food', 'Coffee');
+  await expect(mateFood.getByTestId('budget-percent')).toHaveText('90 %');
+  await spend(p, '20', 'Food', 'Pizza');
+  await expect(mateFood).toHaveAttribute('data-state', 'exceeded');
+  await expect(mateFood.getByTestId('budget-percent')).toHaveText('110 %');
+  await expect(m.getByTestId('toast').filter({ hasText: 'Food budget exceeded in Budget Team' })).toBeVisible();
+  // The owner who crossed it is told too; each alert exactly once.
+  await expect(p.getByTestId('toast').filter({ hasText: 'Food budget exceeded in Budget Team' })).toBeVisible();
+  await m.getByTestId('notification-bell').click();
+  await expect(m.getByTestId('notification').filter({ hasText: 'Food budget at' })).toHaveCount(1);
+  await expect(m.getByTestId('notification').filter({ hasText: 'Food budget exceeded' })).toHaveCount(1);
+
+  // Deleting the pizza takes Food back under 100 % for everyone.
+  await p.getByTestId('expense-row').filter({ hasText: 'Pizza' }).getByRole('button', { name: 'Delete Pizza' }).click();
+  await expect(mateFood).toHaveAttribute('data-state', 'warning');
+  await expect(mateFood.getByTestId('budget-percent')).toHaveText('90 %');
+  expect(pageErrors).toEqual([]);
+});
+
+test('a goal reaches a milestone and completion, seen live with a celebration', async ({ browser }) => {
+  test.setTimeout(90_000);
+  const { p, m, pageErrors } = await team(browser, 'Goal');
+  const form = p.getByTestId('goal-form');
+  await form.getByLabel('Goal name').fill('New laptop');
+  await form.getByLabel('Target').fill('200');
+  await form.getByRole('button', { name: 'Create goal' }).click();
+  const mateGoal = m.getByTestId('goal-row').filter({ hasText: 'New laptop' });
+  await expect(mateGoal.getByTestId('goal-percent')).toHaveText('0 %');
+  await expect(mateGoal.getByTestId('milestone')).toHaveCount(4);
+
+  // 60 of 200: the 25 % milestone, for the mate too.
+  const ownerGoal = p.getByTestId('goal-row').filter({ hasText: 'New laptop' });
+  await ownerGoal.getByLabel('Amount to add to New laptop').fill('60');
+  await ownerGoal.getByRole('button', { name: 'Add money' }).click();
+  await expect(mateGoal.getByTestId('goal-percent')).toHaveText('30 %');
+  await expect(mateGoal.getByTestId('milestone').nth(0)).toHaveAttribute('data-reached', 'true');
+  await expect(mateGoal.getByTestId('milestone').nth(1)).toHaveAttribute('data-reached', 'false');
+  await expect(m.getByTestId('toast').filter({ hasText: 'New laptop: 25 % reached' })).toBeVisible();
+  await expect(m.getByTestId('goal-celebration')).toHaveCount(0);
+
+  // The mate puts in the rest: achieved, celebrated in both browsers.
+  await mateGoal.getByLabel('Amount to add to New laptop').fill('140');
+  await mateGoal.getByRole('button', { name: 'Add money' }).click();
+  for (const page of [p, m]) {
+    const row = page.getByTestId('goal-row').filter({ hasText: 'New laptop' });
+    await expect(row).toHaveAttribute('data-achieved', 'true');
+    await expect(row.getByTestId('goal-percent')).toHaveText('100 %');
+    await expect(page.getByTestId('goal-celebration')).toContainText('Goal achieved: New laptop');
+    await expect(page.getByTestId('toast').filter({ hasText: 'Goal achieved in Goal Team: New laptop' })).toBeVisible();
+  }
+  await expect(mateGoal.locator('[data-testid=milestone][data-reached=true]')).toHaveCount(4);
+  expect(pageErrors).toEqual([]);
+});
+
+test('a CSV import with a bad row is refused whole, then imported once fixed', async ({ browser }) => {
+  test.setTimeout(60_000);
+  const { context, page } = await newUserPage(browser, 'Importer');
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  // A second tab of the same workspace follows the import live.
+  const other = await context.newPage();
+  other.on('pageerror', (e) => errors.push(`2nd tab: ${e.message}`));
+  await other.goto(page.url());
+  await hydrated(other);
+  await expect(other.getByTestId('live-status')).toHaveAttribute('data-status', 'live');
+
+  const bad = 'date,amount,currency,category,description\n2026-11-02,12.50,EUR,Food,Imported lunch\n2026-11-03,-4,EUR,Food,Refund\n2026-11-04,8,EUR,Travel,Imported bus\n';
+  await page.getByLabel('CSV file').setInputFiles({ name: 'expenses.csv', mimeType: 'text/csv', buffer: Buffer.from(bad) });
+  await expect(page.getByTestId('import-text')).toHaveValue(bad);
+  await page.getByRole('button', { name: 'Preview' }).click();
+  await expect(page.getByTestId('import-result')).toHaveText('3 rows, 1 with problems: nothing was imported. Fix them and try again.');
+  await expect(page.getByTestId('import-problems')).toContainText('Line 3, amount');
+  await expect(page.getByTestId('import-preview').locator('tbody tr')).toHaveCount(3);
+  await page.getByRole('button', { name: 'Import', exact: true }).click();
+  await expect(page.getByTestId('import-result')).toHaveAttribute('data-committed', 'false');
+  await expect(page.getByText('No expenses yet.')).toBeVisible();
+
+  // Fixed (the bad row dropped): imported at once, in both tabs.
+  await page.getByTestId('import-text').fill(bad.replace('2026-11-03,-4,EUR,Food,Refund\n', ''));
+  await page.getByRole('button', { name: 'Import', exact: true }).click();
+  await expect(page.getByTestId('import-result')).toHaveText('Imported 2 expenses.');
+  for (const tab of [page, other]) {
+    await expect(tab.getByTestId('expense-row')).toHaveCount(2);
+    await expect(tab.getByTestId('expense-total')).toContainText('20.50 EUR');
+  }
+  await expect(page.getByTestId('toast').filter({ hasText: '2 expenses imported.' })).toBeVisible();
+  expect(errors).toEqual([]);
+});
