@@ -85,7 +85,7 @@ test('a goal reaches a milestone and completion, seen live with a celebration', 
   const form = p.getByTestId('goal-form');
   await form.getByLabel('Goal name').fill('New laptop');
   await form.getByLabel('Target').fill('200');
-  await form.getByRole('button', { name: 'Create goal' }).click();
+  await form.getByRole('button', { name: 'Add goal' }).click();
   const mateGoal = m.getByTestId('goal-row').filter({ hasText: 'New laptop' });
   await expect(mateGoal.getByTestId('goal-percent')).toHaveText('0 %');
   await expect(mateGoal.getByTestId('milestone')).toHaveCount(4);

@@ -202,7 +202,7 @@ pub fn GoalsPanel(ws: i64, can_write: bool, initial: GoalList) -> AnyView {
                         <Field form="goal" name="milestones" label="Milestones (%)" error=create_error value="25, 50, 75, 100"/>
                     </div>
                     <div class="form-actions">
-                        <button type="submit" class="primary">"Create goal"</button>
+                        <button type="submit" class="primary">"Add goal"</button>
                     </div>
                 </ActionForm>
             })}
