@@ -291,6 +291,16 @@ pub async fn create_platform(
     ssr::create_platform(workspace_id, name, color).await
 }
 
+#[server(endpoint = "earnings/platforms/update")]
+pub async fn update_platform(
+    workspace_id: i64,
+    id: i64,
+    name: String,
+    color: String,
+) -> Result<Platform, AppError> {
+    ssr::update_platform(workspace_id, id, name, color).await
+}
+
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use sqlx::{Any, Executor};
@@ -531,16 +541,7 @@ pub mod ssr {
         let state = state()?;
         let user = require_user(&state).await?;
         require_member(&state, user.id, workspace_id, Need::Write).await?;
-        let name = name.trim().to_owned();
-        if name.is_empty()
-            || name.chars().count() > MAX_PLATFORM_NAME
-            || name.chars().any(|c| c.is_control())
-        {
-            return Err(AppError::validation(
-                "name",
-                format!("Give the platform a name of 1 to {MAX_PLATFORM_NAME} characters."),
-            ));
-        }
+        let name = platform_name(&name)?;
         let color = parse_color(&color)?;
         let (count,): (i64,) =
             sqlx::query_as("SELECT COUNT(*) FROM platforms WHERE workspace_id = $1")
@@ -564,12 +565,7 @@ pub mod ssr {
         .await;
         let id = match inserted {
             Ok((id,)) => id,
-            Err(e) if is_unique_violation(&e) => {
-                return Err(AppError::Conflict {
-                    field: "name".into(),
-                    message: "This workspace already has a platform with that name.".into(),
-                })
-            }
+            Err(e) if is_unique_violation(&e) => return Err(name_taken()),
             Err(e) => return Err(e.into()),
         };
         let platform = Platform { id, name, color };
@@ -588,6 +584,72 @@ pub mod ssr {
         tx.commit().await?;
         state.hub.notify(Stream::Workspace(workspace_id));
         Ok(platform)
+    }
+
+    fn platform_name(raw: &str) -> AppResult<String> {
+        let name = raw.trim().to_owned();
+        if name.is_empty()
+            || name.chars().count() > MAX_PLATFORM_NAME
+            || name.chars().any(|c| c.is_control())
+        {
+            return Err(AppError::validation(
+                "name",
+                format!("Give the platform a name of 1 to {MAX_PLATFORM_NAME} characters."),
+            ));
+        }
+        Ok(name)
+    }
+
+    fn name_taken() -> AppError {
+        AppError::Conflict {
+            field: "name".into(),
+            message: "This workspace already has a platform with that name.".into(),
+        }
+    }
+
+    /// Renames or recolours a platform; its earnings show the change (`platform:updated`).
+    pub async fn update_platform(
+        workspace_id: i64,
+        id: i64,
+        name: String,
+        color: String,
+    ) -> AppResult<Platform> {
+        let state = state()?;
+        let user = require_user(&state).await?;
+        require_member(&state, user.id, workspace_id, Need::Write).await?;
+        let name = platform_name(&name)?;
+        let color = parse_color(&color)?;
+        let mut tx = state.db.pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE platforms SET name = $1, color = $2 WHERE id = $3 AND workspace_id = $4",
+        )
+        .bind(&name)
+        .bind(&color)
+        .bind(id)
+        .bind(workspace_id)
+        .execute(&mut *tx)
+        .await;
+        match updated {
+            Ok(done) if done.rows_affected() == 0 => return Err(AppError::not_found("Platform")),
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => return Err(name_taken()),
+            Err(e) => return Err(e.into()),
+        }
+        let info = PlatformInfo {
+            id,
+            name: name.clone(),
+            color: color.clone(),
+        };
+        outbox::append(
+            &mut tx,
+            Stream::Workspace(workspace_id),
+            Event::PlatformUpdated(info),
+            now_ms(),
+        )
+        .await?;
+        tx.commit().await?;
+        state.hub.notify(Stream::Workspace(workspace_id));
+        Ok(Platform { id, name, color })
     }
 }
 

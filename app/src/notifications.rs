@@ -87,6 +87,12 @@ pub async fn mark_all_notifications_read() -> Result<u64, AppError> {
     ssr::mark_read(None).await
 }
 
+/// Removes one of the caller's notifications from their list (`notification:dismissed`).
+#[server(endpoint = "notifications/dismiss")]
+pub async fn dismiss_notification(id: i64) -> Result<(), AppError> {
+    ssr::dismiss(id).await
+}
+
 /// Longest title and message of a notification someone sends.
 pub const MAX_TITLE: usize = 80;
 pub const MAX_MESSAGE: usize = 500;
@@ -250,6 +256,32 @@ pub mod ssr {
             state.hub.notify(Stream::User(user.id));
         }
         Ok(ids.len() as u64)
+    }
+
+    pub async fn dismiss(id: i64) -> AppResult<()> {
+        let state = state()?;
+        let user = require_user(&state).await?;
+        let now = now_ms();
+        let mut tx = state.db.pool.begin().await?;
+        let gone: Option<(i64,)> =
+            sqlx::query_as("DELETE FROM notifications WHERE id = $1 AND user_id = $2 RETURNING id")
+                .bind(id)
+                .bind(user.id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if gone.is_none() {
+            return Err(AppError::not_found("Notification"));
+        }
+        outbox::append(
+            &mut tx,
+            Stream::User(user.id),
+            Event::NotificationDismissed(NotificationRef { id }),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        state.hub.notify(Stream::User(user.id));
+        Ok(())
     }
 
     /// Checks a title or message someone typed: trimmed, not empty, not too long,

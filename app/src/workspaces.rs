@@ -161,6 +161,22 @@ pub async fn change_role(workspace_id: i64, user_id: i64, role: String) -> Resul
     ssr::change_role(workspace_id, user_id, role).await
 }
 
+#[server(endpoint = "workspaces/rename")]
+pub async fn rename_workspace(
+    workspace_id: i64,
+    name: String,
+) -> Result<crate::live::catalog::WorkspaceInfo, AppError> {
+    ssr::rename(workspace_id, name).await
+}
+
+/// Deletes a team workspace with everything in it (owners only).
+#[server(endpoint = "workspaces/delete")]
+pub async fn delete_workspace(workspace_id: i64) -> Result<(), AppError> {
+    ssr::delete(workspace_id).await?;
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use sqlx::{Any, Transaction};
@@ -168,15 +184,112 @@ pub mod ssr {
     use super::*;
     use crate::{
         live::{
-            catalog::{MemberGone, MemberInfo, NotificationLevel},
+            catalog::{InviteInfo, MemberGone, MemberInfo, NotificationLevel, WorkspaceInfo},
             Event, Stream,
         },
         notifications::ssr::{notify_user, publish},
         server::{
             authz::{require_member, require_user, Need},
-            now_ms, state,
+            now_ms,
+            outbox::{self, Wake},
+            state,
         },
     };
+
+    /// Renames a workspace (owners and admins); `workspace:updated`.
+    pub async fn rename(workspace_id: i64, name: String) -> AppResult<WorkspaceInfo> {
+        let state = state()?;
+        let user = require_user(&state).await?;
+        require_member(&state, user.id, workspace_id, Need::Manage).await?;
+        let name = validate_workspace_name(&name)?;
+        let mut tx = state.db.pool.begin().await?;
+        sqlx::query("UPDATE workspaces SET name = $1 WHERE id = $2")
+            .bind(&name)
+            .bind(workspace_id)
+            .execute(&mut *tx)
+            .await?;
+        let info = WorkspaceInfo {
+            id: workspace_id,
+            name,
+        };
+        let wake = publish(
+            &mut tx,
+            workspace_id,
+            Event::WorkspaceUpdated(info.clone()),
+            user.id,
+            now_ms(),
+        )
+        .await?;
+        tx.commit().await?;
+        wake.send(&state.hub);
+        tracing::info!(workspace_id, "workspace renamed");
+        Ok(info)
+    }
+
+    /// Deletes a team workspace and everything in it (owners only). `workspace:deleted`
+    /// goes out on the workspace stream (every instance then drops the room) and each
+    /// other member is notified on their own stream, as the workspace's own notifications
+    /// go with it.
+    pub async fn delete(workspace_id: i64) -> AppResult<()> {
+        let state = state()?;
+        let user = require_user(&state).await?;
+        let role = require_member(&state, user.id, workspace_id, Need::Manage).await?;
+        if role != Role::Owner {
+            return Err(AppError::forbidden("Only an owner can delete a workspace."));
+        }
+        let ws = summary(&state, user.id, workspace_id).await?;
+        if ws.kind != "team" {
+            return Err(AppError::forbidden(
+                "A personal workspace cannot be deleted.",
+            ));
+        }
+        let now = now_ms();
+        let mut tx = state.db.pool.begin().await?;
+        let members: Vec<(i64,)> = sqlx::query_as(
+            "SELECT user_id FROM memberships WHERE workspace_id = $1 AND user_id <> $2 ORDER BY user_id",
+        )
+        .bind(workspace_id)
+        .bind(user.id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let info = WorkspaceInfo {
+            id: workspace_id,
+            name: ws.name.clone(),
+        };
+        outbox::append(
+            &mut tx,
+            Stream::Workspace(workspace_id),
+            Event::WorkspaceDeleted(info),
+            now,
+        )
+        .await?;
+        let mut wake = Wake::default();
+        wake.add(Stream::Workspace(workspace_id));
+        for (member,) in members {
+            notify_user(
+                &mut tx,
+                &mut wake,
+                member,
+                None,
+                NotificationLevel::Warning,
+                &format!("{} was deleted", ws.name),
+                &format!(
+                    "{} deleted the workspace and everything in it.",
+                    user.display_name
+                ),
+                now,
+            )
+            .await?;
+        }
+        sqlx::query("DELETE FROM workspaces WHERE id = $1")
+            .bind(workspace_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        wake.send(&state.hub);
+        tracing::info!(workspace_id, by = user.id, "workspace deleted");
+        Ok(())
+    }
 
     /// Platforms every new workspace starts with (name, colour).
     const DEFAULT_PLATFORMS: &[(&str, &str)] = &[
@@ -404,6 +517,7 @@ pub mod ssr {
         let code = new_invite_code();
         let now = now_ms();
         let expires_at = now + INVITE_TTL_MS;
+        let mut tx = state.db.pool.begin().await?;
         sqlx::query(
             "INSERT INTO invites (code, workspace_id, role, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -413,8 +527,18 @@ pub mod ssr {
         .bind(user.id)
         .bind(now)
         .bind(expires_at)
-        .execute(&state.db.pool)
+        .execute(&mut *tx)
         .await?;
+        // The code itself is a secret of the managers: the event carries only its terms.
+        outbox::append(
+            &mut tx,
+            Stream::Workspace(workspace_id),
+            Event::InviteCreated(InviteInfo { role, expires_at }),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        state.hub.notify(Stream::Workspace(workspace_id));
         Ok(Invite {
             code,
             role,
@@ -426,15 +550,28 @@ pub mod ssr {
         let state = state()?;
         let user = require_user(&state).await?;
         require_member(&state, user.id, workspace_id, Need::Manage).await?;
-        let done = sqlx::query("UPDATE invites SET revoked_at = $1 WHERE code = $2 AND workspace_id = $3 AND revoked_at IS NULL")
-            .bind(now_ms())
-            .bind(&code)
-            .bind(workspace_id)
-            .execute(&state.db.pool)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(AppError::not_found("Invite"));
-        }
+        let now = now_ms();
+        let mut tx = state.db.pool.begin().await?;
+        let revoked: Option<(String, i64)> = sqlx::query_as(
+            "UPDATE invites SET revoked_at = $1 WHERE code = $2 AND workspace_id = $3 AND revoked_at IS NULL \
+             RETURNING role, expires_at",
+        )
+        .bind(now)
+        .bind(&code)
+        .bind(workspace_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (role, expires_at) = revoked.ok_or_else(|| AppError::not_found("Invite"))?;
+        let role = Role::parse(&role).ok_or(AppError::Internal)?;
+        outbox::append(
+            &mut tx,
+            Stream::Workspace(workspace_id),
+            Event::InviteRevoked(InviteInfo { role, expires_at }),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        state.hub.notify(Stream::Workspace(workspace_id));
         Ok(())
     }
 

@@ -29,7 +29,7 @@ use crate::{
     live::{
         client::{use_live, Delivery, LiveStatus},
         follow::{apply_batch, Followed, Step},
-        Stream,
+        Event, Stream,
     },
     money::{format_plain, CURRENCIES},
     workspaces::{CreateWorkspace, JoinWorkspace, Role, WorkspaceSummary},
@@ -189,7 +189,10 @@ fn WorkspaceView(open: OpenWorkspace) -> AnyView {
     // Set when the user is removed from this workspace while looking at it.
     let lost = RwSignal::new(false);
     provide_context(LostAccess(lost));
-    let name = ws.name.clone();
+    // Renamed or deleted by someone while open: the header and the message follow.
+    let name = RwSignal::new(ws.name.clone());
+    let deleted = RwSignal::new(false);
+    follow_workspace(ws.id, expenses.cursor, name, deleted);
     let panels = StoredValue::new((expenses, earnings, budgets, goals));
     view! {
         <Title text=title/>
@@ -197,12 +200,14 @@ fn WorkspaceView(open: OpenWorkspace) -> AnyView {
             <Show
                 when=move || !lost.get()
                 fallback=move || view! {
-                    <h1 data-testid="workspace-lost">"You were removed from " {name.clone()}</h1>
+                    <h1 data-testid="workspace-lost">
+                        {move || if deleted.get() { format!("{} was deleted", name.get()) } else { format!("You were removed from {}", name.get()) }}
+                    </h1>
                     <p>"You can no longer see or change this workspace. " <a href="/">"Go to your workspace"</a></p>
                 }
             >
                 <div class="ws-header">
-                    <h1 data-testid="workspace-name">{ws.name.clone()}</h1>
+                    <h1 data-testid="workspace-name">{move || name.get()}</h1>
                     {(ws.kind == "team").then(|| view! { <a class="button" href=format!("/w/{}/team", ws.id)>"Team"</a> })}
                 </div>
                 {(ws.role == Role::Viewer).then(|| view! {
@@ -220,6 +225,31 @@ fn WorkspaceView(open: OpenWorkspace) -> AnyView {
         </main>
     }
     .into_any()
+}
+
+/// Follows the workspace's own events: a new name, or its deletion (after which the
+/// socket is revoked and the view says the workspace is gone).
+fn follow_workspace(ws: i64, after: i64, name: RwSignal<String>, deleted: RwSignal<bool>) {
+    let Some(live) = use_live() else { return };
+    let lost = use_context::<LostAccess>();
+    Effect::new(move |_| {
+        live.watch(Stream::Workspace(ws), after, move |delivery| {
+            if let Delivery::Events(batch) = delivery {
+                for envelope in batch {
+                    match &envelope.event {
+                        Event::WorkspaceUpdated(w) => name.set(w.name.clone()),
+                        Event::WorkspaceDeleted(_) => {
+                            deleted.set(true);
+                            if let Some(LostAccess(lost)) = lost {
+                                lost.set(true);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        });
+    });
 }
 
 pub(super) fn currency_options() -> Vec<(String, String)> {

@@ -14,7 +14,8 @@ use crate::{
         Event, Stream,
     },
     notifications::{
-        list_notifications, mark_all_notifications_read, mark_notification_read, NotificationList,
+        dismiss_notification, list_notifications, mark_all_notifications_read,
+        mark_notification_read, NotificationList,
     },
 };
 
@@ -148,6 +149,14 @@ pub fn NotificationCentre(user_id: i64) -> AnyView {
             }
         });
     };
+    let dismiss = move |id: i64| {
+        toasts.update(|t| t.retain(|x| x.id != id));
+        leptos::task::spawn_local(async move {
+            if dismiss_notification(id).await.is_ok() {
+                after_own_change();
+            }
+        });
+    };
     let mark_all = move |_| {
         leptos::task::spawn_local(async move {
             if mark_all_notifications_read().await.is_ok() {
@@ -184,6 +193,13 @@ pub fn NotificationCentre(user_id: i64) -> AnyView {
                                         </button>
                                     }
                                 })}
+                                {
+                                    let id = n.id;
+                                    view! {
+                                        <button type="button" class="small link-button" aria-label=format!("Remove {}", n.title)
+                                            on:click=move |_| dismiss(id)>"Remove"</button>
+                                    }
+                                }
                             </li>
                         </For>
                     </ul>

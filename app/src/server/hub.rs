@@ -474,6 +474,17 @@ fn revoke_if_member_left(hub: &Hub, stream: Stream, json: &str) {
     }
 }
 
+/// After a workspace's deletion has been fanned out to its room, nobody may read the
+/// stream any more: every socket leaves the room (each is told `revoked`).
+fn close_room_if_deleted(hub: &Hub, stream: Stream, json: &str) {
+    if !json.contains("\"workspace:deleted\"") {
+        return;
+    }
+    for user_id in hub.room_members(stream).into_keys() {
+        hub.revoke(user_id, stream);
+    }
+}
+
 /// The PostgreSQL channel of operator commands: `[instance, Control]` as JSON.
 pub const CONTROL_CHANNEL: &str = "liveledger_control";
 
@@ -560,6 +571,7 @@ async fn deliver(hub: &Hub, db: &Db, stream: Stream) -> Result<(), crate::error:
             let kind = EventKind::from_name(kind).map_or("unknown", |k| k.name());
             revoke_if_member_left(hub, stream, json);
             hub.fan_out(stream, *seq, kind, event_frame(json));
+            close_room_if_deleted(hub, stream, json);
             hub.kinds
                 .emitted
                 .get_or_create(&super::metrics::KindLabel { kind })

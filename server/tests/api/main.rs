@@ -4,6 +4,7 @@ mod helpers;
 
 mod auth;
 mod budgets;
+mod catalog;
 mod earnings;
 mod expenses;
 mod goals;
