@@ -148,3 +148,20 @@ test('a CSV import with a bad row is refused whole, then imported once fixed', a
   await expect(page.getByTestId('toast').filter({ hasText: '2 expenses imported.' })).toBeVisible();
   expect(errors).toEqual([]);
 });
+
+test('a rename and a deletion of the workspace reach a member’s open dashboard', async ({ browser }) => {
+  test.setTimeout(60_000);
+  const { p, m, teamUrl, pageErrors } = await team(browser, 'Doomed');
+  await p.goto(`${teamUrl}/team`);
+  await hydrated(p);
+  await p.getByLabel('Workspace name').fill('Renamed Team');
+  await p.getByRole('button', { name: 'Rename' }).click();
+  await expect(m.getByTestId('workspace-name')).toHaveText('Renamed Team');
+
+  await p.getByLabel(/Delete it with all its expenses/).check();
+  await p.getByRole('button', { name: 'Delete workspace' }).click();
+  await expect(m.getByTestId('workspace-lost')).toHaveText('Renamed Team was deleted');
+  await expect(m.getByTestId('toast').filter({ hasText: 'Renamed Team was deleted' })).toBeVisible();
+  await expect(p).not.toHaveURL(/\/team$/);
+  expect(pageErrors).toEqual([]);
+});
