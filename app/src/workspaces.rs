@@ -746,8 +746,8 @@ pub mod ssr {
             .await?;
         }
         tx.commit().await?;
-        // Authorization at delivery: the removed user's sockets leave the room now.
-        state.hub.revoke(target, Stream::Workspace(workspace_id));
+        // Waking the hub delivers `member:left`, and at delivery (on every instance) the
+        // removed user's sockets leave the room before anything later goes out.
         wake.send(&state.hub);
         tracing::info!(workspace_id, target, by = user.id, "member removed");
         Ok(())
