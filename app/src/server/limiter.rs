@@ -1,78 +1,117 @@
-//! Login attempt limits, per account and per client address: a fixed window of failed
-//! attempts. In memory, so per instance; the map is pruned so it stays bounded.
+//! Attempt limits in fixed windows: failed logins per account and per client address,
+//! and expensive actions (bulk deletes, imports, notification sends) per user. In
+//! memory, so per instance; each map is pruned so it stays bounded.
 
 use std::{
     collections::HashMap,
+    hash::Hash,
     sync::Mutex,
     time::{Duration, Instant},
 };
 
+const MAX_KEYS: usize = 100_000;
+
+/// Counts per key in fixed windows: a key's window starts with its first count and
+/// its count starts afresh once the window has passed.
+struct FixedWindows<K> {
+    window: Duration,
+    counts: Mutex<HashMap<K, (Instant, u32)>>,
+}
+
+impl<K: Eq + Hash> FixedWindows<K> {
+    fn new(window: Duration) -> Self {
+        FixedWindows {
+            window,
+            counts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, (Instant, u32)>> {
+        self.counts.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `Err(seconds to wait)` while `key` has `limit` counts in its current window.
+    fn wait(
+        map: &HashMap<K, (Instant, u32)>,
+        window: Duration,
+        key: &K,
+        limit: u32,
+        now: Instant,
+    ) -> Result<(), u64> {
+        match map.get(key) {
+            Some((start, count)) if now.duration_since(*start) < window && *count >= limit => {
+                Err((window - now.duration_since(*start)).as_secs().max(1))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn check(&self, key: &K, limit: u32) -> Result<(), u64> {
+        Self::wait(&self.lock(), self.window, key, limit, Instant::now())
+    }
+
+    fn count_in(map: &mut HashMap<K, (Instant, u32)>, window: Duration, key: K, now: Instant) {
+        if map.len() >= MAX_KEYS {
+            map.retain(|_, (start, _)| now.duration_since(*start) < window);
+        }
+        let entry = map.entry(key).or_insert((now, 0));
+        if now.duration_since(entry.0) >= window {
+            *entry = (now, 0);
+        }
+        entry.1 += 1;
+    }
+
+    fn count(&self, key: K) {
+        Self::count_in(&mut self.lock(), self.window, key, Instant::now());
+    }
+
+    /// Checks and counts in one step (under one lock).
+    fn attempt(&self, key: K, limit: u32) -> Result<(), u64> {
+        let now = Instant::now();
+        let mut map = self.lock();
+        Self::wait(&map, self.window, &key, limit, now)?;
+        Self::count_in(&mut map, self.window, key, now);
+        Ok(())
+    }
+
+    fn clear(&self, key: &K) {
+        self.lock().remove(key);
+    }
+}
+
+/// Failed logins: an account, or a client address, is locked out for the rest of the
+/// window once it reaches its limit.
 pub struct LoginLimiter {
     per_account: u32,
     per_address: u32,
-    window: Duration,
-    failures: Mutex<HashMap<String, (Instant, u32)>>,
+    failures: FixedWindows<String>,
 }
-
-const MAX_KEYS: usize = 100_000;
 
 impl LoginLimiter {
     pub fn new(per_account: u32, per_address: u32, window: Duration) -> Self {
         LoginLimiter {
             per_account,
             per_address,
-            window,
-            failures: Mutex::new(HashMap::new()),
+            failures: FixedWindows::new(window),
         }
-    }
-
-    fn keys(email: &str, address: &str) -> [(String, bool); 2] {
-        [
-            (format!("account:{email}"), true),
-            (format!("address:{address}"), false),
-        ]
     }
 
     /// `Err(seconds)` while either the account or the address is locked out.
     pub fn check(&self, email: &str, address: &str) -> Result<(), u64> {
-        let now = Instant::now();
-        let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        for (key, is_account) in Self::keys(email, address) {
-            let limit = if is_account {
-                self.per_account
-            } else {
-                self.per_address
-            };
-            if let Some((start, count)) = map.get(&key) {
-                let elapsed = now.duration_since(*start);
-                if elapsed < self.window && *count >= limit {
-                    return Err((self.window - elapsed).as_secs().max(1));
-                }
-            }
-        }
-        Ok(())
+        self.failures
+            .check(&format!("account:{email}"), self.per_account)?;
+        self.failures
+            .check(&format!("address:{address}"), self.per_address)
     }
 
     pub fn record_failure(&self, email: &str, address: &str) {
-        let now = Instant::now();
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= MAX_KEYS {
-            let window = self.window;
-            map.retain(|_, (start, _)| now.duration_since(*start) < window);
-        }
-        for (key, _) in Self::keys(email, address) {
-            let entry = map.entry(key).or_insert((now, 0));
-            if now.duration_since(entry.0) >= self.window {
-                *entry = (now, 0);
-            }
-            entry.1 += 1;
-        }
+        self.failures.count(format!("account:{email}"));
+        self.failures.count(format!("address:{address}"));
     }
 
     /// A successful login clears the account's failures (not the address's).
     pub fn record_success(&self, email: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.remove(&format!("account:{email}"));
+        self.failures.clear(&format!("account:{email}"));
     }
 }
 
@@ -114,39 +153,23 @@ mod tests {
     }
 }
 
-/// Limits on expensive actions per user (bulk deletes, later imports and notification
-/// sends): at most `limit` attempts per fixed window per (user, action). Attempts are
-/// counted before any work, valid or not. In memory, per instance, bounded.
+/// Limits on expensive actions per user (bulk deletes, imports, notification sends):
+/// at most `limit` attempts per window per (user, action). Attempts are counted before
+/// any work, valid or not.
 pub struct ActionLimiter {
-    window: Duration,
-    counts: Mutex<HashMap<(i64, &'static str), (Instant, u32)>>,
+    counts: FixedWindows<(i64, &'static str)>,
 }
 
 impl ActionLimiter {
     pub fn new(window: Duration) -> Self {
         ActionLimiter {
-            window,
-            counts: Mutex::new(HashMap::new()),
+            counts: FixedWindows::new(window),
         }
     }
 
     /// Counts an attempt; `Err(seconds to wait)` once `limit` were made in the window.
     pub fn attempt(&self, user_id: i64, action: &'static str, limit: u32) -> Result<(), u64> {
-        let now = Instant::now();
-        let mut map = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= MAX_KEYS {
-            let window = self.window;
-            map.retain(|_, (start, _)| now.duration_since(*start) < window);
-        }
-        let entry = map.entry((user_id, action)).or_insert((now, 0));
-        if now.duration_since(entry.0) >= self.window {
-            *entry = (now, 0);
-        }
-        if entry.1 >= limit {
-            return Err((self.window - now.duration_since(entry.0)).as_secs().max(1));
-        }
-        entry.1 += 1;
-        Ok(())
+        self.counts.attempt((user_id, action), limit)
     }
 }
 
