@@ -126,6 +126,8 @@ async fn start(config: Config, dir: TempDir) -> TestApp {
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        // A request the server never answers fails its test instead of stalling the run.
+        .timeout(std::time::Duration::from_secs(60))
         .build()
         .unwrap();
     TestApp {
