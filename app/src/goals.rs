@@ -159,6 +159,30 @@ pub async fn list_goals(workspace_id: i64) -> Result<GoalList, AppError> {
     ssr::list(&state, workspace_id).await
 }
 
+/// What the goals page shows: the workspace (with the caller's role) and its goals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GoalsPage {
+    pub user: crate::auth::SessionUser,
+    pub workspace: crate::workspaces::WorkspaceSummary,
+    pub goals: GoalList,
+}
+
+#[server(endpoint = "goals/page")]
+pub async fn load_goals_page(workspace_id: i64) -> Result<GoalsPage, AppError> {
+    let state = crate::server::state()?;
+    let user = crate::server::authz::require_user(&state).await?;
+    let workspace = crate::workspaces::ssr::list_workspaces(&state, user.id)
+        .await?
+        .into_iter()
+        .find(|w| w.id == workspace_id)
+        .ok_or_else(|| AppError::not_found("Workspace"))?;
+    Ok(GoalsPage {
+        user,
+        workspace,
+        goals: ssr::list(&state, workspace_id).await?,
+    })
+}
+
 #[server(endpoint = "goals/create")]
 pub async fn create_goal(
     workspace_id: i64,

@@ -796,6 +796,10 @@ pub mod ssr {
                 ));
             }
         }
+        if new_role == current {
+            // Nothing changes, so nothing is announced (the transaction only read).
+            return Ok(());
+        }
         sqlx::query("UPDATE memberships SET role = $1 WHERE workspace_id = $2 AND user_id = $3")
             .bind(new_role.as_str())
             .bind(workspace_id)

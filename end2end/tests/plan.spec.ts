@@ -81,7 +81,11 @@ test('budgets cross 80 % and 100 % live in a second browser', async ({ browser }
 
 test('a goal reaches a milestone and completion, seen live with a celebration', async ({ browser }) => {
   test.setTimeout(90_000);
-  const { p, m, pageErrors } = await team(browser, 'Goal');
+  const { p, m, teamUrl, pageErrors } = await team(browser, 'Goal');
+  // The mate follows on the goals page, the owner on the dashboard.
+  await m.goto(`${teamUrl}/goals`);
+  await hydrated(m);
+  await expect(m.getByTestId('live-status')).toHaveAttribute('data-status', 'live');
   const form = p.getByTestId('goal-form');
   await form.getByLabel('Goal name').fill('New laptop');
   await form.getByLabel('Target').fill('200');

@@ -17,6 +17,41 @@ use crate::{
     money::format_display,
 };
 
+/// `/w/:ws/goals`: the workspace's goals on a page of their own, following live.
+#[component]
+pub fn GoalsPage() -> impl IntoView {
+    let ws = super::workspace_param();
+    let data = Resource::new(move || ws.get(), crate::goals::load_goals_page);
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(page) => {
+                        provide_context(page.user.clone());
+                        let w = page.workspace;
+                        view! {
+                            <leptos_meta::Title text=format!("Goals · {} · LiveLedger", w.name)/>
+                            <super::TopBar/>
+                            <main class="content narrow-wide">
+                                <p><a href=format!("/w/{}", w.id)>"← Back to " {w.name.clone()}</a></p>
+                                <GoalsPanel ws=w.id can_write=w.role.can_write() initial=page.goals/>
+                            </main>
+                        }
+                        .into_any()
+                    }
+                    Err(crate::error::AppError::Unauthorized) => {
+                        view! { <leptos_router::components::Redirect path="/login"/> }.into_any()
+                    }
+                    Err(e) => view! {
+                        <main class="narrow"><h1>"Goals"</h1><p class="form-error" role="alert">{e.to_string()}</p></main>
+                    }
+                    .into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
 /// "2026-11" → "November 2026".
 fn month_label(month: &str) -> String {
     const NAMES: [&str; 12] = [
@@ -182,7 +217,7 @@ pub fn GoalsPanel(ws: i64, can_write: bool, initial: GoalList) -> AnyView {
     });
     view! {
         <section class="panel" aria-labelledby="goals-heading">
-            <h2 id="goals-heading">"Goals"</h2>
+            <h2 id="goals-heading">"Goals " <a class="small" href=format!("/w/{ws}/goals")>"Open the goals page"</a></h2>
             {move || celebrate.get().map(|name| view! {
                 <div class="celebration" role="status" data-testid="goal-celebration">
                     <span class="confetti" aria-hidden="true"></span>

@@ -14,4 +14,5 @@ mod notifications;
 mod ops;
 mod pages;
 mod socket;
+mod team;
 mod workspaces;

@@ -50,6 +50,36 @@ async fn pages_render_for_users_and_redirect_strangers(app: TestApp) {
     );
     assert!(html.contains("Workspace not found"));
 
+    // The goals page, rendered on the server for members only.
+    let (status, _) = app
+        .call_as(
+            &ann,
+            "goals/create",
+            &[
+                ("workspace_id", &ann.personal_ws.to_string()),
+                ("name", "Sabbatical"),
+                ("target", "5000"),
+                ("currency", "EUR"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let goals = format!("/w/{}/goals", ann.personal_ws);
+    let html = app
+        .get(&goals, Some(&ann.token))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Sabbatical") && html.contains("0.00 EUR of 5,000.00 EUR"));
+    let html = app
+        .get(&goals, Some(&bob.token))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!html.contains("Sabbatical") && html.contains("Workspace not found"));
+
     assert_eq!(
         app.get("/no/such/page", None).await.status(),
         StatusCode::NOT_FOUND
