@@ -161,14 +161,14 @@ pub async fn list_goals(workspace_id: i64) -> Result<GoalList, AppError> {
 
 /// What the goals page shows: the workspace (with the caller's role) and its goals.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GoalsPage {
+pub struct GoalsPageData {
     pub user: crate::auth::SessionUser,
     pub workspace: crate::workspaces::WorkspaceSummary,
     pub goals: GoalList,
 }
 
 #[server(endpoint = "goals/page")]
-pub async fn load_goals_page(workspace_id: i64) -> Result<GoalsPage, AppError> {
+pub async fn load_goals_page(workspace_id: i64) -> Result<GoalsPageData, AppError> {
     let state = crate::server::state()?;
     let user = crate::server::authz::require_user(&state).await?;
     let workspace = crate::workspaces::ssr::list_workspaces(&state, user.id)
@@ -176,7 +176,7 @@ pub async fn load_goals_page(workspace_id: i64) -> Result<GoalsPage, AppError> {
         .into_iter()
         .find(|w| w.id == workspace_id)
         .ok_or_else(|| AppError::not_found("Workspace"))?;
-    Ok(GoalsPage {
+    Ok(GoalsPageData {
         user,
         workspace,
         goals: ssr::list(&state, workspace_id).await?,

@@ -115,6 +115,12 @@ test('a goal reaches a milestone and completion, seen live with a celebration', 
     await expect(page.getByTestId('toast').filter({ hasText: 'Goal achieved in Goal Team: New laptop' })).toBeVisible();
   }
   await expect(mateGoal.locator('[data-testid=milestone][data-reached=true]')).toHaveCount(4);
+
+  // Removed while on the goals page: the page says so in place and shows no goals.
+  await p.getByRole('link', { name: 'Team', exact: true }).click();
+  await p.getByRole('button', { name: 'Remove GoalMate' }).click();
+  await expect(m.getByTestId('workspace-lost')).toHaveText('You were removed from Goal Team');
+  await expect(m.getByTestId('goal-row')).toHaveCount(0);
   expect(pageErrors).toEqual([]);
 });
 

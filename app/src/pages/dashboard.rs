@@ -80,7 +80,7 @@ pub async fn load_dashboard(workspace_id: i64) -> Result<DashboardData, AppError
 /// Set by a list whose stream the user may no longer read (removed from the
 /// workspace): the view then says so in place of the workspace.
 #[derive(Clone, Copy)]
-struct LostAccess(RwSignal<bool>);
+pub(super) struct LostAccess(pub RwSignal<bool>);
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
@@ -199,12 +199,7 @@ fn WorkspaceView(open: OpenWorkspace) -> AnyView {
         <main class="content">
             <Show
                 when=move || !lost.get()
-                fallback=move || view! {
-                    <h1 data-testid="workspace-lost">
-                        {move || if deleted.get() { format!("{} was deleted", name.get()) } else { format!("You were removed from {}", name.get()) }}
-                    </h1>
-                    <p>"You can no longer see or change this workspace. " <a href="/">"Go to your workspace"</a></p>
-                }
+                fallback=move || view! { <WorkspaceGone name deleted/> }
             >
                 <div class="ws-header">
                     <h1 data-testid="workspace-name">{move || name.get()}</h1>
@@ -217,7 +212,7 @@ fn WorkspaceView(open: OpenWorkspace) -> AnyView {
                     <ExpensesPanel ws=ws.id can_write initial=panels.with_value(|p| p.0.clone())/>
                     <EarningsPanel ws=ws.id can_write initial=panels.with_value(|p| p.1.clone())/>
                     <super::plan::BudgetsPanel ws=ws.id can_write initial=panels.with_value(|p| p.2.clone())/>
-                    <super::plan::GoalsPanel ws=ws.id can_write initial=panels.with_value(|p| p.3.clone())/>
+                    <super::plan::GoalsPanel ws=ws.id can_write initial=panels.with_value(|p| p.3.clone()) link_to_page=true/>
                     {can_write.then(|| view! { <super::import::ImportPanel ws=ws.id/> })}
                 </div>
                 <crate::live::client::EventLog/>
@@ -227,9 +222,26 @@ fn WorkspaceView(open: OpenWorkspace) -> AnyView {
     .into_any()
 }
 
+/// What a view of a workspace shows once its user can no longer see it: removed from
+/// it, or it was deleted, while the page was open.
+#[component]
+pub(super) fn WorkspaceGone(name: RwSignal<String>, deleted: RwSignal<bool>) -> impl IntoView {
+    view! {
+        <h1 data-testid="workspace-lost">
+            {move || if deleted.get() { format!("{} was deleted", name.get()) } else { format!("You were removed from {}", name.get()) }}
+        </h1>
+        <p>"You can no longer see or change this workspace. " <a href="/">"Go to your workspace"</a></p>
+    }
+}
+
 /// Follows the workspace's own events: a new name, or its deletion (after which the
 /// socket is revoked and the view says the workspace is gone).
-fn follow_workspace(ws: i64, after: i64, name: RwSignal<String>, deleted: RwSignal<bool>) {
+pub(super) fn follow_workspace(
+    ws: i64,
+    after: i64,
+    name: RwSignal<String>,
+    deleted: RwSignal<bool>,
+) {
     let Some(live) = use_live() else { return };
     let lost = use_context::<LostAccess>();
     Effect::new(move |_| {

@@ -6,13 +6,16 @@ use leptos::prelude::*;
 
 use super::{
     action_error,
-    dashboard::{currency_options, follow_list, reset_on_success},
+    dashboard::{
+        currency_options, follow_list, follow_workspace, reset_on_success, LostAccess,
+        WorkspaceGone,
+    },
     Field, FormError, SelectField,
 };
 use crate::{
     budgets::{list_budgets, BudgetList, BudgetState, DeleteBudget, SetBudget},
     expenses::CATEGORIES,
-    goals::{list_goals, Contribute, CreateGoal, DeleteGoal, GoalList},
+    goals::{list_goals, Contribute, CreateGoal, DeleteGoal, GoalList, GoalsPageData},
     live::catalog::{BudgetInfo, GoalInfo},
     money::format_display,
 };
@@ -28,16 +31,7 @@ pub fn GoalsPage() -> impl IntoView {
                 match data.await {
                     Ok(page) => {
                         provide_context(page.user.clone());
-                        let w = page.workspace;
-                        view! {
-                            <leptos_meta::Title text=format!("Goals · {} · LiveLedger", w.name)/>
-                            <super::TopBar/>
-                            <main class="content narrow-wide">
-                                <p><a href=format!("/w/{}", w.id)>"← Back to " {w.name.clone()}</a></p>
-                                <GoalsPanel ws=w.id can_write=w.role.can_write() initial=page.goals/>
-                            </main>
-                        }
-                        .into_any()
+                        view! { <super::TopBar/> <GoalsView page/> }.into_any()
                     }
                     Err(crate::error::AppError::Unauthorized) => {
                         view! { <leptos_router::components::Redirect path="/login"/> }.into_any()
@@ -50,6 +44,34 @@ pub fn GoalsPage() -> impl IntoView {
             })}
         </Suspense>
     }
+}
+
+/// The goals page's body. Like the dashboard it follows the workspace itself: renamed,
+/// the header follows; deleted, or the user removed, it says so in place.
+#[component]
+fn GoalsView(page: GoalsPageData) -> AnyView {
+    let GoalsPageData {
+        workspace: w,
+        goals,
+        ..
+    } = page;
+    let lost = RwSignal::new(false);
+    provide_context(LostAccess(lost));
+    let name = RwSignal::new(w.name.clone());
+    let deleted = RwSignal::new(false);
+    follow_workspace(w.id, goals.cursor, name, deleted);
+    let can_write = w.role.can_write();
+    let goals = StoredValue::new(goals);
+    view! {
+        <leptos_meta::Title text=move || format!("Goals · {} · LiveLedger", name.get())/>
+        <main class="content narrow-wide">
+            <Show when=move || !lost.get() fallback=move || view! { <WorkspaceGone name deleted/> }>
+                <p><a href=format!("/w/{}", w.id)>"← Back to " {move || name.get()}</a></p>
+                <GoalsPanel ws=w.id can_write initial=goals.get_value()/>
+            </Show>
+        </main>
+    }
+    .into_any()
 }
 
 /// "2026-11" → "November 2026".
@@ -180,7 +202,14 @@ fn BudgetRow(
 }
 
 #[component]
-pub fn GoalsPanel(ws: i64, can_write: bool, initial: GoalList) -> AnyView {
+pub fn GoalsPanel(
+    ws: i64,
+    can_write: bool,
+    initial: GoalList,
+    /// On the dashboard: a link to the goals page (not on that page itself).
+    #[prop(optional)]
+    link_to_page: bool,
+) -> AnyView {
     let create = ServerAction::<CreateGoal>::new();
     let give = ServerAction::<Contribute>::new();
     let delete = ServerAction::<DeleteGoal>::new();
@@ -217,7 +246,10 @@ pub fn GoalsPanel(ws: i64, can_write: bool, initial: GoalList) -> AnyView {
     });
     view! {
         <section class="panel" aria-labelledby="goals-heading">
-            <h2 id="goals-heading">"Goals " <a class="small" href=format!("/w/{ws}/goals")>"Open the goals page"</a></h2>
+            <h2 id="goals-heading">
+                "Goals"
+                {link_to_page.then(|| view! { " " <a class="small" href=format!("/w/{ws}/goals")>"Open the goals page"</a> })}
+            </h2>
             {move || celebrate.get().map(|name| view! {
                 <div class="celebration" role="status" data-testid="goal-celebration">
                     <span class="confetti" aria-hidden="true"></span>
