@@ -422,7 +422,23 @@ async fn every_catalog_event_has_an_emitter(app: TestApp) {
         ],
     )
     .await;
-    app.create_expense(&bob, ws, "10", "over").await;
+    // Budgets count this month's spending: 80 of 95 crosses 80 %, 20 more 100 %.
+    for (amount, what) in [("80", "warn"), ("20", "over")] {
+        ok(
+            &app,
+            &bob,
+            "expenses/create",
+            vec![
+                w(),
+                ("amount", amount.into()),
+                ("currency", "EUR".into()),
+                ("category", "Food".into()),
+                ("description", what.into()),
+                ("date", app::dates::today_iso()),
+            ],
+        )
+        .await;
+    }
     ok(
         &app,
         &ann,
