@@ -252,7 +252,7 @@ async fn created_platforms_and_budgets_carry_what_the_api_returned(app: TestApp)
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{budget}");
-    // A viewer may not add either: nothing is written or announced.
+    // A viewer may not add a platform: nothing is written or announced.
     let (status, _) = app
         .call_as(
             &bob,
