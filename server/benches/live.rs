@@ -1,0 +1,589 @@
+//! The live layer's benchmark (the targets of DESIGN.md §6): server CPU per delivered
+//! event, deliveries per second, and server memory per idle socket.
+//!
+//! It starts the real release server as a child process on a fresh SQLite file (on the
+//! CPU named by `LIVELEDGER_BENCH_SERVER_CPU`, with `taskset`; `scripts/bench.sh` puts
+//! the server on CPU 0 and this process on CPU 1), registers teams over HTTP, opens
+//! real WebSockets that subscribe to their team's stream, and reads the server's own CPU
+//! time (`/proc/<pid>/stat`, utime + stime) and resident memory (`VmRSS`) around each
+//! phase:
+//!
+//! 1. idle sockets: RSS after all sockets subscribed, minus RSS before the first opened;
+//! 2. broadcast: operator announcements (`system:announcement`, one POST reaches every
+//!    socket): CPU per delivery with next to no write path;
+//! 3. room fan-out: expenses written concurrently, one writer per team, each event
+//!    delivered to every socket of the team; then the same writes into teams of the same
+//!    shape that nobody watches, whose CPU is the write path alone. Their difference per
+//!    delivery is the fan-out's cost.
+//!
+//! Every delivery is counted by the client; a phase ends when every socket got every
+//! event it is owed (or fails after a time-out), never after a fixed sleep.
+//!
+//! `cargo bench -p server --bench live -- --sockets 2000 --teams 20 --members 5
+//! --broadcasts 100 --writes 20`
+
+use std::{
+    process::Stdio,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command},
+};
+use tokio::sync::Notify;
+use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
+
+const PASSWORD: &str = "correct horse battery";
+const OPERATOR_TOKEN: &str = "bench-operator-token-0123456789abcdefghij";
+const PHASE_TIMEOUT: Duration = Duration::from_secs(120);
+
+struct Args {
+    sockets: usize,
+    teams: usize,
+    members: usize,
+    broadcasts: usize,
+    writes: usize,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        sockets: 2000,
+        teams: 20,
+        members: 5,
+        broadcasts: 100,
+        writes: 20,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || -> usize {
+            it.next()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("{flag} wants a number"))
+        };
+        match flag.as_str() {
+            "--sockets" => a.sockets = value(),
+            "--teams" => a.teams = value(),
+            "--members" => a.members = value(),
+            "--broadcasts" => a.broadcasts = value(),
+            "--writes" => a.writes = value(),
+            // `cargo bench` passes `--bench`; anything else is a mistake.
+            "--bench" => {}
+            other => panic!("unknown flag {other}"),
+        }
+    }
+    assert!(a.teams >= 1 && a.members >= 1 && a.sockets >= a.teams);
+    assert!(
+        a.broadcasts <= 200 && a.writes <= 200,
+        "a phase queues at most 200 frames per socket (the queue holds 256)"
+    );
+    a
+}
+
+/// The server process and what the bench reads of it.
+struct Server {
+    child: Child,
+    pid: u32,
+    base: String,
+    _dir: TempDir,
+}
+
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn start() -> Server {
+        let dir = std::env::temp_dir().join(format!("liveledger-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let exe = env!("CARGO_BIN_EXE_server");
+        // scripts/bench.sh names the server's CPU (and runs this process on another).
+        let pin = std::env::var("LIVELEDGER_BENCH_SERVER_CPU").ok();
+        let mut cmd = match &pin {
+            Some(cpu) => {
+                let mut c = Command::new("taskset");
+                c.args(["-c", cpu, exe]);
+                c
+            }
+            None => Command::new(exe),
+        };
+        cmd.env("LIVELEDGER_ADDR", "127.0.0.1:0")
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}", dir.join("bench.db").display()),
+            )
+            .env("DATA_DIR", &dir)
+            .env(
+                "JWT_SECRET",
+                "bench-secret-that-is-long-enough-for-hs256-0123456789",
+            )
+            .env("OPERATOR_TOKEN", OPERATOR_TOKEN)
+            .env("RUST_LOG", "warn")
+            .env("LEPTOS_SITE_ROOT", dir.join("site"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        let mut child = cmd.spawn().expect("start the server");
+        let pid = child.id();
+        // The server prints its address once it listens; the rest of its output is
+        // read and dropped so that the pipe never fills.
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("LiveLedger is running at ") {
+                    let _ = tx.send(url.trim().to_owned());
+                }
+            }
+        });
+        let base = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the server listens within 60 s");
+        println!(
+            "server: pid {pid}, {base}, CPU {}",
+            pin.as_deref().unwrap_or("any")
+        );
+        Server {
+            child,
+            pid,
+            base,
+            _dir: TempDir(dir),
+        }
+    }
+
+    /// User + system CPU time the server process has used so far.
+    fn cpu(&self) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).unwrap();
+        // Fields after the command name (which is in parentheses and may hold spaces).
+        let rest = &stat[stat.rfind(')').unwrap() + 2..];
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+        Duration::from_secs_f64(ticks as f64 / clock_ticks() as f64)
+    }
+
+    /// Resident memory of the server process, in bytes.
+    fn rss(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+        let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+        kib * 1024
+    }
+}
+
+fn clock_ticks() -> u64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100)
+}
+
+struct Api {
+    http: reqwest::Client,
+    base: String,
+}
+
+struct User {
+    token: String,
+}
+
+impl Api {
+    async fn post(&self, path: &str, token: &str, form: &[(&str, &str)]) -> Value {
+        let res = self
+            .http
+            .post(format!("{}/api/{path}", self.base))
+            .bearer_auth(token)
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        assert!(status.is_success(), "{path}: {status} {body}");
+        body
+    }
+
+    async fn register(&self, n: usize) -> User {
+        let email = format!("bench{n}@example.com");
+        let res = self
+            .http
+            .post(format!("{}/api/auth/register", self.base))
+            .form(&[
+                ("email", email.as_str()),
+                ("display_name", &format!("Bench {n}")),
+                ("password", PASSWORD),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "register: {}", res.status());
+        User {
+            token: res.headers()["x-session-token"]
+                .to_str()
+                .unwrap()
+                .to_owned(),
+        }
+    }
+
+    /// A team workspace of `members` users (the first one owns it): (id, its users).
+    async fn team(&self, name: &str, first: usize, members: usize) -> (i64, Vec<User>) {
+        let mut users = Vec::new();
+        for i in 0..members {
+            users.push(self.register(first + i).await);
+        }
+        let ws = self
+            .post("workspaces/create", &users[0].token, &[("name", name)])
+            .await["id"]
+            .as_i64()
+            .unwrap();
+        let ws_s = ws.to_string();
+        for user in &users[1..] {
+            let invite = self
+                .post(
+                    "workspaces/invite",
+                    &users[0].token,
+                    &[("workspace_id", &ws_s), ("role", "member")],
+                )
+                .await;
+            self.post(
+                "workspaces/join",
+                &user.token,
+                &[("code", invite["code"].as_str().unwrap())],
+            )
+            .await;
+        }
+        (ws, users)
+    }
+
+    async fn head(&self, user: &User, ws: i64) -> i64 {
+        self.post(
+            "expenses/list",
+            &user.token,
+            &[("workspace_id", &ws.to_string())],
+        )
+        .await["cursor"]
+            .as_i64()
+            .unwrap()
+    }
+
+    async fn spend(&self, user: &User, ws: i64, n: usize) {
+        // A 200-character description, the longest a form accepts: a frame of ~0.5 KiB.
+        let description = format!("{n:05} {}", "x".repeat(194));
+        self.post(
+            "expenses/create",
+            &user.token,
+            &[
+                ("workspace_id", &ws.to_string()),
+                ("amount", "1.25"),
+                ("currency", "EUR"),
+                ("category", "Food"),
+                ("description", &description),
+                ("date", &app::dates::today_iso()),
+            ],
+        )
+        .await;
+    }
+}
+
+/// What the client has received, across all sockets.
+#[derive(Default)]
+struct Tally {
+    events: AtomicU64,
+    bytes: AtomicU64,
+    closed: AtomicU64,
+    done: Notify,
+    target: AtomicU64,
+}
+
+impl Tally {
+    fn count(&self, bytes: usize) {
+        self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+        let n = self.events.fetch_add(1, Ordering::AcqRel) + 1;
+        if n == self.target.load(Ordering::Acquire) {
+            self.done.notify_one();
+        }
+    }
+
+    /// Waits until `more` further events have arrived in all.
+    async fn wait_for(&self, from: u64, more: u64) {
+        let target = from + more;
+        let notified = self.done.notified();
+        tokio::pin!(notified);
+        self.target.store(target, Ordering::Release);
+        if self.events.load(Ordering::Acquire) >= target {
+            return;
+        }
+        tokio::time::timeout(PHASE_TIMEOUT, notified)
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "timed out: {} of {more} deliveries; {} sockets closed",
+                    self.events.load(Ordering::Acquire) - from,
+                    self.closed.load(Ordering::Acquire)
+                )
+            });
+    }
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn frame(ws: &mut Ws) -> Value {
+    loop {
+        match ws.next().await.expect("open").expect("frame") {
+            Message::Text(t) => return serde_json::from_str(&t).unwrap(),
+            Message::Close(c) => panic!("closed during set-up: {c:?}"),
+            _ => {}
+        }
+    }
+}
+
+/// Opens a socket as `token` and subscribes it to `ws` after `head`.
+async fn open(base: &str, token: &str, ws: i64, head: i64) -> Ws {
+    let mut req = format!("{}/live", base.replace("http://", "ws://"))
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let (mut socket, _) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("upgrade");
+    assert_eq!(frame(&mut socket).await["type"], "hello");
+    let subscribe =
+        json!({"type": "subscribe", "cursors": [{"stream": format!("ws:{ws}"), "after": head}]});
+    socket
+        .send(Message::text(subscribe.to_string()))
+        .await
+        .unwrap();
+    let answer = frame(&mut socket).await;
+    assert_eq!(answer["type"], "subscribed", "{answer}");
+    socket
+}
+
+/// Reads a socket until it closes, counting every event frame.
+async fn read(mut ws: Ws, tally: Arc<Tally>) {
+    while let Some(Ok(msg)) = ws.next().await {
+        match msg {
+            Message::Text(t) if t.starts_with("{\"type\":\"event\"") => tally.count(t.len()),
+            Message::Close(_) => break,
+            _ => {}
+        }
+    }
+    tally.closed.fetch_add(1, Ordering::AcqRel);
+}
+
+struct Phase {
+    name: &'static str,
+    deliveries: u64,
+    bytes: u64,
+    cpu: Duration,
+    wall: Duration,
+}
+
+impl Phase {
+    fn report(&self) {
+        if self.deliveries == 0 {
+            println!(
+                "{:<28} {:>9} deliveries  {:>8.1} ms wall  {:>7.1} ms server CPU",
+                self.name,
+                0,
+                self.wall.as_secs_f64() * 1e3,
+                self.cpu.as_secs_f64() * 1e3,
+            );
+            return;
+        }
+        println!(
+            "{:<28} {:>9} deliveries  {:>5} B/frame  {:>8.1} ms wall  {:>9.0} deliveries/s  {:>7.1} ms server CPU  {:>6.2} µs CPU/delivery",
+            self.name,
+            self.deliveries,
+            self.bytes.checked_div(self.deliveries).unwrap_or(0),
+            self.wall.as_secs_f64() * 1e3,
+            self.deliveries as f64 / self.wall.as_secs_f64(),
+            self.cpu.as_secs_f64() * 1e3,
+            self.cpu.as_secs_f64() * 1e6 / self.deliveries.max(1) as f64,
+        );
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let a = args();
+    let server = Server::start();
+    let api = Arc::new(Api {
+        http: reqwest::Client::new(),
+        base: server.base.clone(),
+    });
+
+    // Teams that are watched, and as many of the same shape that nobody watches.
+    let t0 = Instant::now();
+    let mut watched = Vec::new();
+    let mut quiet = Vec::new();
+    for t in 0..a.teams {
+        watched.push(
+            api.team(&format!("Watched {t}"), t * a.members, a.members)
+                .await,
+        );
+    }
+    for t in 0..a.teams {
+        let first = (a.teams + t) * a.members;
+        quiet.push(api.team(&format!("Quiet {t}"), first, a.members).await);
+    }
+    println!(
+        "set-up: {} users in {} teams in {:.1} s",
+        2 * a.teams * a.members,
+        2 * a.teams,
+        t0.elapsed().as_secs_f64()
+    );
+    let mut heads = Vec::new();
+    for (ws, users) in &watched {
+        heads.push(api.head(&users[0], *ws).await);
+    }
+
+    // 1. Idle sockets: socket i watches team i % teams as one of its members.
+    let rss_before = server.rss();
+    let t0 = Instant::now();
+    let mut sockets = Vec::with_capacity(a.sockets);
+    let mut per_team = vec![0u64; a.teams];
+    for batch in (0..a.sockets).collect::<Vec<_>>().chunks(100) {
+        let opened = futures_util::future::join_all(batch.iter().map(|&i| {
+            let t = i % a.teams;
+            let (ws, users) = &watched[t];
+            let user = &users[(i / a.teams) % a.members];
+            open(&server.base, &user.token, *ws, heads[t])
+        }))
+        .await;
+        for (&i, socket) in batch.iter().zip(opened) {
+            per_team[i % a.teams] += 1;
+            sockets.push(socket);
+        }
+    }
+    let rss_after = server.rss();
+    println!(
+        "idle sockets: {} opened and subscribed in {:.1} s; server RSS {:.1} MiB -> {:.1} MiB: {:.2} KiB per socket",
+        a.sockets,
+        t0.elapsed().as_secs_f64(),
+        rss_before as f64 / 1048576.0,
+        rss_after as f64 / 1048576.0,
+        (rss_after.saturating_sub(rss_before)) as f64 / 1024.0 / a.sockets as f64
+    );
+
+    let tally = Arc::new(Tally::default());
+    for socket in sockets {
+        tokio::spawn(read(socket, tally.clone()));
+    }
+
+    // 2. Broadcasts to every socket.
+    let from = tally.events.load(Ordering::Acquire);
+    let bytes_from = tally.bytes.load(Ordering::Acquire);
+    let cpu0 = server.cpu();
+    let t0 = Instant::now();
+    let message = "m".repeat(500);
+    for n in 0..a.broadcasts {
+        let res = api
+            .http
+            .post(format!("{}/ops/announce", server.base))
+            .bearer_auth(OPERATOR_TOKEN)
+            .json(&json!({"title": format!("Bench {n}"), "message": message}))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "announce: {}", res.status());
+    }
+    let owed = (a.broadcasts * a.sockets) as u64;
+    tally.wait_for(from, owed).await;
+    let broadcast = Phase {
+        name: "broadcast (announce)",
+        deliveries: owed,
+        bytes: tally.bytes.load(Ordering::Acquire) - bytes_from,
+        cpu: server.cpu() - cpu0,
+        wall: t0.elapsed(),
+    };
+
+    // 3. Room fan-out: every team's owner writes `writes` expenses, teams in parallel.
+    let writes = a.writes;
+    let write_all = |teams: Arc<Vec<(i64, Vec<User>)>>| {
+        let api = api.clone();
+        async move {
+            let writers = (0..teams.len()).map(|t| {
+                let api = api.clone();
+                let teams = teams.clone();
+                async move {
+                    for n in 0..writes {
+                        let (ws, users) = &teams[t];
+                        api.spend(&users[0], *ws, n).await;
+                    }
+                }
+            });
+            futures_util::future::join_all(writers).await;
+        }
+    };
+    let watched = Arc::new(watched);
+    let quiet = Arc::new(quiet);
+    let from = tally.events.load(Ordering::Acquire);
+    let bytes_from = tally.bytes.load(Ordering::Acquire);
+    let cpu0 = server.cpu();
+    let t0 = Instant::now();
+    write_all(watched.clone()).await;
+    let owed: u64 = per_team.iter().map(|n| n * a.writes as u64).sum();
+    tally.wait_for(from, owed).await;
+    let fanout = Phase {
+        name: "room fan-out (writes)",
+        deliveries: owed,
+        bytes: tally.bytes.load(Ordering::Acquire) - bytes_from,
+        cpu: server.cpu() - cpu0,
+        wall: t0.elapsed(),
+    };
+    let cpu0 = server.cpu();
+    let t0 = Instant::now();
+    write_all(quiet.clone()).await;
+    let writes_alone = Phase {
+        name: "the same writes, unwatched",
+        deliveries: 0,
+        bytes: 0,
+        cpu: server.cpu() - cpu0,
+        wall: t0.elapsed(),
+    };
+    assert_eq!(
+        tally.events.load(Ordering::Acquire),
+        from + owed,
+        "unwatched teams' events reached a socket"
+    );
+    assert_eq!(
+        tally.closed.load(Ordering::Acquire),
+        0,
+        "a socket was closed"
+    );
+
+    println!();
+    broadcast.report();
+    fanout.report();
+    writes_alone.report();
+    let net = fanout.cpu.saturating_sub(writes_alone.cpu);
+    println!(
+        "fan-out alone: {:.1} ms server CPU over {} deliveries: {:.2} µs CPU/delivery ({} writes of {} sockets each on average)",
+        net.as_secs_f64() * 1e3,
+        fanout.deliveries,
+        net.as_secs_f64() * 1e6 / fanout.deliveries.max(1) as f64,
+        a.teams * a.writes,
+        a.sockets / a.teams,
+    );
+    drop(server);
+}
