@@ -20,7 +20,7 @@
 //! event it is owed (or fails after a time-out), never after a fixed sleep.
 //!
 //! `cargo bench -p server --bench live -- --sockets 2000 --teams 20 --members 5
-//! --broadcasts 100 --writes 20`
+//! --broadcasts 100 --writes 50`
 
 use std::{
     process::Stdio,
@@ -58,7 +58,7 @@ fn args() -> Args {
         teams: 20,
         members: 5,
         broadcasts: 100,
-        writes: 20,
+        writes: 50,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {

@@ -195,7 +195,7 @@ async fn serve(ws: WebSocket, state: AppState, user: SessionUser, expires_in: Du
                 out = queue.recv() => match out {
                     // Ephemeral (seq 0): not logged, so no cursor to keep; pass it on.
                     Some(Outbound::Event { seq: 0, frame, .. }) => {
-                        if !socket.send(&*frame).await { break None }
+                        if !socket.send(frame).await { break None }
                     }
                     Some(Outbound::Event { stream, seq, frame }) => {
                         // Drop what the replay already sent, and anything for a stream
@@ -203,7 +203,7 @@ async fn serve(ws: WebSocket, state: AppState, user: SessionUser, expires_in: Du
                         let Some(cursor) = cursors.get_mut(&stream) else { continue };
                         if seq <= *cursor { continue }
                         *cursor = seq;
-                        if !socket.send(&*frame).await { break None }
+                        if !socket.send(frame).await { break None }
                     }
                     Some(Outbound::Close { code, reason }) => break Some((code, reason)),
                     Some(Outbound::Revoked { stream }) => {
@@ -268,7 +268,7 @@ async fn subscribe(
             match replay(state, stream, cursor, 500).await {
                 Ok(Replay::Events { events, more }) => {
                     for (seq, json) in events {
-                        if !socket.send(&*app::server::hub::event_frame(&json)).await {
+                        if !socket.send(app::server::hub::event_frame(&json)).await {
                             return false;
                         }
                         cursor = seq;

@@ -3,7 +3,8 @@
 //!
 //! Writers call [`Hub::notify`] after their transaction commits. One task per process
 //! (`run`) tails the log of each notified stream from its own high-water mark and hands
-//! every event, serialized once into a shared `Arc<str>` frame, to the bounded queue of
+//! every event, serialized once into a shared `Frame` (reference-counted bytes: every socket
+//! writes the same buffer, none copies it), to the bounded queue of
 //! each socket in that stream's room. A socket whose queue is full is told to resume
 //! (it reconnects with its cursors) instead of being buffered without limit.
 //!
@@ -34,7 +35,7 @@ pub enum Outbound {
     Event {
         stream: Stream,
         seq: i64,
-        frame: Arc<str>,
+        frame: Frame,
     },
     /// Close the socket with this code and reason.
     Close { code: u16, reason: &'static str },
@@ -379,7 +380,7 @@ impl Hub {
 
     /// Hands one event frame to every socket in the stream's room. Sockets whose queue
     /// is full are told to resume and leave the room.
-    fn fan_out(&self, stream: Stream, seq: i64, kind: &'static str, frame: Arc<str>) {
+    fn fan_out(&self, stream: Stream, seq: i64, kind: &'static str, frame: Frame) {
         let mut inner = self.lock();
         let Some(room) = inner.rooms.get(&stream) else {
             return;
@@ -436,10 +437,14 @@ impl Hub {
     }
 }
 
+/// A text frame ready to send. Cloning it shares the bytes (a reference count), so a
+/// fan-out to N sockets allocates and copies the frame once, not N times.
+pub type Frame = axum::extract::ws::Utf8Bytes;
+
 /// The wire frame of an event: the stored envelope with `"type":"event"` in front.
-pub fn event_frame(envelope_json: &str) -> Arc<str> {
+pub fn event_frame(envelope_json: &str) -> Frame {
     let body = envelope_json.strip_prefix('{').unwrap_or(envelope_json);
-    Arc::from(format!("{{\"type\":\"event\",{body}"))
+    Frame::from(format!("{{\"type\":\"event\",{body}"))
 }
 
 /// The delivery task: for each woken stream, reads the log after the hub's high-water
@@ -607,7 +612,7 @@ mod tests {
         let ws = Stream::Workspace(9);
         hub.join(a, ws, 0);
         hub.join(b, ws, 0);
-        hub.fan_out(ws, 1, "expense:created", Arc::from("x"));
+        hub.fan_out(ws, 1, "expense:created", Frame::from_static("x"));
         assert!(matches!(
             rx_a.try_recv(),
             Ok(Outbound::Event { seq: 1, .. })
@@ -618,7 +623,7 @@ mod tests {
         ));
 
         hub.revoke(2, ws);
-        hub.fan_out(ws, 2, "expense:created", Arc::from("y"));
+        hub.fan_out(ws, 2, "expense:created", Frame::from_static("y"));
         assert!(matches!(
             rx_a.try_recv(),
             Ok(Outbound::Event { seq: 2, .. })
@@ -657,7 +662,7 @@ mod tests {
         let ws = Stream::Workspace(1);
         hub.join(a, ws, 0);
         for seq in 1..=5 {
-            hub.fan_out(ws, seq, "expense:created", Arc::from("e"));
+            hub.fan_out(ws, seq, "expense:created", Frame::from_static("e"));
         }
         assert_eq!(
             hub.counters.events_dropped_overflow.load(Ordering::Relaxed),
