@@ -174,9 +174,9 @@ mod ssr {
         validate_password(&password, &email)?;
         let hash = {
             let password = password.clone();
-            tokio::task::spawn_blocking(move || password::hash(&password))
+            password::bounded(move || password::hash(&password))
                 .await
-                .map_err(|_| AppError::Internal)??
+                .ok_or(AppError::Internal)??
         };
         let now = now_ms();
         let mut tx = state.db.pool.begin().await?;
@@ -242,7 +242,7 @@ mod ssr {
             .as_ref()
             .map(|r| r.2.clone())
             .unwrap_or_else(|| password::dummy_hash().to_owned());
-        let ok = tokio::task::spawn_blocking(move || password::verify(&password, &stored))
+        let ok = password::bounded(move || password::verify(&password, &stored))
             .await
             .unwrap_or(false);
         match row {

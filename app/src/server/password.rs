@@ -41,3 +41,68 @@ pub fn dummy_hash() -> &'static str {
             .unwrap_or_default()
     })
 }
+
+/// Runs `work` (a hash or a verification) on a blocking thread, at most one per core at
+/// a time. Each argon2 run takes 19 MiB and a core for tens of milliseconds: without a
+/// bound, a burst of sign-ups or logins would claim a blocking thread and 19 MiB each,
+/// hundreds at once. The others wait their turn here, asynchronously and cheaply.
+/// `None` if the work panicked.
+pub async fn bounded<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    let permits = PERMITS.get_or_init(|| tokio::sync::Semaphore::new(max_concurrent()));
+    let _permit = permits.acquire().await.ok()?;
+    tokio::task::spawn_blocking(work).await.ok()
+}
+
+/// How many password hashes may run at once: one per core.
+pub fn max_concurrent() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    };
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn at_most_one_hash_per_core_runs_at_once() {
+        let running = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let jobs = (0..4 * max_concurrent() + 4).map(|i| {
+            let (running, peak) = (running.clone(), peak.clone());
+            bounded(move || {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now, Ordering::SeqCst);
+                let ok = verify("a password", &hash("a password").unwrap());
+                running.fetch_sub(1, Ordering::SeqCst);
+                (i, ok)
+            })
+        });
+        let done = futures_join_all(jobs).await;
+        assert!(
+            done.iter().all(|r| matches!(r, Some((_, true)))),
+            "{done:?}"
+        );
+        assert_eq!(done.len(), 4 * max_concurrent() + 4);
+        let peak = peak.load(Ordering::SeqCst);
+        assert!(peak >= 1 && peak <= max_concurrent(), "peak {peak}");
+    }
+
+    /// Polls every future concurrently (the crate has no `futures` dependency).
+    async fn futures_join_all<F: std::future::Future + Send + 'static>(
+        fs: impl Iterator<Item = F>,
+    ) -> Vec<F::Output>
+    where
+        F::Output: Send + 'static,
+    {
+        let handles: Vec<_> = fs.map(tokio::spawn).collect();
+        let mut out = Vec::new();
+        for h in handles {
+            out.push(h.await.unwrap());
+        }
+        out
+    }
+}
