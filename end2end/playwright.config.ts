@@ -58,6 +58,8 @@ export default defineConfig({
       DATA_DIR: dataDir,
       JWT_SECRET: 'end2end-secret-end2end-secret-end2end-secret',
       RUST_LOG: 'warn',
+      // Every test signs up its own users, all from 127.0.0.1.
+      SIGNUP_LIMIT_PER_ADDRESS: '100000',
     },
   },
 });

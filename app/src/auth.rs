@@ -162,6 +162,14 @@ mod ssr {
         Ok(())
     }
 
+    /// The client's IP address, as the limits key it.
+    async fn client_address() -> String {
+        leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+            .await
+            .map(|ConnectInfo(a)| a.ip().to_string())
+            .unwrap_or_else(|_| "unknown".into())
+    }
+
     pub async fn register(
         email: String,
         display_name: String,
@@ -172,6 +180,12 @@ mod ssr {
         let email = normalize_email(&email)?;
         let display_name = validate_display_name(&display_name)?;
         validate_password(&password, &email)?;
+        // Counted once the input is valid, before the costly hash.
+        let address = client_address().await;
+        if let Err(retry_after_secs) = state.signup_limiter.attempt(&address) {
+            tracing::warn!(%address, "sign-up rate limited");
+            return Err(AppError::RateLimited { retry_after_secs });
+        }
         let hash = {
             let password = password.clone();
             password::bounded(move || password::hash(&password))
@@ -224,10 +238,7 @@ mod ssr {
         if password.is_empty() || password.len() > 4 * MAX_PASSWORD_LEN {
             return Err(AppError::validation("password", "Enter your password."));
         }
-        let address = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
-            .await
-            .map(|ConnectInfo(a)| a.ip().to_string())
-            .unwrap_or_else(|_| "unknown".into());
+        let address = client_address().await;
         if let Err(retry_after_secs) = state.login_limiter.check(&email, &address) {
             tracing::warn!(%address, "login rate limited");
             return Err(AppError::RateLimited { retry_after_secs });

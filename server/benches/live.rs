@@ -135,6 +135,8 @@ impl Server {
                 "bench-secret-that-is-long-enough-for-hs256-0123456789",
             )
             .env("OPERATOR_TOKEN", OPERATOR_TOKEN)
+            // Every user of the bench signs up from 127.0.0.1.
+            .env("SIGNUP_LIMIT_PER_ADDRESS", "1000000")
             .env("RUST_LOG", "warn")
             .env("LEPTOS_SITE_ROOT", dir.join("site"))
             .stdout(Stdio::piped())

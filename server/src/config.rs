@@ -41,6 +41,8 @@ pub struct Config {
     pub login_limit_per_account: u32,
     pub login_limit_per_address: u32,
     pub login_limit_window: Duration,
+    /// Sign-ups per client address per hour (`SIGNUP_LIMIT_PER_ADDRESS`, default 20).
+    pub signup_limit_per_address: u32,
     /// How long logged events are kept for resuming clients (`EVENT_RETENTION_SECS`,
     /// default 24 h, never below the legacy 3600 s).
     pub event_retention: Duration,
@@ -131,6 +133,7 @@ impl Config {
             login_limit_per_account: parse("LOGIN_LIMIT_PER_ACCOUNT", 5)?,
             login_limit_per_address: parse("LOGIN_LIMIT_PER_ADDRESS", 30)?,
             login_limit_window: Duration::from_secs(parse("LOGIN_LIMIT_WINDOW_SECS", 15 * 60)?),
+            signup_limit_per_address: parse("SIGNUP_LIMIT_PER_ADDRESS", 20)?,
             event_retention: {
                 let secs: u64 = parse("EVENT_RETENTION_SECS", 24 * 3600)?;
                 if secs < MIN_EVENT_RETENTION_SECS {

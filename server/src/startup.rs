@@ -9,7 +9,7 @@ use app::{
     server::{
         db::Db,
         hub::{self, Hub},
-        limiter::LoginLimiter,
+        limiter::{LoginLimiter, SignupLimiter},
         metrics::{Metrics, RequestLabel},
         session::SessionKeys,
         AppState,
@@ -90,6 +90,10 @@ impl Application {
                 config.login_limit_per_account,
                 config.login_limit_per_address,
                 config.login_limit_window,
+            )),
+            signup_limiter: Arc::new(SignupLimiter::new(
+                config.signup_limit_per_address,
+                std::time::Duration::from_secs(3600),
             )),
             hub: hub.clone(),
             live: config.live,

@@ -1,5 +1,6 @@
 //! Attempt limits in fixed windows: failed logins per account and per client address,
-//! and expensive actions (bulk deletes, imports, notification sends) per user. In
+//! sign-ups per client address, and expensive actions (bulk deletes, imports,
+//! notification sends) per user. In
 //! memory, so per instance; each map is pruned so it stays bounded.
 
 use std::{
@@ -150,6 +151,43 @@ mod tests {
         let l = LoginLimiter::new(1, 100, Duration::from_millis(0));
         l.record_failure("a@x", "1");
         assert!(l.check("a@x", "1").is_ok());
+    }
+}
+
+/// Sign-ups per client address: every attempt that reaches the password hash counts,
+/// made or refused, so one address cannot create accounts (and argon2 work) without end,
+/// nor probe which emails have accounts faster than the limit.
+pub struct SignupLimiter {
+    per_address: u32,
+    attempts: FixedWindows<String>,
+}
+
+impl SignupLimiter {
+    pub fn new(per_address: u32, window: Duration) -> Self {
+        SignupLimiter {
+            per_address,
+            attempts: FixedWindows::new(window),
+        }
+    }
+
+    /// Counts an attempt; `Err(seconds to wait)` once the address made its limit.
+    pub fn attempt(&self, address: &str) -> Result<(), u64> {
+        self.attempts.attempt(address.to_owned(), self.per_address)
+    }
+}
+
+#[cfg(test)]
+mod signup_tests {
+    use super::*;
+
+    #[test]
+    fn counts_sign_ups_per_address() {
+        let limiter = SignupLimiter::new(2, Duration::from_secs(3600));
+        assert!(limiter.attempt("1.1.1.1").is_ok());
+        assert!(limiter.attempt("1.1.1.1").is_ok());
+        let wait = limiter.attempt("1.1.1.1").unwrap_err();
+        assert!((3500..=3600).contains(&wait), "{wait}");
+        assert!(limiter.attempt("2.2.2.2").is_ok(), "another address");
     }
 }
 

@@ -12,6 +12,7 @@ pub struct AppState {
     pub db: Db,
     pub sessions: Arc<SessionKeys>,
     pub login_limiter: Arc<LoginLimiter>,
+    pub signup_limiter: Arc<super::limiter::SignupLimiter>,
     pub hub: Arc<Hub>,
     pub live: LiveSettings,
     pub metrics: Arc<super::metrics::Metrics>,

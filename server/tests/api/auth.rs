@@ -2,7 +2,7 @@ use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{TestApp, JWT_SECRET, PASSWORD};
+use crate::helpers::{spawn_app_with, Backend, TestApp, JWT_SECRET, PASSWORD};
 
 crate::on_both_backends!(
     register_sets_an_http_only_cookie_and_a_personal_workspace,
@@ -220,6 +220,57 @@ async fn login_attempts_are_rate_limited_per_account(app: TestApp) {
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(body["kind"], "rate_limited");
     assert!(body["retry_after_secs"].as_u64().unwrap() > 0);
+}
+
+/// The limiter is in memory, so one backend shows it.
+#[tokio::test]
+async fn sign_ups_are_limited_per_address() {
+    let app = spawn_app_with(Backend::Sqlite, |c| c.signup_limit_per_address = 3).await;
+    let sign_up = |email: &'static str, password: &'static str| {
+        let app = &app;
+        async move {
+            app.call(
+                "auth/register",
+                None,
+                &[
+                    ("email", email),
+                    ("display_name", "Someone"),
+                    ("password", password),
+                ],
+            )
+            .await
+        }
+    };
+    app.register("one@example.com").await;
+    app.register("two@example.com").await;
+    // Refused input costs no hash and does not count.
+    let (status, _) = sign_up("weak@example.com", "short").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    app.register("three@example.com").await;
+
+    let (status, body) = sign_up("four@example.com", PASSWORD).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(body["kind"], "rate_limited");
+    let wait = body["retry_after_secs"].as_u64().unwrap();
+    assert!((1..=3600).contains(&wait), "{wait}");
+    // Nothing was written: the account does not exist.
+    let (status, _) = app
+        .call(
+            "auth/login",
+            None,
+            &[("email", "four@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Logging in is not a sign-up: the accounts made still work.
+    let (status, _) = app
+        .call(
+            "auth/login",
+            None,
+            &[("email", "one@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
 }
 
 fn sign(claims: serde_json::Value, secret: &[u8], alg: Algorithm) -> String {

@@ -89,6 +89,7 @@ pub fn test_config(database_url: String) -> Config {
         login_limit_per_account: 5,
         login_limit_per_address: 50,
         login_limit_window: Duration::from_secs(600),
+        signup_limit_per_address: 20,
         event_retention: Duration::from_secs(24 * 3600),
         live: Default::default(),
         operator_token: Some(Secret::new(OPERATOR_TOKEN.as_bytes().to_vec())),
