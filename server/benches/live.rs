@@ -392,6 +392,36 @@ async fn read(mut ws: Ws, tally: Arc<Tally>) {
     tally.closed.fetch_add(1, Ordering::AcqRel);
 }
 
+/// Where the counters stood when a phase began.
+struct Mark {
+    events: u64,
+    bytes: u64,
+    cpu: Duration,
+    at: Instant,
+}
+
+impl Mark {
+    fn now(server: &Server, tally: &Tally) -> Mark {
+        Mark {
+            events: tally.events.load(Ordering::Acquire),
+            bytes: tally.bytes.load(Ordering::Acquire),
+            cpu: server.cpu(),
+            at: Instant::now(),
+        }
+    }
+
+    /// The phase from this mark until now.
+    fn phase(&self, name: &'static str, server: &Server, tally: &Tally) -> Phase {
+        Phase {
+            name,
+            deliveries: tally.events.load(Ordering::Acquire) - self.events,
+            bytes: tally.bytes.load(Ordering::Acquire) - self.bytes,
+            cpu: server.cpu() - self.cpu,
+            wall: self.at.elapsed(),
+        }
+    }
+}
+
 struct Phase {
     name: &'static str,
     deliveries: u64,
@@ -493,10 +523,7 @@ async fn main() {
     }
 
     // 2. Broadcasts to every socket.
-    let from = tally.events.load(Ordering::Acquire);
-    let bytes_from = tally.bytes.load(Ordering::Acquire);
-    let cpu0 = server.cpu();
-    let t0 = Instant::now();
+    let mark = Mark::now(&server, &tally);
     let message = "m".repeat(500);
     for n in 0..a.broadcasts {
         let res = api
@@ -509,15 +536,10 @@ async fn main() {
             .unwrap();
         assert!(res.status().is_success(), "announce: {}", res.status());
     }
-    let owed = (a.broadcasts * a.sockets) as u64;
-    tally.wait_for(from, owed).await;
-    let broadcast = Phase {
-        name: "broadcast (announce)",
-        deliveries: owed,
-        bytes: tally.bytes.load(Ordering::Acquire) - bytes_from,
-        cpu: server.cpu() - cpu0,
-        wall: t0.elapsed(),
-    };
+    tally
+        .wait_for(mark.events, (a.broadcasts * a.sockets) as u64)
+        .await;
+    let broadcast = mark.phase("broadcast (announce)", &server, &tally);
 
     // 3. Room fan-out: every team's owner writes `writes` expenses, teams in parallel.
     let writes = a.writes;
@@ -539,33 +561,16 @@ async fn main() {
     };
     let watched = Arc::new(watched);
     let quiet = Arc::new(quiet);
-    let from = tally.events.load(Ordering::Acquire);
-    let bytes_from = tally.bytes.load(Ordering::Acquire);
-    let cpu0 = server.cpu();
-    let t0 = Instant::now();
+    let mark = Mark::now(&server, &tally);
     write_all(watched.clone()).await;
     let owed: u64 = per_team.iter().map(|n| n * a.writes as u64).sum();
-    tally.wait_for(from, owed).await;
-    let fanout = Phase {
-        name: "room fan-out (writes)",
-        deliveries: owed,
-        bytes: tally.bytes.load(Ordering::Acquire) - bytes_from,
-        cpu: server.cpu() - cpu0,
-        wall: t0.elapsed(),
-    };
-    let cpu0 = server.cpu();
-    let t0 = Instant::now();
+    tally.wait_for(mark.events, owed).await;
+    let fanout = mark.phase("room fan-out (writes)", &server, &tally);
+    let mark = Mark::now(&server, &tally);
     write_all(quiet.clone()).await;
-    let writes_alone = Phase {
-        name: "the same writes, unwatched",
-        deliveries: 0,
-        bytes: 0,
-        cpu: server.cpu() - cpu0,
-        wall: t0.elapsed(),
-    };
+    let writes_alone = mark.phase("the same writes, unwatched", &server, &tally);
     assert_eq!(
-        tally.events.load(Ordering::Acquire),
-        from + owed,
+        writes_alone.deliveries, 0,
         "unwatched teams' events reached a socket"
     );
     assert_eq!(
