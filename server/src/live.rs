@@ -56,6 +56,16 @@ pub async fn upgrade(
         Ok(None) => return (StatusCode::UNAUTHORIZED, "log in first").into_response(),
         Err(_) => return (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response(),
     };
+    // Bounded: past the cap a client is told to poll for a while instead.
+    let Ok(slot) = state.live_slots.clone().try_acquire_owned() else {
+        tracing::warn!(user_id = user.id, "live connection refused: at capacity");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "5")],
+            "too many live connections: poll instead",
+        )
+            .into_response();
+    };
     let expires_in = Duration::from_secs(
         claims
             .exp
@@ -66,7 +76,10 @@ pub async fn upgrade(
         .read_buffer_size(4 * 1024)
         .write_buffer_size(0)
         .max_write_buffer_size(MAX_FRAME_BYTES * 4)
-        .on_upgrade(move |socket| serve(socket, state, user, expires_in))
+        .on_upgrade(move |socket| async move {
+            serve(socket, state, user, expires_in).await;
+            drop(slot);
+        })
         .into_response()
 }
 

@@ -96,6 +96,7 @@ impl Application {
                 std::time::Duration::from_secs(3600),
             )),
             hub: hub.clone(),
+            live_slots: Arc::new(tokio::sync::Semaphore::new(config.live.max_connections)),
             live: config.live,
             metrics: Arc::new(Metrics::default()),
             action_limiter: Arc::new(app::server::limiter::ActionLimiter::new(

@@ -14,6 +14,8 @@ pub struct AppState {
     pub login_limiter: Arc<LoginLimiter>,
     pub signup_limiter: Arc<super::limiter::SignupLimiter>,
     pub hub: Arc<Hub>,
+    /// One permit per open live socket (`LiveSettings::max_connections`).
+    pub live_slots: Arc<tokio::sync::Semaphore>,
     pub live: LiveSettings,
     pub metrics: Arc<super::metrics::Metrics>,
     /// Per-user limits on expensive actions (one-minute windows).
@@ -31,6 +33,9 @@ pub struct LiveSettings {
     pub queue_len: usize,
     /// A socket that accepts no bytes for this long is dropped without ceremony.
     pub write_timeout: Duration,
+    /// Open sockets this instance serves at most; beyond, upgrades get 503 and clients
+    /// poll. DESIGN aims at 15,000 (the process may hold 20,000 open files here).
+    pub max_connections: usize,
 }
 
 impl Default for LiveSettings {
@@ -40,6 +45,7 @@ impl Default for LiveSettings {
             silence_limit: Duration::from_secs(60),
             queue_len: 256,
             write_timeout: Duration::from_secs(10),
+            max_connections: 15_000,
         }
     }
 }

@@ -465,6 +465,38 @@ fn parse_server_frames(mut bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
     frames
 }
 
+/// The instance serves at most `max_connections` sockets; past that an upgrade is
+/// refused with 503 (the client polls), and a closed socket frees its place.
+#[tokio::test]
+async fn sockets_past_the_cap_are_refused_until_one_closes() {
+    let app = spawn_app_with(Backend::Sqlite, |c| c.live.max_connections = 2).await;
+    let ann = app.register("ann@example.com").await;
+    let (mut first, _) = open(&app, &ann, &[]).await;
+    let (_second, _) = open(&app, &ann, &[]).await;
+    let refused = connect(&app, Some(&ann.token), None).await.unwrap_err();
+    assert_eq!(status_of(refused), 503);
+    // A refused stranger is still told 401 first: the cap is no oracle.
+    assert_eq!(status_of(connect(&app, None, None).await.unwrap_err()), 401);
+
+    first.close(None).await.unwrap();
+    // The server frees the place when the socket's task ends; until then, 503.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        match connect(&app, Some(&ann.token), None).await {
+            Ok(mut third) => {
+                assert_eq!(next(&mut third).await["type"], "hello");
+                break;
+            }
+            Err(e) => {
+                assert_eq!(status_of(e), 503);
+                assert!(tokio::time::Instant::now() < deadline, "no place was freed");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+    assert_eq!(app.hub.stats().connections, 2);
+}
+
 /// Waits for a condition the server reaches on its own (polling it, with a deadline).
 async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
