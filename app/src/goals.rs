@@ -171,11 +171,8 @@ pub struct GoalsPageData {
 pub async fn load_goals_page(workspace_id: i64) -> Result<GoalsPageData, AppError> {
     let state = crate::server::state()?;
     let user = crate::server::authz::require_user(&state).await?;
-    let workspace = crate::workspaces::ssr::list_workspaces(&state, user.id)
-        .await?
-        .into_iter()
-        .find(|w| w.id == workspace_id)
-        .ok_or_else(|| AppError::not_found("Workspace"))?;
+    // A non-member gets "Workspace not found", as everywhere.
+    let workspace = crate::workspaces::ssr::summary(&state, user.id, workspace_id).await?;
     Ok(GoalsPageData {
         user,
         workspace,
