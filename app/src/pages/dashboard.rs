@@ -80,7 +80,7 @@ pub async fn load_dashboard(workspace_id: i64) -> Result<DashboardData, AppError
 /// Set by a list whose stream the user may no longer read (removed from the
 /// workspace): the view then says so in place of the workspace.
 #[derive(Clone, Copy)]
-pub(super) struct LostAccess(pub RwSignal<bool>);
+struct LostAccess(RwSignal<bool>);
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
@@ -186,20 +186,15 @@ fn WorkspaceView(open: OpenWorkspace) -> AnyView {
     } = open;
     let can_write = ws.role.can_write();
     let title = format!("{} · LiveLedger", ws.name);
-    // Set when the user is removed from this workspace while looking at it.
-    let lost = RwSignal::new(false);
-    provide_context(LostAccess(lost));
-    // Renamed or deleted by someone while open: the header and the message follow.
-    let name = RwSignal::new(ws.name.clone());
-    let deleted = RwSignal::new(false);
-    follow_workspace(ws.id, expenses.cursor, name, deleted);
+    let watched = watch_workspace(&ws, expenses.cursor);
+    let Watched { name, lost, .. } = watched;
     let panels = StoredValue::new((expenses, earnings, budgets, goals));
     view! {
         <Title text=title/>
         <main class="content">
             <Show
                 when=move || !lost.get()
-                fallback=move || view! { <WorkspaceGone name deleted/> }
+                fallback=move || view! { <WorkspaceGone watched/> }
             >
                 <div class="ws-header">
                     <h1 data-testid="workspace-name">{move || name.get()}</h1>
@@ -222,46 +217,59 @@ fn WorkspaceView(open: OpenWorkspace) -> AnyView {
     .into_any()
 }
 
+/// What a view of one workspace knows of the workspace itself while it is open: its
+/// name (someone may rename it), whether it was deleted, and whether this user lost
+/// access (removed, or deleted: the lists' stream is then denied).
+#[derive(Clone, Copy)]
+pub struct Watched {
+    pub name: RwSignal<String>,
+    pub deleted: RwSignal<bool>,
+    pub lost: RwSignal<bool>,
+}
+
+/// Starts watching `ws`, whose snapshot is at stream position `after`: provides
+/// `LostAccess` for the lists below (`follow_list`) and follows the workspace's own
+/// events, a new name or its deletion.
+pub(super) fn watch_workspace(ws: &WorkspaceSummary, after: i64) -> Watched {
+    let watched = Watched {
+        name: RwSignal::new(ws.name.clone()),
+        deleted: RwSignal::new(false),
+        lost: RwSignal::new(false),
+    };
+    provide_context(LostAccess(watched.lost));
+    if let Some(live) = use_live() {
+        let id = ws.id;
+        Effect::new(move |_| {
+            live.watch(Stream::Workspace(id), after, move |delivery| {
+                if let Delivery::Events(batch) = delivery {
+                    for envelope in batch {
+                        match &envelope.event {
+                            Event::WorkspaceUpdated(w) => watched.name.set(w.name.clone()),
+                            Event::WorkspaceDeleted(_) => {
+                                watched.deleted.set(true);
+                                watched.lost.set(true);
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            });
+        });
+    }
+    watched
+}
+
 /// What a view of a workspace shows once its user can no longer see it: removed from
 /// it, or it was deleted, while the page was open.
 #[component]
-pub(super) fn WorkspaceGone(name: RwSignal<String>, deleted: RwSignal<bool>) -> impl IntoView {
+pub(super) fn WorkspaceGone(watched: Watched) -> impl IntoView {
+    let Watched { name, deleted, .. } = watched;
     view! {
         <h1 data-testid="workspace-lost">
             {move || if deleted.get() { format!("{} was deleted", name.get()) } else { format!("You were removed from {}", name.get()) }}
         </h1>
         <p>"You can no longer see or change this workspace. " <a href="/">"Go to your workspace"</a></p>
     }
-}
-
-/// Follows the workspace's own events: a new name, or its deletion (after which the
-/// socket is revoked and the view says the workspace is gone).
-pub(super) fn follow_workspace(
-    ws: i64,
-    after: i64,
-    name: RwSignal<String>,
-    deleted: RwSignal<bool>,
-) {
-    let Some(live) = use_live() else { return };
-    let lost = use_context::<LostAccess>();
-    Effect::new(move |_| {
-        live.watch(Stream::Workspace(ws), after, move |delivery| {
-            if let Delivery::Events(batch) = delivery {
-                for envelope in batch {
-                    match &envelope.event {
-                        Event::WorkspaceUpdated(w) => name.set(w.name.clone()),
-                        Event::WorkspaceDeleted(_) => {
-                            deleted.set(true);
-                            if let Some(LostAccess(lost)) = lost {
-                                lost.set(true);
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-            }
-        });
-    });
 }
 
 pub(super) fn currency_options() -> Vec<(String, String)> {

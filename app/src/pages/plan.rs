@@ -7,8 +7,7 @@ use leptos::prelude::*;
 use super::{
     action_error,
     dashboard::{
-        currency_options, follow_list, follow_workspace, reset_on_success, LostAccess,
-        WorkspaceGone,
+        currency_options, follow_list, reset_on_success, watch_workspace, Watched, WorkspaceGone,
     },
     Field, FormError, SelectField,
 };
@@ -55,17 +54,14 @@ fn GoalsView(page: GoalsPageData) -> AnyView {
         goals,
         ..
     } = page;
-    let lost = RwSignal::new(false);
-    provide_context(LostAccess(lost));
-    let name = RwSignal::new(w.name.clone());
-    let deleted = RwSignal::new(false);
-    follow_workspace(w.id, goals.cursor, name, deleted);
+    let watched = watch_workspace(&w, goals.cursor);
+    let Watched { name, lost, .. } = watched;
     let can_write = w.role.can_write();
     let goals = StoredValue::new(goals);
     view! {
         <leptos_meta::Title text=move || format!("Goals · {} · LiveLedger", name.get())/>
         <main class="content narrow-wide">
-            <Show when=move || !lost.get() fallback=move || view! { <WorkspaceGone name deleted/> }>
+            <Show when=move || !lost.get() fallback=move || view! { <WorkspaceGone watched/> }>
                 <p><a href=format!("/w/{}", w.id)>"← Back to " {move || name.get()}</a></p>
                 <GoalsPanel ws=w.id can_write initial=goals.get_value()/>
             </Show>
