@@ -71,38 +71,21 @@ mod tests {
     async fn at_most_one_hash_per_core_runs_at_once() {
         let running = Arc::new(AtomicUsize::new(0));
         let peak = Arc::new(AtomicUsize::new(0));
-        let jobs = (0..4 * max_concurrent() + 4).map(|i| {
+        let jobs = 4 * max_concurrent() + 4;
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..jobs {
             let (running, peak) = (running.clone(), peak.clone());
-            bounded(move || {
+            set.spawn(bounded(move || {
                 let now = running.fetch_add(1, Ordering::SeqCst) + 1;
                 peak.fetch_max(now, Ordering::SeqCst);
                 let ok = verify("a password", &hash("a password").unwrap());
                 running.fetch_sub(1, Ordering::SeqCst);
-                (i, ok)
-            })
-        });
-        let done = futures_join_all(jobs).await;
-        assert!(
-            done.iter().all(|r| matches!(r, Some((_, true)))),
-            "{done:?}"
-        );
-        assert_eq!(done.len(), 4 * max_concurrent() + 4);
+                ok
+            }));
+        }
+        let done = set.join_all().await;
+        assert_eq!(done, vec![Some(true); jobs]);
         let peak = peak.load(Ordering::SeqCst);
         assert!(peak >= 1 && peak <= max_concurrent(), "peak {peak}");
-    }
-
-    /// Polls every future concurrently (the crate has no `futures` dependency).
-    async fn futures_join_all<F: std::future::Future + Send + 'static>(
-        fs: impl Iterator<Item = F>,
-    ) -> Vec<F::Output>
-    where
-        F::Output: Send + 'static,
-    {
-        let handles: Vec<_> = fs.map(tokio::spawn).collect();
-        let mut out = Vec::new();
-        for h in handles {
-            out.push(h.await.unwrap());
-        }
-        out
     }
 }
