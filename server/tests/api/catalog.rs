@@ -424,20 +424,10 @@ async fn every_catalog_event_has_an_emitter(app: TestApp) {
     .await;
     // Budgets count this month's spending: 80 of 95 crosses 80 %, 20 more 100 %.
     for (amount, what) in [("80", "warn"), ("20", "over")] {
-        ok(
-            &app,
-            &bob,
-            "expenses/create",
-            vec![
-                w(),
-                ("amount", amount.into()),
-                ("currency", "EUR".into()),
-                ("category", "Food".into()),
-                ("description", what.into()),
-                ("date", app::dates::today_iso()),
-            ],
-        )
-        .await;
+        let (status, body) = app
+            .create_expense_on(&bob, ws, amount, what, &app::dates::today_iso())
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
     }
     ok(
         &app,

@@ -245,12 +245,26 @@ impl TestApp {
         assert_eq!(status, StatusCode::OK, "{body}");
     }
 
+    /// An expense in EUR, category Food, dated 2026-11-20.
     pub async fn create_expense(
         &self,
         user: &User,
         ws: i64,
         amount: &str,
         description: &str,
+    ) -> (StatusCode, Value) {
+        self.create_expense_on(user, ws, amount, description, "2026-11-20")
+            .await
+    }
+
+    /// The same on `date` (budgets count the current month's spending).
+    pub async fn create_expense_on(
+        &self,
+        user: &User,
+        ws: i64,
+        amount: &str,
+        description: &str,
+        date: &str,
     ) -> (StatusCode, Value) {
         let ws = ws.to_string();
         self.call_as(
@@ -262,7 +276,7 @@ impl TestApp {
                 ("currency", "EUR"),
                 ("category", "Food"),
                 ("description", description),
-                ("date", "2026-11-20"),
+                ("date", date),
             ],
         )
         .await
