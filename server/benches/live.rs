@@ -91,6 +91,8 @@ struct Server {
     child: Child,
     pid: u32,
     base: String,
+    /// The unit of `/proc/<pid>/stat`'s CPU times (`getconf CLK_TCK`), read once.
+    ticks_per_sec: u64,
     _dir: TempDir,
 }
 
@@ -165,6 +167,7 @@ impl Server {
             child,
             pid,
             base,
+            ticks_per_sec: clock_ticks(),
             _dir: TempDir(dir),
         }
     }
@@ -176,7 +179,7 @@ impl Server {
         let rest = &stat[stat.rfind(')').unwrap() + 2..];
         let fields: Vec<&str> = rest.split_whitespace().collect();
         let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-        Duration::from_secs_f64(ticks as f64 / clock_ticks() as f64)
+        Duration::from_secs_f64(ticks as f64 / self.ticks_per_sec as f64)
     }
 
     /// Resident memory of the server process, in bytes.
