@@ -9,7 +9,7 @@ use std::future::Future;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{components::Redirect, hooks::use_query_map};
+use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 use super::{action_error, workspace_param, Field, FormError, SelectField, TopBar};
@@ -115,11 +115,7 @@ pub fn DashboardPage() -> impl IntoView {
                         }
                         .into_any()
                     }
-                    Err(AppError::Unauthorized) => view! { <Redirect path="/login"/> }.into_any(),
-                    Err(e) => view! {
-                        <main class="narrow"><p class="form-error" role="alert">{e.to_string()}</p></main>
-                    }
-                    .into_any(),
+                    Err(e) => super::load_failed(e),
                 }
             })}
         </Suspense>

@@ -50,6 +50,18 @@ pub fn NotFound() -> impl IntoView {
     }
 }
 
+/// A page whose one request failed: a visitor without a session goes to the login page
+/// (a real 302 under `SsrMode::Async`), anyone else reads why.
+pub fn load_failed(error: AppError) -> AnyView {
+    match error {
+        AppError::Unauthorized => view! { <Redirect path="/login"/> }.into_any(),
+        e => view! {
+            <main class="narrow"><p class="form-error" role="alert">{e.to_string()}</p></main>
+        }
+        .into_any(),
+    }
+}
+
 /// The `:ws` route parameter.
 pub fn workspace_param() -> Signal<i64> {
     let params = use_params_map();

@@ -32,13 +32,7 @@ pub fn GoalsPage() -> impl IntoView {
                         provide_context(page.user.clone());
                         view! { <super::TopBar/> <GoalsView page/> }.into_any()
                     }
-                    Err(crate::error::AppError::Unauthorized) => {
-                        view! { <leptos_router::components::Redirect path="/login"/> }.into_any()
-                    }
-                    Err(e) => view! {
-                        <main class="narrow"><h1>"Goals"</h1><p class="form-error" role="alert">{e.to_string()}</p></main>
-                    }
-                    .into_any(),
+                    Err(e) => super::load_failed(e),
                 }
             })}
         </Suspense>
