@@ -55,7 +55,7 @@ pub async fn bounded<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'stati
 }
 
 /// How many password hashes may run at once: one per core.
-pub fn max_concurrent() -> usize {
+fn max_concurrent() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
