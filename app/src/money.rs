@@ -53,30 +53,30 @@ pub enum MoneyError {
     TooLarge,
     #[error("Unknown currency.")]
     UnknownCurrency,
+    #[error("A comma before three digits could be a thousands separator or a decimal comma: write 1234 or 1.234 instead.")]
+    Ambiguous,
+    #[error("Separators go between groups of three digits: write 1234.56, 1,234.56 or 1.234,56.")]
+    Malformed,
 }
 
-/// Parses a decimal amount typed by a person ("12", "12.5", "1,234.56") into minor units.
+/// Parses a decimal amount typed by a person into minor units.
+///
+/// A decimal point or a decimal comma, and thousands separators, are read the way
+/// people write them: `12.50`, `12,50`, `1,234.56`, `1.234,56`, `1 234,56`, `1'234.56`
+/// (and the Indian `1,23,456.78`). What could mean two different amounts is refused,
+/// never guessed: a lone comma before exactly three digits (`1,234`: 1234 or 1.234?),
+/// separators that do not sit between groups of three digits (`1,2,3`, `12 50`).
+/// A lone point is always the decimal point (`1.234` is 1.234, too precise for EUR).
 pub fn parse_amount(input: &str, currency: &str) -> Result<i64, MoneyError> {
     let exp = currency_exponent(currency).ok_or(MoneyError::UnknownCurrency)?;
-    let s: String = input
-        .trim()
-        .chars()
-        .filter(|c| *c != ',' && *c != ' ')
-        .collect();
+    let s = input.trim();
     if s.is_empty() {
         return Err(MoneyError::Empty);
     }
     if s.starts_with('-') {
         return Err(MoneyError::NotPositive);
     }
-    let (whole, frac) = match s.split_once('.') {
-        Some((w, f)) => (w, f),
-        None => (s.as_str(), ""),
-    };
-    let digits = |t: &str| t.chars().all(|c| c.is_ascii_digit());
-    if (whole.is_empty() && frac.is_empty()) || !digits(whole) || !digits(frac) {
-        return Err(MoneyError::NotANumber);
-    }
+    let (whole, frac) = split_decimal(s)?;
     let frac = frac.trim_end_matches('0');
     if frac.len() as u32 > exp {
         return Err(MoneyError::TooPrecise(exp));
@@ -108,6 +108,90 @@ pub fn parse_amount(input: &str, currency: &str) -> Result<i64, MoneyError> {
         return Err(MoneyError::TooLarge);
     }
     Ok(minor)
+}
+
+/// Characters that only ever group thousands: spaces (also the no-break ones) and the
+/// Swiss apostrophe.
+fn is_space_group(c: char) -> bool {
+    matches!(c, ' ' | '\u{a0}' | '\u{202f}' | '\'' | '\u{2019}')
+}
+
+/// Splits a typed amount into its whole digits (separators removed) and its fraction
+/// digits, deciding which separator is the decimal one (see `parse_amount`).
+fn split_decimal(s: &str) -> Result<(String, &str), MoneyError> {
+    if !s
+        .chars()
+        .all(|c| c.is_ascii_digit() || c == '.' || c == ',' || is_space_group(c))
+    {
+        return Err(MoneyError::NotANumber);
+    }
+    let count = |c: char| s.matches(c).count();
+    let (dots, commas) = (count('.'), count(','));
+    let spaces = s.contains(is_space_group);
+    // (decimal separator, thousands separator)
+    let (decimal, group): (Option<char>, Option<fn(char) -> bool>) = if spaces {
+        match (dots, commas) {
+            (0, 0) => (None, Some(is_space_group)),
+            (1, 0) => (Some('.'), Some(is_space_group)),
+            (0, 1) => (Some(','), Some(is_space_group)),
+            _ => return Err(MoneyError::Malformed),
+        }
+    } else if dots > 0 && commas > 0 {
+        // Both: the last one is the decimal separator, and it appears once.
+        let last = s.rfind(['.', ',']).map(|i| s.as_bytes()[i] as char);
+        match last {
+            Some('.') if dots == 1 => (Some('.'), Some(|c| c == ',')),
+            Some(',') if commas == 1 => (Some(','), Some(|c| c == '.')),
+            _ => return Err(MoneyError::Malformed),
+        }
+    } else if dots > 1 {
+        (None, Some(|c| c == '.'))
+    } else if commas > 1 {
+        (None, Some(|c| c == ','))
+    } else if dots == 1 {
+        (Some('.'), None)
+    } else if commas == 1 {
+        let after = s.rsplit(',').next().unwrap_or_default();
+        if after.len() == 3 {
+            return Err(MoneyError::Ambiguous);
+        }
+        (Some(','), None)
+    } else {
+        (None, None)
+    };
+    let (whole, frac) = match decimal.and_then(|d| s.split_once(d)) {
+        Some((w, f)) => (w, f),
+        None => (s, ""),
+    };
+    if whole.is_empty() && frac.is_empty() {
+        return Err(MoneyError::NotANumber);
+    }
+    if !frac.chars().all(|c| c.is_ascii_digit()) {
+        return Err(MoneyError::Malformed);
+    }
+    let whole = match group {
+        Some(is_group) if whole.contains(is_group) => grouped_digits(whole, is_group)?,
+        _ if whole.chars().all(|c| c.is_ascii_digit()) => whole.to_owned(),
+        _ => return Err(MoneyError::Malformed),
+    };
+    Ok((whole, frac))
+}
+
+/// The digits of `whole` if its separators sit between groups of three (1,234,567) or
+/// in the Indian way (12,34,567); otherwise `Malformed`.
+fn grouped_digits(whole: &str, is_group: fn(char) -> bool) -> Result<String, MoneyError> {
+    let groups: Vec<&str> = whole.split(is_group).collect();
+    let all_digits = groups
+        .iter()
+        .all(|g| !g.is_empty() && g.chars().all(|c| c.is_ascii_digit()));
+    let (first, rest) = groups.split_first().ok_or(MoneyError::Malformed)?;
+    let (last, middle) = rest.split_last().ok_or(MoneyError::Malformed)?;
+    let western = first.len() <= 3 && middle.iter().all(|g| g.len() == 3);
+    let indian = first.len() <= 2 && middle.iter().all(|g| g.len() == 2);
+    if !all_digits || last.len() != 3 || !(western || indian) {
+        return Err(MoneyError::Malformed);
+    }
+    Ok(groups.concat())
 }
 
 /// Formats minor units as a plain decimal ("1234.50"), the inverse of `parse_amount`.
@@ -249,11 +333,67 @@ mod tests {
         assert_eq!(parse_amount("12.50", "EUR"), Ok(1250));
     }
 
+    /// What people type, as it must be read: a decimal comma means what it means, and
+    /// whatever could mean two amounts is refused rather than guessed.
+    #[test]
+    fn decimal_commas_and_thousands_separators() {
+        use MoneyError::*;
+        let cases: &[(&str, &str, Result<i64, MoneyError>)] = &[
+            ("12,50", "EUR", Ok(1250)),
+            ("0,99", "EUR", Ok(99)),
+            ("12,5", "EUR", Ok(1250)),
+            (",5", "EUR", Ok(50)),
+            ("12,", "EUR", Ok(1200)),
+            ("1.234,56", "EUR", Ok(123456)),
+            ("1.234.567,89", "EUR", Ok(123456789)),
+            ("1 234,56", "EUR", Ok(123456)),
+            ("1\u{a0}234,56", "EUR", Ok(123456)),
+            ("1\u{202f}234,56", "EUR", Ok(123456)),
+            ("1 234.56", "USD", Ok(123456)),
+            ("1 234 567", "USD", Ok(123456700)),
+            ("1'234.50", "CHF", Ok(123450)),
+            ("1,234.56", "USD", Ok(123456)),
+            ("1,234,567", "USD", Ok(123456700)),
+            ("1.234.567", "EUR", Ok(123456700)),
+            ("1,23,456.78", "INR", Ok(12345678)),
+            ("1.234", "KWD", Ok(1234)),
+            ("1,5", "JPY", Err(TooPrecise(0))),
+            ("0,001", "EUR", Err(Ambiguous)),
+            ("1,234", "USD", Err(Ambiguous)),
+            ("1,234", "KWD", Err(Ambiguous)),
+            ("12,500", "EUR", Err(Ambiguous)),
+            ("1,2345", "EUR", Err(TooPrecise(2))),
+            ("1,2,3", "EUR", Err(Malformed)),
+            ("12 50", "EUR", Err(Malformed)),
+            ("1 2345", "EUR", Err(Malformed)),
+            ("1,23,4567", "EUR", Err(Malformed)),
+            ("1234,567.00", "USD", Err(Malformed)),
+            ("1.234.56", "EUR", Err(Malformed)),
+            ("1,234,56", "EUR", Err(Malformed)),
+            ("1.234,5,6", "EUR", Err(Malformed)),
+            ("1,234.5.6", "USD", Err(Malformed)),
+            ("1 234.567,8", "EUR", Err(Malformed)),
+            ("1 234,5.6", "EUR", Err(Malformed)),
+            ("12,,50", "EUR", Err(Malformed)),
+            (",,", "EUR", Err(Malformed)),
+            (".", "EUR", Err(NotANumber)),
+            (",", "EUR", Err(NotANumber)),
+            ("12,50 €", "EUR", Err(NotANumber)),
+        ];
+        for (input, currency, want) in cases {
+            assert_eq!(
+                parse_amount(input, currency),
+                *want,
+                "{input:?} in {currency}"
+            );
+        }
+    }
+
     #[test]
     fn rejects_bad_amounts() {
         assert_eq!(parse_amount("", "EUR"), Err(MoneyError::Empty));
         assert_eq!(parse_amount("abc", "EUR"), Err(MoneyError::NotANumber));
-        assert_eq!(parse_amount("1.2.3", "EUR"), Err(MoneyError::NotANumber));
+        assert_eq!(parse_amount("1.2.3", "EUR"), Err(MoneyError::Malformed));
         assert_eq!(parse_amount("1e5", "EUR"), Err(MoneyError::NotANumber));
         assert_eq!(parse_amount("0", "EUR"), Err(MoneyError::NotPositive));
         assert_eq!(parse_amount("-5", "EUR"), Err(MoneyError::NotPositive));
