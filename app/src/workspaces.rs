@@ -654,6 +654,18 @@ pub mod ssr {
                     };
                     let wake =
                         publish(&mut tx, ws, Event::MemberJoined(info), user.id, now_ms()).await?;
+                    // The newcomer reads the log from their own member:joined on (this
+                    // transaction holds the stream's head, so it is that event's seq).
+                    sqlx::query(
+                        "UPDATE memberships SET since_seq = \
+                         (SELECT last_seq - 1 FROM stream_heads WHERE stream = $1) \
+                         WHERE workspace_id = $2 AND user_id = $3",
+                    )
+                    .bind(Stream::Workspace(ws).key())
+                    .bind(ws)
+                    .bind(user.id)
+                    .execute(&mut *tx)
+                    .await?;
                     tx.commit().await?;
                     wake.send(&state.hub);
                     tracing::info!(

@@ -46,8 +46,10 @@ pub struct Config {
     /// How long logged events are kept for resuming clients (`EVENT_RETENTION_SECS`,
     /// default 24 h, never below the legacy 3600 s).
     pub event_retention: Duration,
-    /// The live socket's heartbeat and queue (see `LiveSettings`); not read from the
-    /// environment: the legacy values are the product's, tests shorten them.
+    /// The live socket's heartbeat, queue and limits (see `LiveSettings`). The heartbeat
+    /// and queue are not read from the environment (the legacy values are the product's,
+    /// tests shorten them); the socket limits per user and per client address are
+    /// (`LIVE_SOCKETS_PER_USER`, `LIVE_SOCKETS_PER_ADDRESS`).
     pub live: app::server::state::LiveSettings,
     /// `OPERATOR_TOKEN` (at least 32 characters): the bearer token of the operator's
     /// endpoints (`/metrics`, `/ops/...`). Unset: those endpoints answer 404.
@@ -144,7 +146,14 @@ impl Config {
                 }
                 Duration::from_secs(secs)
             },
-            live: app::server::state::LiveSettings::default(),
+            live: {
+                let defaults = app::server::state::LiveSettings::default();
+                app::server::state::LiveSettings {
+                    max_per_user: parse("LIVE_SOCKETS_PER_USER", defaults.max_per_user)?,
+                    max_per_address: parse("LIVE_SOCKETS_PER_ADDRESS", defaults.max_per_address)?,
+                    ..defaults
+                }
+            },
             operator_token,
         })
     }

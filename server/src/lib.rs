@@ -3,5 +3,6 @@
 pub mod config;
 pub mod live;
 pub mod ops;
+pub mod origin;
 pub mod startup;
 pub mod telemetry;

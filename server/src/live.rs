@@ -3,48 +3,68 @@
 //! One task per socket: it reads client frames, writes what the hub queues for it,
 //! pings, and closes the socket when the session token expires. Everything it sends
 //! comes from the event log through the same cursors as the polling transport.
+//!
+//! Two orderings make the authorization hold however requests interleave:
+//! - the socket registers with the hub *before* its token's version is read again, so a
+//!   force-disconnect either sees it registered (and closes it) or has already bumped
+//!   the version the socket then reads;
+//! - a subscription joins the stream's room *before* its access is checked, so a
+//!   removal either committed before the check (which refuses) or finds the socket in
+//!   the room when its `member:left` is delivered (which revokes it); the replay itself
+//!   stops where the log shows the reader losing access (`server::live::replay`).
 
-use std::{collections::HashMap, time::Duration};
+use std::{collections::HashMap, net::SocketAddr, time::Duration};
 
 use app::{
     auth::SessionUser,
-    live::{Cursor, Stream},
+    live::{
+        protocol::{close, ClientFrame, ErrorCode, ServerFrame},
+        Cursor, Stream,
+    },
     server::{
         authz,
-        hub::{close, Outbound},
-        live::{may_read, replay, Replay},
+        hub::{event_frame, ConnId, Outbound},
+        live::{readable_since, replay, Replay},
+        session::Claims,
+        slots::{Refused, Slot},
         AppState,
     },
 };
 use axum::{
     extract::{
         ws::{CloseFrame, Message, Utf8Bytes, WebSocket},
-        State, WebSocketUpgrade,
+        ConnectInfo, State, WebSocketUpgrade,
     },
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
-use serde::Deserialize;
 use tokio::time::{interval, sleep_until, Instant, MissedTickBehavior};
 
-use crate::startup::Origins;
+use crate::origin::Origins;
 
 /// Limits of one socket (documented in docs/PROTOCOL.md).
-/// Heartbeat, queue and write timeout: `AppState::live` (`LiveSettings`).
+/// Heartbeat, queue, write timeout, places and replay budget: `AppState::live`.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
-/// Client frames: a burst of 40, refilled at 20 per second.
+/// Client frames of every kind (text, binary, ping, pong): a burst of 40, refilled at
+/// 20 per second.
 const RATE_BURST: f64 = 40.0;
 const RATE_PER_SEC: f64 = 20.0;
+/// Refused frames before the socket is closed with `close::PROTOCOL_ERROR`.
 const MAX_ERRORS: u32 = 10;
 const MAX_STREAMS: usize = app::live::MAX_POLL_STREAMS;
-/// Replay at most this many events per stream on subscribe; beyond, the client resyncs.
-const MAX_REPLAY: i64 = 5_000;
+/// After sending a close, how long the socket keeps reading (and dropping) what the
+/// client still sends, waiting for its close in return. Closing a TCP socket with
+/// unread input makes the kernel reset the connection, and a reset makes the client's
+/// kernel discard the close frame it had not read yet: the client would see 1006.
+const CLOSE_DRAIN: Duration = Duration::from_secs(2);
 
-/// `GET /live`: authenticates (session cookie or bearer token) and checks the `Origin`
-/// before upgrading. Nothing is opened for a stranger.
+/// `GET /live`: checks the `Origin`, authenticates (session cookie or bearer token) and
+/// takes a place (per instance, user and address) before upgrading. Nothing is opened
+/// for a stranger.
 pub async fn upgrade(
     State(state): State<AppState>,
     axum::Extension(origins): axum::Extension<Origins>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
@@ -56,40 +76,42 @@ pub async fn upgrade(
         Ok(None) => return (StatusCode::UNAUTHORIZED, "log in first").into_response(),
         Err(_) => return (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response(),
     };
-    // Bounded: past the cap a client is told to poll for a while instead.
-    let Ok(slot) = state.live_slots.clone().try_acquire_owned() else {
-        tracing::warn!(user_id = user.id, "live connection refused: at capacity");
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            [(header::RETRY_AFTER, "5")],
-            "too many live connections: poll instead",
-        )
-            .into_response();
+    let slot = match state.live_slots.take(user.id, peer.ip()) {
+        Ok(slot) => slot,
+        Err(refused) => {
+            tracing::warn!(user_id = user.id, ?refused, "live connection refused");
+            let (status, retry, message) = match refused {
+                Refused::Instance => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "5",
+                    "too many live connections here: poll instead",
+                ),
+                Refused::User => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "30",
+                    "too many live connections for this user: poll instead",
+                ),
+                Refused::Address => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "30",
+                    "too many live connections from this address: poll instead",
+                ),
+            };
+            return (status, [(header::RETRY_AFTER, retry)], message).into_response();
+        }
     };
-    let expires_in = Duration::from_secs(
-        claims
-            .exp
-            .saturating_sub(app::server::now_ms() as u64 / 1000),
-    );
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         .read_buffer_size(4 * 1024)
         .write_buffer_size(0)
         .max_write_buffer_size(MAX_FRAME_BYTES * 4)
-        .on_upgrade(move |socket| serve(socket, state, user, expires_in, slot))
+        .on_upgrade(move |socket| serve(socket, state, user, claims, slot))
         .into_response()
-}
-
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum ClientFrame {
-    Subscribe { cursors: Vec<Cursor> },
-    Unsubscribe { streams: Vec<Stream> },
-    Ping,
 }
 
 struct Socket {
     ws: WebSocket,
+    /// Refused frames so far.
     errors: u32,
     write_timeout: Duration,
 }
@@ -105,240 +127,405 @@ impl Socket {
         )
     }
 
-    async fn json(&mut self, value: serde_json::Value) -> bool {
-        self.send(value.to_string()).await
+    async fn frame(&mut self, frame: &ServerFrame) -> bool {
+        match serde_json::to_string(frame) {
+            Ok(text) => self.send(text).await,
+            Err(_) => false,
+        }
     }
 
-    async fn error(&mut self, code: &str, message: &str) -> bool {
-        self.errors += 1;
-        self.json(serde_json::json!({"type": "error", "code": code, "message": message}))
-            .await
+    /// Refuses a client frame. `Err` carries the close the socket ends with: gone, or
+    /// one refusal too many.
+    async fn refuse(&mut self, code: ErrorCode, message: &str) -> Result<(), Option<Ending>> {
+        if code != ErrorCode::Unavailable {
+            self.errors += 1;
+        }
+        let error = ServerFrame::Error {
+            code,
+            message: message.into(),
+        };
+        if !self.frame(&error).await {
+            return Err(None);
+        }
+        if self.errors >= MAX_ERRORS {
+            return Err(Some((close::PROTOCOL_ERROR, "too many bad frames")));
+        }
+        Ok(())
     }
 
+    /// Sends a close frame, then reads until the client answers it (see `CLOSE_DRAIN`).
     async fn close(mut self, code: u16, reason: &'static str) {
         let frame = Message::Close(Some(CloseFrame {
             code,
             reason: reason.into(),
         }));
-        let _ = tokio::time::timeout(self.write_timeout, self.ws.send(frame)).await;
+        if !matches!(
+            tokio::time::timeout(self.write_timeout, self.ws.send(frame)).await,
+            Ok(Ok(()))
+        ) {
+            return;
+        }
+        let _ = tokio::time::timeout(CLOSE_DRAIN, async {
+            while let Some(Ok(message)) = self.ws.recv().await {
+                if matches!(message, Message::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
     }
 }
 
+/// How a socket ends: the close code and reason it is sent (`None`: no close frame).
+type Ending = (u16, &'static str);
+
+/// The close a failed read calls for: 1009 for a frame over the cap, 1007 for a text
+/// frame that is not UTF-8, none when the connection is simply gone.
+fn read_failure(error: axum::Error) -> Option<Ending> {
+    use tungstenite::error::{CapacityError, Error};
+    match error.into_inner().downcast::<Error>().map(|e| *e) {
+        Ok(Error::Capacity(CapacityError::MessageTooLong { .. })) => {
+            Some((close::TOO_BIG, "frame over 64 KiB"))
+        }
+        Ok(Error::Utf8(_)) => Some((close::INVALID_DATA, "text frame is not UTF-8")),
+        _ => None,
+    }
+}
+
+/// A token bucket: `take` spends one (or `n`) if there are that many.
+struct Bucket {
+    tokens: f64,
+    burst: f64,
+    per_sec: f64,
+    refilled: Instant,
+}
+
+impl Bucket {
+    fn new(burst: f64, per_sec: f64) -> Bucket {
+        Bucket {
+            tokens: burst,
+            burst,
+            per_sec,
+            refilled: Instant::now(),
+        }
+    }
+
+    fn refill(&mut self) -> f64 {
+        let now = Instant::now();
+        self.tokens = (self.tokens + now.duration_since(self.refilled).as_secs_f64() * self.per_sec)
+            .min(self.burst);
+        self.refilled = now;
+        self.tokens
+    }
+
+    fn take(&mut self, n: f64) -> bool {
+        if self.refill() < n {
+            return false;
+        }
+        self.tokens -= n;
+        true
+    }
+}
+
+/// One socket's subscriptions: each followed stream and the last seq sent on it.
+struct Following {
+    cursors: HashMap<Stream, i64>,
+    /// Events this socket may still replay (`LiveSettings::replay_burst` / `_per_sec`).
+    replay: Bucket,
+}
+
 /// Serves one socket until it closes; its place (`_slot`) is freed when this returns.
-/// (The permit is an argument rather than held by a wrapping future, which would keep
+/// (The place is an argument rather than held by a wrapping future, which would keep
 /// a second copy of the socket and the state in every idle task: ~0.8 KiB measured.)
-async fn serve(
-    ws: WebSocket,
-    state: AppState,
-    user: SessionUser,
-    expires_in: Duration,
-    _slot: tokio::sync::OwnedSemaphorePermit,
-) {
+async fn serve(ws: WebSocket, state: AppState, user: SessionUser, claims: Claims, _slot: Slot) {
     let hub = state.hub.clone();
-    let (conn, mut queue) = hub.connect(user.id);
     let settings = state.live;
     let mut socket = Socket {
         ws,
         errors: 0,
         write_timeout: settings.write_timeout,
     };
-    let mut cursors: HashMap<Stream, i64> = HashMap::new();
-    let mut ping = interval(settings.ping_every);
-    ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    ping.tick().await;
-    let mut last_heard = Instant::now();
-    let expiry = sleep_until(Instant::now() + expires_in);
-    tokio::pin!(expiry);
-    let (mut tokens, mut refilled) = (RATE_BURST, Instant::now());
-
-    let hello = serde_json::json!({"type": "hello", "user_id": user.id, "ping_ms": settings.ping_every.as_millis() as u64});
-    let mut outcome: Option<(u16, &'static str)> = None;
-    if socket.json(hello).await {
-        outcome = loop {
-            tokio::select! {
-                incoming = socket.ws.recv() => {
-                    let message = match incoming {
-                        Some(Ok(message)) => message,
-                        // Over the frame cap: say so (1009) rather than just vanishing.
-                        Some(Err(e)) if e.to_string().contains("Space limit exceeded") => {
-                            break Some((close::TOO_BIG, "frame over 64 KiB"));
-                        }
-                        _ => break None,
-                    };
-                    last_heard = Instant::now();
-                    let text = match message {
-                        Message::Text(t) => t,
-                        Message::Close(_) => break None,
-                        Message::Ping(_) | Message::Pong(_) => continue,
-                        Message::Binary(_) => {
-                            if !socket.error("binary_frame", "Send JSON text frames.").await { break None }
-                            continue;
-                        }
-                    };
-                    // Rate limit per connection.
-                    let now = Instant::now();
-                    tokens = (tokens + now.duration_since(refilled).as_secs_f64() * RATE_PER_SEC).min(RATE_BURST);
-                    refilled = now;
-                    if tokens < 1.0 {
-                        break Some((close::RATE_LIMITED, "too many frames"));
-                    }
-                    tokens -= 1.0;
-                    let frame: ClientFrame = match serde_json::from_str(&text) {
-                        Ok(f) => f,
-                        Err(e) => {
-                            let code = if e.is_data() { "unknown_frame" } else { "bad_json" };
-                            if !socket.error(code, "The frame was not understood; see docs/PROTOCOL.md.").await { break None }
-                            if socket.errors >= MAX_ERRORS { break Some((close::PROTOCOL_ERROR, "too many bad frames")) }
-                            continue;
-                        }
-                    };
-                    match frame {
-                        ClientFrame::Ping => {
-                            if !socket.json(serde_json::json!({"type": "pong"})).await { break None }
-                        }
-                        ClientFrame::Unsubscribe { streams } => {
-                            for stream in streams {
-                                hub.revoke_conn(conn, stream);
-                                cursors.remove(&stream);
-                            }
-                        }
-                        ClientFrame::Subscribe { cursors: wanted } => {
-                            if cursors.len() + wanted.len() > MAX_STREAMS {
-                                if !socket.error("too_many_streams", "Subscribe to at most 64 streams.").await { break None }
-                                continue;
-                            }
-                            if !subscribe(&state, &user, conn, &mut socket, &mut cursors, wanted).await { break None }
-                        }
-                    }
-                }
-                out = queue.recv() => match out {
-                    // Ephemeral (seq 0): not logged, so no cursor to keep; pass it on.
-                    Some(Outbound::Event { seq: 0, frame, .. }) => {
-                        if !socket.send(frame).await { break None }
-                    }
-                    Some(Outbound::Event { stream, seq, frame }) => {
-                        // Drop what the replay already sent, and anything for a stream
-                        // this socket left.
-                        let Some(cursor) = cursors.get_mut(&stream) else { continue };
-                        if seq <= *cursor { continue }
-                        *cursor = seq;
-                        if !socket.send(frame).await { break None }
-                    }
-                    Some(Outbound::Close { code, reason }) => break Some((code, reason)),
-                    Some(Outbound::Revoked { stream }) => {
-                        if cursors.remove(&stream).is_some() {
-                            let frame = serde_json::json!({"type": "revoked", "streams": [stream]});
-                            if !socket.json(frame).await { break None }
-                        }
-                    }
-                    // The hub dropped us: our queue overflowed.
-                    None => {
-                        hub.counters.resumes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        break Some((close::RESUME, "fell behind: resume from your cursors"));
-                    }
-                },
-                _ = ping.tick() => {
-                    if last_heard.elapsed() > settings.silence_limit { break Some((close::GOING_AWAY, "no answer to pings")) }
-                    if !matches!(tokio::time::timeout(settings.write_timeout, socket.ws.send(Message::Ping(Default::default()))).await, Ok(Ok(()))) { break None }
-                }
-                _ = &mut expiry => break Some((close::SESSION_ENDED, "session expired")),
-            }
-        };
-    }
+    // Registered first, then the token is checked again: see the module's comment.
+    let (conn, mut queue) = hub.connect(user.id);
+    let ending = match authz::session_current(&state, user.id, claims.ver).await {
+        Ok(true) => run(&mut socket, &state, &user, &claims, conn, &mut queue).await,
+        Ok(false) => Some((close::SESSION_ENDED, "session revoked")),
+        Err(_) => Some((close::GOING_AWAY, "try again")),
+    };
     hub.disconnect(conn);
-    if let Some((code, reason)) = outcome {
+    if let Some((code, reason)) = ending {
         tracing::debug!(user_id = user.id, code, reason, "closing live socket");
         socket.close(code, reason).await;
     }
 }
 
-/// Joins the rooms of the streams the user may read and replays what they missed.
+/// The socket's loop, from `hello` to the ending.
+async fn run(
+    socket: &mut Socket,
+    state: &AppState,
+    user: &SessionUser,
+    claims: &Claims,
+    conn: ConnId,
+    queue: &mut tokio::sync::mpsc::Receiver<Outbound>,
+) -> Option<Ending> {
+    let hub = &state.hub;
+    let settings = state.live;
+    let mut following = Following {
+        cursors: HashMap::new(),
+        replay: Bucket::new(
+            f64::from(settings.replay_burst),
+            f64::from(settings.replay_per_sec),
+        ),
+    };
+    let mut frames = Bucket::new(RATE_BURST, RATE_PER_SEC);
+    let mut ping = interval(settings.ping_every);
+    ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    ping.tick().await;
+    let mut last_heard = Instant::now();
+    let expires_in = Duration::from_secs(claims.exp.saturating_sub(app::server::now_ms() as u64 / 1000));
+    let expiry = sleep_until(Instant::now() + expires_in);
+    tokio::pin!(expiry);
+
+    let hello = ServerFrame::Hello {
+        user_id: user.id,
+        ping_ms: settings.ping_every.as_millis() as u64,
+    };
+    if !socket.frame(&hello).await {
+        return None;
+    }
+    loop {
+        tokio::select! {
+            incoming = socket.ws.recv() => {
+                let message = match incoming {
+                    Some(Ok(message)) => message,
+                    Some(Err(e)) => return read_failure(e),
+                    None => return None,
+                };
+                if matches!(message, Message::Close(_)) {
+                    return None;
+                }
+                last_heard = Instant::now();
+                // Every frame counts, whatever its kind.
+                if !frames.take(1.0) {
+                    return Some((close::RATE_LIMITED, "too many frames"));
+                }
+                let text = match message {
+                    Message::Text(text) => text,
+                    Message::Binary(_) => {
+                        if let Err(ending) = socket.refuse(ErrorCode::BinaryFrame, "Send JSON text frames.").await {
+                            return ending;
+                        }
+                        continue;
+                    }
+                    _ => continue,
+                };
+                let frame: ClientFrame = match serde_json::from_str(&text) {
+                    Ok(frame) => frame,
+                    Err(e) => {
+                        let code = if e.is_data() { ErrorCode::UnknownFrame } else { ErrorCode::BadJson };
+                        if let Err(ending) = socket.refuse(code, "The frame was not understood; see docs/PROTOCOL.md.").await {
+                            return ending;
+                        }
+                        continue;
+                    }
+                };
+                let answered = match frame {
+                    ClientFrame::Ping => {
+                        if socket.frame(&ServerFrame::Pong).await { Ok(()) } else { Err(None) }
+                    }
+                    ClientFrame::Unsubscribe { streams } => {
+                        for stream in streams {
+                            hub.revoke_conn(conn, stream);
+                            following.cursors.remove(&stream);
+                        }
+                        Ok(())
+                    }
+                    ClientFrame::Subscribe { cursors } => {
+                        subscribe(state, user, conn, socket, &mut following, cursors).await
+                    }
+                };
+                if let Err(ending) = answered {
+                    return ending;
+                }
+            }
+            out = queue.recv() => match out {
+                // Ephemeral (seq 0): not logged, so no cursor to keep; pass it on.
+                Some(Outbound::Event { seq: 0, frame, .. }) => {
+                    if !socket.send(frame).await { return None }
+                }
+                Some(Outbound::Event { stream, seq, frame }) => {
+                    // Drop what the replay already sent, and anything for a stream
+                    // this socket left.
+                    let Some(cursor) = following.cursors.get_mut(&stream) else { continue };
+                    if seq <= *cursor { continue }
+                    *cursor = seq;
+                    if !socket.send(frame).await { return None }
+                }
+                Some(Outbound::Close { code, reason }) => return Some((code, reason)),
+                Some(Outbound::Revoked { stream }) => {
+                    if following.cursors.remove(&stream).is_some()
+                        && !socket.frame(&ServerFrame::Revoked { streams: vec![stream] }).await
+                    {
+                        return None;
+                    }
+                }
+                // The hub dropped us: our queue overflowed.
+                None => {
+                    hub.counters.resumes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    return Some((close::RESUME, "fell behind: resume from your cursors"));
+                }
+            },
+            _ = ping.tick() => {
+                if last_heard.elapsed() > settings.silence_limit {
+                    return Some((close::GOING_AWAY, "no answer to pings"));
+                }
+                let sent = tokio::time::timeout(settings.write_timeout, socket.ws.send(Message::Ping(Default::default()))).await;
+                if !matches!(sent, Ok(Ok(()))) { return None }
+            }
+            _ = &mut expiry => return Some((close::SESSION_ENDED, "session expired")),
+        }
+    }
+}
+
+/// Answers `subscribe`: the whole frame is checked first (a refused frame changes
+/// nothing); a stream named twice counts once. For each stream: join its room, check
+/// access, then replay what the client missed, within the socket's replay budget.
 async fn subscribe(
     state: &AppState,
     user: &SessionUser,
-    conn: app::server::hub::ConnId,
+    conn: ConnId,
     socket: &mut Socket,
-    cursors: &mut HashMap<Stream, i64>,
+    following: &mut Following,
     wanted: Vec<Cursor>,
-) -> bool {
-    let mut answer = Vec::new();
-    let mut denied = Vec::new();
-    let mut resync = Vec::new();
-    for Cursor { stream, after } in wanted {
-        if after < 0 {
-            return socket
-                .error("bad_cursor", "A cursor cannot be negative.")
-                .await;
+) -> Result<(), Option<Ending>> {
+    if wanted.iter().any(|c| c.after < 0) {
+        return socket
+            .refuse(ErrorCode::BadCursor, "A cursor cannot be negative.")
+            .await;
+    }
+    let mut distinct: Vec<Cursor> = Vec::with_capacity(wanted.len());
+    for cursor in wanted {
+        if !distinct.iter().any(|c| c.stream == cursor.stream) {
+            distinct.push(cursor);
         }
-        match may_read(state, user.id, stream).await {
-            Ok(true) => {}
-            Ok(false) => {
+    }
+    let new = distinct
+        .iter()
+        .filter(|c| !following.cursors.contains_key(&c.stream))
+        .count();
+    if following.cursors.len() + new > MAX_STREAMS {
+        return socket
+            .refuse(
+                ErrorCode::TooManyStreams,
+                "Subscribe to at most 64 streams.",
+            )
+            .await;
+    }
+    let hub = &state.hub;
+    let mut answer = ServerFrame::Subscribed {
+        cursors: Vec::new(),
+        resync: Vec::new(),
+        denied: Vec::new(),
+    };
+    let ServerFrame::Subscribed {
+        cursors,
+        resync,
+        denied,
+    } = &mut answer
+    else {
+        unreachable!()
+    };
+    for Cursor { stream, after } in distinct {
+        let Ok(head_before) = app::server::outbox::head_in(&state.db.pool, stream).await else {
+            return socket.refuse(ErrorCode::Unavailable, "Try again.").await;
+        };
+        hub.join(conn, stream, head_before);
+        let since = match readable_since(state, user.id, stream).await {
+            Ok(Some(since)) => since,
+            Ok(None) => {
+                hub.revoke_conn(conn, stream);
+                following.cursors.remove(&stream);
                 denied.push(stream);
                 continue;
             }
-            Err(_) => return socket.error("unavailable", "Try again.").await,
-        }
-        let Ok(head) = app::server::outbox::head_in(&state.db.pool, stream).await else {
-            return socket.error("unavailable", "Try again.").await;
+            Err(_) => {
+                hub.revoke_conn(conn, stream);
+                following.cursors.remove(&stream);
+                return socket.refuse(ErrorCode::Unavailable, "Try again.").await;
+            }
         };
-        state.hub.join(conn, stream, head);
+        // Everything up to this head is replayed here; everything after it reaches the
+        // room (which the socket is already in) through the hub.
+        let Ok(head) = app::server::outbox::head_in(&state.db.pool, stream).await else {
+            hub.revoke_conn(conn, stream);
+            following.cursors.remove(&stream);
+            return socket.refuse(ErrorCode::Unavailable, "Try again.").await;
+        };
+        // A cursor from before the reader's membership, or from the future (a restored
+        // database), cannot be continued; nor can more than the socket may replay now:
+        // start over from the head.
+        if after < since || after > head || !following.replay.take((head - after) as f64) {
+            hub.counters
+                .resyncs
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            resync.push(stream);
+            following.cursors.insert(stream, head);
+            cursors.push(Cursor { stream, after: head });
+            continue;
+        }
         let mut cursor = after;
-        loop {
-            match replay(state, stream, cursor, 500).await {
-                Ok(Replay::Events { events, more }) => {
+        let mut ended = false;
+        while cursor < head {
+            let limit = (head - cursor).min(500);
+            match replay(state, user.id, stream, cursor, since, limit).await {
+                Ok(Replay::Events { events, .. }) if !events.is_empty() => {
                     for (seq, json) in events {
-                        if !socket.send(app::server::hub::event_frame(&json)).await {
-                            return false;
+                        if !socket.send(event_frame(&json)).await {
+                            return Err(None);
                         }
                         cursor = seq;
                     }
-                    if !more {
-                        break;
-                    }
-                    if cursor - after > MAX_REPLAY {
-                        // Too far behind to replay: start over from the head.
-                        resync.push(stream);
-                        cursor = app::server::outbox::head_in(&state.db.pool, stream)
-                            .await
-                            .unwrap_or(cursor);
-                        break;
-                    }
                 }
-                Ok(Replay::Resync { head }) => {
-                    state
-                        .hub
-                        .counters
+                Ok(Replay::Ends { events }) => {
+                    for (seq, json) in events {
+                        if !socket.send(event_frame(&json)).await {
+                            return Err(None);
+                        }
+                        cursor = seq;
+                    }
+                    ended = true;
+                    break;
+                }
+                Ok(Replay::Events { .. }) | Ok(Replay::Resync { .. }) => {
+                    hub.counters
                         .resyncs
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     resync.push(stream);
                     cursor = head;
                     break;
                 }
-                Err(_) => return socket.error("unavailable", "Try again.").await,
+                Err(_) => {
+                    hub.revoke_conn(conn, stream);
+                    following.cursors.remove(&stream);
+                    return socket.refuse(ErrorCode::Unavailable, "Try again.").await;
+                }
             }
         }
-        cursors.insert(stream, cursor);
-        answer.push(Cursor {
-            stream,
-            after: cursor,
-        });
+        if ended {
+            hub.revoke_conn(conn, stream);
+            following.cursors.remove(&stream);
+            denied.push(stream);
+        } else {
+            following.cursors.insert(stream, cursor);
+            cursors.push(Cursor {
+                stream,
+                after: cursor,
+            });
+        }
     }
-    socket.json(serde_json::json!({"type": "subscribed", "cursors": answer, "resync": resync, "denied": denied})).await
-}
-
-impl Origins {
-    /// A browser's `Origin`, when sent, must be the site itself or an allowed origin.
-    pub fn allows(&self, headers: &HeaderMap) -> bool {
-        let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
-        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-        match origin {
-            None => {
-                headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) != Some("cross-site")
-            }
-            Some(o) => {
-                let authority = o.split_once("://").map(|(_, a)| a);
-                (authority.is_some() && authority == host) || self.0.iter().any(|a| a == o)
-            }
-        }
+    if socket.frame(&answer).await {
+        Ok(())
+    } else {
+        Err(None)
     }
 }

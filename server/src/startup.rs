@@ -19,7 +19,7 @@ use app::{
 use axum::{
     body::Body,
     extract::{DefaultBodyLimit, Request, State},
-    http::{header, HeaderMap, HeaderValue, Method, StatusCode},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -30,7 +30,10 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
-use crate::config::{Config, Secret};
+use crate::{
+    config::{Config, Secret},
+    origin::Origins,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -49,10 +52,6 @@ pub struct Application {
     db: Db,
     hub: Arc<Hub>,
 }
-
-/// Origins allowed to send state-changing requests and open sockets, beyond the site's own.
-#[derive(Clone)]
-pub struct Origins(pub Arc<Vec<String>>);
 
 impl Application {
     /// Binds `config.addr` (port 0 picks a free one), connects and migrates the database.
@@ -96,7 +95,7 @@ impl Application {
                 std::time::Duration::from_secs(3600),
             )),
             hub: hub.clone(),
-            live_slots: Arc::new(tokio::sync::Semaphore::new(config.live.max_connections)),
+            live_slots: app::server::slots::LiveSlots::new(config.live.slot_limits()),
             live: config.live,
             metrics: Arc::new(Metrics::default()),
             action_limiter: Arc::new(app::server::limiter::ActionLimiter::new(
@@ -111,7 +110,7 @@ impl Application {
             ));
         }
         tokio::spawn(prune_events(db.clone(), config.event_retention));
-        let origins = Origins(Arc::new(config.allowed_origins.clone()));
+        let origins = Origins::new(config.allowed_origins.clone(), config.secure_cookie);
         let routes = generate_route_list(App);
         let router = Router::new()
             .route("/healthz", get(healthz))
@@ -134,7 +133,7 @@ impl Application {
             // Timed per route pattern; only matched routes (not static files) are timed.
             .route_layer(middleware::from_fn_with_state(state.clone(), time_request))
             .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-            .layer(middleware::from_fn_with_state(origins.clone(), check_origin))
+            .layer(middleware::from_fn_with_state(origins.clone(), crate::origin::check))
             .layer(axum::Extension(origins))
             .layer(axum::Extension(OperatorToken(Arc::new(
                 config.operator_token.clone(),
@@ -253,15 +252,11 @@ impl OperatorToken {
         let Some(secret) = self.0.as_ref() else {
             return false;
         };
-        let Some(given) = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-        else {
+        let Some(given) = app::server::session::bearer_token(headers) else {
             return false;
         };
-        let (a, b) = (given.as_bytes(), secret.expose());
-        a.len() == b.len() && a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
+        use subtle::ConstantTimeEq;
+        bool::from(given.as_bytes().ct_eq(secret.expose()))
     }
 }
 
@@ -325,34 +320,6 @@ async fn healthz(State(state): State<AppState>) -> Response {
             tracing::error!(error = %e, "health check: database unavailable");
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
         }
-    }
-}
-
-/// Refuses state-changing requests sent by another site's page (CSRF defence on top
-/// of SameSite=Lax): the `Origin`, when the browser sends one, must be this site's
-/// own (same host) or one of `ALLOWED_ORIGINS`.
-async fn check_origin(State(allowed): State<Origins>, req: Request, next: Next) -> Response {
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
-        return next.run(req).await;
-    }
-    let headers = req.headers();
-    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    let ok = match origin {
-        None => headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) != Some("cross-site"),
-        Some(o) => {
-            let authority = o.split_once("://").map(|(_, a)| a);
-            (authority.is_some() && authority == host) || allowed.0.iter().any(|a| a == o)
-        }
-    };
-    if ok {
-        next.run(req).await
-    } else {
-        tracing::warn!(
-            origin = origin.unwrap_or("-"),
-            "refused a cross-site request"
-        );
-        (StatusCode::FORBIDDEN, "cross-site request refused").into_response()
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod catalog;
 pub mod client;
 pub mod follow;
+pub mod protocol;
 
 use serde::{Deserialize, Serialize};
 
@@ -96,6 +97,36 @@ mod tests {
     }
 
     #[test]
+    fn access_changes_come_from_the_kind_not_the_text() {
+        use crate::live::catalog::{MemberGone, WorkspaceInfo};
+        let json = |event: Event| {
+            serde_json::to_string(&Envelope {
+                seq: 1,
+                stream: Stream::Workspace(3),
+                timestamp: 0,
+                priority: Priority::Normal,
+                event,
+            })
+            .unwrap()
+        };
+        let left = json(Event::MemberLeft(MemberGone { user_id: 7 }));
+        assert_eq!(access_change("member:left", &left), Some(AccessChange::Left(7)));
+        let deleted = json(Event::WorkspaceDeleted(WorkspaceInfo {
+            id: 3,
+            name: "member:left".into(),
+        }));
+        assert_eq!(access_change("workspace:deleted", &deleted), Some(AccessChange::Closed));
+        // A payload that spells another kind's name changes nothing.
+        let renamed = json(Event::WorkspaceUpdated(WorkspaceInfo {
+            id: 3,
+            name: "\"workspace:deleted\" \"member:left\"".into(),
+        }));
+        assert_eq!(access_change("workspace:updated", &renamed), None);
+        assert_eq!(access_change("expense:deleted", &left), None);
+        assert_eq!(access_change("no:such-kind", &left), None);
+    }
+
+    #[test]
     fn streams_parse_strictly() {
         assert_eq!(Stream::parse("ws:3"), Some(Stream::Workspace(3)));
         assert_eq!(Stream::parse("user:8"), Some(Stream::User(8)));
@@ -106,6 +137,33 @@ mod tests {
         ] {
             assert_eq!(Stream::parse(bad), None, "{bad}");
         }
+    }
+}
+
+/// What an event does to who may read its stream. Decided from the event's kind, never
+/// from its text: a description that reads `workspace:deleted` is only a description.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessChange {
+    /// This user is no longer a member: nothing after this event is theirs to read
+    /// (nor the event itself, which concerns them).
+    Left(i64),
+    /// The workspace was deleted: this event is the last anyone reads of the stream.
+    Closed,
+}
+
+/// The access change a logged event makes, from its stored kind (wire name) and, for
+/// `member:left` only, its payload.
+pub fn access_change(kind: &str, envelope_json: &str) -> Option<AccessChange> {
+    match EventKind::from_name(kind)? {
+        EventKind::WorkspaceDeleted => Some(AccessChange::Closed),
+        EventKind::MemberLeft => match serde_json::from_str::<Envelope>(envelope_json) {
+            Ok(Envelope {
+                event: Event::MemberLeft(gone),
+                ..
+            }) => Some(AccessChange::Left(gone.user_id)),
+            _ => None,
+        },
+        _ => None,
     }
 }
 

@@ -57,6 +57,17 @@ pub async fn authenticate(
         }))
 }
 
+/// Whether a token issued at `token_version` is still good for `user_id` (not revoked
+/// since). The live socket asks again once it is registered with the hub, so a
+/// revocation that raced its upgrade cannot leave it open (`server/src/live.rs`).
+pub async fn session_current(state: &AppState, user_id: i64, token_version: i64) -> AppResult<bool> {
+    let row: Option<(i64,)> = sqlx::query_as("SELECT token_version FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(&state.db.pool)
+        .await?;
+    Ok(row.is_some_and(|(v,)| v == token_version))
+}
+
 pub async fn require_user(state: &AppState) -> AppResult<SessionUser> {
     current_user(state).await?.ok_or(AppError::Unauthorized)
 }
@@ -105,4 +116,22 @@ pub async fn require_member(
             "Only owners and admins can manage the team.",
         ))
     }
+}
+
+/// Whether `user_id` is a member of `workspace_id` now, and if so from which event of
+/// its log on they may read it (`memberships.since_seq`: their own `member:joined`
+/// and what follows). Any role may read.
+pub async fn member_since(
+    state: &AppState,
+    user_id: i64,
+    workspace_id: i64,
+) -> AppResult<Option<i64>> {
+    let row: Option<(i64,)> = sqlx::query_as(
+        "SELECT since_seq FROM memberships WHERE workspace_id = $1 AND user_id = $2",
+    )
+    .bind(workspace_id)
+    .bind(user_id)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    Ok(row.map(|(since,)| since))
 }

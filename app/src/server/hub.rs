@@ -8,9 +8,11 @@
 //! each socket in that stream's room. A socket whose queue is full is told to resume
 //! (it reconnects with its cursors) instead of being buffered without limit.
 //!
-//! Rooms are the authorization at delivery: a socket joins a workspace room only after
-//! a membership check, and `revoke` takes a user's sockets out of a room the moment
-//! they lose access, so nothing more reaches them.
+//! Rooms are the authorization at delivery: `revoke` takes a user's sockets out of a
+//! room when the log says they lost access, before anything later is fanned out. A
+//! socket joins a room *before* its access is checked (`server/src/live.rs`), so a
+//! removal that commits after the check finds it in the room and revokes it, and one
+//! that committed before is seen by the check: there is no moment in between.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -23,7 +25,7 @@ use std::{
 use tokio::sync::mpsc;
 
 use super::{db::Db, outbox};
-use crate::live::{Envelope, Event, EventKind, Stream};
+use crate::live::{access_change, AccessChange, Envelope, Event, EventKind, Stream};
 
 pub type ConnId = u64;
 
@@ -52,21 +54,8 @@ pub enum Control {
     Disconnect { user_id: i64 },
 }
 
-/// Close codes (documented in docs/PROTOCOL.md).
-pub mod close {
-    /// The session ended (token expired or revoked): log in again.
-    pub const SESSION_ENDED: u16 = 4001;
-    /// The client fell behind: reconnect and resume from your cursors.
-    pub const RESUME: u16 = 4008;
-    /// Too many frames: slow down, then reconnect.
-    pub const RATE_LIMITED: u16 = 4029;
-    /// A frame over the size cap (the standard "message too big").
-    pub const TOO_BIG: u16 = 1009;
-    /// Too many malformed frames.
-    pub const PROTOCOL_ERROR: u16 = 4400;
-    /// The server is shutting down: reconnect (to another instance).
-    pub const GOING_AWAY: u16 = 1001;
-}
+/// Close codes (documented in docs/PROTOCOL.md), shared with clients.
+pub use crate::live::protocol::close;
 
 struct Conn {
     user_id: i64,
@@ -189,10 +178,11 @@ impl Hub {
         }
     }
 
-    /// Adds the connection to a stream's room (the caller checked it may read it).
-    /// `head` is the stream's head read *before* joining; the connection then replays
-    /// the log itself up to the head it reads *after* joining, and the hub delivers
-    /// everything later, so nothing falls between replay and live.
+    /// Adds the connection to a stream's room; the caller checks access *after* this
+    /// and leaves again (`revoke_conn`) if it may not read the stream. `head` is the
+    /// stream's head read *before* joining; the connection then replays the log itself
+    /// up to the head it reads *after* joining, and the hub delivers everything later,
+    /// so nothing falls between replay and live.
     pub fn join(&self, id: ConnId, stream: Stream, head: i64) {
         let mut inner = self.lock();
         if let Some(conn) = inner.conns.get_mut(&id) {
@@ -463,33 +453,6 @@ pub async fn run(hub: Arc<Hub>, db: Db, mut wake: mpsc::UnboundedReceiver<Stream
     }
 }
 
-/// Authorization at delivery on every instance: when the log says a member left a
-/// workspace, their sockets leave its room before anything later is fanned out (the
-/// instance that handled the removal has already done so; the others learn it here).
-fn revoke_if_member_left(hub: &Hub, stream: Stream, json: &str) {
-    if !json.contains("\"member:left\"") {
-        return;
-    }
-    if let Ok(Envelope {
-        event: Event::MemberLeft(gone),
-        ..
-    }) = serde_json::from_str::<Envelope>(json)
-    {
-        hub.revoke(gone.user_id, stream);
-    }
-}
-
-/// After a workspace's deletion has been fanned out to its room, nobody may read the
-/// stream any more: every socket leaves the room (each is told `revoked`).
-fn close_room_if_deleted(hub: &Hub, stream: Stream, json: &str) {
-    if !json.contains("\"workspace:deleted\"") {
-        return;
-    }
-    for user_id in hub.room_members(stream).into_keys() {
-        hub.revoke(user_id, stream);
-    }
-}
-
 /// The PostgreSQL channel of operator commands: `[instance, Control]` as JSON.
 pub const CONTROL_CHANNEL: &str = "liveledger_control";
 
@@ -573,10 +536,21 @@ async fn deliver(hub: &Hub, db: &Db, stream: Stream) -> Result<(), crate::error:
             break;
         };
         for (seq, kind, json) in &events {
+            // Authorization at delivery, on every instance, decided by the event's kind:
+            // a member who left leaves the room before their `member:left` (or anything
+            // later) goes out; after a deletion has gone out, nobody may read the stream
+            // any more and every socket leaves the room (each is told `revoked`).
+            let change = access_change(kind, json);
+            if let Some(AccessChange::Left(user_id)) = change {
+                hub.revoke(user_id, stream);
+            }
             let kind = EventKind::from_name(kind).map_or("unknown", |k| k.name());
-            revoke_if_member_left(hub, stream, json);
             hub.fan_out(stream, *seq, kind, event_frame(json));
-            close_room_if_deleted(hub, stream, json);
+            if change == Some(AccessChange::Closed) {
+                for user_id in hub.room_members(stream).into_keys() {
+                    hub.revoke(user_id, stream);
+                }
+            }
             hub.kinds
                 .emitted
                 .get_or_create(&super::metrics::KindLabel { kind })

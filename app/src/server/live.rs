@@ -4,54 +4,81 @@
 use super::{authz, outbox, state, AppState};
 use crate::{
     error::{AppError, AppResult},
-    live::{Cursor, Envelope, PollResponse, Stream, MAX_POLL_EVENTS, MAX_POLL_STREAMS},
+    live::{
+        access_change, AccessChange, Cursor, Envelope, PollResponse, Stream, MAX_POLL_EVENTS,
+        MAX_POLL_STREAMS,
+    },
 };
 
-/// May `user_id` read `stream` right now?
-pub async fn may_read(state: &AppState, user_id: i64, stream: Stream) -> AppResult<bool> {
+/// May `user_id` read `stream` right now, and from where? `Some(since)`: the events
+/// with `seq > since` (a member reads from their join on, `memberships.since_seq`);
+/// `None`: not at all.
+pub async fn readable_since(state: &AppState, user_id: i64, stream: Stream) -> AppResult<Option<i64>> {
     Ok(match stream {
-        Stream::User(id) => id == user_id,
+        Stream::User(id) => (id == user_id).then_some(0),
         // Broadcasts reach every socket without a subscription; there is no log to read.
-        Stream::System => false,
-        Stream::Workspace(ws) => authz::require_member(state, user_id, ws, authz::Need::Read)
-            .await
-            .is_ok(),
+        Stream::System => None,
+        Stream::Workspace(ws) => authz::member_since(state, user_id, ws).await?,
     })
 }
 
-/// What one stream has after `after`: its events, and whether the cursor is too old.
+/// What one stream has for a reader after their cursor.
+#[derive(Debug)]
 pub enum Replay {
+    /// The events after the cursor (at most the limit asked; `more` if the log has more).
     Events {
         events: Vec<(i64, String)>,
         more: bool,
     },
-    Resync {
-        head: i64,
-    },
+    /// The log cannot continue from the cursor (older than the retention or than the
+    /// reader's membership, or ahead of the head): reload, then continue from `head`.
+    Resync { head: i64 },
+    /// The log shows the reader losing access (removed, or the workspace deleted) after
+    /// `events`: hand those over, then the stream is denied. Checked in the log itself,
+    /// so a reader whose access was checked just before a removal committed still gets
+    /// nothing written after it.
+    Ends { events: Vec<(i64, String)> },
 }
 
-/// Reads the log of `stream` after `after` (at most `limit` events). A cursor the log
-/// no longer reaches back to (retention) gets `Resync`.
-pub async fn replay(state: &AppState, stream: Stream, after: i64, limit: i64) -> AppResult<Replay> {
+/// Reads the log of `stream` after `after` for `user_id`, who may read it from `since`
+/// on (`readable_since`), at most `limit` events.
+pub async fn replay(
+    state: &AppState,
+    user_id: i64,
+    stream: Stream,
+    after: i64,
+    since: i64,
+    limit: i64,
+) -> AppResult<Replay> {
     let head = outbox::head_in(&state.db.pool, stream).await?;
+    if after > head || after < since {
+        // From the future (say, a database restore), or from before the reader joined.
+        return Ok(Replay::Resync { head });
+    }
     if after == head {
         return Ok(Replay::Events {
             events: Vec::new(),
             more: false,
         });
     }
-    if after > head {
-        // A cursor from the future (say, from before a database restore): start over.
+    let rows = outbox::read_after_with_kind(&state.db.pool, stream, after, limit).await?;
+    if rows.first().map(|(first, _, _)| *first) != Some(after + 1) {
+        // The retention job removed events this cursor still needs.
         return Ok(Replay::Resync { head });
     }
-    let events = outbox::read_after(&state.db.pool, stream, after.max(0), limit).await?;
-    match events.first() {
-        Some((first, _)) if *first == after.max(0) + 1 => {
-            let more = events.last().is_some_and(|(last, _)| *last < head);
-            Ok(Replay::Events { events, more })
+    let mut events = Vec::with_capacity(rows.len());
+    for (seq, kind, json) in rows {
+        match access_change(&kind, &json) {
+            Some(AccessChange::Left(gone)) if gone == user_id => return Ok(Replay::Ends { events }),
+            Some(AccessChange::Closed) => {
+                events.push((seq, json));
+                return Ok(Replay::Ends { events });
+            }
+            _ => events.push((seq, json)),
         }
-        _ => Ok(Replay::Resync { head }),
     }
+    let more = events.last().is_some_and(|(last, _)| *last < head);
+    Ok(Replay::Events { events, more })
 }
 
 pub async fn poll(cursors: Vec<Cursor>) -> AppResult<PollResponse> {
@@ -71,38 +98,30 @@ pub async fn poll(cursors: Vec<Cursor>) -> AppResult<PollResponse> {
         denied: Vec::new(),
         more: false,
     };
+    // The whole request is checked before anything is read: one bad cursor refuses it.
+    if cursors.iter().any(|c| c.after < 0) {
+        return Err(AppError::validation(
+            "cursors",
+            "A cursor cannot be negative.",
+        ));
+    }
     let mut seen = std::collections::HashSet::new();
     for cursor in cursors {
+        // A stream named twice is answered once.
         if !seen.insert(cursor.stream) {
             continue;
         }
-        if cursor.after < 0 {
-            return Err(AppError::validation(
-                "cursors",
-                "A cursor cannot be negative.",
-            ));
-        }
-        if !may_read(&state, user.id, cursor.stream).await? {
+        let Some(since) = readable_since(&state, user.id, cursor.stream).await? else {
             response.denied.push(cursor.stream);
             continue;
-        }
-        match replay(&state, cursor.stream, cursor.after, MAX_POLL_EVENTS).await? {
+        };
+        let replayed = replay(&state, user.id, cursor.stream, cursor.after, since, MAX_POLL_EVENTS).await?;
+        let (events, ends) = match replayed {
             Replay::Events { events, more } => {
-                let mut after = cursor.after;
-                for (seq, json) in events {
-                    let envelope: Envelope = serde_json::from_str(&json).map_err(|e| {
-                        tracing::error!(error = %e, seq, "unreadable event in the log");
-                        AppError::Internal
-                    })?;
-                    after = seq;
-                    response.events.push(envelope);
-                }
                 response.more |= more;
-                response.cursors.push(Cursor {
-                    stream: cursor.stream,
-                    after,
-                });
+                (events, false)
             }
+            Replay::Ends { events } => (events, true),
             Replay::Resync { head } => {
                 state
                     .hub
@@ -114,7 +133,25 @@ pub async fn poll(cursors: Vec<Cursor>) -> AppResult<PollResponse> {
                     stream: cursor.stream,
                     after: head,
                 });
+                continue;
             }
+        };
+        let mut after = cursor.after;
+        for (seq, json) in events {
+            let envelope: Envelope = serde_json::from_str(&json).map_err(|e| {
+                tracing::error!(error = %e, seq, "unreadable event in the log");
+                AppError::Internal
+            })?;
+            after = seq;
+            response.events.push(envelope);
+        }
+        if ends {
+            response.denied.push(cursor.stream);
+        } else {
+            response.cursors.push(Cursor {
+                stream: cursor.stream,
+                after,
+            });
         }
     }
     Ok(response)

@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod outbox;
 pub mod password;
 pub mod session;
+pub mod slots;
 pub mod state;
 
 pub use state::AppState;

@@ -42,7 +42,10 @@ impl SessionKeys {
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.leeway = 5;
+        // No leeway: a token is refused from the second of its `exp` on (`exp - 1 < now`),
+        // by HTTP as by the socket, which closes exactly then.
+        validation.leeway = 0;
+        validation.reject_tokens_expiring_in_less_than = 1;
         SessionKeys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
@@ -97,15 +100,19 @@ impl SessionKeys {
     }
 }
 
+/// The credentials of an `Authorization: Bearer <token>` header. The scheme is
+/// case-insensitive (RFC 7235: `bearer` and `BEARER` are the same scheme).
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
 /// The token a request carries: `Authorization: Bearer` first, then the session cookie.
 pub fn token_from_headers(headers: &HeaderMap) -> Option<String> {
-    if let Some(v) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
-        if let Some(t) = v.strip_prefix("Bearer ") {
-            return Some(t.trim().to_owned());
-        }
+    if let Some(token) = bearer_token(headers) {
+        return Some(token.to_owned());
     }
     headers
         .get_all(header::COOKIE)

@@ -14,8 +14,8 @@ pub struct AppState {
     pub login_limiter: Arc<LoginLimiter>,
     pub signup_limiter: Arc<super::limiter::SignupLimiter>,
     pub hub: Arc<Hub>,
-    /// One permit per open live socket (`LiveSettings::max_connections`).
-    pub live_slots: Arc<tokio::sync::Semaphore>,
+    /// Places for live sockets, per instance, user and address (`LiveSettings`).
+    pub live_slots: Arc<super::slots::LiveSlots>,
     pub live: LiveSettings,
     pub metrics: Arc<super::metrics::Metrics>,
     /// Per-user limits on expensive actions (one-minute windows).
@@ -36,6 +36,25 @@ pub struct LiveSettings {
     /// Open sockets this instance serves at most; beyond, upgrades get 503 and clients
     /// poll. DESIGN aims at 15,000 (the process may hold 20,000 open files here).
     pub max_connections: usize,
+    /// Open sockets one user may hold on this instance; beyond, upgrades get 429.
+    pub max_per_user: usize,
+    /// Open sockets from one client address on this instance; beyond, upgrades get 429.
+    pub max_per_address: usize,
+    /// A socket replays at most this many events at once (all its streams together)…
+    pub replay_burst: u32,
+    /// …and earns back this many a second; a stream whose backlog is larger than what
+    /// is left is answered `resync` instead of replayed.
+    pub replay_per_sec: u32,
+}
+
+impl LiveSettings {
+    pub fn slot_limits(&self) -> super::slots::SlotLimits {
+        super::slots::SlotLimits {
+            per_instance: self.max_connections,
+            per_user: self.max_per_user,
+            per_address: self.max_per_address,
+        }
+    }
 }
 
 impl Default for LiveSettings {
@@ -46,6 +65,10 @@ impl Default for LiveSettings {
             queue_len: 256,
             write_timeout: Duration::from_secs(10),
             max_connections: 15_000,
+            max_per_user: 20,
+            max_per_address: 500,
+            replay_burst: 5_000,
+            replay_per_sec: 500,
         }
     }
 }

@@ -334,11 +334,51 @@ impl TestApp {
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
-    /// Every event of `stream` visible to `user`, from the start.
+    /// The events of `stream` from the start, as `user` may read them. A member reads a
+    /// workspace's log from their own `member:joined` on (`memberships.since_seq`): then
+    /// what they read by polling is checked to be exactly that tail of the stored log,
+    /// and the whole log is returned, so that positions in it mean the same for every
+    /// member. A stream the user may not read gives what polling gives (nothing).
     pub async fn events(&self, user: &User, stream: &str) -> Vec<Value> {
-        let (status, body) = self.poll(user, &[(stream, 0)]).await;
+        let since = match stream.strip_prefix("ws:") {
+            Some(ws) => {
+                let row: Option<(i64,)> = sqlx::query_as(
+                    "SELECT since_seq FROM memberships WHERE workspace_id = $1 AND user_id = $2",
+                )
+                .bind(ws.parse::<i64>().unwrap())
+                .bind(user.id)
+                .fetch_optional(&self.db.pool)
+                .await
+                .unwrap();
+                row.map_or(0, |(since,)| since)
+            }
+            None => 0,
+        };
+        let (status, body) = self.poll(user, &[(stream, since)]).await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        body["events"].as_array().unwrap().clone()
+        let read = body["events"].as_array().unwrap().clone();
+        if since == 0 {
+            return read;
+        }
+        let stored: Vec<(String,)> = sqlx::query_as(
+            "SELECT envelope FROM events WHERE stream = $1 ORDER BY seq",
+        )
+        .bind(stream)
+        .fetch_all(&self.db.pool)
+        .await
+        .unwrap();
+        let log: Vec<Value> = stored
+            .iter()
+            .map(|(json,)| serde_json::from_str(json).unwrap())
+            .collect();
+        assert_eq!(
+            read,
+            log[since as usize..],
+            "user {} reads {stream} from seq {} on",
+            user.id,
+            since + 1
+        );
+        log
     }
 
     pub async fn get(&self, path: &str, cookie_token: Option<&str>) -> reqwest::Response {

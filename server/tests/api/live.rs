@@ -305,13 +305,27 @@ async fn only_members_read_a_workspace_stream(app: TestApp) {
         serde_json::json!([format!("ws:{b_ws}"), format!("user:{}", bob.id)])
     );
 
-    // Membership is checked at read time: once Bob is let in, he reads A's history.
+    // Membership is checked at read time: once Bob is let in, he reads A's log from his
+    // own member:joined on. What happened before is in the lists he loads, not in a
+    // replay: a cursor from before his join is answered resync, with the head to go on.
     app.add_member(&ann, a_ws, &bob, "viewer").await;
-    let events = app.events(&bob, &format!("ws:{a_ws}")).await;
-    assert!(events.iter().any(|e| e["data"]["description"] == "in A"));
-    assert!(events
-        .iter()
-        .any(|e| e["event"] == "member:joined" && e["data"]["user_id"] == bob.id));
+    let a_stream = format!("ws:{a_ws}");
+    let (_, early) = app.poll(&bob, &[(&a_stream, 0)]).await;
+    assert_eq!(early["resync"], serde_json::json!([a_stream]));
+    assert_eq!(early["events"], serde_json::json!([]));
+    let head = early["cursors"][0]["after"].as_i64().unwrap();
+    let (_, from_join) = app.poll(&bob, &[(&a_stream, head - 1)]).await;
+    let joined = &from_join["events"][0];
+    assert_eq!(
+        (&joined["event"], &joined["data"]["user_id"], &joined["seq"]),
+        (&serde_json::json!("member:joined"), &serde_json::json!(bob.id), &serde_json::json!(head))
+    );
+    let (_, too_early) = app.poll(&bob, &[(&a_stream, head - 2)]).await;
+    assert_eq!(too_early["resync"], serde_json::json!([a_stream]));
+    let (_, lists) = app
+        .call_as(&bob, "expenses/list", &[("workspace_id", &a_ws.to_string())])
+        .await;
+    assert_eq!(lists["items"][0]["description"], "in A", "the list has the past");
 
     let res = app
         .http

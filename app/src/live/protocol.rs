@@ -1,0 +1,116 @@
+//! The WebSocket's frames besides events, and its close codes: one typed definition for
+//! the server and for any client (docs/PROTOCOL.md mirrors it). Event frames are the
+//! stored envelope with `"type":"event"` in front (`server::hub::event_frame`), so they
+//! are not re-serialized here.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Cursor, Stream};
+
+/// What a client may send (JSON text frames).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientFrame {
+    /// Follow these streams from these cursors (also: resume after a reconnect).
+    Subscribe { cursors: Vec<Cursor> },
+    /// Stop following these streams.
+    Unsubscribe { streams: Vec<Stream> },
+    /// Answered by `ServerFrame::Pong` (for clients that cannot see WebSocket pings).
+    Ping,
+}
+
+/// What the server sends besides events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// First frame after the upgrade.
+    Hello { user_id: i64, ping_ms: u64 },
+    /// The answer to `subscribe`, after the replay of what the client missed.
+    Subscribed {
+        cursors: Vec<Cursor>,
+        resync: Vec<Stream>,
+        denied: Vec<Stream>,
+    },
+    /// These streams are no longer the user's to read (removed, workspace deleted).
+    Revoked { streams: Vec<Stream> },
+    /// A frame was refused, whole; the socket stays open.
+    Error { code: ErrorCode, message: String },
+    Pong,
+}
+
+/// Why a client frame was refused (`ServerFrame::Error`). Every one of them counts
+/// towards the malformed-frame close (`close::PROTOCOL_ERROR`) except `Unavailable`,
+/// which is the server's fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    BadJson,
+    UnknownFrame,
+    BinaryFrame,
+    BadCursor,
+    TooManyStreams,
+    Unavailable,
+}
+
+/// Close codes of the live socket.
+pub mod close {
+    /// The server is shutting down, or the client answered no pings: reconnect.
+    pub const GOING_AWAY: u16 = 1001;
+    /// A text frame that is not UTF-8 (RFC 6455: inconsistent data).
+    pub const INVALID_DATA: u16 = 1007;
+    /// A frame over the size cap (the standard "message too big").
+    pub const TOO_BIG: u16 = 1009;
+    /// The session ended (token expired or revoked): log in again.
+    pub const SESSION_ENDED: u16 = 4001;
+    /// The client fell behind: reconnect and resume from your cursors.
+    pub const RESUME: u16 = 4008;
+    /// Too many frames (of any kind): slow down, then reconnect.
+    pub const RATE_LIMITED: u16 = 4029;
+    /// Too many refused frames.
+    pub const PROTOCOL_ERROR: u16 = 4400;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn frames_have_the_documented_wire_form() {
+        let sub: ClientFrame = serde_json::from_value(
+            json!({"type": "subscribe", "cursors": [{"stream": "ws:3", "after": 12}]}),
+        )
+        .unwrap();
+        assert_eq!(
+            sub,
+            ClientFrame::Subscribe {
+                cursors: vec![Cursor {
+                    stream: Stream::Workspace(3),
+                    after: 12
+                }]
+            }
+        );
+        assert_eq!(
+            serde_json::to_value(ServerFrame::Subscribed {
+                cursors: vec![],
+                resync: vec![Stream::User(1)],
+                denied: vec![Stream::System],
+            })
+            .unwrap(),
+            json!({"type": "subscribed", "cursors": [], "resync": ["user:1"], "denied": ["system"]})
+        );
+        assert_eq!(
+            serde_json::to_value(ServerFrame::Error {
+                code: ErrorCode::BadCursor,
+                message: "m".into()
+            })
+            .unwrap(),
+            json!({"type": "error", "code": "bad_cursor", "message": "m"})
+        );
+        assert_eq!(
+            serde_json::to_value(ServerFrame::Pong).unwrap(),
+            json!({"type": "pong"})
+        );
+        assert!(serde_json::from_value::<ClientFrame>(json!({"type": "launch"})).is_err());
+    }
+}
