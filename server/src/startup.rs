@@ -140,8 +140,8 @@ impl Application {
             ))))
             .layer(middleware::from_fn(error_status))
             .layer(middleware::from_fn(security_headers))
-            .layer(middleware::from_fn(limit_body))
-            .layer(DefaultBodyLimit::max(LARGE_BODY_LIMIT))
+            .layer(middleware::from_fn(crate::body::limit))
+            .layer(DefaultBodyLimit::max(crate::body::LARGE_BODY_LIMIT))
             .layer(
                 TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
                     tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
@@ -356,22 +356,4 @@ async fn security_headers(req: Request, next: Next) -> Response {
         HeaderValue::from_static("same-origin"),
     );
     res
-}
-
-/// Request bodies larger than this are refused (400) before anything reads them…
-const BODY_LIMIT: usize = 256 * 1024;
-/// …except on the CSV import, whose file (up to `app::import::MAX_BYTES`) arrives
-/// form-encoded, which can triple its size.
-const LARGE_BODY_LIMIT: usize = 3 * app::import::MAX_BYTES + 64 * 1024;
-const LARGE_BODY_PATHS: &[&str] = &["/api/import/csv"];
-
-async fn limit_body(req: Request, next: Next) -> Response {
-    let limit = if LARGE_BODY_PATHS.contains(&req.uri().path()) {
-        LARGE_BODY_LIMIT
-    } else {
-        BODY_LIMIT
-    };
-    let (parts, body) = req.into_parts();
-    let body = Body::new(http_body_util::Limited::new(body, limit));
-    next.run(Request::from_parts(parts, body)).await
 }

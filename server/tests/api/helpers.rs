@@ -145,9 +145,16 @@ impl TestApp {
     /// Another instance of the application on this one's database (same secret), as a
     /// second server behind a load balancer would be.
     pub async fn another_instance(&self) -> TestApp {
+        self.another_instance_with(|_| {}).await
+    }
+
+    /// `another_instance` with its configuration adjusted first.
+    pub async fn another_instance_with(&self, adjust: impl FnOnce(&mut Config)) -> TestApp {
         let dir = std::env::temp_dir().join(format!("liveledger-test-{}", unique_name()));
         std::fs::create_dir_all(&dir).unwrap();
-        start(test_config(self.database_url.clone()), TempDir(dir)).await
+        let mut config = test_config(self.database_url.clone());
+        adjust(&mut config);
+        start(config, TempDir(dir)).await
     }
 }
 
@@ -215,6 +222,23 @@ impl TestApp {
             id,
             token,
             personal_ws,
+        }
+    }
+
+    /// A new session of a registered user (after their tokens were revoked, say).
+    pub async fn login(&self, user: &User, email: &str) -> User {
+        let res = self
+            .http
+            .post(format!("{}/api/auth/login", self.base))
+            .form(&[("email", email), ("password", PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "logging in {email}");
+        let token = res.headers()["x-session-token"].to_str().unwrap().to_owned();
+        User {
+            token,
+            ..user.clone()
         }
     }
 

@@ -267,6 +267,6 @@ async fn bad_files_and_callers_are_refused(app: TestApp) {
             ],
         )
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(app.expenses(&ann, ws).await["count"], 15);
 }

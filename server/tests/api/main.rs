@@ -8,6 +8,7 @@ mod catalog;
 mod earnings;
 mod expenses;
 mod goals;
+mod hardening;
 mod import;
 mod live;
 mod notifications;

@@ -48,6 +48,19 @@ pub(crate) async fn connect(
         .map(|(ws, _)| ws)
 }
 
+/// Opens a socket with a bearer token, or says with which HTTP status it was refused.
+pub(crate) async fn connect_to(base: &str, token: &str) -> Result<Ws, u16> {
+    let url = format!("{}/live", base.replace("http://", "ws://"));
+    let mut req = url.into_client_request().unwrap();
+    req.headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    match tokio_tungstenite::connect_async(req).await {
+        Ok((ws, _)) => Ok(ws),
+        Err(tungstenite::Error::Http(res)) => Err(res.status().as_u16()),
+        Err(other) => panic!("upgrade failed: {other:?}"),
+    }
+}
+
 /// The next text frame as JSON (pings are answered by the library).
 pub(crate) async fn next(ws: &mut Ws) -> Value {
     loop {
@@ -530,7 +543,7 @@ async fn connect_small_buffer(app: &TestApp, user: &User) -> Ws {
 
 /// Appends `n` large events to a workspace stream straight into the log (a burst no
 /// form could make quickly), then wakes the hub.
-async fn flood(app: &TestApp, ws: i64, n: i64, bytes: usize) {
+pub(crate) async fn flood(app: &TestApp, ws: i64, n: i64, bytes: usize) {
     use app::{
         expenses::Expense,
         live::{Event, Stream},
