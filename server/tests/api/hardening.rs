@@ -598,3 +598,63 @@ async fn malformed_and_oversized_bodies_get_a_readable_refusal(app: TestApp) {
     assert_eq!(&head, b"HTTP/1.1 413");
     assert_eq!(app.expenses(&ann, ws).await["count"], 0, "nothing was written");
 }
+
+crate::on_both_backends!(origins_schemes_and_expiry_are_checked_exactly);
+
+/// Finding 9's smaller deviations: the Origin check ignored the scheme; a lower-case
+/// `bearer` was refused; HTTP accepted a token up to 5 s after its expiry while the
+/// socket closed exactly at it.
+async fn origins_schemes_and_expiry_are_checked_exactly(app: TestApp) {
+    let ann = app.register("ann@example.com").await;
+    let post_from = |origin: String| {
+        app.http
+            .post(format!("{}/api/workspaces/create", app.base))
+            .bearer_auth(&ann.token)
+            .header("origin", origin)
+            .form(&[("name", "From a page")])
+            .send()
+    };
+    let https_twin = app.base.replace("http://", "https://");
+    assert_eq!(post_from(https_twin.clone()).await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(post_from(app.base.clone()).await.unwrap().status(), StatusCode::OK);
+    let refused = connect(&app, Some(&ann.token), Some(&https_twin)).await.unwrap_err();
+    assert!(
+        matches!(&refused, tokio_tungstenite::tungstenite::Error::Http(r) if r.status() == 403),
+        "{refused:?}"
+    );
+
+    for scheme in ["bearer", "BEARER", "Bearer"] {
+        let res = app
+            .http
+            .post(format!("{}/api/workspaces/list", app.base))
+            .header("authorization", format!("{scheme} {}", ann.token))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{scheme}");
+    }
+    let mut ws = crate::socket::connect_to(&app.base, &ann.token).await.unwrap();
+    assert_eq!(next(&mut ws).await["type"], "hello");
+
+    // A token whose `exp` has passed is refused at once, by HTTP as by the socket.
+    use jsonwebtoken::{encode, EncodingKey, Header};
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let token = |exp: u64| {
+        encode(
+            &Header::default(),
+            &json!({"sub": ann.id.to_string(), "iat": now - 60, "exp": exp, "iss": "liveledger", "aud": "liveledger", "ver": 0}),
+            &EncodingKey::from_secret(crate::helpers::JWT_SECRET.as_bytes()),
+        )
+        .unwrap()
+    };
+    for exp in [now, now - 1, now - 4] {
+        let (status, _) = app.call("workspaces/list", Some(&token(exp)), &[]).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "exp {} s ago", now - exp);
+        assert_eq!(crate::socket::connect_to(&app.base, &token(exp)).await.err(), Some(401));
+    }
+    let (status, _) = app.call("workspaces/list", Some(&token(now + 60)), &[]).await;
+    assert_eq!(status, StatusCode::OK);
+}
