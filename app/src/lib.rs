@@ -28,6 +28,8 @@ use leptos_router::{
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    server::csp::protect_page(&options);
     view! {
         <!DOCTYPE html>
         <html lang="en">

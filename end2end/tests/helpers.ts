@@ -7,6 +7,20 @@ export function uniqueEmail(name: string): string {
   return `${name}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
 }
 
+/**
+ * Records what must never happen in a page: an uncaught error (a failed hydration
+ * panics) or anything the Content-Security-Policy refused (Chromium reports those as
+ * console errors).
+ */
+export function collectErrors(page: Page, who: string, into: string[]) {
+  page.on('pageerror', (e) => into.push(`${who}: ${e.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && /Content Security Policy/i.test(msg.text())) {
+      into.push(`${who}: ${msg.text()}`);
+    }
+  });
+}
+
 /** Waits until the WASM client has hydrated the page (forms are then enhanced). */
 export async function hydrated(page: Page) {
   await page.waitForFunction(() => (window as any).__liveledgerHydrated === true);

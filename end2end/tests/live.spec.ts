@@ -1,5 +1,5 @@
 import { expect, test, type Page, type WebSocketRoute } from '@playwright/test';
-import { hydrated, newUserPage } from './helpers';
+import { collectErrors, hydrated, newUserPage } from './helpers';
 
 /** Adds an expense through the form and returns the moment the click happened. */
 async function addExpense(page: Page, amount: string, description: string) {
@@ -17,7 +17,7 @@ test('two members see each other’s changes live; polling covers a blocked sock
   const p = owner.page;
   // Any uncaught error in either page (a failed hydration panics) fails the test.
   const pageErrors: string[] = [];
-  p.on('pageerror', (e) => pageErrors.push(`owner: ${e.message}`));
+  collectErrors(p, 'owner', pageErrors);
   await p.getByText('New team workspace').click();
   await p.getByLabel('Name', { exact: true }).fill('Live Team');
   await p.getByRole('button', { name: 'Create' }).click();
@@ -30,7 +30,7 @@ test('two members see each other’s changes live; polling covers a blocked sock
   // The mate's sockets go through a route we can cut.
   const mateContext = await browser.newContext();
   const m = await mateContext.newPage();
-  m.on('pageerror', (e) => pageErrors.push(`mate: ${e.message}`));
+  collectErrors(m, 'mate', pageErrors);
   let blocked = false;
   const open: WebSocketRoute[] = [];
   await m.routeWebSocket(/\/live$/, (ws) => {
@@ -79,7 +79,7 @@ test('two members see each other’s changes live; polling covers a blocked sock
   await expect(m.getByTestId('toast').filter({ hasText: 'LiveOwner added live 3: 3.00 EUR' })).toBeVisible();
   await expect(m.getByTestId('unread-count')).toHaveText('3');
   const m2 = await mateContext.newPage();
-  m2.on('pageerror', (e) => pageErrors.push(`mate, 2nd tab: ${e.message}`));
+  collectErrors(m2, 'mate, 2nd tab', pageErrors);
   await m2.goto(teamUrl);
   await hydrated(m2);
   await expect(m2.getByTestId('unread-count')).toHaveText('3');

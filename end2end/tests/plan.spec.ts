@@ -1,12 +1,12 @@
 import { expect, test, type Browser, type Page } from '@playwright/test';
-import { hydrated, newUserPage, register } from './helpers';
+import { collectErrors, hydrated, newUserPage, register } from './helpers';
 
 /** An owner with a new team workspace and a mate who joined it, both on its dashboard. */
 async function team(browser: Browser, name: string) {
   const owner = await newUserPage(browser, `${name}Owner`);
   const p = owner.page;
   const pageErrors: string[] = [];
-  p.on('pageerror', (e) => pageErrors.push(`owner: ${e.message}`));
+  collectErrors(p, 'owner', pageErrors);
   await p.getByText('New team workspace').click();
   await p.getByLabel('Name', { exact: true }).fill(`${name} Team`);
   await p.getByRole('button', { name: 'Create' }).click();
@@ -17,7 +17,7 @@ async function team(browser: Browser, name: string) {
   const href = await p.getByTestId('invite-link').first().getAttribute('href');
   const mateContext = await browser.newContext();
   const m = await mateContext.newPage();
-  m.on('pageerror', (e) => pageErrors.push(`mate: ${e.message}`));
+  collectErrors(m, 'mate', pageErrors);
   await register(m, `${name}Mate`);
   await m.goto(href!);
   await hydrated(m);

@@ -54,6 +54,8 @@ pub struct Config {
     /// `OPERATOR_TOKEN` (at least 32 characters): the bearer token of the operator's
     /// endpoints (`/metrics`, `/ops/...`). Unset: those endpoints answer 404.
     pub operator_token: Option<Secret>,
+    /// A request not answered within this long gets 408 (`REQUEST_TIMEOUT_SECS`, 30).
+    pub request_timeout: Duration,
 }
 
 /// The shortest event retention accepted: the legacy apps' event TTL.
@@ -155,6 +157,7 @@ impl Config {
                 }
             },
             operator_token,
+            request_timeout: Duration::from_secs(parse("REQUEST_TIMEOUT_SECS", 30)?.max(1)),
         })
     }
 }

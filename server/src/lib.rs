@@ -2,6 +2,7 @@
 
 pub mod body;
 pub mod config;
+pub mod http;
 pub mod live;
 pub mod ops;
 pub mod origin;

@@ -3,7 +3,11 @@
 //!
 //! Tests start it exactly as `main` does, on port 0 with their own database.
 
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::{
+    future::{Future, IntoFuture},
+    net::SocketAddr,
+    sync::Arc,
+};
 
 use app::{
     server::{
@@ -18,8 +22,8 @@ use app::{
 };
 use axum::{
     body::Body,
-    extract::{DefaultBodyLimit, Request, State},
-    http::{header, HeaderMap, HeaderValue, StatusCode},
+    extract::{Request, State},
+    http::{header, HeaderMap, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -28,7 +32,6 @@ use axum::{
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio::net::TcpListener;
-use tower_http::trace::TraceLayer;
 
 use crate::{
     config::{Config, Secret},
@@ -139,15 +142,14 @@ impl Application {
                 config.operator_token.clone(),
             ))))
             .layer(middleware::from_fn(error_status))
-            .layer(middleware::from_fn(security_headers))
-            .layer(middleware::from_fn(crate::body::limit))
-            .layer(DefaultBodyLimit::max(crate::body::LARGE_BODY_LIMIT))
-            .layer(
-                TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
-                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
-                }),
-            )
             .with_state(state);
+        let router = crate::http::outer_layers(
+            router,
+            crate::http::HttpSettings {
+                request_timeout: config.request_timeout,
+                https: config.secure_cookie,
+            },
+        );
         Ok(Application {
             listener,
             router,
@@ -187,17 +189,37 @@ impl Application {
             shutdown.await;
             hub.close_all(hub::close::GOING_AWAY, "server shutting down");
         };
-        axum::serve(
+        // Requests in flight may finish, for `SHUTDOWN_GRACE` at most: a request that
+        // never ends must not hold the process up forever.
+        let (stopping_tx, stopping) = tokio::sync::oneshot::channel::<()>();
+        let shutdown = async move {
+            shutdown.await;
+            let _ = stopping_tx.send(());
+        };
+        let serve = axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await?;
+        .into_future();
+        tokio::pin!(serve);
+        tokio::select! {
+            served = &mut serve => served?,
+            () = async {
+                if stopping.await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+                tokio::time::sleep(SHUTDOWN_GRACE).await;
+            } => tracing::warn!(grace = ?SHUTDOWN_GRACE, "requests still in flight at the end of the grace period: stopping anyway"),
+        }
         db.pool.close().await;
         tracing::info!("stopped");
         Ok(())
     }
 }
+
+/// How long a graceful shutdown waits for requests in flight.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The retention job: every few minutes, forgets logged events older than `retention`.
 async fn prune_events(db: Db, retention: std::time::Duration) {
@@ -343,17 +365,3 @@ async fn error_status(req: Request, next: Next) -> Response {
     Response::from_parts(parts, Body::from(bytes))
 }
 
-async fn security_headers(req: Request, next: Next) -> Response {
-    let mut res = next.run(req).await;
-    let h = res.headers_mut();
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    res
-}

@@ -1,10 +1,21 @@
-//! Logging: `RUST_LOG` decides what is printed (default: info, sqlx quiet).
+//! Logging: `RUST_LOG` decides what is printed (default: info, sqlx quiet);
+//! `LOG_FORMAT=json` prints one JSON object per line (for a log collector) instead of text.
 
 use tracing_subscriber::{fmt, EnvFilter};
 
 pub fn init() {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let json = std::env::var("LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
     // `try_init`: tests may call this more than once.
-    let _ = fmt().with_env_filter(filter).with_target(false).try_init();
+    let _ = if json {
+        fmt()
+            .json()
+            .with_current_span(true)
+            .with_env_filter(filter)
+            .with_target(false)
+            .try_init()
+    } else {
+        fmt().with_env_filter(filter).with_target(false).try_init()
+    };
 }

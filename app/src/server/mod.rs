@@ -2,6 +2,7 @@
 //! authorization. Compiled with the `ssr` feature only; nothing here reaches the WASM.
 
 pub mod authz;
+pub mod csp;
 pub mod db;
 pub mod hub;
 pub mod limiter;

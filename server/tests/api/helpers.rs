@@ -93,6 +93,7 @@ pub fn test_config(database_url: String) -> Config {
         event_retention: Duration::from_secs(24 * 3600),
         live: Default::default(),
         operator_token: Some(Secret::new(OPERATOR_TOKEN.as_bytes().to_vec())),
+        request_timeout: Duration::from_secs(30),
     }
 }
 

@@ -9,6 +9,7 @@ mod earnings;
 mod expenses;
 mod goals;
 mod hardening;
+mod http;
 mod import;
 mod live;
 mod notifications;

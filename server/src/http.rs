@@ -1,0 +1,102 @@
+//! What every HTTP response goes through, whatever answers it: a request id (kept from
+//! `x-request-id` or made, logged in the request's span and sent back), a time limit,
+//! a caught panic turned into a 500 while the server goes on, the body limits
+//! (`body.rs`) and the security headers.
+
+use std::time::Duration;
+
+use axum::{
+    body::Body,
+    extract::{Request, State},
+    http::{header, HeaderValue, StatusCode},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    Router,
+};
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    timeout::TimeoutLayer,
+    trace::TraceLayer,
+};
+
+/// How the outer layers behave.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpSettings {
+    /// A request not answered within this long gets 408 (`REQUEST_TIMEOUT_SECS`).
+    pub request_timeout: Duration,
+    /// The site is served over HTTPS: send `Strict-Transport-Security`.
+    pub https: bool,
+}
+
+/// Wraps `router` in the layers every response goes through (see the module's comment).
+pub fn outer_layers(router: Router, settings: HttpSettings) -> Router {
+    router
+        .layer(middleware::from_fn(crate::body::limit))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            crate::body::LARGE_BODY_LIMIT,
+        ))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            settings.request_timeout,
+        ))
+        .layer(CatchPanicLayer::custom(panicked))
+        .layer(middleware::from_fn_with_state(settings.https, security_headers))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", id, method = %req.method(), path = %req.uri().path())
+            }),
+        )
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// A handler panicked: log it and answer 500 as any internal error is answered. The
+/// connection and the server go on.
+fn panicked(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let what = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    tracing::error!(panic = what, "a request handler panicked");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        axum::Json(serde_json::json!({"kind": "internal"})),
+    )
+        .into_response()
+}
+
+/// The policy of responses that are not pages (pages send their own, with the nonce of
+/// their scripts: `app::server::csp`).
+const NON_PAGE_POLICY: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
+
+async fn security_headers(State(https): State<bool>, req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(NON_PAGE_POLICY),
+        );
+    }
+    if https {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    res
+}
