@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { hydrated, PASSWORD, register, uniqueEmail } from './helpers';
+import { collectErrors, hydrated, PASSWORD, register, uniqueEmail } from './helpers';
 
 test('register, log out, see a wrong password refused, log in again', async ({ page }) => {
   const email = await register(page, 'Ada');
@@ -62,4 +62,25 @@ test('forms work before the WASM has loaded', async ({ browser }) => {
   await page.getByRole('button', { name: 'Add expense' }).click();
   await expect(page.getByTestId('expense-row').filter({ hasText: 'Tea without JavaScript' })).toContainText('4.20 EUR');
   await context.close();
+});
+
+test('the Content-Security-Policy lets the app hydrate and refuses any other inline script', async ({ page }) => {
+  const errors: string[] = [];
+  collectErrors(page, 'page', errors);
+  const response = await page.goto('/login');
+  const policy = response!.headers()['content-security-policy'];
+  expect(policy).toMatch(/script-src 'self' 'nonce-[A-Za-z0-9+/=_-]+' 'wasm-unsafe-eval'/);
+  await hydrated(page);
+  expect(errors).toEqual([]);
+
+  // A script injected without the page's nonce (as an XSS would be) is refused, does
+  // not run, and is reported: the same report the other specs fail on.
+  await page.evaluate(() => {
+    const s = document.createElement('script');
+    s.textContent = '(window as any).__injected = true'.replace(' as any', '');
+    document.body.appendChild(s);
+  });
+  await expect.poll(() => errors.length).toBeGreaterThan(0);
+  expect(errors[0]).toMatch(/Content Security Policy/);
+  expect(await page.evaluate(() => (window as any).__injected)).toBeUndefined();
 });

@@ -137,8 +137,11 @@ impl Server {
                 "bench-secret-that-is-long-enough-for-hs256-0123456789",
             )
             .env("OPERATOR_TOKEN", OPERATOR_TOKEN)
-            // Every user of the bench signs up from 127.0.0.1.
+            // Every user of the bench signs up and connects from 127.0.0.1, with many
+            // sockets each.
             .env("SIGNUP_LIMIT_PER_ADDRESS", "1000000")
+            .env("LIVE_SOCKETS_PER_USER", "1000000")
+            .env("LIVE_SOCKETS_PER_ADDRESS", "1000000")
             .env("RUST_LOG", "warn")
             .env("LEPTOS_SITE_ROOT", dir.join("site"))
             .stdout(Stdio::piped())
