@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 # The cargo-installed tools (cargo-leptos, wasm-bindgen, wasm-opt) come first.
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 ./scripts/setup.sh --app-only
-exec cargo leptos serve --release
+exec cargo leptos serve --release --precompress

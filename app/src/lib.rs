@@ -20,7 +20,7 @@ pub mod server;
 pub mod workspaces;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     path, SsrMode,
@@ -30,6 +30,11 @@ use leptos_router::{
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     server::csp::protect_page(&options);
+    // In the document's head, outside what hydrates: its name carries a content hash.
+    #[cfg(feature = "ssr")]
+    let stylesheet = server::assets::stylesheet_href(&options);
+    #[cfg(not(feature = "ssr"))]
+    let stylesheet = "";
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -38,6 +43,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
+                <link rel="stylesheet" id="leptos" href=stylesheet/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <MetaTags/>
             </head>
@@ -53,7 +59,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     live::client::provide_live();
     view! {
-        <Stylesheet id="leptos" href="/pkg/liveledger.css"/>
         <Title text="LiveLedger"/>
         <Router>
             <Routes fallback=|| view! { <pages::NotFound/> }>

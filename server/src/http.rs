@@ -1,7 +1,7 @@
 //! What every HTTP response goes through, whatever answers it: a request id (kept from
 //! `x-request-id` or made, logged in the request's span and sent back), a time limit,
 //! a caught panic turned into a 500 while the server goes on, the body limits
-//! (`body.rs`) and the security headers.
+//! (`body.rs`), compression, `Cache-Control` (`assets.rs`) and the security headers.
 
 use std::time::Duration;
 
@@ -15,6 +15,7 @@ use axum::{
 };
 use tower_http::{
     catch_panic::CatchPanicLayer,
+    compression::{CompressionLayer, CompressionLevel},
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     timeout::TimeoutLayer,
     trace::TraceLayer,
@@ -41,6 +42,16 @@ pub fn outer_layers(router: Router, settings: HttpSettings) -> Router {
             settings.request_timeout,
         ))
         .layer(CatchPanicLayer::custom(panicked))
+        .layer(middleware::from_fn(crate::assets::cache_control))
+        // Answers that are not precompressed files (those carry their Content-Encoding
+        // already): pages and JSON, compressed on the fly when the client accepts it.
+        // Quality 4: most of brotli's gain at a small part of its top setting's CPU.
+        .layer(
+            CompressionLayer::new()
+                .br(true)
+                .gzip(true)
+                .quality(CompressionLevel::Precise(4)),
+        )
         .layer(middleware::from_fn_with_state(settings.https, security_headers))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(

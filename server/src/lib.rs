@@ -1,5 +1,6 @@
 //! The LiveLedger server: configuration, telemetry and startup around the `app` crate.
 
+pub mod assets;
 pub mod body;
 pub mod config;
 pub mod http;

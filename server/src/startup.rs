@@ -78,6 +78,7 @@ impl Application {
             .site_root(config.site_root.as_str())
             .site_pkg_dir("pkg")
             .site_addr(local_addr)
+            .hash_files(app::server::assets::hash_file().is_some())
             .build();
         let (hub, wake) = Hub::new(config.live.queue_len);
         let state = AppState {
@@ -135,6 +136,7 @@ impl Application {
             )
             // Timed per route pattern; only matched routes (not static files) are timed.
             .route_layer(middleware::from_fn_with_state(state.clone(), time_request))
+            .nest_service("/pkg", crate::assets::pkg_service(&config.site_root, "pkg"))
             .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
             .layer(middleware::from_fn_with_state(origins.clone(), crate::origin::check))
             .layer(axum::Extension(origins))

@@ -1,6 +1,7 @@
 //! Server-only core shared by every server function: state, storage, sessions,
 //! authorization. Compiled with the `ssr` feature only; nothing here reaches the WASM.
 
+pub mod assets;
 pub mod authz;
 pub mod csp;
 pub mod db;

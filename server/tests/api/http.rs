@@ -141,3 +141,86 @@ async fn pages_carry_a_content_security_policy_naming_their_scripts_nonce() {
     nonces.dedup();
     assert_eq!(nonces.len(), 3, "a new nonce per page");
 }
+
+/// The client's files: the precompressed variant the request accepts, with `Vary`; the
+/// plain file for a client that accepts none; immutable when the name has a content
+/// hash. Pages and JSON are compressed on the fly and never cached.
+#[tokio::test]
+async fn static_files_are_served_precompressed_and_cached_by_name() {
+    let site = std::env::temp_dir().join(format!("liveledger-site-{}", std::process::id()));
+    let pkg = site.join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    let hashed = "liveledger.AbCdEfGhIjKlMnOpQrStUv.wasm";
+    std::fs::write(pkg.join(hashed), b"plain wasm bytes").unwrap();
+    std::fs::write(pkg.join(format!("{hashed}.br")), b"brotli bytes").unwrap();
+    std::fs::write(pkg.join(format!("{hashed}.gz")), b"gzip bytes").unwrap();
+    std::fs::write(pkg.join("unhashed.css"), b"body{}").unwrap();
+    let root = site.display().to_string();
+    let app = crate::helpers::spawn_app_with(Backend::Sqlite, |c| c.site_root = root).await;
+    let http = reqwest::Client::new();
+    let get = |path: String, encoding: Option<&'static str>| {
+        let mut req = http.get(format!("{}{path}", app.base));
+        if let Some(e) = encoding {
+            req = req.header("accept-encoding", e);
+        }
+        req.send()
+    };
+    for (accept, encoding, body) in [
+        (Some("gzip, deflate, br"), Some("br"), "brotli bytes"),
+        (Some("gzip"), Some("gzip"), "gzip bytes"),
+        (None, None, "plain wasm bytes"),
+        (Some("identity"), None, "plain wasm bytes"),
+    ] {
+        let res = get(format!("/pkg/{hashed}"), accept).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let h = res.headers().clone();
+        assert_eq!(
+            h.get("content-encoding").map(|v| v.to_str().unwrap()),
+            encoding,
+            "{accept:?}"
+        );
+        assert_eq!(h["vary"], "accept-encoding");
+        assert_eq!(h["cache-control"], "public, max-age=31536000, immutable");
+        assert_eq!(res.text().await.unwrap(), body);
+    }
+    let res = get("/pkg/unhashed.css".into(), Some("br")).await.unwrap();
+    assert_eq!(res.headers()["cache-control"], "no-cache");
+    let res = get("/pkg/missing.AbCdEfGhIjKlMnOpQrStUv.js".into(), None).await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert_ne!(res.headers()["cache-control"], "public, max-age=31536000, immutable");
+
+    // A page and a JSON answer: compressed when accepted, never cached.
+    let page = get("/login".into(), Some("br")).await.unwrap();
+    assert_eq!(page.headers()["content-encoding"], "br");
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    let plain = get("/login".into(), None).await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    assert!(plain.text().await.unwrap().contains("<html"));
+    let ann = app.register("ann@example.com").await;
+    for i in 0..20 {
+        app.create_expense(&ann, ann.personal_ws, "1", &format!("expense {i}")).await;
+    }
+    let list = http
+        .post(format!("{}/api/expenses/list", app.base))
+        .bearer_auth(&ann.token)
+        .header("accept-encoding", "gzip")
+        .form(&[("workspace_id", ann.personal_ws.to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(list.headers()["content-encoding"], "gzip");
+    assert_eq!(list.headers()["cache-control"], "no-store");
+    let _ = std::fs::remove_dir_all(&site);
+}
+
+#[test]
+fn content_hashed_names_are_told_apart() {
+    use server::assets::is_content_hashed;
+    assert!(is_content_hashed("liveledger.AbCdEfGhIjKlMnOpQrStUv.wasm"));
+    assert!(is_content_hashed("liveledger.Ab-d_fGhIjKlMnOpQrStUv.js"));
+    assert!(!is_content_hashed("liveledger.wasm"));
+    assert!(!is_content_hashed("liveledger.css"));
+    assert!(!is_content_hashed(".AbCdEfGhIjKlMnOpQrStUv.js"));
+    assert!(!is_content_hashed("liveledger.AbCdEfGhIjKlMnOpQrStU.js"));
+    assert!(!is_content_hashed("a/liveledger.AbCdEfGh%jKlMnOpQrStUv.js"));
+}
