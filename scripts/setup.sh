@@ -40,14 +40,15 @@ if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $wb_version"; t
     || cargo install wasm-bindgen-cli --version "$wb_version"
 fi
 
-# wasm-opt for release builds. Debian's binaryen (108) mis-numbers the table export
-# that wasm-bindgen's externref table needs, and the page dies at start-up with
-# "WebAssembly.Table.set(): Argument 1 is invalid"; binaryen 116, built from the
-# crates.io `wasm-opt` crate, does not. cargo-leptos takes the first wasm-opt on PATH,
-# so the scripts put $cargo_bin first.
-if ! "$cargo_bin/wasm-opt" --version 2>/dev/null | grep -q 'version 116'; then
-  echo "setup: installing wasm-opt (binaryen 116) from crates.io (slow, once)"
-  cargo install wasm-opt --version 0.116.1 --locked
+# wasm-opt for release builds: binaryen 132 from npm (tools/package.json), which installs
+# in seconds; building binaryen from crates.io took 9-15 minutes. Debian's binaryen (108)
+# mis-numbers the table export that wasm-bindgen's externref table needs ("WebAssembly.
+# Table.set(): Argument 1 is invalid" at start-up); 132 does not (the e2e suite runs on
+# its output). cargo-leptos takes the first wasm-opt on PATH: the scripts put
+# tools/node_modules/.bin first.
+if [ ! -f tools/node_modules/.package-lock.json ] || [ tools/package-lock.json -nt tools/node_modules/.package-lock.json ]; then
+  echo "setup: installing binaryen (wasm-opt) from npm"
+  (cd tools && npm ci --no-audit --no-fund)
 fi
 
 if ! $app_only; then
