@@ -422,44 +422,33 @@ async fn subscribe(
             .await;
     }
     let hub = &state.hub;
-    let mut answer = ServerFrame::Subscribed {
-        cursors: Vec::new(),
-        resync: Vec::new(),
-        denied: Vec::new(),
-    };
-    let ServerFrame::Subscribed {
-        cursors,
-        resync,
-        denied,
-    } = &mut answer
-    else {
-        unreachable!()
+    let (mut cursors, mut resync, mut denied) = (Vec::new(), Vec::new(), Vec::new());
+    // Takes the socket out of a stream it may not (or could not) follow.
+    let leave = |following: &mut Following, stream: Stream| {
+        hub.revoke_conn(conn, stream);
+        following.cursors.remove(&stream);
     };
     for Cursor { stream, after } in distinct {
         let Ok(head_before) = app::server::outbox::head_in(&state.db.pool, stream).await else {
             return socket.refuse(ErrorCode::Unavailable, "Try again.").await;
         };
         hub.join(conn, stream, head_before);
-        let since = match readable_since(state, user.id, stream).await {
-            Ok(Some(since)) => since,
-            Ok(None) => {
-                hub.revoke_conn(conn, stream);
-                following.cursors.remove(&stream);
+        // Read *after* joining: see the module's comment.
+        let since = readable_since(state, user.id, stream).await;
+        // Everything up to this head is replayed here; everything after it reaches the
+        // room (which the socket is already in) through the hub.
+        let head = app::server::outbox::head_in(&state.db.pool, stream).await;
+        let (since, head) = match (since, head) {
+            (Ok(Some(since)), Ok(head)) => (since, head),
+            (Ok(None), _) => {
+                leave(following, stream);
                 denied.push(stream);
                 continue;
             }
-            Err(_) => {
-                hub.revoke_conn(conn, stream);
-                following.cursors.remove(&stream);
+            _ => {
+                leave(following, stream);
                 return socket.refuse(ErrorCode::Unavailable, "Try again.").await;
             }
-        };
-        // Everything up to this head is replayed here; everything after it reaches the
-        // room (which the socket is already in) through the hub.
-        let Ok(head) = app::server::outbox::head_in(&state.db.pool, stream).await else {
-            hub.revoke_conn(conn, stream);
-            following.cursors.remove(&stream);
-            return socket.refuse(ErrorCode::Unavailable, "Try again.").await;
         };
         // A cursor from before the reader's membership, or from the future (a restored
         // database), cannot be continued; nor can more than the socket may replay now:
@@ -475,28 +464,16 @@ async fn subscribe(
         }
         let mut cursor = after;
         let mut ended = false;
-        while cursor < head {
+        while cursor < head && !ended {
             let limit = (head - cursor).min(500);
-            match replay(state, user.id, stream, cursor, since, limit).await {
-                Ok(Replay::Events { events, .. }) if !events.is_empty() => {
-                    for (seq, json) in events {
-                        if !socket.send(event_frame(&json)).await {
-                            return Err(None);
-                        }
-                        cursor = seq;
-                    }
-                }
+            let events = match replay(state, user.id, stream, cursor, since, limit).await {
+                Ok(Replay::Events { events, .. }) if !events.is_empty() => events,
                 Ok(Replay::Ends { events }) => {
-                    for (seq, json) in events {
-                        if !socket.send(event_frame(&json)).await {
-                            return Err(None);
-                        }
-                        cursor = seq;
-                    }
                     ended = true;
-                    break;
+                    events
                 }
-                Ok(Replay::Events { .. }) | Ok(Replay::Resync { .. }) => {
+                Ok(Replay::Events { .. } | Replay::Resync { .. }) => {
+                    // The retention job took events this cursor needed: start over.
                     hub.counters
                         .resyncs
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -505,15 +482,19 @@ async fn subscribe(
                     break;
                 }
                 Err(_) => {
-                    hub.revoke_conn(conn, stream);
-                    following.cursors.remove(&stream);
+                    leave(following, stream);
                     return socket.refuse(ErrorCode::Unavailable, "Try again.").await;
                 }
+            };
+            for (seq, json) in events {
+                if !socket.send(event_frame(&json)).await {
+                    return Err(None);
+                }
+                cursor = seq;
             }
         }
         if ended {
-            hub.revoke_conn(conn, stream);
-            following.cursors.remove(&stream);
+            leave(following, stream);
             denied.push(stream);
         } else {
             following.cursors.insert(stream, cursor);
@@ -523,6 +504,11 @@ async fn subscribe(
             });
         }
     }
+    let answer = ServerFrame::Subscribed {
+        cursors,
+        resync,
+        denied,
+    };
     if socket.frame(&answer).await {
         Ok(())
     } else {
