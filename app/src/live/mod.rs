@@ -191,6 +191,9 @@ pub struct PollResponse {
 /// At most this many streams per poll, and events per stream per poll.
 pub const MAX_POLL_STREAMS: usize = 64;
 pub const MAX_POLL_EVENTS: i64 = 500;
+/// At most this many events in one poll's answer, all streams together; past it the
+/// answer says `more` and the streams not reached keep their cursors.
+pub const MAX_POLL_TOTAL: i64 = 2_000;
 
 /// The polling transport: the same events and envelopes as the WebSocket, from the same
 /// log, after the same cursors. Stateless, so any instance can answer.

@@ -6,7 +6,7 @@ use crate::{
     error::{AppError, AppResult},
     live::{
         access_change, AccessChange, Cursor, Envelope, PollResponse, Stream, MAX_POLL_EVENTS,
-        MAX_POLL_STREAMS,
+        MAX_POLL_STREAMS, MAX_POLL_TOTAL,
     },
 };
 
@@ -115,7 +115,15 @@ pub async fn poll(cursors: Vec<Cursor>) -> AppResult<PollResponse> {
             response.denied.push(cursor.stream);
             continue;
         };
-        let replayed = replay(&state, user.id, cursor.stream, cursor.after, since, MAX_POLL_EVENTS).await?;
+        let room = MAX_POLL_TOTAL - response.events.len() as i64;
+        if room <= 0 {
+            // This answer is full: the stream keeps its cursor for the next poll.
+            response.more = true;
+            response.cursors.push(cursor);
+            continue;
+        }
+        let limit = room.min(MAX_POLL_EVENTS);
+        let replayed = replay(&state, user.id, cursor.stream, cursor.after, since, limit).await?;
         let (events, ends) = match replayed {
             Replay::Events { events, more } => {
                 response.more |= more;

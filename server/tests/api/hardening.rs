@@ -658,3 +658,52 @@ async fn origins_schemes_and_expiry_are_checked_exactly(app: TestApp) {
     let (status, _) = app.call("workspaces/list", Some(&token(now + 60)), &[]).await;
     assert_eq!(status, StatusCode::OK);
 }
+
+crate::on_both_backends!(a_poll_answers_at_most_its_cap_and_the_rest_next_time);
+
+/// The polling side of finding 4: one poll answers at most 2,000 events over all its
+/// streams (500 per stream); streams it did not reach keep their cursors, and polling
+/// on from the answer's cursors delivers every event exactly once.
+async fn a_poll_answers_at_most_its_cap_and_the_rest_next_time(app: TestApp) {
+    let ann = app.register("ann@example.com").await;
+    let mut streams = vec![ann.personal_ws];
+    for n in 0..4 {
+        streams.push(app.team(&ann, &format!("Team {n}")).await);
+    }
+    for ws in &streams {
+        flood(&app, *ws, 520, 8).await;
+    }
+    let keys: Vec<String> = streams.iter().map(|ws| format!("ws:{ws}")).collect();
+    let mut cursors: Vec<(String, i64)> = keys.iter().map(|k| (k.clone(), 0)).collect();
+    let mut seen: Vec<(String, i64)> = Vec::new();
+    let mut polls = 0;
+    loop {
+        polls += 1;
+        let asked: Vec<(&str, i64)> = cursors.iter().map(|(k, a)| (k.as_str(), *a)).collect();
+        let (status, body) = app.poll(&ann, &asked).await;
+        assert_eq!(status, StatusCode::OK);
+        let events = body["events"].as_array().unwrap();
+        assert!(events.len() <= 2_000, "{} events in one answer", events.len());
+        for e in events {
+            seen.push((e["stream"].as_str().unwrap().to_owned(), e["seq"].as_i64().unwrap()));
+        }
+        cursors = body["cursors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["stream"].as_str().unwrap().to_owned(), c["after"].as_i64().unwrap()))
+            .collect();
+        assert_eq!(cursors.len(), keys.len(), "every stream keeps a cursor");
+        if body["more"] == false {
+            break;
+        }
+        assert!(polls < 10);
+    }
+    assert!(polls >= 2, "over 2,600 events cannot come in one answer");
+    for key in &keys {
+        let head = cursors.iter().find(|(k, _)| k == key).unwrap().1;
+        let got: Vec<i64> = seen.iter().filter(|(k, _)| k == key).map(|(_, s)| *s).collect();
+        assert_eq!(got, (1..=head).collect::<Vec<_>>(), "{key}: each event once, in order");
+        assert!(head >= 520);
+    }
+}
