@@ -289,7 +289,11 @@ mod browser {
     use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
     use super::{LiveConnection, LiveStatus};
-    use crate::live::{poll_events, Cursor, Envelope, Stream};
+    use crate::live::{
+        poll_events,
+        protocol::{close, ClientFrame, ServerFrame},
+        Cursor,
+    };
 
     thread_local! {
         static SOCKET: RefCell<Option<WebSocket>> = const { RefCell::new(None) };
@@ -324,8 +328,12 @@ mod browser {
         SOCKET.with(|s| {
             if let Some(ws) = s.borrow().as_ref() {
                 if ws.ready_state() == WebSocket::OPEN {
-                    let frame = serde_json::json!({"type": "subscribe", "cursors": cursors});
-                    let _ = ws.send_with_str(&frame.to_string());
+                    let frame = ClientFrame::Subscribe {
+                        cursors: cursors.to_vec(),
+                    };
+                    if let Ok(text) = serde_json::to_string(&frame) {
+                        let _ = ws.send_with_str(&text);
+                    }
                 }
             }
         });
@@ -352,8 +360,8 @@ mod browser {
         });
         let onclose = Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
             SOCKET.with(|s| s.borrow_mut().take());
-            // 4001: the session ended (expired or revoked): reconnecting cannot help.
-            if e.code() == 4001 {
+            // The session ended (expired or revoked): reconnecting cannot help.
+            if e.code() == close::SESSION_ENDED {
                 live.status.set(LiveStatus::Offline);
                 let _ = window().location().set_href("/login");
                 return;
@@ -372,39 +380,28 @@ mod browser {
     }
 
     fn on_frame(live: LiveConnection, text: &str) {
-        let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
+        let Ok(frame) = serde_json::from_str::<ServerFrame>(text) else {
             return;
         };
-        match value.get("type").and_then(|t| t.as_str()) {
-            Some("event") => {
-                if let Ok(envelope) = serde_json::from_value::<Envelope>(value) {
-                    live.apply(vec![envelope], Vec::new());
-                }
-            }
-            Some("revoked") => {
-                let streams: Vec<Stream> =
-                    serde_json::from_value(value["streams"].clone()).unwrap_or_default();
-                live.deny(streams);
-            }
-            Some("subscribed") => {
-                let resync: Vec<Stream> =
-                    serde_json::from_value(value["resync"].clone()).unwrap_or_default();
-                if let Ok(cursors) = serde_json::from_value::<Vec<Cursor>>(value["cursors"].clone())
-                {
-                    live.cursors.update(|c| {
-                        for cursor in cursors {
-                            let e = c.entry(cursor.stream).or_insert(cursor.after);
-                            *e = (*e).max(cursor.after);
-                        }
-                    });
-                }
-                let denied: Vec<Stream> =
-                    serde_json::from_value(value["denied"].clone()).unwrap_or_default();
+        match frame {
+            ServerFrame::Event(envelope) => live.apply(vec![envelope], Vec::new()),
+            ServerFrame::Revoked { streams } => live.deny(streams),
+            ServerFrame::Subscribed {
+                cursors,
+                resync,
+                denied,
+            } => {
+                live.cursors.update(|c| {
+                    for cursor in cursors {
+                        let e = c.entry(cursor.stream).or_insert(cursor.after);
+                        *e = (*e).max(cursor.after);
+                    }
+                });
                 live.apply(Vec::new(), resync);
                 live.deny(denied);
                 live.status.set(LiveStatus::Live);
             }
-            _ => {}
+            ServerFrame::Hello { .. } | ServerFrame::Error { .. } | ServerFrame::Pong => {}
         }
     }
 

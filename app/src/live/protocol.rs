@@ -1,11 +1,11 @@
-//! The WebSocket's frames besides events, and its close codes: one typed definition for
-//! the server and for any client (docs/PROTOCOL.md mirrors it). Event frames are the
-//! stored envelope with `"type":"event"` in front (`server::hub::event_frame`), so they
-//! are not re-serialized here.
+//! The WebSocket's frames and close codes: one typed definition for the server and the
+//! browser client (docs/PROTOCOL.md mirrors it). The server writes event frames itself,
+//! as the stored envelope with `"type":"event"` in front (`server::hub::event_frame`),
+//! so an event is serialized once for all its sockets; `ServerFrame::Event` reads them.
 
 use serde::{Deserialize, Serialize};
 
-use super::{Cursor, Stream};
+use super::{Cursor, Envelope, Stream};
 
 /// What a client may send (JSON text frames).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,6 +23,8 @@ pub enum ClientFrame {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
+    /// One event: the envelope, with `"type":"event"` added.
+    Event(Envelope),
     /// First frame after the upgrade.
     Hello { user_id: i64, ping_ms: u64 },
     /// The answer to `subscribe`, after the replay of what the client missed.
@@ -112,5 +114,23 @@ mod tests {
             json!({"type": "pong"})
         );
         assert!(serde_json::from_value::<ClientFrame>(json!({"type": "launch"})).is_err());
+    }
+
+    /// The event frames the server writes by hand read back as `ServerFrame::Event`.
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn event_frames_read_as_events() {
+        use crate::live::{catalog::Deleted, Event, Priority};
+        let envelope = Envelope {
+            seq: 7,
+            stream: Stream::Workspace(3),
+            timestamp: 1_795_320_000_000,
+            priority: Priority::Normal,
+            event: Event::ExpenseDeleted(Deleted { id: 9 }),
+        };
+        let frame = crate::server::hub::event_frame(&serde_json::to_string(&envelope).unwrap());
+        let read: ServerFrame = serde_json::from_str(&frame).unwrap();
+        assert_eq!(read, ServerFrame::Event(envelope.clone()));
+        assert_eq!(serde_json::to_string(&ServerFrame::Event(envelope)).unwrap(), frame.as_str());
     }
 }
