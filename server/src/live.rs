@@ -247,7 +247,9 @@ async fn serve(ws: WebSocket, state: AppState, user: SessionUser, claims: Claims
     };
     // Registered first, then the token is checked again: see the module's comment.
     let (conn, mut queue) = hub.connect(user.id);
-    let ending = match authz::session_current(&state, user.id, claims.ver).await {
+    // The rare, large futures (a query, a subscription, the closing drain) are boxed:
+    // a task is as large as its largest await, and idle sockets should not pay for them.
+    let ending = match Box::pin(authz::session_current(&state, user.id, claims.ver)).await {
         Ok(true) => run(&mut socket, &state, &user, &claims, conn, &mut queue).await,
         Ok(false) => Some((close::SESSION_ENDED, "session revoked")),
         Err(_) => Some((close::GOING_AWAY, "try again")),
@@ -255,7 +257,7 @@ async fn serve(ws: WebSocket, state: AppState, user: SessionUser, claims: Claims
     hub.disconnect(conn);
     if let Some((code, reason)) = ending {
         tracing::debug!(user_id = user.id, code, reason, "closing live socket");
-        socket.close(code, reason).await;
+        Box::pin(socket.close(code, reason)).await;
     }
 }
 
@@ -341,7 +343,8 @@ async fn run(
                         Ok(())
                     }
                     ClientFrame::Subscribe { cursors } => {
-                        subscribe(state, user, conn, socket, &mut following, cursors).await
+                        // Boxed, as in `serve`.
+                        Box::pin(subscribe(state, user, conn, socket, &mut following, cursors)).await
                     }
                 };
                 if let Err(ending) = answered {
