@@ -1,4 +1,4 @@
-//! The operator's endpoints, behind `OPERATOR_TOKEN` (see `startup::OperatorToken`):
+//! The operator's endpoints, behind `OPERATOR_TOKEN` (`OperatorToken`):
 //! force-disconnect a user and announce to everyone connected. Both act on every
 //! instance (PostgreSQL's control channel, `hub::command`).
 
@@ -17,7 +17,34 @@ use axum::{
 };
 use serde::Deserialize;
 
-use crate::startup::OperatorToken;
+use crate::config::Secret;
+
+/// The operator's bearer token (`OPERATOR_TOKEN`), if configured.
+#[derive(Clone)]
+pub struct OperatorToken(std::sync::Arc<Option<Secret>>);
+
+impl OperatorToken {
+    pub fn new(token: Option<Secret>) -> OperatorToken {
+        OperatorToken(std::sync::Arc::new(token))
+    }
+
+    pub fn configured(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// True for a request carrying `Authorization: Bearer <OPERATOR_TOKEN>`. Compared
+    /// in constant time; always false when no token is configured.
+    pub fn allows(&self, headers: &HeaderMap) -> bool {
+        let Some(secret) = self.0.as_ref() else {
+            return false;
+        };
+        let Some(given) = app::server::session::bearer_token(headers) else {
+            return false;
+        };
+        use subtle::ConstantTimeEq;
+        bool::from(given.as_bytes().ct_eq(secret.expose()))
+    }
+}
 
 pub const MAX_TITLE: usize = 100;
 pub const MAX_MESSAGE: usize = 500;

@@ -33,10 +33,7 @@ use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio::net::TcpListener;
 
-use crate::{
-    config::{Config, Secret},
-    origin::Origins,
-};
+use crate::{config::Config, ops::OperatorToken, origin::Origins};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -140,9 +137,9 @@ impl Application {
             .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
             .layer(middleware::from_fn_with_state(origins.clone(), crate::origin::check))
             .layer(axum::Extension(origins))
-            .layer(axum::Extension(OperatorToken(Arc::new(
+            .layer(axum::Extension(OperatorToken::new(
                 config.operator_token.clone(),
-            ))))
+            )))
             .layer(middleware::from_fn(error_status))
             .with_state(state);
         let router = crate::http::outer_layers(
@@ -259,29 +256,6 @@ pub async fn shutdown_signal() {
         _ = terminate => {},
     }
     tracing::info!("shutdown signal received; finishing requests in flight");
-}
-
-/// The operator's bearer token (`OPERATOR_TOKEN`), if configured.
-#[derive(Clone)]
-pub struct OperatorToken(Arc<Option<Secret>>);
-
-impl OperatorToken {
-    pub fn configured(&self) -> bool {
-        self.0.is_some()
-    }
-
-    /// True for a request carrying `Authorization: Bearer <OPERATOR_TOKEN>`. Compared
-    /// in constant time; always false when no token is configured.
-    pub fn allows(&self, headers: &HeaderMap) -> bool {
-        let Some(secret) = self.0.as_ref() else {
-            return false;
-        };
-        let Some(given) = app::server::session::bearer_token(headers) else {
-            return false;
-        };
-        use subtle::ConstantTimeEq;
-        bool::from(given.as_bytes().ct_eq(secret.expose()))
-    }
 }
 
 /// `GET /metrics`: Prometheus/OpenMetrics text, for the operator only. Without an
