@@ -128,8 +128,9 @@ fn split_decimal(s: &str) -> Result<(String, &str), MoneyError> {
     let count = |c: char| s.matches(c).count();
     let (dots, commas) = (count('.'), count(','));
     let spaces = s.contains(is_space_group);
-    // (decimal separator, thousands separator)
-    let (decimal, group): (Option<char>, Option<fn(char) -> bool>) = if spaces {
+    // The decimal separator, and what separates thousands.
+    type Separators = (Option<char>, Option<fn(char) -> bool>);
+    let (decimal, group): Separators = if spaces {
         match (dots, commas) {
             (0, 0) => (None, Some(is_space_group)),
             (1, 0) => (Some('.'), Some(is_space_group)),

@@ -21,7 +21,7 @@ async fn serve_misbehaving(https: bool) -> String {
                 "unreachable"
             }),
         )
-        .route("/never", get(|| std::future::pending::<&'static str>()));
+        .route("/never", get(std::future::pending::<&'static str>));
     let router = server::http::outer_layers(
         router,
         server::http::HttpSettings {
