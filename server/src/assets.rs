@@ -26,7 +26,9 @@ pub fn is_content_hashed(file: &str) -> bool {
     let (_ext, hash, name) = (parts.next(), parts.next(), parts.next());
     name.is_some_and(|n| !n.is_empty())
         && hash.is_some_and(|h| {
-            h.len() == 22 && h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            h.len() == 22
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
 }
 

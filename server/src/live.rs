@@ -212,7 +212,8 @@ impl Bucket {
 
     fn refill(&mut self) -> f64 {
         let now = Instant::now();
-        self.tokens = (self.tokens + now.duration_since(self.refilled).as_secs_f64() * self.per_sec)
+        self.tokens = (self.tokens
+            + now.duration_since(self.refilled).as_secs_f64() * self.per_sec)
             .min(self.burst);
         self.refilled = now;
         self.tokens
@@ -284,7 +285,11 @@ async fn run(
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     ping.tick().await;
     let mut last_heard = Instant::now();
-    let expires_in = Duration::from_secs(claims.exp.saturating_sub(app::server::now_ms() as u64 / 1000));
+    let expires_in = Duration::from_secs(
+        claims
+            .exp
+            .saturating_sub(app::server::now_ms() as u64 / 1000),
+    );
     let expiry = sleep_until(Instant::now() + expires_in);
     tokio::pin!(expiry);
 
@@ -462,7 +467,10 @@ async fn subscribe(
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             resync.push(stream);
             following.cursors.insert(stream, head);
-            cursors.push(Cursor { stream, after: head });
+            cursors.push(Cursor {
+                stream,
+                after: head,
+            });
             continue;
         }
         let mut cursor = after;

@@ -37,9 +37,9 @@ impl Origins {
                 headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) != Some("cross-site")
             }
             Some(o) => {
-                let own = o
-                    .split_once("://")
-                    .is_some_and(|(scheme, authority)| scheme == self.scheme && Some(authority) == host);
+                let own = o.split_once("://").is_some_and(|(scheme, authority)| {
+                    scheme == self.scheme && Some(authority) == host
+                });
                 own || self.allowed.iter().any(|a| a == o)
             }
         }

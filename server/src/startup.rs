@@ -135,7 +135,10 @@ impl Application {
             .route_layer(middleware::from_fn_with_state(state.clone(), time_request))
             .nest_service("/pkg", crate::assets::pkg_service(&config.site_root, "pkg"))
             .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-            .layer(middleware::from_fn_with_state(origins.clone(), crate::origin::check))
+            .layer(middleware::from_fn_with_state(
+                origins.clone(),
+                crate::origin::check,
+            ))
             .layer(axum::Extension(origins))
             .layer(axum::Extension(OperatorToken::new(
                 config.operator_token.clone(),
@@ -340,4 +343,3 @@ async fn error_status(req: Request, next: Next) -> Response {
     }
     Response::from_parts(parts, Body::from(bytes))
 }
-

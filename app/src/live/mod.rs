@@ -110,12 +110,18 @@ mod tests {
             .unwrap()
         };
         let left = json(Event::MemberLeft(MemberGone { user_id: 7 }));
-        assert_eq!(access_change("member:left", &left), Some(AccessChange::Left(7)));
+        assert_eq!(
+            access_change("member:left", &left),
+            Some(AccessChange::Left(7))
+        );
         let deleted = json(Event::WorkspaceDeleted(WorkspaceInfo {
             id: 3,
             name: "member:left".into(),
         }));
-        assert_eq!(access_change("workspace:deleted", &deleted), Some(AccessChange::Closed));
+        assert_eq!(
+            access_change("workspace:deleted", &deleted),
+            Some(AccessChange::Closed)
+        );
         // A payload that spells another kind's name changes nothing.
         let renamed = json(Event::WorkspaceUpdated(WorkspaceInfo {
             id: 3,

@@ -26,7 +26,10 @@ pub enum ServerFrame {
     /// One event: the envelope, with `"type":"event"` added.
     Event(Envelope),
     /// First frame after the upgrade.
-    Hello { user_id: i64, ping_ms: u64 },
+    Hello {
+        user_id: i64,
+        ping_ms: u64,
+    },
     /// The answer to `subscribe`, after the replay of what the client missed.
     Subscribed {
         cursors: Vec<Cursor>,
@@ -34,9 +37,14 @@ pub enum ServerFrame {
         denied: Vec<Stream>,
     },
     /// These streams are no longer the user's to read (removed, workspace deleted).
-    Revoked { streams: Vec<Stream> },
+    Revoked {
+        streams: Vec<Stream>,
+    },
     /// A frame was refused, whole; the socket stays open.
-    Error { code: ErrorCode, message: String },
+    Error {
+        code: ErrorCode,
+        message: String,
+    },
     Pong,
 }
 
@@ -131,6 +139,9 @@ mod tests {
         let frame = crate::server::hub::event_frame(&serde_json::to_string(&envelope).unwrap());
         let read: ServerFrame = serde_json::from_str(&frame).unwrap();
         assert_eq!(read, ServerFrame::Event(envelope.clone()));
-        assert_eq!(serde_json::to_string(&ServerFrame::Event(envelope)).unwrap(), frame.as_str());
+        assert_eq!(
+            serde_json::to_string(&ServerFrame::Event(envelope)).unwrap(),
+            frame.as_str()
+        );
     }
 }

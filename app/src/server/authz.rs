@@ -60,7 +60,11 @@ pub async fn authenticate(
 /// Whether a token issued at `token_version` is still good for `user_id` (not revoked
 /// since). The live socket asks again once it is registered with the hub, so a
 /// revocation that raced its upgrade cannot leave it open (`server/src/live.rs`).
-pub async fn session_current(state: &AppState, user_id: i64, token_version: i64) -> AppResult<bool> {
+pub async fn session_current(
+    state: &AppState,
+    user_id: i64,
+    token_version: i64,
+) -> AppResult<bool> {
     let row: Option<(i64,)> = sqlx::query_as("SELECT token_version FROM users WHERE id = $1")
         .bind(user_id)
         .fetch_optional(&state.db.pool)

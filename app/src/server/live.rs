@@ -13,7 +13,11 @@ use crate::{
 /// May `user_id` read `stream` right now, and from where? `Some(since)`: the events
 /// with `seq > since` (a member reads from their join on, `memberships.since_seq`);
 /// `None`: not at all.
-pub async fn readable_since(state: &AppState, user_id: i64, stream: Stream) -> AppResult<Option<i64>> {
+pub async fn readable_since(
+    state: &AppState,
+    user_id: i64,
+    stream: Stream,
+) -> AppResult<Option<i64>> {
     Ok(match stream {
         Stream::User(id) => (id == user_id).then_some(0),
         // Broadcasts reach every socket without a subscription; there is no log to read.
@@ -69,7 +73,9 @@ pub async fn replay(
     let mut events = Vec::with_capacity(rows.len());
     for (seq, kind, json) in rows {
         match access_change(&kind, &json) {
-            Some(AccessChange::Left(gone)) if gone == user_id => return Ok(Replay::Ends { events }),
+            Some(AccessChange::Left(gone)) if gone == user_id => {
+                return Ok(Replay::Ends { events })
+            }
             Some(AccessChange::Closed) => {
                 events.push((seq, json));
                 return Ok(Replay::Ends { events });

@@ -55,7 +55,10 @@ async fn remove(app: &TestApp, by: &User, ws: i64, who: &User) {
         .call_as(
             by,
             "workspaces/remove-member",
-            &[("workspace_id", &ws.to_string()), ("user_id", &who.id.to_string())],
+            &[
+                ("workspace_id", &ws.to_string()),
+                ("user_id", &who.id.to_string()),
+            ],
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -88,7 +91,10 @@ async fn text_that_names_an_event_kind_revokes_no_one(app: TestApp) {
         .call_as(
             &ann,
             "workspaces/rename",
-            &[("workspace_id", &team.to_string()), ("name", "workspace:deleted")],
+            &[
+                ("workspace_id", &team.to_string()),
+                ("name", "workspace:deleted"),
+            ],
         )
         .await;
     assert_eq!(status, StatusCode::OK);
@@ -104,7 +110,10 @@ async fn text_that_names_an_event_kind_revokes_no_one(app: TestApp) {
             (&json!("workspace:updated"), &json!("workspace:deleted"))
         );
     }
-    assert_eq!(app.hub.room_size(app::live::Stream::Workspace(team)), (2, 2));
+    assert_eq!(
+        app.hub.room_size(app::live::Stream::Workspace(team)),
+        (2, 2)
+    );
 }
 
 /// Finding 4: one frame naming a stream 64 times replayed it 64 times. Duplicates
@@ -114,12 +123,16 @@ async fn a_stream_named_many_times_in_one_frame_is_replayed_once(app: TestApp) {
     let ann = app.register("ann@example.com").await;
     let stream = format!("ws:{}", ann.personal_ws);
     flood(&app, ann.personal_ws, 300, 16).await;
-    let head = app.expenses(&ann, ann.personal_ws).await["cursor"].as_i64().unwrap();
+    let head = app.expenses(&ann, ann.personal_ws).await["cursor"]
+        .as_i64()
+        .unwrap();
     assert!(head >= 300);
 
     let mut ws = connect(&app, Some(&ann.token), None).await.unwrap();
     assert_eq!(next(&mut ws).await["type"], "hello");
-    let cursors: Vec<Value> = (0..64).map(|_| json!({"stream": stream, "after": 0})).collect();
+    let cursors: Vec<Value> = (0..64)
+        .map(|_| json!({"stream": stream, "after": 0}))
+        .collect();
     ws.send(Message::text(
         json!({"type": "subscribe", "cursors": cursors}).to_string(),
     ))
@@ -134,7 +147,10 @@ async fn a_stream_named_many_times_in_one_frame_is_replayed_once(app: TestApp) {
         replayed.push(frame["seq"].as_i64().unwrap());
     };
     assert_eq!(replayed, (1..=head).collect::<Vec<_>>(), "each event once");
-    assert_eq!(answer["cursors"], json!([{"stream": stream, "after": head}]));
+    assert_eq!(
+        answer["cursors"],
+        json!([{"stream": stream, "after": head}])
+    );
 
     // The same again at once: more than the rest of the socket's budget (5,000 at once,
     // 500 a second back), so with a big enough log the server says resync instead.
@@ -154,7 +170,10 @@ async fn a_stream_named_many_times_in_one_frame_is_replayed_once(app: TestApp) {
         assert_eq!(frame["type"], "event");
     };
     assert_eq!(answer["resync"], json!([stream]), "{answer}");
-    assert_eq!(answer["cursors"], json!([{"stream": stream, "after": head}]));
+    assert_eq!(
+        answer["cursors"],
+        json!([{"stream": stream, "after": head}])
+    );
 }
 
 /// Finding 7: a `subscribe` refused for its second cursor still followed its first.
@@ -174,7 +193,8 @@ async fn a_refused_subscribe_frame_follows_nothing(app: TestApp) {
     .unwrap();
     assert_eq!(next(&mut ws).await["code"], "bad_cursor");
     assert_eq!(
-        app.hub.room_size(app::live::Stream::Workspace(ann.personal_ws)),
+        app.hub
+            .room_size(app::live::Stream::Workspace(ann.personal_ws)),
         (0, 0),
         "the refused frame joined no room"
     );
@@ -267,7 +287,9 @@ async fn a_subscribe_racing_a_removal_never_leaks_what_follows_it(app: TestApp) 
             assert_eq!(next(&mut ws).await["type"], "hello");
             sockets.push(ws);
         }
-        let own_head = app.expenses(&bob, bob.personal_ws).await["cursor"].as_i64().unwrap();
+        let own_head = app.expenses(&bob, bob.personal_ws).await["cursor"]
+            .as_i64()
+            .unwrap();
         let mut subscribers = JoinSet::new();
         for (i, mut ws) in sockets.into_iter().enumerate() {
             let frame = json!({"type": "subscribe", "cursors": [
@@ -296,7 +318,8 @@ async fn a_subscribe_racing_a_removal_never_leaks_what_follows_it(app: TestApp) 
             }
         };
         assert_eq!(next(&mut ann_ws).await["data"]["id"], after["id"]);
-        app.create_expense(&bob, bob.personal_ws, "3", "sentinel").await;
+        app.create_expense(&bob, bob.personal_ws, "3", "sentinel")
+            .await;
 
         for mut ws in sockets {
             // Until both the sentinel and the answer to the subscription have come (the
@@ -322,7 +345,10 @@ async fn a_subscribe_racing_a_removal_never_leaks_what_follows_it(app: TestApp) 
                 }
                 told |= frame == &json!({"type": "revoked", "streams": [team_stream]});
             }
-            assert!(told, "trial {trials}: the socket was never told: {frames:?}");
+            assert!(
+                told,
+                "trial {trials}: the socket was never told: {frames:?}"
+            );
         }
         let (_, polled) = app.poll(&bob, &[(&team_stream, head)]).await;
         assert_eq!(polled["denied"], json!([team_stream]));
@@ -411,9 +437,12 @@ crate::on_both_backends!(
 async fn refusal(app: &TestApp, user: &User) -> (u16, Option<String>) {
     let url = format!("{}/live", app.base.replace("http://", "ws://"));
     let mut req =
-        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url).unwrap();
-    req.headers_mut()
-        .insert("cookie", format!("ll_session={}", user.token).parse().unwrap());
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url)
+            .unwrap();
+    req.headers_mut().insert(
+        "cookie",
+        format!("ll_session={}", user.token).parse().unwrap(),
+    );
     match tokio_tungstenite::connect_async(req).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(res)) => (
             res.status().as_u16(),
@@ -433,10 +462,16 @@ async fn one_user_or_one_address_cannot_take_every_socket(app: TestApp) {
     let bob = app.register("bob@example.com").await;
     let mut anns = Vec::new();
     for _ in 0..20 {
-        anns.push(connect(&app, Some(&ann.token), None).await.expect("within the limit"));
+        anns.push(
+            connect(&app, Some(&ann.token), None)
+                .await
+                .expect("within the limit"),
+        );
     }
     assert_eq!(refusal(&app, &ann).await, (429, Some("30".into())));
-    let mut bobs = connect(&app, Some(&bob.token), None).await.expect("others still connect");
+    let mut bobs = connect(&app, Some(&bob.token), None)
+        .await
+        .expect("others still connect");
     assert_eq!(next(&mut bobs).await["type"], "hello");
 
     // A closed socket gives its place back once the server has ended its task.
@@ -446,7 +481,11 @@ async fn one_user_or_one_address_cannot_take_every_socket(app: TestApp) {
     let mut again = None;
     for _ in 0..2_000 {
         if app.hub.sockets_of(ann.id) < 20 {
-            again = Some(connect(&app, Some(&ann.token), None).await.expect("a place again"));
+            again = Some(
+                connect(&app, Some(&ann.token), None)
+                    .await
+                    .expect("a place again"),
+            );
             break;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -455,7 +494,9 @@ async fn one_user_or_one_address_cannot_take_every_socket(app: TestApp) {
 
     // Per client address (every test client is 127.0.0.1): a second instance with a
     // limit of 3 sockets per address.
-    let small = app.another_instance_with(|c| c.live.max_per_address = 3).await;
+    let small = app
+        .another_instance_with(|c| c.live.max_per_address = 3)
+        .await;
     let _a = connect(&small, Some(&ann.token), None).await.unwrap();
     let _b = connect(&small, Some(&ann.token), None).await.unwrap();
     let _c = connect(&small, Some(&bob.token), None).await.unwrap();
@@ -464,7 +505,10 @@ async fn one_user_or_one_address_cannot_take_every_socket(app: TestApp) {
 
 /// Sends frames as fast as the client can without reading, then reads: what came back
 /// before the close (JSON), and the close code. A reset instead of a close panics.
-async fn flood_then_read(ws: &mut Ws, frames: impl Iterator<Item = Message>) -> (Vec<Value>, Value) {
+async fn flood_then_read(
+    ws: &mut Ws,
+    frames: impl Iterator<Item = Message>,
+) -> (Vec<Value>, Value) {
     for frame in frames {
         if ws.send(frame).await.is_err() {
             break;
@@ -481,20 +525,28 @@ async fn every_abusive_client_gets_its_documented_close(app: TestApp) {
     let fresh = || async { open(&app, &ann, &[]).await.0 };
 
     let mut ws = fresh().await;
-    let (before, close) =
-        flood_then_read(&mut ws, (0..2_000).map(|_| Message::text(r#"{"type":"ping"}"#))).await;
+    let (before, close) = flood_then_read(
+        &mut ws,
+        (0..2_000).map(|_| Message::text(r#"{"type":"ping"}"#)),
+    )
+    .await;
     assert_eq!(close, json!({"type": "closed", "code": 4029}), "text flood");
     assert!(before.iter().all(|f| f["type"] == "pong"), "{before:?}");
     assert!(before.len() < 100, "{} pongs", before.len());
 
     let mut ws = fresh().await;
-    let (_, close) = flood_then_read(&mut ws, (0..2_000).map(|_| Message::Ping(vec![1].into()))).await;
+    let (_, close) =
+        flood_then_read(&mut ws, (0..2_000).map(|_| Message::Ping(vec![1].into()))).await;
     assert_eq!(close, json!({"type": "closed", "code": 4029}), "ping flood");
 
     let mut ws = fresh().await;
     let (before, close) =
         flood_then_read(&mut ws, (0..2_000).map(|_| Message::binary(vec![0u8; 16]))).await;
-    assert_eq!(close, json!({"type": "closed", "code": 4400}), "binary flood");
+    assert_eq!(
+        close,
+        json!({"type": "closed", "code": 4400}),
+        "binary flood"
+    );
     assert_eq!(before.len(), 10, "ten refusals, then the close: {before:?}");
     assert!(before.iter().all(|f| f["code"] == "binary_frame"));
 
@@ -507,7 +559,9 @@ async fn every_abusive_client_gets_its_documented_close(app: TestApp) {
     let mut ws = fresh().await;
     let mut codes = Vec::new();
     let close = loop {
-        ws.send(Message::text(bad[codes.len() % bad.len()])).await.unwrap();
+        ws.send(Message::text(bad[codes.len() % bad.len()]))
+            .await
+            .unwrap();
         let frame = next(&mut ws).await;
         if frame["type"] == "closed" {
             break frame;
@@ -555,12 +609,22 @@ async fn malformed_and_oversized_bodies_get_a_readable_refusal(app: TestApp) {
             .body(body)
             .send()
     };
-    let form = |fields: &str| format!("workspace_id={ws}&currency=EUR&category=Food&date=2026-11-20&{fields}");
+    let form = |fields: &str| {
+        format!("workspace_id={ws}&currency=EUR&category=Food&date=2026-11-20&{fields}")
+    };
     for (fields, status, says) in [
-        ("amount=%ZZ&description=x", 422, "Enter the amount as a number"),
+        (
+            "amount=%ZZ&description=x",
+            422,
+            "Enter the amount as a number",
+        ),
         ("amount=12&description=%E2%82", 400, "not valid UTF-8"),
         ("amount=12&description=%FF", 400, "not valid UTF-8"),
-        ("amount=1%2C2%2C3&description=x", 422, "Separators go between groups of three"),
+        (
+            "amount=1%2C2%2C3&description=x",
+            422,
+            "Separators go between groups of three",
+        ),
     ] {
         let res = post(form(fields).into_bytes()).await.expect("an answer");
         assert_eq!(res.status().as_u16(), status, "{fields}");
@@ -572,7 +636,9 @@ async fn malformed_and_oversized_bodies_get_a_readable_refusal(app: TestApp) {
         .unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 
-    let res = post(vec![b'a'; 10 << 20]).await.expect("an answer, not a reset");
+    let res = post(vec![b'a'; 10 << 20])
+        .await
+        .expect("an answer, not a reset");
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert!(res.text().await.unwrap().contains("larger than 256 KiB"));
     // A client that waits for 100 Continue before uploading is told at once.
@@ -596,7 +662,11 @@ async fn malformed_and_oversized_bodies_get_a_readable_refusal(app: TestApp) {
         .expect("an answer before any byte of the body")
         .unwrap();
     assert_eq!(&head, b"HTTP/1.1 413");
-    assert_eq!(app.expenses(&ann, ws).await["count"], 0, "nothing was written");
+    assert_eq!(
+        app.expenses(&ann, ws).await["count"],
+        0,
+        "nothing was written"
+    );
 }
 
 crate::on_both_backends!(origins_schemes_and_expiry_are_checked_exactly);
@@ -615,9 +685,17 @@ async fn origins_schemes_and_expiry_are_checked_exactly(app: TestApp) {
             .send()
     };
     let https_twin = app.base.replace("http://", "https://");
-    assert_eq!(post_from(https_twin.clone()).await.unwrap().status(), StatusCode::FORBIDDEN);
-    assert_eq!(post_from(app.base.clone()).await.unwrap().status(), StatusCode::OK);
-    let refused = connect(&app, Some(&ann.token), Some(&https_twin)).await.unwrap_err();
+    assert_eq!(
+        post_from(https_twin.clone()).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        post_from(app.base.clone()).await.unwrap().status(),
+        StatusCode::OK
+    );
+    let refused = connect(&app, Some(&ann.token), Some(&https_twin))
+        .await
+        .unwrap_err();
     assert!(
         matches!(&refused, tokio_tungstenite::tungstenite::Error::Http(r) if r.status() == 403),
         "{refused:?}"
@@ -633,7 +711,9 @@ async fn origins_schemes_and_expiry_are_checked_exactly(app: TestApp) {
             .unwrap();
         assert_eq!(res.status(), StatusCode::OK, "{scheme}");
     }
-    let mut ws = crate::socket::connect_to(&app.base, &ann.token).await.unwrap();
+    let mut ws = crate::socket::connect_to(&app.base, &ann.token)
+        .await
+        .unwrap();
     assert_eq!(next(&mut ws).await["type"], "hello");
 
     // A token whose `exp` has passed is refused at once, by HTTP as by the socket.
@@ -653,9 +733,16 @@ async fn origins_schemes_and_expiry_are_checked_exactly(app: TestApp) {
     for exp in [now, now - 1, now - 4] {
         let (status, _) = app.call("workspaces/list", Some(&token(exp)), &[]).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "exp {} s ago", now - exp);
-        assert_eq!(crate::socket::connect_to(&app.base, &token(exp)).await.err(), Some(401));
+        assert_eq!(
+            crate::socket::connect_to(&app.base, &token(exp))
+                .await
+                .err(),
+            Some(401)
+        );
     }
-    let (status, _) = app.call("workspaces/list", Some(&token(now + 60)), &[]).await;
+    let (status, _) = app
+        .call("workspaces/list", Some(&token(now + 60)), &[])
+        .await;
     assert_eq!(status, StatusCode::OK);
 }
 
@@ -683,15 +770,27 @@ async fn a_poll_answers_at_most_its_cap_and_the_rest_next_time(app: TestApp) {
         let (status, body) = app.poll(&ann, &asked).await;
         assert_eq!(status, StatusCode::OK);
         let events = body["events"].as_array().unwrap();
-        assert!(events.len() <= 2_000, "{} events in one answer", events.len());
+        assert!(
+            events.len() <= 2_000,
+            "{} events in one answer",
+            events.len()
+        );
         for e in events {
-            seen.push((e["stream"].as_str().unwrap().to_owned(), e["seq"].as_i64().unwrap()));
+            seen.push((
+                e["stream"].as_str().unwrap().to_owned(),
+                e["seq"].as_i64().unwrap(),
+            ));
         }
         cursors = body["cursors"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|c| (c["stream"].as_str().unwrap().to_owned(), c["after"].as_i64().unwrap()))
+            .map(|c| {
+                (
+                    c["stream"].as_str().unwrap().to_owned(),
+                    c["after"].as_i64().unwrap(),
+                )
+            })
             .collect();
         assert_eq!(cursors.len(), keys.len(), "every stream keeps a cursor");
         if body["more"] == false {
@@ -702,8 +801,16 @@ async fn a_poll_answers_at_most_its_cap_and_the_rest_next_time(app: TestApp) {
     assert!(polls >= 2, "over 2,600 events cannot come in one answer");
     for key in &keys {
         let head = cursors.iter().find(|(k, _)| k == key).unwrap().1;
-        let got: Vec<i64> = seen.iter().filter(|(k, _)| k == key).map(|(_, s)| *s).collect();
-        assert_eq!(got, (1..=head).collect::<Vec<_>>(), "{key}: each event once, in order");
+        let got: Vec<i64> = seen
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, s)| *s)
+            .collect();
+        assert_eq!(
+            got,
+            (1..=head).collect::<Vec<_>>(),
+            "{key}: each event once, in order"
+        );
         assert!(head >= 520);
     }
 }

@@ -236,7 +236,10 @@ impl TestApp {
             .await
             .unwrap();
         assert_eq!(res.status(), StatusCode::OK, "logging in {email}");
-        let token = res.headers()["x-session-token"].to_str().unwrap().to_owned();
+        let token = res.headers()["x-session-token"]
+            .to_str()
+            .unwrap()
+            .to_owned();
         User {
             token,
             ..user.clone()
@@ -385,13 +388,12 @@ impl TestApp {
         if since == 0 {
             return read;
         }
-        let stored: Vec<(String,)> = sqlx::query_as(
-            "SELECT envelope FROM events WHERE stream = $1 ORDER BY seq",
-        )
-        .bind(stream)
-        .fetch_all(&self.db.pool)
-        .await
-        .unwrap();
+        let stored: Vec<(String,)> =
+            sqlx::query_as("SELECT envelope FROM events WHERE stream = $1 ORDER BY seq")
+                .bind(stream)
+                .fetch_all(&self.db.pool)
+                .await
+                .unwrap();
         let log: Vec<Value> = stored
             .iter()
             .map(|(json,)| serde_json::from_str(json).unwrap())

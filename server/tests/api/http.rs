@@ -85,7 +85,8 @@ async fn security_headers_on_every_response_and_hsts_over_https() {
                 "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
             );
             assert_eq!(
-                h.get("strict-transport-security").map(|v| v.to_str().unwrap()),
+                h.get("strict-transport-security")
+                    .map(|v| v.to_str().unwrap()),
                 hsts.then_some("max-age=31536000; includeSubDomains"),
                 "{path}"
             );
@@ -103,11 +104,17 @@ async fn pages_carry_a_content_security_policy_naming_their_scripts_nonce() {
     for (path, token) in [
         ("/login".to_owned(), None),
         (format!("/w/{}", ann.personal_ws), Some(ann.token.as_str())),
-        (format!("/w/{}/goals", ann.personal_ws), Some(ann.token.as_str())),
+        (
+            format!("/w/{}/goals", ann.personal_ws),
+            Some(ann.token.as_str()),
+        ),
     ] {
         let res = app.get(&path, token).await;
         assert_eq!(res.status(), StatusCode::OK, "{path}");
-        let policy = res.headers()["content-security-policy"].to_str().unwrap().to_owned();
+        let policy = res.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
         let html = res.text().await.unwrap();
         let nonce = policy
             .split("'nonce-")
@@ -185,9 +192,14 @@ async fn static_files_are_served_precompressed_and_cached_by_name() {
     }
     let res = get("/pkg/unhashed.css".into(), Some("br")).await.unwrap();
     assert_eq!(res.headers()["cache-control"], "no-cache");
-    let res = get("/pkg/missing.AbCdEfGhIjKlMnOpQrStUv.js".into(), None).await.unwrap();
+    let res = get("/pkg/missing.AbCdEfGhIjKlMnOpQrStUv.js".into(), None)
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
-    assert_ne!(res.headers()["cache-control"], "public, max-age=31536000, immutable");
+    assert_ne!(
+        res.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
 
     // A page and a JSON answer: compressed when accepted, never cached.
     let page = get("/login".into(), Some("br")).await.unwrap();
@@ -198,7 +210,8 @@ async fn static_files_are_served_precompressed_and_cached_by_name() {
     assert!(plain.text().await.unwrap().contains("<html"));
     let ann = app.register("ann@example.com").await;
     for i in 0..20 {
-        app.create_expense(&ann, ann.personal_ws, "1", &format!("expense {i}")).await;
+        app.create_expense(&ann, ann.personal_ws, "1", &format!("expense {i}"))
+            .await;
     }
     let list = http
         .post(format!("{}/api/expenses/list", app.base))

@@ -318,14 +318,25 @@ async fn only_members_read_a_workspace_stream(app: TestApp) {
     let joined = &from_join["events"][0];
     assert_eq!(
         (&joined["event"], &joined["data"]["user_id"], &joined["seq"]),
-        (&serde_json::json!("member:joined"), &serde_json::json!(bob.id), &serde_json::json!(head))
+        (
+            &serde_json::json!("member:joined"),
+            &serde_json::json!(bob.id),
+            &serde_json::json!(head)
+        )
     );
     let (_, too_early) = app.poll(&bob, &[(&a_stream, head - 2)]).await;
     assert_eq!(too_early["resync"], serde_json::json!([a_stream]));
     let (_, lists) = app
-        .call_as(&bob, "expenses/list", &[("workspace_id", &a_ws.to_string())])
+        .call_as(
+            &bob,
+            "expenses/list",
+            &[("workspace_id", &a_ws.to_string())],
+        )
         .await;
-    assert_eq!(lists["items"][0]["description"], "in A", "the list has the past");
+    assert_eq!(
+        lists["items"][0]["description"], "in A",
+        "the list has the past"
+    );
 
     let res = app
         .http
