@@ -485,9 +485,6 @@ async fn subscribe(
                 }
                 Ok(Replay::Events { .. } | Replay::Resync { .. }) => {
                     // The retention job took events this cursor needed: start over.
-                    hub.counters
-                        .resyncs
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     resync.push(stream);
                     cursor = head;
                     break;

@@ -73,19 +73,24 @@ pub struct Envelope {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::live::catalog::Deleted;
 
-    #[test]
-    fn envelope_wire_form() {
-        let env = Envelope {
+    /// `expense:deleted` #9 as event 12 of `ws:3`: the envelope the wire-form tests use.
+    pub(crate) fn sample_envelope() -> Envelope {
+        Envelope {
             seq: 12,
             stream: Stream::Workspace(3),
             timestamp: 1_700_000_000_000,
             priority: Priority::Normal,
             event: Event::ExpenseDeleted(Deleted { id: 9 }),
-        };
+        }
+    }
+
+    #[test]
+    fn envelope_wire_form() {
+        let env = sample_envelope();
         let json = serde_json::to_value(&env).unwrap();
         assert_eq!(
             json,

@@ -128,14 +128,7 @@ mod tests {
     #[cfg(feature = "ssr")]
     #[test]
     fn event_frames_read_as_events() {
-        use crate::live::{catalog::Deleted, Event, Priority};
-        let envelope = Envelope {
-            seq: 7,
-            stream: Stream::Workspace(3),
-            timestamp: 1_795_320_000_000,
-            priority: Priority::Normal,
-            event: Event::ExpenseDeleted(Deleted { id: 9 }),
-        };
+        let envelope = crate::live::tests::sample_envelope();
         let frame = crate::server::hub::event_frame(&serde_json::to_string(&envelope).unwrap());
         let read: ServerFrame = serde_json::from_str(&frame).unwrap();
         assert_eq!(read, ServerFrame::Event(envelope.clone()));

@@ -45,7 +45,8 @@ pub enum Replay {
 }
 
 /// Reads the log of `stream` after `after` for `user_id`, who may read it from `since`
-/// on (`readable_since`), at most `limit` events.
+/// on (`readable_since`), at most `limit` events. A `Resync` is counted here, for both
+/// transports.
 pub async fn replay(
     state: &AppState,
     user_id: i64,
@@ -55,9 +56,17 @@ pub async fn replay(
     limit: i64,
 ) -> AppResult<Replay> {
     let head = outbox::head_in(&state.db.pool, stream).await?;
+    let resync = || {
+        state
+            .hub
+            .counters
+            .resyncs
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(Replay::Resync { head })
+    };
     if after > head || after < since {
         // From the future (say, a database restore), or from before the reader joined.
-        return Ok(Replay::Resync { head });
+        return resync();
     }
     if after == head {
         return Ok(Replay::Events {
@@ -65,10 +74,10 @@ pub async fn replay(
             more: false,
         });
     }
-    let rows = outbox::read_after_with_kind(&state.db.pool, stream, after, limit).await?;
+    let rows = outbox::read_after(&state.db.pool, stream, after, limit).await?;
     if rows.first().map(|(first, _, _)| *first) != Some(after + 1) {
         // The retention job removed events this cursor still needs.
-        return Ok(Replay::Resync { head });
+        return resync();
     }
     let mut events = Vec::with_capacity(rows.len());
     for (seq, kind, json) in rows {
@@ -137,11 +146,6 @@ pub async fn poll(cursors: Vec<Cursor>) -> AppResult<PollResponse> {
             }
             Replay::Ends { events } => (events, true),
             Replay::Resync { head } => {
-                state
-                    .hub
-                    .counters
-                    .resyncs
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 response.resync.push(cursor.stream);
                 response.cursors.push(Cursor {
                     stream: cursor.stream,

@@ -69,25 +69,9 @@ pub async fn append(
 /// The PostgreSQL channel whose payload is a stream key with new events.
 pub const WAKE_CHANNEL: &str = "liveledger_events";
 
-/// Events of `stream` after `after`, oldest first, at most `limit`, as stored JSON.
+/// Events of `stream` after `after`, oldest first, at most `limit`: each as (seq, kind
+/// (wire name, from its own column), stored envelope JSON).
 pub async fn read_after(
-    pool: &sqlx::AnyPool,
-    stream: Stream,
-    after: i64,
-    limit: i64,
-) -> AppResult<Vec<(i64, String)>> {
-    Ok(sqlx::query_as(
-        "SELECT seq, envelope FROM events WHERE stream = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-    )
-    .bind(stream.key())
-    .bind(after)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?)
-}
-
-/// As `read_after`, with each event's kind (wire name) from its own column.
-pub async fn read_after_with_kind(
     pool: &sqlx::AnyPool,
     stream: Stream,
     after: i64,
