@@ -58,7 +58,8 @@ pub fn module_graph(root_file: &Path) -> Graph {
 /// than one module), each sorted, the largest first.
 pub fn cycles(graph: &Graph) -> Vec<Vec<ModulePath>> {
     let nodes: Vec<&ModulePath> = graph.files.keys().collect();
-    let index: BTreeMap<&ModulePath, usize> = nodes.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    let index: BTreeMap<&ModulePath, usize> =
+        nodes.iter().enumerate().map(|(i, n)| (*n, i)).collect();
     let adjacency: Vec<Vec<usize>> = nodes
         .iter()
         .map(|n| {
@@ -138,7 +139,8 @@ impl Tree {
     fn load(&mut self, segments: Vec<String>, file: PathBuf, owns_dir: bool) {
         let text = std::fs::read_to_string(&file)
             .unwrap_or_else(|e| panic!("read {}: {e}", file.display()));
-        let ast = syn::parse_file(&text).unwrap_or_else(|e| panic!("parse {}: {e}", file.display()));
+        let ast =
+            syn::parse_file(&text).unwrap_or_else(|e| panic!("parse {}: {e}", file.display()));
         // Files of child modules live beside `lib.rs`/`mod.rs`, or in a folder named
         // after `foo.rs`.
         let dir = if owns_dir {
@@ -203,7 +205,9 @@ impl Tree {
             name => {
                 let mut child = here.to_vec();
                 child.push(name.to_owned());
-                self.modules.contains_key(&child).then(|| [here, path].concat())
+                self.modules
+                    .contains_key(&child)
+                    .then(|| [here, path].concat())
             }
         }
     }
@@ -270,8 +274,11 @@ impl Walker<'_> {
                 TokenTree::Ident(first) => {
                     let mut path = vec![first.to_string()];
                     let mut j = i + 1;
-                    while let (Some(TokenTree::Punct(a)), Some(TokenTree::Punct(b)), Some(TokenTree::Ident(next))) =
-                        (trees.get(j), trees.get(j + 1), trees.get(j + 2))
+                    while let (
+                        Some(TokenTree::Punct(a)),
+                        Some(TokenTree::Punct(b)),
+                        Some(TokenTree::Ident(next)),
+                    ) = (trees.get(j), trees.get(j + 1), trees.get(j + 2))
                     {
                         if a.as_char() != ':' || b.as_char() != ':' {
                             break;
@@ -394,7 +401,10 @@ mod tests {
         for (a, b) in edges {
             g.files.insert(a.to_string(), PathBuf::new());
             g.files.insert(b.to_string(), PathBuf::new());
-            g.edges.entry(a.to_string()).or_default().insert(b.to_string());
+            g.edges
+                .entry(a.to_string())
+                .or_default()
+                .insert(b.to_string());
         }
         g
     }
@@ -426,9 +436,21 @@ mod tests {
             "pub mod live; pub mod money; pub mod pages;\n fn f() { view! { <pages::Home/> } }",
         )
         .unwrap();
-        std::fs::write(dir.join("money.rs"), "pub struct Money; mod tests { use super::*; }").unwrap();
-        std::fs::write(dir.join("pages.rs"), "pub fn home() { let _ = crate::live::catalog::X; }").unwrap();
-        std::fs::write(dir.join("live/mod.rs"), "pub mod catalog; pub use catalog::Event;").unwrap();
+        std::fs::write(
+            dir.join("money.rs"),
+            "pub struct Money; mod tests { use super::*; }",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("pages.rs"),
+            "pub fn home() { let _ = crate::live::catalog::X; }",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("live/mod.rs"),
+            "pub mod catalog; pub use catalog::Event;",
+        )
+        .unwrap();
         std::fs::write(
             dir.join("live/catalog.rs"),
             "use super::super::money::{self, Money}; #[cfg(x)] mod ssr { fn g() { json!(super::Event) } }",

@@ -5,20 +5,34 @@
 use std::path::Path;
 
 fn check(krate: &str) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(krate).join("src/lib.rs");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(krate)
+        .join("src/lib.rs");
     let graph = checks::module_graph(&root);
     let loops = checks::cycles(&graph);
     let mut report = String::new();
     for group in &loops {
-        report.push_str(&format!("\n  {} modules: {}", group.len(), group.join(", ")));
+        report.push_str(&format!(
+            "\n  {} modules: {}",
+            group.len(),
+            group.join(", ")
+        ));
         for m in group {
-            let inside: Vec<&String> = graph.edges[m].iter().filter(|t| group.contains(t)).collect();
+            let inside: Vec<&String> = graph.edges[m]
+                .iter()
+                .filter(|t| group.contains(t))
+                .collect();
             report.push_str(&format!("\n    {m} -> {inside:?}"));
         }
     }
     assert!(loops.is_empty(), "{krate}: modules in loops:{report}");
     let layers = checks::layers(&graph).expect("no loops, so layers exist");
-    println!("{krate}: {} modules in {} layers, bottom first", graph.files.len(), layers.len());
+    println!(
+        "{krate}: {} modules in {} layers, bottom first",
+        graph.files.len(),
+        layers.len()
+    );
     for (i, layer) in layers.iter().enumerate() {
         println!("  {i}: {}", layer.join(", "));
     }

@@ -379,7 +379,7 @@ async fn run(
                 }
                 // The hub dropped us: our queue overflowed.
                 None => {
-                    hub.counters.resumes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    hub.counters.resumes.inc();
                     return Some((close::RESUME, "fell behind: resume from your cursors"));
                 }
             },
@@ -462,9 +462,7 @@ async fn subscribe(
         // database), cannot be continued; nor can more than the socket may replay now:
         // start over from the head.
         if after < since || after > head || !following.replay.take((head - after) as f64) {
-            hub.counters
-                .resyncs
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            hub.counters.resyncs.inc();
             resync.push(stream);
             following.cursors.insert(stream, head);
             cursors.push(Cursor {

@@ -276,7 +276,12 @@ async fn metrics(
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        app::server::metrics::render(&state.hub, &state.metrics),
+        app::server::metrics::render(
+            &state.hub.stats(),
+            &state.hub.counters,
+            &state.hub.kinds,
+            &state.metrics,
+        ),
     )
         .into_response()
 }

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::{action_error, Field, FormError};
+use super::common::{action_error, Field, FormError};
 use crate::auth::{Login, Register};
 
 fn next_param() -> String {

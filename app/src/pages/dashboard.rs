@@ -5,14 +5,15 @@
 //! then lives in a signal that follows its workspace stream (`follow_list`): events
 //! are applied in place, and the list reloads only when it cannot apply one exactly.
 
-use std::future::Future;
-
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
-use super::{action_error, workspace_param, Field, FormError, SelectField, TopBar};
+use super::common::{
+    action_error, currency_options, follow_list, load_failed, reset_on_success, watch_workspace,
+    workspace_param, Field, FormError, SelectField, TopBar, Watched, WorkspaceGone,
+};
 use crate::{
     auth::SessionUser,
     budgets::BudgetList,
@@ -26,12 +27,7 @@ use crate::{
         list_expenses, CreateExpense, DeleteExpense, DeleteExpenses, Expense, ExpenseList,
         UpdateExpense, CATEGORIES,
     },
-    live::{
-        client::{use_live, Delivery, LiveStatus},
-        follow::{apply_batch, Followed, Step},
-        Event, Stream,
-    },
-    money::{format_plain, CURRENCIES},
+    money::format_plain,
     workspaces::{CreateWorkspace, JoinWorkspace, Role, WorkspaceSummary},
 };
 
@@ -77,11 +73,6 @@ pub async fn load_dashboard(workspace_id: i64) -> Result<DashboardData, AppError
     })
 }
 
-/// Set by a list whose stream the user may no longer read (removed from the
-/// workspace): the view then says so in place of the workspace.
-#[derive(Clone, Copy)]
-struct LostAccess(RwSignal<bool>);
-
 #[component]
 pub fn DashboardPage() -> impl IntoView {
     let ws = workspace_param();
@@ -115,7 +106,7 @@ pub fn DashboardPage() -> impl IntoView {
                         }
                         .into_any()
                     }
-                    Err(e) => super::load_failed(e),
+                    Err(e) => load_failed(e),
                 }
             })}
         </Suspense>
@@ -213,165 +204,8 @@ fn WorkspaceView(open: OpenWorkspace) -> AnyView {
     .into_any()
 }
 
-/// What a view of one workspace knows of the workspace itself while it is open: its
-/// name (someone may rename it), whether it was deleted, and whether this user lost
-/// access (removed, or deleted: the lists' stream is then denied).
-#[derive(Clone, Copy)]
-pub struct Watched {
-    pub name: RwSignal<String>,
-    pub deleted: RwSignal<bool>,
-    pub lost: RwSignal<bool>,
-}
-
-/// Starts watching `ws`, whose snapshot is at stream position `after`: provides
-/// `LostAccess` for the lists below (`follow_list`) and follows the workspace's own
-/// events, a new name or its deletion.
-pub(super) fn watch_workspace(ws: &WorkspaceSummary, after: i64) -> Watched {
-    let watched = Watched {
-        name: RwSignal::new(ws.name.clone()),
-        deleted: RwSignal::new(false),
-        lost: RwSignal::new(false),
-    };
-    provide_context(LostAccess(watched.lost));
-    if let Some(live) = use_live() {
-        let id = ws.id;
-        Effect::new(move |_| {
-            live.watch(Stream::Workspace(id), after, move |delivery| {
-                if let Delivery::Events(batch) = delivery {
-                    for envelope in batch {
-                        match &envelope.event {
-                            Event::WorkspaceUpdated(w) => watched.name.set(w.name.clone()),
-                            Event::WorkspaceDeleted(_) => {
-                                watched.deleted.set(true);
-                                watched.lost.set(true);
-                            }
-                            _ => {}
-                        }
-                    }
-                }
-            });
-        });
-    }
-    watched
-}
-
-/// What a view of a workspace shows once its user can no longer see it: removed from
-/// it, or it was deleted, while the page was open.
-#[component]
-pub(super) fn WorkspaceGone(watched: Watched) -> impl IntoView {
-    let Watched { name, deleted, .. } = watched;
-    view! {
-        <h1 data-testid="workspace-lost">
-            {move || if deleted.get() { format!("{} was deleted", name.get()) } else { format!("You were removed from {}", name.get()) }}
-        </h1>
-        <p>"You can no longer see or change this workspace. " <a href="/">"Go to your workspace"</a></p>
-    }
-}
-
-pub(super) fn currency_options() -> Vec<(String, String)> {
-    CURRENCIES
-        .iter()
-        .map(|(c, _)| (c.to_string(), c.to_string()))
-        .collect()
-}
-
 fn plural(n: i64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
-}
-
-/// Keeps `list` (a snapshot of workspace `ws`) following the workspace stream: each
-/// burst of events is applied in place in one update; a gap, an event it cannot apply
-/// exactly, or a resync loads it afresh with `load`. `own_writes` changes after each of
-/// this tab's own writes: while the socket is live their events arrive within
-/// milliseconds, otherwise (polling) the list is reloaded at once rather than waiting
-/// for the next poll.
-pub(super) fn follow_list<L, F, Fut>(
-    list: RwSignal<L>,
-    ws: i64,
-    load: F,
-    own_writes: impl Fn() -> usize + 'static,
-) where
-    L: Followed + Clone + Send + Sync + 'static,
-    F: Fn(i64) -> Fut + Copy + Send + Sync + 'static,
-    Fut: Future<Output = Result<L, AppError>> + 'static,
-{
-    let Some(live) = use_live() else { return };
-    let lost = use_context::<LostAccess>();
-    let reload = move || {
-        leptos::task::spawn_local(async move {
-            if let Ok(fresh) = load(ws).await {
-                // An older answer never replaces a newer snapshot.
-                list.update(|l| {
-                    if fresh.cursor() >= l.cursor() {
-                        *l = fresh;
-                    }
-                });
-            }
-        });
-    };
-    // Effects run in the browser only, once the page has hydrated.
-    Effect::new(move |_| {
-        let after = list.with_untracked(|l| l.cursor());
-        live.watch(
-            Stream::Workspace(ws),
-            after,
-            move |delivery| match delivery {
-                Delivery::Events(batch) => {
-                    let mut next = list.get_untracked();
-                    match apply_batch(&mut next, batch) {
-                        Step::Applied => list.set(next),
-                        Step::Unchanged => {}
-                        Step::Reload => reload(),
-                    }
-                }
-                Delivery::Resync => reload(),
-                // Removed from the workspace: the view says so and leaves it.
-                Delivery::Denied => {
-                    if let Some(LostAccess(lost)) = lost {
-                        lost.set(true);
-                    }
-                }
-            },
-        );
-    });
-    Effect::watch(
-        own_writes,
-        move |_, _, _| {
-            if live.status.get_untracked() != LiveStatus::Live {
-                reload();
-            }
-        },
-        false,
-    );
-}
-
-/// Clears the form matching the CSS `selector` (back to its initial values) each time
-/// `action` succeeds; after an error the form keeps what the user typed. (Found by
-/// selector: an `ActionForm` given a `node_ref` or an `attr:id` fails to hydrate in
-/// leptos 0.8.23.)
-pub(super) fn reset_on_success<T, V>(value: V, selector: &'static str)
-where
-    T: 'static,
-    V: With<Value = Option<Result<T, crate::error::AppError>>> + Send + Sync + 'static,
-{
-    Effect::new(move |_| {
-        if value.with(|v| matches!(v, Some(Ok(_)))) {
-            #[cfg(feature = "hydrate")]
-            {
-                use wasm_bindgen::JsCast;
-                if let Some(form) = document()
-                    .query_selector(selector)
-                    .ok()
-                    .flatten()
-                    .and_then(|e| e.dyn_into::<web_sys::HtmlFormElement>().ok())
-                {
-                    form.reset();
-                }
-            }
-            #[cfg(not(feature = "hydrate"))]
-            let _ = selector;
-        }
-    });
 }
 
 /// The `?edit_…=<id>` query parameter: the row being edited, if any.

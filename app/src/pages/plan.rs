@@ -4,65 +4,16 @@
 
 use leptos::prelude::*;
 
-use super::{
-    action_error,
-    dashboard::{
-        currency_options, follow_list, reset_on_success, watch_workspace, Watched, WorkspaceGone,
-    },
-    Field, FormError, SelectField,
+use super::common::{
+    action_error, currency_options, follow_list, reset_on_success, Field, FormError, SelectField,
 };
 use crate::{
     budgets::{list_budgets, BudgetList, BudgetState, DeleteBudget, SetBudget},
     expenses::CATEGORIES,
-    goals::{list_goals, Contribute, CreateGoal, DeleteGoal, GoalList, GoalsPageData},
+    goals::{list_goals, Contribute, CreateGoal, DeleteGoal, GoalList},
     live::catalog::{BudgetInfo, GoalInfo},
     money::format_display,
 };
-
-/// `/w/:ws/goals`: the workspace's goals on a page of their own, following live.
-#[component]
-pub fn GoalsPage() -> impl IntoView {
-    let ws = super::workspace_param();
-    let data = Resource::new(move || ws.get(), crate::goals::load_goals_page);
-    view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(page) => {
-                        provide_context(page.user.clone());
-                        view! { <super::TopBar/> <GoalsView page/> }.into_any()
-                    }
-                    Err(e) => super::load_failed(e),
-                }
-            })}
-        </Suspense>
-    }
-}
-
-/// The goals page's body. Like the dashboard it follows the workspace itself: renamed,
-/// the header follows; deleted, or the user removed, it says so in place.
-#[component]
-fn GoalsView(page: GoalsPageData) -> AnyView {
-    let GoalsPageData {
-        workspace: w,
-        goals,
-        ..
-    } = page;
-    let watched = watch_workspace(&w, goals.cursor);
-    let Watched { name, lost, .. } = watched;
-    let can_write = w.role.can_write();
-    let goals = StoredValue::new(goals);
-    view! {
-        <leptos_meta::Title text=move || format!("Goals · {} · LiveLedger", name.get())/>
-        <main class="content narrow-wide">
-            <Show when=move || !lost.get() fallback=move || view! { <WorkspaceGone watched/> }>
-                <p><a href=format!("/w/{}", w.id)>"← Back to " {move || name.get()}</a></p>
-                <GoalsPanel ws=w.id can_write initial=goals.get_value()/>
-            </Show>
-        </main>
-    }
-    .into_any()
-}
 
 /// "2026-11" → "November 2026".
 fn month_label(month: &str) -> String {

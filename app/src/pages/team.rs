@@ -4,7 +4,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::Redirect, hooks::use_params_map};
 
-use super::{action_error, workspace_param, FormError, RequireUser, SelectField, TopBar};
+use super::common::{
+    action_error, reset_on_success, workspace_param, Field, FieldError, FormError, RequireUser,
+    SelectField, TopBar,
+};
 use crate::{
     auth::{current_user, SessionUser},
     notifications::SendNotification,
@@ -178,7 +181,7 @@ fn TeamView() -> impl IntoView {
 fn SendNotice(ws: i64, others: Vec<(i64, String)>) -> impl IntoView {
     let send = ServerAction::<SendNotification>::new();
     let error = action_error(send.value());
-    super::dashboard::reset_on_success(send.value(), "form[data-testid=send-form]");
+    reset_on_success(send.value(), "form[data-testid=send-form]");
     let levels: Vec<(String, String)> = [
         ("info", "Info"),
         ("success", "Success"),
@@ -194,11 +197,11 @@ fn SendNotice(ws: i64, others: Vec<(i64, String)>) -> impl IntoView {
             <ActionForm action=send attr:data-testid="send-form">
                 <FormError error/>
                 <input type="hidden" name="workspace_id" value=ws/>
-                <super::Field form="send" name="title" label="Title" error required=true maxlength=80/>
+                <Field form="send" name="title" label="Title" error required=true maxlength=80/>
                 <div class="field">
                     <label for="send-message">"Message"</label>
                     <textarea id="send-message" name="message" rows="3" maxlength="500" required></textarea>
-                    <super::FieldError error field="message" id="send-message-error".to_owned()/>
+                    <FieldError error field="message" id="send-message-error".to_owned()/>
                 </div>
                 <SelectField form="send" name="level" label="Level" error options=levels selected="info"/>
                 <fieldset class="recipients">
@@ -229,7 +232,7 @@ fn Settings(ws: i64, name: String, is_owner: bool) -> impl IntoView {
             <ActionForm action=rename>
                 <FormError error=rename_error/>
                 <input type="hidden" name="workspace_id" value=ws/>
-                <super::Field form="rename" name="name" label="Workspace name" error=rename_error value=name required=true maxlength=80/>
+                <Field form="rename" name="name" label="Workspace name" error=rename_error value=name required=true maxlength=80/>
                 <button type="submit">"Rename"</button>
             </ActionForm>
             {is_owner.then(|| view! {

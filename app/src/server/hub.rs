@@ -24,7 +24,11 @@ use std::{
 
 use tokio::sync::mpsc;
 
-use super::{db::Db, outbox};
+use super::{
+    db::Db,
+    metrics::{HubStats, KindCounters, KindLabel, LiveCounters},
+    outbox,
+};
 use crate::live::{access_change, AccessChange, Envelope, Event, EventKind, Stream};
 
 pub type ConnId = u64;
@@ -84,38 +88,18 @@ impl Inner {
     }
 }
 
-/// Counters for operations (read by the metrics work to come).
-#[derive(Default, Debug)]
-pub struct Counters {
-    pub connections_opened: AtomicU64,
-    /// Events this instance read from the log and fanned out (once each, however many
-    /// sockets got them).
-    pub events_emitted: AtomicU64,
-    pub events_delivered: AtomicU64,
-    pub events_dropped_overflow: AtomicU64,
-    pub resumes: AtomicU64,
-    pub resyncs: AtomicU64,
-}
-
 pub struct Hub {
     inner: Mutex<Inner>,
     next_id: AtomicU64,
     wake: mpsc::UnboundedSender<Stream>,
-    pub counters: Counters,
+    /// What the live layer counts, in the prometheus families `/metrics` encodes.
+    pub counters: LiveCounters,
     /// Events emitted, delivered and dropped per kind (for `/metrics`).
-    pub kinds: super::metrics::KindCounters,
+    pub kinds: KindCounters,
     /// Per-connection queue length; a full queue closes the socket with RESUME.
     pub queue_len: usize,
     /// A random id telling this instance's control messages from others'.
     pub instance: u64,
-}
-
-/// A snapshot of the hub for the stats page and tests.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HubStats {
-    pub connections: usize,
-    pub users: usize,
-    pub rooms: usize,
 }
 
 impl Hub {
@@ -126,7 +110,7 @@ impl Hub {
             inner: Mutex::new(Inner::default()),
             next_id: AtomicU64::new(1),
             wake,
-            counters: Counters::default(),
+            counters: LiveCounters::default(),
             kinds: Default::default(),
             queue_len,
             instance: rand::random(),
@@ -163,9 +147,7 @@ impl Hub {
                 streams: HashSet::new(),
             },
         );
-        self.counters
-            .connections_opened
-            .fetch_add(1, Ordering::Relaxed);
+        self.counters.connections_opened.inc();
         (id, rx)
     }
 
@@ -294,10 +276,8 @@ impl Hub {
                 .is_ok()
             })
             .count();
-        self.counters
-            .events_delivered
-            .fetch_add(sent as u64, Ordering::Relaxed);
-        let label = super::metrics::KindLabel {
+        self.counters.events_delivered.inc_by(sent as u64);
+        let label = KindLabel {
             kind: envelope.event.kind().name(),
         };
         self.kinds.emitted.get_or_create(&label).inc();
@@ -391,10 +371,8 @@ impl Hub {
                 Err(mpsc::error::TrySendError::Closed(_)) => {}
             }
         }
-        self.counters
-            .events_delivered
-            .fetch_add(delivered, Ordering::Relaxed);
-        let label = super::metrics::KindLabel { kind };
+        self.counters.events_delivered.inc_by(delivered);
+        let label = KindLabel { kind };
         self.kinds.delivered.get_or_create(&label).inc_by(delivered);
         if !overflowed.is_empty() {
             self.kinds
@@ -403,9 +381,7 @@ impl Hub {
                 .inc_by(overflowed.len() as u64);
         }
         for id in overflowed {
-            self.counters
-                .events_dropped_overflow
-                .fetch_add(1, Ordering::Relaxed);
+            self.counters.events_dropped_overflow.inc();
             if let Some(conn) = inner.conns.remove(&id) {
                 // The queue is full, so the close cannot be queued: dropping the sender
                 // ends the connection's queue, which the connection reads as "resume".
@@ -551,14 +527,9 @@ async fn deliver(hub: &Hub, db: &Db, stream: Stream) -> Result<(), crate::error:
                     hub.revoke(user_id, stream);
                 }
             }
-            hub.kinds
-                .emitted
-                .get_or_create(&super::metrics::KindLabel { kind })
-                .inc();
+            hub.kinds.emitted.get_or_create(&KindLabel { kind }).inc();
         }
-        hub.counters
-            .events_emitted
-            .fetch_add(events.len() as u64, Ordering::Relaxed);
+        hub.counters.events_emitted.inc_by(events.len() as u64);
         after = last;
         hub.set_delivered(stream, after);
         if events.len() < 500 {
@@ -638,10 +609,7 @@ mod tests {
         for seq in 1..=5 {
             hub.fan_out(ws, seq, "expense:created", Frame::from_static("e"));
         }
-        assert_eq!(
-            hub.counters.events_dropped_overflow.load(Ordering::Relaxed),
-            1
-        );
+        assert_eq!(hub.counters.events_dropped_overflow.get(), 1);
         let mut got = Vec::new();
         while let Some(Outbound::Event { seq, .. }) = rx.recv().await {
             got.push(seq);

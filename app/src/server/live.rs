@@ -57,11 +57,7 @@ pub async fn replay(
 ) -> AppResult<Replay> {
     let head = outbox::head_in(&state.db.pool, stream).await?;
     let resync = || {
-        state
-            .hub
-            .counters
-            .resyncs
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        state.hub.counters.resyncs.inc();
         Ok(Replay::Resync { head })
     };
     if after > head || after < since {

@@ -1,13 +1,13 @@
 //! Server-wide metrics for `/metrics`, encoded by the `prometheus-client` crate
-//! (OpenMetrics text). Counters live where they are counted (the hub's per-kind
-//! families, `Metrics` here for HTTP); gauges are read from the hub at scrape time.
-
-use std::sync::atomic::Ordering;
+//! (OpenMetrics text). Every counter is a prometheus-client type defined here and
+//! incremented where it is counted (`LiveCounters` and `KindCounters` by the hub and
+//! the socket tasks, `Metrics` by the HTTP layer); gauges are a `HubStats` snapshot
+//! taken at scrape time. This module imports nothing of the hub: the hub imports it.
 
 use prometheus_client::{
     encoding::{text::encode, EncodeLabelSet},
     metrics::{
-        counter::{ConstCounter, Counter},
+        counter::Counter,
         family::Family,
         gauge::ConstGauge,
         histogram::{exponential_buckets, Histogram},
@@ -15,7 +15,26 @@ use prometheus_client::{
     registry::Registry,
 };
 
-use super::hub::Hub;
+/// A snapshot of the hub: open sockets, their distinct users, streams with listeners.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HubStats {
+    pub connections: usize,
+    pub users: usize,
+    pub rooms: usize,
+}
+
+/// The live layer's counters. `Counter` is an atomic: counting never takes the hub's lock.
+#[derive(Default, Debug)]
+pub struct LiveCounters {
+    pub connections_opened: Counter,
+    /// Events this instance read from the log and fanned out (once each, however many
+    /// sockets got them).
+    pub events_emitted: Counter,
+    pub events_delivered: Counter,
+    pub events_dropped_overflow: Counter,
+    pub resumes: Counter,
+    pub resyncs: Counter,
+}
 
 /// One label: an event kind's wire name (`expense:created`).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -56,9 +75,13 @@ impl Default for Metrics {
 
 /// The OpenMetrics text of everything: hub gauges and counters, per-kind event
 /// counters, HTTP latency.
-pub fn render(hub: &Hub, metrics: &Metrics) -> String {
+pub fn render(
+    stats: &HubStats,
+    c: &LiveCounters,
+    kinds: &KindCounters,
+    metrics: &Metrics,
+) -> String {
     let mut registry = Registry::with_prefix("liveledger");
-    let stats = hub.stats();
     registry.register(
         "live_connections",
         "Open WebSocket connections on this instance",
@@ -74,42 +97,40 @@ pub fn render(hub: &Hub, metrics: &Metrics) -> String {
         "Streams with at least one listening socket on this instance",
         ConstGauge::new(stats.rooms as i64),
     );
-    let c = &hub.counters;
-    let counter = |v: &std::sync::atomic::AtomicU64| ConstCounter::new(v.load(Ordering::Relaxed));
     registry.register(
         "live_connections_opened",
         "WebSocket connections opened",
-        counter(&c.connections_opened),
+        c.connections_opened.clone(),
     );
     registry.register(
         "live_queue_overflows",
         "Sockets dropped because their queue filled (told to resume)",
-        counter(&c.events_dropped_overflow),
+        c.events_dropped_overflow.clone(),
     );
     registry.register(
         "live_resumes",
         "Sockets closed with 4008 (resume)",
-        counter(&c.resumes),
+        c.resumes.clone(),
     );
     registry.register(
         "live_resyncs",
         "Streams answered with resync (cursor older than the log)",
-        counter(&c.resyncs),
+        c.resyncs.clone(),
     );
     registry.register(
         "live_events_emitted",
         "Events read from the log and fanned out, by kind",
-        hub.kinds.emitted.clone(),
+        kinds.emitted.clone(),
     );
     registry.register(
         "live_events_delivered",
         "Events queued to sockets, by kind",
-        hub.kinds.delivered.clone(),
+        kinds.delivered.clone(),
     );
     registry.register(
         "live_events_dropped",
         "Events not queued because a socket's queue was full, by kind",
-        hub.kinds.dropped.clone(),
+        kinds.dropped.clone(),
     );
     registry.register(
         "live_poll_requests",
@@ -129,7 +150,7 @@ pub fn render(hub: &Hub, metrics: &Metrics) -> String {
 }
 
 /// Per-kind event counters of the hub.
-#[derive(Default)]
+#[derive(Default, Debug)]
 pub struct KindCounters {
     pub emitted: Family<KindLabel, Counter>,
     pub delivered: Family<KindLabel, Counter>,

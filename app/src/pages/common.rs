@@ -1,0 +1,353 @@
+//! What the pages share: form fields and errors, the top bar, the `:ws` parameter, and
+//! the client side of following a workspace live (`watch_workspace`, `follow_list`).
+//! No page imports another page; they all import this.
+
+use std::future::Future;
+
+use leptos::prelude::*;
+use leptos_router::{components::Redirect, hooks::use_params_map};
+
+use crate::{
+    auth::{current_user, Logout, SessionUser},
+    error::AppError,
+    live::{
+        client::{use_live, Delivery, LiveStatus},
+        follow::{apply_batch, Followed, Step},
+        Event, Stream,
+    },
+    money::CURRENCIES,
+    workspaces::WorkspaceSummary,
+};
+
+/// A page whose one request failed: a visitor without a session goes to the login page
+/// (a real 302 under `SsrMode::Async`), anyone else reads why.
+pub fn load_failed(error: AppError) -> AnyView {
+    match error {
+        AppError::Unauthorized => view! { <Redirect path="/login"/> }.into_any(),
+        e => view! {
+            <main class="narrow"><p class="form-error" role="alert">{e.to_string()}</p></main>
+        }
+        .into_any(),
+    }
+}
+
+/// The `:ws` route parameter.
+pub fn workspace_param() -> Signal<i64> {
+    let params = use_params_map();
+    Signal::derive(move || {
+        params
+            .read()
+            .get("ws")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0)
+    })
+}
+
+/// Renders its children for a logged-in user, sends everyone else to the login page.
+#[component]
+pub fn RequireUser(children: ChildrenFn) -> impl IntoView {
+    let user = Resource::new(|| (), |_| current_user());
+    let children = StoredValue::new(children);
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match user.await {
+                    Ok(Some(user)) => {
+                        provide_context(user);
+                        children.read_value()().into_any()
+                    }
+                    _ => view! { <Redirect path="/login"/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The top bar: product name, the user, log out.
+#[component]
+pub fn TopBar() -> impl IntoView {
+    let user = use_context::<SessionUser>();
+    let logout = ServerAction::<Logout>::new();
+    view! {
+        <header class="topbar">
+            <a class="brand" href="/">"LiveLedger"</a>
+            <div class="topbar-user">
+                <crate::live::client::LiveIndicator/>
+                {user.map(|u| view! {
+                    <super::notify::NotificationCentre user_id=u.id/>
+                    <span class="user-name" data-testid="user-name">{u.display_name}</span>
+                })}
+                <ActionForm action=logout>
+                    <button type="submit" class="link-button">"Log out"</button>
+                </ActionForm>
+            </div>
+        </header>
+    }
+}
+
+/// The error of an action's last run, if any.
+pub fn action_error<T, V>(value: V) -> Signal<Option<AppError>>
+where
+    T: 'static,
+    V: With<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+{
+    Signal::derive(move || value.with(|v| v.as_ref().and_then(|r| r.as_ref().err().cloned())))
+}
+
+/// The message under a field, announced to screen readers.
+#[component]
+pub fn FieldError(
+    error: Signal<Option<AppError>>,
+    field: &'static str,
+    id: String,
+) -> impl IntoView {
+    view! {
+        <p class="field-error" id=id role="alert">
+            {move || error.with(|e| e.as_ref().and_then(|e| e.field_message(field)))}
+        </p>
+    }
+}
+
+/// An error that belongs to no single field, shown above the form.
+#[component]
+pub fn FormError(error: Signal<Option<AppError>>) -> impl IntoView {
+    view! {
+        <p class="form-error" role="alert">
+            {move || error.with(|e| e.as_ref().filter(|e| !e.is_field_error()).map(|e| e.to_string()))}
+        </p>
+    }
+}
+
+/// A labelled input with its error message wired up for assistive technology.
+#[component]
+pub fn Field(
+    /// Prefix of the input's id; unique per form on the page.
+    #[prop(into)]
+    form: String,
+    name: &'static str,
+    label: &'static str,
+    error: Signal<Option<AppError>>,
+    #[prop(default = "text")] kind: &'static str,
+    #[prop(into, optional)] value: String,
+    #[prop(optional)] required: bool,
+    #[prop(optional)] autocomplete: Option<&'static str>,
+    #[prop(optional)] inputmode: Option<&'static str>,
+    #[prop(optional)] maxlength: Option<usize>,
+) -> impl IntoView {
+    let id = format!("{form}-{name}");
+    let err_id = format!("{id}-error");
+    let invalid = move || {
+        error
+            .with(|e| e.as_ref().is_some_and(|e| e.field_message(name).is_some()))
+            .to_string()
+    };
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            <input
+                id=id
+                name=name
+                type=kind
+                value=value
+                required=required
+                autocomplete=autocomplete
+                inputmode=inputmode
+                maxlength=maxlength
+                aria-invalid=invalid
+                aria-describedby=err_id.clone()
+            />
+            <FieldError error field=name id=err_id/>
+        </div>
+    }
+}
+
+/// A labelled `<select>` over fixed options, with the current one selected.
+#[component]
+pub fn SelectField(
+    #[prop(into)] form: String,
+    name: &'static str,
+    label: &'static str,
+    error: Signal<Option<AppError>>,
+    options: Vec<(String, String)>,
+    #[prop(into)] selected: String,
+) -> impl IntoView {
+    let id = format!("{form}-{name}");
+    let err_id = format!("{id}-error");
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            <select id=id name=name aria-describedby=err_id.clone()>
+                {options
+                    .into_iter()
+                    .map(|(value, text)| {
+                        let is_selected = value == selected;
+                        view! { <option value=value selected=is_selected>{text}</option> }
+                    })
+                    .collect_view()}
+            </select>
+            <FieldError error field=name id=err_id/>
+        </div>
+    }
+}
+
+/// Set by a list whose stream the user may no longer read (removed from the
+/// workspace): the view then says so in place of the workspace.
+#[derive(Clone, Copy)]
+struct LostAccess(RwSignal<bool>);
+
+/// What a view of one workspace knows of the workspace itself while it is open: its
+/// name (someone may rename it), whether it was deleted, and whether this user lost
+/// access (removed, or deleted: the lists' stream is then denied).
+#[derive(Clone, Copy)]
+pub struct Watched {
+    pub name: RwSignal<String>,
+    pub deleted: RwSignal<bool>,
+    pub lost: RwSignal<bool>,
+}
+
+/// Starts watching `ws`, whose snapshot is at stream position `after`: provides
+/// `LostAccess` for the lists below (`follow_list`) and follows the workspace's own
+/// events, a new name or its deletion.
+pub fn watch_workspace(ws: &WorkspaceSummary, after: i64) -> Watched {
+    let watched = Watched {
+        name: RwSignal::new(ws.name.clone()),
+        deleted: RwSignal::new(false),
+        lost: RwSignal::new(false),
+    };
+    provide_context(LostAccess(watched.lost));
+    if let Some(live) = use_live() {
+        let id = ws.id;
+        Effect::new(move |_| {
+            live.watch(Stream::Workspace(id), after, move |delivery| {
+                if let Delivery::Events(batch) = delivery {
+                    for envelope in batch {
+                        match &envelope.event {
+                            Event::WorkspaceUpdated(w) => watched.name.set(w.name.clone()),
+                            Event::WorkspaceDeleted(_) => {
+                                watched.deleted.set(true);
+                                watched.lost.set(true);
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            });
+        });
+    }
+    watched
+}
+
+/// What a view of a workspace shows once its user can no longer see it: removed from
+/// it, or it was deleted, while the page was open.
+#[component]
+pub fn WorkspaceGone(watched: Watched) -> impl IntoView {
+    let Watched { name, deleted, .. } = watched;
+    view! {
+        <h1 data-testid="workspace-lost">
+            {move || if deleted.get() { format!("{} was deleted", name.get()) } else { format!("You were removed from {}", name.get()) }}
+        </h1>
+        <p>"You can no longer see or change this workspace. " <a href="/">"Go to your workspace"</a></p>
+    }
+}
+
+pub fn currency_options() -> Vec<(String, String)> {
+    CURRENCIES
+        .iter()
+        .map(|(c, _)| (c.to_string(), c.to_string()))
+        .collect()
+}
+
+/// Keeps `list` (a snapshot of workspace `ws`) following the workspace stream: each
+/// burst of events is applied in place in one update; a gap, an event it cannot apply
+/// exactly, or a resync loads it afresh with `load`. `own_writes` changes after each of
+/// this tab's own writes: while the socket is live their events arrive within
+/// milliseconds, otherwise (polling) the list is reloaded at once rather than waiting
+/// for the next poll.
+pub fn follow_list<L, F, Fut>(
+    list: RwSignal<L>,
+    ws: i64,
+    load: F,
+    own_writes: impl Fn() -> usize + 'static,
+) where
+    L: Followed + Clone + Send + Sync + 'static,
+    F: Fn(i64) -> Fut + Copy + Send + Sync + 'static,
+    Fut: Future<Output = Result<L, AppError>> + 'static,
+{
+    let Some(live) = use_live() else { return };
+    let lost = use_context::<LostAccess>();
+    let reload = move || {
+        leptos::task::spawn_local(async move {
+            if let Ok(fresh) = load(ws).await {
+                // An older answer never replaces a newer snapshot.
+                list.update(|l| {
+                    if fresh.cursor() >= l.cursor() {
+                        *l = fresh;
+                    }
+                });
+            }
+        });
+    };
+    // Effects run in the browser only, once the page has hydrated.
+    Effect::new(move |_| {
+        let after = list.with_untracked(|l| l.cursor());
+        live.watch(
+            Stream::Workspace(ws),
+            after,
+            move |delivery| match delivery {
+                Delivery::Events(batch) => {
+                    let mut next = list.get_untracked();
+                    match apply_batch(&mut next, batch) {
+                        Step::Applied => list.set(next),
+                        Step::Unchanged => {}
+                        Step::Reload => reload(),
+                    }
+                }
+                Delivery::Resync => reload(),
+                // Removed from the workspace: the view says so and leaves it.
+                Delivery::Denied => {
+                    if let Some(LostAccess(lost)) = lost {
+                        lost.set(true);
+                    }
+                }
+            },
+        );
+    });
+    Effect::watch(
+        own_writes,
+        move |_, _, _| {
+            if live.status.get_untracked() != LiveStatus::Live {
+                reload();
+            }
+        },
+        false,
+    );
+}
+
+/// Clears the form matching the CSS `selector` (back to its initial values) each time
+/// `action` succeeds; after an error the form keeps what the user typed. (Found by
+/// selector: an `ActionForm` given a `node_ref` or an `attr:id` fails to hydrate in
+/// leptos 0.8.23.)
+pub fn reset_on_success<T, V>(value: V, selector: &'static str)
+where
+    T: 'static,
+    V: With<Value = Option<Result<T, crate::error::AppError>>> + Send + Sync + 'static,
+{
+    Effect::new(move |_| {
+        if value.with(|v| matches!(v, Some(Ok(_)))) {
+            #[cfg(feature = "hydrate")]
+            {
+                use wasm_bindgen::JsCast;
+                if let Some(form) = document()
+                    .query_selector(selector)
+                    .ok()
+                    .flatten()
+                    .and_then(|e| e.dyn_into::<web_sys::HtmlFormElement>().ok())
+                {
+                    form.reset();
+                }
+            }
+            #[cfg(not(feature = "hydrate"))]
+            let _ = selector;
+        }
+    });
+}

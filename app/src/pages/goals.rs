@@ -1,0 +1,54 @@
+//! `/w/:ws/goals`: the workspace's goals on a page of their own, following live.
+
+use leptos::prelude::*;
+
+use super::{
+    common::{load_failed, watch_workspace, workspace_param, TopBar, Watched, WorkspaceGone},
+    plan::GoalsPanel,
+};
+use crate::goals::GoalsPageData;
+
+/// `/w/:ws/goals`: the workspace's goals on a page of their own, following live.
+#[component]
+pub fn GoalsPage() -> impl IntoView {
+    let ws = workspace_param();
+    let data = Resource::new(move || ws.get(), crate::goals::load_goals_page);
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(page) => {
+                        provide_context(page.user.clone());
+                        view! { <TopBar/> <GoalsView page/> }.into_any()
+                    }
+                    Err(e) => load_failed(e),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The goals page's body. Like the dashboard it follows the workspace itself: renamed,
+/// the header follows; deleted, or the user removed, it says so in place.
+#[component]
+fn GoalsView(page: GoalsPageData) -> AnyView {
+    let GoalsPageData {
+        workspace: w,
+        goals,
+        ..
+    } = page;
+    let watched = watch_workspace(&w, goals.cursor);
+    let Watched { name, lost, .. } = watched;
+    let can_write = w.role.can_write();
+    let goals = StoredValue::new(goals);
+    view! {
+        <leptos_meta::Title text=move || format!("Goals · {} · LiveLedger", name.get())/>
+        <main class="content narrow-wide">
+            <Show when=move || !lost.get() fallback=move || view! { <WorkspaceGone watched/> }>
+                <p><a href=format!("/w/{}", w.id)>"← Back to " {move || name.get()}</a></p>
+                <GoalsPanel ws=w.id can_write initial=goals.get_value()/>
+            </Show>
+        </main>
+    }
+    .into_any()
+}
