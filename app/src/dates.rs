@@ -74,13 +74,16 @@ pub fn today_iso() -> String {
         );
     }
     #[allow(unreachable_code)]
-    {
-        let days = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64 / 86_400)
-            .unwrap_or(0);
-        format_iso_date(days)
-    }
+    format_iso_date(utc_today_days())
+}
+
+/// Today's UTC date as days since the epoch, from the system clock (the server's; in the
+/// browser, `std`'s clock is not available: use `today_iso`).
+pub fn utc_today_days() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64 / 86_400)
+        .unwrap_or(0)
 }
 
 pub fn format_iso_date(days: i64) -> String {

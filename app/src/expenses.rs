@@ -1,149 +1,10 @@
 //! Expenses: what a workspace spent, in integer minor units of a currency.
 
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
-use crate::{
-    dates::parse_iso_date,
-    error::{AppError, AppResult},
-    money::{self, parse_amount, KeyedTotals, Totals},
-};
+use crate::error::AppError;
 
-pub const CATEGORIES: &[&str] = &[
-    "Food",
-    "Transport",
-    "Housing",
-    "Utilities",
-    "Software",
-    "Equipment",
-    "Travel",
-    "Marketing",
-    "Office",
-    "Health",
-    "Education",
-    "Taxes",
-    "Other",
-];
-pub const MAX_DESCRIPTION: usize = 200;
-pub const MAX_BULK_DELETE: usize = 500;
-/// Bulk deletes (of two or more) per user per minute.
-pub const BULK_DELETES_PER_MINUTE: u32 = 20;
-/// The list shows the most recent expenses; totals cover all of them.
-pub const LIST_LIMIT: i64 = 500;
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
-pub struct Expense {
-    pub id: i64,
-    pub workspace_id: i64,
-    pub amount_minor: i64,
-    pub currency: String,
-    pub category: String,
-    pub description: String,
-    pub spent_on: String,
-    pub created_by: i64,
-    pub created_by_name: String,
-}
-
-impl Expense {
-    pub fn amount_display(&self) -> String {
-        money::format_display(self.amount_minor, &self.currency)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ExpenseList {
-    pub items: Vec<Expense>,
-    /// Sum of every expense in the workspace, per currency.
-    pub totals: Totals,
-    /// Sum of every expense per (category, currency).
-    pub by_category: KeyedTotals,
-    pub count: i64,
-    /// The workspace stream's sequence this snapshot is consistent with: apply only later events.
-    pub cursor: i64,
-}
-
-/// A validated expense, ready to store.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExpenseInput {
-    pub amount_minor: i64,
-    pub currency: String,
-    pub category: String,
-    pub description: String,
-    pub spent_on: String,
-}
-
-impl ExpenseInput {
-    /// Checks every field of a submitted form; the first problem is reported against its field.
-    pub fn parse(
-        amount: &str,
-        currency: &str,
-        category: &str,
-        description: &str,
-        date: &str,
-    ) -> AppResult<Self> {
-        let currency = currency.trim().to_uppercase();
-        if money::currency_exponent(&currency).is_none() {
-            return Err(AppError::validation(
-                "currency",
-                "Choose a currency from the list.",
-            ));
-        }
-        let amount_minor = parse_amount(amount, &currency)
-            .map_err(|e| AppError::validation("amount", e.to_string()))?;
-        let category = CATEGORIES
-            .iter()
-            .find(|c| c.eq_ignore_ascii_case(category.trim()))
-            .ok_or_else(|| AppError::validation("category", "Choose a category from the list."))?
-            .to_string();
-        let description = description.trim().to_owned();
-        if description.chars().count() > MAX_DESCRIPTION {
-            return Err(AppError::validation(
-                "description",
-                format!("Use at most {MAX_DESCRIPTION} characters."),
-            ));
-        }
-        if description.chars().any(|c| c.is_control()) {
-            return Err(AppError::validation(
-                "description",
-                "The description contains invalid characters.",
-            ));
-        }
-        let spent_on = date.trim().to_owned();
-        let days = parse_iso_date(&spent_on)
-            .ok_or_else(|| AppError::validation("date", "Enter a real date (YYYY-MM-DD)."))?;
-        check_date_range(days, "date")?;
-        Ok(ExpenseInput {
-            amount_minor,
-            currency,
-            category,
-            description,
-            spent_on,
-        })
-    }
-}
-
-/// Dates from 2000-01-01 up to a year ahead are accepted.
-pub fn check_date_range(days: i64, field: &str) -> AppResult<()> {
-    const Y2000: i64 = 10_957;
-    #[cfg(feature = "ssr")]
-    let latest = crate::server::today_days() + 366;
-    #[cfg(not(feature = "ssr"))]
-    let latest = i64::MAX;
-    if days < Y2000 {
-        return Err(AppError::validation(
-            field,
-            "Dates before 2000 are not accepted.",
-        ));
-    }
-    if days > latest {
-        return Err(AppError::validation(
-            field,
-            "The date is more than a year ahead.",
-        ));
-    }
-    Ok(())
-}
+pub use crate::model::expense::*;
 
 #[server(endpoint = "expenses/list")]
 pub async fn list_expenses(workspace_id: i64) -> Result<ExpenseList, AppError> {
@@ -214,6 +75,10 @@ pub async fn delete_expenses(
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
+    use crate::{
+        error::AppResult,
+        money::{KeyedTotals, Totals},
+    };
     use sqlx::{Any, Executor};
 
     use super::*;
@@ -459,57 +324,5 @@ pub mod ssr {
         wake.send(&state.hub);
         tracing::info!(workspace_id, deleted, "expenses deleted");
         Ok(deleted)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_a_valid_expense() {
-        let e = ExpenseInput::parse("12.30", "eur", "food", "  Lunch ", "2024-03-01").unwrap();
-        assert_eq!(e.amount_minor, 1230);
-        assert_eq!(e.currency, "EUR");
-        assert_eq!(e.category, "Food");
-        assert_eq!(e.description, "Lunch");
-    }
-
-    #[test]
-    fn names_the_field_at_fault() {
-        let field = |r: AppResult<ExpenseInput>| match r {
-            Err(AppError::Validation { field, .. }) => field,
-            other => panic!("expected a validation error, got {other:?}"),
-        };
-        assert_eq!(
-            field(ExpenseInput::parse("-1", "EUR", "Food", "", "2024-01-01")),
-            "amount"
-        );
-        assert_eq!(
-            field(ExpenseInput::parse("1", "XYZ", "Food", "", "2024-01-01")),
-            "currency"
-        );
-        assert_eq!(
-            field(ExpenseInput::parse("1", "EUR", "Yachts", "", "2024-01-01")),
-            "category"
-        );
-        assert_eq!(
-            field(ExpenseInput::parse(
-                "1",
-                "EUR",
-                "Food",
-                &"x".repeat(201),
-                "2024-01-01"
-            )),
-            "description"
-        );
-        assert_eq!(
-            field(ExpenseInput::parse("1", "EUR", "Food", "", "2024-02-30")),
-            "date"
-        );
-        assert_eq!(
-            field(ExpenseInput::parse("1", "EUR", "Food", "", "1999-12-31")),
-            "date"
-        );
     }
 }

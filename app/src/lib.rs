@@ -12,6 +12,7 @@ pub mod expenses;
 pub mod goals;
 pub mod import;
 pub mod live;
+pub mod model;
 pub mod money;
 pub mod notifications;
 pub mod pages;

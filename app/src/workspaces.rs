@@ -1,114 +1,10 @@
 //! Workspaces (personal and team), memberships with roles, and invites.
 
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
-use crate::error::{AppError, AppResult};
+use crate::error::AppError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Owner,
-    Admin,
-    Member,
-    Viewer,
-}
-
-impl Role {
-    pub const ALL: [Role; 4] = [Role::Owner, Role::Admin, Role::Member, Role::Viewer];
-
-    pub fn parse(s: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Owner => "owner",
-            Role::Admin => "admin",
-            Role::Member => "member",
-            Role::Viewer => "viewer",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Role::Owner => "Owner",
-            Role::Admin => "Admin",
-            Role::Member => "Member",
-            Role::Viewer => "Viewer",
-        }
-    }
-
-    pub fn can_write(self) -> bool {
-        self != Role::Viewer
-    }
-
-    pub fn can_manage(self) -> bool {
-        matches!(self, Role::Owner | Role::Admin)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WorkspaceSummary {
-    pub id: i64,
-    pub name: String,
-    /// "personal" or "team".
-    pub kind: String,
-    pub role: Role,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Member {
-    pub user_id: i64,
-    pub display_name: String,
-    pub email: String,
-    pub role: Role,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Invite {
-    pub code: String,
-    pub role: Role,
-    pub expires_at: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Team {
-    pub workspace: WorkspaceSummary,
-    pub members: Vec<Member>,
-    /// Open invites; only owners and admins see them.
-    pub invites: Vec<Invite>,
-    /// Who has the workspace open right now, for owners and admins (`None` for the
-    /// others): `(user id, open sockets)` per connected member, on the answering
-    /// instance.
-    pub connected: Option<Vec<(i64, usize)>>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InvitePreview {
-    pub workspace_name: String,
-    pub role: Role,
-    pub already_member: bool,
-}
-
-pub const MAX_WORKSPACE_NAME: usize = 80;
-/// Invites are valid for 7 days.
-pub const INVITE_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
-pub const MAX_MEMBERS: i64 = 500;
-
-pub fn validate_workspace_name(raw: &str) -> AppResult<String> {
-    let name = raw.trim();
-    if name.is_empty() {
-        return Err(AppError::validation("name", "Give the workspace a name."));
-    }
-    if name.chars().count() > MAX_WORKSPACE_NAME || name.chars().any(|c| c.is_control()) {
-        return Err(AppError::validation(
-            "name",
-            format!("Use at most {MAX_WORKSPACE_NAME} characters."),
-        ));
-    }
-    Ok(name.to_owned())
-}
+pub use crate::model::workspace::*;
 
 /// The caller's workspaces, personal first.
 #[server(endpoint = "workspaces/list")]
@@ -179,6 +75,7 @@ pub async fn delete_workspace(workspace_id: i64) -> Result<(), AppError> {
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
+    use crate::error::AppResult;
     use sqlx::{Any, Transaction};
 
     use super::*;

@@ -290,7 +290,7 @@ mod browser {
 
     use super::{LiveConnection, LiveStatus};
     use crate::live::{
-        poll_events,
+        poll::poll_events,
         protocol::{close, ClientFrame, ServerFrame},
         Cursor,
     };

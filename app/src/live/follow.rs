@@ -12,9 +12,9 @@
 //! check that a snapshot plus the events after it equals a fresh snapshot.
 
 use super::{Envelope, Event};
-use crate::{
-    earnings::{Earning, EarningList},
-    expenses::{Expense, ExpenseList},
+use crate::model::{
+    earning::{Earning, EarningList},
+    expense::{Expense, ExpenseList},
 };
 
 /// What applying a batch did to a list.
@@ -114,7 +114,7 @@ trait Window {
 
 impl Window for ExpenseList {
     type Row = Expense;
-    const LIMIT: usize = crate::expenses::LIST_LIMIT as usize;
+    const LIMIT: usize = crate::model::expense::LIST_LIMIT as usize;
     fn rows(&mut self) -> &mut Vec<Expense> {
         &mut self.items
     }
@@ -174,7 +174,7 @@ impl Followed for ExpenseList {
 
 impl Window for EarningList {
     type Row = Earning;
-    const LIMIT: usize = crate::earnings::LIST_LIMIT as usize;
+    const LIMIT: usize = crate::model::earning::LIST_LIMIT as usize;
     fn rows(&mut self) -> &mut Vec<Earning> {
         &mut self.items
     }
@@ -218,7 +218,7 @@ impl Followed for EarningList {
             Event::EarningUpdated(u) => self.replace(&u.earning),
             Event::EarningDeleted(d) => self.remove(d.id),
             Event::PlatformCreated(p) | Event::PlatformUpdated(p) => {
-                let platform = crate::earnings::Platform {
+                let platform = crate::model::earning::Platform {
                     id: p.id,
                     name: p.name.clone(),
                     color: p.color.clone(),
@@ -371,7 +371,7 @@ mod tests {
 
     #[test]
     fn a_full_window_keeps_its_newest_rows() {
-        let limit = crate::expenses::LIST_LIMIT;
+        let limit = crate::model::expense::LIST_LIMIT;
         let items: Vec<Expense> = (0..limit)
             .map(|i| expense(limit - i + 10, "2024-03-01", 1))
             .collect();

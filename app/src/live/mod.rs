@@ -5,6 +5,7 @@
 pub mod catalog;
 pub mod client;
 pub mod follow;
+pub mod poll;
 pub mod protocol;
 
 use serde::{Deserialize, Serialize};
@@ -205,10 +206,3 @@ pub const MAX_POLL_EVENTS: i64 = 500;
 /// At most this many events in one poll's answer, all streams together; past it the
 /// answer says `more` and the streams not reached keep their cursors.
 pub const MAX_POLL_TOTAL: i64 = 2_000;
-
-/// The polling transport: the same events and envelopes as the WebSocket, from the same
-/// log, after the same cursors. Stateless, so any instance can answer.
-#[leptos::server(endpoint = "live/poll", input = leptos::server_fn::codec::Json)]
-pub async fn poll_events(cursors: Vec<Cursor>) -> Result<PollResponse, crate::error::AppError> {
-    crate::server::live::poll(cursors).await
-}

@@ -1,11 +1,18 @@
 //! The WebSocket's frames and close codes: one typed definition for the server and the
 //! browser client (docs/PROTOCOL.md mirrors it). The server writes event frames itself,
-//! as the stored envelope with `"type":"event"` in front (`server::hub::event_frame`),
-//! so an event is serialized once for all its sockets; `ServerFrame::Event` reads them.
+//! as the stored envelope with `"type":"event"` in front (`event_frame`), so an event
+//! is serialized once for all its sockets; `ServerFrame::Event` reads them.
 
 use serde::{Deserialize, Serialize};
 
 use super::{Cursor, Envelope, Stream};
+
+/// The text of an event frame, from an envelope's stored JSON: `{"type":"event",…}`,
+/// exactly what `ServerFrame::Event` serializes to, without parsing the envelope.
+pub fn event_frame(envelope_json: &str) -> String {
+    let body = envelope_json.strip_prefix('{').unwrap_or(envelope_json);
+    format!("{{\"type\":\"event\",{body}")
+}
 
 /// What a client may send (JSON text frames).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,11 +132,10 @@ mod tests {
     }
 
     /// The event frames the server writes by hand read back as `ServerFrame::Event`.
-    #[cfg(feature = "ssr")]
     #[test]
     fn event_frames_read_as_events() {
         let envelope = crate::live::tests::sample_envelope();
-        let frame = crate::server::hub::event_frame(&serde_json::to_string(&envelope).unwrap());
+        let frame = event_frame(&serde_json::to_string(&envelope).unwrap());
         let read: ServerFrame = serde_json::from_str(&frame).unwrap();
         assert_eq!(read, ServerFrame::Event(envelope.clone()));
         assert_eq!(

@@ -6,12 +6,11 @@ use leptos::prelude::use_context;
 
 use super::{
     session::{token_from_headers, Claims},
-    AppState,
+    state::AppState,
 };
 use crate::{
-    auth::SessionUser,
     error::{AppError, AppResult},
-    workspaces::Role,
+    model::{user::SessionUser, workspace::Role},
 };
 
 /// The logged-in user of the current request, if the token is valid and not revoked.

@@ -254,7 +254,7 @@ impl Hub {
         let envelope = Envelope {
             seq: 0,
             stream,
-            timestamp: crate::server::now_ms(),
+            timestamp: super::clock::now_ms(),
             priority: event.kind().priority(),
             event,
         };
@@ -409,8 +409,7 @@ pub type Frame = axum::extract::ws::Utf8Bytes;
 
 /// The wire frame of an event: the stored envelope with `"type":"event"` in front.
 pub fn event_frame(envelope_json: &str) -> Frame {
-    let body = envelope_json.strip_prefix('{').unwrap_or(envelope_json);
-    Frame::from(format!("{{\"type\":\"event\",{body}"))
+    Frame::from(crate::live::protocol::event_frame(envelope_json))
 }
 
 /// The delivery task: for each woken stream, reads the log after the hub's high-water

@@ -1,7 +1,10 @@
 //! Server side of the live layer: reading the event log for a caller, with the
 //! authorization checked at read time (membership now, not at some earlier connect).
 
-use super::{authz, outbox, state, AppState};
+use super::{
+    authz, outbox,
+    state::{state, AppState},
+};
 use crate::{
     error::{AppError, AppResult},
     live::{

@@ -3,6 +3,7 @@
 
 pub mod assets;
 pub mod authz;
+pub mod clock;
 pub mod csp;
 pub mod db;
 pub mod hub;
@@ -15,27 +16,7 @@ pub mod session;
 pub mod slots;
 pub mod state;
 
-pub use state::AppState;
-
-use crate::error::{AppError, AppResult};
-
-/// The application state, provided to every server function by `leptos_routes_with_context`.
-pub fn state() -> AppResult<AppState> {
-    leptos::prelude::use_context::<AppState>().ok_or_else(|| {
-        tracing::error!("AppState missing from the server function context");
-        AppError::Internal
-    })
-}
-
-/// Current time in Unix milliseconds.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
-/// Today's date (UTC) as days since the epoch.
-pub fn today_days() -> i64 {
-    now_ms().div_euclid(86_400_000)
-}
+// For the features above: `crate::server::{state, AppState, now_ms}`. Modules inside
+// `server` import from the defining module instead, never through this one.
+pub use clock::{now_ms, today_days};
+pub use state::{state, AppState};

@@ -56,7 +56,7 @@ impl SessionKeys {
     }
 
     pub fn issue(&self, user_id: i64, token_version: i64) -> AppResult<String> {
-        let now = super::now_ms() as u64 / 1000;
+        let now = super::clock::now_ms() as u64 / 1000;
         let claims = Claims {
             sub: user_id.to_string(),
             iat: now,

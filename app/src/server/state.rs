@@ -3,6 +3,8 @@ use std::{sync::Arc, time::Duration};
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
+use crate::error::{AppError, AppResult};
+
 use super::{db::Db, hub::Hub, limiter::LoginLimiter, session::SessionKeys};
 
 /// Everything a request handler or server function needs. Cheap to clone.
@@ -71,4 +73,12 @@ impl Default for LiveSettings {
             replay_per_sec: 500,
         }
     }
+}
+
+/// The application state, provided to every server function by `leptos_routes_with_context`.
+pub fn state() -> AppResult<AppState> {
+    leptos::prelude::use_context::<AppState>().ok_or_else(|| {
+        tracing::error!("AppState missing from the server function context");
+        AppError::Internal
+    })
 }
