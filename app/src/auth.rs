@@ -50,7 +50,7 @@ mod ssr {
     use leptos::prelude::*;
 
     use super::*;
-    use crate::server::{db::is_unique_violation, now_ms, password, state};
+    use crate::server::{db::is_unique_violation, events::Write, now_ms, password, state};
 
     fn start_session(
         state: &crate::server::AppState,
@@ -98,7 +98,8 @@ mod ssr {
                 .ok_or(AppError::Internal)??
         };
         let now = now_ms();
-        let mut tx = state.db.pool.begin().await?;
+        // The account does not exist yet: no one acts until it does (`set_actor`).
+        let mut tx = Write::begin(&state.db, 0, now).await?;
         let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
             "INSERT INTO users (email, display_name, password_hash, token_version, created_at) \
              VALUES ($1, $2, $3, 0, $4) RETURNING id",
@@ -119,10 +120,11 @@ mod ssr {
             }
             Err(e) => return Err(e.into()),
         };
+        tx.set_actor(user_id);
         let personal = format!("{display_name}'s workspace");
         crate::workspaces::ssr::create_workspace_tx(&mut tx, user_id, &personal, "personal", now)
             .await?;
-        tx.commit().await?;
+        tx.commit(&state.hub).await?;
         let user = SessionUser {
             id: user_id,
             email,

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     error::{AppError, AppResult},
-    expenses::CATEGORIES,
     live::{catalog::BudgetInfo, follow::Followed, Event},
+    model::expense::CATEGORIES,
     money::{self, parse_amount},
 };
 
@@ -174,19 +174,16 @@ pub async fn delete_budget(workspace_id: i64, id: i64) -> Result<(), AppError> {
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
-    use sqlx::{Any, Transaction};
 
     use super::*;
     use crate::{
         dates::format_iso_date,
         live::{catalog::Deleted, Stream},
-        notifications::ssr::publish,
         server::{
             authz::{require_member, require_user, Need},
             db::snapshot,
-            now_ms,
-            outbox::{self, Wake},
-            state, today_days, AppState,
+            events::Write,
+            now_ms, outbox, state, today_days, AppState,
         },
     };
 
@@ -219,7 +216,7 @@ pub mod ssr {
         }
     }
 
-    async fn fetch(tx: &mut Transaction<'_, Any>, id: i64, month: &str) -> AppResult<BudgetInfo> {
+    async fn fetch(tx: &mut Write, id: i64, month: &str) -> AppResult<BudgetInfo> {
         let row: Row = sqlx::query_as(&format!("{INFO} WHERE b.id = $2"))
             .bind(month)
             .bind(id)
@@ -260,7 +257,7 @@ pub mod ssr {
         let input = BudgetInput::parse(&category, &currency, &limit)?;
         let now = now_ms();
         let month = current_month();
-        let mut tx = state.db.pool.begin().await?;
+        let mut tx = Write::begin(&state.db, user.id, now).await?;
         let existing: Option<(i64,)> = sqlx::query_as(
             "SELECT id FROM budgets WHERE workspace_id = $1 AND category = $2 AND currency = $3",
         )
@@ -311,11 +308,10 @@ pub mod ssr {
         } else {
             Event::BudgetUpdated(budget.clone())
         };
-        let mut wake = publish(&mut tx, workspace_id, event, user.id, now).await?;
+        tx.emit(Stream::Workspace(workspace_id), event).await?;
         // A new limit can put this month over a threshold, or back under one.
-        settle(&mut tx, &mut wake, workspace_id, &budget, user.id, now).await?;
-        tx.commit().await?;
-        wake.send(&state.hub);
+        settle(&mut tx, workspace_id, &budget, now).await?;
+        tx.commit(&state.hub).await?;
         tracing::info!(workspace_id, budget_id = id, created, "budget set");
         Ok(budget)
     }
@@ -324,7 +320,7 @@ pub mod ssr {
         let state = state()?;
         let user = require_user(&state).await?;
         require_member(&state, user.id, workspace_id, Need::Write).await?;
-        let mut tx = state.db.pool.begin().await?;
+        let mut tx = Write::begin(&state.db, user.id, now_ms()).await?;
         let done = sqlx::query("DELETE FROM budgets WHERE id = $1 AND workspace_id = $2")
             .bind(id)
             .bind(workspace_id)
@@ -333,16 +329,12 @@ pub mod ssr {
         if done.rows_affected() == 0 {
             return Err(AppError::not_found("Budget"));
         }
-        let wake = publish(
-            &mut tx,
-            workspace_id,
+        tx.emit(
+            Stream::Workspace(workspace_id),
             Event::BudgetDeleted(Deleted { id }),
-            user.id,
-            now_ms(),
         )
         .await?;
-        tx.commit().await?;
-        wake.send(&state.hub);
+        tx.commit(&state.hub).await?;
         tracing::info!(workspace_id, budget_id = id, "budget deleted");
         Ok(())
     }
@@ -369,11 +361,9 @@ pub mod ssr {
     /// the stream's row lock orders concurrent writers): announces each affected
     /// budget's new spending and raises or re-arms its alerts.
     pub async fn expenses_changed(
-        tx: &mut Transaction<'_, Any>,
-        wake: &mut Wake,
+        tx: &mut Write,
         workspace_id: i64,
         mut touched: Vec<Counted>,
-        actor: i64,
         now: i64,
     ) -> AppResult<()> {
         touched.sort();
@@ -389,15 +379,12 @@ pub mod ssr {
             .await?;
             let Some((id,)) = found else { continue };
             let budget = fetch(tx, id, &place.month).await?;
-            outbox::append(
-                tx,
+            tx.emit(
                 Stream::Workspace(workspace_id),
                 Event::BudgetUpdated(budget.clone()),
-                now,
             )
             .await?;
-            wake.add(Stream::Workspace(workspace_id));
-            settle(tx, wake, workspace_id, &budget, actor, now).await?;
+            settle(tx, workspace_id, &budget, now).await?;
         }
         Ok(())
     }
@@ -405,11 +392,9 @@ pub mod ssr {
     /// Raises the alerts `budget`'s period has newly reached, once each, and re-arms
     /// those it is back under.
     async fn settle(
-        tx: &mut Transaction<'_, Any>,
-        wake: &mut Wake,
+        tx: &mut Write,
         workspace_id: i64,
         budget: &BudgetInfo,
-        actor: i64,
         now: i64,
     ) -> AppResult<()> {
         let reached = budget.state();
@@ -454,8 +439,7 @@ pub mod ssr {
         } else {
             return Ok(());
         };
-        let more = publish(tx, workspace_id, event, actor, now).await?;
-        wake.merge(more);
+        tx.emit(Stream::Workspace(workspace_id), event).await?;
         Ok(())
     }
 }

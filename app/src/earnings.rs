@@ -84,7 +84,7 @@ pub mod ssr {
     use sqlx::{Any, Executor};
 
     use super::*;
-    use crate::notifications::ssr::publish;
+    use crate::server::events::Write;
     use crate::{
         error::AppResult,
         money::{self, KeyedTotals, Totals},
@@ -107,7 +107,7 @@ pub mod ssr {
 
     /// Stores a validated earning (its platform already checked to be the workspace's).
     pub async fn insert(
-        tx: &mut sqlx::Transaction<'_, Any>,
+        tx: &mut Write,
         workspace_id: i64,
         input: &EarningInput,
         user_id: i64,
@@ -222,21 +222,18 @@ pub mod ssr {
             ));
         }
         let now = now_ms();
-        let mut tx = state.db.pool.begin().await?;
-        let (earning, wake) = match id {
+        let mut tx = Write::begin(&state.db, user.id, now).await?;
+        let earning = match id {
             None => {
                 let id = insert(&mut tx, workspace_id, &input, user.id, now).await?;
                 let earning = fetch(&mut *tx, workspace_id, id).await?;
-                let wake = publish(
-                    &mut tx,
-                    workspace_id,
+                tx.emit(
+                    Stream::Workspace(workspace_id),
                     Event::EarningNew(earning.clone()),
-                    user.id,
-                    now,
                 )
                 .await?;
                 tracing::info!(workspace_id, earning_id = id, "earning created");
-                (earning, wake)
+                earning
             }
             Some(id) => {
                 // Touch the row first: it takes the write lock before the read below.
@@ -268,24 +265,20 @@ pub mod ssr {
                 .await?;
                 let earning = fetch(&mut *tx, workspace_id, id).await?;
                 let changes = diff(&before, &earning);
-                let wake = publish(
-                    &mut tx,
-                    workspace_id,
+                tx.emit(
+                    Stream::Workspace(workspace_id),
                     Event::EarningUpdated(EarningUpdate {
                         earning: earning.clone(),
                         changes,
                     }),
-                    user.id,
-                    now,
                 )
                 .await?;
                 tracing::info!(workspace_id, earning_id = id, "earning updated");
                 leptos_axum::redirect(&format!("/w/{workspace_id}"));
-                (earning, wake)
+                earning
             }
         };
-        tx.commit().await?;
-        wake.send(&state.hub);
+        tx.commit(&state.hub).await?;
         Ok(earning)
     }
 
@@ -293,7 +286,7 @@ pub mod ssr {
         let state = state()?;
         let user = require_user(&state).await?;
         require_member(&state, user.id, workspace_id, Need::Write).await?;
-        let mut tx = state.db.pool.begin().await?;
+        let mut tx = Write::begin(&state.db, user.id, now_ms()).await?;
         let done = sqlx::query("DELETE FROM earnings WHERE id = $1 AND workspace_id = $2")
             .bind(id)
             .bind(workspace_id)
@@ -302,15 +295,12 @@ pub mod ssr {
         if done.rows_affected() == 0 {
             return Err(AppError::not_found("Earning"));
         }
-        outbox::append(
-            &mut tx,
+        tx.emit(
             Stream::Workspace(workspace_id),
             Event::EarningDeleted(Deleted { id }),
-            now_ms(),
         )
         .await?;
-        tx.commit().await?;
-        state.hub.notify(Stream::Workspace(workspace_id));
+        tx.commit(&state.hub).await?;
         tracing::info!(workspace_id, earning_id = id, "earning deleted");
         Ok(())
     }
@@ -336,7 +326,7 @@ pub mod ssr {
                 format!("A workspace has at most {MAX_PLATFORMS} platforms."),
             ));
         }
-        let mut tx = state.db.pool.begin().await?;
+        let mut tx = Write::begin(&state.db, user.id, now_ms()).await?;
         let inserted: Result<(i64,), _> = sqlx::query_as(
             "INSERT INTO platforms (workspace_id, name, color) VALUES ($1, $2, $3) RETURNING id",
         )
@@ -356,15 +346,12 @@ pub mod ssr {
             name: platform.name.clone(),
             color: platform.color.clone(),
         };
-        outbox::append(
-            &mut tx,
+        tx.emit(
             Stream::Workspace(workspace_id),
             Event::PlatformCreated(info),
-            now_ms(),
         )
         .await?;
-        tx.commit().await?;
-        state.hub.notify(Stream::Workspace(workspace_id));
+        tx.commit(&state.hub).await?;
         Ok(platform)
     }
 
@@ -401,7 +388,7 @@ pub mod ssr {
         require_member(&state, user.id, workspace_id, Need::Write).await?;
         let name = platform_name(&name)?;
         let color = parse_color(&color)?;
-        let mut tx = state.db.pool.begin().await?;
+        let mut tx = Write::begin(&state.db, user.id, now_ms()).await?;
         let updated = sqlx::query(
             "UPDATE platforms SET name = $1, color = $2 WHERE id = $3 AND workspace_id = $4",
         )
@@ -422,15 +409,12 @@ pub mod ssr {
             name: name.clone(),
             color: color.clone(),
         };
-        outbox::append(
-            &mut tx,
+        tx.emit(
             Stream::Workspace(workspace_id),
             Event::PlatformUpdated(info),
-            now_ms(),
         )
         .await?;
-        tx.commit().await?;
-        state.hub.notify(Stream::Workspace(workspace_id));
+        tx.commit(&state.hub).await?;
         Ok(Platform { id, name, color })
     }
 

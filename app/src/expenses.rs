@@ -91,9 +91,8 @@ pub mod ssr {
         server::{
             authz::{require_member, require_user, Need},
             db::snapshot,
-            now_ms,
-            outbox::{self, Wake},
-            state, AppState,
+            events::Write,
+            now_ms, outbox, state, AppState,
         },
     };
 
@@ -170,7 +169,7 @@ pub mod ssr {
         require_member(&state, user.id, workspace_id, Need::Write).await?;
         let input = ExpenseInput::parse(&amount, &currency, &category, &description, &date)?;
         let now = now_ms();
-        let mut tx = state.db.pool.begin().await?;
+        let mut tx = Write::begin(&state.db, user.id, now).await?;
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO expenses (workspace_id, amount_minor, currency, category, description, spent_on, created_by, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
@@ -186,18 +185,14 @@ pub mod ssr {
         .fetch_one(&mut *tx)
         .await?;
         let expense = fetch(&mut *tx, workspace_id, id).await?;
-        let mut wake = crate::notifications::ssr::publish(
-            &mut tx,
-            workspace_id,
+        tx.emit(
+            Stream::Workspace(workspace_id),
             Event::ExpenseCreated(expense.clone()),
-            user.id,
-            now,
         )
         .await?;
         let place = Counted::of(&expense.category, &expense.currency, &expense.spent_on);
-        expenses_changed(&mut tx, &mut wake, workspace_id, vec![place], user.id, now).await?;
-        tx.commit().await?;
-        wake.send(&state.hub);
+        expenses_changed(&mut tx, workspace_id, vec![place], now).await?;
+        tx.commit(&state.hub).await?;
         tracing::info!(workspace_id, expense_id = id, "expense created");
         Ok(expense)
     }
@@ -217,7 +212,7 @@ pub mod ssr {
         require_member(&state, user.id, workspace_id, Need::Write).await?;
         let input = ExpenseInput::parse(&amount, &currency, &category, &description, &date)?;
         let now = now_ms();
-        let mut tx = state.db.pool.begin().await?;
+        let mut tx = Write::begin(&state.db, user.id, now).await?;
         let before = fetch(&mut *tx, workspace_id, id).await?;
         sqlx::query(
             "UPDATE expenses SET amount_minor = $1, currency = $2, category = $3, description = $4, spent_on = $5, updated_at = $6 \
@@ -234,31 +229,18 @@ pub mod ssr {
         .execute(&mut *tx)
         .await?;
         let expense = fetch(&mut *tx, workspace_id, id).await?;
-        outbox::append(
-            &mut tx,
+        tx.emit(
             Stream::Workspace(workspace_id),
             Event::ExpenseUpdated(expense.clone()),
-            now,
         )
         .await?;
-        let mut wake = Wake::default();
-        wake.add(Stream::Workspace(workspace_id));
         let was = Counted::of(&before.category, &before.currency, &before.spent_on);
         let is = Counted::of(&expense.category, &expense.currency, &expense.spent_on);
         // Budgets move only when the amount or where it counts changed.
         if was != is || before.amount_minor != expense.amount_minor {
-            expenses_changed(
-                &mut tx,
-                &mut wake,
-                workspace_id,
-                vec![was, is],
-                user.id,
-                now,
-            )
-            .await?;
+            expenses_changed(&mut tx, workspace_id, vec![was, is], now).await?;
         }
-        tx.commit().await?;
-        wake.send(&state.hub);
+        tx.commit(&state.hub).await?;
         tracing::info!(workspace_id, expense_id = id, "expense updated");
         // Back to the list, out of edit mode, for a plain form post.
         leptos_axum::redirect(&format!("/w/{workspace_id}"));
@@ -290,7 +272,7 @@ pub mod ssr {
                 format!("Delete at most {MAX_BULK_DELETE} expenses at once."),
             ));
         }
-        let mut tx = state.db.pool.begin().await?;
+        let mut tx = Write::begin(&state.db, user.id, now_ms()).await?;
         let mut touched = Vec::with_capacity(ids.len());
         for id in &ids {
             let gone: Option<(String, String, String)> = sqlx::query_as(
@@ -316,12 +298,9 @@ pub mod ssr {
             _ => Event::ExpensesBulkDeleted(BulkDeleted { ids }),
         };
         let now = now_ms();
-        outbox::append(&mut tx, Stream::Workspace(workspace_id), event, now).await?;
-        let mut wake = Wake::default();
-        wake.add(Stream::Workspace(workspace_id));
-        expenses_changed(&mut tx, &mut wake, workspace_id, touched, user.id, now).await?;
-        tx.commit().await?;
-        wake.send(&state.hub);
+        tx.emit(Stream::Workspace(workspace_id), event).await?;
+        expenses_changed(&mut tx, workspace_id, touched, now).await?;
+        tx.commit(&state.hub).await?;
         tracing::info!(workspace_id, deleted, "expenses deleted");
         Ok(deleted)
     }

@@ -215,7 +215,7 @@ pub async fn delete_goal(workspace_id: i64, id: i64) -> Result<(), AppError> {
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
-    use sqlx::{Any, Transaction};
+    use sqlx::Any;
 
     use super::*;
     use crate::{
@@ -223,13 +223,11 @@ pub mod ssr {
             catalog::{Deleted, Milestone, MilestoneInfo},
             Stream,
         },
-        notifications::ssr::publish,
         server::{
             authz::{require_member, require_user, Need},
             db::snapshot,
-            now_ms,
-            outbox::{self, Wake},
-            state, AppState,
+            events::Write,
+            now_ms, outbox, state, AppState,
         },
     };
 
@@ -268,7 +266,7 @@ pub mod ssr {
         }
     }
 
-    async fn fetch(tx: &mut Transaction<'_, Any>, ws: i64, id: i64) -> AppResult<GoalInfo> {
+    async fn fetch(tx: &mut Write, ws: i64, id: i64) -> AppResult<GoalInfo> {
         let row: Row = sqlx::query_as(&format!("{SELECT} WHERE workspace_id = $1 AND id = $2"))
             .bind(ws)
             .bind(id)
@@ -312,7 +310,7 @@ pub mod ssr {
         let input = GoalInput::parse(&name, &target, &currency)?;
         let percents = parse_milestones(&milestones)?;
         let now = now_ms();
-        let mut tx = state.db.pool.begin().await?;
+        let mut tx = Write::begin(&state.db, user.id, now).await?;
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM goals WHERE workspace_id = $1")
             .bind(workspace_id)
             .fetch_one(&mut *tx)
@@ -343,16 +341,12 @@ pub mod ssr {
                 .await?;
         }
         let goal = fetch(&mut tx, workspace_id, id).await?;
-        let wake = publish(
-            &mut tx,
-            workspace_id,
+        tx.emit(
+            Stream::Workspace(workspace_id),
             Event::GoalCreated(goal.clone()),
-            user.id,
-            now,
         )
         .await?;
-        tx.commit().await?;
-        wake.send(&state.hub);
+        tx.commit(&state.hub).await?;
         tracing::info!(workspace_id, goal_id = id, "goal created");
         Ok(goal)
     }
@@ -367,7 +361,7 @@ pub mod ssr {
         let user = require_user(&state).await?;
         require_member(&state, user.id, workspace_id, Need::Write).await?;
         let now = now_ms();
-        let mut tx = state.db.pool.begin().await?;
+        let mut tx = Write::begin(&state.db, user.id, now).await?;
         let before = fetch(&mut tx, workspace_id, id).await?;
         let input = GoalInput::parse(&name, &target, &before.currency)?;
         sqlx::query("UPDATE goals SET name = $1, target_minor = $2 WHERE id = $3")
@@ -376,9 +370,8 @@ pub mod ssr {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        let (goal, wake) = announce(&mut tx, workspace_id, id, user.id, now).await?;
-        tx.commit().await?;
-        wake.send(&state.hub);
+        let goal = announce(&mut tx, workspace_id, id, now).await?;
+        tx.commit(&state.hub).await?;
         tracing::info!(workspace_id, goal_id = id, "goal updated");
         Ok(goal)
     }
@@ -388,7 +381,7 @@ pub mod ssr {
         let user = require_user(&state).await?;
         require_member(&state, user.id, workspace_id, Need::Write).await?;
         let now = now_ms();
-        let mut tx = state.db.pool.begin().await?;
+        let mut tx = Write::begin(&state.db, user.id, now).await?;
         // Locks the goal's row: concurrent contributions add up one after the other.
         let found: Option<(String,)> = sqlx::query_as(
             "UPDATE goals SET saved_minor = saved_minor WHERE workspace_id = $1 AND id = $2 RETURNING currency",
@@ -414,9 +407,8 @@ pub mod ssr {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        let (goal, wake) = announce(&mut tx, workspace_id, id, user.id, now).await?;
-        tx.commit().await?;
-        wake.send(&state.hub);
+        let goal = announce(&mut tx, workspace_id, id, now).await?;
+        tx.commit(&state.hub).await?;
         tracing::info!(
             workspace_id,
             goal_id = id,
@@ -429,13 +421,7 @@ pub mod ssr {
     /// After a goal changed in `tx`: completes the milestones it has newly reached and
     /// achieves it if it reached its target (each once), then announces `goal:updated`,
     /// each `milestone:completed` (lowest first) and `goal:achieved`.
-    async fn announce(
-        tx: &mut Transaction<'_, Any>,
-        ws: i64,
-        id: i64,
-        actor: i64,
-        now: i64,
-    ) -> AppResult<(GoalInfo, Wake)> {
+    async fn announce(tx: &mut Write, ws: i64, id: i64, now: i64) -> AppResult<GoalInfo> {
         let (target, saved): (i64, i64) =
             sqlx::query_as("SELECT target_minor, saved_minor FROM goals WHERE id = $1")
                 .bind(id)
@@ -462,27 +448,28 @@ pub mod ssr {
         .rows_affected()
             == 1;
         let goal = fetch(tx, ws, id).await?;
-        let mut wake = publish(tx, ws, Event::GoalUpdated(goal.clone()), actor, now).await?;
+        tx.emit(Stream::Workspace(ws), Event::GoalUpdated(goal.clone()))
+            .await?;
         for (percent,) in newly {
             let event = Event::MilestoneCompleted(MilestoneInfo {
                 goal_id: id,
                 percent: percent as u8,
                 name: goal.name.clone(),
             });
-            wake.merge(publish(tx, ws, event, actor, now).await?);
+            tx.emit(Stream::Workspace(ws), event).await?;
         }
         if achieved {
             let event = Event::GoalAchieved(goal.clone());
-            wake.merge(publish(tx, ws, event, actor, now).await?);
+            tx.emit(Stream::Workspace(ws), event).await?;
         }
-        Ok((goal, wake))
+        Ok(goal)
     }
 
     pub async fn delete(workspace_id: i64, id: i64) -> AppResult<()> {
         let state = state()?;
         let user = require_user(&state).await?;
         require_member(&state, user.id, workspace_id, Need::Write).await?;
-        let mut tx = state.db.pool.begin().await?;
+        let mut tx = Write::begin(&state.db, user.id, now_ms()).await?;
         let done = sqlx::query("DELETE FROM goals WHERE id = $1 AND workspace_id = $2")
             .bind(id)
             .bind(workspace_id)
@@ -491,16 +478,12 @@ pub mod ssr {
         if done.rows_affected() == 0 {
             return Err(AppError::not_found("Goal"));
         }
-        let wake = publish(
-            &mut tx,
-            workspace_id,
+        tx.emit(
+            Stream::Workspace(workspace_id),
             Event::GoalDeleted(Deleted { id }),
-            user.id,
-            now_ms(),
         )
         .await?;
-        tx.commit().await?;
-        wake.send(&state.hub);
+        tx.commit(&state.hub).await?;
         tracing::info!(workspace_id, goal_id = id, "goal deleted");
         Ok(())
     }

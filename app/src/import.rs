@@ -167,8 +167,6 @@ pub async fn import_csv(
 pub mod ssr {
     use std::collections::HashMap;
 
-    use sqlx::{Any, Transaction};
-
     use super::*;
     use crate::{
         budgets::ssr::{expenses_changed, Counted},
@@ -178,12 +176,10 @@ pub mod ssr {
             catalog::{ErrorReport, NotificationLevel, SyncReport},
             Event, Stream,
         },
-        notifications::ssr::notify_user,
         server::{
             authz::{require_member, require_user, Need},
-            now_ms,
-            outbox::{self, Wake},
-            state,
+            events::Write,
+            now_ms, state,
         },
     };
 
@@ -342,7 +338,7 @@ pub mod ssr {
         }
 
         let now = now_ms();
-        let mut tx = state.db.pool.begin().await?;
+        let mut tx = Write::begin(&state.db, user.id, now).await?;
         let written = write(&mut tx, workspace_id, user.id, &parsed, now).await;
         let touched = match written {
             Ok(touched) => touched,
@@ -353,34 +349,26 @@ pub mod ssr {
                 return Err(AppError::Internal);
             }
         };
-        let mut wake = Wake::default();
         let created = parsed.len();
-        outbox::append(
-            &mut tx,
+        tx.emit(
             Stream::Workspace(workspace_id),
             Event::SyncCompleted(SyncReport {
                 what: kind.as_str().to_owned(),
                 created: created as u32,
                 skipped: 0,
             }),
-            now,
         )
         .await?;
-        wake.add(Stream::Workspace(workspace_id));
-        expenses_changed(&mut tx, &mut wake, workspace_id, touched, user.id, now).await?;
-        notify_user(
-            &mut tx,
-            &mut wake,
+        expenses_changed(&mut tx, workspace_id, touched, now).await?;
+        tx.notify(
             user.id,
             Some(workspace_id),
             NotificationLevel::Success,
             "Import finished",
             &format!("{created} {} imported.", kind.as_str()),
-            now,
         )
         .await?;
-        tx.commit().await?;
-        wake.send(&state.hub);
+        tx.commit(&state.hub).await?;
         tracing::info!(
             workspace_id,
             kind = kind.as_str(),
@@ -402,7 +390,7 @@ pub mod ssr {
 
     /// Writes every row in `tx`; returns where the expenses count towards budgets.
     async fn write(
-        tx: &mut Transaction<'_, Any>,
+        tx: &mut Write,
         workspace_id: i64,
         user_id: i64,
         rows: &[Parsed],
@@ -449,31 +437,24 @@ pub mod ssr {
             "The import of {} failed part way; nothing was imported. Please try again.",
             kind.as_str()
         );
-        let mut tx = state.db.pool.begin().await?;
-        let mut wake = Wake::default();
-        outbox::append(
-            &mut tx,
+        let mut tx = Write::begin(&state.db, user_id, now).await?;
+        tx.emit(
             Stream::User(user_id),
             Event::ErrorOccurred(ErrorReport {
                 what: "import".into(),
                 message: message.clone(),
             }),
-            now,
         )
         .await?;
-        notify_user(
-            &mut tx,
-            &mut wake,
+        tx.notify(
             user_id,
             Some(workspace_id),
             NotificationLevel::Error,
             "Import failed",
             &message,
-            now,
         )
         .await?;
-        tx.commit().await?;
-        wake.send(&state.hub);
+        tx.commit(&state.hub).await?;
         Ok(())
     }
 }

@@ -114,7 +114,6 @@ pub async fn send_notification(
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
-    use sqlx::{Any, Transaction};
 
     use super::*;
     use crate::{
@@ -123,68 +122,20 @@ pub mod ssr {
             catalog::{NotificationLevel, NotificationRef},
             Stream,
         },
-        money::format_display,
         server::{
             authz::{require_member, require_user, Need},
             db::snapshot,
-            now_ms,
-            outbox::{self, Wake},
-            state,
+            events::Write,
+            now_ms, outbox, state,
         },
     };
-
-    type Row = (i64, Option<i64>, String, String, String, i64, Option<i64>);
-
-    fn level_from(s: &str) -> NotificationLevel {
-        match s {
-            "success" => NotificationLevel::Success,
-            "error" => NotificationLevel::Error,
-            "warning" => NotificationLevel::Warning,
-            _ => NotificationLevel::Info,
-        }
-    }
-
-    fn level_str(l: NotificationLevel) -> &'static str {
-        match l {
-            NotificationLevel::Success => "success",
-            NotificationLevel::Error => "error",
-            NotificationLevel::Warning => "warning",
-            NotificationLevel::Info => "info",
-        }
-    }
-
-    /// How long a toast of this level stays: errors stay until dismissed.
-    fn duration(l: NotificationLevel) -> Option<u32> {
-        match l {
-            NotificationLevel::Success | NotificationLevel::Info => Some(6_000),
-            NotificationLevel::Warning => Some(10_000),
-            NotificationLevel::Error => None,
-        }
-    }
-
-    fn from_row(
-        (id, workspace_id, level, title, message, created_at, read_at): Row,
-    ) -> Notification {
-        let level = level_from(&level);
-        Notification {
-            id,
-            level,
-            title,
-            message,
-            workspace_id,
-            dismissible: true,
-            duration_ms: duration(level),
-            created_at,
-            read: read_at.is_some(),
-        }
-    }
 
     pub async fn list() -> AppResult<NotificationList> {
         let state = state()?;
         let user = require_user(&state).await?;
         let mut tx = snapshot(&state.db).await?;
         let cursor = outbox::head_in(&mut *tx, Stream::User(user.id)).await?;
-        let rows: Vec<Row> = sqlx::query_as(&format!(
+        let rows: Vec<crate::live::catalog::NotificationRow> = sqlx::query_as(&format!(
             "SELECT id, workspace_id, level, title, message, created_at, read_at FROM notifications \
              WHERE user_id = $1 ORDER BY id DESC LIMIT {LIST_LIMIT}"
         ))
@@ -199,7 +150,7 @@ pub mod ssr {
         .await?;
         tx.commit().await?;
         Ok(NotificationList {
-            items: rows.into_iter().map(from_row).collect(),
+            items: rows.into_iter().map(Notification::from_row).collect(),
             unread,
             cursor,
         })
@@ -211,7 +162,7 @@ pub mod ssr {
         let state = state()?;
         let user = require_user(&state).await?;
         let now = now_ms();
-        let mut tx = state.db.pool.begin().await?;
+        let mut tx = Write::begin(&state.db, user.id, now).await?;
         let ids: Vec<(i64,)> = match id {
             Some(id) => {
                 let found: Option<(Option<i64>,)> = sqlx::query_as(
@@ -243,18 +194,13 @@ pub mod ssr {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-            outbox::append(
-                &mut tx,
+            tx.emit(
                 Stream::User(user.id),
                 Event::NotificationRead(NotificationRef { id: *id }),
-                now,
             )
             .await?;
         }
-        tx.commit().await?;
-        if !ids.is_empty() {
-            state.hub.notify(Stream::User(user.id));
-        }
+        tx.commit(&state.hub).await?;
         Ok(ids.len() as u64)
     }
 
@@ -262,7 +208,7 @@ pub mod ssr {
         let state = state()?;
         let user = require_user(&state).await?;
         let now = now_ms();
-        let mut tx = state.db.pool.begin().await?;
+        let mut tx = Write::begin(&state.db, user.id, now).await?;
         let gone: Option<(i64,)> =
             sqlx::query_as("DELETE FROM notifications WHERE id = $1 AND user_id = $2 RETURNING id")
                 .bind(id)
@@ -272,15 +218,12 @@ pub mod ssr {
         if gone.is_none() {
             return Err(AppError::not_found("Notification"));
         }
-        outbox::append(
-            &mut tx,
+        tx.emit(
             Stream::User(user.id),
             Event::NotificationDismissed(NotificationRef { id }),
-            now,
         )
         .await?;
-        tx.commit().await?;
-        state.hub.notify(Stream::User(user.id));
+        tx.commit(&state.hub).await?;
         Ok(())
     }
 
@@ -337,7 +280,7 @@ pub mod ssr {
             .attempt(user.id, "notification-send", SENDS_PER_MINUTE)
             .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })?;
         let now = now_ms();
-        let mut tx = state.db.pool.begin().await?;
+        let mut tx = Write::begin(&state.db, user.id, now).await?;
         let members: Vec<(i64,)> = sqlx::query_as(
             "SELECT user_id FROM memberships WHERE workspace_id = $1 AND user_id <> $2 ORDER BY user_id",
         )
@@ -356,234 +299,18 @@ pub mod ssr {
         } else {
             to
         };
-        let mut wake = Wake::default();
         let title = format!("{title} — from {}", user.display_name);
         for id in &recipients {
-            notify_user(
-                &mut tx,
-                &mut wake,
-                *id,
-                Some(workspace_id),
-                level,
-                &title,
-                &message,
-                now,
-            )
-            .await?;
+            tx.notify(*id, Some(workspace_id), level, &title, &message)
+                .await?;
         }
-        tx.commit().await?;
-        wake.send(&state.hub);
+        tx.commit(&state.hub).await?;
         tracing::info!(
             workspace_id,
             recipients = recipients.len(),
             "notification sent"
         );
         Ok(recipients.len() as u64)
-    }
-
-    /// Stores a notification for `user_id` and announces it on their stream, in `tx`.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn notify_user(
-        tx: &mut Transaction<'_, Any>,
-        wake: &mut Wake,
-        user_id: i64,
-        workspace_id: Option<i64>,
-        level: NotificationLevel,
-        title: &str,
-        message: &str,
-        now: i64,
-    ) -> AppResult<()> {
-        let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO notifications (user_id, workspace_id, level, title, message, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        )
-        .bind(user_id)
-        .bind(workspace_id)
-        .bind(level_str(level))
-        .bind(title)
-        .bind(message)
-        .bind(now)
-        .fetch_one(&mut **tx)
-        .await?;
-        let notification = from_row((
-            id,
-            workspace_id,
-            level_str(level).to_owned(),
-            title.to_owned(),
-            message.to_owned(),
-            now,
-            None,
-        ));
-        outbox::append(
-            tx,
-            Stream::User(user_id),
-            Event::NotificationCreated(notification),
-            now,
-        )
-        .await?;
-        wake.add(Stream::User(user_id));
-        Ok(())
-    }
-
-    /// Appends `event` to workspace `ws` in `tx` and, when its kind notifies, stores a
-    /// notification for every member but `actor` (alerts: every member). Returns what to wake after commit.
-    pub async fn publish(
-        tx: &mut Transaction<'_, Any>,
-        ws: i64,
-        event: Event,
-        actor: i64,
-        now: i64,
-    ) -> AppResult<Wake> {
-        let mut wake = Wake::default();
-        // Who to tell first: most writes (any in a personal workspace) have no one,
-        // and then nothing needs describing.
-        let kind = event.kind();
-        let members: Vec<(i64,)> = if kind.notifies() {
-            // The actor is left out unless the event is an alert (no member has id 0).
-            let except = if kind.notifies_actor() { 0 } else { actor };
-            sqlx::query_as(
-                "SELECT user_id FROM memberships WHERE workspace_id = $1 AND user_id <> $2 ORDER BY user_id",
-            )
-            .bind(ws)
-            .bind(except)
-            .fetch_all(&mut **tx)
-            .await?
-        } else {
-            Vec::new()
-        };
-        let text = if members.is_empty() {
-            None
-        } else {
-            describe(tx, ws, &event, actor).await?
-        };
-        outbox::append(tx, Stream::Workspace(ws), event, now).await?;
-        wake.add(Stream::Workspace(ws));
-        if let Some((level, title, message)) = text {
-            for (member,) in members {
-                notify_user(
-                    tx,
-                    &mut wake,
-                    member,
-                    Some(ws),
-                    level,
-                    &title,
-                    &message,
-                    now,
-                )
-                .await?;
-            }
-        }
-        Ok(wake)
-    }
-
-    async fn display_name(tx: &mut Transaction<'_, Any>, id: i64) -> AppResult<String> {
-        let row: Option<(String,)> = sqlx::query_as("SELECT display_name FROM users WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?;
-        Ok(row.map(|(n,)| n).unwrap_or_else(|| "Someone".into()))
-    }
-
-    /// A notification's level, title and message for a workspace event.
-    async fn describe(
-        tx: &mut Transaction<'_, Any>,
-        ws: i64,
-        event: &Event,
-        actor: i64,
-    ) -> AppResult<Option<(NotificationLevel, String, String)>> {
-        let (workspace,): (String,) = sqlx::query_as("SELECT name FROM workspaces WHERE id = $1")
-            .bind(ws)
-            .fetch_one(&mut **tx)
-            .await?;
-        Ok(Some(match event {
-            Event::ExpenseCreated(e) => {
-                let what = if e.description.is_empty() {
-                    e.category.clone()
-                } else {
-                    e.description.clone()
-                };
-                (
-                    NotificationLevel::Info,
-                    format!("New expense in {workspace}"),
-                    format!("{} added {what}: {}", e.created_by_name, e.amount_display()),
-                )
-            }
-            Event::EarningNew(e) => (
-                NotificationLevel::Success,
-                format!("New earning in {workspace}"),
-                format!(
-                    "{} logged {} on {}",
-                    display_name(tx, actor).await?,
-                    format_display(e.amount_minor, &e.currency),
-                    e.platform_name
-                ),
-            ),
-            Event::MemberJoined(m) => (
-                NotificationLevel::Info,
-                format!("{} joined {workspace}", m.display_name),
-                format!("as {}", m.role.label()),
-            ),
-            Event::MemberLeft(m) => (
-                NotificationLevel::Warning,
-                format!("A member left {workspace}"),
-                format!(
-                    "{} is no longer a member.",
-                    display_name(tx, m.user_id).await?
-                ),
-            ),
-            Event::MemberRoleChanged(m) => (
-                NotificationLevel::Info,
-                format!("Role changed in {workspace}"),
-                format!("{} is now {}.", m.display_name, m.role.label()),
-            ),
-            Event::BudgetWarning(b) => (
-                NotificationLevel::Warning,
-                format!("{} budget at {} % in {workspace}", b.category, b.percent()),
-                format!(
-                    "{} of {} spent in {}.",
-                    format_display(b.spent_minor, &b.currency),
-                    format_display(b.limit_minor, &b.currency),
-                    b.month
-                ),
-            ),
-            Event::BudgetExceeded(b) => (
-                NotificationLevel::Error,
-                format!("{} budget exceeded in {workspace}", b.category),
-                format!(
-                    "{} of {} spent in {}.",
-                    format_display(b.spent_minor, &b.currency),
-                    format_display(b.limit_minor, &b.currency),
-                    b.month
-                ),
-            ),
-            Event::GoalCreated(g) => (
-                NotificationLevel::Info,
-                format!("New goal in {workspace}"),
-                format!(
-                    "{} set a goal: {}, {}",
-                    display_name(tx, actor).await?,
-                    g.name,
-                    format_display(g.target_minor, &g.currency)
-                ),
-            ),
-            // The goal's completion says the same, once.
-            Event::MilestoneCompleted(m) if m.percent >= 100 => return Ok(None),
-            Event::MilestoneCompleted(m) => (
-                NotificationLevel::Success,
-                format!("{}: {} % reached", m.name, m.percent),
-                format!("A milestone of a goal in {workspace}."),
-            ),
-            Event::GoalAchieved(g) => (
-                NotificationLevel::Success,
-                format!("Goal achieved in {workspace}: {}", g.name),
-                format!(
-                    "{} of {} saved.",
-                    format_display(g.saved_minor, &g.currency),
-                    format_display(g.target_minor, &g.currency)
-                ),
-            ),
-            _ => return Ok(None),
-        }))
     }
 }
 

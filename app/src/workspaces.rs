@@ -76,7 +76,6 @@ pub async fn delete_workspace(workspace_id: i64) -> Result<(), AppError> {
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use crate::error::AppResult;
-    use sqlx::{Any, Transaction};
 
     use super::*;
     use crate::{
@@ -84,12 +83,10 @@ pub mod ssr {
             catalog::{InviteInfo, MemberGone, MemberInfo, NotificationLevel, WorkspaceInfo},
             Event, Stream,
         },
-        notifications::ssr::{notify_user, publish},
         server::{
             authz::{require_member, require_user, Need},
-            now_ms,
-            outbox::{self, Wake},
-            state,
+            events::Write,
+            now_ms, state,
         },
     };
 
@@ -99,7 +96,7 @@ pub mod ssr {
         let user = require_user(&state).await?;
         require_member(&state, user.id, workspace_id, Need::Manage).await?;
         let name = validate_workspace_name(&name)?;
-        let mut tx = state.db.pool.begin().await?;
+        let mut tx = Write::begin(&state.db, user.id, now_ms()).await?;
         sqlx::query("UPDATE workspaces SET name = $1 WHERE id = $2")
             .bind(&name)
             .bind(workspace_id)
@@ -109,16 +106,12 @@ pub mod ssr {
             id: workspace_id,
             name,
         };
-        let wake = publish(
-            &mut tx,
-            workspace_id,
+        tx.emit(
+            Stream::Workspace(workspace_id),
             Event::WorkspaceUpdated(info.clone()),
-            user.id,
-            now_ms(),
         )
         .await?;
-        tx.commit().await?;
-        wake.send(&state.hub);
+        tx.commit(&state.hub).await?;
         tracing::info!(workspace_id, "workspace renamed");
         Ok(info)
     }
@@ -141,7 +134,7 @@ pub mod ssr {
             ));
         }
         let now = now_ms();
-        let mut tx = state.db.pool.begin().await?;
+        let mut tx = Write::begin(&state.db, user.id, now).await?;
         let members: Vec<(i64,)> = sqlx::query_as(
             "SELECT user_id FROM memberships WHERE workspace_id = $1 AND user_id <> $2 ORDER BY user_id",
         )
@@ -153,19 +146,13 @@ pub mod ssr {
             id: workspace_id,
             name: ws.name.clone(),
         };
-        outbox::append(
-            &mut tx,
+        tx.emit(
             Stream::Workspace(workspace_id),
             Event::WorkspaceDeleted(info),
-            now,
         )
         .await?;
-        let mut wake = Wake::default();
-        wake.add(Stream::Workspace(workspace_id));
         for (member,) in members {
-            notify_user(
-                &mut tx,
-                &mut wake,
+            tx.notify(
                 member,
                 None,
                 NotificationLevel::Warning,
@@ -174,7 +161,6 @@ pub mod ssr {
                     "{} deleted the workspace and everything in it.",
                     user.display_name
                 ),
-                now,
             )
             .await?;
         }
@@ -182,8 +168,7 @@ pub mod ssr {
             .bind(workspace_id)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
-        wake.send(&state.hub);
+        tx.commit(&state.hub).await?;
         tracing::info!(workspace_id, by = user.id, "workspace deleted");
         Ok(())
     }
@@ -198,7 +183,7 @@ pub mod ssr {
 
     /// Creates a workspace with `owner` as its owner and the default platforms.
     pub async fn create_workspace_tx(
-        tx: &mut Transaction<'_, Any>,
+        tx: &mut Write,
         owner: i64,
         name: &str,
         kind: &str,
@@ -290,9 +275,10 @@ pub mod ssr {
                 "You are in 100 workspaces already; leave one first.",
             ));
         }
-        let mut tx = state.db.pool.begin().await?;
-        let id = create_workspace_tx(&mut tx, user.id, &name, "team", now_ms()).await?;
-        tx.commit().await?;
+        let now = now_ms();
+        let mut tx = Write::begin(&state.db, user.id, now).await?;
+        let id = create_workspace_tx(&mut tx, user.id, &name, "team", now).await?;
+        tx.commit(&state.hub).await?;
         leptos_axum::redirect(&format!("/w/{id}"));
         Ok(WorkspaceSummary {
             id,
@@ -414,7 +400,7 @@ pub mod ssr {
         let code = new_invite_code();
         let now = now_ms();
         let expires_at = now + INVITE_TTL_MS;
-        let mut tx = state.db.pool.begin().await?;
+        let mut tx = Write::begin(&state.db, user.id, now).await?;
         sqlx::query(
             "INSERT INTO invites (code, workspace_id, role, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -427,15 +413,12 @@ pub mod ssr {
         .execute(&mut *tx)
         .await?;
         // The code itself is a secret of the managers: the event carries only its terms.
-        outbox::append(
-            &mut tx,
+        tx.emit(
             Stream::Workspace(workspace_id),
             Event::InviteCreated(InviteInfo { role, expires_at }),
-            now,
         )
         .await?;
-        tx.commit().await?;
-        state.hub.notify(Stream::Workspace(workspace_id));
+        tx.commit(&state.hub).await?;
         Ok(Invite {
             code,
             role,
@@ -448,7 +431,7 @@ pub mod ssr {
         let user = require_user(&state).await?;
         require_member(&state, user.id, workspace_id, Need::Manage).await?;
         let now = now_ms();
-        let mut tx = state.db.pool.begin().await?;
+        let mut tx = Write::begin(&state.db, user.id, now).await?;
         let revoked: Option<(String, i64)> = sqlx::query_as(
             "UPDATE invites SET revoked_at = $1 WHERE code = $2 AND workspace_id = $3 AND revoked_at IS NULL \
              RETURNING role, expires_at",
@@ -460,15 +443,12 @@ pub mod ssr {
         .await?;
         let (role, expires_at) = revoked.ok_or_else(|| AppError::not_found("Invite"))?;
         let role = Role::parse(&role).ok_or(AppError::Internal)?;
-        outbox::append(
-            &mut tx,
+        tx.emit(
             Stream::Workspace(workspace_id),
             Event::InviteRevoked(InviteInfo { role, expires_at }),
-            now,
         )
         .await?;
-        tx.commit().await?;
-        state.hub.notify(Stream::Workspace(workspace_id));
+        tx.commit(&state.hub).await?;
         Ok(())
     }
 
@@ -532,7 +512,7 @@ pub mod ssr {
                 return Err(AppError::validation("code", "This workspace is full."));
             }
             // A concurrent join of the same user inserts nothing twice (primary key).
-            let mut tx = state.db.pool.begin().await?;
+            let mut tx = Write::begin(&state.db, user.id, now_ms()).await?;
             let inserted = sqlx::query(
                 "INSERT INTO memberships (workspace_id, user_id, role, joined_at) VALUES ($1, $2, $3, $4)",
             )
@@ -549,8 +529,8 @@ pub mod ssr {
                         display_name: user.display_name.clone(),
                         role,
                     };
-                    let wake =
-                        publish(&mut tx, ws, Event::MemberJoined(info), user.id, now_ms()).await?;
+                    tx.emit(Stream::Workspace(ws), Event::MemberJoined(info))
+                        .await?;
                     // The newcomer reads the log from their own member:joined on (this
                     // transaction holds the stream's head, so it is that event's seq).
                     sqlx::query(
@@ -563,8 +543,7 @@ pub mod ssr {
                     .bind(user.id)
                     .execute(&mut *tx)
                     .await?;
-                    tx.commit().await?;
-                    wake.send(&state.hub);
+                    tx.commit(&state.hub).await?;
                     tracing::info!(
                         workspace_id = ws,
                         user_id = user.id,
@@ -597,7 +576,7 @@ pub mod ssr {
                 "Nobody can leave or be removed from a personal workspace.",
             ));
         }
-        let mut tx = state.db.pool.begin().await?;
+        let mut tx = Write::begin(&state.db, user.id, now_ms()).await?;
         // Delete first: it takes the write lock before the checks below read.
         let removed: Option<(String,)> = sqlx::query_as(
             "DELETE FROM memberships WHERE workspace_id = $1 AND user_id = $2 RETURNING role",
@@ -628,13 +607,9 @@ pub mod ssr {
                 ));
             }
         }
-        let now = now_ms();
-        let mut wake = publish(
-            &mut tx,
-            workspace_id,
+        tx.emit(
+            Stream::Workspace(workspace_id),
             Event::MemberLeft(MemberGone { user_id: target }),
-            user.id,
-            now,
         )
         .await?;
         if target != user.id {
@@ -642,22 +617,19 @@ pub mod ssr {
                 .bind(workspace_id)
                 .fetch_one(&mut *tx)
                 .await?;
-            notify_user(
-                &mut tx,
-                &mut wake,
+            tx.notify(
                 target,
                 None,
                 NotificationLevel::Warning,
                 &format!("You were removed from {name}"),
                 "You can no longer see or change this workspace.",
-                now,
             )
             .await?;
         }
-        tx.commit().await?;
-        // Waking the hub delivers `member:left`, and at delivery (on every instance) the
-        // removed user's sockets leave the room before anything later goes out.
-        wake.send(&state.hub);
+        // Waking the hub (after the commit) delivers `member:left`, and at delivery (on
+        // every instance) the removed user's sockets leave the room before anything
+        // later goes out.
+        tx.commit(&state.hub).await?;
         tracing::info!(workspace_id, target, by = user.id, "member removed");
         Ok(())
     }
@@ -672,7 +644,7 @@ pub mod ssr {
                 "Choose a role: owner, admin, member or viewer.",
             ));
         };
-        let mut tx = state.db.pool.begin().await?;
+        let mut tx = Write::begin(&state.db, user.id, now_ms()).await?;
         let current: Option<(String,)> =
             sqlx::query_as("SELECT role FROM memberships WHERE workspace_id = $1 AND user_id = $2")
                 .bind(workspace_id)
@@ -725,16 +697,12 @@ pub mod ssr {
             display_name,
             role: new_role,
         };
-        let wake = publish(
-            &mut tx,
-            workspace_id,
+        tx.emit(
+            Stream::Workspace(workspace_id),
             Event::MemberRoleChanged(info),
-            user.id,
-            now_ms(),
         )
         .await?;
-        tx.commit().await?;
-        wake.send(&state.hub);
+        tx.commit(&state.hub).await?;
         tracing::info!(
             workspace_id,
             target,

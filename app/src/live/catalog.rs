@@ -108,6 +108,40 @@ pub enum NotificationLevel {
     Warning,
 }
 
+impl NotificationLevel {
+    /// The stored (and wire) name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotificationLevel::Success => "success",
+            NotificationLevel::Error => "error",
+            NotificationLevel::Warning => "warning",
+            NotificationLevel::Info => "info",
+        }
+    }
+
+    /// Reads a stored name; anything unknown is `Info`.
+    pub fn from_stored(s: &str) -> NotificationLevel {
+        match s {
+            "success" => NotificationLevel::Success,
+            "error" => NotificationLevel::Error,
+            "warning" => NotificationLevel::Warning,
+            _ => NotificationLevel::Info,
+        }
+    }
+
+    /// How long a toast of this level stays: errors stay until dismissed.
+    pub fn toast_ms(self) -> Option<u32> {
+        match self {
+            NotificationLevel::Success | NotificationLevel::Info => Some(6_000),
+            NotificationLevel::Warning => Some(10_000),
+            NotificationLevel::Error => None,
+        }
+    }
+}
+
+/// A stored notification's columns: id, workspace, level, title, message, created, read.
+pub type NotificationRow = (i64, Option<i64>, String, String, String, i64, Option<i64>);
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Notification {
     pub id: i64,
@@ -329,6 +363,25 @@ mod tests {
             "error:occurred",
         ] {
             assert!(EventKind::from_name(name).is_some(), "{name} missing");
+        }
+    }
+}
+
+impl Notification {
+    pub fn from_row(
+        (id, workspace_id, level, title, message, created_at, read_at): NotificationRow,
+    ) -> Notification {
+        let level = NotificationLevel::from_stored(&level);
+        Notification {
+            id,
+            level,
+            title,
+            message,
+            workspace_id,
+            dismissible: true,
+            duration_ms: level.toast_ms(),
+            created_at,
+            read: read_at.is_some(),
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod authz;
 pub mod clock;
 pub mod csp;
 pub mod db;
+pub mod events;
 pub mod hub;
 pub mod limiter;
 pub mod live;

@@ -5,6 +5,9 @@
 //! sequence order equals commit order (a bare bigserial would not: a later number can
 //! commit first and a reader would skip the earlier one).
 //!
+//! Features never call `append`: they write through `events::Write`, which appends,
+//! applies the notify policy and wakes the hub after the commit.
+//!
 //! On PostgreSQL, `append` also sends `NOTIFY liveledger_events, '<stream>'` in the same
 //! transaction, so every instance on the database learns of the commit
 //! (`hub::listen_postgres`) and tails the log from its own high-water mark.
@@ -107,29 +110,4 @@ pub async fn prune(pool: &sqlx::AnyPool, before_ms: i64) -> AppResult<u64> {
         .execute(pool)
         .await?
         .rows_affected())
-}
-
-/// The streams a transaction appended to, to wake the hub for once it has committed
-/// (waking it before the commit would let it tail the log too early).
-#[derive(Debug, Default)]
-pub struct Wake(Vec<Stream>);
-
-impl Wake {
-    pub fn add(&mut self, stream: Stream) {
-        if !self.0.contains(&stream) {
-            self.0.push(stream);
-        }
-    }
-
-    pub fn merge(&mut self, other: Wake) {
-        for stream in other.0 {
-            self.add(stream);
-        }
-    }
-
-    pub fn send(self, hub: &crate::server::hub::Hub) {
-        for stream in self.0 {
-            hub.notify(stream);
-        }
-    }
 }

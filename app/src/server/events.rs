@@ -1,0 +1,302 @@
+//! The one way a write emits events. A feature opens a [`Write`] (a database
+//! transaction that knows who acts and when), changes its rows through it, and calls
+//! [`Write::emit`] for each event: the event is appended to the log (`outbox`), the
+//! catalog's notify policy is applied in the same transaction, and the stream is noted
+//! for waking. [`Write::commit`] commits, then wakes the hub. No feature appends to
+//! the outbox or wakes the hub itself, so a rolled-back write emits nothing and a
+//! committed one is never missed.
+//!
+//! The notify policy: an event whose kind `notifies()` becomes a stored notification,
+//! and a `notification:created` on the user stream, for every other member of the
+//! workspace (alerts, `notifies_actor()`: every member), worded by [`describe`]. Kinds
+//! addressed to chosen people (a deleted workspace, an import's report, a message) are
+//! not described; their writers call [`Write::notify`] for each recipient.
+
+use std::ops::{Deref, DerefMut};
+
+use sqlx::{Any, AnyConnection, Transaction};
+
+use super::{db::Db, hub::Hub, outbox};
+use crate::{
+    error::AppResult,
+    live::{
+        catalog::{Notification, NotificationLevel},
+        Envelope, Event, Stream,
+    },
+    money::format_display,
+};
+
+/// A write in progress: its transaction, who acts, when, and the streams to wake.
+/// Derefs to the transaction's connection, so `&mut *write` (or `&mut **write` through
+/// a `&mut Write`) runs a query in it.
+pub struct Write {
+    tx: Transaction<'static, Any>,
+    wake: Vec<Stream>,
+    actor: i64,
+    now: i64,
+}
+
+impl Write {
+    /// Begins a write by user `actor` at `now` (Unix ms).
+    pub async fn begin(db: &Db, actor: i64, now: i64) -> AppResult<Write> {
+        Ok(Write {
+            tx: db.pool.begin().await?,
+            wake: Vec::new(),
+            actor,
+            now,
+        })
+    }
+
+    /// Who acts from now on: a sign-up's new account, once its row exists.
+    pub fn set_actor(&mut self, actor: i64) {
+        self.actor = actor;
+    }
+
+    pub fn actor(&self) -> i64 {
+        self.actor
+    }
+
+    pub fn now(&self) -> i64 {
+        self.now
+    }
+
+    /// Appends `event` to `stream`, applies the notify policy to workspace events, and
+    /// notes the streams to wake once committed.
+    pub async fn emit(&mut self, stream: Stream, event: Event) -> AppResult<Envelope> {
+        let kind = event.kind();
+        let notice = match stream {
+            Stream::Workspace(ws) if kind.notifies() => self.notice(ws, &event).await?,
+            _ => None,
+        };
+        let envelope = outbox::append(&mut self.tx, stream, event, self.now).await?;
+        self.wake(stream);
+        if let Some((ws, members, (level, title, message))) = notice {
+            for member in members {
+                self.notify(member, Some(ws), level, &title, &message)
+                    .await?;
+            }
+        }
+        Ok(envelope)
+    }
+
+    /// Stores a notification for `user_id` and announces it on their stream.
+    pub async fn notify(
+        &mut self,
+        user_id: i64,
+        workspace_id: Option<i64>,
+        level: NotificationLevel,
+        title: &str,
+        message: &str,
+    ) -> AppResult<()> {
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO notifications (user_id, workspace_id, level, title, message, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(user_id)
+        .bind(workspace_id)
+        .bind(level.as_str())
+        .bind(title)
+        .bind(message)
+        .bind(self.now)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        let notification = Notification::from_row((
+            id,
+            workspace_id,
+            level.as_str().to_owned(),
+            title.to_owned(),
+            message.to_owned(),
+            self.now,
+            None,
+        ));
+        let stream = Stream::User(user_id);
+        outbox::append(
+            &mut self.tx,
+            stream,
+            Event::NotificationCreated(notification),
+            self.now,
+        )
+        .await?;
+        self.wake(stream);
+        Ok(())
+    }
+
+    /// Commits, then wakes the hub for every stream written (waking it before the
+    /// commit would let it tail the log too early).
+    pub async fn commit(self, hub: &Hub) -> AppResult<()> {
+        self.tx.commit().await?;
+        for stream in self.wake {
+            hub.notify(stream);
+        }
+        Ok(())
+    }
+
+    /// Undoes everything, events included; nothing is woken.
+    pub async fn rollback(self) -> AppResult<()> {
+        Ok(self.tx.rollback().await?)
+    }
+
+    fn wake(&mut self, stream: Stream) {
+        if !self.wake.contains(&stream) {
+            self.wake.push(stream);
+        }
+    }
+
+    /// Who to tell about a workspace event, and what; `None` when no one or nothing.
+    async fn notice(
+        &mut self,
+        ws: i64,
+        event: &Event,
+    ) -> AppResult<Option<(i64, Vec<i64>, (NotificationLevel, String, String))>> {
+        // The actor is left out unless the event is an alert (no member has id 0).
+        let except = if event.kind().notifies_actor() {
+            0
+        } else {
+            self.actor
+        };
+        let members: Vec<(i64,)> = sqlx::query_as(
+            "SELECT user_id FROM memberships WHERE workspace_id = $1 AND user_id <> $2 ORDER BY user_id",
+        )
+        .bind(ws)
+        .bind(except)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        // Most writes (any in a personal workspace) have no one to tell, and then
+        // nothing needs describing.
+        if members.is_empty() {
+            return Ok(None);
+        }
+        let actor = self.actor;
+        Ok(describe(&mut self.tx, ws, event, actor)
+            .await?
+            .map(|text| (ws, members.into_iter().map(|(id,)| id).collect(), text)))
+    }
+}
+
+impl Deref for Write {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.tx
+    }
+}
+
+impl DerefMut for Write {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+}
+
+async fn display_name(tx: &mut Transaction<'_, Any>, id: i64) -> AppResult<String> {
+    let row: Option<(String,)> = sqlx::query_as("SELECT display_name FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(row.map(|(n,)| n).unwrap_or_else(|| "Someone".into()))
+}
+
+/// A notification's level, title and message for a workspace event; `None` for kinds
+/// whose writers address their recipients themselves.
+async fn describe(
+    tx: &mut Transaction<'_, Any>,
+    ws: i64,
+    event: &Event,
+    actor: i64,
+) -> AppResult<Option<(NotificationLevel, String, String)>> {
+    let Some((workspace,)): Option<(String,)> =
+        sqlx::query_as("SELECT name FROM workspaces WHERE id = $1")
+            .bind(ws)
+            .fetch_optional(&mut **tx)
+            .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(match event {
+        Event::ExpenseCreated(e) => {
+            let what = if e.description.is_empty() {
+                e.category.clone()
+            } else {
+                e.description.clone()
+            };
+            (
+                NotificationLevel::Info,
+                format!("New expense in {workspace}"),
+                format!("{} added {what}: {}", e.created_by_name, e.amount_display()),
+            )
+        }
+        Event::EarningNew(e) => (
+            NotificationLevel::Success,
+            format!("New earning in {workspace}"),
+            format!(
+                "{} logged {} on {}",
+                display_name(tx, actor).await?,
+                format_display(e.amount_minor, &e.currency),
+                e.platform_name
+            ),
+        ),
+        Event::MemberJoined(m) => (
+            NotificationLevel::Info,
+            format!("{} joined {workspace}", m.display_name),
+            format!("as {}", m.role.label()),
+        ),
+        Event::MemberLeft(m) => (
+            NotificationLevel::Warning,
+            format!("A member left {workspace}"),
+            format!(
+                "{} is no longer a member.",
+                display_name(tx, m.user_id).await?
+            ),
+        ),
+        Event::MemberRoleChanged(m) => (
+            NotificationLevel::Info,
+            format!("Role changed in {workspace}"),
+            format!("{} is now {}.", m.display_name, m.role.label()),
+        ),
+        Event::BudgetWarning(b) => (
+            NotificationLevel::Warning,
+            format!("{} budget at {} % in {workspace}", b.category, b.percent()),
+            format!(
+                "{} of {} spent in {}.",
+                format_display(b.spent_minor, &b.currency),
+                format_display(b.limit_minor, &b.currency),
+                b.month
+            ),
+        ),
+        Event::BudgetExceeded(b) => (
+            NotificationLevel::Error,
+            format!("{} budget exceeded in {workspace}", b.category),
+            format!(
+                "{} of {} spent in {}.",
+                format_display(b.spent_minor, &b.currency),
+                format_display(b.limit_minor, &b.currency),
+                b.month
+            ),
+        ),
+        Event::GoalCreated(g) => (
+            NotificationLevel::Info,
+            format!("New goal in {workspace}"),
+            format!(
+                "{} set a goal: {}, {}",
+                display_name(tx, actor).await?,
+                g.name,
+                format_display(g.target_minor, &g.currency)
+            ),
+        ),
+        // The goal's completion says the same, once.
+        Event::MilestoneCompleted(m) if m.percent >= 100 => return Ok(None),
+        Event::MilestoneCompleted(m) => (
+            NotificationLevel::Success,
+            format!("{}: {} % reached", m.name, m.percent),
+            format!("A milestone of a goal in {workspace}."),
+        ),
+        Event::GoalAchieved(g) => (
+            NotificationLevel::Success,
+            format!("Goal achieved in {workspace}: {}", g.name),
+            format!(
+                "{} of {} saved.",
+                format_display(g.saved_minor, &g.currency),
+                format_display(g.target_minor, &g.currency)
+            ),
+        ),
+        _ => return Ok(None),
+    }))
+}
