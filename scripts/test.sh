@@ -14,6 +14,7 @@ export TEST_POSTGRES_URL
 echo "== Rust tests (unit; integration on SQLite and PostgreSQL)"
 cargo test -p app --features ssr --lib
 cargo test -p server
+cargo test -p checks   # the module graph has no loops (issue 11)
 
 # Each integration test made its own database; remove them.
 if command -v psql >/dev/null 2>&1; then
