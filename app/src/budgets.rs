@@ -14,8 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     error::{AppError, AppResult},
     live::{catalog::BudgetInfo, follow::Followed, Event},
-    model::expense::CATEGORIES,
-    money::{self, parse_amount},
+    money::{self},
 };
 
 /// Budgets a workspace may have.
@@ -120,20 +119,8 @@ pub struct BudgetInput {
 
 impl BudgetInput {
     pub fn parse(category: &str, currency: &str, limit: &str) -> AppResult<Self> {
-        let category = CATEGORIES
-            .iter()
-            .find(|c| c.eq_ignore_ascii_case(category.trim()))
-            .ok_or_else(|| AppError::validation("category", "Choose a category from the list."))?
-            .to_string();
-        let currency = currency.trim().to_uppercase();
-        if money::currency_exponent(&currency).is_none() {
-            return Err(AppError::validation(
-                "currency",
-                "Choose a currency from the list.",
-            ));
-        }
-        let limit_minor = parse_amount(limit, &currency)
-            .map_err(|e| AppError::validation("limit", e.to_string()))?;
+        let category = crate::model::expense::parse_category(category)?;
+        let (limit_minor, currency) = money::parse_money(limit, currency, "limit")?;
         Ok(BudgetInput {
             category,
             currency,
@@ -144,16 +131,9 @@ impl BudgetInput {
 
 #[server(endpoint = "budgets/list")]
 pub async fn list_budgets(workspace_id: i64) -> Result<BudgetList, AppError> {
-    let state = crate::server::state()?;
-    let user = crate::server::authz::require_user(&state).await?;
-    crate::server::authz::require_member(
-        &state,
-        user.id,
-        workspace_id,
-        crate::server::authz::Need::Read,
-    )
-    .await?;
-    ssr::list(&state, workspace_id).await
+    let guard =
+        crate::server::authz::member(workspace_id, crate::model::workspace::Need::Read).await?;
+    ssr::list(&guard.state, workspace_id).await
 }
 
 /// Sets the monthly limit of a category: creates the budget, or changes its limit.
@@ -176,14 +156,15 @@ pub async fn delete_budget(workspace_id: i64, id: i64) -> Result<(), AppError> {
 pub mod ssr {
 
     use super::*;
+    use crate::model::workspace::Need;
     use crate::{
         dates::format_iso_date,
         live::{catalog::Deleted, Stream},
         server::{
-            authz::{require_member, require_user, Need},
+            authz::{member, Caller},
             db::snapshot,
             events::Write,
-            now_ms, outbox, state, today_days, AppState,
+            now_ms, outbox, today_days, AppState,
         },
     };
 
@@ -251,9 +232,7 @@ pub mod ssr {
         currency: String,
         limit: String,
     ) -> AppResult<BudgetInfo> {
-        let state = state()?;
-        let user = require_user(&state).await?;
-        require_member(&state, user.id, workspace_id, Need::Write).await?;
+        let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
         let input = BudgetInput::parse(&category, &currency, &limit)?;
         let now = now_ms();
         let month = current_month();
@@ -317,9 +296,7 @@ pub mod ssr {
     }
 
     pub async fn delete(workspace_id: i64, id: i64) -> AppResult<()> {
-        let state = state()?;
-        let user = require_user(&state).await?;
-        require_member(&state, user.id, workspace_id, Need::Write).await?;
+        let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
         let mut tx = Write::begin(&state.db, user.id, now_ms()).await?;
         let done = sqlx::query("DELETE FROM budgets WHERE id = $1 AND workspace_id = $2")
             .bind(id)

@@ -8,16 +8,9 @@ pub use crate::model::earning::*;
 
 #[server(endpoint = "earnings/list")]
 pub async fn list_earnings(workspace_id: i64) -> Result<EarningList, AppError> {
-    let state = crate::server::state()?;
-    let user = crate::server::authz::require_user(&state).await?;
-    crate::server::authz::require_member(
-        &state,
-        user.id,
-        workspace_id,
-        crate::server::authz::Need::Read,
-    )
-    .await?;
-    ssr::list(&state, workspace_id).await
+    let guard =
+        crate::server::authz::member(workspace_id, crate::model::workspace::Need::Read).await?;
+    ssr::list(&guard.state, workspace_id).await
 }
 
 #[server(endpoint = "earnings/get")]
@@ -84,6 +77,7 @@ pub mod ssr {
     use sqlx::{Any, Executor};
 
     use super::*;
+    use crate::model::workspace::Need;
     use crate::server::events::Write;
     use crate::{
         error::AppResult,
@@ -95,9 +89,9 @@ pub mod ssr {
             Event, Stream,
         },
         server::{
-            authz::{require_member, require_user, Need},
+            authz::{member, Caller},
             db::{is_unique_violation, snapshot},
-            now_ms, outbox, state,
+            now_ms, outbox,
         },
     };
 
@@ -179,9 +173,7 @@ pub mod ssr {
     }
 
     pub async fn get(workspace_id: i64, id: i64) -> AppResult<Earning> {
-        let state = state()?;
-        let user = require_user(&state).await?;
-        require_member(&state, user.id, workspace_id, Need::Read).await?;
+        let Caller { state, user: _, .. } = member(workspace_id, Need::Read).await?;
         fetch(&state.db.pool, workspace_id, id).await
     }
 
@@ -205,9 +197,7 @@ pub mod ssr {
         id: Option<i64>,
         input: AppResult<EarningInput>,
     ) -> AppResult<Earning> {
-        let state = state()?;
-        let user = require_user(&state).await?;
-        require_member(&state, user.id, workspace_id, Need::Write).await?;
+        let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
         let input = input?;
         let platform: Option<(i64,)> =
             sqlx::query_as("SELECT id FROM platforms WHERE id = $1 AND workspace_id = $2")
@@ -283,9 +273,7 @@ pub mod ssr {
     }
 
     pub async fn delete(workspace_id: i64, id: i64) -> AppResult<()> {
-        let state = state()?;
-        let user = require_user(&state).await?;
-        require_member(&state, user.id, workspace_id, Need::Write).await?;
+        let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
         let mut tx = Write::begin(&state.db, user.id, now_ms()).await?;
         let done = sqlx::query("DELETE FROM earnings WHERE id = $1 AND workspace_id = $2")
             .bind(id)
@@ -310,9 +298,7 @@ pub mod ssr {
         name: String,
         color: String,
     ) -> AppResult<Platform> {
-        let state = state()?;
-        let user = require_user(&state).await?;
-        require_member(&state, user.id, workspace_id, Need::Write).await?;
+        let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
         let name = platform_name(&name)?;
         let color = parse_color(&color)?;
         let (count,): (i64,) =
@@ -383,9 +369,7 @@ pub mod ssr {
         name: String,
         color: String,
     ) -> AppResult<Platform> {
-        let state = state()?;
-        let user = require_user(&state).await?;
-        require_member(&state, user.id, workspace_id, Need::Write).await?;
+        let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
         let name = platform_name(&name)?;
         let color = parse_color(&color)?;
         let mut tx = Write::begin(&state.db, user.id, now_ms()).await?;

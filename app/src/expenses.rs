@@ -8,16 +8,9 @@ pub use crate::model::expense::*;
 
 #[server(endpoint = "expenses/list")]
 pub async fn list_expenses(workspace_id: i64) -> Result<ExpenseList, AppError> {
-    let state = crate::server::state()?;
-    let user = crate::server::authz::require_user(&state).await?;
-    crate::server::authz::require_member(
-        &state,
-        user.id,
-        workspace_id,
-        crate::server::authz::Need::Read,
-    )
-    .await?;
-    ssr::list(&state, workspace_id).await
+    let guard =
+        crate::server::authz::member(workspace_id, crate::model::workspace::Need::Read).await?;
+    ssr::list(&guard.state, workspace_id).await
 }
 
 #[server(endpoint = "expenses/get")]
@@ -82,6 +75,7 @@ pub mod ssr {
     use sqlx::{Any, Executor};
 
     use super::*;
+    use crate::model::workspace::Need;
     use crate::{
         budgets::ssr::{expenses_changed, Counted},
         live::{
@@ -89,10 +83,10 @@ pub mod ssr {
             Event, Stream,
         },
         server::{
-            authz::{require_member, require_user, Need},
+            authz::{member, Caller},
             db::snapshot,
             events::Write,
-            now_ms, outbox, state, AppState,
+            now_ms, outbox, AppState,
         },
     };
 
@@ -137,9 +131,7 @@ pub mod ssr {
     }
 
     pub async fn get(workspace_id: i64, id: i64) -> AppResult<Expense> {
-        let state = state()?;
-        let user = require_user(&state).await?;
-        require_member(&state, user.id, workspace_id, Need::Read).await?;
+        let Caller { state, user: _, .. } = member(workspace_id, Need::Read).await?;
         fetch(&state.db.pool, workspace_id, id).await
     }
 
@@ -164,9 +156,7 @@ pub mod ssr {
         description: String,
         date: String,
     ) -> AppResult<Expense> {
-        let state = state()?;
-        let user = require_user(&state).await?;
-        require_member(&state, user.id, workspace_id, Need::Write).await?;
+        let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
         let input = ExpenseInput::parse(&amount, &currency, &category, &description, &date)?;
         let now = now_ms();
         let mut tx = Write::begin(&state.db, user.id, now).await?;
@@ -207,9 +197,7 @@ pub mod ssr {
         description: String,
         date: String,
     ) -> AppResult<Expense> {
-        let state = state()?;
-        let user = require_user(&state).await?;
-        require_member(&state, user.id, workspace_id, Need::Write).await?;
+        let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
         let input = ExpenseInput::parse(&amount, &currency, &category, &description, &date)?;
         let now = now_ms();
         let mut tx = Write::begin(&state.db, user.id, now).await?;
@@ -251,9 +239,7 @@ pub mod ssr {
     /// an expense of this workspace, nothing is deleted. One event either way:
     /// `expense:deleted` for one, `expenses:bulk-deleted` for several.
     pub async fn delete_many(workspace_id: i64, mut ids: Vec<i64>) -> AppResult<u64> {
-        let state = state()?;
-        let user = require_user(&state).await?;
-        require_member(&state, user.id, workspace_id, Need::Write).await?;
+        let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
         // Several at once is the expensive kind; deleting one is not limited.
         if ids.len() > 1 {
             state

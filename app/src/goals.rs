@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     error::{AppError, AppResult},
     live::{catalog::GoalInfo, follow::Followed, Event},
-    money::{self, parse_amount},
+    money,
 };
 
 pub const DEFAULT_MILESTONES: [u8; 4] = [25, 50, 75, 100];
@@ -128,15 +128,7 @@ impl GoalInput {
                 format!("Use at most {MAX_NAME} ordinary characters."),
             ));
         }
-        let currency = currency.trim().to_uppercase();
-        if money::currency_exponent(&currency).is_none() {
-            return Err(AppError::validation(
-                "currency",
-                "Choose a currency from the list.",
-            ));
-        }
-        let target_minor = parse_amount(target, &currency)
-            .map_err(|e| AppError::validation("target", e.to_string()))?;
+        let (target_minor, currency) = money::parse_money(target, currency, "target")?;
         Ok(GoalInput {
             name,
             currency,
@@ -147,16 +139,9 @@ impl GoalInput {
 
 #[server(endpoint = "goals/list")]
 pub async fn list_goals(workspace_id: i64) -> Result<GoalList, AppError> {
-    let state = crate::server::state()?;
-    let user = crate::server::authz::require_user(&state).await?;
-    crate::server::authz::require_member(
-        &state,
-        user.id,
-        workspace_id,
-        crate::server::authz::Need::Read,
-    )
-    .await?;
-    ssr::list(&state, workspace_id).await
+    let guard =
+        crate::server::authz::member(workspace_id, crate::model::workspace::Need::Read).await?;
+    ssr::list(&guard.state, workspace_id).await
 }
 
 /// What the goals page shows: the workspace (with the caller's role) and its goals.
@@ -169,10 +154,9 @@ pub struct GoalsPageData {
 
 #[server(endpoint = "goals/page")]
 pub async fn load_goals_page(workspace_id: i64) -> Result<GoalsPageData, AppError> {
-    let state = crate::server::state()?;
-    let user = crate::server::authz::require_user(&state).await?;
+    let (state, user) = crate::server::authz::signed_in().await?;
     // A non-member gets "Workspace not found", as everywhere.
-    let workspace = crate::workspaces::ssr::summary(&state, user.id, workspace_id).await?;
+    let workspace = crate::workspaces::ssr::summary(&state, &user, workspace_id).await?;
     Ok(GoalsPageData {
         user,
         workspace,
@@ -218,16 +202,17 @@ pub mod ssr {
     use sqlx::Any;
 
     use super::*;
+    use crate::model::workspace::Need;
     use crate::{
         live::{
             catalog::{Deleted, Milestone, MilestoneInfo},
             Stream,
         },
         server::{
-            authz::{require_member, require_user, Need},
+            authz::{member, Caller},
             db::snapshot,
             events::Write,
-            now_ms, outbox, state, AppState,
+            now_ms, outbox, AppState,
         },
     };
 
@@ -304,9 +289,7 @@ pub mod ssr {
         currency: String,
         milestones: String,
     ) -> AppResult<GoalInfo> {
-        let state = state()?;
-        let user = require_user(&state).await?;
-        require_member(&state, user.id, workspace_id, Need::Write).await?;
+        let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
         let input = GoalInput::parse(&name, &target, &currency)?;
         let percents = parse_milestones(&milestones)?;
         let now = now_ms();
@@ -357,9 +340,7 @@ pub mod ssr {
         name: String,
         target: String,
     ) -> AppResult<GoalInfo> {
-        let state = state()?;
-        let user = require_user(&state).await?;
-        require_member(&state, user.id, workspace_id, Need::Write).await?;
+        let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
         let now = now_ms();
         let mut tx = Write::begin(&state.db, user.id, now).await?;
         let before = fetch(&mut tx, workspace_id, id).await?;
@@ -377,9 +358,7 @@ pub mod ssr {
     }
 
     pub async fn contribute(workspace_id: i64, id: i64, amount: String) -> AppResult<GoalInfo> {
-        let state = state()?;
-        let user = require_user(&state).await?;
-        require_member(&state, user.id, workspace_id, Need::Write).await?;
+        let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
         let now = now_ms();
         let mut tx = Write::begin(&state.db, user.id, now).await?;
         // Locks the goal's row: concurrent contributions add up one after the other.
@@ -391,7 +370,7 @@ pub mod ssr {
         .fetch_optional(&mut *tx)
         .await?;
         let (currency,) = found.ok_or_else(|| AppError::not_found("Goal"))?;
-        let amount_minor = parse_amount(&amount, &currency)
+        let amount_minor = money::parse_amount(&amount, &currency)
             .map_err(|e| AppError::validation("amount", e.to_string()))?;
         sqlx::query("UPDATE goals SET saved_minor = saved_minor + $1 WHERE id = $2")
             .bind(amount_minor)
@@ -466,9 +445,7 @@ pub mod ssr {
     }
 
     pub async fn delete(workspace_id: i64, id: i64) -> AppResult<()> {
-        let state = state()?;
-        let user = require_user(&state).await?;
-        require_member(&state, user.id, workspace_id, Need::Write).await?;
+        let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
         let mut tx = Write::begin(&state.db, user.id, now_ms()).await?;
         let done = sqlx::query("DELETE FROM goals WHERE id = $1 AND workspace_id = $2")
             .bind(id)

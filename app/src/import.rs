@@ -176,8 +176,9 @@ pub mod ssr {
             catalog::{ErrorReport, NotificationLevel, SyncReport},
             Event, Stream,
         },
+        model::workspace::Need,
         server::{
-            authz::{require_member, require_user, Need},
+            authz::{member, Caller},
             events::Write,
             now_ms, state,
         },
@@ -194,9 +195,7 @@ pub mod ssr {
         csv: String,
         commit: bool,
     ) -> AppResult<ImportReport> {
-        let state = state()?;
-        let user = require_user(&state).await?;
-        require_member(&state, user.id, workspace_id, Need::Write).await?;
+        let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
         let (action, per_minute) = if commit {
             ("import", IMPORTS_PER_MINUTE)
         } else {

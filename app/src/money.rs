@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::{AppError, AppResult};
+
 /// The currencies the product accepts, with their number of minor-unit digits.
 pub const CURRENCIES: &[(&str, u32)] = &[
     ("USD", 2),
@@ -193,6 +195,22 @@ fn grouped_digits(whole: &str, is_group: fn(char) -> bool) -> Result<String, Mon
         return Err(MoneyError::Malformed);
     }
     Ok(groups.concat())
+}
+
+/// A form's currency and an amount in it: the currency must be one of `CURRENCIES`
+/// (checked first, reported against `currency`), the amount is parsed for it and
+/// reported against `amount_field`. Returns (minor units, upper-cased code).
+pub fn parse_money(amount: &str, currency: &str, amount_field: &str) -> AppResult<(i64, String)> {
+    let currency = currency.trim().to_uppercase();
+    if currency_exponent(&currency).is_none() {
+        return Err(AppError::validation(
+            "currency",
+            "Choose a currency from the list.",
+        ));
+    }
+    let minor = parse_amount(amount, &currency)
+        .map_err(|e| AppError::validation(amount_field, e.to_string()))?;
+    Ok((minor, currency))
 }
 
 /// Formats minor units as a plain decimal ("1234.50"), the inverse of `parse_amount`.

@@ -122,17 +122,17 @@ pub mod ssr {
             catalog::{NotificationLevel, NotificationRef},
             Stream,
         },
+        model::workspace::Need,
         server::{
-            authz::{require_member, require_user, Need},
+            authz::{member, signed_in, Caller},
             db::snapshot,
             events::Write,
-            now_ms, outbox, state,
+            now_ms, outbox,
         },
     };
 
     pub async fn list() -> AppResult<NotificationList> {
-        let state = state()?;
-        let user = require_user(&state).await?;
+        let (state, user) = signed_in().await?;
         let mut tx = snapshot(&state.db).await?;
         let cursor = outbox::head_in(&mut *tx, Stream::User(user.id)).await?;
         let rows: Vec<crate::live::catalog::NotificationRow> = sqlx::query_as(&format!(
@@ -159,8 +159,7 @@ pub mod ssr {
     /// Marks `id` (or, with `None`, every unread one up to `MARK_ALL_LIMIT`) read, and
     /// announces each on the user's stream. Someone else's notification is not found.
     pub async fn mark_read(id: Option<i64>) -> AppResult<u64> {
-        let state = state()?;
-        let user = require_user(&state).await?;
+        let (state, user) = signed_in().await?;
         let now = now_ms();
         let mut tx = Write::begin(&state.db, user.id, now).await?;
         let ids: Vec<(i64,)> = match id {
@@ -205,8 +204,7 @@ pub mod ssr {
     }
 
     pub async fn dismiss(id: i64) -> AppResult<()> {
-        let state = state()?;
-        let user = require_user(&state).await?;
+        let (state, user) = signed_in().await?;
         let now = now_ms();
         let mut tx = Write::begin(&state.db, user.id, now).await?;
         let gone: Option<(i64,)> =
@@ -256,9 +254,7 @@ pub mod ssr {
         level: String,
         mut to: Vec<i64>,
     ) -> AppResult<u64> {
-        let state = state()?;
-        let user = require_user(&state).await?;
-        require_member(&state, user.id, workspace_id, Need::Manage).await?;
+        let Caller { state, user, .. } = member(workspace_id, Need::Manage).await?;
         let title = text("title", &title, MAX_TITLE, false)?;
         let message = text("message", &message.replace("\r\n", "\n"), MAX_MESSAGE, true)?;
         let level = match level.trim() {

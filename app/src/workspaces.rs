@@ -9,8 +9,7 @@ pub use crate::model::workspace::*;
 /// The caller's workspaces, personal first.
 #[server(endpoint = "workspaces/list")]
 pub async fn list_workspaces() -> Result<Vec<WorkspaceSummary>, AppError> {
-    let state = crate::server::state()?;
-    let user = crate::server::authz::require_user(&state).await?;
+    let (state, user) = crate::server::authz::signed_in().await?;
     ssr::list_workspaces(&state, user.id).await
 }
 
@@ -83,18 +82,17 @@ pub mod ssr {
             catalog::{InviteInfo, MemberGone, MemberInfo, NotificationLevel, WorkspaceInfo},
             Event, Stream,
         },
+        model::workspace::Need,
         server::{
-            authz::{require_member, require_user, Need},
+            authz::{member, role_of, signed_in, Caller},
             events::Write,
-            now_ms, state,
+            now_ms,
         },
     };
 
     /// Renames a workspace (owners and admins); `workspace:updated`.
     pub async fn rename(workspace_id: i64, name: String) -> AppResult<WorkspaceInfo> {
-        let state = state()?;
-        let user = require_user(&state).await?;
-        require_member(&state, user.id, workspace_id, Need::Manage).await?;
+        let Caller { state, user, .. } = member(workspace_id, Need::Manage).await?;
         let name = validate_workspace_name(&name)?;
         let mut tx = Write::begin(&state.db, user.id, now_ms()).await?;
         sqlx::query("UPDATE workspaces SET name = $1 WHERE id = $2")
@@ -121,13 +119,11 @@ pub mod ssr {
     /// other member is notified on their own stream, as the workspace's own notifications
     /// go with it.
     pub async fn delete(workspace_id: i64) -> AppResult<()> {
-        let state = state()?;
-        let user = require_user(&state).await?;
-        let role = require_member(&state, user.id, workspace_id, Need::Manage).await?;
+        let Caller { state, user, role } = member(workspace_id, Need::Manage).await?;
         if role != Role::Owner {
             return Err(AppError::forbidden("Only an owner can delete a workspace."));
         }
-        let ws = summary(&state, user.id, workspace_id).await?;
+        let ws = summary(&state, &user, workspace_id).await?;
         if ws.kind != "team" {
             return Err(AppError::forbidden(
                 "A personal workspace cannot be deleted.",
@@ -243,10 +239,10 @@ pub mod ssr {
 
     pub async fn summary(
         state: &crate::server::AppState,
-        user_id: i64,
+        user: &crate::model::user::SessionUser,
         workspace_id: i64,
     ) -> AppResult<WorkspaceSummary> {
-        let role = require_member(state, user_id, workspace_id, Need::Read).await?;
+        let role = role_of(state, user, workspace_id, Need::Read).await?;
         let (name, kind): (String, String) =
             sqlx::query_as("SELECT name, kind FROM workspaces WHERE id = $1")
                 .bind(workspace_id)
@@ -261,8 +257,7 @@ pub mod ssr {
     }
 
     pub async fn create_team(name: String) -> AppResult<WorkspaceSummary> {
-        let state = state()?;
-        let user = require_user(&state).await?;
+        let (state, user) = signed_in().await?;
         let name = validate_workspace_name(&name)?;
         let (count,): (i64,) =
             sqlx::query_as("SELECT COUNT(*) FROM memberships WHERE user_id = $1")
@@ -289,9 +284,8 @@ pub mod ssr {
     }
 
     pub async fn team(workspace_id: i64) -> AppResult<Team> {
-        let state = state()?;
-        let user = require_user(&state).await?;
-        let workspace = summary(&state, user.id, workspace_id).await?;
+        let (state, user) = signed_in().await?;
+        let workspace = summary(&state, &user, workspace_id).await?;
         let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
             "SELECT u.id, u.display_name, u.email, m.role FROM memberships m JOIN users u ON u.id = m.user_id \
              WHERE m.workspace_id = $1 ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 \
@@ -359,10 +353,12 @@ pub mod ssr {
     }
 
     pub async fn create_invite(workspace_id: i64, role: String) -> AppResult<Invite> {
-        let state = state()?;
-        let user = require_user(&state).await?;
-        let my_role = require_member(&state, user.id, workspace_id, Need::Manage).await?;
-        let ws = summary(&state, user.id, workspace_id).await?;
+        let Caller {
+            state,
+            user,
+            role: my_role,
+        } = member(workspace_id, Need::Manage).await?;
+        let ws = summary(&state, &user, workspace_id).await?;
         if ws.kind != "team" {
             return Err(AppError::forbidden(
                 "A personal workspace cannot be shared. Create a team workspace.",
@@ -427,9 +423,7 @@ pub mod ssr {
     }
 
     pub async fn revoke_invite(workspace_id: i64, code: String) -> AppResult<()> {
-        let state = state()?;
-        let user = require_user(&state).await?;
-        require_member(&state, user.id, workspace_id, Need::Manage).await?;
+        let Caller { state, user, .. } = member(workspace_id, Need::Manage).await?;
         let now = now_ms();
         let mut tx = Write::begin(&state.db, user.id, now).await?;
         let revoked: Option<(String, i64)> = sqlx::query_as(
@@ -482,12 +476,9 @@ pub mod ssr {
     }
 
     pub async fn invite_preview(code: String) -> AppResult<InvitePreview> {
-        let state = state()?;
-        let user = require_user(&state).await?;
+        let (state, user) = signed_in().await?;
         let (ws, workspace_name, role) = open_invite(&state, &code).await?;
-        let already_member = require_member(&state, user.id, ws, Need::Read)
-            .await
-            .is_ok();
+        let already_member = role_of(&state, &user, ws, Need::Read).await.is_ok();
         Ok(InvitePreview {
             workspace_name,
             role,
@@ -496,13 +487,9 @@ pub mod ssr {
     }
 
     pub async fn join(code: String) -> AppResult<WorkspaceSummary> {
-        let state = state()?;
-        let user = require_user(&state).await?;
+        let (state, user) = signed_in().await?;
         let (ws, _, role) = open_invite(&state, &code).await?;
-        if require_member(&state, user.id, ws, Need::Read)
-            .await
-            .is_err()
-        {
+        if role_of(&state, &user, ws, Need::Read).await.is_err() {
             let (count,): (i64,) =
                 sqlx::query_as("SELECT COUNT(*) FROM memberships WHERE workspace_id = $1")
                     .bind(ws)
@@ -556,21 +543,20 @@ pub mod ssr {
             }
         }
         leptos_axum::redirect(&format!("/w/{ws}"));
-        summary(&state, user.id, ws).await
+        summary(&state, &user, ws).await
     }
 
     pub async fn remove_member(workspace_id: i64, target: i64) -> AppResult<()> {
-        let state = state()?;
-        let user = require_user(&state).await?;
+        let (state, user) = signed_in().await?;
         let leaving = target == user.id;
-        let my_role = require_member(
+        let my_role = role_of(
             &state,
-            user.id,
+            &user,
             workspace_id,
             if leaving { Need::Read } else { Need::Manage },
         )
         .await?;
-        let ws = summary(&state, user.id, workspace_id).await?;
+        let ws = summary(&state, &user, workspace_id).await?;
         if ws.kind != "team" {
             return Err(AppError::forbidden(
                 "Nobody can leave or be removed from a personal workspace.",
@@ -635,9 +621,11 @@ pub mod ssr {
     }
 
     pub async fn change_role(workspace_id: i64, target: i64, role: String) -> AppResult<()> {
-        let state = state()?;
-        let user = require_user(&state).await?;
-        let my_role = require_member(&state, user.id, workspace_id, Need::Manage).await?;
+        let Caller {
+            state,
+            user,
+            role: my_role,
+        } = member(workspace_id, Need::Manage).await?;
         let Some(new_role) = Role::parse(&role) else {
             return Err(AppError::validation(
                 "role",

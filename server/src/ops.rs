@@ -5,7 +5,7 @@
 use app::{
     live::catalog::Announcement,
     server::{
-        hub::{self, Control},
+        hub::cluster::{self, Control},
         AppState,
     },
 };
@@ -92,7 +92,7 @@ pub async fn disconnect(
         }
     }
     tracing::info!(user_id, "operator: sessions revoked, sockets closing");
-    match hub::command(&state.hub, &state.db, Control::Disconnect { user_id }).await {
+    match cluster::command(&state.hub, &state.db, Control::Disconnect { user_id }).await {
         Ok(closed) => Json(serde_json::json!({ "sockets_closed": closed })).into_response(),
         Err(_) => error(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -141,7 +141,7 @@ pub async fn announce(
         title: title.to_owned(),
         message: message.to_owned(),
     });
-    match hub::command(&state.hub, &state.db, control).await {
+    match cluster::command(&state.hub, &state.db, control).await {
         Ok(sockets) => Json(serde_json::json!({ "sockets": sockets })).into_response(),
         Err(_) => error(
             StatusCode::SERVICE_UNAVAILABLE,

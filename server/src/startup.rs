@@ -103,9 +103,9 @@ impl Application {
                 std::time::Duration::from_secs(60),
             )),
         };
-        tokio::spawn(hub::run(hub.clone(), db.clone(), wake));
+        tokio::spawn(hub::delivery::run(hub.clone(), db.clone(), wake));
         if db.backend == app::server::db::Backend::Postgres {
-            tokio::spawn(hub::listen_postgres(
+            tokio::spawn(hub::cluster::listen_postgres(
                 hub.clone(),
                 config.database_url.clone(),
             ));

@@ -301,6 +301,25 @@ impl EventKind {
     }
 }
 
+impl Notification {
+    pub fn from_row(
+        (id, workspace_id, level, title, message, created_at, read_at): NotificationRow,
+    ) -> Notification {
+        let level = NotificationLevel::from_stored(&level);
+        Notification {
+            id,
+            level,
+            title,
+            message,
+            workspace_id,
+            dismissible: true,
+            duration_ms: level.toast_ms(),
+            created_at,
+            read: read_at.is_some(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -363,25 +382,6 @@ mod tests {
             "error:occurred",
         ] {
             assert!(EventKind::from_name(name).is_some(), "{name} missing");
-        }
-    }
-}
-
-impl Notification {
-    pub fn from_row(
-        (id, workspace_id, level, title, message, created_at, read_at): NotificationRow,
-    ) -> Notification {
-        let level = NotificationLevel::from_stored(&level);
-        Notification {
-            id,
-            level,
-            title,
-            message,
-            workspace_id,
-            dismissible: true,
-            duration_ms: level.toast_ms(),
-            created_at,
-            read: read_at.is_some(),
         }
     }
 }

@@ -8,7 +8,7 @@ use super::expense::check_date_range;
 use crate::{
     dates::parse_iso_date,
     error::{AppError, AppResult},
-    money::{self, parse_amount, KeyedTotals, Totals},
+    money::{self, KeyedTotals, Totals},
 };
 
 pub const MAX_NOTES: usize = 500;
@@ -150,15 +150,7 @@ impl EarningInput {
             .ok_or_else(|| AppError::validation("date", "Enter a real date (YYYY-MM-DD)."))?;
         check_date_range(days, "date")?;
         let hours_centi = parse_hours(hours)?;
-        let currency = currency.trim().to_uppercase();
-        if money::currency_exponent(&currency).is_none() {
-            return Err(AppError::validation(
-                "currency",
-                "Choose a currency from the list.",
-            ));
-        }
-        let amount_minor = parse_amount(amount, &currency)
-            .map_err(|e| AppError::validation("amount", e.to_string()))?;
+        let (amount_minor, currency) = money::parse_money(amount, currency, "amount")?;
         let notes = notes.trim().to_owned();
         if notes.chars().count() > MAX_NOTES {
             return Err(AppError::validation(

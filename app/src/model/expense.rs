@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     dates::parse_iso_date,
     error::{AppError, AppResult},
-    money::{self, parse_amount, KeyedTotals, Totals},
+    money::{self, KeyedTotals, Totals},
 };
 
 pub const CATEGORIES: &[&str] = &[
@@ -83,20 +83,8 @@ impl ExpenseInput {
         description: &str,
         date: &str,
     ) -> AppResult<Self> {
-        let currency = currency.trim().to_uppercase();
-        if money::currency_exponent(&currency).is_none() {
-            return Err(AppError::validation(
-                "currency",
-                "Choose a currency from the list.",
-            ));
-        }
-        let amount_minor = parse_amount(amount, &currency)
-            .map_err(|e| AppError::validation("amount", e.to_string()))?;
-        let category = CATEGORIES
-            .iter()
-            .find(|c| c.eq_ignore_ascii_case(category.trim()))
-            .ok_or_else(|| AppError::validation("category", "Choose a category from the list."))?
-            .to_string();
+        let (amount_minor, currency) = money::parse_money(amount, currency, "amount")?;
+        let category = parse_category(category)?;
         let description = description.trim().to_owned();
         if description.chars().count() > MAX_DESCRIPTION {
             return Err(AppError::validation(
@@ -122,6 +110,15 @@ impl ExpenseInput {
             spent_on,
         })
     }
+}
+
+/// One of `CATEGORIES`, matched without regard to case, or an error against `category`.
+pub fn parse_category(raw: &str) -> AppResult<String> {
+    CATEGORIES
+        .iter()
+        .find(|c| c.eq_ignore_ascii_case(raw.trim()))
+        .map(|c| c.to_string())
+        .ok_or_else(|| AppError::validation("category", "Choose a category from the list."))
 }
 
 /// Dates from 2000-01-01 up to a year ahead are accepted.

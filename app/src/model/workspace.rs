@@ -40,12 +40,42 @@ impl Role {
         }
     }
 
+    /// The one permission rule: what each role may do.
+    pub fn allows(self, need: Need) -> bool {
+        match need {
+            Need::Read => true,
+            Need::Write => self != Role::Viewer,
+            Need::Manage => matches!(self, Role::Owner | Role::Admin),
+        }
+    }
+
     pub fn can_write(self) -> bool {
-        self != Role::Viewer
+        self.allows(Need::Write)
     }
 
     pub fn can_manage(self) -> bool {
-        matches!(self, Role::Owner | Role::Admin)
+        self.allows(Need::Manage)
+    }
+}
+
+/// What an action needs from the caller's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// See the workspace's data: any member.
+    Read,
+    /// Create, edit and delete records: members, admins, owners.
+    Write,
+    /// Invite people, change roles, rename or delete: admins and owners.
+    Manage,
+}
+
+impl Need {
+    /// Why a member whose role does not allow this is refused.
+    pub fn refusal(self) -> &'static str {
+        match self {
+            Need::Read | Need::Write => "Viewers can look but not change this workspace's data.",
+            Need::Manage => "Only owners and admins can manage the team.",
+        }
     }
 }
 
@@ -109,4 +139,28 @@ pub fn validate_workspace_name(raw: &str) -> AppResult<String> {
         ));
     }
     Ok(name.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The one permission rule, role by role: every member reads, viewers change
+    /// nothing, only owners and admins manage.
+    #[test]
+    fn each_role_allows_what_it_should() {
+        let table = [
+            (Role::Owner, [true, true, true]),
+            (Role::Admin, [true, true, true]),
+            (Role::Member, [true, true, false]),
+            (Role::Viewer, [true, false, false]),
+        ];
+        for (role, [read, write, manage]) in table {
+            assert_eq!(role.allows(Need::Read), read, "{role:?} read");
+            assert_eq!(role.allows(Need::Write), write, "{role:?} write");
+            assert_eq!(role.allows(Need::Manage), manage, "{role:?} manage");
+            assert_eq!(role.can_write(), write);
+            assert_eq!(role.can_manage(), manage);
+        }
+    }
 }

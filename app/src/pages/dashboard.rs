@@ -52,8 +52,7 @@ pub struct OpenWorkspace {
 
 #[leptos::server(endpoint = "dashboard")]
 pub async fn load_dashboard(workspace_id: i64) -> Result<DashboardData, AppError> {
-    let state = crate::server::state()?;
-    let user = crate::server::authz::require_user(&state).await?;
+    let (state, user) = crate::server::authz::signed_in().await?;
     let workspaces = crate::workspaces::ssr::list_workspaces(&state, user.id).await?;
     // Listed means a member, and every member may read: no further checks.
     let open = match workspaces.iter().find(|w| w.id == workspace_id) {

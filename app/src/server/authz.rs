@@ -6,11 +6,14 @@ use leptos::prelude::use_context;
 
 use super::{
     session::{token_from_headers, Claims},
-    state::AppState,
+    state::{state, AppState},
 };
 use crate::{
     error::{AppError, AppResult},
-    model::{user::SessionUser, workspace::Role},
+    model::{
+        user::SessionUser,
+        workspace::{Need, Role},
+    },
 };
 
 /// The logged-in user of the current request, if the token is valid and not revoked.
@@ -75,49 +78,51 @@ pub async fn require_user(state: &AppState) -> AppResult<SessionUser> {
     current_user(state).await?.ok_or(AppError::Unauthorized)
 }
 
-/// What an action needs from the caller's role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Need {
-    /// See the workspace's data: any member.
-    Read,
-    /// Create, edit and delete records: members, admins, owners.
-    Write,
-    /// Invite people and change roles: admins and owners.
-    Manage,
+/// The guard of a server function about the caller only (their notifications, their
+/// workspaces): the state and the signed-in user, or `Unauthorized`.
+pub async fn signed_in() -> AppResult<(AppState, SessionUser)> {
+    let state = state()?;
+    let user = require_user(&state).await?;
+    Ok((state, user))
 }
 
-/// The caller's role in the workspace, if it allows `need`. A non-member gets
-/// "not found", so workspace ids reveal nothing.
-pub async fn require_member(
+/// A caller who passed the guard of a workspace server function.
+pub struct Caller {
+    pub state: AppState,
+    pub user: SessionUser,
+    pub role: Role,
+}
+
+/// The guard of every server function on a workspace's data, called first, the same way
+/// everywhere: signed in (`Unauthorized`), a member (`NotFound`, so workspace ids reveal
+/// nothing), with a role that allows `need` (`Role::allows`; `Forbidden`).
+pub async fn member(workspace_id: i64, need: Need) -> AppResult<Caller> {
+    let (state, user) = signed_in().await?;
+    let role = role_of(&state, &user, workspace_id, need).await?;
+    Ok(Caller { state, user, role })
+}
+
+/// `user`'s role in the workspace, if it allows `need` (for callers that hold the state
+/// and user already, such as an invite being accepted).
+pub async fn role_of(
     state: &AppState,
-    user_id: i64,
+    user: &SessionUser,
     workspace_id: i64,
     need: Need,
 ) -> AppResult<Role> {
     let role: Option<(String,)> =
         sqlx::query_as("SELECT role FROM memberships WHERE workspace_id = $1 AND user_id = $2")
             .bind(workspace_id)
-            .bind(user_id)
+            .bind(user.id)
             .fetch_optional(&state.db.pool)
             .await?;
     let role = role
         .and_then(|(r,)| Role::parse(&r))
         .ok_or_else(|| AppError::not_found("Workspace"))?;
-    let allowed = match need {
-        Need::Read => true,
-        Need::Write => role != Role::Viewer,
-        Need::Manage => matches!(role, Role::Owner | Role::Admin),
-    };
-    if allowed {
+    if role.allows(need) {
         Ok(role)
-    } else if need == Need::Write {
-        Err(AppError::forbidden(
-            "Viewers can look but not change this workspace's data.",
-        ))
     } else {
-        Err(AppError::forbidden(
-            "Only owners and admins can manage the team.",
-        ))
+        Err(AppError::forbidden(need.refusal()))
     }
 }
 

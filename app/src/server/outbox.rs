@@ -10,7 +10,7 @@
 //!
 //! On PostgreSQL, `append` also sends `NOTIFY liveledger_events, '<stream>'` in the same
 //! transaction, so every instance on the database learns of the commit
-//! (`hub::listen_postgres`) and tails the log from its own high-water mark.
+//! (`hub::cluster::listen_postgres`) and tails the log from its own high-water mark.
 
 use sqlx::{Any, Transaction};
 

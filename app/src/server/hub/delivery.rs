@@ -1,0 +1,210 @@
+//! Delivery: the task that tails the log of each woken stream from the room's
+//! high-water mark and fans every event out to the sockets in its room. A socket whose
+//! bounded queue is full is told to resume instead of being buffered without limit.
+
+use std::{collections::HashSet, sync::Arc};
+
+use tokio::sync::mpsc;
+
+use super::{event_frame, Frame, Hub, Outbound};
+use crate::{
+    live::{access_change, AccessChange, EventKind, Stream},
+    server::{db::Db, metrics::KindLabel, outbox},
+};
+
+impl Hub {
+    /// Hands one event frame to every socket in the stream's room. Sockets whose queue
+    /// is full are told to resume and leave the room.
+    fn fan_out(&self, stream: Stream, seq: i64, kind: &'static str, frame: Frame) {
+        let mut inner = self.lock();
+        let Some(room) = inner.rooms.get(&stream) else {
+            return;
+        };
+        let mut overflowed = Vec::new();
+        let mut delivered = 0u64;
+        for id in room {
+            let Some(conn) = inner.conns.get(id) else {
+                continue;
+            };
+            match conn.tx.try_send(Outbound::Event {
+                stream,
+                seq,
+                frame: frame.clone(),
+            }) {
+                Ok(()) => delivered += 1,
+                Err(mpsc::error::TrySendError::Full(_)) => overflowed.push(*id),
+                Err(mpsc::error::TrySendError::Closed(_)) => {}
+            }
+        }
+        self.counters.events_delivered.inc_by(delivered);
+        let label = KindLabel { kind };
+        self.kinds.delivered.get_or_create(&label).inc_by(delivered);
+        if !overflowed.is_empty() {
+            self.kinds
+                .dropped
+                .get_or_create(&label)
+                .inc_by(overflowed.len() as u64);
+        }
+        for id in overflowed {
+            self.counters.events_dropped_overflow.inc();
+            if let Some(conn) = inner.conns.remove(&id) {
+                // The queue is full, so the close cannot be queued: dropping the sender
+                // ends the connection's queue, which the connection reads as "resume".
+                for s in conn.streams {
+                    inner.leave(id, s);
+                }
+            }
+        }
+    }
+
+    fn delivered(&self, stream: Stream) -> Option<i64> {
+        self.lock().delivered.get(&stream).copied()
+    }
+
+    fn set_delivered(&self, stream: Stream, seq: i64) {
+        if let Some(mark) = self.lock().delivered.get_mut(&stream) {
+            *mark = (*mark).max(seq);
+        }
+    }
+}
+
+/// The delivery task: for each woken stream, reads the log after the hub's high-water
+/// mark and fans the events out in order. Runs until the hub is dropped.
+pub async fn run(hub: Arc<Hub>, db: Db, mut wake: mpsc::UnboundedReceiver<Stream>) {
+    while let Some(first) = wake.recv().await {
+        let mut streams = HashSet::from([first]);
+        while let Ok(more) = wake.try_recv() {
+            streams.insert(more);
+        }
+        for stream in streams {
+            if let Err(e) = deliver(&hub, &db, stream).await {
+                tracing::error!(error = %e, stream = %stream.key(), "live delivery failed");
+            }
+        }
+    }
+}
+
+async fn deliver(hub: &Hub, db: &Db, stream: Stream) -> Result<(), crate::error::AppError> {
+    // No room, no listener: nothing to deliver (sockets replay the past themselves).
+    let Some(mut after) = hub.delivered(stream) else {
+        return Ok(());
+    };
+    loop {
+        let events = outbox::read_after(&db.pool, stream, after, 500).await?;
+        let Some(&(last, _, _)) = events.last() else {
+            break;
+        };
+        for (seq, kind, json) in &events {
+            // Authorization at delivery, on every instance, decided by the event's kind:
+            // a member who left leaves the room before their `member:left` (or anything
+            // later) goes out; after a deletion has gone out, nobody may read the stream
+            // any more and every socket leaves the room (each is told `revoked`).
+            let change = access_change(kind, json);
+            if let Some(AccessChange::Left(user_id)) = change {
+                hub.revoke(user_id, stream);
+            }
+            let kind = EventKind::from_name(kind).map_or("unknown", |k| k.name());
+            hub.fan_out(stream, *seq, kind, event_frame(json));
+            if change == Some(AccessChange::Closed) {
+                for user_id in hub.room_members(stream).into_keys() {
+                    hub.revoke(user_id, stream);
+                }
+            }
+            hub.kinds.emitted.get_or_create(&KindLabel { kind }).inc();
+        }
+        hub.counters.events_emitted.inc_by(events.len() as u64);
+        after = last;
+        hub.set_delivered(stream, after);
+        if events.len() < 500 {
+            break;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    use crate::server::metrics::HubStats;
+
+    #[test]
+    fn event_frames_are_the_envelope_with_a_type() {
+        let frame = event_frame(r#"{"seq":1,"stream":"ws:2"}"#);
+        assert_eq!(&*frame, r#"{"type":"event","seq":1,"stream":"ws:2"}"#);
+    }
+
+    #[tokio::test]
+    async fn rooms_follow_joins_revokes_and_disconnects() {
+        let (hub, _wake) = Hub::new(4);
+        let (a, mut rx_a) = hub.connect(1);
+        let (b, mut rx_b) = hub.connect(2);
+        let ws = Stream::Workspace(9);
+        hub.join(a, ws, 0);
+        hub.join(b, ws, 0);
+        hub.fan_out(ws, 1, "expense:created", Frame::from_static("x"));
+        assert!(matches!(
+            rx_a.try_recv(),
+            Ok(Outbound::Event { seq: 1, .. })
+        ));
+        assert!(matches!(
+            rx_b.try_recv(),
+            Ok(Outbound::Event { seq: 1, .. })
+        ));
+
+        hub.revoke(2, ws);
+        hub.fan_out(ws, 2, "expense:created", Frame::from_static("y"));
+        assert!(matches!(
+            rx_a.try_recv(),
+            Ok(Outbound::Event { seq: 2, .. })
+        ));
+        assert!(
+            matches!(rx_b.try_recv(), Ok(Outbound::Revoked { stream }) if stream == ws),
+            "a revoked user is told so"
+        );
+        assert!(
+            rx_b.try_recv().is_err(),
+            "a revoked user receives nothing more"
+        );
+
+        let (a2, _rx_a2) = hub.connect(1);
+        hub.join(a2, ws, 0);
+        assert_eq!((hub.sockets_of(1), hub.sockets_of(2)), (2, 1));
+        assert_eq!(hub.room_size(ws), (2, 1), "two sockets of one user");
+        assert_eq!(hub.room_members(ws), HashMap::from([(1, 2)]));
+        hub.disconnect(a2);
+        hub.disconnect(a);
+        assert_eq!(hub.room_size(ws), (0, 0));
+        assert_eq!(
+            hub.stats(),
+            HubStats {
+                connections: 1,
+                users: 1,
+                rooms: 0
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_ends_the_connection_instead_of_growing() {
+        let (hub, _wake) = Hub::new(2);
+        let (a, mut rx) = hub.connect(1);
+        let ws = Stream::Workspace(1);
+        hub.join(a, ws, 0);
+        for seq in 1..=5 {
+            hub.fan_out(ws, seq, "expense:created", Frame::from_static("e"));
+        }
+        assert_eq!(hub.counters.events_dropped_overflow.get(), 1);
+        let mut got = Vec::new();
+        while let Some(Outbound::Event { seq, .. }) = rx.recv().await {
+            got.push(seq);
+        }
+        assert_eq!(
+            got,
+            [1, 2],
+            "two queued, then the queue ended (the socket must resume)"
+        );
+        assert_eq!(hub.stats().connections, 0);
+    }
+}

@@ -1,0 +1,336 @@
+//! The live hub, in three parts: this module is the registry (which sockets listen to
+//! which stream, joins, revocations, closes, ephemeral sends); `delivery` tails the
+//! log and fans events out to the rooms with back-pressure; `cluster` connects the
+//! instances on one PostgreSQL (the wake listener, operator commands). The parts import
+//! this module, never the reverse.
+//!
+//! Writers call [`Hub::notify`] after their transaction commits. One task per process
+//! (`run`) tails the log of each notified stream from its own high-water mark and hands
+//! every event, serialized once into a shared `Frame` (reference-counted bytes: every socket
+//! writes the same buffer, none copies it), to the bounded queue of
+//! each socket in that stream's room. A socket whose queue is full is told to resume
+//! (it reconnects with its cursors) instead of being buffered without limit.
+//!
+//! Rooms are the authorization at delivery: `revoke` takes a user's sockets out of a
+//! room when the log says they lost access, before anything later is fanned out. A
+//! socket joins a room *before* its access is checked (`server/src/live.rs`), so a
+//! removal that commits after the check finds it in the room and revokes it, and one
+//! that committed before is seen by the check: there is no moment in between.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+    },
+};
+
+use tokio::sync::mpsc;
+
+use super::metrics::{HubStats, KindCounters, KindLabel, LiveCounters};
+use crate::live::{Envelope, Event, Stream};
+
+pub mod cluster;
+pub mod delivery;
+
+pub type ConnId = u64;
+
+/// What the hub hands a connection.
+#[derive(Debug, Clone)]
+pub enum Outbound {
+    /// A ready-to-send text frame of one event, with its stream and seq so the
+    /// connection can drop what it already sent during replay.
+    Event {
+        stream: Stream,
+        seq: i64,
+        frame: Frame,
+    },
+    /// Close the socket with this code and reason.
+    Close { code: u16, reason: &'static str },
+    /// The socket was taken out of this stream's room (its user lost access).
+    Revoked { stream: Stream },
+}
+
+/// Close codes (documented in docs/PROTOCOL.md), shared with clients.
+pub use crate::live::protocol::close;
+
+struct Conn {
+    user_id: i64,
+    tx: mpsc::Sender<Outbound>,
+    streams: HashSet<Stream>,
+}
+
+#[derive(Default)]
+struct Inner {
+    conns: HashMap<ConnId, Conn>,
+    rooms: HashMap<Stream, HashSet<ConnId>>,
+    /// Last seq delivered per stream with a room (the hub's high-water marks).
+    delivered: HashMap<Stream, i64>,
+}
+
+impl Inner {
+    /// Takes a connection out of a room; an empty room is forgotten with its mark.
+    fn leave(&mut self, id: ConnId, stream: Stream) {
+        if let Some(room) = self.rooms.get_mut(&stream) {
+            room.remove(&id);
+            if room.is_empty() {
+                self.rooms.remove(&stream);
+                self.delivered.remove(&stream);
+            }
+        }
+    }
+}
+
+pub struct Hub {
+    inner: Mutex<Inner>,
+    next_id: AtomicU64,
+    wake: mpsc::UnboundedSender<Stream>,
+    /// What the live layer counts, in the prometheus families `/metrics` encodes.
+    pub counters: LiveCounters,
+    /// Events emitted, delivered and dropped per kind (for `/metrics`).
+    pub kinds: KindCounters,
+    /// Per-connection queue length; a full queue closes the socket with RESUME.
+    pub queue_len: usize,
+    /// A random id telling this instance's control messages from others'.
+    pub instance: u64,
+}
+
+impl Hub {
+    /// Creates the hub and the receiver its delivery task (`run`) consumes.
+    pub fn new(queue_len: usize) -> (Arc<Hub>, mpsc::UnboundedReceiver<Stream>) {
+        let (wake, rx) = mpsc::unbounded_channel();
+        let hub = Hub {
+            inner: Mutex::new(Inner::default()),
+            next_id: AtomicU64::new(1),
+            wake,
+            counters: LiveCounters::default(),
+            kinds: Default::default(),
+            queue_len,
+            instance: rand::random(),
+        };
+        (Arc::new(hub), rx)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Tells the hub that `stream` has new events (call after commit).
+    pub fn notify(&self, stream: Stream) {
+        let _ = self.wake.send(stream);
+    }
+
+    /// Wakes every stream that has a room (after missing notifications).
+    pub fn wake_all(&self) {
+        let streams: Vec<Stream> = self.lock().rooms.keys().copied().collect();
+        for stream in streams {
+            self.notify(stream);
+        }
+    }
+
+    /// Registers a connection; its queue is the receiver returned.
+    pub fn connect(&self, user_id: i64) -> (ConnId, mpsc::Receiver<Outbound>) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel(self.queue_len);
+        self.lock().conns.insert(
+            id,
+            Conn {
+                user_id,
+                tx,
+                streams: HashSet::new(),
+            },
+        );
+        self.counters.connections_opened.inc();
+        (id, rx)
+    }
+
+    pub fn disconnect(&self, id: ConnId) {
+        let mut inner = self.lock();
+        if let Some(conn) = inner.conns.remove(&id) {
+            for stream in conn.streams {
+                inner.leave(id, stream);
+            }
+        }
+    }
+
+    /// Adds the connection to a stream's room; the caller checks access *after* this
+    /// and leaves again (`revoke_conn`) if it may not read the stream. `head` is the
+    /// stream's head read *before* joining; the connection then replays the log itself
+    /// up to the head it reads *after* joining, and the hub delivers everything later,
+    /// so nothing falls between replay and live.
+    pub fn join(&self, id: ConnId, stream: Stream, head: i64) {
+        let mut inner = self.lock();
+        if let Some(conn) = inner.conns.get_mut(&id) {
+            conn.streams.insert(stream);
+            inner.rooms.entry(stream).or_default().insert(id);
+            inner.delivered.entry(stream).or_insert(head);
+        }
+    }
+
+    /// Takes every socket of `user_id` out of `stream`'s room, at once.
+    pub fn revoke(&self, user_id: i64, stream: Stream) {
+        let mut inner = self.lock();
+        let ids: Vec<ConnId> = inner
+            .rooms
+            .get(&stream)
+            .map(|room| {
+                room.iter()
+                    .copied()
+                    .filter(|id| inner.conns.get(id).is_some_and(|c| c.user_id == user_id))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for id in ids {
+            inner.leave(id, stream);
+            if let Some(conn) = inner.conns.get_mut(&id) {
+                conn.streams.remove(&stream);
+                // Tell the client, so its view can leave the workspace. A full queue
+                // drops the notice; that socket is about to be told to resume anyway.
+                let _ = conn.tx.try_send(Outbound::Revoked { stream });
+            }
+        }
+    }
+
+    /// Takes one connection out of a stream's room (the client unsubscribed).
+    pub fn revoke_conn(&self, id: ConnId, stream: Stream) {
+        let mut inner = self.lock();
+        inner.leave(id, stream);
+        if let Some(conn) = inner.conns.get_mut(&id) {
+            conn.streams.remove(&stream);
+        }
+    }
+
+    /// Closes every socket of `user_id` (force-disconnect); returns how many. Their
+    /// queues keep what is already in them (the revocation notice) ahead of the close.
+    pub fn close_user(&self, user_id: i64, code: u16, reason: &'static str) -> usize {
+        let mut inner = self.lock();
+        let ids: Vec<ConnId> = inner
+            .conns
+            .iter()
+            .filter(|(_, c)| c.user_id == user_id)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in &ids {
+            if let Some(conn) = inner.conns.remove(id) {
+                // A full queue cannot take the close: dropping the sender ends it too.
+                let _ = conn.tx.try_send(Outbound::Close { code, reason });
+                for s in conn.streams {
+                    inner.leave(*id, s);
+                }
+            }
+        }
+        ids.len()
+    }
+
+    /// Closes every socket (graceful shutdown).
+    pub fn close_all(&self, code: u16, reason: &'static str) {
+        let inner = self.lock();
+        for conn in inner.conns.values() {
+            let _ = conn.tx.try_send(Outbound::Close { code, reason });
+        }
+    }
+
+    /// Sends an ephemeral event (not logged, `seq` 0) on the `system` stream to every
+    /// socket on this instance, serialized once. Returns how many sockets got it. A
+    /// socket whose queue is full misses it (ephemeral events are best effort; it is
+    /// being told to resume anyway).
+    pub fn broadcast(&self, event: Event) -> usize {
+        self.send_ephemeral(Stream::System, event, |_| true)
+    }
+
+    /// Sends an ephemeral event on `user:<id>` to that user's sockets on this instance.
+    pub fn send_to_user(&self, user_id: i64, event: Event) -> usize {
+        self.send_ephemeral(Stream::User(user_id), event, |c| c.user_id == user_id)
+    }
+
+    fn send_ephemeral(&self, stream: Stream, event: Event, to: impl Fn(&Conn) -> bool) -> usize {
+        let envelope = Envelope {
+            seq: 0,
+            stream,
+            timestamp: super::clock::now_ms(),
+            priority: event.kind().priority(),
+            event,
+        };
+        let Ok(json) = serde_json::to_string(&envelope) else {
+            return 0;
+        };
+        let frame = event_frame(&json);
+        let inner = self.lock();
+        let sent = inner
+            .conns
+            .values()
+            .filter(|c| to(c))
+            .filter(|c| {
+                c.tx.try_send(Outbound::Event {
+                    stream,
+                    seq: 0,
+                    frame: frame.clone(),
+                })
+                .is_ok()
+            })
+            .count();
+        self.counters.events_delivered.inc_by(sent as u64);
+        let label = KindLabel {
+            kind: envelope.event.kind().name(),
+        };
+        self.kinds.emitted.get_or_create(&label).inc();
+        self.kinds
+            .delivered
+            .get_or_create(&label)
+            .inc_by(sent as u64);
+        sent
+    }
+
+    /// Open sockets of one user on this instance.
+    pub fn sockets_of(&self, user_id: i64) -> usize {
+        self.lock()
+            .conns
+            .values()
+            .filter(|c| c.user_id == user_id)
+            .count()
+    }
+
+    /// Sockets in a stream's room, and the distinct users behind them.
+    pub fn room_size(&self, stream: Stream) -> (usize, usize) {
+        let inner = self.lock();
+        let Some(room) = inner.rooms.get(&stream) else {
+            return (0, 0);
+        };
+        let users: HashSet<i64> = room
+            .iter()
+            .filter_map(|id| inner.conns.get(id).map(|c| c.user_id))
+            .collect();
+        (room.len(), users.len())
+    }
+
+    /// Sockets per user in a stream's room.
+    pub fn room_members(&self, stream: Stream) -> HashMap<i64, usize> {
+        let inner = self.lock();
+        let mut members = HashMap::new();
+        for id in inner.rooms.get(&stream).into_iter().flatten() {
+            if let Some(conn) = inner.conns.get(id) {
+                *members.entry(conn.user_id).or_insert(0) += 1;
+            }
+        }
+        members
+    }
+
+    pub fn stats(&self) -> HubStats {
+        let inner = self.lock();
+        let users: HashSet<i64> = inner.conns.values().map(|c| c.user_id).collect();
+        HubStats {
+            connections: inner.conns.len(),
+            users: users.len(),
+            rooms: inner.rooms.len(),
+        }
+    }
+}
+
+/// A text frame ready to send. Cloning it shares the bytes (a reference count), so a
+/// fan-out to N sockets allocates and copies the frame once, not N times.
+pub type Frame = axum::extract::ws::Utf8Bytes;
+
+/// The wire frame of an event: the stored envelope with `"type":"event"` in front.
+pub fn event_frame(envelope_json: &str) -> Frame {
+    Frame::from(crate::live::protocol::event_frame(envelope_json))
+}
