@@ -52,3 +52,33 @@ fn server_has_no_module_loops() {
 fn frontend_has_no_module_loops() {
     check("frontend");
 }
+
+/// The bottom layer of `app` (issue 11): the entities and their rules (`model`), money,
+/// dates and the error type refer to nothing but each other.
+#[test]
+fn the_model_layer_imports_nothing_above_it() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../app/src/lib.rs");
+    let graph = checks::module_graph(&root);
+    let bottom = |m: &str| {
+        m == "model" || m.starts_with("model::") || ["money", "dates", "error"].contains(&m)
+    };
+    let mut upward = Vec::new();
+    for (from, targets) in &graph.edges {
+        if bottom(from) {
+            upward.extend(
+                targets
+                    .iter()
+                    .filter(|t| !bottom(t))
+                    .map(|t| format!("{from} -> {t}")),
+            );
+        }
+    }
+    assert!(
+        graph.files.contains_key("model::expense"),
+        "the model layer exists"
+    );
+    assert!(
+        upward.is_empty(),
+        "the bottom layer refers upward: {upward:?}"
+    );
+}
