@@ -122,8 +122,14 @@ mod ssr {
         };
         tx.set_actor(user_id);
         let personal = format!("{display_name}'s workspace");
-        crate::workspaces::ssr::create_workspace_tx(&mut tx, user_id, &personal, "personal", now)
-            .await?;
+        crate::workspaces::ssr::create_workspace_tx(
+            &mut tx,
+            user_id,
+            &personal,
+            crate::model::workspace::WorkspaceKind::Personal,
+            now,
+        )
+        .await?;
         tx.commit(&state.hub).await?;
         let user = SessionUser {
             id: user_id,

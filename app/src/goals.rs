@@ -11,30 +11,11 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    error::{AppError, AppResult},
-    live::{catalog::GoalInfo, follow::Followed, Event},
-    money,
+    error::AppError,
+    live::{follow::Followed, Event},
 };
 
-pub const DEFAULT_MILESTONES: [u8; 4] = [25, 50, 75, 100];
-pub const MAX_MILESTONES: usize = 10;
-pub const MAX_NAME: usize = 80;
-pub const MAX_GOALS: i64 = 100;
-
-impl GoalInfo {
-    /// Saved share of the target, in whole percent (rounded down, may exceed 100).
-    pub fn percent(&self) -> i64 {
-        self.saved_minor.saturating_mul(100) / self.target_minor.max(1)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GoalList {
-    /// Oldest first.
-    pub items: Vec<GoalInfo>,
-    /// The workspace stream's sequence this snapshot is consistent with.
-    pub cursor: i64,
-}
+pub use crate::model::goal::*;
 
 impl Followed for GoalList {
     fn cursor(&self) -> i64 {
@@ -71,69 +52,6 @@ impl Followed for GoalList {
             }
             _ => true,
         }
-    }
-}
-
-/// Parses "25, 50, 75" (percent of the target, 1 to 100); empty means the defaults.
-pub fn parse_milestones(input: &str) -> AppResult<Vec<u8>> {
-    let bad = || {
-        AppError::validation(
-            "milestones",
-            format!(
-                "List up to {MAX_MILESTONES} whole percentages from 1 to 100, separated by commas."
-            ),
-        )
-    };
-    if input.trim().is_empty() {
-        return Ok(DEFAULT_MILESTONES.to_vec());
-    }
-    let mut out = Vec::new();
-    for part in input.split(',') {
-        let p: u8 = part
-            .trim()
-            .trim_end_matches('%')
-            .trim()
-            .parse()
-            .map_err(|_| bad())?;
-        if !(1..=100).contains(&p) {
-            return Err(bad());
-        }
-        out.push(p);
-    }
-    out.sort_unstable();
-    out.dedup();
-    if out.len() > MAX_MILESTONES {
-        return Err(bad());
-    }
-    Ok(out)
-}
-
-/// A validated goal name and target.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GoalInput {
-    pub name: String,
-    pub currency: String,
-    pub target_minor: i64,
-}
-
-impl GoalInput {
-    pub fn parse(name: &str, target: &str, currency: &str) -> AppResult<Self> {
-        let name = name.trim().to_owned();
-        if name.is_empty() {
-            return Err(AppError::validation("name", "Name the goal."));
-        }
-        if name.chars().count() > MAX_NAME || name.chars().any(|c| c.is_control()) {
-            return Err(AppError::validation(
-                "name",
-                format!("Use at most {MAX_NAME} ordinary characters."),
-            ));
-        }
-        let (target_minor, currency) = money::parse_money(target, currency, "target")?;
-        Ok(GoalInput {
-            name,
-            currency,
-            target_minor,
-        })
     }
 }
 
@@ -202,6 +120,7 @@ pub mod ssr {
     use sqlx::Any;
 
     use super::*;
+    use crate::error::AppResult;
     use crate::model::workspace::Need;
     use crate::{
         live::{
@@ -370,7 +289,7 @@ pub mod ssr {
         .fetch_optional(&mut *tx)
         .await?;
         let (currency,) = found.ok_or_else(|| AppError::not_found("Goal"))?;
-        let amount_minor = money::parse_amount(&amount, &currency)
+        let amount_minor = crate::money::parse_amount(&amount, &currency)
             .map_err(|e| AppError::validation("amount", e.to_string()))?;
         sqlx::query("UPDATE goals SET saved_minor = saved_minor + $1 WHERE id = $2")
             .bind(amount_minor)

@@ -124,7 +124,7 @@ pub mod ssr {
             return Err(AppError::forbidden("Only an owner can delete a workspace."));
         }
         let ws = summary(&state, &user, workspace_id).await?;
-        if ws.kind != "team" {
+        if ws.kind != WorkspaceKind::Team {
             return Err(AppError::forbidden(
                 "A personal workspace cannot be deleted.",
             ));
@@ -182,14 +182,14 @@ pub mod ssr {
         tx: &mut Write,
         owner: i64,
         name: &str,
-        kind: &str,
+        kind: WorkspaceKind,
         now: i64,
     ) -> AppResult<i64> {
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO workspaces (name, kind, created_by, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
         )
         .bind(name)
-        .bind(kind)
+        .bind(kind.as_str())
         .bind(owner)
         .bind(now)
         .fetch_one(&mut **tx)
@@ -230,7 +230,7 @@ pub mod ssr {
                 Some(WorkspaceSummary {
                     id,
                     name,
-                    kind,
+                    kind: WorkspaceKind::from_stored(&kind),
                     role: Role::parse(&role)?,
                 })
             })
@@ -251,7 +251,7 @@ pub mod ssr {
         Ok(WorkspaceSummary {
             id: workspace_id,
             name,
-            kind,
+            kind: WorkspaceKind::from_stored(&kind),
             role,
         })
     }
@@ -272,13 +272,13 @@ pub mod ssr {
         }
         let now = now_ms();
         let mut tx = Write::begin(&state.db, user.id, now).await?;
-        let id = create_workspace_tx(&mut tx, user.id, &name, "team", now).await?;
+        let id = create_workspace_tx(&mut tx, user.id, &name, WorkspaceKind::Team, now).await?;
         tx.commit(&state.hub).await?;
         leptos_axum::redirect(&format!("/w/{id}"));
         Ok(WorkspaceSummary {
             id,
             name,
-            kind: "team".into(),
+            kind: WorkspaceKind::Team,
             role: Role::Owner,
         })
     }
@@ -359,7 +359,7 @@ pub mod ssr {
             role: my_role,
         } = member(workspace_id, Need::Manage).await?;
         let ws = summary(&state, &user, workspace_id).await?;
-        if ws.kind != "team" {
+        if ws.kind != WorkspaceKind::Team {
             return Err(AppError::forbidden(
                 "A personal workspace cannot be shared. Create a team workspace.",
             ));
@@ -557,7 +557,7 @@ pub mod ssr {
         )
         .await?;
         let ws = summary(&state, &user, workspace_id).await?;
-        if ws.kind != "team" {
+        if ws.kind != WorkspaceKind::Team {
             return Err(AppError::forbidden(
                 "Nobody can leave or be removed from a personal workspace.",
             ));

@@ -5,6 +5,13 @@
 
 use serde::{Deserialize, Serialize};
 
+// The entities events carry live in `model`; re-exported so an event's payload types
+// are all reachable from here.
+pub use crate::model::{
+    budget::BudgetInfo,
+    goal::{GoalInfo, Milestone},
+    notification::{Notification, NotificationLevel, NotificationRow},
+};
 use crate::model::{earning::Earning, expense::Expense, workspace::Role};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -41,43 +48,12 @@ pub struct EarningUpdate {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct GoalInfo {
-    pub id: i64,
-    pub name: String,
-    pub target_minor: i64,
-    pub saved_minor: i64,
-    pub currency: String,
-    /// Ascending by percent.
-    #[serde(default)]
-    pub milestones: Vec<Milestone>,
-    #[serde(default)]
-    pub achieved: bool,
-}
-
-/// A share of a goal's target; once reached it stays reached.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Milestone {
-    pub percent: u8,
-    pub reached: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct MilestoneInfo {
     pub goal_id: i64,
     pub percent: u8,
     /// The goal's name, for the notification.
     #[serde(default)]
     pub name: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct BudgetInfo {
-    pub id: i64,
-    pub category: String,
-    pub month: String,
-    pub limit_minor: i64,
-    pub spent_minor: i64,
-    pub currency: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,66 +73,6 @@ pub struct MemberInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberGone {
     pub user_id: i64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum NotificationLevel {
-    Success,
-    Error,
-    Info,
-    Warning,
-}
-
-impl NotificationLevel {
-    /// The stored (and wire) name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NotificationLevel::Success => "success",
-            NotificationLevel::Error => "error",
-            NotificationLevel::Warning => "warning",
-            NotificationLevel::Info => "info",
-        }
-    }
-
-    /// Reads a stored name; anything unknown is `Info`.
-    pub fn from_stored(s: &str) -> NotificationLevel {
-        match s {
-            "success" => NotificationLevel::Success,
-            "error" => NotificationLevel::Error,
-            "warning" => NotificationLevel::Warning,
-            _ => NotificationLevel::Info,
-        }
-    }
-
-    /// How long a toast of this level stays: errors stay until dismissed.
-    pub fn toast_ms(self) -> Option<u32> {
-        match self {
-            NotificationLevel::Success | NotificationLevel::Info => Some(6_000),
-            NotificationLevel::Warning => Some(10_000),
-            NotificationLevel::Error => None,
-        }
-    }
-}
-
-/// A stored notification's columns: id, workspace, level, title, message, created, read.
-pub type NotificationRow = (i64, Option<i64>, String, String, String, i64, Option<i64>);
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Notification {
-    pub id: i64,
-    pub level: NotificationLevel,
-    pub title: String,
-    pub message: String,
-    /// The workspace it is about, if any (a link target).
-    pub workspace_id: Option<i64>,
-    pub dismissible: bool,
-    /// How long a toast stays, in ms; `None` until dismissed.
-    pub duration_ms: Option<u32>,
-    pub created_at: i64,
-    /// Read (acknowledged) by its user; always false in `notification:created`.
-    #[serde(default)]
-    pub read: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -298,25 +214,6 @@ impl EventKind {
                 | EventKind::MilestoneCompleted
                 | EventKind::GoalAchieved
         )
-    }
-}
-
-impl Notification {
-    pub fn from_row(
-        (id, workspace_id, level, title, message, created_at, read_at): NotificationRow,
-    ) -> Notification {
-        let level = NotificationLevel::from_stored(&level);
-        Notification {
-            id,
-            level,
-            title,
-            message,
-            workspace_id,
-            dismissible: true,
-            duration_ms: level.toast_ms(),
-            created_at,
-            read: read_at.is_some(),
-        }
     }
 }
 

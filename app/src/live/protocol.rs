@@ -151,10 +151,16 @@ mod tests {
         ];
         for frame in client {
             match &frame {
-                ClientFrame::Subscribe { .. } | ClientFrame::Unsubscribe { .. } | ClientFrame::Ping => {}
+                ClientFrame::Subscribe { .. }
+                | ClientFrame::Unsubscribe { .. }
+                | ClientFrame::Ping => {}
             }
             let text = serde_json::to_string(&frame).unwrap();
-            assert_eq!(serde_json::from_str::<ClientFrame>(&text).unwrap(), frame, "{text}");
+            assert_eq!(
+                serde_json::from_str::<ClientFrame>(&text).unwrap(),
+                frame,
+                "{text}"
+            );
         }
         let codes = [
             ErrorCode::BadJson,
@@ -204,7 +210,11 @@ mod tests {
                 | ServerFrame::Pong => {}
             }
             let text = serde_json::to_string(&frame).unwrap();
-            assert_eq!(serde_json::from_str::<ServerFrame>(&text).unwrap(), frame, "{text}");
+            assert_eq!(
+                serde_json::from_str::<ServerFrame>(&text).unwrap(),
+                frame,
+                "{text}"
+            );
         }
     }
 

@@ -2,7 +2,10 @@
 //! server and the WASM client. Nothing here imports a module outside `model`, `money`,
 //! `dates` and `error` (checked by `checks/tests/module_graph.rs`).
 
+pub mod budget;
 pub mod earning;
 pub mod expense;
+pub mod goal;
+pub mod notification;
 pub mod user;
 pub mod workspace;

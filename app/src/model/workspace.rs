@@ -79,12 +79,38 @@ impl Need {
     }
 }
 
+/// A personal workspace (one per account, made at sign-up, never shared or deleted) or
+/// a team workspace (members, invites, roles). Stored and sent as `personal` / `team`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WorkspaceKind {
+    Personal,
+    Team,
+}
+
+impl WorkspaceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkspaceKind::Personal => "personal",
+            WorkspaceKind::Team => "team",
+        }
+    }
+
+    /// A stored kind; anything unknown is read as `Personal`, the kind with fewer powers.
+    pub fn from_stored(s: &str) -> WorkspaceKind {
+        if s == "team" {
+            WorkspaceKind::Team
+        } else {
+            WorkspaceKind::Personal
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkspaceSummary {
     pub id: i64,
     pub name: String,
-    /// "personal" or "team".
-    pub kind: String,
+    pub kind: WorkspaceKind,
     pub role: Role,
 }
 

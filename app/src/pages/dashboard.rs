@@ -28,7 +28,7 @@ use crate::{
         UpdateExpense, CATEGORIES,
     },
     money::format_plain,
-    workspaces::{CreateWorkspace, JoinWorkspace, Role, WorkspaceSummary},
+    workspaces::{CreateWorkspace, JoinWorkspace, Role, WorkspaceKind, WorkspaceSummary},
 };
 
 /// Everything the dashboard shows, read for one request.
@@ -184,7 +184,7 @@ fn WorkspaceView(open: OpenWorkspace) -> AnyView {
             >
                 <div class="ws-header">
                     <h1 data-testid="workspace-name">{move || name.get()}</h1>
-                    {(ws.kind == "team").then(|| view! { <a class="button" href=format!("/w/{}/team", ws.id)>"Team"</a> })}
+                    {(ws.kind == WorkspaceKind::Team).then(|| view! { <a class="button" href=format!("/w/{}/team", ws.id)>"Team"</a> })}
                 </div>
                 {(ws.role == Role::Viewer).then(|| view! {
                     <p class="notice" role="status">"You are a viewer in this workspace: you can see everything but change nothing."</p>
