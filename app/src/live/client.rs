@@ -284,9 +284,9 @@ mod browser {
 
     use std::{cell::RefCell, time::Duration};
 
+    use futures::{channel::mpsc, future::poll_fn, SinkExt, StreamExt};
+    use gloo_net::websocket::{futures::WebSocket, Message, WebSocketError};
     use leptos::prelude::*;
-    use wasm_bindgen::{closure::Closure, JsCast};
-    use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
     use super::{LiveConnection, LiveStatus};
     use crate::live::{
@@ -296,7 +296,8 @@ mod browser {
     };
 
     thread_local! {
-        static SOCKET: RefCell<Option<WebSocket>> = const { RefCell::new(None) };
+        /// The open socket's outgoing frames; `None` while there is no open socket.
+        static OUTBOX: RefCell<Option<mpsc::UnboundedSender<String>>> = const { RefCell::new(None) };
         static STARTED: RefCell<bool> = const { RefCell::new(false) };
     }
 
@@ -324,44 +325,79 @@ mod browser {
         Some(format!("{scheme}://{}/live", location.host().ok()?))
     }
 
+    fn subscribe_frame(cursors: &[Cursor]) -> Option<String> {
+        serde_json::to_string(&ClientFrame::Subscribe {
+            cursors: cursors.to_vec(),
+        })
+        .ok()
+    }
+
+    /// Sends a subscription if a socket is open; one that is still connecting
+    /// subscribes to every followed stream once it opens.
     pub fn subscribe(_live: &LiveConnection, cursors: &[Cursor]) {
-        SOCKET.with(|s| {
-            if let Some(ws) = s.borrow().as_ref() {
-                if ws.ready_state() == WebSocket::OPEN {
-                    let frame = ClientFrame::Subscribe {
-                        cursors: cursors.to_vec(),
-                    };
-                    if let Ok(text) = serde_json::to_string(&frame) {
-                        let _ = ws.send_with_str(&text);
-                    }
-                }
+        let Some(text) = subscribe_frame(cursors) else {
+            return;
+        };
+        OUTBOX.with(|o| {
+            if let Some(tx) = o.borrow().as_ref() {
+                let _ = tx.unbounded_send(text);
             }
         });
     }
 
+    /// Opens the socket (gloo-net) and follows it until it closes, then reconnects
+    /// (or, when the session ended, goes to the login page).
     fn connect(live: LiveConnection, attempt: u32) {
         let Some(url) = socket_url() else { return };
-        let Ok(ws) = WebSocket::new(&url) else {
+        let Ok(ws) = WebSocket::open(&url) else {
             schedule_reconnect(live, attempt);
             return;
         };
         if live.status.get_untracked() != LiveStatus::Polling {
             live.status.set(LiveStatus::Connecting);
         }
-        let onopen = Closure::<dyn FnMut()>::new(move || {
-            // Resume: every followed stream from its cursor.
-            subscribe(&live, &live.snapshot());
-        });
-        let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-            let Some(text) = e.data().as_string() else {
+        let (mut sink, mut frames) = ws.split();
+        // Set by the reader at the close, so that a writer whose socket never opened
+        // does not offer itself to `subscribe` afterwards.
+        let closed = std::rc::Rc::new(std::cell::Cell::new(false));
+        let writer_sees = closed.clone();
+        // The writer: waits for the socket to open, then, in one step with no await in
+        // between (so no `watch` can slip past both), queues the resumption of every
+        // followed stream from its cursor and offers itself to `subscribe`; then sends
+        // what is queued, in order.
+        leptos::task::spawn_local(async move {
+            if poll_fn(|cx| sink.poll_ready_unpin(cx)).await.is_err() || writer_sees.get() {
+                return;
+            }
+            let Some(resume) = subscribe_frame(&live.snapshot()) else {
                 return;
             };
-            on_frame(live, &text);
+            let (tx, mut queued) = mpsc::unbounded::<String>();
+            let _ = tx.unbounded_send(resume);
+            OUTBOX.with(|o| *o.borrow_mut() = Some(tx));
+            while let Some(text) = queued.next().await {
+                if sink.send(Message::Text(text)).await.is_err() {
+                    break;
+                }
+            }
         });
-        let onclose = Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
-            SOCKET.with(|s| s.borrow_mut().take());
+        // The reader: every frame until the close.
+        leptos::task::spawn_local(async move {
+            let mut code = None;
+            while let Some(frame) = frames.next().await {
+                match frame {
+                    Ok(Message::Text(text)) => on_frame(live, &text),
+                    Ok(Message::Bytes(_)) => {}
+                    Err(WebSocketError::ConnectionClose(event)) => code = Some(event.code),
+                    // An error event: the close event follows.
+                    Err(_) => {}
+                }
+            }
+            // Dropping the sender ends the writer.
+            closed.set(true);
+            OUTBOX.with(|o| o.borrow_mut().take());
             // The session ended (expired or revoked): reconnecting cannot help.
-            if e.code() == close::SESSION_ENDED {
+            if code == Some(close::SESSION_ENDED) {
                 live.status.set(LiveStatus::Offline);
                 let _ = window().location().set_href("/login");
                 return;
@@ -369,14 +405,6 @@ mod browser {
             live.status.set(LiveStatus::Polling);
             schedule_reconnect(live, attempt + 1);
         });
-        ws.set_onopen(Some(onopen.as_ref().unchecked_ref()));
-        ws.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
-        ws.set_onclose(Some(onclose.as_ref().unchecked_ref()));
-        // The socket lives as long as the page: its handlers do too.
-        onopen.forget();
-        onmessage.forget();
-        onclose.forget();
-        SOCKET.with(|s| *s.borrow_mut() = Some(ws));
     }
 
     fn on_frame(live: LiveConnection, text: &str) {
