@@ -94,16 +94,7 @@ pub struct GoalInput {
 
 impl GoalInput {
     pub fn parse(name: &str, target: &str, currency: &str) -> AppResult<Self> {
-        let name = name.trim().to_owned();
-        if name.is_empty() {
-            return Err(AppError::validation("name", "Name the goal."));
-        }
-        if name.chars().count() > MAX_NAME || name.chars().any(|c| c.is_control()) {
-            return Err(AppError::validation(
-                "name",
-                format!("Use at most {MAX_NAME} ordinary characters."),
-            ));
-        }
+        let name = super::text::one_line(name, "name", MAX_NAME, "Name the goal.")?;
         let (target_minor, currency) = money::parse_money(target, currency, "target")?;
         Ok(GoalInput {
             name,

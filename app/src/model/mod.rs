@@ -7,5 +7,6 @@ pub mod earning;
 pub mod expense;
 pub mod goal;
 pub mod notification;
+pub mod text;
 pub mod user;
 pub mod workspace;

@@ -41,17 +41,7 @@ pub fn normalize_email(raw: &str) -> AppResult<String> {
 }
 
 pub fn validate_display_name(raw: &str) -> AppResult<String> {
-    let name = raw.trim();
-    if name.is_empty() {
-        return Err(AppError::validation("display_name", "Enter your name."));
-    }
-    if name.chars().count() > MAX_NAME_LEN || name.chars().any(|c| c.is_control()) {
-        return Err(AppError::validation(
-            "display_name",
-            format!("Use at most {MAX_NAME_LEN} characters."),
-        ));
-    }
-    Ok(name.to_owned())
+    super::text::one_line(raw, "display_name", MAX_NAME_LEN, "Enter your name.")
 }
 
 /// A password must be long enough, not absurdly long, not the email and not a

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -154,17 +154,12 @@ pub const INVITE_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
 pub const MAX_MEMBERS: i64 = 500;
 
 pub fn validate_workspace_name(raw: &str) -> AppResult<String> {
-    let name = raw.trim();
-    if name.is_empty() {
-        return Err(AppError::validation("name", "Give the workspace a name."));
-    }
-    if name.chars().count() > MAX_WORKSPACE_NAME || name.chars().any(|c| c.is_control()) {
-        return Err(AppError::validation(
-            "name",
-            format!("Use at most {MAX_WORKSPACE_NAME} characters."),
-        ));
-    }
-    Ok(name.to_owned())
+    super::text::one_line(
+        raw,
+        "name",
+        MAX_WORKSPACE_NAME,
+        "Give the workspace a name.",
+    )
 }
 
 #[cfg(test)]
