@@ -20,7 +20,7 @@ use super::{db::Db, hub::Hub, outbox};
 use crate::{
     error::AppResult,
     live::{
-        catalog::{Notification, NotificationLevel},
+        catalog::{BudgetInfo, Notification, NotificationLevel},
         Envelope, Event, Stream,
     },
     money::format_display,
@@ -254,22 +254,12 @@ async fn describe(
         Event::BudgetWarning(b) => (
             NotificationLevel::Warning,
             format!("{} budget at {} % in {workspace}", b.category, b.percent()),
-            format!(
-                "{} of {} spent in {}.",
-                format_display(b.spent_minor, &b.currency),
-                format_display(b.limit_minor, &b.currency),
-                b.month
-            ),
+            spent_of(b),
         ),
         Event::BudgetExceeded(b) => (
             NotificationLevel::Error,
             format!("{} budget exceeded in {workspace}", b.category),
-            format!(
-                "{} of {} spent in {}.",
-                format_display(b.spent_minor, &b.currency),
-                format_display(b.limit_minor, &b.currency),
-                b.month
-            ),
+            spent_of(b),
         ),
         Event::GoalCreated(g) => (
             NotificationLevel::Info,
@@ -299,4 +289,14 @@ async fn describe(
         ),
         _ => return Ok(None),
     }))
+}
+
+/// "450.00 EUR of 500.00 EUR spent in 2026-11."
+fn spent_of(b: &BudgetInfo) -> String {
+    format!(
+        "{} of {} spent in {}.",
+        format_display(b.spent_minor, &b.currency),
+        format_display(b.limit_minor, &b.currency),
+        b.month
+    )
 }
