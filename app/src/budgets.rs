@@ -10,48 +10,9 @@
 
 use leptos::prelude::*;
 
-use crate::{
-    error::AppError,
-    live::{follow::Followed, Event},
-};
+use crate::error::AppError;
 
 pub use crate::model::budget::*;
-
-impl Followed for BudgetList {
-    fn cursor(&self) -> i64 {
-        self.cursor
-    }
-
-    fn set_cursor(&mut self, cursor: i64) {
-        self.cursor = cursor;
-    }
-
-    fn apply_event(&mut self, event: &Event) -> bool {
-        match event {
-            Event::BudgetCreated(b)
-            | Event::BudgetUpdated(b)
-            | Event::BudgetWarning(b)
-            | Event::BudgetExceeded(b) => {
-                if b.month == self.month {
-                    self.upsert(b);
-                    true
-                } else {
-                    // Spending in another month leaves this one as it is; a new budget
-                    // or a new limit seen from another month (the month turned) needs
-                    // a fresh snapshot.
-                    self.items
-                        .iter()
-                        .any(|x| x.id == b.id && x.limit_minor == b.limit_minor)
-                }
-            }
-            Event::BudgetDeleted(d) => {
-                self.items.retain(|x| x.id != d.id);
-                true
-            }
-            _ => true,
-        }
-    }
-}
 
 #[server(endpoint = "budgets/list")]
 pub async fn list_budgets(workspace_id: i64) -> Result<BudgetList, AppError> {
@@ -81,6 +42,7 @@ pub mod ssr {
 
     use super::*;
     use crate::error::AppResult;
+    use crate::live::Event;
     use crate::model::workspace::Need;
     use crate::{
         dates::format_iso_date,
@@ -349,6 +311,7 @@ pub mod ssr {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::live::Event;
     use crate::live::{
         catalog::Deleted,
         follow::{apply_batch, Step},

@@ -10,50 +10,9 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::{
-    error::AppError,
-    live::{follow::Followed, Event},
-};
+use crate::error::AppError;
 
 pub use crate::model::goal::*;
-
-impl Followed for GoalList {
-    fn cursor(&self) -> i64 {
-        self.cursor
-    }
-
-    fn set_cursor(&mut self, cursor: i64) {
-        self.cursor = cursor;
-    }
-
-    fn apply_event(&mut self, event: &Event) -> bool {
-        match event {
-            Event::GoalCreated(g) | Event::GoalUpdated(g) | Event::GoalAchieved(g) => {
-                match self.items.iter_mut().find(|x| x.id == g.id) {
-                    Some(x) => *x = g.clone(),
-                    None => {
-                        self.items.push(g.clone());
-                        self.items.sort_by_key(|x| x.id);
-                    }
-                }
-                true
-            }
-            Event::MilestoneCompleted(m) => {
-                if let Some(g) = self.items.iter_mut().find(|x| x.id == m.goal_id) {
-                    for ms in g.milestones.iter_mut().filter(|x| x.percent == m.percent) {
-                        ms.reached = true;
-                    }
-                }
-                true
-            }
-            Event::GoalDeleted(d) => {
-                self.items.retain(|x| x.id != d.id);
-                true
-            }
-            _ => true,
-        }
-    }
-}
 
 #[server(endpoint = "goals/list")]
 pub async fn list_goals(workspace_id: i64) -> Result<GoalList, AppError> {
@@ -121,6 +80,7 @@ pub mod ssr {
 
     use super::*;
     use crate::error::AppResult;
+    use crate::live::Event;
     use crate::model::workspace::Need;
     use crate::{
         live::{
@@ -388,6 +348,7 @@ pub mod ssr {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::live::Event;
     use crate::live::{
         catalog::{Milestone, MilestoneInfo},
         follow::{apply_batch, Step},

@@ -6,69 +6,10 @@
 //! the one who acted, in the same transaction as the change (`ssr::publish`).
 
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
-use crate::{
-    error::AppError,
-    live::{catalog::Notification, follow::Followed, Event},
-};
+use crate::error::AppError;
 
-/// The newest notifications shown in the list.
-pub const LIST_LIMIT: i64 = 50;
-/// At most this many are marked read by one "mark all read".
-pub const MARK_ALL_LIMIT: i64 = 500;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NotificationList {
-    /// Newest first, at most `LIST_LIMIT`.
-    pub items: Vec<Notification>,
-    /// Unread notifications in all, also those not in `items`.
-    pub unread: i64,
-    /// The user stream's sequence this snapshot is consistent with.
-    pub cursor: i64,
-}
-
-impl Followed for NotificationList {
-    fn cursor(&self) -> i64 {
-        self.cursor
-    }
-
-    fn set_cursor(&mut self, cursor: i64) {
-        self.cursor = cursor;
-    }
-
-    fn apply_event(&mut self, event: &Event) -> bool {
-        match event {
-            Event::NotificationCreated(n) => {
-                if !n.read {
-                    self.unread += 1;
-                }
-                self.items.insert(0, n.clone());
-                self.items.truncate(LIST_LIMIT as usize);
-                true
-            }
-            // Only sent when a notification goes from unread to read, so the count
-            // is right even for one outside the loaded window.
-            Event::NotificationRead(r) => {
-                self.unread -= 1;
-                if let Some(n) = self.items.iter_mut().find(|n| n.id == r.id) {
-                    n.read = true;
-                }
-                true
-            }
-            Event::NotificationDismissed(r) => match self.items.iter().position(|n| n.id == r.id) {
-                Some(at) => {
-                    if !self.items.remove(at).read {
-                        self.unread -= 1;
-                    }
-                    true
-                }
-                None => false,
-            },
-            _ => true,
-        }
-    }
-}
+pub use crate::model::notification::{Notification, NotificationList, LIST_LIMIT, MARK_ALL_LIMIT};
 
 #[server(endpoint = "notifications/list")]
 pub async fn list_notifications() -> Result<NotificationList, AppError> {
@@ -116,6 +57,7 @@ pub async fn send_notification(
 pub mod ssr {
 
     use super::*;
+    use crate::live::Event;
     use crate::{
         error::AppResult,
         live::{
@@ -316,7 +258,7 @@ mod tests {
     use crate::live::{
         catalog::{NotificationLevel, NotificationRef},
         follow::{apply_batch, Step},
-        Envelope, Priority, Stream,
+        Envelope, Event, Priority, Stream,
     };
 
     fn n(id: i64, read: bool) -> Notification {

@@ -445,7 +445,7 @@ mod browser {
 
     async fn sleep(ms: f64) {
         let (tx, rx) = futures_channel();
-        set_timeout(move || tx(), Duration::from_millis(ms as u64));
+        set_timeout(tx, Duration::from_millis(ms as u64));
         rx.await;
     }
 

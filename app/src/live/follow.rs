@@ -13,8 +13,11 @@
 
 use super::{Envelope, Event};
 use crate::model::{
+    budget::BudgetList,
     earning::{Earning, EarningList},
     expense::{Expense, ExpenseList},
+    goal::GoalList,
+    notification::NotificationList,
 };
 
 /// What applying a batch did to a list.
@@ -237,6 +240,123 @@ impl Followed for EarningList {
                 true
             }
             Event::SyncCompleted(_) => false,
+            _ => true,
+        }
+    }
+}
+
+impl Followed for BudgetList {
+    fn cursor(&self) -> i64 {
+        self.cursor
+    }
+
+    fn set_cursor(&mut self, cursor: i64) {
+        self.cursor = cursor;
+    }
+
+    fn apply_event(&mut self, event: &Event) -> bool {
+        match event {
+            Event::BudgetCreated(b)
+            | Event::BudgetUpdated(b)
+            | Event::BudgetWarning(b)
+            | Event::BudgetExceeded(b) => {
+                if b.month == self.month {
+                    self.upsert(b);
+                    true
+                } else {
+                    // Spending in another month leaves this one as it is; a new budget
+                    // or a new limit seen from another month (the month turned) needs
+                    // a fresh snapshot.
+                    self.items
+                        .iter()
+                        .any(|x| x.id == b.id && x.limit_minor == b.limit_minor)
+                }
+            }
+            Event::BudgetDeleted(d) => {
+                self.items.retain(|x| x.id != d.id);
+                true
+            }
+            _ => true,
+        }
+    }
+}
+
+impl Followed for GoalList {
+    fn cursor(&self) -> i64 {
+        self.cursor
+    }
+
+    fn set_cursor(&mut self, cursor: i64) {
+        self.cursor = cursor;
+    }
+
+    fn apply_event(&mut self, event: &Event) -> bool {
+        match event {
+            Event::GoalCreated(g) | Event::GoalUpdated(g) | Event::GoalAchieved(g) => {
+                match self.items.iter_mut().find(|x| x.id == g.id) {
+                    Some(x) => *x = g.clone(),
+                    None => {
+                        self.items.push(g.clone());
+                        self.items.sort_by_key(|x| x.id);
+                    }
+                }
+                true
+            }
+            Event::MilestoneCompleted(m) => {
+                if let Some(g) = self.items.iter_mut().find(|x| x.id == m.goal_id) {
+                    for ms in g.milestones.iter_mut().filter(|x| x.percent == m.percent) {
+                        ms.reached = true;
+                    }
+                }
+                true
+            }
+            Event::GoalDeleted(d) => {
+                self.items.retain(|x| x.id != d.id);
+                true
+            }
+            _ => true,
+        }
+    }
+}
+
+impl Followed for NotificationList {
+    fn cursor(&self) -> i64 {
+        self.cursor
+    }
+
+    fn set_cursor(&mut self, cursor: i64) {
+        self.cursor = cursor;
+    }
+
+    fn apply_event(&mut self, event: &Event) -> bool {
+        match event {
+            Event::NotificationCreated(n) => {
+                if !n.read {
+                    self.unread += 1;
+                }
+                self.items.insert(0, n.clone());
+                self.items
+                    .truncate(crate::model::notification::LIST_LIMIT as usize);
+                true
+            }
+            // Only sent when a notification goes from unread to read, so the count
+            // is right even for one outside the loaded window.
+            Event::NotificationRead(r) => {
+                self.unread -= 1;
+                if let Some(n) = self.items.iter_mut().find(|n| n.id == r.id) {
+                    n.read = true;
+                }
+                true
+            }
+            Event::NotificationDismissed(r) => match self.items.iter().position(|n| n.id == r.id) {
+                Some(at) => {
+                    if !self.items.remove(at).read {
+                        self.unread -= 1;
+                    }
+                    true
+                }
+                None => false,
+            },
             _ => true,
         }
     }

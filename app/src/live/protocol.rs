@@ -142,7 +142,7 @@ mod tests {
         };
         let client = [
             ClientFrame::Subscribe {
-                cursors: vec![cursor.clone()],
+                cursors: vec![cursor],
             },
             ClientFrame::Unsubscribe {
                 streams: vec![Stream::User(4)],

@@ -82,3 +82,18 @@ impl Notification {
         }
     }
 }
+
+/// The newest notifications shown in the list.
+pub const LIST_LIMIT: i64 = 50;
+/// At most this many are marked read by one "mark all read".
+pub const MARK_ALL_LIMIT: i64 = 500;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationList {
+    /// Newest first, at most `LIST_LIMIT`.
+    pub items: Vec<Notification>,
+    /// Unread notifications in all, also those not in `items`.
+    pub unread: i64,
+    /// The user stream's sequence this snapshot is consistent with.
+    pub cursor: i64,
+}
