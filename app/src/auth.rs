@@ -67,12 +67,19 @@ mod ssr {
         Ok(())
     }
 
-    /// The client's IP address, as the limits key it.
-    async fn client_address() -> String {
-        leptos_axum::extract::<ConnectInfo<SocketAddr>>()
-            .await
-            .map(|ConnectInfo(a)| a.ip().to_string())
-            .unwrap_or_else(|_| "unknown".into())
+    /// The client's IP address, as the limits key it: the TCP peer, or behind a
+    /// trusted proxy the address its forwarding headers name (`server::client_addr`).
+    async fn client_address(state: &crate::server::AppState) -> String {
+        let Ok(ConnectInfo(peer)) = leptos_axum::extract::<ConnectInfo<SocketAddr>>().await else {
+            return "unknown".into();
+        };
+        let headers = use_context::<http::request::Parts>()
+            .map(|parts| parts.headers)
+            .unwrap_or_default();
+        state
+            .trusted_proxies
+            .client_ip(peer.ip(), &headers)
+            .to_string()
     }
 
     pub async fn register(
@@ -86,7 +93,7 @@ mod ssr {
         let display_name = validate_display_name(&display_name)?;
         validate_password(&password, &email)?;
         // Counted once the input is valid, before the costly hash.
-        let address = client_address().await;
+        let address = client_address(&state).await;
         if let Err(retry_after_secs) = state.signup_limiter.attempt(&address) {
             tracing::warn!(%address, "sign-up rate limited");
             return Err(AppError::RateLimited { retry_after_secs });
@@ -151,7 +158,7 @@ mod ssr {
         if password.is_empty() || password.len() > 4 * MAX_PASSWORD_LEN {
             return Err(AppError::validation("password", "Enter your password."));
         }
-        let address = client_address().await;
+        let address = client_address(&state).await;
         if let Err(retry_after_secs) = state.login_limiter.check(&email, &address) {
             tracing::warn!(%address, "login rate limited");
             return Err(AppError::RateLimited { retry_after_secs });

@@ -56,6 +56,9 @@ pub struct Config {
     pub operator_token: Option<Secret>,
     /// A request not answered within this long gets 408 (`REQUEST_TIMEOUT_SECS`, 30).
     pub request_timeout: Duration,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` name the client
+    /// (`TRUSTED_PROXIES`: addresses and CIDR ranges, comma-separated; default none).
+    pub trusted_proxies: app::server::client_addr::TrustedProxies,
 }
 
 /// The shortest event retention accepted: the legacy apps' event TTL.
@@ -158,6 +161,10 @@ impl Config {
             },
             operator_token,
             request_timeout: Duration::from_secs(parse("REQUEST_TIMEOUT_SECS", 30)?.max(1)),
+            trusted_proxies: app::server::client_addr::TrustedProxies::parse(
+                &var("TRUSTED_PROXIES").unwrap_or_default(),
+            )
+            .map_err(|e| ConfigError::Invalid("TRUSTED_PROXIES", e))?,
         })
     }
 }

@@ -76,7 +76,8 @@ pub async fn upgrade(
         Ok(None) => return (StatusCode::UNAUTHORIZED, "log in first").into_response(),
         Err(_) => return (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response(),
     };
-    let slot = match state.live_slots.take(user.id, peer.ip()) {
+    let client = state.trusted_proxies.client_ip(peer.ip(), &headers);
+    let slot = match state.live_slots.take(user.id, client) {
         Ok(slot) => slot,
         Err(refused) => {
             tracing::warn!(user_id = user.id, ?refused, "live connection refused");

@@ -102,6 +102,7 @@ impl Application {
             action_limiter: Arc::new(app::server::limiter::ActionLimiter::new(
                 std::time::Duration::from_secs(60),
             )),
+            trusted_proxies: Arc::new(config.trusted_proxies.clone()),
         };
         tokio::spawn(hub::delivery::run(hub.clone(), db.clone(), wake));
         if db.backend == app::server::db::Backend::Postgres {

@@ -3,6 +3,7 @@
 
 pub mod assets;
 pub mod authz;
+pub mod client_addr;
 pub mod clock;
 pub mod csp;
 pub mod db;

@@ -22,6 +22,8 @@ pub struct AppState {
     pub metrics: Arc<super::metrics::Metrics>,
     /// Per-user limits on expensive actions (one-minute windows).
     pub action_limiter: Arc<super::limiter::ActionLimiter>,
+    /// Whose forwarding headers name the client (`client_addr`).
+    pub trusted_proxies: Arc<super::client_addr::TrustedProxies>,
 }
 
 /// Timing and size of each live socket (documented in docs/PROTOCOL.md).

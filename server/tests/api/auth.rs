@@ -393,3 +393,57 @@ fn base64_url(bytes: &[u8]) -> String {
     }
     out
 }
+
+/// Behind a trusted proxy the sign-up limit counts each forwarded client on its own;
+/// from a peer that is not a trusted proxy, `X-Forwarded-For` changes nothing (all three
+/// sign-ups come from 127.0.0.1). The limiter is in memory: one backend shows it.
+#[tokio::test]
+async fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
+    for trusted in [false, true] {
+        let app = spawn_app_with(Backend::Sqlite, |c| {
+            c.signup_limit_per_address = 1;
+            if trusted {
+                c.trusted_proxies =
+                    app::server::client_addr::TrustedProxies::parse("127.0.0.1").unwrap();
+            }
+        })
+        .await;
+        let sign_up = |email: &'static str, forwarded_for: &'static str| {
+            let app = &app;
+            async move {
+                app.http
+                    .post(format!("{}/api/auth/register", app.base))
+                    .header("x-forwarded-for", forwarded_for)
+                    .form(&[
+                        ("email", email),
+                        ("display_name", "Someone"),
+                        ("password", PASSWORD),
+                    ])
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            }
+        };
+        assert_eq!(
+            sign_up("a@example.com", "198.51.100.1").await,
+            StatusCode::OK
+        );
+        let other_client = sign_up("b@example.com", "198.51.100.2").await;
+        let again = sign_up("c@example.com", "198.51.100.1").await;
+        if trusted {
+            assert_eq!(
+                other_client,
+                StatusCode::OK,
+                "another client behind the proxy"
+            );
+        } else {
+            assert_eq!(
+                other_client,
+                StatusCode::TOO_MANY_REQUESTS,
+                "a forged header"
+            );
+        }
+        assert_eq!(again, StatusCode::TOO_MANY_REQUESTS, "trusted: {trusted}");
+    }
+}

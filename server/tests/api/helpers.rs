@@ -94,6 +94,7 @@ pub fn test_config(database_url: String) -> Config {
         live: Default::default(),
         operator_token: Some(Secret::new(OPERATOR_TOKEN.as_bytes().to_vec())),
         request_timeout: Duration::from_secs(30),
+        trusted_proxies: Default::default(),
     }
 }
 
