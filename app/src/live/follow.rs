@@ -32,6 +32,20 @@ pub enum Step {
 }
 
 /// A snapshot that events of its stream can be applied to.
+/// `cursor` and `set_cursor` for a list whose stream position is its `cursor` field
+/// (every list here).
+macro_rules! cursor_field {
+    () => {
+        fn cursor(&self) -> i64 {
+            self.cursor
+        }
+
+        fn set_cursor(&mut self, cursor: i64) {
+            self.cursor = cursor;
+        }
+    };
+}
+
 pub trait Followed {
     fn cursor(&self) -> i64;
     fn set_cursor(&mut self, cursor: i64);
@@ -144,13 +158,7 @@ impl Window for ExpenseList {
 }
 
 impl Followed for ExpenseList {
-    fn cursor(&self) -> i64 {
-        self.cursor
-    }
-
-    fn set_cursor(&mut self, cursor: i64) {
-        self.cursor = cursor;
-    }
+    cursor_field!();
 
     fn apply_event(&mut self, event: &Event) -> bool {
         match event {
@@ -204,13 +212,7 @@ impl Window for EarningList {
 }
 
 impl Followed for EarningList {
-    fn cursor(&self) -> i64 {
-        self.cursor
-    }
-
-    fn set_cursor(&mut self, cursor: i64) {
-        self.cursor = cursor;
-    }
+    cursor_field!();
 
     fn apply_event(&mut self, event: &Event) -> bool {
         match event {
@@ -246,13 +248,7 @@ impl Followed for EarningList {
 }
 
 impl Followed for BudgetList {
-    fn cursor(&self) -> i64 {
-        self.cursor
-    }
-
-    fn set_cursor(&mut self, cursor: i64) {
-        self.cursor = cursor;
-    }
+    cursor_field!();
 
     fn apply_event(&mut self, event: &Event) -> bool {
         match event {
@@ -282,13 +278,7 @@ impl Followed for BudgetList {
 }
 
 impl Followed for GoalList {
-    fn cursor(&self) -> i64 {
-        self.cursor
-    }
-
-    fn set_cursor(&mut self, cursor: i64) {
-        self.cursor = cursor;
-    }
+    cursor_field!();
 
     fn apply_event(&mut self, event: &Event) -> bool {
         match event {
@@ -320,13 +310,7 @@ impl Followed for GoalList {
 }
 
 impl Followed for NotificationList {
-    fn cursor(&self) -> i64 {
-        self.cursor
-    }
-
-    fn set_cursor(&mut self, cursor: i64) {
-        self.cursor = cursor;
-    }
+    cursor_field!();
 
     fn apply_event(&mut self, event: &Event) -> bool {
         match event {
