@@ -21,8 +21,8 @@ pub type ModulePath = String;
 /// Which module refers to which, per file module.
 #[derive(Debug, Default)]
 pub struct Graph {
-    /// Every file module, with the file it lives in.
-    pub files: BTreeMap<ModulePath, PathBuf>,
+    /// Every file module.
+    pub modules: BTreeSet<ModulePath>,
     /// `from -> {to}`: `from` names something in `to`. No self-edges.
     pub edges: BTreeMap<ModulePath, BTreeSet<ModulePath>>,
 }
@@ -32,10 +32,8 @@ pub fn module_graph(root_file: &Path) -> Graph {
     let mut tree = Tree::default();
     tree.load(Vec::new(), root_file.to_path_buf(), true);
     let mut graph = Graph::default();
-    for (segments, file) in &tree.files {
-        graph.files.insert(display(segments), file.clone());
-    }
     for (segments, ast) in &tree.asts {
+        graph.modules.insert(display(segments));
         let mut walker = Walker {
             tree: &tree,
             here: segments.clone(),
@@ -57,7 +55,7 @@ pub fn module_graph(root_file: &Path) -> Graph {
 /// The groups of modules that reach each other (strongly connected components with more
 /// than one module), each sorted, the largest first.
 pub fn cycles(graph: &Graph) -> Vec<Vec<ModulePath>> {
-    let nodes: Vec<&ModulePath> = graph.files.keys().collect();
+    let nodes: Vec<&ModulePath> = graph.modules.iter().collect();
     let index: BTreeMap<&ModulePath, usize> =
         nodes.iter().enumerate().map(|(i, n)| (*n, i)).collect();
     let adjacency: Vec<Vec<usize>> = nodes
@@ -89,7 +87,7 @@ pub fn cycles(graph: &Graph) -> Vec<Vec<ModulePath>> {
 /// modules of lower layers. `None` if the graph has a cycle.
 pub fn layers(graph: &Graph) -> Option<Vec<Vec<ModulePath>>> {
     let mut level: BTreeMap<&ModulePath, usize> = BTreeMap::new();
-    let mut remaining: Vec<&ModulePath> = graph.files.keys().collect();
+    let mut remaining: Vec<&ModulePath> = graph.modules.iter().collect();
     while !remaining.is_empty() {
         let before = remaining.len();
         remaining.retain(|m| {
@@ -129,7 +127,7 @@ fn display(segments: &[String]) -> ModulePath {
 /// Every module of the crate (file and inline), and the parsed files.
 #[derive(Default)]
 struct Tree {
-    files: BTreeMap<Vec<String>, PathBuf>,
+    /// Each file module's parsed source.
     asts: BTreeMap<Vec<String>, syn::File>,
     /// Every module path, file or inline, mapped to the file module that holds it.
     modules: BTreeMap<Vec<String>, Vec<String>>,
@@ -148,7 +146,6 @@ impl Tree {
         } else {
             file.with_extension("")
         };
-        self.files.insert(segments.clone(), file);
         self.modules.insert(segments.clone(), segments.clone());
         self.items(&segments, &segments, &dir, &ast.items);
         self.asts.insert(segments, ast);
@@ -399,8 +396,8 @@ mod tests {
     fn graph(edges: &[(&str, &str)]) -> Graph {
         let mut g = Graph::default();
         for (a, b) in edges {
-            g.files.insert(a.to_string(), PathBuf::new());
-            g.files.insert(b.to_string(), PathBuf::new());
+            g.modules.insert(a.to_string());
+            g.modules.insert(b.to_string());
             g.edges
                 .entry(a.to_string())
                 .or_default()
@@ -459,7 +456,7 @@ mod tests {
         let g = module_graph(&dir.join("lib.rs"));
         let _ = std::fs::remove_dir_all(&dir);
         let edges = |m: &str| g.edges[m].iter().cloned().collect::<Vec<_>>();
-        assert_eq!(g.files.len(), 5);
+        assert_eq!(g.modules.len(), 5);
         assert_eq!(edges("crate"), vec!["pages"]);
         assert_eq!(edges("pages"), vec!["live::catalog"]);
         assert_eq!(edges("live"), vec!["live::catalog"]);

@@ -30,7 +30,7 @@ fn check(krate: &str) {
     let layers = checks::layers(&graph).expect("no loops, so layers exist");
     println!(
         "{krate}: {} modules in {} layers, bottom first",
-        graph.files.len(),
+        graph.modules.len(),
         layers.len()
     );
     for (i, layer) in layers.iter().enumerate() {
@@ -74,7 +74,7 @@ fn the_model_layer_imports_nothing_above_it() {
         }
     }
     assert!(
-        graph.files.contains_key("model::expense"),
+        graph.modules.contains("model::expense"),
         "the model layer exists"
     );
     assert!(
