@@ -51,7 +51,7 @@ pub mod ssr {
             authz::{member, Caller},
             db::snapshot,
             events::Write,
-            now_ms, outbox, today_days, AppState,
+            now_ms, outbox, AppState,
         },
     };
 
@@ -61,7 +61,7 @@ pub mod ssr {
     }
 
     pub fn current_month() -> String {
-        month_of(&format_iso_date(today_days())).to_owned()
+        month_of(&format_iso_date(crate::dates::utc_today_days())).to_owned()
     }
 
     /// Budget `id` with what was spent in its category and currency in `month`.

@@ -204,6 +204,21 @@ catalog! {
 }
 
 impl EventKind {
+    /// Whether the members of the workspace are told by the notify policy
+    /// (`server::events::Write::emit`). The other kinds that notify are addressed by
+    /// their writers to chosen people (`Write::notify`): a deleted workspace's members,
+    /// an importer, everyone connected (an announcement).
+    pub fn notifies_members(self) -> bool {
+        self.notifies()
+            && !matches!(
+                self,
+                EventKind::WorkspaceDeleted
+                    | EventKind::SyncCompleted
+                    | EventKind::ErrorOccurred
+                    | EventKind::SystemAnnouncement
+            )
+    }
+
     /// Alerts about the workspace itself (a budget crossed, a goal reached) are news to
     /// whoever caused them as well; activity (a new expense) is news to the others only.
     pub fn notifies_actor(self) -> bool {
@@ -231,6 +246,37 @@ mod tests {
         for k in EventKind::ALL {
             assert_eq!(EventKind::from_name(k.name()), Some(*k));
         }
+    }
+
+    /// The members are told by the policy of exactly these kinds (the ones
+    /// `events::describe` words); every alert among them tells the actor too.
+    #[test]
+    fn who_the_notify_policy_tells() {
+        let mut members: Vec<_> = EventKind::ALL
+            .iter()
+            .filter(|k| k.notifies_members())
+            .map(|k| k.name())
+            .collect();
+        members.sort();
+        assert_eq!(
+            members,
+            [
+                "budget:exceeded",
+                "budget:warning",
+                "earnings:new",
+                "expense:created",
+                "goal:achieved",
+                "goal:created",
+                "member:joined",
+                "member:left",
+                "member:role-changed",
+                "milestone:completed",
+            ]
+        );
+        assert!(EventKind::ALL
+            .iter()
+            .filter(|k| k.notifies_actor())
+            .all(|k| k.notifies_members()));
     }
 
     #[test]

@@ -46,6 +46,22 @@ macro_rules! cursor_field {
     };
 }
 
+/// Replaces the item `is_it` finds with `item`, or adds `item` and sorts by `order`.
+fn upsert<T: Clone>(
+    items: &mut Vec<T>,
+    item: &T,
+    is_it: impl Fn(&T) -> bool,
+    order: impl FnMut(&T, &T) -> std::cmp::Ordering,
+) {
+    match items.iter_mut().find(|x| is_it(x)) {
+        Some(x) => *x = item.clone(),
+        None => {
+            items.push(item.clone());
+            items.sort_by(order);
+        }
+    }
+}
+
 pub trait Followed {
     fn cursor(&self) -> i64;
     fn set_cursor(&mut self, cursor: i64);
@@ -257,7 +273,12 @@ impl Followed for BudgetList {
             | Event::BudgetWarning(b)
             | Event::BudgetExceeded(b) => {
                 if b.month == self.month {
-                    self.upsert(b);
+                    upsert(
+                        &mut self.items,
+                        b,
+                        |x| x.id == b.id,
+                        |x, y| (&x.category, &x.currency).cmp(&(&y.category, &y.currency)),
+                    );
                     true
                 } else {
                     // Spending in another month leaves this one as it is; a new budget
@@ -283,13 +304,7 @@ impl Followed for GoalList {
     fn apply_event(&mut self, event: &Event) -> bool {
         match event {
             Event::GoalCreated(g) | Event::GoalUpdated(g) | Event::GoalAchieved(g) => {
-                match self.items.iter_mut().find(|x| x.id == g.id) {
-                    Some(x) => *x = g.clone(),
-                    None => {
-                        self.items.push(g.clone());
-                        self.items.sort_by_key(|x| x.id);
-                    }
-                }
+                upsert(&mut self.items, g, |x| x.id == g.id, |x, y| x.id.cmp(&y.id));
                 true
             }
             Event::MilestoneCompleted(m) => {

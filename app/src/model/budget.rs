@@ -59,19 +59,6 @@ pub struct BudgetList {
     pub cursor: i64,
 }
 
-impl BudgetList {
-    pub fn upsert(&mut self, b: &BudgetInfo) {
-        match self.items.iter_mut().find(|x| x.id == b.id) {
-            Some(x) => *x = b.clone(),
-            None => {
-                self.items.push(b.clone());
-                self.items
-                    .sort_by(|x, y| (&x.category, &x.currency).cmp(&(&y.category, &y.currency)));
-            }
-        }
-    }
-}
-
 /// A validated budget, ready to store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BudgetInput {

@@ -1,4 +1,4 @@
-//! The server's clock: Unix milliseconds and today's date.
+//! The server's clock in Unix milliseconds (today's date: `dates::utc_today_days`).
 
 /// Current time in Unix milliseconds.
 pub fn now_ms() -> i64 {
@@ -6,9 +6,4 @@ pub fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
-}
-
-/// Today's date (UTC) as days since the epoch.
-pub fn today_days() -> i64 {
-    crate::dates::utc_today_days()
 }

@@ -6,11 +6,11 @@
 //! the outbox or wakes the hub itself, so a rolled-back write emits nothing and a
 //! committed one is never missed.
 //!
-//! The notify policy: an event whose kind `notifies()` becomes a stored notification,
-//! and a `notification:created` on the user stream, for every other member of the
-//! workspace (alerts, `notifies_actor()`: every member), worded by [`describe`]. Kinds
-//! addressed to chosen people (a deleted workspace, an import's report, a message) are
-//! not described; their writers call [`Write::notify`] for each recipient.
+//! The notify policy: a workspace event whose kind `notifies_members()` becomes a stored
+//! notification, and a `notification:created` on the user stream, for every other member
+//! of the workspace (alerts, `notifies_actor()`: every member), worded by [`describe`].
+//! Kinds addressed to chosen people (a deleted workspace, an import's report) skip it;
+//! their writers call [`Write::notify`] for each recipient, as does a message.
 
 use std::ops::{Deref, DerefMut};
 
@@ -52,20 +52,12 @@ impl Write {
         self.actor = actor;
     }
 
-    pub fn actor(&self) -> i64 {
-        self.actor
-    }
-
-    pub fn now(&self) -> i64 {
-        self.now
-    }
-
     /// Appends `event` to `stream`, applies the notify policy to workspace events, and
     /// notes the streams to wake once committed.
     pub async fn emit(&mut self, stream: Stream, event: Event) -> AppResult<Envelope> {
         let kind = event.kind();
         let notice = match stream {
-            Stream::Workspace(ws) if kind.notifies() => self.notice(ws, &event).await?,
+            Stream::Workspace(ws) if kind.notifies_members() => self.notice(ws, &event).await?,
             _ => None,
         };
         let envelope = outbox::append(&mut self.tx, stream, event, self.now).await?;
@@ -194,8 +186,9 @@ async fn display_name(tx: &mut Transaction<'_, Any>, id: i64) -> AppResult<Strin
     Ok(row.map(|(n,)| n).unwrap_or_else(|| "Someone".into()))
 }
 
-/// A notification's level, title and message for a workspace event; `None` for kinds
-/// whose writers address their recipients themselves.
+/// A notification's level, title and message for a workspace event whose kind
+/// `notifies_members()`; `None` when there is nothing to say (a 100 % milestone, which
+/// `goal:achieved` says).
 async fn describe(
     tx: &mut Transaction<'_, Any>,
     ws: i64,

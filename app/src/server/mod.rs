@@ -20,5 +20,5 @@ pub mod state;
 
 // For the features above: `crate::server::{state, AppState, now_ms}`. Modules inside
 // `server` import from the defining module instead, never through this one.
-pub use clock::{now_ms, today_days};
+pub use clock::now_ms;
 pub use state::{state, AppState};
