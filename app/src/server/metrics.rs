@@ -23,14 +23,13 @@ pub struct HubStats {
     pub rooms: usize,
 }
 
-/// The live layer's counters. `Counter` is an atomic: counting never takes the hub's lock.
+/// The live layer's counters besides the per-kind ones (`KindCounters`, whose sums are
+/// the events emitted and delivered). `Counter` is an atomic: counting never takes the
+/// hub's lock.
 #[derive(Default, Debug)]
 pub struct LiveCounters {
     pub connections_opened: Counter,
-    /// Events this instance read from the log and fanned out (once each, however many
-    /// sockets got them).
-    pub events_emitted: Counter,
-    pub events_delivered: Counter,
+    /// Sockets dropped because their queue filled.
     pub events_dropped_overflow: Counter,
     pub resumes: Counter,
     pub resyncs: Counter,

@@ -36,7 +36,6 @@ impl Hub {
                 Err(mpsc::error::TrySendError::Closed(_)) => {}
             }
         }
-        self.counters.events_delivered.inc_by(delivered);
         let label = KindLabel { kind };
         self.kinds.delivered.get_or_create(&label).inc_by(delivered);
         if !overflowed.is_empty() {
@@ -112,7 +111,6 @@ async fn deliver(hub: &Hub, db: &Db, stream: Stream) -> Result<(), crate::error:
             }
             hub.kinds.emitted.get_or_create(&KindLabel { kind }).inc();
         }
-        hub.counters.events_emitted.inc_by(events.len() as u64);
         after = last;
         hub.set_delivered(stream, after);
         if events.len() < 500 {

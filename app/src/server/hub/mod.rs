@@ -269,7 +269,6 @@ impl Hub {
                 .is_ok()
             })
             .count();
-        self.counters.events_delivered.inc_by(sent as u64);
         let label = KindLabel {
             kind: envelope.event.kind().name(),
         };
