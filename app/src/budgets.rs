@@ -176,7 +176,7 @@ pub mod ssr {
         };
         tx.emit(Stream::Workspace(workspace_id), event).await?;
         // A new limit can put this month over a threshold, or back under one.
-        settle(&mut tx, workspace_id, &budget, now).await?;
+        settle(&mut tx, workspace_id, &budget).await?;
         tx.commit(&state.hub).await?;
         tracing::info!(workspace_id, budget_id = id, created, "budget set");
         Ok(budget)
@@ -228,7 +228,6 @@ pub mod ssr {
         tx: &mut Write,
         workspace_id: i64,
         mut touched: Vec<Counted>,
-        now: i64,
     ) -> AppResult<()> {
         touched.sort();
         touched.dedup();
@@ -248,19 +247,15 @@ pub mod ssr {
                 Event::BudgetUpdated(budget.clone()),
             )
             .await?;
-            settle(tx, workspace_id, &budget, now).await?;
+            settle(tx, workspace_id, &budget).await?;
         }
         Ok(())
     }
 
     /// Raises the alerts `budget`'s period has newly reached, once each, and re-arms
     /// those it is back under.
-    async fn settle(
-        tx: &mut Write,
-        workspace_id: i64,
-        budget: &BudgetInfo,
-        now: i64,
-    ) -> AppResult<()> {
+    async fn settle(tx: &mut Write, workspace_id: i64, budget: &BudgetInfo) -> AppResult<()> {
+        let now = tx.now();
         let reached = budget.state();
         let keep: &[&str] = match reached {
             BudgetState::Ok => &[],

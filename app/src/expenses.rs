@@ -181,7 +181,7 @@ pub mod ssr {
         )
         .await?;
         let place = Counted::of(&expense.category, &expense.currency, &expense.spent_on);
-        expenses_changed(&mut tx, workspace_id, vec![place], now).await?;
+        expenses_changed(&mut tx, workspace_id, vec![place]).await?;
         tx.commit(&state.hub).await?;
         tracing::info!(workspace_id, expense_id = id, "expense created");
         Ok(expense)
@@ -226,7 +226,7 @@ pub mod ssr {
         let is = Counted::of(&expense.category, &expense.currency, &expense.spent_on);
         // Budgets move only when the amount or where it counts changed.
         if was != is || before.amount_minor != expense.amount_minor {
-            expenses_changed(&mut tx, workspace_id, vec![was, is], now).await?;
+            expenses_changed(&mut tx, workspace_id, vec![was, is]).await?;
         }
         tx.commit(&state.hub).await?;
         tracing::info!(workspace_id, expense_id = id, "expense updated");
@@ -283,9 +283,8 @@ pub mod ssr {
             [id] => Event::ExpenseDeleted(Deleted { id: *id }),
             _ => Event::ExpensesBulkDeleted(BulkDeleted { ids }),
         };
-        let now = now_ms();
         tx.emit(Stream::Workspace(workspace_id), event).await?;
-        expenses_changed(&mut tx, workspace_id, touched, now).await?;
+        expenses_changed(&mut tx, workspace_id, touched).await?;
         tx.commit(&state.hub).await?;
         tracing::info!(workspace_id, deleted, "expenses deleted");
         Ok(deleted)

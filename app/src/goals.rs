@@ -230,7 +230,7 @@ pub mod ssr {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        let goal = announce(&mut tx, workspace_id, id, now).await?;
+        let goal = announce(&mut tx, workspace_id, id).await?;
         tx.commit(&state.hub).await?;
         tracing::info!(workspace_id, goal_id = id, "goal updated");
         Ok(goal)
@@ -265,7 +265,7 @@ pub mod ssr {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        let goal = announce(&mut tx, workspace_id, id, now).await?;
+        let goal = announce(&mut tx, workspace_id, id).await?;
         tx.commit(&state.hub).await?;
         tracing::info!(
             workspace_id,
@@ -279,7 +279,8 @@ pub mod ssr {
     /// After a goal changed in `tx`: completes the milestones it has newly reached and
     /// achieves it if it reached its target (each once), then announces `goal:updated`,
     /// each `milestone:completed` (lowest first) and `goal:achieved`.
-    async fn announce(tx: &mut Write, ws: i64, id: i64, now: i64) -> AppResult<GoalInfo> {
+    async fn announce(tx: &mut Write, ws: i64, id: i64) -> AppResult<GoalInfo> {
+        let now = tx.now();
         let (target, saved): (i64, i64) =
             sqlx::query_as("SELECT target_minor, saved_minor FROM goals WHERE id = $1")
                 .bind(id)

@@ -358,7 +358,7 @@ pub mod ssr {
             }),
         )
         .await?;
-        expenses_changed(&mut tx, workspace_id, touched, now).await?;
+        expenses_changed(&mut tx, workspace_id, touched).await?;
         tx.notify(
             user.id,
             Some(workspace_id),

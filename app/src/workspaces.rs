@@ -506,7 +506,7 @@ pub mod ssr {
             .bind(ws)
             .bind(user.id)
             .bind(role.as_str())
-            .bind(now_ms())
+            .bind(tx.now())
             .execute(&mut *tx)
             .await;
             match inserted {

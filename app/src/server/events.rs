@@ -47,6 +47,12 @@ impl Write {
         })
     }
 
+    /// When the write happens (Unix ms): its events' timestamp, and the time derived
+    /// writes (budget alerts, milestones) record.
+    pub fn now(&self) -> i64 {
+        self.now
+    }
+
     /// Who acts from now on: a sign-up's new account, once its row exists.
     pub fn set_actor(&mut self, actor: i64) {
         self.actor = actor;
