@@ -73,13 +73,12 @@ mod ssr {
         let Ok(ConnectInfo(peer)) = leptos_axum::extract::<ConnectInfo<SocketAddr>>().await else {
             return "unknown".into();
         };
-        let headers = use_context::<http::request::Parts>()
-            .map(|parts| parts.headers)
-            .unwrap_or_default();
-        state
-            .trusted_proxies
-            .client_ip(peer.ip(), &headers)
-            .to_string()
+        // Read in place: the request head is not cloned for its headers.
+        with_context::<http::request::Parts, _>(|parts| {
+            state.trusted_proxies.client_ip(peer.ip(), &parts.headers)
+        })
+        .unwrap_or(peer.ip())
+        .to_string()
     }
 
     pub async fn register(
