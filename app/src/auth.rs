@@ -50,6 +50,7 @@ mod ssr {
     use leptos::prelude::*;
 
     use super::*;
+    use crate::model::ids::UserId;
     use crate::server::{db::is_unique_violation, events::Write, now_ms, password, state};
 
     fn start_session(
@@ -105,8 +106,8 @@ mod ssr {
         };
         let now = now_ms();
         // The account does not exist yet: no one acts until it does (`set_actor`).
-        let mut tx = Write::begin(&state.db, 0, now).await?;
-        let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
+        let mut tx = Write::begin(&state.db, UserId(0), now).await?;
+        let inserted: Result<(UserId,), sqlx::Error> = sqlx::query_as(
             "INSERT INTO users (email, display_name, password_hash, token_version, created_at) \
              VALUES ($1, $2, $3, 0, $4) RETURNING id",
         )
@@ -142,7 +143,7 @@ mod ssr {
             email,
             display_name,
         };
-        tracing::info!(user_id, "registered a new account");
+        tracing::info!(user_id = user_id.0, "registered a new account");
         start_session(&state, &user, 0)?;
         leptos_axum::redirect(safe_next(&next));
         Ok(user)
@@ -162,7 +163,7 @@ mod ssr {
             tracing::warn!(%address, "login rate limited");
             return Err(AppError::RateLimited { retry_after_secs });
         }
-        let row: Option<(i64, String, String, i64)> = sqlx::query_as(
+        let row: Option<(UserId, String, String, i64)> = sqlx::query_as(
             "SELECT id, display_name, password_hash, token_version FROM users WHERE email = $1",
         )
         .bind(&email)

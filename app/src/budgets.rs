@@ -8,6 +8,7 @@
 //! under a threshold re-arms it, so crossing it again raises it again. A change that
 //! crosses both at once raises only `budget:exceeded`.
 
+use crate::model::ids::WorkspaceId;
 use leptos::prelude::*;
 
 use crate::error::AppError;
@@ -15,7 +16,7 @@ use crate::error::AppError;
 pub use crate::model::budget::*;
 
 #[server(endpoint = "budgets/list")]
-pub async fn list_budgets(workspace_id: i64) -> Result<BudgetList, AppError> {
+pub async fn list_budgets(workspace_id: WorkspaceId) -> Result<BudgetList, AppError> {
     let guard =
         crate::server::authz::member(workspace_id, crate::model::workspace::Need::Read).await?;
     ssr::list(&guard.state, workspace_id).await
@@ -24,7 +25,7 @@ pub async fn list_budgets(workspace_id: i64) -> Result<BudgetList, AppError> {
 /// Sets the monthly limit of a category: creates the budget, or changes its limit.
 #[server(endpoint = "budgets/set")]
 pub async fn set_budget(
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     category: String,
     currency: String,
     limit: String,
@@ -33,7 +34,7 @@ pub async fn set_budget(
 }
 
 #[server(endpoint = "budgets/delete")]
-pub async fn delete_budget(workspace_id: i64, id: i64) -> Result<(), AppError> {
+pub async fn delete_budget(workspace_id: WorkspaceId, id: i64) -> Result<(), AppError> {
     ssr::delete(workspace_id, id).await
 }
 
@@ -94,7 +95,7 @@ pub mod ssr {
     }
 
     /// The caller has checked that the user may read the workspace.
-    pub async fn list(state: &AppState, workspace_id: i64) -> AppResult<BudgetList> {
+    pub async fn list(state: &AppState, workspace_id: WorkspaceId) -> AppResult<BudgetList> {
         let month = current_month();
         let mut tx = snapshot(&state.db).await?;
         let cursor = outbox::head_in(&mut *tx, Stream::Workspace(workspace_id)).await?;
@@ -114,7 +115,7 @@ pub mod ssr {
     }
 
     pub async fn set(
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         category: String,
         currency: String,
         limit: String,
@@ -178,11 +179,16 @@ pub mod ssr {
         // A new limit can put this month over a threshold, or back under one.
         settle(&mut tx, workspace_id, &budget).await?;
         tx.commit(&state.hub).await?;
-        tracing::info!(workspace_id, budget_id = id, created, "budget set");
+        tracing::info!(
+            workspace_id = workspace_id.0,
+            budget_id = id,
+            created,
+            "budget set"
+        );
         Ok(budget)
     }
 
-    pub async fn delete(workspace_id: i64, id: i64) -> AppResult<()> {
+    pub async fn delete(workspace_id: WorkspaceId, id: i64) -> AppResult<()> {
         let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
         let mut tx = Write::begin(&state.db, user.id, now_ms()).await?;
         let done = sqlx::query("DELETE FROM budgets WHERE id = $1 AND workspace_id = $2")
@@ -199,7 +205,11 @@ pub mod ssr {
         )
         .await?;
         tx.commit(&state.hub).await?;
-        tracing::info!(workspace_id, budget_id = id, "budget deleted");
+        tracing::info!(
+            workspace_id = workspace_id.0,
+            budget_id = id,
+            "budget deleted"
+        );
         Ok(())
     }
 
@@ -226,7 +236,7 @@ pub mod ssr {
     /// budget's new spending and raises or re-arms its alerts.
     pub async fn expenses_changed(
         tx: &mut Write,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         mut touched: Vec<Counted>,
     ) -> AppResult<()> {
         touched.sort();
@@ -254,7 +264,11 @@ pub mod ssr {
 
     /// Raises the alerts `budget`'s period has newly reached, once each, and re-arms
     /// those it is back under.
-    async fn settle(tx: &mut Write, workspace_id: i64, budget: &BudgetInfo) -> AppResult<()> {
+    async fn settle(
+        tx: &mut Write,
+        workspace_id: WorkspaceId,
+        budget: &BudgetInfo,
+    ) -> AppResult<()> {
         let now = tx.now();
         let reached = budget.state();
         let keep: &[&str] = match reached {
@@ -327,7 +341,7 @@ mod tests {
     fn at(seq: i64, event: Event) -> Envelope {
         Envelope {
             seq,
-            stream: Stream::Workspace(1),
+            stream: Stream::Workspace(WorkspaceId(1)),
             timestamp: 0,
             priority: Priority::Normal,
             event,

@@ -1,5 +1,6 @@
 //! Earnings (the freelancer side): what was earned on which platform, for how many hours.
 
+use crate::model::ids::WorkspaceId;
 use leptos::prelude::*;
 
 use crate::error::AppError;
@@ -7,20 +8,20 @@ use crate::error::AppError;
 pub use crate::model::earning::*;
 
 #[server(endpoint = "earnings/list")]
-pub async fn list_earnings(workspace_id: i64) -> Result<EarningList, AppError> {
+pub async fn list_earnings(workspace_id: WorkspaceId) -> Result<EarningList, AppError> {
     let guard =
         crate::server::authz::member(workspace_id, crate::model::workspace::Need::Read).await?;
     ssr::list(&guard.state, workspace_id).await
 }
 
 #[server(endpoint = "earnings/get")]
-pub async fn get_earning(workspace_id: i64, id: i64) -> Result<Earning, AppError> {
+pub async fn get_earning(workspace_id: WorkspaceId, id: i64) -> Result<Earning, AppError> {
     ssr::get(workspace_id, id).await
 }
 
 #[server(endpoint = "earnings/create")]
 pub async fn create_earning(
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     platform_id: String,
     date: String,
     hours: String,
@@ -35,7 +36,7 @@ pub async fn create_earning(
 #[allow(clippy::too_many_arguments)]
 #[server(endpoint = "earnings/update")]
 pub async fn update_earning(
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     id: i64,
     platform_id: String,
     date: String,
@@ -49,13 +50,13 @@ pub async fn update_earning(
 }
 
 #[server(endpoint = "earnings/delete")]
-pub async fn delete_earning(workspace_id: i64, id: i64) -> Result<(), AppError> {
+pub async fn delete_earning(workspace_id: WorkspaceId, id: i64) -> Result<(), AppError> {
     ssr::delete(workspace_id, id).await
 }
 
 #[server(endpoint = "earnings/platforms/create")]
 pub async fn create_platform(
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     name: String,
     color: String,
 ) -> Result<Platform, AppError> {
@@ -64,7 +65,7 @@ pub async fn create_platform(
 
 #[server(endpoint = "earnings/platforms/update")]
 pub async fn update_platform(
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     id: i64,
     name: String,
     color: String,
@@ -102,9 +103,9 @@ pub mod ssr {
     /// Stores a validated earning (its platform already checked to be the workspace's).
     pub async fn insert(
         tx: &mut Write,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         input: &EarningInput,
-        user_id: i64,
+        user_id: crate::model::ids::UserId,
         now: i64,
     ) -> AppResult<i64> {
         let (id,): (i64,) = sqlx::query_as(
@@ -128,7 +129,7 @@ pub mod ssr {
     /// The caller has checked that the user may read the workspace.
     pub async fn list(
         state: &crate::server::AppState,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
     ) -> AppResult<EarningList> {
         let mut tx = snapshot(&state.db).await?;
         let cursor = outbox::head_in(&mut *tx, Stream::Workspace(workspace_id)).await?;
@@ -172,14 +173,14 @@ pub mod ssr {
         })
     }
 
-    pub async fn get(workspace_id: i64, id: i64) -> AppResult<Earning> {
+    pub async fn get(workspace_id: WorkspaceId, id: i64) -> AppResult<Earning> {
         let Caller { state, user: _, .. } = member(workspace_id, Need::Read).await?;
         fetch(&state.db.pool, workspace_id, id).await
     }
 
     async fn fetch<'e, E: Executor<'e, Database = Any>>(
         ex: E,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         id: i64,
     ) -> AppResult<Earning> {
         sqlx::query_as(&format!("{SELECT} WHERE e.workspace_id = $1 AND e.id = $2"))
@@ -193,7 +194,7 @@ pub mod ssr {
     /// Creates (`id` None) or updates an earning. Authorization comes before the
     /// input's own errors are reported, so an outsider learns nothing from validation.
     pub async fn save(
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         id: Option<i64>,
         input: AppResult<EarningInput>,
     ) -> AppResult<Earning> {
@@ -222,7 +223,11 @@ pub mod ssr {
                     Event::EarningNew(earning.clone()),
                 )
                 .await?;
-                tracing::info!(workspace_id, earning_id = id, "earning created");
+                tracing::info!(
+                    workspace_id = workspace_id.0,
+                    earning_id = id,
+                    "earning created"
+                );
                 earning
             }
             Some(id) => {
@@ -263,7 +268,11 @@ pub mod ssr {
                     }),
                 )
                 .await?;
-                tracing::info!(workspace_id, earning_id = id, "earning updated");
+                tracing::info!(
+                    workspace_id = workspace_id.0,
+                    earning_id = id,
+                    "earning updated"
+                );
                 leptos_axum::redirect(&format!("/w/{workspace_id}"));
                 earning
             }
@@ -272,7 +281,7 @@ pub mod ssr {
         Ok(earning)
     }
 
-    pub async fn delete(workspace_id: i64, id: i64) -> AppResult<()> {
+    pub async fn delete(workspace_id: WorkspaceId, id: i64) -> AppResult<()> {
         let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
         let mut tx = Write::begin(&state.db, user.id, now_ms()).await?;
         let done = sqlx::query("DELETE FROM earnings WHERE id = $1 AND workspace_id = $2")
@@ -289,12 +298,16 @@ pub mod ssr {
         )
         .await?;
         tx.commit(&state.hub).await?;
-        tracing::info!(workspace_id, earning_id = id, "earning deleted");
+        tracing::info!(
+            workspace_id = workspace_id.0,
+            earning_id = id,
+            "earning deleted"
+        );
         Ok(())
     }
 
     pub async fn create_platform(
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         name: String,
         color: String,
     ) -> AppResult<Platform> {
@@ -364,7 +377,7 @@ pub mod ssr {
 
     /// Renames or recolours a platform; its earnings show the change (`platform:updated`).
     pub async fn update_platform(
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         id: i64,
         name: String,
         color: String,

@@ -1,5 +1,6 @@
 //! Expenses: what a workspace spent, in integer minor units of a currency.
 
+use crate::model::ids::WorkspaceId;
 use leptos::prelude::*;
 
 use crate::error::AppError;
@@ -7,20 +8,20 @@ use crate::error::AppError;
 pub use crate::model::expense::*;
 
 #[server(endpoint = "expenses/list")]
-pub async fn list_expenses(workspace_id: i64) -> Result<ExpenseList, AppError> {
+pub async fn list_expenses(workspace_id: WorkspaceId) -> Result<ExpenseList, AppError> {
     let guard =
         crate::server::authz::member(workspace_id, crate::model::workspace::Need::Read).await?;
     ssr::list(&guard.state, workspace_id).await
 }
 
 #[server(endpoint = "expenses/get")]
-pub async fn get_expense(workspace_id: i64, id: i64) -> Result<Expense, AppError> {
+pub async fn get_expense(workspace_id: WorkspaceId, id: i64) -> Result<Expense, AppError> {
     ssr::get(workspace_id, id).await
 }
 
 #[server(endpoint = "expenses/create")]
 pub async fn create_expense(
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     amount: String,
     currency: String,
     category: String,
@@ -32,7 +33,7 @@ pub async fn create_expense(
 
 #[server(endpoint = "expenses/update")]
 pub async fn update_expense(
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     id: i64,
     amount: String,
     currency: String,
@@ -53,14 +54,14 @@ pub async fn update_expense(
 }
 
 #[server(endpoint = "expenses/delete")]
-pub async fn delete_expense(workspace_id: i64, id: i64) -> Result<(), AppError> {
+pub async fn delete_expense(workspace_id: WorkspaceId, id: i64) -> Result<(), AppError> {
     ssr::delete_many(workspace_id, vec![id]).await.map(|_| ())
 }
 
 /// Deletes several expenses at once; all of them or none. Returns how many were deleted.
 #[server(endpoint = "expenses/delete-many")]
 pub async fn delete_expenses(
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     #[server(default)] ids: Vec<i64>,
 ) -> Result<u64, AppError> {
     ssr::delete_many(workspace_id, ids).await
@@ -96,7 +97,7 @@ pub mod ssr {
     /// The list and its totals, read in one snapshot together with the workspace
     /// stream's position, so a client applies exactly the events after `cursor`.
     /// The caller has checked that the user may read the workspace.
-    pub async fn list(state: &AppState, workspace_id: i64) -> AppResult<ExpenseList> {
+    pub async fn list(state: &AppState, workspace_id: WorkspaceId) -> AppResult<ExpenseList> {
         let mut tx = snapshot(&state.db).await?;
         let cursor = outbox::head_in(&mut *tx, Stream::Workspace(workspace_id)).await?;
         let items: Vec<Expense> = sqlx::query_as(&format!(
@@ -130,14 +131,14 @@ pub mod ssr {
         })
     }
 
-    pub async fn get(workspace_id: i64, id: i64) -> AppResult<Expense> {
+    pub async fn get(workspace_id: WorkspaceId, id: i64) -> AppResult<Expense> {
         let Caller { state, user: _, .. } = member(workspace_id, Need::Read).await?;
         fetch(&state.db.pool, workspace_id, id).await
     }
 
     async fn fetch<'e, E: Executor<'e, Database = Any>>(
         ex: E,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         id: i64,
     ) -> AppResult<Expense> {
         sqlx::query_as(&format!("{SELECT} WHERE e.workspace_id = $1 AND e.id = $2"))
@@ -149,7 +150,7 @@ pub mod ssr {
     }
 
     pub async fn create(
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         amount: String,
         currency: String,
         category: String,
@@ -183,13 +184,17 @@ pub mod ssr {
         let place = Counted::of(&expense.category, &expense.currency, &expense.spent_on);
         expenses_changed(&mut tx, workspace_id, vec![place]).await?;
         tx.commit(&state.hub).await?;
-        tracing::info!(workspace_id, expense_id = id, "expense created");
+        tracing::info!(
+            workspace_id = workspace_id.0,
+            expense_id = id,
+            "expense created"
+        );
         Ok(expense)
     }
 
     #[allow(clippy::too_many_arguments)]
     pub async fn update(
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         id: i64,
         amount: String,
         currency: String,
@@ -229,7 +234,11 @@ pub mod ssr {
             expenses_changed(&mut tx, workspace_id, vec![was, is]).await?;
         }
         tx.commit(&state.hub).await?;
-        tracing::info!(workspace_id, expense_id = id, "expense updated");
+        tracing::info!(
+            workspace_id = workspace_id.0,
+            expense_id = id,
+            "expense updated"
+        );
         // Back to the list, out of edit mode, for a plain form post.
         leptos_axum::redirect(&format!("/w/{workspace_id}"));
         Ok(expense)
@@ -238,7 +247,7 @@ pub mod ssr {
     /// Deletes the given expenses of the workspace in one transaction: if any id is not
     /// an expense of this workspace, nothing is deleted. One event either way:
     /// `expense:deleted` for one, `expenses:bulk-deleted` for several.
-    pub async fn delete_many(workspace_id: i64, mut ids: Vec<i64>) -> AppResult<u64> {
+    pub async fn delete_many(workspace_id: WorkspaceId, mut ids: Vec<i64>) -> AppResult<u64> {
         let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
         // Several at once is the expensive kind; deleting one is not limited.
         if ids.len() > 1 {
@@ -286,7 +295,7 @@ pub mod ssr {
         tx.emit(Stream::Workspace(workspace_id), event).await?;
         expenses_changed(&mut tx, workspace_id, touched).await?;
         tx.commit(&state.hub).await?;
-        tracing::info!(workspace_id, deleted, "expenses deleted");
+        tracing::info!(workspace_id = workspace_id.0, deleted, "expenses deleted");
         Ok(deleted)
     }
 }

@@ -7,6 +7,7 @@
 //! Reached milestones and an achieved goal stay so when the target is raised later:
 //! they record what happened, and are not announced twice.
 
+use crate::model::ids::WorkspaceId;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -15,7 +16,7 @@ use crate::error::AppError;
 pub use crate::model::goal::*;
 
 #[server(endpoint = "goals/list")]
-pub async fn list_goals(workspace_id: i64) -> Result<GoalList, AppError> {
+pub async fn list_goals(workspace_id: WorkspaceId) -> Result<GoalList, AppError> {
     let guard =
         crate::server::authz::member(workspace_id, crate::model::workspace::Need::Read).await?;
     ssr::list(&guard.state, workspace_id).await
@@ -30,7 +31,7 @@ pub struct GoalsPageData {
 }
 
 #[server(endpoint = "goals/page")]
-pub async fn load_goals_page(workspace_id: i64) -> Result<GoalsPageData, AppError> {
+pub async fn load_goals_page(workspace_id: WorkspaceId) -> Result<GoalsPageData, AppError> {
     let (state, user) = crate::server::authz::signed_in().await?;
     // A non-member gets "Workspace not found", as everywhere.
     let workspace = crate::workspaces::ssr::summary(&state, &user, workspace_id).await?;
@@ -43,7 +44,7 @@ pub async fn load_goals_page(workspace_id: i64) -> Result<GoalsPageData, AppErro
 
 #[server(endpoint = "goals/create")]
 pub async fn create_goal(
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     name: String,
     target: String,
     currency: String,
@@ -55,7 +56,7 @@ pub async fn create_goal(
 /// Renames a goal or changes its target (in its currency).
 #[server(endpoint = "goals/update")]
 pub async fn update_goal(
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     id: i64,
     name: String,
     target: String,
@@ -65,12 +66,16 @@ pub async fn update_goal(
 
 /// Adds `amount` (in the goal's currency) to what is saved.
 #[server(endpoint = "goals/contribute")]
-pub async fn contribute(workspace_id: i64, id: i64, amount: String) -> Result<GoalInfo, AppError> {
+pub async fn contribute(
+    workspace_id: WorkspaceId,
+    id: i64,
+    amount: String,
+) -> Result<GoalInfo, AppError> {
     ssr::contribute(workspace_id, id, amount).await
 }
 
 #[server(endpoint = "goals/delete")]
-pub async fn delete_goal(workspace_id: i64, id: i64) -> Result<(), AppError> {
+pub async fn delete_goal(workspace_id: WorkspaceId, id: i64) -> Result<(), AppError> {
     ssr::delete(workspace_id, id).await
 }
 
@@ -130,7 +135,7 @@ pub mod ssr {
         }
     }
 
-    async fn fetch(tx: &mut Write, ws: i64, id: i64) -> AppResult<GoalInfo> {
+    async fn fetch(tx: &mut Write, ws: WorkspaceId, id: i64) -> AppResult<GoalInfo> {
         let row: Row = sqlx::query_as(&format!("{SELECT} WHERE workspace_id = $1 AND id = $2"))
             .bind(ws)
             .bind(id)
@@ -143,7 +148,7 @@ pub mod ssr {
     }
 
     /// The caller has checked that the user may read the workspace.
-    pub async fn list(state: &AppState, workspace_id: i64) -> AppResult<GoalList> {
+    pub async fn list(state: &AppState, workspace_id: WorkspaceId) -> AppResult<GoalList> {
         let mut tx = snapshot(&state.db).await?;
         let cursor = outbox::head_in(&mut *tx, Stream::Workspace(workspace_id)).await?;
         let rows: Vec<Row> =
@@ -162,7 +167,7 @@ pub mod ssr {
     }
 
     pub async fn create(
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         name: String,
         target: String,
         currency: String,
@@ -209,12 +214,12 @@ pub mod ssr {
         )
         .await?;
         tx.commit(&state.hub).await?;
-        tracing::info!(workspace_id, goal_id = id, "goal created");
+        tracing::info!(workspace_id = workspace_id.0, goal_id = id, "goal created");
         Ok(goal)
     }
 
     pub async fn update(
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         id: i64,
         name: String,
         target: String,
@@ -232,11 +237,15 @@ pub mod ssr {
             .await?;
         let goal = announce(&mut tx, workspace_id, id).await?;
         tx.commit(&state.hub).await?;
-        tracing::info!(workspace_id, goal_id = id, "goal updated");
+        tracing::info!(workspace_id = workspace_id.0, goal_id = id, "goal updated");
         Ok(goal)
     }
 
-    pub async fn contribute(workspace_id: i64, id: i64, amount: String) -> AppResult<GoalInfo> {
+    pub async fn contribute(
+        workspace_id: WorkspaceId,
+        id: i64,
+        amount: String,
+    ) -> AppResult<GoalInfo> {
         let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
         let now = now_ms();
         let mut tx = Write::begin(&state.db, user.id, now).await?;
@@ -268,7 +277,7 @@ pub mod ssr {
         let goal = announce(&mut tx, workspace_id, id).await?;
         tx.commit(&state.hub).await?;
         tracing::info!(
-            workspace_id,
+            workspace_id = workspace_id.0,
             goal_id = id,
             amount_minor,
             "goal contribution"
@@ -279,7 +288,7 @@ pub mod ssr {
     /// After a goal changed in `tx`: completes the milestones it has newly reached and
     /// achieves it if it reached its target (each once), then announces `goal:updated`,
     /// each `milestone:completed` (lowest first) and `goal:achieved`.
-    async fn announce(tx: &mut Write, ws: i64, id: i64) -> AppResult<GoalInfo> {
+    async fn announce(tx: &mut Write, ws: WorkspaceId, id: i64) -> AppResult<GoalInfo> {
         let now = tx.now();
         let (target, saved): (i64, i64) =
             sqlx::query_as("SELECT target_minor, saved_minor FROM goals WHERE id = $1")
@@ -324,7 +333,7 @@ pub mod ssr {
         Ok(goal)
     }
 
-    pub async fn delete(workspace_id: i64, id: i64) -> AppResult<()> {
+    pub async fn delete(workspace_id: WorkspaceId, id: i64) -> AppResult<()> {
         let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
         let mut tx = Write::begin(&state.db, user.id, now_ms()).await?;
         let done = sqlx::query("DELETE FROM goals WHERE id = $1 AND workspace_id = $2")
@@ -341,7 +350,7 @@ pub mod ssr {
         )
         .await?;
         tx.commit(&state.hub).await?;
-        tracing::info!(workspace_id, goal_id = id, "goal deleted");
+        tracing::info!(workspace_id = workspace_id.0, goal_id = id, "goal deleted");
         Ok(())
     }
 }
@@ -381,7 +390,7 @@ mod tests {
         };
         let at = |seq, event| Envelope {
             seq,
-            stream: Stream::Workspace(1),
+            stream: Stream::Workspace(WorkspaceId(1)),
             timestamp: 0,
             priority: Priority::Normal,
             event,

@@ -9,6 +9,7 @@
 //! write fails part way, the transaction rolls back (nothing is written) and the user
 //! is told with `error:occurred` on their own stream.
 
+use crate::model::ids::WorkspaceId;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -155,7 +156,7 @@ pub fn read_csv(text: &str) -> Result<Vec<(usize, Vec<String>)>, RowProblem> {
 /// Previews (`commit` false) or imports a CSV file into the workspace.
 #[server(endpoint = "import/csv")]
 pub async fn import_csv(
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     kind: String,
     csv: String,
     #[server(default)] commit: bool,
@@ -190,7 +191,7 @@ pub mod ssr {
     }
 
     pub async fn run(
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         kind: String,
         csv: String,
         commit: bool,
@@ -343,7 +344,7 @@ pub mod ssr {
             Ok(touched) => touched,
             Err(e) => {
                 drop(tx); // rolls back: nothing of the file is kept
-                tracing::error!(workspace_id, error = %e, "import failed; rolled back");
+                tracing::error!(workspace_id = workspace_id.0, error = %e, "import failed; rolled back");
                 report_failure(workspace_id, user.id, kind, now).await?;
                 return Err(AppError::Internal);
             }
@@ -369,7 +370,7 @@ pub mod ssr {
         .await?;
         tx.commit(&state.hub).await?;
         tracing::info!(
-            workspace_id,
+            workspace_id = workspace_id.0,
             kind = kind.as_str(),
             created,
             "import committed"
@@ -390,8 +391,8 @@ pub mod ssr {
     /// Writes every row in `tx`; returns where the expenses count towards budgets.
     async fn write(
         tx: &mut Write,
-        workspace_id: i64,
-        user_id: i64,
+        workspace_id: WorkspaceId,
+        user_id: crate::model::ids::UserId,
         rows: &[Parsed],
         now: i64,
     ) -> AppResult<Vec<Counted>> {
@@ -426,8 +427,8 @@ pub mod ssr {
     /// Tells the user their import failed: `error:occurred` and a notification on their
     /// stream, in a transaction of its own (the import's was rolled back).
     async fn report_failure(
-        workspace_id: i64,
-        user_id: i64,
+        workspace_id: WorkspaceId,
+        user_id: crate::model::ids::UserId,
         kind: ImportKind,
         now: i64,
     ) -> AppResult<()> {

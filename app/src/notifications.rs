@@ -5,6 +5,7 @@
 //! joining, leaving or changing role) raise one notification for every member except
 //! the one who acted, in the same transaction as the change (`ssr::publish`).
 
+use crate::model::ids::{UserId, WorkspaceId};
 use leptos::prelude::*;
 
 use crate::error::AppError;
@@ -44,11 +45,11 @@ pub const SENDS_PER_MINUTE: u32 = 10;
 /// only the members in `to`. Returns how many were notified.
 #[server(endpoint = "notifications/send")]
 pub async fn send_notification(
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     title: String,
     message: String,
     level: String,
-    #[server(default)] to: Vec<i64>,
+    #[server(default)] to: Vec<UserId>,
 ) -> Result<u64, AppError> {
     ssr::send(workspace_id, title, message, level, to).await
 }
@@ -190,11 +191,11 @@ pub mod ssr {
     }
 
     pub async fn send(
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         title: String,
         message: String,
         level: String,
-        mut to: Vec<i64>,
+        mut to: Vec<UserId>,
     ) -> AppResult<u64> {
         let Caller { state, user, .. } = member(workspace_id, Need::Manage).await?;
         let title = text("title", &title, MAX_TITLE, false)?;
@@ -219,14 +220,14 @@ pub mod ssr {
             .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })?;
         let now = now_ms();
         let mut tx = Write::begin(&state.db, user.id, now).await?;
-        let members: Vec<(i64,)> = sqlx::query_as(
+        let members: Vec<(UserId,)> = sqlx::query_as(
             "SELECT user_id FROM memberships WHERE workspace_id = $1 AND user_id <> $2 ORDER BY user_id",
         )
         .bind(workspace_id)
         .bind(user.id)
         .fetch_all(&mut *tx)
         .await?;
-        let members: Vec<i64> = members.into_iter().map(|(id,)| id).collect();
+        let members: Vec<UserId> = members.into_iter().map(|(id,)| id).collect();
         let recipients = if to.is_empty() {
             members
         } else if let Some(stranger) = to.iter().find(|id| !members.contains(id)) {
@@ -244,7 +245,7 @@ pub mod ssr {
         }
         tx.commit(&state.hub).await?;
         tracing::info!(
-            workspace_id,
+            workspace_id = workspace_id.0,
             recipients = recipients.len(),
             "notification sent"
         );
@@ -278,7 +279,7 @@ mod tests {
     fn at(seq: i64, event: Event) -> Envelope {
         Envelope {
             seq,
-            stream: Stream::User(1),
+            stream: Stream::User(UserId(1)),
             timestamp: 0,
             priority: Priority::Normal,
             event,

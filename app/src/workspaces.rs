@@ -1,5 +1,6 @@
 //! Workspaces (personal and team), memberships with roles, and invites.
 
+use crate::model::ids::{UserId, WorkspaceId};
 use leptos::prelude::*;
 
 use crate::error::AppError;
@@ -20,17 +21,17 @@ pub async fn create_workspace(name: String) -> Result<WorkspaceSummary, AppError
 }
 
 #[server(endpoint = "workspaces/team")]
-pub async fn load_team(workspace_id: i64) -> Result<Team, AppError> {
+pub async fn load_team(workspace_id: WorkspaceId) -> Result<Team, AppError> {
     ssr::team(workspace_id).await
 }
 
 #[server(endpoint = "workspaces/invite")]
-pub async fn create_invite(workspace_id: i64, role: String) -> Result<Invite, AppError> {
+pub async fn create_invite(workspace_id: WorkspaceId, role: String) -> Result<Invite, AppError> {
     ssr::create_invite(workspace_id, role).await
 }
 
 #[server(endpoint = "workspaces/revoke-invite")]
-pub async fn revoke_invite(workspace_id: i64, code: String) -> Result<(), AppError> {
+pub async fn revoke_invite(workspace_id: WorkspaceId, code: String) -> Result<(), AppError> {
     ssr::revoke_invite(workspace_id, code).await
 }
 
@@ -47,18 +48,22 @@ pub async fn join_workspace(code: String) -> Result<WorkspaceSummary, AppError> 
 /// Removes a member (owners and admins; admins only members and viewers), or, with
 /// your own id, leaves the workspace. Their open sockets stop receiving it at once.
 #[server(endpoint = "workspaces/remove-member")]
-pub async fn remove_member(workspace_id: i64, user_id: i64) -> Result<(), AppError> {
+pub async fn remove_member(workspace_id: WorkspaceId, user_id: UserId) -> Result<(), AppError> {
     ssr::remove_member(workspace_id, user_id).await
 }
 
 #[server(endpoint = "workspaces/set-role")]
-pub async fn change_role(workspace_id: i64, user_id: i64, role: String) -> Result<(), AppError> {
+pub async fn change_role(
+    workspace_id: WorkspaceId,
+    user_id: UserId,
+    role: String,
+) -> Result<(), AppError> {
     ssr::change_role(workspace_id, user_id, role).await
 }
 
 #[server(endpoint = "workspaces/rename")]
 pub async fn rename_workspace(
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     name: String,
 ) -> Result<crate::live::catalog::WorkspaceInfo, AppError> {
     ssr::rename(workspace_id, name).await
@@ -66,7 +71,7 @@ pub async fn rename_workspace(
 
 /// Deletes a team workspace with everything in it (owners only).
 #[server(endpoint = "workspaces/delete")]
-pub async fn delete_workspace(workspace_id: i64) -> Result<(), AppError> {
+pub async fn delete_workspace(workspace_id: WorkspaceId) -> Result<(), AppError> {
     ssr::delete(workspace_id).await?;
     leptos_axum::redirect("/");
     Ok(())
@@ -91,7 +96,7 @@ pub mod ssr {
     };
 
     /// Renames a workspace (owners and admins); `workspace:updated`.
-    pub async fn rename(workspace_id: i64, name: String) -> AppResult<WorkspaceInfo> {
+    pub async fn rename(workspace_id: WorkspaceId, name: String) -> AppResult<WorkspaceInfo> {
         let Caller { state, user, .. } = member(workspace_id, Need::Manage).await?;
         let name = validate_workspace_name(&name)?;
         let mut tx = Write::begin(&state.db, user.id, now_ms()).await?;
@@ -110,7 +115,7 @@ pub mod ssr {
         )
         .await?;
         tx.commit(&state.hub).await?;
-        tracing::info!(workspace_id, "workspace renamed");
+        tracing::info!(workspace_id = workspace_id.0, "workspace renamed");
         Ok(info)
     }
 
@@ -118,7 +123,7 @@ pub mod ssr {
     /// goes out on the workspace stream (every instance then drops the room) and each
     /// other member is notified on their own stream, as the workspace's own notifications
     /// go with it.
-    pub async fn delete(workspace_id: i64) -> AppResult<()> {
+    pub async fn delete(workspace_id: WorkspaceId) -> AppResult<()> {
         let Caller { state, user, role } = member(workspace_id, Need::Manage).await?;
         if role != Role::Owner {
             return Err(AppError::forbidden("Only an owner can delete a workspace."));
@@ -131,7 +136,7 @@ pub mod ssr {
         }
         let now = now_ms();
         let mut tx = Write::begin(&state.db, user.id, now).await?;
-        let members: Vec<(i64,)> = sqlx::query_as(
+        let members: Vec<(UserId,)> = sqlx::query_as(
             "SELECT user_id FROM memberships WHERE workspace_id = $1 AND user_id <> $2 ORDER BY user_id",
         )
         .bind(workspace_id)
@@ -165,7 +170,11 @@ pub mod ssr {
             .execute(&mut *tx)
             .await?;
         tx.commit(&state.hub).await?;
-        tracing::info!(workspace_id, by = user.id, "workspace deleted");
+        tracing::info!(
+            workspace_id = workspace_id.0,
+            by = user.id.0,
+            "workspace deleted"
+        );
         Ok(())
     }
 
@@ -180,12 +189,12 @@ pub mod ssr {
     /// Creates a workspace with `owner` as its owner and the default platforms.
     pub async fn create_workspace_tx(
         tx: &mut Write,
-        owner: i64,
+        owner: UserId,
         name: &str,
         kind: WorkspaceKind,
         now: i64,
-    ) -> AppResult<i64> {
-        let (id,): (i64,) = sqlx::query_as(
+    ) -> AppResult<WorkspaceId> {
+        let (id,): (WorkspaceId,) = sqlx::query_as(
             "INSERT INTO workspaces (name, kind, created_by, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
         )
         .bind(name)
@@ -214,9 +223,9 @@ pub mod ssr {
     /// The workspaces `user_id` is a member of, personal first.
     pub async fn list_workspaces(
         state: &crate::server::AppState,
-        user_id: i64,
+        user_id: UserId,
     ) -> AppResult<Vec<WorkspaceSummary>> {
-        let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+        let rows: Vec<(WorkspaceId, String, String, String)> = sqlx::query_as(
             "SELECT w.id, w.name, w.kind, m.role FROM workspaces w \
              JOIN memberships m ON m.workspace_id = w.id WHERE m.user_id = $1 \
              ORDER BY CASE w.kind WHEN 'personal' THEN 0 ELSE 1 END, w.name, w.id",
@@ -240,7 +249,7 @@ pub mod ssr {
     pub async fn summary(
         state: &crate::server::AppState,
         user: &crate::model::user::SessionUser,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
     ) -> AppResult<WorkspaceSummary> {
         let role = role_of(state, user, workspace_id, Need::Read).await?;
         let (name, kind): (String, String) =
@@ -283,10 +292,10 @@ pub mod ssr {
         })
     }
 
-    pub async fn team(workspace_id: i64) -> AppResult<Team> {
+    pub async fn team(workspace_id: WorkspaceId) -> AppResult<Team> {
         let (state, user) = signed_in().await?;
         let workspace = summary(&state, &user, workspace_id).await?;
-        let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+        let rows: Vec<(UserId, String, String, String)> = sqlx::query_as(
             "SELECT u.id, u.display_name, u.email, m.role FROM memberships m JOIN users u ON u.id = m.user_id \
              WHERE m.workspace_id = $1 ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 \
              WHEN 'member' THEN 2 ELSE 3 END, u.display_name, u.id",
@@ -327,7 +336,7 @@ pub mod ssr {
             Vec::new()
         };
         let connected = workspace.role.can_manage().then(|| {
-            let mut c: Vec<(i64, usize)> = state
+            let mut c: Vec<(UserId, usize)> = state
                 .hub
                 .room_members(Stream::Workspace(workspace_id))
                 .into_iter()
@@ -352,7 +361,7 @@ pub mod ssr {
             .collect()
     }
 
-    pub async fn create_invite(workspace_id: i64, role: String) -> AppResult<Invite> {
+    pub async fn create_invite(workspace_id: WorkspaceId, role: String) -> AppResult<Invite> {
         let Caller {
             state,
             user,
@@ -422,7 +431,7 @@ pub mod ssr {
         })
     }
 
-    pub async fn revoke_invite(workspace_id: i64, code: String) -> AppResult<()> {
+    pub async fn revoke_invite(workspace_id: WorkspaceId, code: String) -> AppResult<()> {
         let Caller { state, user, .. } = member(workspace_id, Need::Manage).await?;
         let now = now_ms();
         let mut tx = Write::begin(&state.db, user.id, now).await?;
@@ -450,7 +459,7 @@ pub mod ssr {
     async fn open_invite(
         state: &crate::server::AppState,
         code: &str,
-    ) -> AppResult<(i64, String, Role)> {
+    ) -> AppResult<(WorkspaceId, String, Role)> {
         let code = code.trim();
         if code.is_empty() || code.len() > 64 {
             return Err(AppError::validation(
@@ -458,7 +467,7 @@ pub mod ssr {
                 "Enter the invite code you were given.",
             ));
         }
-        let row: Option<(i64, String, String)> = sqlx::query_as(
+        let row: Option<(WorkspaceId, String, String)> = sqlx::query_as(
             "SELECT w.id, w.name, i.role FROM invites i JOIN workspaces w ON w.id = i.workspace_id \
              WHERE i.code = $1 AND i.revoked_at IS NULL AND i.expires_at > $2",
         )
@@ -532,8 +541,8 @@ pub mod ssr {
                     .await?;
                     tx.commit(&state.hub).await?;
                     tracing::info!(
-                        workspace_id = ws,
-                        user_id = user.id,
+                        workspace_id = ws.0,
+                        user_id = user.id.0,
                         role = role.as_str(),
                         "member joined"
                     );
@@ -546,7 +555,7 @@ pub mod ssr {
         summary(&state, &user, ws).await
     }
 
-    pub async fn remove_member(workspace_id: i64, target: i64) -> AppResult<()> {
+    pub async fn remove_member(workspace_id: WorkspaceId, target: UserId) -> AppResult<()> {
         let (state, user) = signed_in().await?;
         let leaving = target == user.id;
         let my_role = role_of(
@@ -616,11 +625,20 @@ pub mod ssr {
         // every instance) the removed user's sockets leave the room before anything
         // later goes out.
         tx.commit(&state.hub).await?;
-        tracing::info!(workspace_id, target, by = user.id, "member removed");
+        tracing::info!(
+            workspace_id = workspace_id.0,
+            target = target.0,
+            by = user.id.0,
+            "member removed"
+        );
         Ok(())
     }
 
-    pub async fn change_role(workspace_id: i64, target: i64, role: String) -> AppResult<()> {
+    pub async fn change_role(
+        workspace_id: WorkspaceId,
+        target: UserId,
+        role: String,
+    ) -> AppResult<()> {
         let Caller {
             state,
             user,
@@ -692,10 +710,10 @@ pub mod ssr {
         .await?;
         tx.commit(&state.hub).await?;
         tracing::info!(
-            workspace_id,
-            target,
+            workspace_id = workspace_id.0,
+            target = target.0,
             role = new_role.as_str(),
-            by = user.id,
+            by = user.id.0,
             "role changed"
         );
         Ok(())

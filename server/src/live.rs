@@ -80,7 +80,7 @@ pub async fn upgrade(
     let slot = match state.live_slots.take(user.id, client) {
         Ok(slot) => slot,
         Err(refused) => {
-            tracing::warn!(user_id = user.id, ?refused, "live connection refused");
+            tracing::warn!(user_id = user.id.0, ?refused, "live connection refused");
             let (status, retry, message) = match refused {
                 Refused::Instance => (
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -258,7 +258,7 @@ async fn serve(ws: WebSocket, state: AppState, user: SessionUser, claims: Claims
     };
     hub.disconnect(conn);
     if let Some((code, reason)) = ending {
-        tracing::debug!(user_id = user.id, code, reason, "closing live socket");
+        tracing::debug!(user_id = user.id.0, code, reason, "closing live socket");
         Box::pin(socket.close(code, reason)).await;
     }
 }

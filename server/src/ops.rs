@@ -4,6 +4,7 @@
 
 use app::{
     live::catalog::Announcement,
+    model::ids::UserId,
     server::{
         hub::cluster::{self, Control},
         AppState,
@@ -72,7 +73,7 @@ pub async fn disconnect(
     State(state): State<AppState>,
     axum::Extension(operator): axum::Extension<OperatorToken>,
     headers: HeaderMap,
-    Path(user_id): Path<i64>,
+    Path(user_id): Path<UserId>,
 ) -> Response {
     if let Err(refused) = check(&operator, &headers) {
         return refused;
@@ -91,7 +92,10 @@ pub async fn disconnect(
             return error(StatusCode::SERVICE_UNAVAILABLE, "try again");
         }
     }
-    tracing::info!(user_id, "operator: sessions revoked, sockets closing");
+    tracing::info!(
+        user_id = user_id.0,
+        "operator: sessions revoked, sockets closing"
+    );
     match cluster::command(&state.hub, &state.db, Control::Disconnect { user_id }).await {
         Ok(closed) => Json(serde_json::json!({ "sockets_closed": closed })).into_response(),
         Err(_) => error(

@@ -12,7 +12,12 @@ pub use crate::model::{
     goal::{GoalInfo, Milestone},
     notification::{Notification, NotificationLevel, NotificationRow},
 };
-use crate::model::{earning::Earning, expense::Expense, workspace::Role};
+use crate::model::{
+    earning::Earning,
+    expense::Expense,
+    ids::{UserId, WorkspaceId},
+    workspace::Role,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -65,14 +70,14 @@ pub struct PlatformInfo {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberInfo {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub display_name: String,
     pub role: Role,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberGone {
-    pub user_id: i64,
+    pub user_id: UserId,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,7 +87,7 @@ pub struct NotificationRef {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkspaceInfo {
-    pub id: i64,
+    pub id: WorkspaceId,
     pub name: String,
 }
 

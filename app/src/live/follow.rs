@@ -369,19 +369,20 @@ mod tests {
             catalog::{BulkDeleted, Deleted},
             Priority, Stream,
         },
+        model::ids::{UserId, WorkspaceId},
         money::{KeyedTotals, Totals},
     };
 
     fn expense(id: i64, date: &str, minor: i64) -> Expense {
         Expense {
             id,
-            workspace_id: 1,
+            workspace_id: WorkspaceId(1),
             amount_minor: minor,
             currency: "EUR".into(),
             category: "Other".into(),
             description: format!("e{id}"),
             spent_on: date.into(),
-            created_by: 1,
+            created_by: UserId(1),
             created_by_name: "A".into(),
         }
     }
@@ -389,7 +390,7 @@ mod tests {
     fn at(seq: i64, event: Event) -> Envelope {
         Envelope {
             seq,
-            stream: Stream::Workspace(1),
+            stream: Stream::Workspace(WorkspaceId(1)),
             timestamp: 0,
             priority: Priority::Normal,
             event,
@@ -482,7 +483,7 @@ mod tests {
         let mut l = list(vec![expense(1, "2024-03-01", 100)], 5);
         let member = at(
             6,
-            Event::MemberLeft(crate::live::catalog::MemberGone { user_id: 3 }),
+            Event::MemberLeft(crate::live::catalog::MemberGone { user_id: UserId(3) }),
         );
         assert_eq!(apply_batch(&mut l, &[member]), Step::Applied);
         assert_eq!((ids(&l), l.cursor), (vec![1], 6));

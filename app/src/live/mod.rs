@@ -10,6 +10,8 @@ pub mod protocol;
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::ids::{UserId, WorkspaceId};
+
 pub use catalog::{Event, EventKind, Priority};
 
 /// A sequence of events with its own gap-free numbering: one per workspace (seen by
@@ -18,8 +20,8 @@ pub use catalog::{Event, EventKind, Priority};
 /// nothing on it is numbered, replayed or polled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Stream {
-    Workspace(i64),
-    User(i64),
+    Workspace(WorkspaceId),
+    User(UserId),
     System,
 }
 
@@ -38,10 +40,9 @@ impl Stream {
             return Some(Stream::System);
         }
         let (kind, id) = key.split_once(':')?;
-        let id: i64 = id.parse().ok().filter(|id: &i64| *id > 0)?;
         match kind {
-            "ws" => Some(Stream::Workspace(id)),
-            "user" => Some(Stream::User(id)),
+            "ws" => id.parse().ok().map(Stream::Workspace),
+            "user" => id.parse().ok().map(Stream::User),
             _ => None,
         }
     }
@@ -82,7 +83,7 @@ pub(crate) mod tests {
     pub(crate) fn sample_envelope() -> Envelope {
         Envelope {
             seq: 12,
-            stream: Stream::Workspace(3),
+            stream: Stream::Workspace(WorkspaceId(3)),
             timestamp: 1_700_000_000_000,
             priority: Priority::Normal,
             event: Event::ExpenseDeleted(Deleted { id: 9 }),
@@ -108,20 +109,20 @@ pub(crate) mod tests {
         let json = |event: Event| {
             serde_json::to_string(&Envelope {
                 seq: 1,
-                stream: Stream::Workspace(3),
+                stream: Stream::Workspace(WorkspaceId(3)),
                 timestamp: 0,
                 priority: Priority::Normal,
                 event,
             })
             .unwrap()
         };
-        let left = json(Event::MemberLeft(MemberGone { user_id: 7 }));
+        let left = json(Event::MemberLeft(MemberGone { user_id: UserId(7) }));
         assert_eq!(
             access_change("member:left", &left),
-            Some(AccessChange::Left(7))
+            Some(AccessChange::Left(UserId(7)))
         );
         let deleted = json(Event::WorkspaceDeleted(WorkspaceInfo {
-            id: 3,
+            id: WorkspaceId(3),
             name: "member:left".into(),
         }));
         assert_eq!(
@@ -130,7 +131,7 @@ pub(crate) mod tests {
         );
         // A payload that spells another kind's name changes nothing.
         let renamed = json(Event::WorkspaceUpdated(WorkspaceInfo {
-            id: 3,
+            id: WorkspaceId(3),
             name: "\"workspace:deleted\" \"member:left\"".into(),
         }));
         assert_eq!(access_change("workspace:updated", &renamed), None);
@@ -140,8 +141,11 @@ pub(crate) mod tests {
 
     #[test]
     fn streams_parse_strictly() {
-        assert_eq!(Stream::parse("ws:3"), Some(Stream::Workspace(3)));
-        assert_eq!(Stream::parse("user:8"), Some(Stream::User(8)));
+        assert_eq!(
+            Stream::parse("ws:3"),
+            Some(Stream::Workspace(WorkspaceId(3)))
+        );
+        assert_eq!(Stream::parse("user:8"), Some(Stream::User(UserId(8))));
         assert_eq!(Stream::parse("system"), Some(Stream::System));
         assert_eq!(Stream::System.key(), "system");
         for bad in [
@@ -158,7 +162,7 @@ pub(crate) mod tests {
 pub enum AccessChange {
     /// This user is no longer a member: nothing after this event is theirs to read
     /// (nor the event itself, which concerns them).
-    Left(i64),
+    Left(UserId),
     /// The workspace was deleted: this event is the last anyone reads of the stream.
     Closed,
 }

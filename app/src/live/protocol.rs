@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Cursor, Envelope, Stream};
+use crate::model::ids::UserId;
 
 /// The text of an event frame, from an envelope's stored JSON: `{"type":"event",…}`,
 /// exactly what `ServerFrame::Event` serializes to, without parsing the envelope.
@@ -34,7 +35,7 @@ pub enum ServerFrame {
     Event(Envelope),
     /// First frame after the upgrade.
     Hello {
-        user_id: i64,
+        user_id: UserId,
         ping_ms: u64,
     },
     /// The answer to `subscribe`, after the replay of what the client missed.
@@ -90,6 +91,7 @@ pub mod close {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ids::WorkspaceId;
     use serde_json::json;
 
     #[test]
@@ -102,7 +104,7 @@ mod tests {
             sub,
             ClientFrame::Subscribe {
                 cursors: vec![Cursor {
-                    stream: Stream::Workspace(3),
+                    stream: Stream::Workspace(WorkspaceId(3)),
                     after: 12
                 }]
             }
@@ -110,7 +112,7 @@ mod tests {
         assert_eq!(
             serde_json::to_value(ServerFrame::Subscribed {
                 cursors: vec![],
-                resync: vec![Stream::User(1)],
+                resync: vec![Stream::User(UserId(1))],
                 denied: vec![Stream::System],
             })
             .unwrap(),
@@ -137,7 +139,7 @@ mod tests {
     #[test]
     fn every_frame_round_trips() {
         let cursor = Cursor {
-            stream: Stream::Workspace(3),
+            stream: Stream::Workspace(WorkspaceId(3)),
             after: 12,
         };
         let client = [
@@ -145,7 +147,7 @@ mod tests {
                 cursors: vec![cursor],
             },
             ClientFrame::Unsubscribe {
-                streams: vec![Stream::User(4)],
+                streams: vec![Stream::User(UserId(4))],
             },
             ClientFrame::Ping,
         ];
@@ -173,16 +175,16 @@ mod tests {
         let mut server = vec![
             ServerFrame::Event(crate::live::tests::sample_envelope()),
             ServerFrame::Hello {
-                user_id: 7,
+                user_id: UserId(7),
                 ping_ms: 25_000,
             },
             ServerFrame::Subscribed {
                 cursors: vec![cursor],
-                resync: vec![Stream::User(1)],
-                denied: vec![Stream::Workspace(9)],
+                resync: vec![Stream::User(UserId(1))],
+                denied: vec![Stream::Workspace(WorkspaceId(9))],
             },
             ServerFrame::Revoked {
-                streams: vec![Stream::Workspace(9)],
+                streams: vec![Stream::Workspace(WorkspaceId(9))],
             },
             ServerFrame::Pong,
         ];

@@ -8,6 +8,7 @@ use super::expense::check_date_range;
 use crate::{
     dates::parse_iso_date,
     error::{AppError, AppResult},
+    model::ids::{UserId, WorkspaceId},
     money::{self, KeyedTotals, Totals},
 };
 
@@ -30,7 +31,7 @@ pub struct Platform {
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct Earning {
     pub id: i64,
-    pub workspace_id: i64,
+    pub workspace_id: WorkspaceId,
     pub platform_id: i64,
     pub platform_name: String,
     pub platform_color: String,
@@ -39,7 +40,7 @@ pub struct Earning {
     pub amount_minor: i64,
     pub currency: String,
     pub notes: String,
-    pub created_by: i64,
+    pub created_by: UserId,
 }
 
 impl Earning {

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     dates::parse_iso_date,
     error::{AppError, AppResult},
+    model::ids::{UserId, WorkspaceId},
     money::{self, KeyedTotals, Totals},
 };
 
@@ -36,13 +37,13 @@ pub const LIST_LIMIT: i64 = 500;
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct Expense {
     pub id: i64,
-    pub workspace_id: i64,
+    pub workspace_id: WorkspaceId,
     pub amount_minor: i64,
     pub currency: String,
     pub category: String,
     pub description: String,
     pub spent_on: String,
-    pub created_by: i64,
+    pub created_by: UserId,
     pub created_by_name: String,
 }
 

@@ -6,6 +6,7 @@ pub mod budget;
 pub mod earning;
 pub mod expense;
 pub mod goal;
+pub mod ids;
 pub mod notification;
 pub mod text;
 pub mod user;

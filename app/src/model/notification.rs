@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::ids::WorkspaceId;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NotificationLevel {
@@ -45,7 +47,15 @@ impl NotificationLevel {
 }
 
 /// A stored notification's columns: id, workspace, level, title, message, created, read.
-pub type NotificationRow = (i64, Option<i64>, String, String, String, i64, Option<i64>);
+pub type NotificationRow = (
+    i64,
+    Option<WorkspaceId>,
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+);
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Notification {
@@ -54,7 +64,7 @@ pub struct Notification {
     pub title: String,
     pub message: String,
     /// The workspace it is about, if any (a link target).
-    pub workspace_id: Option<i64>,
+    pub workspace_id: Option<WorkspaceId>,
     pub dismissible: bool,
     /// How long a toast stays, in ms; `None` until dismissed.
     pub duration_ms: Option<u32>,

@@ -5,10 +5,11 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, AppResult};
+use crate::model::ids::UserId;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionUser {
-    pub id: i64,
+    pub id: UserId,
     pub email: String,
     pub display_name: String,
 }

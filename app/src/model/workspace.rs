@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppResult;
+use crate::model::ids::{UserId, WorkspaceId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -108,7 +109,7 @@ impl WorkspaceKind {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkspaceSummary {
-    pub id: i64,
+    pub id: WorkspaceId,
     pub name: String,
     pub kind: WorkspaceKind,
     pub role: Role,
@@ -116,7 +117,7 @@ pub struct WorkspaceSummary {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Member {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub display_name: String,
     pub email: String,
     pub role: Role,
@@ -138,7 +139,7 @@ pub struct Team {
     /// Who has the workspace open right now, for owners and admins (`None` for the
     /// others): `(user id, open sockets)` per connected member, on the answering
     /// instance.
-    pub connected: Option<Vec<(i64, usize)>>,
+    pub connected: Option<Vec<(UserId, usize)>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -15,6 +15,7 @@ use crate::{
         follow::{apply_batch, Followed, Step},
         Event, Stream,
     },
+    model::ids::WorkspaceId,
     money::CURRENCIES,
     workspaces::WorkspaceSummary,
 };
@@ -31,15 +32,16 @@ pub fn load_failed(error: AppError) -> AnyView {
     }
 }
 
-/// The `:ws` route parameter.
-pub fn workspace_param() -> Signal<i64> {
+/// The `:ws` route parameter; `WorkspaceId(0)`, which no workspace has (the server
+/// answers "not found"), when it is not an id.
+pub fn workspace_param() -> Signal<WorkspaceId> {
     let params = use_params_map();
     Signal::derive(move || {
         params
             .read()
             .get("ws")
             .and_then(|s| s.parse().ok())
-            .unwrap_or(0)
+            .unwrap_or(WorkspaceId(0))
     })
 }
 
@@ -265,12 +267,12 @@ pub fn currency_options() -> Vec<(String, String)> {
 /// for the next poll.
 pub fn follow_list<L, F, Fut>(
     list: RwSignal<L>,
-    ws: i64,
+    ws: WorkspaceId,
     load: F,
     own_writes: impl Fn() -> usize + 'static,
 ) where
     L: Followed + Clone + Send + Sync + 'static,
-    F: Fn(i64) -> Fut + Copy + Send + Sync + 'static,
+    F: Fn(WorkspaceId) -> Fut + Copy + Send + Sync + 'static,
     Fut: Future<Output = Result<L, AppError>> + 'static,
 {
     let Some(live) = use_live() else { return };

@@ -5,6 +5,7 @@
 //! then lives in a signal that follows its workspace stream (`follow_list`): events
 //! are applied in place, and the list reloads only when it cannot apply one exactly.
 
+use crate::model::ids::WorkspaceId;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -51,7 +52,7 @@ pub struct OpenWorkspace {
 }
 
 #[leptos::server(endpoint = "dashboard")]
-pub async fn load_dashboard(workspace_id: i64) -> Result<DashboardData, AppError> {
+pub async fn load_dashboard(workspace_id: WorkspaceId) -> Result<DashboardData, AppError> {
     let (state, user) = crate::server::authz::signed_in().await?;
     let workspaces = crate::workspaces::ssr::list_workspaces(&state, user.id).await?;
     // Listed means a member, and every member may read: no further checks.
@@ -87,7 +88,7 @@ pub fn DashboardPage() -> impl IntoView {
                 match data.await {
                     Ok(data) => {
                         provide_context(data.user.clone());
-                        let current = data.open.as_ref().map(|o| o.workspace.id).unwrap_or(0);
+                        let current = data.open.as_ref().map(|o| o.workspace.id);
                         view! {
                             <TopBar/>
                             <div class="layout">
@@ -116,7 +117,7 @@ pub fn DashboardPage() -> impl IntoView {
 #[component]
 fn WorkspaceNav(
     list: Vec<WorkspaceSummary>,
-    current: i64,
+    current: Option<WorkspaceId>,
     create_ws: ServerAction<CreateWorkspace>,
     join: ServerAction<JoinWorkspace>,
 ) -> impl IntoView {
@@ -129,7 +130,7 @@ fn WorkspaceNav(
                 {list
                     .into_iter()
                     .map(|w| {
-                        let is_current = w.id == current;
+                        let is_current = Some(w.id) == current;
                         view! {
                             <li>
                                 <a href=format!("/w/{}", w.id) aria-current=is_current.then_some("page")>
@@ -214,7 +215,7 @@ fn edit_param(name: &'static str) -> Memo<Option<i64>> {
 }
 
 #[component]
-fn ExpensesPanel(ws: i64, can_write: bool, initial: ExpenseList) -> AnyView {
+fn ExpensesPanel(ws: WorkspaceId, can_write: bool, initial: ExpenseList) -> AnyView {
     let create = ServerAction::<CreateExpense>::new();
     let update = ServerAction::<UpdateExpense>::new();
     let delete = ServerAction::<DeleteExpense>::new();
@@ -276,7 +277,7 @@ fn ExpensesPanel(ws: i64, can_write: bool, initial: ExpenseList) -> AnyView {
 #[component]
 fn ExpenseRow(
     e: Expense,
-    ws: i64,
+    ws: WorkspaceId,
     can_write: bool,
     bulk_form_id: String,
     delete: ServerAction<DeleteExpense>,
@@ -311,7 +312,7 @@ fn ExpenseRow(
 /// One form for adding and for editing (`target`), so both behave the same.
 #[component]
 fn ExpenseForm(
-    ws: i64,
+    ws: WorkspaceId,
     target: Option<Expense>,
     create: ServerAction<CreateExpense>,
     update: ServerAction<UpdateExpense>,
@@ -384,7 +385,7 @@ fn ExpenseForm(
 }
 
 #[component]
-fn EarningsPanel(ws: i64, can_write: bool, initial: EarningList) -> AnyView {
+fn EarningsPanel(ws: WorkspaceId, can_write: bool, initial: EarningList) -> AnyView {
     let create = ServerAction::<CreateEarning>::new();
     let update = ServerAction::<UpdateEarning>::new();
     let delete = ServerAction::<DeleteEarning>::new();
@@ -435,7 +436,7 @@ fn EarningsPanel(ws: i64, can_write: bool, initial: EarningList) -> AnyView {
 #[component]
 fn EarningRow(
     e: Earning,
-    ws: i64,
+    ws: WorkspaceId,
     can_write: bool,
     delete: ServerAction<DeleteEarning>,
 ) -> AnyView {
@@ -465,7 +466,7 @@ fn EarningRow(
 
 #[component]
 fn EarningForm(
-    ws: i64,
+    ws: WorkspaceId,
     target: Option<Earning>,
     platforms: Vec<crate::earnings::Platform>,
     create: ServerAction<CreateEarning>,
@@ -545,7 +546,7 @@ fn EarningForm(
 }
 
 #[component]
-fn PlatformForm(ws: i64, add_platform: ServerAction<CreatePlatform>) -> impl IntoView {
+fn PlatformForm(ws: WorkspaceId, add_platform: ServerAction<CreatePlatform>) -> impl IntoView {
     let error = action_error(add_platform.value());
     reset_on_success(add_platform.value(), ".platform-form form");
     view! {

@@ -2,12 +2,13 @@
 //! problem by line and column, then import it. Nothing is written while the file
 //! has problems; the lists update from the import's one `sync:completed` event.
 
+use crate::model::ids::WorkspaceId;
 use leptos::prelude::*;
 
 use crate::import::{ImportCsv, ImportReport};
 
 #[component]
-pub fn ImportPanel(ws: i64) -> AnyView {
+pub fn ImportPanel(ws: WorkspaceId) -> AnyView {
     let run = ServerAction::<ImportCsv>::new();
     let kind = RwSignal::new("expenses".to_owned());
     let text = RwSignal::new(String::new());

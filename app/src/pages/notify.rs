@@ -4,6 +4,7 @@
 //! Both are filled in the browser only: the server renders the bell without a count,
 //! the client loads the list once it has hydrated and then follows the user's stream.
 
+use crate::model::ids::UserId;
 use leptos::prelude::*;
 
 use crate::{
@@ -32,7 +33,7 @@ fn level_class(level: NotificationLevel) -> &'static str {
 }
 
 #[component]
-pub fn NotificationCentre(user_id: i64) -> AnyView {
+pub fn NotificationCentre(user_id: UserId) -> AnyView {
     let live = use_live();
     let list = RwSignal::new(None::<NotificationList>);
     let toasts = RwSignal::new(Vec::<Notification>::new());

@@ -2,6 +2,7 @@
 //! progress bars) and goals (targets with milestones). Both follow the workspace
 //! stream like the lists (`follow_list`), so bars move as anyone spends or saves.
 
+use crate::model::ids::WorkspaceId;
 use leptos::prelude::*;
 
 use super::common::{
@@ -57,7 +58,7 @@ pub fn ProgressBar(
 }
 
 #[component]
-pub fn BudgetsPanel(ws: i64, can_write: bool, initial: BudgetList) -> AnyView {
+pub fn BudgetsPanel(ws: WorkspaceId, can_write: bool, initial: BudgetList) -> AnyView {
     let set = ServerAction::<SetBudget>::new();
     let delete = ServerAction::<DeleteBudget>::new();
     let list = RwSignal::new(initial);
@@ -108,7 +109,7 @@ pub fn BudgetsPanel(ws: i64, can_write: bool, initial: BudgetList) -> AnyView {
 #[component]
 fn BudgetRow(
     b: BudgetInfo,
-    ws: i64,
+    ws: WorkspaceId,
     can_write: bool,
     delete: ServerAction<DeleteBudget>,
 ) -> AnyView {
@@ -144,7 +145,7 @@ fn BudgetRow(
 
 #[component]
 pub fn GoalsPanel(
-    ws: i64,
+    ws: WorkspaceId,
     can_write: bool,
     initial: GoalList,
     /// On the dashboard: a link to the goals page (not on that page itself).
@@ -233,7 +234,7 @@ pub fn GoalsPanel(
 #[component]
 fn GoalRow(
     g: GoalInfo,
-    ws: i64,
+    ws: WorkspaceId,
     can_write: bool,
     give: ServerAction<Contribute>,
     delete: ServerAction<DeleteGoal>,

@@ -1,5 +1,6 @@
 //! The team page (members, roles, invites) and the page an invite link opens.
 
+use crate::model::ids::{UserId, WorkspaceId};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::Redirect, hooks::use_params_map};
@@ -71,8 +72,8 @@ fn TeamView() -> impl IntoView {
                             let ws_id = workspace.id;
                             let assignable: Vec<Role> = if is_owner { Role::ALL.to_vec() } else { vec![Role::Member, Role::Viewer] };
                             let invitable: Vec<Role> = if is_owner { vec![Role::Member, Role::Viewer, Role::Admin] } else { vec![Role::Member, Role::Viewer] };
-                            let me = use_context::<SessionUser>().map(|u| u.id).unwrap_or(0);
-                            let others: Vec<(i64, String)> = members.iter().filter(|m| m.user_id != me).map(|m| (m.user_id, m.display_name.clone())).collect();
+                            let me = use_context::<SessionUser>().map(|u| u.id);
+                            let others: Vec<(UserId, String)> = members.iter().filter(|m| Some(m.user_id) != me).map(|m| (m.user_id, m.display_name.clone())).collect();
                             view! {
                                 <Title text=format!("Team · {} · LiveLedger", workspace.name)/>
                                 <p><a href=format!("/w/{ws_id}")>"← Back to " {workspace.name.clone()}</a></p>
@@ -178,7 +179,7 @@ fn TeamView() -> impl IntoView {
 
 /// Owners and admins tell the team something: everyone, or the members ticked.
 #[component]
-fn SendNotice(ws: i64, others: Vec<(i64, String)>) -> impl IntoView {
+fn SendNotice(ws: WorkspaceId, others: Vec<(UserId, String)>) -> impl IntoView {
     let send = ServerAction::<SendNotification>::new();
     let error = action_error(send.value());
     reset_on_success(send.value(), "form[data-testid=send-form]");
@@ -221,7 +222,7 @@ fn SendNotice(ws: i64, others: Vec<(i64, String)>) -> impl IntoView {
 
 /// Rename the workspace (owners and admins) or delete it (owners).
 #[component]
-fn Settings(ws: i64, name: String, is_owner: bool) -> impl IntoView {
+fn Settings(ws: WorkspaceId, name: String, is_owner: bool) -> impl IntoView {
     let rename = ServerAction::<RenameWorkspace>::new();
     let delete = ServerAction::<DeleteWorkspace>::new();
     let rename_error = action_error(rename.value());

@@ -11,6 +11,7 @@ use super::{
 use crate::{
     error::{AppError, AppResult},
     model::{
+        ids::{UserId, WorkspaceId},
         user::SessionUser,
         workspace::{Need, Role},
     },
@@ -37,10 +38,10 @@ pub async fn authenticate(
     let Some(claims) = token_from_headers(headers).and_then(|t| state.sessions.verify(&t)) else {
         return Ok(None);
     };
-    let Ok(user_id) = claims.sub.parse::<i64>() else {
+    let Ok(user_id) = claims.sub.parse::<UserId>() else {
         return Ok(None);
     };
-    let row: Option<(i64, String, String, i64)> =
+    let row: Option<(UserId, String, String, i64)> =
         sqlx::query_as("SELECT id, email, display_name, token_version FROM users WHERE id = $1")
             .bind(user_id)
             .fetch_optional(&state.db.pool)
@@ -64,7 +65,7 @@ pub async fn authenticate(
 /// revocation that raced its upgrade cannot leave it open (`server/src/live.rs`).
 pub async fn session_current(
     state: &AppState,
-    user_id: i64,
+    user_id: UserId,
     token_version: i64,
 ) -> AppResult<bool> {
     let row: Option<(i64,)> = sqlx::query_as("SELECT token_version FROM users WHERE id = $1")
@@ -96,7 +97,7 @@ pub struct Caller {
 /// The guard of every server function on a workspace's data, called first, the same way
 /// everywhere: signed in (`Unauthorized`), a member (`NotFound`, so workspace ids reveal
 /// nothing), with a role that allows `need` (`Role::allows`; `Forbidden`).
-pub async fn member(workspace_id: i64, need: Need) -> AppResult<Caller> {
+pub async fn member(workspace_id: WorkspaceId, need: Need) -> AppResult<Caller> {
     let (state, user) = signed_in().await?;
     let role = role_of(&state, &user, workspace_id, need).await?;
     Ok(Caller { state, user, role })
@@ -107,7 +108,7 @@ pub async fn member(workspace_id: i64, need: Need) -> AppResult<Caller> {
 pub async fn role_of(
     state: &AppState,
     user: &SessionUser,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     need: Need,
 ) -> AppResult<Role> {
     let role: Option<(String,)> =
@@ -131,8 +132,8 @@ pub async fn role_of(
 /// and what follows). Any role may read.
 pub async fn member_since(
     state: &AppState,
-    user_id: i64,
-    workspace_id: i64,
+    user_id: UserId,
+    workspace_id: WorkspaceId,
 ) -> AppResult<Option<i64>> {
     let row: Option<(i64,)> = sqlx::query_as(
         "SELECT since_seq FROM memberships WHERE workspace_id = $1 AND user_id = $2",

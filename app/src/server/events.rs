@@ -12,6 +12,7 @@
 //! Kinds addressed to chosen people (a deleted workspace, an import's report) skip it;
 //! their writers call [`Write::notify`] for each recipient, as does a message.
 
+use crate::model::ids::{UserId, WorkspaceId};
 use std::ops::{Deref, DerefMut};
 
 use sqlx::{Any, AnyConnection, Transaction};
@@ -32,13 +33,13 @@ use crate::{
 pub struct Write {
     tx: Transaction<'static, Any>,
     wake: Vec<Stream>,
-    actor: i64,
+    actor: UserId,
     now: i64,
 }
 
 impl Write {
     /// Begins a write by user `actor` at `now` (Unix ms).
-    pub async fn begin(db: &Db, actor: i64, now: i64) -> AppResult<Write> {
+    pub async fn begin(db: &Db, actor: UserId, now: i64) -> AppResult<Write> {
         Ok(Write {
             tx: db.pool.begin().await?,
             wake: Vec::new(),
@@ -54,7 +55,7 @@ impl Write {
     }
 
     /// Who acts from now on: a sign-up's new account, once its row exists.
-    pub fn set_actor(&mut self, actor: i64) {
+    pub fn set_actor(&mut self, actor: UserId) {
         self.actor = actor;
     }
 
@@ -80,8 +81,8 @@ impl Write {
     /// Stores a notification for `user_id` and announces it on their stream.
     pub async fn notify(
         &mut self,
-        user_id: i64,
-        workspace_id: Option<i64>,
+        user_id: UserId,
+        workspace_id: Option<WorkspaceId>,
         level: NotificationLevel,
         title: &str,
         message: &str,
@@ -143,16 +144,22 @@ impl Write {
     /// Who to tell about a workspace event, and what; `None` when no one or nothing.
     async fn notice(
         &mut self,
-        ws: i64,
+        ws: WorkspaceId,
         event: &Event,
-    ) -> AppResult<Option<(i64, Vec<i64>, (NotificationLevel, String, String))>> {
+    ) -> AppResult<
+        Option<(
+            WorkspaceId,
+            Vec<UserId>,
+            (NotificationLevel, String, String),
+        )>,
+    > {
         // The actor is left out unless the event is an alert (no member has id 0).
         let except = if event.kind().notifies_actor() {
-            0
+            UserId(0)
         } else {
             self.actor
         };
-        let members: Vec<(i64,)> = sqlx::query_as(
+        let members: Vec<(UserId,)> = sqlx::query_as(
             "SELECT user_id FROM memberships WHERE workspace_id = $1 AND user_id <> $2 ORDER BY user_id",
         )
         .bind(ws)
@@ -184,7 +191,7 @@ impl DerefMut for Write {
     }
 }
 
-async fn display_name(tx: &mut Transaction<'_, Any>, id: i64) -> AppResult<String> {
+async fn display_name(tx: &mut Transaction<'_, Any>, id: UserId) -> AppResult<String> {
     let row: Option<(String,)> = sqlx::query_as("SELECT display_name FROM users WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut **tx)
@@ -197,9 +204,9 @@ async fn display_name(tx: &mut Transaction<'_, Any>, id: i64) -> AppResult<Strin
 /// `goal:achieved` says).
 async fn describe(
     tx: &mut Transaction<'_, Any>,
-    ws: i64,
+    ws: WorkspaceId,
     event: &Event,
-    actor: i64,
+    actor: UserId,
 ) -> AppResult<Option<(NotificationLevel, String, String)>> {
     let Some((workspace,)): Option<(String,)> =
         sqlx::query_as("SELECT name FROM workspaces WHERE id = $1")

@@ -3,6 +3,7 @@
 //! notification sends) per user. In
 //! memory, so per instance; each map is pruned so it stays bounded.
 
+use crate::model::ids::UserId;
 use std::{
     collections::HashMap,
     hash::Hash,
@@ -195,7 +196,7 @@ mod signup_tests {
 /// at most `limit` attempts per window per (user, action). Attempts are counted before
 /// any work, valid or not.
 pub struct ActionLimiter {
-    counts: FixedWindows<(i64, &'static str)>,
+    counts: FixedWindows<(UserId, &'static str)>,
 }
 
 impl ActionLimiter {
@@ -206,7 +207,7 @@ impl ActionLimiter {
     }
 
     /// Counts an attempt; `Err(seconds to wait)` once `limit` were made in the window.
-    pub fn attempt(&self, user_id: i64, action: &'static str, limit: u32) -> Result<(), u64> {
+    pub fn attempt(&self, user_id: UserId, action: &'static str, limit: u32) -> Result<(), u64> {
         self.counts.attempt((user_id, action), limit)
     }
 }
@@ -219,19 +220,25 @@ mod action_tests {
     fn counts_attempts_per_user_and_action() {
         let limiter = ActionLimiter::new(Duration::from_secs(60));
         for _ in 0..3 {
-            assert!(limiter.attempt(1, "bulk-delete", 3).is_ok());
+            assert!(limiter.attempt(UserId(1), "bulk-delete", 3).is_ok());
         }
-        let wait = limiter.attempt(1, "bulk-delete", 3).unwrap_err();
+        let wait = limiter.attempt(UserId(1), "bulk-delete", 3).unwrap_err();
         assert!((1..=60).contains(&wait), "{wait}");
-        assert!(limiter.attempt(2, "bulk-delete", 3).is_ok(), "another user");
-        assert!(limiter.attempt(1, "import", 3).is_ok(), "another action");
+        assert!(
+            limiter.attempt(UserId(2), "bulk-delete", 3).is_ok(),
+            "another user"
+        );
+        assert!(
+            limiter.attempt(UserId(1), "import", 3).is_ok(),
+            "another action"
+        );
     }
 
     #[test]
     fn a_new_window_starts_afresh() {
         let limiter = ActionLimiter::new(Duration::from_millis(1));
-        assert!(limiter.attempt(1, "a", 1).is_ok());
+        assert!(limiter.attempt(UserId(1), "a", 1).is_ok());
         std::thread::sleep(Duration::from_millis(5));
-        assert!(limiter.attempt(1, "a", 1).is_ok());
+        assert!(limiter.attempt(UserId(1), "a", 1).is_ok());
     }
 }

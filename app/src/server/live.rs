@@ -5,6 +5,7 @@ use super::{
     authz, outbox,
     state::{state, AppState},
 };
+use crate::model::ids::UserId;
 use crate::{
     error::{AppError, AppResult},
     live::{
@@ -18,7 +19,7 @@ use crate::{
 /// `None`: not at all.
 pub async fn readable_since(
     state: &AppState,
-    user_id: i64,
+    user_id: UserId,
     stream: Stream,
 ) -> AppResult<Option<i64>> {
     Ok(match stream {
@@ -52,7 +53,7 @@ pub enum Replay {
 /// transports.
 pub async fn replay(
     state: &AppState,
-    user_id: i64,
+    user_id: UserId,
     stream: Stream,
     after: i64,
     since: i64,

@@ -3,6 +3,7 @@
 //! clients may send `Authorization: Bearer`. Each token also carries the user's
 //! `token_version`; bumping it in the database revokes every older token.
 
+use crate::model::ids::UserId;
 use http::{header, HeaderMap, HeaderValue};
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -55,7 +56,7 @@ impl SessionKeys {
         }
     }
 
-    pub fn issue(&self, user_id: i64, token_version: i64) -> AppResult<String> {
+    pub fn issue(&self, user_id: UserId, token_version: i64) -> AppResult<String> {
         let now = super::clock::now_ms() as u64 / 1000;
         let claims = Claims {
             sub: user_id.to_string(),

@@ -11,6 +11,8 @@ use std::{
     sync::{Arc, Mutex},
 };
 
+use crate::model::ids::UserId;
+
 /// How many live sockets one instance serves (documented in docs/PROTOCOL.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SlotLimits {
@@ -33,7 +35,7 @@ pub enum Refused {
 #[derive(Default)]
 struct Taken {
     total: usize,
-    users: HashMap<i64, usize>,
+    users: HashMap<UserId, usize>,
     addresses: HashMap<IpAddr, usize>,
 }
 
@@ -45,7 +47,7 @@ pub struct LiveSlots {
 /// One socket's place; dropping it gives the place back.
 pub struct Slot {
     slots: Arc<LiveSlots>,
-    user: i64,
+    user: UserId,
     address: IpAddr,
 }
 
@@ -62,7 +64,7 @@ impl LiveSlots {
     }
 
     /// Takes a place for a socket of `user` from `address`, or says which limit is full.
-    pub fn take(self: &Arc<Self>, user: i64, address: IpAddr) -> Result<Slot, Refused> {
+    pub fn take(self: &Arc<Self>, user: UserId, address: IpAddr) -> Result<Slot, Refused> {
         let mut taken = self.lock();
         if taken.total >= self.limits.per_instance {
             return Err(Refused::Instance);
@@ -84,7 +86,7 @@ impl LiveSlots {
     }
 
     /// Places taken: in all, by `user`, from `address`.
-    pub fn counts(&self, user: i64, address: IpAddr) -> (usize, usize, usize) {
+    pub fn counts(&self, user: UserId, address: IpAddr) -> (usize, usize, usize) {
         let taken = self.lock();
         (
             taken.total,
@@ -123,18 +125,18 @@ mod tests {
             per_address: 3,
         });
         let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
-        let first = slots.take(1, a).unwrap();
-        let _second = slots.take(1, a).unwrap();
-        assert_eq!(slots.take(1, b).err(), Some(Refused::User));
-        let _third = slots.take(2, a).unwrap();
-        assert_eq!(slots.take(3, a).err(), Some(Refused::Address));
-        let _fourth = slots.take(3, b).unwrap();
-        assert_eq!(slots.take(4, b).err(), Some(Refused::Instance));
-        assert_eq!(slots.counts(1, a), (4, 2, 3));
+        let first = slots.take(UserId(1), a).unwrap();
+        let _second = slots.take(UserId(1), a).unwrap();
+        assert_eq!(slots.take(UserId(1), b).err(), Some(Refused::User));
+        let _third = slots.take(UserId(2), a).unwrap();
+        assert_eq!(slots.take(UserId(3), a).err(), Some(Refused::Address));
+        let _fourth = slots.take(UserId(3), b).unwrap();
+        assert_eq!(slots.take(UserId(4), b).err(), Some(Refused::Instance));
+        assert_eq!(slots.counts(UserId(1), a), (4, 2, 3));
         drop(first);
-        assert_eq!(slots.counts(1, a), (3, 1, 2));
-        let _again = slots.take(1, b).unwrap();
-        assert_eq!(slots.counts(1, b), (4, 2, 2));
+        assert_eq!(slots.counts(UserId(1), a), (3, 1, 2));
+        let _again = slots.take(UserId(1), b).unwrap();
+        assert_eq!(slots.counts(UserId(1), b), (4, 2, 2));
     }
 
     #[test]
@@ -151,7 +153,7 @@ mod tests {
                     let slots = slots.clone();
                     scope.spawn(move || {
                         (0..50)
-                            .filter_map(|_| slots.take(7, address).ok())
+                            .filter_map(|_| slots.take(UserId(7), address).ok())
                             .collect::<Vec<_>>()
                     })
                 })
@@ -163,6 +165,6 @@ mod tests {
         });
         assert_eq!(kept.len(), 5);
         drop(kept);
-        assert_eq!(slots.counts(7, address), (0, 0, 0));
+        assert_eq!(slots.counts(UserId(7), address), (0, 0, 0));
     }
 }

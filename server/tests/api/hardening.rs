@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use app::model::ids::{UserId, WorkspaceId};
 use futures_util::{SinkExt, StreamExt};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -111,7 +112,8 @@ async fn text_that_names_an_event_kind_revokes_no_one(app: TestApp) {
         );
     }
     assert_eq!(
-        app.hub.room_size(app::live::Stream::Workspace(team)),
+        app.hub
+            .room_size(app::live::Stream::Workspace(WorkspaceId(team))),
         (2, 2)
     );
 }
@@ -194,11 +196,14 @@ async fn a_refused_subscribe_frame_follows_nothing(app: TestApp) {
     assert_eq!(next(&mut ws).await["code"], "bad_cursor");
     assert_eq!(
         app.hub
-            .room_size(app::live::Stream::Workspace(ann.personal_ws)),
+            .room_size(app::live::Stream::Workspace(WorkspaceId(ann.personal_ws))),
         (0, 0),
         "the refused frame joined no room"
     );
-    assert_eq!(app.hub.room_size(app::live::Stream::User(ann.id)), (0, 0));
+    assert_eq!(
+        app.hub.room_size(app::live::Stream::User(UserId(ann.id))),
+        (0, 0)
+    );
 }
 
 /// A little steady work on the server while a race runs: writes and polls by users
@@ -394,7 +399,7 @@ async fn a_force_disconnect_closes_sockets_whose_upgrade_was_in_flight(app: Test
             });
         }
         // Let some sockets open first.
-        while app.hub.sockets_of(bob.id) < 3 {
+        while app.hub.sockets_of(UserId(bob.id)) < 3 {
             tokio::task::yield_now().await;
         }
         let res = app
@@ -423,7 +428,7 @@ async fn a_force_disconnect_closes_sockets_whose_upgrade_was_in_flight(app: Test
                 );
             }
         }
-        assert_eq!(app.hub.sockets_of(bob.id), 0);
+        assert_eq!(app.hub.sockets_of(UserId(bob.id)), 0);
     }
     load.abort_all();
 }
@@ -480,7 +485,7 @@ async fn one_user_or_one_address_cannot_take_every_socket(app: TestApp) {
     while let Some(Ok(_)) = first.next().await {}
     let mut again = None;
     for _ in 0..2_000 {
-        if app.hub.sockets_of(ann.id) < 20 {
+        if app.hub.sockets_of(UserId(ann.id)) < 20 {
             again = Some(
                 connect(&app, Some(&ann.token), None)
                     .await

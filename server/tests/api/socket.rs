@@ -544,6 +544,7 @@ async fn connect_small_buffer(app: &TestApp, user: &User) -> Ws {
 /// Appends `n` large events to a workspace stream straight into the log (a burst no
 /// form could make quickly), then wakes the hub.
 pub(crate) async fn flood(app: &TestApp, ws: i64, n: i64, bytes: usize) {
+    let ws = app::model::ids::WorkspaceId(ws);
     use app::{
         expenses::Expense,
         live::{Event, Stream},
@@ -559,7 +560,7 @@ pub(crate) async fn flood(app: &TestApp, ws: i64, n: i64, bytes: usize) {
             category: "Other".into(),
             description: "x".repeat(bytes),
             spent_on: "2026-11-20".into(),
-            created_by: 1,
+            created_by: app::model::ids::UserId(1),
             created_by_name: "flood".into(),
         });
         outbox::append(&mut tx, Stream::Workspace(ws), event, 0)

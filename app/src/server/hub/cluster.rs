@@ -2,6 +2,7 @@
 //! LISTENs for the streams others wrote to (the log stays the source of truth) and for
 //! operator commands, which every instance carries out on its own sockets.
 
+use crate::model::ids::UserId;
 use std::sync::Arc;
 
 use super::{close, Hub};
@@ -16,7 +17,7 @@ use crate::{
 #[serde(rename_all = "snake_case")]
 pub enum Control {
     Announce(crate::live::catalog::Announcement),
-    Disconnect { user_id: i64 },
+    Disconnect { user_id: UserId },
 }
 
 impl Hub {

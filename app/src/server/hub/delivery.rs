@@ -123,6 +123,7 @@ async fn deliver(hub: &Hub, db: &Db, stream: Stream) -> Result<(), crate::error:
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ids::{UserId, WorkspaceId};
     use std::collections::HashMap;
 
     use crate::server::metrics::HubStats;
@@ -136,9 +137,9 @@ mod tests {
     #[tokio::test]
     async fn rooms_follow_joins_revokes_and_disconnects() {
         let (hub, _wake) = Hub::new(4);
-        let (a, mut rx_a) = hub.connect(1);
-        let (b, mut rx_b) = hub.connect(2);
-        let ws = Stream::Workspace(9);
+        let (a, mut rx_a) = hub.connect(UserId(1));
+        let (b, mut rx_b) = hub.connect(UserId(2));
+        let ws = Stream::Workspace(WorkspaceId(9));
         hub.join(a, ws, 0);
         hub.join(b, ws, 0);
         hub.fan_out(ws, 1, "expense:created", Frame::from_static("x"));
@@ -151,7 +152,7 @@ mod tests {
             Ok(Outbound::Event { seq: 1, .. })
         ));
 
-        hub.revoke(2, ws);
+        hub.revoke(UserId(2), ws);
         hub.fan_out(ws, 2, "expense:created", Frame::from_static("y"));
         assert!(matches!(
             rx_a.try_recv(),
@@ -166,11 +167,14 @@ mod tests {
             "a revoked user receives nothing more"
         );
 
-        let (a2, _rx_a2) = hub.connect(1);
+        let (a2, _rx_a2) = hub.connect(UserId(1));
         hub.join(a2, ws, 0);
-        assert_eq!((hub.sockets_of(1), hub.sockets_of(2)), (2, 1));
+        assert_eq!(
+            (hub.sockets_of(UserId(1)), hub.sockets_of(UserId(2))),
+            (2, 1)
+        );
         assert_eq!(hub.room_size(ws), (2, 1), "two sockets of one user");
-        assert_eq!(hub.room_members(ws), HashMap::from([(1, 2)]));
+        assert_eq!(hub.room_members(ws), HashMap::from([(UserId(1), 2)]));
         hub.disconnect(a2);
         hub.disconnect(a);
         assert_eq!(hub.room_size(ws), (0, 0));
@@ -187,8 +191,8 @@ mod tests {
     #[tokio::test]
     async fn a_full_queue_ends_the_connection_instead_of_growing() {
         let (hub, _wake) = Hub::new(2);
-        let (a, mut rx) = hub.connect(1);
-        let ws = Stream::Workspace(1);
+        let (a, mut rx) = hub.connect(UserId(1));
+        let ws = Stream::Workspace(WorkspaceId(1));
         hub.join(a, ws, 0);
         for seq in 1..=5 {
             hub.fan_out(ws, seq, "expense:created", Frame::from_static("e"));

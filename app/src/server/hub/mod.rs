@@ -17,6 +17,7 @@
 //! removal that commits after the check finds it in the room and revokes it, and one
 //! that committed before is seen by the check: there is no moment in between.
 
+use crate::model::ids::UserId;
 use std::{
     collections::{HashMap, HashSet},
     sync::{
@@ -55,7 +56,7 @@ pub enum Outbound {
 pub use crate::live::protocol::close;
 
 struct Conn {
-    user_id: i64,
+    user_id: UserId,
     tx: mpsc::Sender<Outbound>,
     streams: HashSet<Stream>,
 }
@@ -129,7 +130,7 @@ impl Hub {
     }
 
     /// Registers a connection; its queue is the receiver returned.
-    pub fn connect(&self, user_id: i64) -> (ConnId, mpsc::Receiver<Outbound>) {
+    pub fn connect(&self, user_id: UserId) -> (ConnId, mpsc::Receiver<Outbound>) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(self.queue_len);
         self.lock().conns.insert(
@@ -168,7 +169,7 @@ impl Hub {
     }
 
     /// Takes every socket of `user_id` out of `stream`'s room, at once.
-    pub fn revoke(&self, user_id: i64, stream: Stream) {
+    pub fn revoke(&self, user_id: UserId, stream: Stream) {
         let mut inner = self.lock();
         let ids: Vec<ConnId> = inner
             .rooms
@@ -202,7 +203,7 @@ impl Hub {
 
     /// Closes every socket of `user_id` (force-disconnect); returns how many. Their
     /// queues keep what is already in them (the revocation notice) ahead of the close.
-    pub fn close_user(&self, user_id: i64, code: u16, reason: &'static str) -> usize {
+    pub fn close_user(&self, user_id: UserId, code: u16, reason: &'static str) -> usize {
         let mut inner = self.lock();
         let ids: Vec<ConnId> = inner
             .conns
@@ -239,7 +240,7 @@ impl Hub {
     }
 
     /// Sends an ephemeral event on `user:<id>` to that user's sockets on this instance.
-    pub fn send_to_user(&self, user_id: i64, event: Event) -> usize {
+    pub fn send_to_user(&self, user_id: UserId, event: Event) -> usize {
         self.send_ephemeral(Stream::User(user_id), event, |c| c.user_id == user_id)
     }
 
@@ -281,7 +282,7 @@ impl Hub {
     }
 
     /// Open sockets of one user on this instance.
-    pub fn sockets_of(&self, user_id: i64) -> usize {
+    pub fn sockets_of(&self, user_id: UserId) -> usize {
         self.lock()
             .conns
             .values()
@@ -295,7 +296,7 @@ impl Hub {
         let Some(room) = inner.rooms.get(&stream) else {
             return (0, 0);
         };
-        let users: HashSet<i64> = room
+        let users: HashSet<UserId> = room
             .iter()
             .filter_map(|id| inner.conns.get(id).map(|c| c.user_id))
             .collect();
@@ -303,7 +304,7 @@ impl Hub {
     }
 
     /// Sockets per user in a stream's room.
-    pub fn room_members(&self, stream: Stream) -> HashMap<i64, usize> {
+    pub fn room_members(&self, stream: Stream) -> HashMap<UserId, usize> {
         let inner = self.lock();
         let mut members = HashMap::new();
         for id in inner.rooms.get(&stream).into_iter().flatten() {
@@ -316,7 +317,7 @@ impl Hub {
 
     pub fn stats(&self) -> HubStats {
         let inner = self.lock();
-        let users: HashSet<i64> = inner.conns.values().map(|c| c.user_id).collect();
+        let users: HashSet<UserId> = inner.conns.values().map(|c| c.user_id).collect();
         HubStats {
             connections: inner.conns.len(),
             users: users.len(),
