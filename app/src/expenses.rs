@@ -175,7 +175,18 @@ pub mod ssr {
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
-        let expense = fetch(&mut *tx, workspace_id, id).await?;
+        // The row as stored: the input, with who wrote it (no read back).
+        let expense = Expense {
+            id,
+            workspace_id,
+            amount_minor: input.amount_minor,
+            currency: input.currency,
+            category: input.category,
+            description: input.description,
+            spent_on: input.spent_on,
+            created_by: user.id,
+            created_by_name: user.display_name,
+        };
         tx.emit(
             Stream::Workspace(workspace_id),
             Event::ExpenseCreated(expense.clone()),

@@ -239,10 +239,8 @@ pub mod ssr {
             to
         };
         let title = format!("{title} — from {}", user.display_name);
-        for id in &recipients {
-            tx.notify(*id, Some(workspace_id), level, &title, &message)
-                .await?;
-        }
+        tx.notify_all(&recipients, Some(workspace_id), level, &title, &message)
+            .await?;
         tx.commit(&state.hub).await?;
         tracing::info!(
             workspace_id = workspace_id.0,

@@ -152,19 +152,18 @@ pub mod ssr {
             Event::WorkspaceDeleted(info),
         )
         .await?;
-        for (member,) in members {
-            tx.notify(
-                member,
-                None,
-                NotificationLevel::Warning,
-                &format!("{} was deleted", ws.name),
-                &format!(
-                    "{} deleted the workspace and everything in it.",
-                    user.display_name
-                ),
-            )
-            .await?;
-        }
+        let members: Vec<UserId> = members.into_iter().map(|(id,)| id).collect();
+        tx.notify_all(
+            &members,
+            None,
+            NotificationLevel::Warning,
+            &format!("{} was deleted", ws.name),
+            &format!(
+                "{} deleted the workspace and everything in it.",
+                user.display_name
+            ),
+        )
+        .await?;
         sqlx::query("DELETE FROM workspaces WHERE id = $1")
             .bind(workspace_id)
             .execute(&mut *tx)

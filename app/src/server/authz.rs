@@ -35,29 +35,43 @@ pub async fn authenticate(
     state: &AppState,
     headers: &http::HeaderMap,
 ) -> AppResult<Option<(SessionUser, Claims)>> {
+    Ok(authenticate_in(state, headers, None)
+        .await?
+        .map(|(user, claims, _)| (user, claims)))
+}
+
+/// `authenticate`, and in the same query the user's role in `workspace` (`None`: not a
+/// member), so a workspace's guard costs one round trip to the database, not two.
+async fn authenticate_in(
+    state: &AppState,
+    headers: &http::HeaderMap,
+    workspace: Option<WorkspaceId>,
+) -> AppResult<Option<(SessionUser, Claims, Option<Role>)>> {
     let Some(claims) = token_from_headers(headers).and_then(|t| state.sessions.verify(&t)) else {
         return Ok(None);
     };
     let Ok(user_id) = claims.sub.parse::<UserId>() else {
         return Ok(None);
     };
-    let row: Option<(UserId, String, String, i64)> =
-        sqlx::query_as("SELECT id, email, display_name, token_version FROM users WHERE id = $1")
-            .bind(user_id)
-            .fetch_optional(&state.db.pool)
-            .await?;
-    Ok(row
-        .filter(|(_, _, _, v)| *v == claims.ver)
-        .map(|(id, email, display_name, _)| {
-            (
-                SessionUser {
-                    id,
-                    email,
-                    display_name,
-                },
-                claims,
-            )
-        }))
+    // Without a workspace the join matches nothing (no workspace has id 0).
+    let row: Option<(String, String, i64, Option<String>)> = sqlx::query_as(
+        "SELECT u.email, u.display_name, u.token_version, m.role FROM users u \
+         LEFT JOIN memberships m ON m.user_id = u.id AND m.workspace_id = $2 WHERE u.id = $1",
+    )
+    .bind(user_id)
+    .bind(workspace.unwrap_or(WorkspaceId(0)))
+    .fetch_optional(&state.db.pool)
+    .await?;
+    Ok(row.filter(|(_, _, version, _)| *version == claims.ver).map(
+        |(email, display_name, _, role)| {
+            let user = SessionUser {
+                id: user_id,
+                email,
+                display_name,
+            };
+            (user, claims, role.as_deref().and_then(Role::parse))
+        },
+    ))
 }
 
 /// Whether a token issued at `token_version` is still good for `user_id` (not revoked
@@ -98,9 +112,23 @@ pub struct Caller {
 /// everywhere: signed in (`Unauthorized`), a member (`NotFound`, so workspace ids reveal
 /// nothing), with a role that allows `need` (`Role::allows`; `Forbidden`).
 pub async fn member(workspace_id: WorkspaceId, need: Need) -> AppResult<Caller> {
-    let (state, user) = signed_in().await?;
-    let role = role_of(&state, &user, workspace_id, need).await?;
+    let state = state()?;
+    let parts = use_context::<http::request::Parts>().ok_or(AppError::Unauthorized)?;
+    let (user, _, role) = authenticate_in(&state, &parts.headers, Some(workspace_id))
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    let role = allowed(role, need)?;
     Ok(Caller { state, user, role })
+}
+
+/// The permission rule applied to a role read from `memberships` (`None`: no member).
+fn allowed(role: Option<Role>, need: Need) -> AppResult<Role> {
+    let role = role.ok_or_else(|| AppError::not_found("Workspace"))?;
+    if role.allows(need) {
+        Ok(role)
+    } else {
+        Err(AppError::forbidden(need.refusal()))
+    }
 }
 
 /// `user`'s role in the workspace, if it allows `need` (for callers that hold the state
@@ -117,14 +145,7 @@ pub async fn role_of(
             .bind(user.id)
             .fetch_optional(&state.db.pool)
             .await?;
-    let role = role
-        .and_then(|(r,)| Role::parse(&r))
-        .ok_or_else(|| AppError::not_found("Workspace"))?;
-    if role.allows(need) {
-        Ok(role)
-    } else {
-        Err(AppError::forbidden(need.refusal()))
-    }
+    allowed(role.and_then(|(r,)| Role::parse(&r)), need)
 }
 
 /// Whether `user_id` is a member of `workspace_id` now, and if so from which event of

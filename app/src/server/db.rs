@@ -56,7 +56,11 @@ impl Db {
         };
         let mut options = AnyPoolOptions::new().max_connections(max_connections);
         if backend == Backend::Sqlite {
-            options = options.after_connect(|conn, _| {
+            // A connection to a local file does not go stale: skip the ping sqlx sends
+            // before handing out a pooled connection, a round trip to the connection's
+            // worker thread on every query outside a transaction. (PostgreSQL keeps it:
+            // there a connection can die with the server.)
+            options = options.test_before_acquire(false).after_connect(|conn, _| {
                 Box::pin(async move {
                     use sqlx::Executor;
                     // WAL lets readers run beside the one writer; waiting beats failing

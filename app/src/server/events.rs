@@ -70,10 +70,8 @@ impl Write {
         let envelope = outbox::append(&mut self.tx, stream, event, self.now).await?;
         self.wake(stream);
         if let Some((ws, members, (level, title, message))) = notice {
-            for member in members {
-                self.notify(member, Some(ws), level, &title, &message)
-                    .await?;
-            }
+            self.notify_all(&members, Some(ws), level, &title, &message)
+                .await?;
         }
         Ok(envelope)
     }
@@ -87,36 +85,64 @@ impl Write {
         title: &str,
         message: &str,
     ) -> AppResult<()> {
-        let (id,): (i64,) = sqlx::query_as(
+        self.notify_all(&[user_id], workspace_id, level, title, message)
+            .await
+    }
+
+    /// Stores the same notification for each of `users` and announces each on its
+    /// user's stream: three statements for any number of people (`outbox::append_all`).
+    pub async fn notify_all(
+        &mut self,
+        users: &[UserId],
+        workspace_id: Option<WorkspaceId>,
+        level: NotificationLevel,
+        title: &str,
+        message: &str,
+    ) -> AppResult<()> {
+        let mut users = users.to_vec();
+        users.sort_unstable();
+        users.dedup();
+        if users.is_empty() {
+            return Ok(());
+        }
+        // Shared: $1 workspace, $2 level, $3 title, $4 message, $5 time; then a user per row.
+        let sql = format!(
             "INSERT INTO notifications (user_id, workspace_id, level, title, message, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        )
-        .bind(user_id)
-        .bind(workspace_id)
-        .bind(level.as_str())
-        .bind(title)
-        .bind(message)
-        .bind(self.now)
-        .fetch_one(&mut *self.tx)
-        .await?;
-        let notification = Notification::from_row((
-            id,
-            workspace_id,
-            level.as_str().to_owned(),
-            title.to_owned(),
-            message.to_owned(),
-            self.now,
-            None,
-        ));
-        let stream = Stream::User(user_id);
-        outbox::append(
-            &mut self.tx,
-            stream,
-            Event::NotificationCreated(notification),
-            self.now,
-        )
-        .await?;
-        self.wake(stream);
+             VALUES {} RETURNING id, user_id",
+            (0..users.len())
+                .map(|k| format!("(${}, $1, $2, $3, $4, $5)", 6 + k))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut insert = sqlx::query_as::<_, (i64, UserId)>(&sql)
+            .bind(workspace_id)
+            .bind(level.as_str())
+            .bind(title)
+            .bind(message)
+            .bind(self.now);
+        for user in &users {
+            insert = insert.bind(*user);
+        }
+        let stored = insert.fetch_all(&mut *self.tx).await?;
+        let events = stored
+            .into_iter()
+            .map(|(id, user)| {
+                let notification = Notification::from_row((
+                    id,
+                    workspace_id,
+                    level.as_str().to_owned(),
+                    title.to_owned(),
+                    message.to_owned(),
+                    self.now,
+                    None,
+                ));
+                (Stream::User(user), Event::NotificationCreated(notification))
+            })
+            .collect::<Vec<_>>();
+        for (stream, _) in &events {
+            self.wake(*stream);
+        }
+        outbox::append_all(&mut self.tx, events, self.now).await?;
         Ok(())
     }
 
@@ -159,22 +185,30 @@ impl Write {
         } else {
             self.actor
         };
-        let members: Vec<(UserId,)> = sqlx::query_as(
-            "SELECT user_id FROM memberships WHERE workspace_id = $1 AND user_id <> $2 ORDER BY user_id",
+        // The workspace's name and the members to tell, in one query: a row with no
+        // member when there is no one.
+        let rows: Vec<(String, Option<UserId>)> = sqlx::query_as(
+            "SELECT w.name, m.user_id FROM workspaces w \
+             LEFT JOIN memberships m ON m.workspace_id = w.id AND m.user_id <> $2 \
+             WHERE w.id = $1 ORDER BY m.user_id",
         )
         .bind(ws)
         .bind(except)
         .fetch_all(&mut *self.tx)
         .await?;
+        let Some(workspace) = rows.first().map(|(name, _)| name.clone()) else {
+            return Ok(None);
+        };
+        let members: Vec<UserId> = rows.into_iter().filter_map(|(_, id)| id).collect();
         // Most writes (any in a personal workspace) have no one to tell, and then
         // nothing needs describing.
         if members.is_empty() {
             return Ok(None);
         }
         let actor = self.actor;
-        Ok(describe(&mut self.tx, ws, event, actor)
+        Ok(describe(&mut self.tx, &workspace, event, actor)
             .await?
-            .map(|text| (ws, members.into_iter().map(|(id,)| id).collect(), text)))
+            .map(|text| (ws, members, text)))
     }
 }
 
@@ -204,18 +238,10 @@ async fn display_name(tx: &mut Transaction<'_, Any>, id: UserId) -> AppResult<St
 /// `goal:achieved` says).
 async fn describe(
     tx: &mut Transaction<'_, Any>,
-    ws: WorkspaceId,
+    workspace: &str,
     event: &Event,
     actor: UserId,
 ) -> AppResult<Option<(NotificationLevel, String, String)>> {
-    let Some((workspace,)): Option<(String,)> =
-        sqlx::query_as("SELECT name FROM workspaces WHERE id = $1")
-            .bind(ws)
-            .fetch_optional(&mut **tx)
-            .await?
-    else {
-        return Ok(None);
-    };
     Ok(Some(match event {
         Event::ExpenseCreated(e) => {
             let what = if e.description.is_empty() {

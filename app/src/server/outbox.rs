@@ -12,10 +12,12 @@
 //! transaction, so every instance on the database learns of the commit
 //! (`hub::cluster::listen_postgres`) and tails the log from its own high-water mark.
 
+use std::collections::HashMap;
+
 use sqlx::{Any, Transaction};
 
 use crate::{
-    error::AppResult,
+    error::{AppError, AppResult},
     live::{Envelope, Event, Stream},
 };
 
@@ -26,47 +28,106 @@ pub async fn append(
     event: Event,
     now_ms: i64,
 ) -> AppResult<Envelope> {
-    let key = stream.key();
-    let (seq,): (i64,) = sqlx::query_as(
-        "INSERT INTO stream_heads (stream, last_seq) VALUES ($1, 1) \
-         ON CONFLICT (stream) DO UPDATE SET last_seq = stream_heads.last_seq + 1 RETURNING last_seq",
-    )
-    .bind(&key)
-    .fetch_one(&mut **tx)
-    .await?;
-    let kind = event.kind();
-    let envelope = Envelope {
-        seq,
-        stream,
-        timestamp: now_ms,
-        priority: kind.priority(),
-        event,
-    };
-    let json = serde_json::to_string(&envelope).map_err(|e| {
-        tracing::error!(error = %e, "could not serialize an event");
-        crate::error::AppError::Internal
-    })?;
-    sqlx::query(
-        "INSERT INTO events (stream, seq, kind, envelope, created_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(&key)
-    .bind(seq)
-    .bind(kind.name())
-    .bind(&json)
-    .bind(now_ms)
-    .execute(&mut **tx)
-    .await?;
+    let mut stored = append_all(tx, vec![(stream, event)], now_ms).await?;
+    stored.pop().ok_or(AppError::Internal)
+}
+
+/// Appends one event to each of several distinct streams inside `tx` (a notification
+/// to every member) in a fixed number of statements, whatever their number: one upsert
+/// of the streams' heads, one insert of the events, and on PostgreSQL one `pg_notify`
+/// per stream in one statement. The heads are taken in stream order, the order every
+/// writer uses, so two writers that share streams queue rather than deadlock. Returns
+/// the stored envelopes in that order. A stream named twice is refused (`Internal`): one
+/// statement cannot advance a head twice.
+pub async fn append_all(
+    tx: &mut Transaction<'_, Any>,
+    mut events: Vec<(Stream, Event)>,
+    now_ms: i64,
+) -> AppResult<Vec<Envelope>> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    events.sort_by_key(|(stream, _)| *stream);
+    if events.windows(2).any(|w| w[0].0 == w[1].0) {
+        tracing::error!("one append named a stream twice");
+        return Err(AppError::Internal);
+    }
+    let keys: Vec<String> = events.iter().map(|(stream, _)| stream.key()).collect();
+    let heads_sql = format!(
+        "INSERT INTO stream_heads (stream, last_seq) VALUES {} \
+         ON CONFLICT (stream) DO UPDATE SET last_seq = stream_heads.last_seq + 1 \
+         RETURNING stream, last_seq",
+        rows(keys.len(), 1, 0, |p| format!("(${p}, 1)"))
+    );
+    let mut heads = sqlx::query_as::<_, (String, i64)>(&heads_sql);
+    for key in &keys {
+        heads = heads.bind(key);
+    }
+    let seqs: HashMap<String, i64> = heads.fetch_all(&mut **tx).await?.into_iter().collect();
+
+    let mut stored = Vec::with_capacity(events.len());
+    let mut rows_json = Vec::with_capacity(events.len());
+    for ((stream, event), key) in events.into_iter().zip(&keys) {
+        let seq = *seqs.get(key).ok_or(AppError::Internal)?;
+        let priority = event.kind().priority();
+        let envelope = Envelope {
+            seq,
+            stream,
+            timestamp: now_ms,
+            priority,
+            event,
+        };
+        let json = serde_json::to_string(&envelope).map_err(|e| {
+            tracing::error!(error = %e, "could not serialize an event");
+            AppError::Internal
+        })?;
+        rows_json.push(json);
+        stored.push(envelope);
+    }
+    // Per row: stream, seq, kind, envelope; the time is shared ($1).
+    let events_sql = format!(
+        "INSERT INTO events (stream, seq, kind, envelope, created_at) VALUES {}",
+        rows(stored.len(), 4, 1, |p| format!(
+            "(${p}, ${}, ${}, ${}, $1)",
+            p + 1,
+            p + 2,
+            p + 3
+        ))
+    );
+    let mut insert = sqlx::query(&events_sql).bind(now_ms);
+    for ((envelope, key), json) in stored.iter().zip(&keys).zip(&rows_json) {
+        insert = insert
+            .bind(key)
+            .bind(envelope.seq)
+            .bind(envelope.event.kind().name())
+            .bind(json);
+    }
+    insert.execute(&mut **tx).await?;
+
     // With several instances on one PostgreSQL database, wake them all. A NOTIFY in a
     // transaction is delivered at commit, and never if it rolls back; identical ones in
     // one transaction are folded into one. Each instance then tails the log itself.
     if tx.backend_name() == "PostgreSQL" {
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(WAKE_CHANNEL)
-            .bind(&key)
-            .execute(&mut **tx)
-            .await?;
+        let notify_sql = format!(
+            "SELECT pg_notify($1, s) FROM (VALUES {}) AS streams (s)",
+            rows(keys.len(), 1, 1, |p| format!("(CAST(${p} AS TEXT))"))
+        );
+        let mut notify = sqlx::query(&notify_sql).bind(WAKE_CHANNEL);
+        for key in &keys {
+            notify = notify.bind(key);
+        }
+        notify.execute(&mut **tx).await?;
     }
-    Ok(envelope)
+    Ok(stored)
+}
+
+/// The `VALUES` list of `n` rows of `width` parameters each, after `before` parameters
+/// the statement binds first: `row(p)` writes the row whose first parameter is `$p`.
+fn rows(n: usize, width: usize, before: usize, row: impl Fn(usize) -> String) -> String {
+    (0..n)
+        .map(|k| row(before + 1 + k * width))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The PostgreSQL channel whose payload is a stream key with new events.

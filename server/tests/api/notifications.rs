@@ -11,6 +11,7 @@ crate::on_both_backends!(
     reading_acknowledges_and_is_announced_to_the_users_tabs,
     membership_changes_notify_and_the_removed_member_is_told,
     owners_and_admins_send_to_the_workspace_or_to_chosen_members,
+    one_append_to_many_streams_numbers_each_stream_on,
 );
 
 fn notifications(events: &[Value]) -> Vec<&Value> {
@@ -375,4 +376,48 @@ async fn owners_and_admins_send_to_the_workspace_or_to_chosen_members(app: TestA
     }
     assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(ok, 9, "bob sent once before");
+}
+
+/// `outbox::append_all` (a notification to every member, in three statements): each
+/// stream's numbering goes on from its own head, new streams start at 1, the log holds
+/// exactly those events, and a stream named twice is refused.
+async fn one_append_to_many_streams_numbers_each_stream_on(app: TestApp) {
+    use app::{
+        live::{catalog::Announcement, Event, Stream},
+        model::ids::UserId,
+        server::outbox,
+    };
+    let event = || {
+        Event::SystemAnnouncement(Announcement {
+            title: "t".into(),
+            message: "m".into(),
+        })
+    };
+    let (a, b, c) = (
+        Stream::User(UserId(901)),
+        Stream::User(UserId(902)),
+        Stream::User(UserId(903)),
+    );
+    let mut tx = app.db.pool.begin().await.unwrap();
+    outbox::append(&mut tx, b, event(), 1).await.unwrap();
+    outbox::append(&mut tx, b, event(), 1).await.unwrap();
+    let stored = outbox::append_all(&mut tx, vec![(c, event()), (a, event()), (b, event())], 2)
+        .await
+        .unwrap();
+    let got: Vec<(Stream, i64)> = stored.iter().map(|e| (e.stream, e.seq)).collect();
+    assert_eq!(got, vec![(a, 1), (b, 3), (c, 1)], "in stream order");
+    let twice = outbox::append_all(&mut tx, vec![(a, event()), (a, event())], 3).await;
+    assert!(twice.is_err(), "a stream named twice is refused");
+    tx.commit().await.unwrap();
+
+    for (stream, seqs) in [(a, vec![1]), (b, vec![1, 2, 3]), (c, vec![1])] {
+        let rows = outbox::read_after(&app.db.pool, stream, 0, 10)
+            .await
+            .unwrap();
+        let logged: Vec<i64> = rows.iter().map(|(seq, _, _)| *seq).collect();
+        assert_eq!(logged, seqs, "{stream:?}");
+        assert!(rows
+            .iter()
+            .all(|(_, kind, _)| kind == "system:announcement"));
+    }
 }
