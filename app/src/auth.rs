@@ -94,10 +94,11 @@ mod ssr {
         validate_password(&password, &email)?;
         // Counted once the input is valid, before the costly hash.
         let address = client_address(&state).await;
-        if let Err(retry_after_secs) = state.signup_limiter.attempt(&address) {
-            tracing::warn!(%address, "sign-up rate limited");
-            return Err(AppError::RateLimited { retry_after_secs });
-        }
+        state
+            .signup_limiter
+            .attempt(&address)
+            .await
+            .inspect_err(|_| tracing::warn!(%address, "sign-up refused by its limit"))?;
         let hash = {
             let password = password.clone();
             password::bounded(move || password::hash(&password))
@@ -159,10 +160,11 @@ mod ssr {
             return Err(AppError::validation("password", "Enter your password."));
         }
         let address = client_address(&state).await;
-        if let Err(retry_after_secs) = state.login_limiter.check(&email, &address) {
-            tracing::warn!(%address, "login rate limited");
-            return Err(AppError::RateLimited { retry_after_secs });
-        }
+        state
+            .login_limiter
+            .check(&email, &address)
+            .await
+            .inspect_err(|_| tracing::warn!(%address, "login refused by its limit"))?;
         let row: Option<(UserId, String, String, i64)> = sqlx::query_as(
             "SELECT id, display_name, password_hash, token_version FROM users WHERE email = $1",
         )
@@ -178,7 +180,7 @@ mod ssr {
             .unwrap_or(false);
         match row {
             Some((id, display_name, _, token_version)) if ok => {
-                state.login_limiter.record_success(&email);
+                state.login_limiter.record_success(&email).await?;
                 let user = SessionUser {
                     id,
                     email,
@@ -189,7 +191,7 @@ mod ssr {
                 Ok(user)
             }
             _ => {
-                state.login_limiter.record_failure(&email, &address);
+                state.login_limiter.record_failure(&email, &address).await?;
                 Err(AppError::validation("password", "Wrong email or password."))
             }
         }

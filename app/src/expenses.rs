@@ -265,7 +265,7 @@ pub mod ssr {
             state
                 .action_limiter
                 .attempt(user.id, "bulk-delete", BULK_DELETES_PER_MINUTE)
-                .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })?;
+                .await?;
         }
         ids.sort_unstable();
         ids.dedup();

@@ -205,7 +205,7 @@ pub mod ssr {
         state
             .action_limiter
             .attempt(user.id, action, per_minute)
-            .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })?;
+            .await?;
         let kind = ImportKind::parse(&kind)?;
         if csv.len() > MAX_BYTES {
             return Err(AppError::validation(

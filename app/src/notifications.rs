@@ -217,7 +217,7 @@ pub mod ssr {
         state
             .action_limiter
             .attempt(user.id, "notification-send", SENDS_PER_MINUTE)
-            .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })?;
+            .await?;
         let now = now_ms();
         let mut tx = Write::begin(&state.db, user.id, now).await?;
         let members: Vec<(UserId,)> = sqlx::query_as(

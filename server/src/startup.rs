@@ -78,6 +78,9 @@ impl Application {
             .hash_files(app::server::assets::hash_file().is_some())
             .build();
         let (hub, wake) = Hub::new(config.live.queue_len);
+        // The rate limits count in PostgreSQL (shared by every instance), in memory on
+        // SQLite (one instance).
+        let limits = app::server::limiter::Store::for_db(&db);
         let state = AppState {
             leptos_options: leptos_options.clone(),
             db: db.clone(),
@@ -90,10 +93,12 @@ impl Application {
                 config.login_limit_per_account,
                 config.login_limit_per_address,
                 config.login_limit_window,
+                &limits,
             )),
             signup_limiter: Arc::new(SignupLimiter::new(
                 config.signup_limit_per_address,
                 std::time::Duration::from_secs(3600),
+                &limits,
             )),
             hub: hub.clone(),
             live_slots: app::server::slots::LiveSlots::new(config.live.slot_limits()),
@@ -101,6 +106,7 @@ impl Application {
             metrics: Arc::new(Metrics::default()),
             action_limiter: Arc::new(app::server::limiter::ActionLimiter::new(
                 std::time::Duration::from_secs(60),
+                &limits,
             )),
             trusted_proxies: Arc::new(config.trusted_proxies.clone()),
         };
@@ -224,7 +230,8 @@ impl Application {
 /// How long a graceful shutdown waits for requests in flight.
 pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// The retention job: every few minutes, forgets logged events older than `retention`.
+/// The retention job: every few minutes, forgets logged events older than `retention`,
+/// and the shared rate-limit counts whose window has passed.
 async fn prune_events(db: Db, retention: std::time::Duration) {
     let every = (retention / 10).min(std::time::Duration::from_secs(300));
     let mut tick = tokio::time::interval(every);
@@ -235,6 +242,10 @@ async fn prune_events(db: Db, retention: std::time::Duration) {
             Ok(0) => {}
             Ok(n) => tracing::info!(deleted = n, "pruned old events"),
             Err(e) => tracing::warn!(error = %e, "pruning old events failed"),
+        }
+        let now = app::server::now_ms();
+        if let Err(e) = app::server::limiter::prune(&db.pool, now).await {
+            tracing::warn!(error = %e, "pruning rate-limit counts failed");
         }
     }
 }

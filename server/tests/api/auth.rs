@@ -11,6 +11,8 @@ crate::on_both_backends!(
     wrong_password_and_unknown_email_look_the_same,
     login_attempts_are_rate_limited_per_account,
     tampered_forged_and_expired_tokens_are_refused,
+    sign_ups_are_limited_per_address,
+    the_shared_limit_store_counts_each_attempt_once,
 );
 
 async fn register_sets_an_http_only_cookie_and_a_personal_workspace(app: TestApp) {
@@ -222,10 +224,10 @@ async fn login_attempts_are_rate_limited_per_account(app: TestApp) {
     assert!(body["retry_after_secs"].as_u64().unwrap() > 0);
 }
 
-/// The limiter is in memory, so one backend shows it.
-#[tokio::test]
-async fn sign_ups_are_limited_per_address() {
-    let app = spawn_app_with(Backend::Sqlite, |c| c.signup_limit_per_address = 3).await;
+async fn sign_ups_are_limited_per_address(app: TestApp) {
+    let app = app
+        .another_instance_with(|c| c.signup_limit_per_address = 3)
+        .await;
     let sign_up = |email: &'static str, password: &'static str| {
         let app = &app;
         async move {
@@ -446,4 +448,125 @@ async fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
         }
         assert_eq!(again, StatusCode::TOO_MANY_REQUESTS, "trusted: {trusted}");
     }
+}
+
+/// The shared store's statements, on SQLite and PostgreSQL: concurrent attempts are
+/// each counted once (exactly `limit` pass), refusals say how long to wait, and a
+/// login's failures lock the account until a success clears them.
+async fn the_shared_limit_store_counts_each_attempt_once(app: TestApp) {
+    use app::{
+        error::AppError,
+        model::ids::UserId,
+        server::limiter::{ActionLimiter, LoginLimiter, Store},
+    };
+    use std::{sync::Arc, time::Duration};
+
+    let store = Store::Shared(app.db.pool.clone());
+    let actions = Arc::new(ActionLimiter::new(Duration::from_secs(60), &store));
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let actions = actions.clone();
+        set.spawn(async move { actions.attempt(UserId(7), "import", 5).await });
+    }
+    let results = set.join_all().await;
+    let passed = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(passed, 5, "{results:?}");
+    for refused in results.iter().filter(|r| r.is_err()) {
+        match refused {
+            Err(AppError::RateLimited { retry_after_secs }) => {
+                assert!((1..=60).contains(retry_after_secs), "{retry_after_secs}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(
+        actions.attempt(UserId(8), "import", 5).await.is_ok(),
+        "another user"
+    );
+    assert!(
+        actions.attempt(UserId(7), "bulk-delete", 5).await.is_ok(),
+        "another action"
+    );
+
+    let logins = LoginLimiter::new(2, 100, Duration::from_secs(60), &store);
+    for _ in 0..2 {
+        logins.check("a@x", "10.0.0.1").await.unwrap();
+        logins.record_failure("a@x", "10.0.0.1").await.unwrap();
+    }
+    assert!(
+        logins.check("a@x", "10.0.0.2").await.is_err(),
+        "locked from any address"
+    );
+    assert!(logins.check("b@x", "10.0.0.1").await.is_ok());
+    logins.record_success("a@x").await.unwrap();
+    assert!(logins.check("a@x", "10.0.0.1").await.is_ok());
+
+    // A window that has passed starts afresh, and the retention job forgets it.
+    let brief = ActionLimiter::new(Duration::from_millis(1), &store);
+    brief.attempt(UserId(9), "import", 1).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    brief.attempt(UserId(9), "import", 1).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let pruned = app::server::limiter::prune(&app.db.pool, app::server::now_ms())
+        .await
+        .unwrap();
+    assert_eq!(pruned, 1, "only the passed window is pruned");
+}
+
+/// On PostgreSQL the limits count across instances and survive a restart: sign-ups
+/// and failed logins sent to two instances in turn reach the limit together, and a
+/// third instance started afterwards (a restart) still refuses.
+#[tokio::test]
+async fn limits_hold_across_instances_and_restarts_on_postgres() {
+    let limits = |c: &mut server::config::Config| {
+        c.signup_limit_per_address = 3;
+        c.login_limit_per_account = 3;
+    };
+    let a = spawn_app_with(Backend::Postgres, limits).await;
+    let b = a.another_instance_with(limits).await;
+    for (n, app) in [&a, &b, &a].into_iter().enumerate() {
+        let (status, body) = sign_up(app, &format!("u{n}@example.com")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (status, body) = sign_up(&b, "u3@example.com").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+
+    for app in [&b, &a, &b] {
+        let (status, _) = login(app, "guess guess guess").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let (status, body) = login(&a, PASSWORD).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+
+    let restarted = a.another_instance_with(limits).await;
+    let (status, _) = login(&restarted, PASSWORD).await;
+    assert_eq!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the lock-out outlives a restart"
+    );
+    let (status, _) = sign_up(&restarted, "u4@example.com").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+async fn sign_up(app: &TestApp, email: &str) -> (StatusCode, serde_json::Value) {
+    app.call(
+        "auth/register",
+        None,
+        &[
+            ("email", email),
+            ("display_name", "Someone"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await
+}
+
+async fn login(app: &TestApp, password: &str) -> (StatusCode, serde_json::Value) {
+    app.call(
+        "auth/login",
+        None,
+        &[("email", "u0@example.com"), ("password", password)],
+    )
+    .await
 }
