@@ -1,13 +1,16 @@
 //! What every HTTP response goes through, whatever answers it: a request id (kept from
-//! `x-request-id` or made, logged in the request's span and sent back), a time limit,
+//! `x-request-id` or made, logged in the request's span with the client's address and
+//! sent back), a time limit,
 //! a caught panic turned into a 500 while the server goes on, the body limits
 //! (`body.rs`), compression, `Cache-Control` (`assets.rs`) and the security headers.
 
-use std::time::Duration;
+use std::{net::IpAddr, net::SocketAddr, sync::Arc, time::Duration};
+
+use app::server::client_addr::TrustedProxies;
 
 use axum::{
     body::Body,
-    extract::{Request, State},
+    extract::{ConnectInfo, Request, State},
     http::{header, HeaderValue, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse, Response},
@@ -22,16 +25,26 @@ use tower_http::{
 };
 
 /// How the outer layers behave.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct HttpSettings {
     /// A request not answered within this long gets 408 (`REQUEST_TIMEOUT_SECS`).
     pub request_timeout: Duration,
     /// The site is served over HTTPS: send `Strict-Transport-Security`.
     pub https: bool,
+    /// Whose forwarding headers name the client in the request log (`TRUSTED_PROXIES`).
+    pub trusted_proxies: Arc<TrustedProxies>,
+}
+
+/// The client's address as the limits see it: the TCP peer, or what a trusted proxy in
+/// front of it says (`client_addr`). `None` without a peer (a request made in-process).
+pub fn client_of(req: &Request<Body>, proxies: &TrustedProxies) -> Option<IpAddr> {
+    let ConnectInfo(peer) = req.extensions().get::<ConnectInfo<SocketAddr>>()?;
+    Some(proxies.client_ip(peer.ip(), req.headers()))
 }
 
 /// Wraps `router` in the layers every response goes through (see the module's comment).
 pub fn outer_layers(router: Router, settings: HttpSettings) -> Router {
+    let proxies = settings.trusted_proxies.clone();
     router
         .layer(middleware::from_fn(crate::body::limit))
         .layer(axum::extract::DefaultBodyLimit::max(
@@ -58,13 +71,16 @@ pub fn outer_layers(router: Router, settings: HttpSettings) -> Router {
         ))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
+            TraceLayer::new_for_http().make_span_with(move |req: &Request<Body>| {
                 let id = req
                     .headers()
                     .get("x-request-id")
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("-");
-                tracing::info_span!("request", id, method = %req.method(), path = %req.uri().path())
+                let client = client_of(req, &proxies)
+                    .map(|ip| ip.to_string())
+                    .unwrap_or_else(|| "-".into());
+                tracing::info_span!("request", id, client, method = %req.method(), path = %req.uri().path())
             }),
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

@@ -157,6 +157,7 @@ impl Application {
             crate::http::HttpSettings {
                 request_timeout: config.request_timeout,
                 https: config.secure_cookie,
+                trusted_proxies: Arc::new(config.trusted_proxies.clone()),
             },
         );
         Ok(Application {

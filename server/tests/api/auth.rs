@@ -586,3 +586,34 @@ async fn login(app: &TestApp, password: &str) -> (StatusCode, serde_json::Value)
     )
     .await
 }
+
+/// The request log names the client as the limits do (`http::client_of`): the peer, or
+/// what a trusted proxy in front of it forwards; a header from anyone else is ignored.
+#[test]
+fn the_request_log_names_the_client_as_the_limits_do() {
+    use app::server::client_addr::TrustedProxies;
+    use axum::{body::Body, extract::ConnectInfo, http::Request};
+    use std::net::SocketAddr;
+
+    let proxies = TrustedProxies::parse("10.0.0.0/8").unwrap();
+    let request = |peer: &str| {
+        let mut req = Request::builder()
+            .header("x-forwarded-for", "203.0.113.7")
+            .body(Body::empty())
+            .unwrap();
+        req.extensions_mut()
+            .insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
+        req
+    };
+    let client =
+        |req: &Request<Body>| server::http::client_of(req, &proxies).map(|ip| ip.to_string());
+    assert_eq!(
+        client(&request("10.1.2.3:443")).as_deref(),
+        Some("203.0.113.7")
+    );
+    assert_eq!(
+        client(&request("198.51.100.9:5000")).as_deref(),
+        Some("198.51.100.9")
+    );
+    assert_eq!(client(&Request::new(Body::empty())), None, "no peer");
+}

@@ -27,6 +27,7 @@ async fn serve_misbehaving(https: bool) -> String {
         server::http::HttpSettings {
             request_timeout: Duration::from_millis(300),
             https,
+            trusted_proxies: Default::default(),
         },
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
