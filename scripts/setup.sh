@@ -14,6 +14,8 @@ cargo_bin="${CARGO_HOME:-$HOME/.cargo}/bin"
 apt_packages=()
 if ! $app_only; then
   [ -x /usr/bin/chromium ] || apt_packages+=(chromium)
+  # The load balancer of scripts/cluster.sh, which part of the end-to-end suite runs on.
+  [ -x /usr/sbin/nginx ] || apt_packages+=(nginx-light)
 fi
 if [ ${#apt_packages[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${apt_packages[*]}"

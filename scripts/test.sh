@@ -30,3 +30,8 @@ mkdir -p end2end/.tmp
 (cd end2end && npx playwright test) 2>&1 | tee end2end/.tmp/last-run.txt
 passed=$(grep -Eo '^ +[0-9]+ passed' end2end/.tmp/last-run.txt | tr -dc '0-9')
 echo "end2end: ${passed:-0} passed, 0 failed"
+
+echo "== Playwright, part of the suite against a cluster (3 instances on PostgreSQL behind nginx)"
+(cd end2end && npx playwright test -c playwright.cluster.config.ts) 2>&1 | tee end2end/.tmp/last-cluster-run.txt
+passed=$(grep -Eo '^ +[0-9]+ passed' end2end/.tmp/last-cluster-run.txt | tr -dc '0-9')
+echo "end2end (cluster): ${passed:-0} passed, 0 failed"
