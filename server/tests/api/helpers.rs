@@ -57,7 +57,7 @@ fn unique_name() -> String {
 }
 
 /// A fresh, empty PostgreSQL database on the server named by `TEST_POSTGRES_URL`.
-async fn fresh_postgres_database() -> String {
+pub(crate) async fn fresh_postgres_database() -> String {
     use sqlx::{Connection, Executor};
     let url = std::env::var("TEST_POSTGRES_URL").expect(
         "TEST_POSTGRES_URL is not set: the PostgreSQL half of the suite needs a server \

@@ -5,6 +5,7 @@ mod helpers;
 mod auth;
 mod budgets;
 mod catalog;
+mod cluster;
 mod earnings;
 mod expenses;
 mod goals;

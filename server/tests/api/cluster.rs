@@ -1,0 +1,478 @@
+//! A cluster as an operator runs it, and one of its instances killed: three server
+//! processes on one PostgreSQL database behind nginx (round robin, no sticky sessions),
+//! sockets on every instance following one team, writers going through the balancer,
+//! and `kill -9` of one instance in the middle of the writes. Its followers reconnect
+//! through the balancer and resume from their cursors; the killed instance is started
+//! again and takes a socket. Every follower must see the team's stream gap-free and
+//! exactly once, every answered write exactly once, and no event without its row.
+
+use std::{
+    collections::{BTreeSet, HashSet},
+    io::{BufRead, BufReader},
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc, Mutex,
+    },
+    time::{Duration, Instant},
+};
+
+use futures_util::{SinkExt, StreamExt};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
+
+use crate::helpers::{fresh_postgres_database, PASSWORD};
+
+const SECRET: &str = "cluster-test-secret-cluster-test-secret-0123";
+const NGINX: &str = "/usr/sbin/nginx";
+
+/// A child process, killed when dropped (a failed test leaves nothing running).
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts the server binary on `port` (0: any) and waits for the line that says where
+/// it listens; returns the process and its port.
+fn start_instance(database_url: &str, dir: &Path, port: u16) -> (Proc, u16) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+        .env("LIVELEDGER_ADDR", format!("127.0.0.1:{port}"))
+        .env("DATABASE_URL", database_url)
+        .env("DATA_DIR", dir)
+        .env("JWT_SECRET", SECRET)
+        .env("TRUSTED_PROXIES", "127.0.0.1")
+        .env("SIGNUP_LIMIT_PER_ADDRESS", "100000")
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the server binary starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("the server says where it listens")
+            .unwrap();
+        if let Some(addr) = line.strip_prefix("LiveLedger is running at http://") {
+            break addr.to_owned();
+        }
+    };
+    // Keep reading its output so the pipe never fills.
+    std::thread::spawn(move || lines.for_each(drop));
+    let port = addr.rsplit_once(':').unwrap().1.parse().unwrap();
+    (Proc(child), port)
+}
+
+fn start_nginx(dir: &Path, listen: u16, upstreams: &[u16]) -> Proc {
+    assert!(
+        Path::new(NGINX).exists(),
+        "nginx is missing: scripts/setup.sh installs Debian's nginx-light"
+    );
+    let servers: String = upstreams
+        .iter()
+        .map(|p| format!("    server 127.0.0.1:{p} max_fails=1 fail_timeout=1s;\n"))
+        .collect();
+    let d = dir.display();
+    let conf = format!(
+        "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/nginx-error.log crit;\n\
+         events {{ worker_connections 1024; }}\n\
+         http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
+           fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
+           map $http_upgrade $connection_upgrade {{ default upgrade; '' ''; }}\n\
+           upstream liveledger {{\n{servers}    keepalive 16;\n  }}\n\
+           server {{\n    listen 127.0.0.1:{listen};\n    location / {{\n      proxy_pass http://liveledger;\n\
+               proxy_http_version 1.1;\n      proxy_set_header Upgrade $http_upgrade;\n\
+               proxy_set_header Connection $connection_upgrade;\n      proxy_set_header Host $http_host;\n\
+               proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n\
+               proxy_read_timeout 1h;\n      proxy_next_upstream error timeout;\n    }}\n  }}\n}}\n"
+    );
+    std::fs::write(dir.join("nginx.conf"), conf).unwrap();
+    let child = Command::new(NGINX)
+        .arg("-p")
+        .arg(dir)
+        .arg("-c")
+        .arg(dir.join("nginx.conf"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("nginx starts");
+    Proc(child)
+}
+
+async fn wait_healthy(http: &reqwest::Client, base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(res) = http.get(format!("{base}/healthz")).send().await {
+            if res.status().is_success() {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "{base} never became healthy");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn post(
+    http: &reqwest::Client,
+    base: &str,
+    token: Option<&str>,
+    name: &str,
+    form: &[(&str, &str)],
+) -> (StatusCode, Value, Option<String>) {
+    let mut req = http.post(format!("{base}/api/{name}")).form(form);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    match req.send().await {
+        Ok(res) => {
+            let status = res.status();
+            let token = res
+                .headers()
+                .get("x-session-token")
+                .map(|v| v.to_str().unwrap().to_owned());
+            let body = res.json().await.unwrap_or(Value::Null);
+            (status, body, token)
+        }
+        // The instance died with the request in flight.
+        Err(_) => (StatusCode::BAD_GATEWAY, Value::Null, None),
+    }
+}
+
+/// What one follower saw of the team's stream.
+#[derive(Default)]
+struct Seen {
+    seqs: Vec<i64>,
+    expense_ids: Vec<i64>,
+    reconnects: usize,
+}
+
+/// Follows `stream` from `after`, first on `first_base`, then (after any close or
+/// error) through `balancer`, resuming from the last event seen, until `stop` says so.
+async fn follow(
+    first_base: String,
+    balancer: String,
+    token: String,
+    stream: String,
+    after: i64,
+    seen: Arc<Mutex<Seen>>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut base = first_base;
+    let mut last = after;
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let url = format!("{}/live", base.replace("http://", "ws://"));
+        let mut req = url.into_client_request().unwrap();
+        req.headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        base = balancer.clone();
+        let Ok((mut ws, _)) = tokio_tungstenite::connect_async(req).await else {
+            seen.lock().unwrap().reconnects += 1;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            continue;
+        };
+        let subscribe =
+            json!({"type": "subscribe", "cursors": [{"stream": stream, "after": last}]});
+        if ws.send(Message::text(subscribe.to_string())).await.is_err() {
+            seen.lock().unwrap().reconnects += 1;
+            continue;
+        }
+        loop {
+            let frame = tokio::select! {
+                frame = ws.next() => frame,
+                _ = stop.changed() => return,
+            };
+            let Some(Ok(Message::Text(text))) = frame else {
+                match frame {
+                    Some(Ok(_)) => continue,
+                    _ => break,
+                }
+            };
+            let v: Value = serde_json::from_str(&text).unwrap();
+            if v["type"] == "event" && v["stream"] == stream.as_str() {
+                let seq = v["seq"].as_i64().unwrap();
+                last = seq;
+                let mut s = seen.lock().unwrap();
+                s.seqs.push(seq);
+                if v["event"] == "expense:created" {
+                    s.expense_ids.push(v["data"]["id"].as_i64().unwrap());
+                }
+            }
+        }
+        seen.lock().unwrap().reconnects += 1;
+    }
+}
+
+#[tokio::test]
+async fn a_killed_instance_loses_and_doubles_nothing_behind_the_balancer() {
+    let database_url = fresh_postgres_database().await;
+    let dir: PathBuf = std::env::temp_dir().join(format!("ll-cluster-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+
+    // Three instances (one after the other: each migrates on start), then the balancer.
+    let mut instances = Vec::new();
+    for i in 0..3 {
+        let data = dir.join(format!("instance-{i}"));
+        std::fs::create_dir_all(&data).unwrap();
+        instances.push(start_instance(&database_url, &data, 0));
+    }
+    let ports: Vec<u16> = instances.iter().map(|(_, p)| *p).collect();
+    let bases: Vec<String> = ports
+        .iter()
+        .map(|p| format!("http://127.0.0.1:{p}"))
+        .collect();
+    let lb_port = free_port();
+    let _nginx = start_nginx(&dir, lb_port, &ports);
+    let lb = format!("http://127.0.0.1:{lb_port}");
+    wait_healthy(&http, &lb).await;
+
+    // A team of three, made through the balancer.
+    let mut tokens = Vec::new();
+    for n in 0..3 {
+        let email = format!("member{n}@example.com");
+        let (status, body, token) = post(
+            &http,
+            &lb,
+            None,
+            "auth/register",
+            &[
+                ("email", &email),
+                ("display_name", &format!("Member {n}")),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        tokens.push(token.unwrap());
+    }
+    let (_, team, _) = post(
+        &http,
+        &lb,
+        Some(&tokens[0]),
+        "workspaces/create",
+        &[("name", "Cluster")],
+    )
+    .await;
+    let ws = team["id"].as_i64().unwrap().to_string();
+    for token in &tokens[1..] {
+        let (_, invite, _) = post(
+            &http,
+            &lb,
+            Some(&tokens[0]),
+            "workspaces/invite",
+            &[("workspace_id", &ws), ("role", "member")],
+        )
+        .await;
+        let code = invite["code"].as_str().unwrap();
+        let (status, body, _) = post(
+            &http,
+            &lb,
+            Some(token),
+            "workspaces/join",
+            &[("code", code)],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let stream = format!("ws:{ws}");
+    let (_, list, _) = post(
+        &http,
+        &lb,
+        Some(&tokens[0]),
+        "expenses/list",
+        &[("workspace_id", &ws)],
+    )
+    .await;
+    let start = list["cursor"].as_i64().unwrap();
+
+    // Two followers on every instance, placed there directly.
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut followers = Vec::new();
+    for (i, base) in bases.iter().enumerate() {
+        for k in 0..2 {
+            let seen = Arc::new(Mutex::new(Seen::default()));
+            let task = tokio::spawn(follow(
+                base.clone(),
+                lb.clone(),
+                tokens[(i + k) % 3].clone(),
+                stream.clone(),
+                start,
+                seen.clone(),
+                stop_rx.clone(),
+            ));
+            followers.push((i, seen, task));
+        }
+    }
+
+    // Three writers through the balancer; instance 1 is killed after the 30th answer.
+    let answered = Arc::new(AtomicUsize::new(0));
+    let ok_ids = Arc::new(Mutex::new(Vec::<i64>::new()));
+    let failed = Arc::new(AtomicUsize::new(0));
+    let mut writers = Vec::new();
+    for (w, token) in tokens.iter().enumerate() {
+        let (http, lb, token, ws) = (http.clone(), lb.clone(), token.clone(), ws.clone());
+        let (answered, ok_ids, failed) = (answered.clone(), ok_ids.clone(), failed.clone());
+        writers.push(tokio::spawn(async move {
+            for n in 0..25 {
+                let description = format!("w{w} n{n}");
+                let (status, body, _) = post(
+                    &http,
+                    &lb,
+                    Some(&token),
+                    "expenses/create",
+                    &[
+                        ("workspace_id", &ws),
+                        ("amount", "1.00"),
+                        ("currency", "EUR"),
+                        ("category", "Other"),
+                        ("description", &description),
+                        ("date", "2026-12-01"),
+                    ],
+                )
+                .await;
+                if status == StatusCode::OK {
+                    ok_ids.lock().unwrap().push(body["id"].as_i64().unwrap());
+                } else {
+                    failed.fetch_add(1, Ordering::SeqCst);
+                }
+                answered.fetch_add(1, Ordering::SeqCst);
+            }
+        }));
+    }
+    while answered.load(Ordering::SeqCst) < 30 {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let (mut killed, killed_port) = instances.remove(1);
+    killed.0.kill().unwrap(); // SIGKILL: no graceful shutdown, no close frames.
+    killed.0.wait().unwrap();
+    for w in writers {
+        w.await.unwrap();
+    }
+
+    // The killed instance comes back on its port and takes a socket of its own.
+    let data = dir.join("instance-1-again");
+    std::fs::create_dir_all(&data).unwrap();
+    let (_again, _) = start_instance(&database_url, &data, killed_port);
+    let again_base = format!("http://127.0.0.1:{killed_port}");
+    wait_healthy(&http, &again_base).await;
+    let late = Arc::new(Mutex::new(Seen::default()));
+    let late_task = tokio::spawn(follow(
+        again_base,
+        lb.clone(),
+        tokens[2].clone(),
+        stream.clone(),
+        start,
+        late.clone(),
+        stop_rx.clone(),
+    ));
+    for n in 0..5 {
+        let (status, body, _) = post(
+            &http,
+            &lb,
+            Some(&tokens[n % 3]),
+            "expenses/create",
+            &[
+                ("workspace_id", &ws),
+                ("amount", "2.00"),
+                ("currency", "EUR"),
+                ("category", "Other"),
+                ("description", &format!("after restart {n}")),
+                ("date", "2026-12-01"),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "the cluster writes again: {body}");
+        ok_ids.lock().unwrap().push(body["id"].as_i64().unwrap());
+    }
+
+    // What the database holds is the truth: the stream's head, and the expenses.
+    let pool = sqlx::PgPool::connect(&database_url).await.unwrap();
+    let (head,): (i64,) = sqlx::query_as("SELECT last_seq FROM stream_heads WHERE stream = $1")
+        .bind(&stream)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let rows: Vec<(i64,)> = sqlx::query_as("SELECT id FROM expenses WHERE workspace_id = $1")
+        .bind(ws.parse::<i64>().unwrap())
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    let stored: BTreeSet<i64> = rows.into_iter().map(|(id,)| id).collect();
+
+    let all: Vec<Arc<Mutex<Seen>>> = followers
+        .iter()
+        .map(|(_, s, _)| s.clone())
+        .chain([late.clone()])
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while all
+        .iter()
+        .any(|s| s.lock().unwrap().seqs.last().copied().unwrap_or(start) < head)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "followers did not catch up to {head}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop_tx.send(true).unwrap();
+    for (_, _, task) in followers {
+        task.await.unwrap();
+    }
+    late_task.await.unwrap();
+
+    let ok: Vec<i64> = ok_ids.lock().unwrap().clone();
+    let ok_set: HashSet<i64> = ok.iter().copied().collect();
+    assert_eq!(ok.len(), ok_set.len(), "an id answered twice");
+    assert!(
+        ok_set.iter().all(|id| stored.contains(id)),
+        "an answered write is not stored"
+    );
+    let expected: Vec<i64> = (start + 1..=head).collect();
+    let mut reconnected = 0;
+    for s in &all {
+        let s = s.lock().unwrap();
+        assert_eq!(s.seqs, expected, "a gap or a duplicate in the stream");
+        let ids: BTreeSet<i64> = s.expense_ids.iter().copied().collect();
+        assert_eq!(ids.len(), s.expense_ids.len(), "an expense delivered twice");
+        assert_eq!(
+            ids, stored,
+            "every stored expense once, and no event without its row"
+        );
+        reconnected += usize::from(s.reconnects > 0);
+    }
+    // The followers placed on the killed instance had to move.
+    assert!(reconnected >= 2, "only {reconnected} followers reconnected");
+    println!(
+        "cluster: {} writes answered, {} failed when the instance died, {} events, {} of {} followers reconnected",
+        ok.len(),
+        failed.load(Ordering::SeqCst),
+        head - start,
+        reconnected,
+        all.len()
+    );
+    drop(pool);
+    let _ = std::fs::remove_dir_all(&dir);
+}
