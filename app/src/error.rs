@@ -30,6 +30,11 @@ pub enum AppError {
     /// Something broke on our side; the details are in the server log.
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
+    /// The database cannot be reached right now (restarting, failing over); the same
+    /// request can be sent again in a moment. (A write cut off at its commit may have
+    /// been saved: the live lists show it if so.)
+    #[error("The service is briefly unavailable. Please try again in a moment.")]
+    Unavailable,
     /// The request could not be carried out (network, bad encoding…).
     #[error("{message}")]
     Request { message: String },
@@ -92,6 +97,7 @@ impl AppError {
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Request { .. } => StatusCode::BAD_REQUEST,
         }
     }
@@ -124,8 +130,33 @@ impl FromServerFnError for AppError {
 #[cfg(feature = "ssr")]
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
-        tracing::error!(error = %e, "database error");
-        AppError::Internal
+        if database_unreachable(&e) {
+            tracing::warn!(error = %e, "database unreachable");
+            AppError::Unavailable
+        } else {
+            tracing::error!(error = %e, "database error");
+            AppError::Internal
+        }
+    }
+}
+
+/// Whether `e` says the database could not be reached or went away (a connection
+/// refused or reset, no connection free in time, the server shutting down or starting
+/// up), rather than that a statement failed.
+#[cfg(feature = "ssr")]
+fn database_unreachable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        // SQLSTATE class 08: connection exception; 57P01-57P03: the server is shutting
+        // down, crashed or not yet accepting connections; 53300: too many connections.
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
     }
 }
 
@@ -152,6 +183,7 @@ mod tests {
                 retry_after_secs: 30,
             },
             AppError::Internal,
+            AppError::Unavailable,
             AppError::request("oops"),
         ];
         for e in all {

@@ -54,7 +54,11 @@ impl Db {
             Backend::Sqlite => sqlite_url(url)?,
             Backend::Postgres => url.to_owned(),
         };
-        let mut options = AnyPoolOptions::new().max_connections(max_connections);
+        // A request waits at most 5 s for a connection; when the database is down it is
+        // answered 503 (`AppError::Unavailable`) then, not held for sqlx's 30 s default.
+        let mut options = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(std::time::Duration::from_secs(5));
         if backend == Backend::Sqlite {
             // A connection to a local file does not go stale: skip the ping sqlx sends
             // before handing out a pooled connection, a round trip to the connection's
