@@ -221,6 +221,123 @@ async fn follow(
     }
 }
 
+/// Instances on `database_url` (started one after the other: each migrates on start)
+/// behind nginx; returns them, nginx, and the balancer's base URL.
+async fn start_cluster(
+    http: &reqwest::Client,
+    database_url: &str,
+    dir: &Path,
+    n: usize,
+) -> (Vec<(Proc, u16)>, Proc, String) {
+    let mut instances = Vec::new();
+    for i in 0..n {
+        let data = dir.join(format!("instance-{i}"));
+        std::fs::create_dir_all(&data).unwrap();
+        instances.push(start_instance(database_url, &data, 0));
+    }
+    let ports: Vec<u16> = instances.iter().map(|(_, p)| *p).collect();
+    let lb_port = free_port();
+    let nginx = start_nginx(dir, lb_port, &ports);
+    let lb = format!("http://127.0.0.1:{lb_port}");
+    wait_healthy(http, &lb).await;
+    (instances, nginx, lb)
+}
+
+/// A team of `n` people signed up through the balancer (the first owns it, the others
+/// joined by invite): their tokens, the workspace id, its stream and its head.
+async fn team_of(
+    http: &reqwest::Client,
+    lb: &str,
+    name: &str,
+    n: usize,
+) -> (Vec<String>, String, String, i64) {
+    let mut tokens = Vec::new();
+    for k in 0..n {
+        let email = format!("{}{k}@example.com", name.to_lowercase());
+        let (status, body, token) = post(
+            http,
+            lb,
+            None,
+            "auth/register",
+            &[
+                ("email", &email),
+                ("display_name", &format!("{name} {k}")),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        tokens.push(token.unwrap());
+    }
+    let (_, team, _) = post(
+        http,
+        lb,
+        Some(&tokens[0]),
+        "workspaces/create",
+        &[("name", name)],
+    )
+    .await;
+    let ws = team["id"].as_i64().unwrap().to_string();
+    for token in &tokens[1..] {
+        let (_, invite, _) = post(
+            http,
+            lb,
+            Some(&tokens[0]),
+            "workspaces/invite",
+            &[("workspace_id", &ws), ("role", "member")],
+        )
+        .await;
+        let code = invite["code"].as_str().unwrap();
+        let (status, body, _) =
+            post(http, lb, Some(token), "workspaces/join", &[("code", code)]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (_, list, _) = post(
+        http,
+        lb,
+        Some(&tokens[0]),
+        "expenses/list",
+        &[("workspace_id", &ws)],
+    )
+    .await;
+    let head = list["cursor"].as_i64().unwrap();
+    let stream = format!("ws:{ws}");
+    (tokens, ws, stream, head)
+}
+
+/// The head of `stream` and the ids of the workspace's expenses, as stored.
+async fn stored(database_url: &str, stream: &str, ws: &str) -> (i64, BTreeSet<i64>) {
+    let pool = sqlx::PgPool::connect(database_url).await.unwrap();
+    let (head,): (i64,) = sqlx::query_as("SELECT last_seq FROM stream_heads WHERE stream = $1")
+        .bind(stream)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let rows: Vec<(i64,)> = sqlx::query_as("SELECT id FROM expenses WHERE workspace_id = $1")
+        .bind(ws.parse::<i64>().unwrap())
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    (head, rows.into_iter().map(|(id,)| id).collect())
+}
+
+/// Waits until every follower has seen `head`, then stops them all.
+async fn catch_up(all: &[Arc<Mutex<Seen>>], start: i64, head: i64, stop: watch::Sender<bool>) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while all
+        .iter()
+        .any(|s| s.lock().unwrap().seqs.last().copied().unwrap_or(start) < head)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "followers did not catch up to {head}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.send(true).unwrap();
+}
+
 #[tokio::test]
 async fn a_killed_instance_loses_and_doubles_nothing_behind_the_balancer() {
     let database_url = fresh_postgres_database().await;
@@ -231,81 +348,12 @@ async fn a_killed_instance_loses_and_doubles_nothing_behind_the_balancer() {
         .build()
         .unwrap();
 
-    // Three instances (one after the other: each migrates on start), then the balancer.
-    let mut instances = Vec::new();
-    for i in 0..3 {
-        let data = dir.join(format!("instance-{i}"));
-        std::fs::create_dir_all(&data).unwrap();
-        instances.push(start_instance(&database_url, &data, 0));
-    }
-    let ports: Vec<u16> = instances.iter().map(|(_, p)| *p).collect();
-    let bases: Vec<String> = ports
+    let (mut instances, _nginx, lb) = start_cluster(&http, &database_url, &dir, 3).await;
+    let bases: Vec<String> = instances
         .iter()
-        .map(|p| format!("http://127.0.0.1:{p}"))
+        .map(|(_, p)| format!("http://127.0.0.1:{p}"))
         .collect();
-    let lb_port = free_port();
-    let _nginx = start_nginx(&dir, lb_port, &ports);
-    let lb = format!("http://127.0.0.1:{lb_port}");
-    wait_healthy(&http, &lb).await;
-
-    // A team of three, made through the balancer.
-    let mut tokens = Vec::new();
-    for n in 0..3 {
-        let email = format!("member{n}@example.com");
-        let (status, body, token) = post(
-            &http,
-            &lb,
-            None,
-            "auth/register",
-            &[
-                ("email", &email),
-                ("display_name", &format!("Member {n}")),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        tokens.push(token.unwrap());
-    }
-    let (_, team, _) = post(
-        &http,
-        &lb,
-        Some(&tokens[0]),
-        "workspaces/create",
-        &[("name", "Cluster")],
-    )
-    .await;
-    let ws = team["id"].as_i64().unwrap().to_string();
-    for token in &tokens[1..] {
-        let (_, invite, _) = post(
-            &http,
-            &lb,
-            Some(&tokens[0]),
-            "workspaces/invite",
-            &[("workspace_id", &ws), ("role", "member")],
-        )
-        .await;
-        let code = invite["code"].as_str().unwrap();
-        let (status, body, _) = post(
-            &http,
-            &lb,
-            Some(token),
-            "workspaces/join",
-            &[("code", code)],
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-    }
-    let stream = format!("ws:{ws}");
-    let (_, list, _) = post(
-        &http,
-        &lb,
-        Some(&tokens[0]),
-        "expenses/list",
-        &[("workspace_id", &ws)],
-    )
-    .await;
-    let start = list["cursor"].as_i64().unwrap();
+    let (tokens, ws, stream, start) = team_of(&http, &lb, "Member", 3).await;
 
     // Two followers on every instance, placed there directly.
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -408,36 +456,13 @@ async fn a_killed_instance_loses_and_doubles_nothing_behind_the_balancer() {
     }
 
     // What the database holds is the truth: the stream's head, and the expenses.
-    let pool = sqlx::PgPool::connect(&database_url).await.unwrap();
-    let (head,): (i64,) = sqlx::query_as("SELECT last_seq FROM stream_heads WHERE stream = $1")
-        .bind(&stream)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    let rows: Vec<(i64,)> = sqlx::query_as("SELECT id FROM expenses WHERE workspace_id = $1")
-        .bind(ws.parse::<i64>().unwrap())
-        .fetch_all(&pool)
-        .await
-        .unwrap();
-    let stored: BTreeSet<i64> = rows.into_iter().map(|(id,)| id).collect();
-
+    let (head, stored) = stored(&database_url, &stream, &ws).await;
     let all: Vec<Arc<Mutex<Seen>>> = followers
         .iter()
         .map(|(_, s, _)| s.clone())
         .chain([late.clone()])
         .collect();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while all
-        .iter()
-        .any(|s| s.lock().unwrap().seqs.last().copied().unwrap_or(start) < head)
-    {
-        assert!(
-            Instant::now() < deadline,
-            "followers did not catch up to {head}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    stop_tx.send(true).unwrap();
+    catch_up(&all, start, head, stop_tx).await;
     for (_, _, task) in followers {
         task.await.unwrap();
     }
@@ -473,7 +498,6 @@ async fn a_killed_instance_loses_and_doubles_nothing_behind_the_balancer() {
         reconnected,
         all.len()
     );
-    drop(pool);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -606,72 +630,9 @@ async fn postgres_stopping_for_a_while_loses_and_doubles_nothing() {
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap();
-    let mut instances = Vec::new();
-    for i in 0..2 {
-        let data = dir.join(format!("instance-{i}"));
-        std::fs::create_dir_all(&data).unwrap();
-        instances.push(start_instance(&database_url, &data, 0));
-    }
+    let (instances, _nginx, lb) = start_cluster(&http, &database_url, &dir, 2).await;
     let ports: Vec<u16> = instances.iter().map(|(_, p)| *p).collect();
-    let lb_port = free_port();
-    let _nginx = start_nginx(&dir, lb_port, &ports);
-    let lb = format!("http://127.0.0.1:{lb_port}");
-    wait_healthy(&http, &lb).await;
-
-    let mut tokens = Vec::new();
-    for n in 0..2 {
-        let email = format!("outage{n}@example.com");
-        let (status, body, token) = post(
-            &http,
-            &lb,
-            None,
-            "auth/register",
-            &[
-                ("email", &email),
-                ("display_name", "Outage"),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        tokens.push(token.unwrap());
-    }
-    let (_, team, _) = post(
-        &http,
-        &lb,
-        Some(&tokens[0]),
-        "workspaces/create",
-        &[("name", "Outage")],
-    )
-    .await;
-    let ws = team["id"].as_i64().unwrap().to_string();
-    let (_, invite, _) = post(
-        &http,
-        &lb,
-        Some(&tokens[0]),
-        "workspaces/invite",
-        &[("workspace_id", &ws), ("role", "member")],
-    )
-    .await;
-    let (status, body, _) = post(
-        &http,
-        &lb,
-        Some(&tokens[1]),
-        "workspaces/join",
-        &[("code", invite["code"].as_str().unwrap())],
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let stream = format!("ws:{ws}");
-    let (_, list, _) = post(
-        &http,
-        &lb,
-        Some(&tokens[0]),
-        "expenses/list",
-        &[("workspace_id", &ws)],
-    )
-    .await;
-    let start = list["cursor"].as_i64().unwrap();
+    let (tokens, ws, stream, start) = team_of(&http, &lb, "Outage", 2).await;
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut followers = Vec::new();
@@ -729,37 +690,14 @@ async fn postgres_stopping_for_a_while_loses_and_doubles_nothing() {
         }
     }
 
-    let pool = sqlx::PgPool::connect(&database_url).await.unwrap();
-    let (head,): (i64,) = sqlx::query_as("SELECT last_seq FROM stream_heads WHERE stream = $1")
-        .bind(&stream)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    let rows: Vec<(i64, String)> =
-        sqlx::query_as("SELECT id, description FROM expenses WHERE workspace_id = $1")
-            .bind(ws.parse::<i64>().unwrap())
-            .fetch_all(&pool)
-            .await
-            .unwrap();
-    assert!(
-        rows.iter().all(|(_, d)| !d.starts_with("during")),
-        "a write refused during the outage was stored"
+    let (head, stored) = stored(&database_url, &stream, &ws).await;
+    assert_eq!(
+        stored.len(),
+        10,
+        "5 before and 5 after; the writes refused during the outage were not stored"
     );
-    assert_eq!(rows.len(), 10);
-    let stored: BTreeSet<i64> = rows.iter().map(|(id, _)| *id).collect();
-
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while followers
-        .iter()
-        .any(|(s, _)| s.lock().unwrap().seqs.last().copied().unwrap_or(start) < head)
-    {
-        assert!(
-            Instant::now() < deadline,
-            "followers did not catch up to {head}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    stop_tx.send(true).unwrap();
+    let all: Vec<Arc<Mutex<Seen>>> = followers.iter().map(|(s, _)| s.clone()).collect();
+    catch_up(&all, start, head, stop_tx).await;
     let expected: Vec<i64> = (start + 1..=head).collect();
     for (seen, task) in followers {
         task.await.unwrap();
@@ -773,7 +711,6 @@ async fn postgres_stopping_for_a_while_loses_and_doubles_nothing() {
             s.reconnects
         );
     }
-    pool.close().await;
     drop(instances);
     let _ = std::fs::remove_dir_all(&dir);
 }
