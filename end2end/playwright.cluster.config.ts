@@ -1,20 +1,13 @@
 import { defineConfig } from '@playwright/test';
-import { execSync } from 'node:child_process';
 import * as path from 'node:path';
 import base from './playwright.config';
+import { freePort } from './free-port';
 
 // The same browsers and settings as playwright.config.ts, against a cluster: three
 // instances on PostgreSQL behind nginx (scripts/cluster.sh), round robin with no sticky
 // sessions, so a page, its server functions and its live socket meet different
 // instances. The specs listed here run unchanged.
-if (!process.env.E2E_CLUSTER_PORT) {
-  process.env.E2E_CLUSTER_PORT = execSync(
-    `node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"`,
-  )
-    .toString()
-    .trim();
-}
-const port = process.env.E2E_CLUSTER_PORT;
+const port = freePort('E2E_CLUSTER_PORT');
 const root = path.resolve(__dirname, '..');
 const baseURL = `http://127.0.0.1:${port}`;
 

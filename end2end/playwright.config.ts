@@ -1,16 +1,8 @@
 import { defineConfig } from '@playwright/test';
-import { execSync } from 'node:child_process';
 import * as path from 'node:path';
+import { freePort } from './free-port';
 
-// One free port per run, chosen once: workers inherit the environment of the runner.
-if (!process.env.E2E_PORT) {
-  process.env.E2E_PORT = execSync(
-    `node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"`,
-  )
-    .toString()
-    .trim();
-}
-const port = process.env.E2E_PORT;
+const port = freePort('E2E_PORT');
 const root = path.resolve(__dirname, '..');
 const dataDir = path.join(__dirname, '.tmp', `data-${port}`);
 const baseURL = `http://127.0.0.1:${port}`;
