@@ -223,6 +223,7 @@ impl Application {
             } => tracing::warn!(grace = ?SHUTDOWN_GRACE, "requests still in flight at the end of the grace period: stopping anyway"),
         }
         db.pool.close().await;
+        db.log.close().await;
         tracing::info!("stopped");
         Ok(())
     }

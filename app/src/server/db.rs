@@ -24,6 +24,10 @@ pub enum Backend {
 #[derive(Clone, Debug)]
 pub struct Db {
     pub pool: AnyPool,
+    /// Two connections of its own for the hub's delivery task, which reads the log
+    /// after every commit: in the shared pool it queued behind the requests, and under
+    /// many concurrent writers events reached sockets hundreds of ms late (issue 13).
+    pub log: AnyPool,
     pub backend: Backend,
 }
 
@@ -54,35 +58,40 @@ impl Db {
             Backend::Sqlite => sqlite_url(url)?,
             Backend::Postgres => url.to_owned(),
         };
-        // A request waits at most 5 s for a connection; when the database is down it is
-        // answered 503 (`AppError::Unavailable`) then, not held for sqlx's 30 s default.
-        let mut options = AnyPoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(std::time::Duration::from_secs(5));
-        if backend == Backend::Sqlite {
-            // A connection to a local file does not go stale: skip the ping sqlx sends
-            // before handing out a pooled connection, a round trip to the connection's
-            // worker thread on every query outside a transaction. (PostgreSQL keeps it:
-            // there a connection can die with the server.)
-            options = options.test_before_acquire(false).after_connect(|conn, _| {
-                Box::pin(async move {
-                    use sqlx::Executor;
-                    // WAL lets readers run beside the one writer; waiting beats failing
-                    // when two writers meet.
-                    conn.execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
-                        .await?;
-                    Ok(())
-                })
-            });
-        }
-        let pool = options.connect(&url).await?;
+        let pool = pool_options(backend, max_connections).connect(&url).await?;
         let migrator = match backend {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await?;
-        Ok(Db { pool, backend })
+        let log = pool_options(backend, 2).connect(&url).await?;
+        Ok(Db { pool, log, backend })
     }
+}
+
+fn pool_options(backend: Backend, max_connections: u32) -> AnyPoolOptions {
+    // A request waits at most 5 s for a connection; when the database is down it is
+    // answered 503 (`AppError::Unavailable`) then, not held for sqlx's 30 s default.
+    let mut options = AnyPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(std::time::Duration::from_secs(5));
+    if backend == Backend::Sqlite {
+        // A connection to a local file does not go stale: skip the ping sqlx sends
+        // before handing out a pooled connection, a round trip to the connection's
+        // worker thread on every query outside a transaction. (PostgreSQL keeps it:
+        // there a connection can die with the server.)
+        options = options.test_before_acquire(false).after_connect(|conn, _| {
+            Box::pin(async move {
+                use sqlx::Executor;
+                // WAL lets readers run beside the one writer; waiting beats failing
+                // when two writers meet.
+                conn.execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
+                    .await?;
+                Ok(())
+            })
+        });
+    }
+    options
 }
 
 /// Makes sure the file's directory exists and asks SQLite to create the file.

@@ -89,7 +89,7 @@ async fn deliver(hub: &Hub, db: &Db, stream: Stream) -> Result<(), crate::error:
         return Ok(());
     };
     loop {
-        let events = outbox::read_after(&db.pool, stream, after, 500).await?;
+        let events = outbox::read_after(&db.log, stream, after, 500).await?;
         let Some(&(last, _, _)) = events.last() else {
             break;
         };

@@ -1,0 +1,271 @@
+//! The commit path on PostgreSQL with several instances (issue 13, point 5): how many
+//! writes commit per second, how long a write takes, and how long its event takes to
+//! reach a socket on *another* instance, with many writers at once.
+//!
+//! It creates a fresh database on the server named by `BENCH_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/test`), starts `--instances` release servers on
+//! it, signs up `--writers` users (each writes into their own personal workspace, so
+//! the writes share no stream), and has each write expenses back to back for
+//! `--seconds` through instance `w % instances` while a socket of theirs follows the
+//! workspace on instance `(w + 1) % instances`. Delivery latency is the frame's arrival
+//! minus the envelope's `timestamp` (the write's time on the server; one clock, whole
+//! ms). The database is dropped at the end.
+//!
+//! `cargo bench -p server --bench commits -- --instances 3 --writers 50 --seconds 10`
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use sqlx::{Connection, Executor};
+use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
+
+const PASSWORD: &str = "correct horse battery";
+
+struct Args {
+    instances: usize,
+    writers: usize,
+    seconds: u64,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        instances: 3,
+        writers: 50,
+        seconds: 10,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || -> u64 {
+            it.next()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("{flag} wants a number"))
+        };
+        match flag.as_str() {
+            "--instances" => a.instances = value() as usize,
+            "--writers" => a.writers = value() as usize,
+            "--seconds" => a.seconds = value(),
+            "--bench" => {}
+            other => panic!("unknown flag {other}"),
+        }
+    }
+    assert!(a.instances >= 1 && a.writers >= 1 && a.seconds >= 1);
+    a
+}
+
+/// A server process, killed when dropped.
+struct Instance {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(database_url: &str, n: usize) -> Instance {
+    let dir = std::env::temp_dir().join(format!("ll-commits-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+        .env("LIVELEDGER_ADDR", "127.0.0.1:0")
+        .env("DATABASE_URL", database_url)
+        .env("DATA_DIR", &dir)
+        .env(
+            "JWT_SECRET",
+            "bench-secret-that-is-long-enough-for-hs256-0123456789",
+        )
+        .env("SIGNUP_LIMIT_PER_ADDRESS", "1000000")
+        .env("LIVE_SOCKETS_PER_ADDRESS", "1000000")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the server");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = lines.next().expect("the server starts").unwrap();
+        if let Some(url) = line.strip_prefix("LiveLedger is running at ") {
+            break url.trim().to_owned();
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    Instance { child, base }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+#[tokio::main]
+async fn main() {
+    let a = args();
+    let admin = std::env::var("BENCH_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let name = format!("ll_bench_commits_{}", std::process::id());
+    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+    conn.execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .unwrap();
+    let database_url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+
+    let mut instances = Vec::new();
+    for n in 0..a.instances {
+        instances.push(start(&database_url, n));
+    }
+    let bases: Vec<String> = instances.iter().map(|i| i.base.clone()).collect();
+    let http = reqwest::Client::new();
+
+    // Writers: a user each, with the personal workspace sign-up gives them.
+    let mut writers = Vec::new();
+    for w in 0..a.writers {
+        let base = &bases[w % bases.len()];
+        let res = http
+            .post(format!("{base}/api/auth/register"))
+            .form(&[
+                ("email", format!("writer{w}@example.com")),
+                ("display_name", format!("Writer {w}")),
+                ("password", PASSWORD.to_owned()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "sign-up: {}", res.status());
+        let token = res.headers()["x-session-token"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let list: Value = http
+            .post(format!("{base}/api/workspaces/list"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let ws = list[0]["id"].as_i64().unwrap();
+        writers.push((token, ws));
+    }
+
+    // A follower per writer, on the next instance.
+    let deliveries = Arc::new(Mutex::new(Vec::<f64>::new()));
+    for (w, (token, ws)) in writers.iter().enumerate() {
+        let base = &bases[(w + 1) % bases.len()];
+        let mut req = format!("{}/live", base.replace("http://", "ws://"))
+            .into_client_request()
+            .unwrap();
+        req.headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        let (mut socket, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+        // From the start: what sign-up wrote is replayed and not counted.
+        let subscribe =
+            json!({"type": "subscribe", "cursors": [{"stream": format!("ws:{ws}"), "after": 0}]});
+        socket
+            .send(Message::text(subscribe.to_string()))
+            .await
+            .unwrap();
+        let deliveries = deliveries.clone();
+        tokio::spawn(async move {
+            while let Some(Ok(frame)) = socket.next().await {
+                if let Message::Text(text) = frame {
+                    let v: Value = serde_json::from_str(&text).unwrap();
+                    if v["type"] == "event" && v["event"] == "expense:created" {
+                        let sent = v["timestamp"].as_i64().unwrap();
+                        deliveries.lock().unwrap().push((now_ms() - sent) as f64);
+                    }
+                }
+            }
+        });
+    }
+
+    let deadline = Instant::now() + Duration::from_secs(a.seconds);
+    let t0 = Instant::now();
+    let mut tasks = Vec::new();
+    for (w, (token, ws)) in writers.into_iter().enumerate() {
+        let (http, base) = (http.clone(), bases[w % bases.len()].clone());
+        tasks.push(tokio::spawn(async move {
+            let (mut ok, mut failed, mut latencies) = (0u64, 0u64, Vec::new());
+            while Instant::now() < deadline {
+                let asked = Instant::now();
+                let res = http
+                    .post(format!("{base}/api/expenses/create"))
+                    .bearer_auth(&token)
+                    .form(&[
+                        ("workspace_id", ws.to_string()),
+                        ("amount", "1.00".to_owned()),
+                        ("currency", "EUR".to_owned()),
+                        ("category", "Other".to_owned()),
+                        ("description", format!("bench {ok}")),
+                        ("date", "2026-12-01".to_owned()),
+                    ])
+                    .send()
+                    .await;
+                match res {
+                    Ok(r) if r.status().is_success() => {
+                        ok += 1;
+                        latencies.push(asked.elapsed().as_secs_f64() * 1e3);
+                    }
+                    _ => failed += 1,
+                }
+            }
+            (ok, failed, latencies)
+        }));
+    }
+    let (mut ok, mut failed, mut latencies) = (0u64, 0u64, Vec::new());
+    for t in tasks {
+        let (o, f, l) = t.await.unwrap();
+        ok += o;
+        failed += f;
+        latencies.extend(l);
+    }
+    let elapsed = t0.elapsed().as_secs_f64();
+    // Let the last events arrive.
+    let wait = Instant::now() + Duration::from_secs(10);
+    while deliveries.lock().unwrap().len() < ok as usize && Instant::now() < wait {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    latencies.sort_by(f64::total_cmp);
+    let mut delivered = deliveries.lock().unwrap().clone();
+    delivered.sort_by(f64::total_cmp);
+    println!(
+        "{} instances, {} writers, {:.1} s: {} writes committed ({:.0}/s), {} failed; \
+         write latency p50 {:.1} ms, p99 {:.1} ms; delivery to another instance: {} of {}, \
+         p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+        a.instances,
+        a.writers,
+        elapsed,
+        ok,
+        ok as f64 / elapsed,
+        failed,
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99),
+        delivered.len(),
+        ok,
+        percentile(&delivered, 0.5),
+        percentile(&delivered, 0.99),
+        delivered.last().copied().unwrap_or(f64::NAN),
+    );
+
+    drop(instances);
+    conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+        .await
+        .unwrap();
+}
