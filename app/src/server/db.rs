@@ -94,6 +94,15 @@ fn pool_options(backend: Backend, max_connections: u32) -> AnyPoolOptions {
     options
 }
 
+/// The `VALUES` list of `n` rows of `width` parameters each, after `before` parameters
+/// the statement binds first: `row(p)` writes the row whose first parameter is `$p`.
+pub fn values(n: usize, width: usize, before: usize, row: impl Fn(usize) -> String) -> String {
+    (0..n)
+        .map(|k| row(before + 1 + k * width))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Makes sure the file's directory exists and asks SQLite to create the file.
 fn sqlite_url(url: &str) -> Result<String, DbError> {
     let path = url

@@ -12,18 +12,22 @@
 //! Kinds addressed to chosen people (a deleted workspace, an import's report) skip it;
 //! their writers call [`Write::notify`] for each recipient, as does a message.
 
-use crate::model::ids::{UserId, WorkspaceId};
 use std::ops::{Deref, DerefMut};
 
 use sqlx::{Any, AnyConnection, Transaction};
 
-use super::{db::Db, hub::Hub, outbox};
+use super::{
+    db::{values, Db},
+    hub::Hub,
+    outbox,
+};
 use crate::{
     error::AppResult,
     live::{
         catalog::{BudgetInfo, Notification, NotificationLevel},
         Envelope, Event, Stream,
     },
+    model::ids::{UserId, WorkspaceId},
     money::format_display,
 };
 
@@ -64,12 +68,14 @@ impl Write {
     pub async fn emit(&mut self, stream: Stream, event: Event) -> AppResult<Envelope> {
         let kind = event.kind();
         let notice = match stream {
-            Stream::Workspace(ws) if kind.notifies_members() => self.notice(ws, &event).await?,
+            Stream::Workspace(ws) if kind.notifies_members() => {
+                self.notice(ws, &event).await?.map(|told| (ws, told))
+            }
             _ => None,
         };
         let envelope = outbox::append(&mut self.tx, stream, event, self.now).await?;
         self.wake(stream);
-        if let Some((ws, members, (level, title, message))) = notice {
+        if let Some((ws, (members, (level, title, message)))) = notice {
             self.notify_all(&members, Some(ws), level, &title, &message)
                 .await?;
         }
@@ -109,10 +115,7 @@ impl Write {
         let sql = format!(
             "INSERT INTO notifications (user_id, workspace_id, level, title, message, created_at) \
              VALUES {} RETURNING id, user_id",
-            (0..users.len())
-                .map(|k| format!("(${}, $1, $2, $3, $4, $5)", 6 + k))
-                .collect::<Vec<_>>()
-                .join(", ")
+            values(users.len(), 1, 5, |p| format!("(${p}, $1, $2, $3, $4, $5)"))
         );
         let mut insert = sqlx::query_as::<_, (i64, UserId)>(&sql)
             .bind(workspace_id)
@@ -172,13 +175,7 @@ impl Write {
         &mut self,
         ws: WorkspaceId,
         event: &Event,
-    ) -> AppResult<
-        Option<(
-            WorkspaceId,
-            Vec<UserId>,
-            (NotificationLevel, String, String),
-        )>,
-    > {
+    ) -> AppResult<Option<(Vec<UserId>, (NotificationLevel, String, String))>> {
         // The actor is left out unless the event is an alert (no member has id 0).
         let except = if event.kind().notifies_actor() {
             UserId(0)
@@ -208,7 +205,7 @@ impl Write {
         let actor = self.actor;
         Ok(describe(&mut self.tx, &workspace, event, actor)
             .await?
-            .map(|text| (ws, members, text)))
+            .map(|text| (members, text)))
     }
 }
 

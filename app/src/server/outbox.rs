@@ -16,6 +16,7 @@ use std::collections::HashMap;
 
 use sqlx::{Any, Transaction};
 
+use super::db::values;
 use crate::{
     error::{AppError, AppResult},
     live::{Envelope, Event, Stream},
@@ -57,7 +58,7 @@ pub async fn append_all(
         "INSERT INTO stream_heads (stream, last_seq) VALUES {} \
          ON CONFLICT (stream) DO UPDATE SET last_seq = stream_heads.last_seq + 1 \
          RETURNING stream, last_seq",
-        rows(keys.len(), 1, 0, |p| format!("(${p}, 1)"))
+        values(keys.len(), 1, 0, |p| format!("(${p}, 1)"))
     );
     let mut heads = sqlx::query_as::<_, (String, i64)>(&heads_sql);
     for key in &keys {
@@ -87,7 +88,7 @@ pub async fn append_all(
     // Per row: stream, seq, kind, envelope; the time is shared ($1).
     let events_sql = format!(
         "INSERT INTO events (stream, seq, kind, envelope, created_at) VALUES {}",
-        rows(stored.len(), 4, 1, |p| format!(
+        values(stored.len(), 4, 1, |p| format!(
             "(${p}, ${}, ${}, ${}, $1)",
             p + 1,
             p + 2,
@@ -110,7 +111,7 @@ pub async fn append_all(
     if tx.backend_name() == "PostgreSQL" {
         let notify_sql = format!(
             "SELECT pg_notify($1, s) FROM (VALUES {}) AS streams (s)",
-            rows(keys.len(), 1, 1, |p| format!("(CAST(${p} AS TEXT))"))
+            values(keys.len(), 1, 1, |p| format!("(CAST(${p} AS TEXT))"))
         );
         let mut notify = sqlx::query(&notify_sql).bind(WAKE_CHANNEL);
         for key in &keys {
@@ -119,15 +120,6 @@ pub async fn append_all(
         notify.execute(&mut **tx).await?;
     }
     Ok(stored)
-}
-
-/// The `VALUES` list of `n` rows of `width` parameters each, after `before` parameters
-/// the statement binds first: `row(p)` writes the row whose first parameter is `$p`.
-fn rows(n: usize, width: usize, before: usize, row: impl Fn(usize) -> String) -> String {
-    (0..n)
-        .map(|k| row(before + 1 + k * width))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// The PostgreSQL channel whose payload is a stream key with new events.
