@@ -107,7 +107,10 @@ impl FixedWindows {
                 count_in(&mut lock(map), self.window, key, Instant::now());
                 Ok(())
             }
-            Counts::Shared(pool) => self.upsert(pool, key, COUNT_CAP).await.map(|_| ()),
+            Counts::Shared(pool) => self
+                .upsert(pool, key, COUNT_CAP, now_ms())
+                .await
+                .map(|_| ()),
         }
     }
 
@@ -124,7 +127,7 @@ impl FixedWindows {
             }
             Counts::Shared(pool) => {
                 let now = now_ms();
-                let (count, expires_at) = self.upsert(pool, key, i64::from(limit)).await?;
+                let (count, expires_at) = self.upsert(pool, key, i64::from(limit), now).await?;
                 if count > i64::from(limit) {
                     Err(Self::refused(seconds_left(expires_at, now)))
                 } else {
@@ -150,12 +153,17 @@ impl FixedWindows {
         }
     }
 
-    /// Counts one attempt of `key` in the shared table, in one statement: a new window
+    /// Counts one attempt of `key` at `now` in the shared table, in one statement: a new window
     /// if the last one passed, else one more, except that a count at `limit` stays one
     /// above it (refused, and not counted further). Returns the count and when the
     /// window ends: a count above `limit` means this attempt is refused.
-    async fn upsert(&self, pool: &AnyPool, key: &str, limit: i64) -> AppResult<(i64, i64)> {
-        let now = now_ms();
+    async fn upsert(
+        &self,
+        pool: &AnyPool,
+        key: &str,
+        limit: i64,
+        now: i64,
+    ) -> AppResult<(i64, i64)> {
         let window = i64::try_from(self.window.as_millis()).unwrap_or(i64::MAX / 4);
         Ok(sqlx::query_as(
             "INSERT INTO rate_limits (key, count, expires_at) VALUES ($1, 1, $2 + $3) \
