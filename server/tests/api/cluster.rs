@@ -162,6 +162,29 @@ struct Seen {
     reconnects: usize,
 }
 
+/// A follower (`follow`) of `stream` from `after`, first on `first_base`, in a task of
+/// its own: what it saw, and the task.
+fn spawn_follower(
+    first_base: String,
+    balancer: &str,
+    token: &str,
+    stream: &str,
+    after: i64,
+    stop: &watch::Receiver<bool>,
+) -> (Arc<Mutex<Seen>>, tokio::task::JoinHandle<()>) {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let task = tokio::spawn(follow(
+        first_base,
+        balancer.to_owned(),
+        token.to_owned(),
+        stream.to_owned(),
+        after,
+        seen.clone(),
+        stop.clone(),
+    ));
+    (seen, task)
+}
+
 /// Follows `stream` from `after`, first on `first_base`, then (after any close or
 /// error) through `balancer`, resuming from the last event seen, until `stop` says so.
 async fn follow(
@@ -360,16 +383,14 @@ async fn a_killed_instance_loses_and_doubles_nothing_behind_the_balancer() {
     let mut followers = Vec::new();
     for (i, base) in bases.iter().enumerate() {
         for k in 0..2 {
-            let seen = Arc::new(Mutex::new(Seen::default()));
-            let task = tokio::spawn(follow(
+            let (seen, task) = spawn_follower(
                 base.clone(),
-                lb.clone(),
-                tokens[(i + k) % 3].clone(),
-                stream.clone(),
+                &lb,
+                &tokens[(i + k) % 3],
+                &stream,
                 start,
-                seen.clone(),
-                stop_rx.clone(),
-            ));
+                &stop_rx,
+            );
             followers.push((i, seen, task));
         }
     }
@@ -425,16 +446,7 @@ async fn a_killed_instance_loses_and_doubles_nothing_behind_the_balancer() {
     let (_again, _) = start_instance(&database_url, &data, killed_port);
     let again_base = format!("http://127.0.0.1:{killed_port}");
     wait_healthy(&http, &again_base).await;
-    let late = Arc::new(Mutex::new(Seen::default()));
-    let late_task = tokio::spawn(follow(
-        again_base,
-        lb.clone(),
-        tokens[2].clone(),
-        stream.clone(),
-        start,
-        late.clone(),
-        stop_rx.clone(),
-    ));
+    let (late, late_task) = spawn_follower(again_base, &lb, &tokens[2], &stream, start, &stop_rx);
     for n in 0..5 {
         let (status, body, _) = post(
             &http,
@@ -637,17 +649,14 @@ async fn postgres_stopping_for_a_while_loses_and_doubles_nothing() {
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut followers = Vec::new();
     for (i, port) in ports.iter().enumerate() {
-        let seen = Arc::new(Mutex::new(Seen::default()));
-        let task = tokio::spawn(follow(
+        followers.push(spawn_follower(
             format!("http://127.0.0.1:{port}"),
-            lb.clone(),
-            tokens[i].clone(),
-            stream.clone(),
+            &lb,
+            &tokens[i],
+            &stream,
             start,
-            seen.clone(),
-            stop_rx.clone(),
+            &stop_rx,
         ));
-        followers.push((seen, task));
     }
 
     for n in 0..5 {
