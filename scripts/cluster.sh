@@ -74,51 +74,17 @@ done
 
 lb_port=${CLUSTER_PORT:-$(free_port)}
 mkdir -p "$dir/nginx"
-cat >"$dir/nginx.conf" <<EOF
-daemon off;
-worker_processes 1;
-pid $dir/nginx.pid;
-error_log $dir/nginx-error.log warn;
-events { worker_connections 8192; }
-http {
-  access_log off;
-  client_body_temp_path $dir/nginx/body;
-  proxy_temp_path $dir/nginx/proxy;
-  fastcgi_temp_path $dir/nginx/fastcgi;
-  uwsgi_temp_path $dir/nginx/uwsgi;
-  scgi_temp_path $dir/nginx/scgi;
-  # The largest request body the app takes (an import) is about 1.6 MiB.
-  client_max_body_size 4m;
-  map \$http_upgrade \$connection_upgrade { default upgrade; '' ''; }
-  upstream liveledger {
-$upstreams    keepalive 32;
-  }
-  server {
-    listen 127.0.0.1:$lb_port;
-    location / {
-      proxy_pass http://liveledger;
-      proxy_http_version 1.1;
-      proxy_set_header Upgrade \$http_upgrade;
-      proxy_set_header Connection \$connection_upgrade;
-      proxy_set_header Host \$http_host;
-      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto \$scheme;
-      # Live sockets stay open; the app pings every 25 s.
-      proxy_read_timeout 1h;
-      proxy_send_timeout 1h;
-      # A dead instance: try the next one (for requests not sent yet).
-      proxy_next_upstream error timeout;
-    }
-  }
-}
-EOF
+# The template shared with the fault tests: the line @UPSTREAMS@ becomes the instances.
+UPSTREAMS="$upstreams" awk '$0 == "@UPSTREAMS@" { printf "%s", ENVIRON["UPSTREAMS"]; next } { print }' \
+  scripts/cluster-nginx.conf \
+  | sed -e "s|@DIR@|$dir/nginx|g" -e "s|@LISTEN@|$lb_port|g" >"$dir/nginx.conf"
 "$nginx_bin" -p "$dir/nginx" -c "$dir/nginx.conf" &
 pids+=($!)
 for _ in $(seq 1 100); do
   curl -fs "http://127.0.0.1:$lb_port/healthz" >/dev/null 2>&1 && break
   sleep 0.1
 done
-curl -fs "http://127.0.0.1:$lb_port/healthz" >/dev/null || { cat "$dir/nginx-error.log" >&2; exit 1; }
+curl -fs "http://127.0.0.1:$lb_port/healthz" >/dev/null || { cat "$dir/nginx/nginx-error.log" >&2; exit 1; }
 echo "LiveLedger cluster ($n instances, nginx, PostgreSQL database $db) at http://127.0.0.1:$lb_port"
 wait -n "${pids[@]}" || true
 echo "cluster: a process stopped; stopping the others" >&2

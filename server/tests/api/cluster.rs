@@ -84,24 +84,15 @@ fn start_nginx(dir: &Path, listen: u16, upstreams: &[u16]) -> Proc {
         Path::new(NGINX).exists(),
         "nginx is missing: scripts/setup.sh installs Debian's nginx-light"
     );
-    let servers: String = upstreams
+    // The template scripts/cluster.sh fills in too: the test runs what an operator runs.
+    let servers: Vec<String> = upstreams
         .iter()
-        .map(|p| format!("    server 127.0.0.1:{p} max_fails=1 fail_timeout=1s;\n"))
+        .map(|p| format!("    server 127.0.0.1:{p} max_fails=1 fail_timeout=1s;"))
         .collect();
-    let d = dir.display();
-    let conf = format!(
-        "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/nginx-error.log crit;\n\
-         events {{ worker_connections 1024; }}\n\
-         http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
-           fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
-           map $http_upgrade $connection_upgrade {{ default upgrade; '' ''; }}\n\
-           upstream liveledger {{\n{servers}    keepalive 16;\n  }}\n\
-           server {{\n    listen 127.0.0.1:{listen};\n    location / {{\n      proxy_pass http://liveledger;\n\
-               proxy_http_version 1.1;\n      proxy_set_header Upgrade $http_upgrade;\n\
-               proxy_set_header Connection $connection_upgrade;\n      proxy_set_header Host $http_host;\n\
-               proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n\
-               proxy_read_timeout 1h;\n      proxy_next_upstream error timeout;\n    }}\n  }}\n}}\n"
-    );
+    let conf = include_str!("../../../scripts/cluster-nginx.conf")
+        .replace("\n@UPSTREAMS@\n", &format!("\n{}\n", servers.join("\n")))
+        .replace("@DIR@", &dir.display().to_string())
+        .replace("@LISTEN@", &listen.to_string());
     std::fs::write(dir.join("nginx.conf"), conf).unwrap();
     let child = Command::new(NGINX)
         .arg("-p")
