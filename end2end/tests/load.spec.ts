@@ -7,7 +7,7 @@ import { hydrated, newUserPage } from './helpers';
  * The budget is what this build measured, with a little room: a change that makes the
  * first load heavier fails here. DESIGN §6 aims at 150 KiB; see ARCHITECTURE.md.
  */
-const FIRST_LOAD_BUDGET_KIB = 640;
+const FIRST_LOAD_BUDGET_KIB = 440;
 
 /** Records, per request, the URL and the bytes that came over the network. */
 function recordNetwork(cdp: CDPSession) {

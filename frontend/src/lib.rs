@@ -1,13 +1,26 @@
-//! The WASM entry point: hydrates the server-rendered page with the shared `app` crate.
+//! The WASM entry point: hydrates the islands (`#[island]` components of the shared `app`
+//! crate) of the page the server rendered; the rest of the page stays plain HTML.
+
+// Links `app` into the module although nothing here names it: its islands are exported
+// to the page's hydration script from there.
+use app as _;
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
-    // Lets end-to-end tests wait for interactivity instead of sleeping.
-    let _ = js_sys::Reflect::set(
-        &js_sys::global(),
-        &"__liveledgerHydrated".into(),
-        &true.into(),
+    leptos::mount::hydrate_islands();
+    // Lets end-to-end tests wait for interactivity instead of sleeping. Leptos' island
+    // script calls this first and then walks the page hydrating each island, awaiting
+    // each in turn: a chain of microtasks (no island returns a pending promise). A task
+    // queued now runs once that chain is done, that is once every island is live.
+    leptos::prelude::set_timeout(
+        || {
+            let _ = js_sys::Reflect::set(
+                &js_sys::global(),
+                &"__liveledgerHydrated".into(),
+                &true.into(),
+            );
+        },
+        std::time::Duration::ZERO,
     );
 }

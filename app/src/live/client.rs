@@ -223,16 +223,27 @@ impl LiveConnection {
     }
 }
 
-/// Provides the live connection to the whole app. It connects in the browser when a
-/// view first follows a stream (so the login page opens no socket).
+/// Provides the live connection to the page the server renders. In the browser the
+/// connection is not in any context: the page's islands hydrate each with an owner of
+/// its own, and they all share one connection (`use_live`). It connects when a view
+/// first follows a stream (so the login page opens no socket).
 pub fn provide_live() -> LiveConnection {
     let live = LiveConnection::new();
     provide_context(live);
     live
 }
 
+/// The page's live connection: from the context on the server, the one per page in
+/// the browser (created by the first island that asks).
 pub fn use_live() -> Option<LiveConnection> {
-    use_context::<LiveConnection>()
+    #[cfg(feature = "hydrate")]
+    {
+        Some(browser::shared())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        use_context::<LiveConnection>()
+    }
 }
 
 /// The last events this tab received (newest first), with their stream and seq: the
@@ -265,8 +276,9 @@ pub fn EventLog() -> impl IntoView {
     }
 }
 
-/// The visible connection state.
-#[component]
+/// The visible connection state. An island of its own: it is in the top bar of every
+/// page that has one, beside what the server renders once.
+#[island]
 pub fn LiveIndicator() -> impl IntoView {
     let status = use_live().map(|l| l.status);
     let current = move || status.map(|s| s.get()).unwrap_or(LiveStatus::Offline);
@@ -306,6 +318,24 @@ mod browser {
     const POLL_DEFAULT_MS: f64 = 10_000.0;
     const POLL_MIN_MS: f64 = 5_000.0;
     const POLL_MAX_MS: f64 = 60_000.0;
+
+    thread_local! {
+        /// The page's one connection, shared by its islands.
+        static SHARED: std::cell::OnceCell<LiveConnection> = const { std::cell::OnceCell::new() };
+    }
+
+    /// The page's connection, made on first use under an owner of its own that lives
+    /// as long as the page (no island's teardown takes its signals with it).
+    pub fn shared() -> LiveConnection {
+        SHARED.with(|shared| {
+            *shared.get_or_init(|| {
+                let owner = Owner::new_root(None);
+                let live = owner.with(LiveConnection::new);
+                std::mem::forget(owner);
+                live
+            })
+        })
+    }
 
     pub fn start(live: LiveConnection) {
         if STARTED.with(|s| s.replace(true)) {

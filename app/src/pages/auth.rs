@@ -16,8 +16,6 @@ fn next_param() -> String {
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    let login = ServerAction::<Login>::new();
-    let error = action_error(login.value());
     let next = next_param();
     let register_href = if next.is_empty() {
         "/register".to_owned()
@@ -28,22 +26,31 @@ pub fn LoginPage() -> impl IntoView {
         <Title text="Log in · LiveLedger"/>
         <main class="narrow auth">
             <h1>"Log in to LiveLedger"</h1>
-            <ActionForm action=login>
-                <FormError error/>
-                <input type="hidden" name="next" value=next/>
-                <Field form="login" name="email" label="Email" kind="email" error required=true autocomplete="username"/>
-                <Field form="login" name="password" label="Password" kind="password" error required=true autocomplete="current-password"/>
-                <button type="submit" class="primary" disabled=move || login.pending().get()>"Log in"</button>
-            </ActionForm>
+            <LoginForm next/>
             <p>"New here? " <a href=register_href>"Create an account"</a></p>
         </main>
     }
 }
 
+/// An island, so that a refused attempt keeps what was typed (the page stays); without
+/// JavaScript the form posts and comes back with the error.
+#[island]
+fn LoginForm(next: String) -> impl IntoView {
+    let login = ServerAction::<Login>::new();
+    let error = action_error(login.value());
+    view! {
+        <ActionForm action=login>
+            <FormError error/>
+            <input type="hidden" name="next" value=next/>
+            <Field form="login" name="email" label="Email" kind="email" error required=true autocomplete="username"/>
+            <Field form="login" name="password" label="Password" kind="password" error required=true autocomplete="current-password"/>
+            <button type="submit" class="primary" disabled=move || login.pending().get()>"Log in"</button>
+        </ActionForm>
+    }
+}
+
 #[component]
 pub fn RegisterPage() -> impl IntoView {
-    let register = ServerAction::<Register>::new();
-    let error = action_error(register.value());
     let next = next_param();
     let login_href = if next.is_empty() {
         "/login".to_owned()
@@ -54,15 +61,25 @@ pub fn RegisterPage() -> impl IntoView {
         <Title text="Create an account · LiveLedger"/>
         <main class="narrow auth">
             <h1>"Create your LiveLedger account"</h1>
-            <ActionForm action=register>
-                <FormError error/>
-                <input type="hidden" name="next" value=next/>
-                <Field form="register" name="display_name" label="Your name" error required=true autocomplete="name" maxlength=80/>
-                <Field form="register" name="email" label="Email" kind="email" error required=true autocomplete="email"/>
-                <Field form="register" name="password" label="Password (at least 10 characters)" kind="password" error required=true autocomplete="new-password"/>
-                <button type="submit" class="primary" disabled=move || register.pending().get()>"Create account"</button>
-            </ActionForm>
+            <RegisterForm next/>
             <p>"Already have an account? " <a href=login_href>"Log in"</a></p>
         </main>
+    }
+}
+
+/// An island, like `LoginForm`.
+#[island]
+fn RegisterForm(next: String) -> impl IntoView {
+    let register = ServerAction::<Register>::new();
+    let error = action_error(register.value());
+    view! {
+        <ActionForm action=register>
+            <FormError error/>
+            <input type="hidden" name="next" value=next/>
+            <Field form="register" name="display_name" label="Your name" error required=true autocomplete="name" maxlength=80/>
+            <Field form="register" name="email" label="Email" kind="email" error required=true autocomplete="email"/>
+            <Field form="register" name="password" label="Password (at least 10 characters)" kind="password" error required=true autocomplete="new-password"/>
+            <button type="submit" class="primary" disabled=move || register.pending().get()>"Create account"</button>
+        </ActionForm>
     }
 }

@@ -1,9 +1,11 @@
 //! The workspace dashboard: switcher, expenses and earnings with their forms and totals.
 //!
-//! One request (`load_dashboard`) and one `Suspense` render the whole page, so the
-//! server and the hydrating client build the same tree from the same data. Each list
-//! then lives in a signal that follows its workspace stream (`follow_list`): events
-//! are applied in place, and the list reloads only when it cannot apply one exactly.
+//! One request (`load_dashboard`) and one `Suspense` render the whole page on the
+//! server. Only the open workspace (`WorkspaceView`) is an island: the browser hydrates
+//! it from the same data, serialised into the page as its props, and each list then
+//! lives in a signal that follows its workspace stream (`follow_list`): events are
+//! applied in place, and the list reloads only when it cannot apply one exactly. The
+//! switcher and its two forms stay plain HTML.
 
 use crate::model::ids::WorkspaceId;
 use leptos::prelude::*;
@@ -73,15 +75,22 @@ pub async fn load_dashboard(workspace_id: WorkspaceId) -> Result<DashboardData, 
     })
 }
 
+/// Rendered on the server only: the switcher and the forms around the workspace are
+/// plain HTML; the workspace itself (`WorkspaceView`) is the island that hydrates.
 #[component]
 pub fn DashboardPage() -> impl IntoView {
     let ws = workspace_param();
     let create_ws = ServerAction::<CreateWorkspace>::new();
     let join = ServerAction::<JoinWorkspace>::new();
-    let data = Resource::new(
-        move || (ws.get(), create_ws.version().get(), join.version().get()),
-        |(ws, _, _)| load_dashboard(ws),
-    );
+    let data = Resource::new(move || ws.get(), load_dashboard);
+    // The row being edited (`?edit_expense=<id>`, `?edit_earning=<id>`), if any.
+    let query = use_query_map();
+    let edit = move |name: &str| {
+        query
+            .read_untracked()
+            .get(name)
+            .and_then(|s| s.parse::<i64>().ok())
+    };
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -94,7 +103,10 @@ pub fn DashboardPage() -> impl IntoView {
                             <div class="layout">
                                 <WorkspaceNav list=data.workspaces current create_ws join/>
                                 {match data.open {
-                                    Some(open) => view! { <WorkspaceView open/> }.into_any(),
+                                    Some(open) => view! {
+                                        <Title text=format!("{} · LiveLedger", open.workspace.name)/>
+                                        <WorkspaceView open edit_expense=edit("edit_expense") edit_earning=edit("edit_earning")/>
+                                    }.into_any(),
                                     None => view! {
                                         <main class="content">
                                             <h1>"Workspace not found"</h1>
@@ -162,8 +174,15 @@ fn WorkspaceNav(
     }
 }
 
-#[component]
-fn WorkspaceView(open: OpenWorkspace) -> AnyView {
+/// The open workspace: its lists follow it live, and its forms write without a reload.
+/// An island: hydrated in the browser from these props (the server serialises them
+/// into the page), the only part of the dashboard the WASM client knows.
+#[island]
+fn WorkspaceView(
+    open: OpenWorkspace,
+    edit_expense: Option<i64>,
+    edit_earning: Option<i64>,
+) -> impl IntoView {
     let OpenWorkspace {
         workspace: ws,
         expenses,
@@ -172,12 +191,10 @@ fn WorkspaceView(open: OpenWorkspace) -> AnyView {
         goals,
     } = open;
     let can_write = ws.role.can_write();
-    let title = format!("{} · LiveLedger", ws.name);
     let watched = watch_workspace(&ws, expenses.cursor);
     let Watched { name, lost, .. } = watched;
     let panels = StoredValue::new((expenses, earnings, budgets, goals));
     view! {
-        <Title text=title/>
         <main class="content">
             <Show
                 when=move || !lost.get()
@@ -191,8 +208,8 @@ fn WorkspaceView(open: OpenWorkspace) -> AnyView {
                     <p class="notice" role="status">"You are a viewer in this workspace: you can see everything but change nothing."</p>
                 })}
                 <div class="panels">
-                    <ExpensesPanel ws=ws.id can_write initial=panels.with_value(|p| p.0.clone())/>
-                    <EarningsPanel ws=ws.id can_write initial=panels.with_value(|p| p.1.clone())/>
+                    <ExpensesPanel ws=ws.id can_write initial=panels.with_value(|p| p.0.clone()) editing=edit_expense/>
+                    <EarningsPanel ws=ws.id can_write initial=panels.with_value(|p| p.1.clone()) editing=edit_earning/>
                     <super::plan::BudgetsPanel ws=ws.id can_write initial=panels.with_value(|p| p.2.clone())/>
                     <super::plan::GoalsPanel ws=ws.id can_write initial=panels.with_value(|p| p.3.clone()) link_to_page=true/>
                     {can_write.then(|| view! { <super::import::ImportPanel ws=ws.id/> })}
@@ -208,14 +225,14 @@ fn plural(n: i64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// The `?edit_…=<id>` query parameter: the row being edited, if any.
-fn edit_param(name: &'static str) -> Memo<Option<i64>> {
-    let query = use_query_map();
-    Memo::new(move |_| query.read().get(name).and_then(|s| s.parse::<i64>().ok()))
-}
-
 #[component]
-fn ExpensesPanel(ws: WorkspaceId, can_write: bool, initial: ExpenseList) -> AnyView {
+fn ExpensesPanel(
+    ws: WorkspaceId,
+    can_write: bool,
+    initial: ExpenseList,
+    /// The row being edited (from the URL), if any.
+    editing: Option<i64>,
+) -> AnyView {
     let create = ServerAction::<CreateExpense>::new();
     let update = ServerAction::<UpdateExpense>::new();
     let delete = ServerAction::<DeleteExpense>::new();
@@ -228,9 +245,8 @@ fn ExpensesPanel(ws: WorkspaceId, can_write: bool, initial: ExpenseList) -> AnyV
             + bulk.version().get()
     });
     // The row being edited comes from the list itself, so it is as current as the list.
-    let editing = edit_param("edit_expense");
     let target = Memo::new(move |_| {
-        let id = editing.get()?;
+        let id = editing?;
         list.with(|l| l.items.iter().find(|e| e.id == id).cloned())
     });
     let list_error = Signal::derive(move || {
@@ -385,7 +401,13 @@ fn ExpenseForm(
 }
 
 #[component]
-fn EarningsPanel(ws: WorkspaceId, can_write: bool, initial: EarningList) -> AnyView {
+fn EarningsPanel(
+    ws: WorkspaceId,
+    can_write: bool,
+    initial: EarningList,
+    /// The row being edited (from the URL), if any.
+    editing: Option<i64>,
+) -> AnyView {
     let create = ServerAction::<CreateEarning>::new();
     let update = ServerAction::<UpdateEarning>::new();
     let delete = ServerAction::<DeleteEarning>::new();
@@ -397,9 +419,8 @@ fn EarningsPanel(ws: WorkspaceId, can_write: bool, initial: EarningList) -> AnyV
             + delete.version().get()
             + add_platform.version().get()
     });
-    let editing = edit_param("edit_earning");
     let target = Memo::new(move |_| {
-        let id = editing.get()?;
+        let id = editing?;
         list.with(|l| l.items.iter().find(|e| e.id == id).cloned())
     });
     let platforms = Memo::new(move |_| list.with(|l| l.platforms.clone()));

@@ -19,7 +19,8 @@ pub fn GoalsPage() -> impl IntoView {
                 match data.await {
                     Ok(page) => {
                         provide_context(page.user.clone());
-                        view! { <TopBar/> <GoalsView page/> }.into_any()
+                        let title = format!("Goals · {} · LiveLedger", page.workspace.name);
+                        view! { <leptos_meta::Title text=title/> <TopBar/> <GoalsView page/> }.into_any()
                     }
                     Err(e) => load_failed(e),
                 }
@@ -28,10 +29,11 @@ pub fn GoalsPage() -> impl IntoView {
     }
 }
 
-/// The goals page's body. Like the dashboard it follows the workspace itself: renamed,
-/// the header follows; deleted, or the user removed, it says so in place.
-#[component]
-fn GoalsView(page: GoalsPageData) -> AnyView {
+/// The goals page's body, an island. Like the dashboard it follows the workspace
+/// itself: renamed, the header follows; deleted, or the user removed, it says so in
+/// place.
+#[island]
+fn GoalsView(page: GoalsPageData) -> impl IntoView {
     let GoalsPageData {
         workspace: w,
         goals,
@@ -42,7 +44,6 @@ fn GoalsView(page: GoalsPageData) -> AnyView {
     let can_write = w.role.can_write();
     let goals = StoredValue::new(goals);
     view! {
-        <leptos_meta::Title text=move || format!("Goals · {} · LiveLedger", name.get())/>
         <main class="content narrow-wide">
             <Show when=move || !lost.get() fallback=move || view! { <WorkspaceGone watched/> }>
                 <p><a href=format!("/w/{}", w.id)>"← Back to " {move || name.get()}</a></p>

@@ -32,8 +32,9 @@ fn level_class(level: NotificationLevel) -> &'static str {
     }
 }
 
-#[component]
-pub fn NotificationCentre(user_id: UserId) -> AnyView {
+/// An island: the top bar around it is plain HTML.
+#[island]
+pub fn NotificationCentre(user_id: UserId) -> impl IntoView {
     let live = use_live();
     let list = RwSignal::new(None::<NotificationList>);
     let toasts = RwSignal::new(Vec::<Notification>::new());

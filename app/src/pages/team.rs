@@ -177,8 +177,10 @@ fn TeamView() -> impl IntoView {
     }
 }
 
-/// Owners and admins tell the team something: everyone, or the members ticked.
-#[component]
+/// Owners and admins tell the team something: everyone, or the members ticked. An
+/// island (it says how many were told); the rest of the team page is plain HTML whose
+/// forms post and come back.
+#[island]
 fn SendNotice(ws: WorkspaceId, others: Vec<(UserId, String)>) -> impl IntoView {
     let send = ServerAction::<SendNotification>::new();
     let error = action_error(send.value());
