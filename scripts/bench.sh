@@ -1,10 +1,43 @@
 #!/usr/bin/env bash
-# The live layer's benchmark (DESIGN.md §6; server/benches/live.rs says what it measures).
-# Builds the release server and the bench, then runs the bench on CPU 1; the server it
-# starts runs on CPU 0. Arguments go to the bench, e.g.:
-#   ./scripts/bench.sh --sockets 2000 --teams 20 --members 5 --broadcasts 100 --writes 50
+# The live layer's benchmarks.
+#
+#   ./scripts/bench.sh socketio
+#     LiveLedger against Socket.IO 4.8 in one run, same machine, same load client: the
+#     team's shared harness sio-ab (`SIO_AB`, default ../shared/bench/sio-ab, copied to a
+#     temporary directory, never into this repository) with its idle-memory, room
+#     fan-out and broadcast scenarios. Prints the side-by-side table (ratio below 1:
+#     LiveLedger needs less) and keeps it in target/sio-ab/<time>/compare.md. Measures
+#     target/release/server as built (`cargo leptos build --release`). REPEAT (default 1)
+#     runs each scenario that many times; both cores must be otherwise idle. About 4 min
+#     per repeat.
+#
+#   ./scripts/bench.sh [ARGS]
+#     server/benches/live.rs (DESIGN.md §6; the file says what it measures): builds the
+#     release server and the bench, then runs the bench on CPU 1; the server it starts
+#     runs on CPU 0. Arguments go to the bench, e.g.:
+#       ./scripts/bench.sh --sockets 2000 --teams 20 --members 5 --broadcasts 100 --writes 50
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = socketio ]; then
+  src=${SIO_AB:-../shared/bench/sio-ab}
+  [ -f "$src/run.sh" ] || { echo "bench: no sio-ab harness at $src (set SIO_AB)" >&2; exit 1; }
+  [ -x target/release/server ] || { echo "bench: build first: cargo leptos build --release" >&2; exit 1; }
+  ulimit -n "$(ulimit -Hn)"
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  cp -r "$src/." "$work/"
+  rm -rf "$work/node_modules"
+  (cd "$work" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  out=$PWD/target/sio-ab/$(date +%Y%m%dT%H%M%S)
+  # The harness holds 10,000 sockets as 100 users from one address: lift the per-user
+  # and per-address caps for the run (the server reads them from the environment).
+  OUT=$out CLIENT=raw REPEAT=${REPEAT:-1} SCENARIOS="memory fanout fanout-announce" \
+    SERVERS="sio=node --expose-gc server-sio.js;ll=./server-ll.sh" \
+    LIVE_SOCKETS_PER_USER=1000 LIVE_SOCKETS_PER_ADDRESS=20000 \
+    "$work/run.sh" >&2
+  node "$work/compare.js" "$out" | tee "$out/compare.md"
+  exit 0
+fi
 exe=$(cargo bench -p server --bench live --no-run 2>&1 | tee /dev/stderr \
   | grep -o 'target/release/deps/live-[0-9a-f]*' | tail -n 1)
 [ -n "$exe" ] || { echo "bench: could not find the built bench" >&2; exit 1; }
