@@ -116,6 +116,12 @@ impl Application {
                 hub.clone(),
                 config.database_url.clone(),
             ));
+            tokio::spawn(hub::cluster::wake_peers(hub.clone(), db.clone()));
+            tokio::spawn(hub::cluster::check_heads(
+                hub.clone(),
+                db.clone(),
+                HEAD_CHECK_PERIOD,
+            ));
         }
         tokio::spawn(prune_events(db.clone(), config.event_retention));
         let origins = Origins::new(config.allowed_origins.clone(), config.secure_cookie);
@@ -230,6 +236,10 @@ impl Application {
 }
 
 /// How long a graceful shutdown waits for requests in flight.
+/// How often each instance on PostgreSQL compares its rooms with the stream heads
+/// (`hub::cluster::check_heads`): the longest a commit whose wake was lost waits.
+const HEAD_CHECK_PERIOD: std::time::Duration = std::time::Duration::from_secs(1);
+
 pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The retention job: every few minutes, forgets logged events older than `retention`,

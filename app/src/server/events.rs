@@ -149,12 +149,12 @@ impl Write {
         Ok(())
     }
 
-    /// Commits, then wakes the hub for every stream written (waking it before the
-    /// commit would let it tail the log too early).
+    /// Commits, then wakes the hub (and through it the other instances) for every
+    /// stream written: waking before the commit would let them tail the log too early.
     pub async fn commit(self, hub: &Hub) -> AppResult<()> {
         self.tx.commit().await?;
         for stream in self.wake {
-            hub.notify(stream);
+            hub.committed(stream);
         }
         Ok(())
     }

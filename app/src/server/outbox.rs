@@ -8,9 +8,13 @@
 //! Features never call `append`: they write through `events::Write`, which appends,
 //! applies the notify policy and wakes the hub after the commit.
 //!
-//! On PostgreSQL, `append` also sends `NOTIFY liveledger_events, '<stream>'` in the same
-//! transaction, so every instance on the database learns of the commit
-//! (`hub::cluster::listen_postgres`) and tails the log from its own high-water mark.
+//! Other instances on the same PostgreSQL database learn of a commit after it, not in
+//! it: `Hub::committed` hands the stream to `hub::cluster::wake_peers`, which sends
+//! `NOTIFY liveledger_events, '<stream>'` for a batch of commits at once, outside any
+//! data transaction (a `NOTIFY` inside one takes PostgreSQL's global notify lock at
+//! its commit, which would serialise every write). Each instance then tails the log
+//! from its own high-water mark; `hub::cluster::check_heads` is the safety net for a
+//! wake that was never sent (the writer died between its commit and the batch).
 
 use std::collections::HashMap;
 
@@ -34,9 +38,8 @@ pub async fn append(
 }
 
 /// Appends one event to each of several distinct streams inside `tx` (a notification
-/// to every member) in a fixed number of statements, whatever their number: one upsert
-/// of the streams' heads, one insert of the events, and on PostgreSQL one `pg_notify`
-/// per stream in one statement. The heads are taken in stream order, the order every
+/// to every member) in two statements, whatever their number: one upsert of the
+/// streams' heads, one insert of the events. The heads are taken in stream order, the order every
 /// writer uses, so two writers that share streams queue rather than deadlock. Returns
 /// the stored envelopes in that order. A stream named twice is refused (`Internal`): one
 /// statement cannot advance a head twice.
@@ -105,20 +108,6 @@ pub async fn append_all(
     }
     insert.execute(&mut **tx).await?;
 
-    // With several instances on one PostgreSQL database, wake them all. A NOTIFY in a
-    // transaction is delivered at commit, and never if it rolls back; identical ones in
-    // one transaction are folded into one. Each instance then tails the log itself.
-    if tx.backend_name() == "PostgreSQL" {
-        let notify_sql = format!(
-            "SELECT pg_notify($1, s) FROM (VALUES {}) AS streams (s)",
-            values(keys.len(), 1, 1, |p| format!("(CAST(${p} AS TEXT))"))
-        );
-        let mut notify = sqlx::query(&notify_sql).bind(WAKE_CHANNEL);
-        for key in &keys {
-            notify = notify.bind(key);
-        }
-        notify.execute(&mut **tx).await?;
-    }
     Ok(stored)
 }
 

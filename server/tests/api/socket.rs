@@ -459,6 +459,62 @@ async fn postgres_instances_share_delivery_and_revocation() {
     );
 }
 
+/// A write whose instance died between its commit and the wake of the others (here: an
+/// event committed straight into the log, as that write would have left it) still
+/// reaches a socket on another instance: each instance compares its rooms with the
+/// stream heads every second (`hub::cluster::check_heads`).
+#[tokio::test]
+async fn postgres_a_commit_whose_wake_was_lost_is_delivered_by_the_head_check() {
+    let a = spawn_app(Backend::Postgres).await;
+    let b = a.another_instance().await;
+    let ann = a.register("ann@example.com").await;
+    let stream = format!("ws:{}", ann.personal_ws);
+    a.create_expense(&ann, ann.personal_ws, "1", "woken").await;
+    let (mut on_b, opened) = open(&b, &ann, &[(&stream, 0)]).await;
+    assert_eq!(
+        opened["replayed"][0]["data"]["description"], "woken",
+        "{opened}"
+    );
+
+    // The envelope of the next event, as `outbox::append` would store it.
+    let (last,): (String,) = sqlx::query_as(
+        "SELECT envelope FROM events WHERE stream = $1 AND kind = 'expense:created' ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(&stream)
+    .fetch_one(&a.db.pool)
+    .await
+    .unwrap();
+    let mut envelope: Value = serde_json::from_str(&last).unwrap();
+    let mut tx = a.db.pool.begin().await.unwrap();
+    let (seq,): (i64,) = sqlx::query_as(
+        "UPDATE stream_heads SET last_seq = last_seq + 1 WHERE stream = $1 RETURNING last_seq",
+    )
+    .bind(&stream)
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    envelope["seq"] = json!(seq);
+    envelope["data"]["id"] = json!(envelope["data"]["id"].as_i64().unwrap() + 1000);
+    envelope["data"]["description"] = json!("never woken");
+    sqlx::query(
+        "INSERT INTO events (stream, seq, kind, envelope, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&stream)
+    .bind(seq)
+    .bind(envelope["event"].as_str().unwrap())
+    .bind(envelope.to_string())
+    .bind(envelope["timestamp"].as_i64().unwrap())
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    // No instance was told; `next` waits up to 10 s, the check runs every second.
+    let frame = next(&mut on_b).await;
+    assert_eq!(frame["data"]["description"], "never woken", "{frame}");
+    assert_eq!(frame["seq"], json!(seq));
+}
+
 /// Server frames (unmasked) as (opcode, payload), enough for pings and closes.
 fn parse_server_frames(mut bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
     let mut frames = Vec::new();

@@ -3,13 +3,21 @@
 //! operator commands, which every instance carries out on its own sockets.
 
 use crate::model::ids::UserId;
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
+
+use tokio::sync::mpsc;
 
 use super::{close, Hub};
 use crate::{
     live::{Event, Stream},
-    server::{db::Db, outbox},
+    server::{
+        db::{values, Db},
+        outbox,
+    },
 };
+
+/// At most this many streams per `NOTIFY` statement and per head check query.
+const BATCH: usize = 500;
 
 /// An operator's command that every instance carries out (sent between instances on
 /// PostgreSQL's `liveledger_control` channel).
@@ -107,5 +115,91 @@ pub async fn listen_postgres(hub: Arc<Hub>, url: String) {
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(std::time::Duration::from_secs(30));
+    }
+}
+
+/// Wakes the other instances for this instance's commits (`Hub::committed` feeds it):
+/// takes every stream committed since the last batch and sends one `NOTIFY` per stream
+/// in one statement, after those commits and outside any data transaction, so that the
+/// writers never queue on PostgreSQL's notify lock (one short transaction per batch
+/// takes it instead). While a batch is being sent the next one gathers. A batch that
+/// cannot be sent is logged and dropped: the other instances' `check_heads` finds those
+/// commits within its period. The hub feeds it from the call on (so no commit made
+/// before the task first runs is missed); the task runs for the life of the process.
+pub fn wake_peers(hub: Arc<Hub>, db: Db) -> impl std::future::Future<Output = ()> {
+    let (tx, committed) = mpsc::unbounded_channel();
+    if hub.peers.set(tx).is_err() {
+        tracing::error!("wake_peers started twice");
+    }
+    send_wakes(db, committed)
+}
+
+async fn send_wakes(db: Db, mut committed: mpsc::UnboundedReceiver<Stream>) {
+    // A connection of its own: behind the delivery task's reads of the log (`Db::log`)
+    // the wakes waited, and events reached other instances later than with the
+    // `NOTIFY` in the writing transaction.
+    let own = sqlx::pool::PoolOptions::<sqlx::Any>::new()
+        .max_connections(1)
+        .connect_lazy_with((*db.log.connect_options()).clone());
+    while let Some(first) = committed.recv().await {
+        let mut streams = vec![first];
+        while let Ok(more) = committed.try_recv() {
+            streams.push(more);
+        }
+        streams.sort();
+        streams.dedup();
+        for chunk in streams.chunks(BATCH) {
+            let sql = format!(
+                "SELECT pg_notify($1, s) FROM (VALUES {}) AS streams (s)",
+                values(chunk.len(), 1, 1, |p| format!("(CAST(${p} AS TEXT))"))
+            );
+            let mut notify = sqlx::query(&sql).bind(outbox::WAKE_CHANNEL);
+            for stream in chunk {
+                notify = notify.bind(stream.key());
+            }
+            if let Err(e) = notify.execute(&own).await {
+                tracing::warn!(error = %e, streams = chunk.len(), "could not wake the other instances");
+            }
+        }
+    }
+}
+
+/// The safety net of `wake_peers`: every `period`, reads the heads of the streams this
+/// instance has rooms for and wakes each room that is behind its head. It catches a
+/// commit whose wake was never sent (its instance died between the commit and the
+/// batch, or the `NOTIFY` failed) and one sent while this instance was not listening.
+/// One query per 500 rooms per period. Runs for the life of the process.
+pub async fn check_heads(hub: Arc<Hub>, db: Db, period: Duration) {
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let marks = hub.delivered_marks();
+        for chunk in marks.chunks(BATCH) {
+            let sql = format!(
+                "SELECT stream, last_seq FROM stream_heads WHERE stream IN ({})",
+                values(chunk.len(), 1, 0, |p| format!("${p}"))
+            );
+            let mut query = sqlx::query_as::<_, (String, i64)>(&sql);
+            for (stream, _) in chunk {
+                query = query.bind(stream.key());
+            }
+            let heads = match query.fetch_all(&db.log).await {
+                Ok(heads) => heads,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not read the stream heads");
+                    break;
+                }
+            };
+            for (key, head) in heads {
+                let Some(stream) = Stream::parse(&key) else {
+                    continue;
+                };
+                let behind = chunk.iter().any(|(s, mark)| *s == stream && *mark < head);
+                if behind {
+                    hub.notify(stream);
+                }
+            }
+        }
     }
 }

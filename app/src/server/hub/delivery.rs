@@ -56,6 +56,12 @@ impl Hub {
         }
     }
 
+    /// Every stream with a room here and the last seq delivered to it.
+    pub(super) fn delivered_marks(&self) -> Vec<(Stream, i64)> {
+        let inner = self.lock();
+        inner.delivered.iter().map(|(s, m)| (*s, *m)).collect()
+    }
+
     fn delivered(&self, stream: Stream) -> Option<i64> {
         self.lock().delivered.get(&stream).copied()
     }

@@ -94,6 +94,9 @@ pub struct Hub {
     pub queue_len: usize,
     /// A random id telling this instance's control messages from others'.
     pub instance: u64,
+    /// On PostgreSQL, the streams this instance committed to, for the task that wakes
+    /// the other instances after the commit (`cluster::wake_peers`); unset otherwise.
+    peers: std::sync::OnceLock<mpsc::UnboundedSender<Stream>>,
 }
 
 impl Hub {
@@ -108,6 +111,7 @@ impl Hub {
             kinds: Default::default(),
             queue_len,
             instance: rand::random(),
+            peers: std::sync::OnceLock::new(),
         };
         (Arc::new(hub), rx)
     }
@@ -119,6 +123,15 @@ impl Hub {
     /// Tells the hub that `stream` has new events (call after commit).
     pub fn notify(&self, stream: Stream) {
         let _ = self.wake.send(stream);
+    }
+
+    /// A write to `stream` has committed on this instance: delivers it here and, on
+    /// PostgreSQL, has the other instances woken (batched, after the commit).
+    pub fn committed(&self, stream: Stream) {
+        self.notify(stream);
+        if let Some(peers) = self.peers.get() {
+            let _ = peers.send(stream);
+        }
     }
 
     /// Wakes every stream that has a room (after missing notifications).
