@@ -31,7 +31,7 @@ if [ "${1:-}" = socketio ]; then
   out=$PWD/target/sio-ab/$(date +%Y%m%dT%H%M%S)
   # The harness holds 10,000 sockets as 100 users from one address: lift the per-user
   # and per-address caps for the run (the server reads them from the environment).
-  OUT=$out CLIENT=raw REPEAT=${REPEAT:-1} SCENARIOS="memory fanout fanout-announce" \
+  OUT=$out CLIENT=raw REPEAT=${REPEAT:-1} SCENARIOS=${SCENARIOS:-"memory fanout fanout-announce"} \
     SERVERS="sio=node --expose-gc server-sio.js;ll=./server-ll.sh" \
     LIVE_SOCKETS_PER_USER=1000 LIVE_SOCKETS_PER_ADDRESS=20000 \
     "$work/run.sh" >&2

@@ -103,7 +103,7 @@ pub async fn upgrade(
     };
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(512)
         .write_buffer_size(0)
         .max_write_buffer_size(MAX_FRAME_BYTES * 4)
         .on_upgrade(move |socket| serve(socket, state, user, claims, slot))
