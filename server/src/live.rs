@@ -236,30 +236,43 @@ struct Following {
     replay: Bucket,
 }
 
-/// Serves one socket until it closes; its place (`_slot`) is freed when this returns.
-/// (The place is an argument rather than held by a wrapping future, which would keep
+/// Serves one socket until it closes; its place (`slot`) is freed when this returns.
+/// (The place is captured here rather than held by a wrapping future, which would keep
 /// a second copy of the socket and the state in every idle task: ~0.8 KiB measured.)
-async fn serve(ws: WebSocket, state: AppState, user: SessionUser, claims: Claims, _slot: Slot) {
-    let hub = state.hub.clone();
-    let settings = state.live;
+///
+/// A plain function returning the task's future rather than an `async fn`: an async
+/// fn keeps its arguments in slots of their own beside the locals they are moved into
+/// (the WebSocket into `Socket`), so every idle task paid for the socket twice.
+fn serve(
+    ws: WebSocket,
+    state: AppState,
+    user: SessionUser,
+    claims: Claims,
+    slot: Slot,
+) -> impl std::future::Future<Output = ()> {
     let mut socket = Socket {
         ws,
         errors: 0,
-        write_timeout: settings.write_timeout,
+        write_timeout: state.live.write_timeout,
     };
-    // Registered first, then the token is checked again: see the module's comment.
-    let (conn, mut queue) = hub.connect(user.id);
-    // The rare, large futures (a query, a subscription, the closing drain) are boxed:
-    // a task is as large as its largest await, and idle sockets should not pay for them.
-    let ending = match Box::pin(authz::session_current(&state, user.id, claims.ver)).await {
-        Ok(true) => run(&mut socket, &state, &user, &claims, conn, &mut queue).await,
-        Ok(false) => Some((close::SESSION_ENDED, "session revoked")),
-        Err(_) => Some((close::GOING_AWAY, "try again")),
-    };
-    hub.disconnect(conn);
-    if let Some((code, reason)) = ending {
-        tracing::debug!(user_id = user.id.0, code, reason, "closing live socket");
-        Box::pin(socket.close(code, reason)).await;
+    async move {
+        let _slot = slot;
+        let hub = state.hub.clone();
+        // Registered first, then the token is checked again: see the module's comment.
+        let (conn, mut queue) = hub.connect(user.id);
+        // The rare, large futures (a query, a subscription, the closing drain) are
+        // boxed: a task is as large as its largest await, and idle sockets should not
+        // pay for them.
+        let ending = match Box::pin(authz::session_current(&state, user.id, claims.ver)).await {
+            Ok(true) => run(&mut socket, &state, &user, &claims, conn, &mut queue).await,
+            Ok(false) => Some((close::SESSION_ENDED, "session revoked")),
+            Err(_) => Some((close::GOING_AWAY, "try again")),
+        };
+        hub.disconnect(conn);
+        if let Some((code, reason)) = ending {
+            tracing::debug!(user_id = user.id.0, code, reason, "closing live socket");
+            Box::pin(socket.close(code, reason)).await;
+        }
     }
 }
 
@@ -359,16 +372,16 @@ async fn run(
             }
             out = queue.recv() => match out {
                 // Ephemeral (seq 0): not logged, so no cursor to keep; pass it on.
-                Some(Outbound::Event { seq: 0, frame, .. }) => {
-                    if !socket.send(frame).await { return None }
+                Some(Outbound::Event(out)) if out.seq == 0 => {
+                    if !socket.send(out.frame.clone()).await { return None }
                 }
-                Some(Outbound::Event { stream, seq, frame }) => {
+                Some(Outbound::Event(out)) => {
                     // Drop what the replay already sent, and anything for a stream
                     // this socket left.
-                    let Some(cursor) = following.cursors.get_mut(&stream) else { continue };
-                    if seq <= *cursor { continue }
-                    *cursor = seq;
-                    if !socket.send(frame).await { return None }
+                    let Some(cursor) = following.cursors.get_mut(&out.stream) else { continue };
+                    if out.seq <= *cursor { continue }
+                    *cursor = out.seq;
+                    if !socket.send(out.frame.clone()).await { return None }
                 }
                 Some(Outbound::Close { code, reason }) => return Some((code, reason)),
                 Some(Outbound::Revoked { stream }) => {

@@ -6,7 +6,7 @@ use std::{collections::HashSet, sync::Arc};
 
 use tokio::sync::mpsc;
 
-use super::{event_frame, Frame, Hub, Outbound};
+use super::{event_frame, EventOut, Frame, Hub, Outbound};
 use crate::{
     live::{access_change, AccessChange, EventKind, Stream},
     server::{db::Db, metrics::KindLabel, outbox},
@@ -22,15 +22,12 @@ impl Hub {
         };
         let mut overflowed = Vec::new();
         let mut delivered = 0u64;
+        let out = Arc::new(EventOut { stream, seq, frame });
         for id in room {
             let Some(conn) = inner.conns.get(id) else {
                 continue;
             };
-            match conn.tx.try_send(Outbound::Event {
-                stream,
-                seq,
-                frame: frame.clone(),
-            }) {
+            match conn.tx.try_send(Outbound::Event(out.clone())) {
                 Ok(()) => delivered += 1,
                 Err(mpsc::error::TrySendError::Full(_)) => overflowed.push(*id),
                 Err(mpsc::error::TrySendError::Closed(_)) => {}
@@ -128,6 +125,17 @@ async fn deliver(hub: &Hub, db: &Db, stream: Stream) -> Result<(), crate::error:
 
 #[cfg(test)]
 mod tests {
+
+    /// Every idle socket's queue holds 32 of these (see `Outbound`).
+    #[test]
+    fn an_outbound_message_stays_small() {
+        assert!(
+            std::mem::size_of::<Outbound>() <= 24,
+            "{}",
+            std::mem::size_of::<Outbound>()
+        );
+    }
+
     use super::*;
     use crate::model::ids::{UserId, WorkspaceId};
     use std::collections::HashMap;
@@ -151,18 +159,18 @@ mod tests {
         hub.fan_out(ws, 1, "expense:created", Frame::from_static("x"));
         assert!(matches!(
             rx_a.try_recv(),
-            Ok(Outbound::Event { seq: 1, .. })
+            Ok(Outbound::Event(e)) if e.seq == 1
         ));
         assert!(matches!(
             rx_b.try_recv(),
-            Ok(Outbound::Event { seq: 1, .. })
+            Ok(Outbound::Event(e)) if e.seq == 1
         ));
 
         hub.revoke(UserId(2), ws);
         hub.fan_out(ws, 2, "expense:created", Frame::from_static("y"));
         assert!(matches!(
             rx_a.try_recv(),
-            Ok(Outbound::Event { seq: 2, .. })
+            Ok(Outbound::Event(e)) if e.seq == 2
         ));
         assert!(
             matches!(rx_b.try_recv(), Ok(Outbound::Revoked { stream }) if stream == ws),
@@ -205,8 +213,8 @@ mod tests {
         }
         assert_eq!(hub.counters.events_dropped_overflow.get(), 1);
         let mut got = Vec::new();
-        while let Some(Outbound::Event { seq, .. }) = rx.recv().await {
-            got.push(seq);
+        while let Some(Outbound::Event(e)) = rx.recv().await {
+            got.push(e.seq);
         }
         assert_eq!(
             got,
