@@ -93,7 +93,7 @@ impl FixedWindows {
                 .await?;
                 match row {
                     Some((count, expires_at)) if count >= i64::from(limit) => {
-                        Err(Self::refused(seconds_left(expires_at, now)))
+                        Err(Self::refused(seconds_left(expires_at, now, self.window)))
                     }
                     _ => Ok(()),
                 }
@@ -129,7 +129,7 @@ impl FixedWindows {
                 let now = now_ms();
                 let (count, expires_at) = self.upsert(pool, key, i64::from(limit), now).await?;
                 if count > i64::from(limit) {
-                    Err(Self::refused(seconds_left(expires_at, now)))
+                    Err(Self::refused(seconds_left(expires_at, now, self.window)))
                 } else {
                     Ok(())
                 }
@@ -195,10 +195,13 @@ pub async fn prune(pool: &AnyPool, now_ms: i64) -> AppResult<u64> {
     )
 }
 
-fn seconds_left(expires_at: i64, now: i64) -> u64 {
+/// Whole seconds until `expires_at`, at least 1 and at most the window: a concurrent
+/// attempt whose clock read came later may have opened the window after this
+/// attempt's `now`, and no wait is longer than a window.
+fn seconds_left(expires_at: i64, now: i64, window: Duration) -> u64 {
     u64::try_from((expires_at - now + 999) / 1000)
         .unwrap_or(1)
-        .max(1)
+        .clamp(1, window.as_secs().max(1))
 }
 
 fn lock<K>(map: &Mutex<K>) -> std::sync::MutexGuard<'_, K> {
@@ -330,6 +333,21 @@ impl ActionLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A window opened by a concurrent attempt whose clock read came 500 ms after this
+    /// one's still asks for at most the window's length.
+    #[test]
+    fn a_wait_is_never_longer_than_the_window() {
+        let window = Duration::from_secs(60);
+        assert_eq!(seconds_left(1_000 + 60_500, 1_000, window), 60);
+        assert_eq!(seconds_left(1_000 + 59_001, 1_000, window), 60);
+        assert_eq!(seconds_left(1_000 + 30_000, 1_000, window), 30);
+        assert_eq!(
+            seconds_left(1_000, 2_000, window),
+            1,
+            "already over: at least 1"
+        );
+    }
 
     fn wait_of(result: AppResult<()>) -> u64 {
         match result {
