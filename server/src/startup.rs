@@ -126,6 +126,7 @@ impl Application {
         tokio::spawn(prune_events(db.clone(), config.event_retention));
         let origins = Origins::new(config.allowed_origins.clone(), config.secure_cookie);
         let routes = generate_route_list(App);
+        let trusted_proxies = state.trusted_proxies.clone();
         // `/live` gets the state behind one `Arc` shared by every socket: each socket's
         // task holds it for its whole life, and the state itself is 336 bytes.
         let live = Router::new()
@@ -168,7 +169,7 @@ impl Application {
             crate::http::HttpSettings {
                 request_timeout: config.request_timeout,
                 https: config.secure_cookie,
-                trusted_proxies: Arc::new(config.trusted_proxies.clone()),
+                trusted_proxies,
             },
         );
         Ok(Application {
@@ -240,11 +241,11 @@ impl Application {
     }
 }
 
-/// How long a graceful shutdown waits for requests in flight.
 /// How often each instance on PostgreSQL compares its rooms with the stream heads
 /// (`hub::cluster::check_heads`): the longest a commit whose wake was lost waits.
 const HEAD_CHECK_PERIOD: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// How long a graceful shutdown waits for requests in flight.
 pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The retention job: every few minutes, forgets logged events older than `retention`,

@@ -69,6 +69,16 @@ impl Db {
     }
 }
 
+impl Db {
+    /// A pool of `max_connections` of its own on the same database and with the same
+    /// settings, connecting on first use (for a task that must not queue behind the
+    /// requests or the delivery task).
+    pub fn dedicated(&self, max_connections: u32) -> AnyPool {
+        pool_options(self.backend, max_connections)
+            .connect_lazy_with((*self.pool.connect_options()).clone())
+    }
+}
+
 fn pool_options(backend: Backend, max_connections: u32) -> AnyPoolOptions {
     // A request waits at most 5 s for a connection; when the database is down it is
     // answered 503 (`AppError::Unavailable`) then, not held for sqlx's 30 s default.

@@ -10,7 +10,7 @@
 //!
 //! Other instances on the same PostgreSQL database learn of a commit after it, not in
 //! it: `Hub::committed` hands the stream to `hub::cluster::wake_peers`, which sends
-//! `NOTIFY liveledger_events, '<stream>'` for a batch of commits at once, outside any
+//! `NOTIFY liveledger_events, '<instance> <stream>'` for a batch of commits at once, outside any
 //! data transaction (a `NOTIFY` inside one takes PostgreSQL's global notify lock at
 //! its commit, which would serialise every write). Each instance then tails the log
 //! from its own high-water mark; `hub::cluster::check_heads` is the safety net for a

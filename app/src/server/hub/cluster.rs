@@ -95,7 +95,7 @@ pub async fn listen_postgres(hub: Arc<Hub>, url: String) {
                                 }
                             }
                             Ok(Some(n)) => {
-                                if let Some(stream) = Stream::parse(n.payload()) {
+                                if let Some(stream) = woken_stream(n.payload(), hub.instance) {
                                     hub.notify(stream);
                                 }
                             }
@@ -131,16 +131,34 @@ pub fn wake_peers(hub: Arc<Hub>, db: Db) -> impl std::future::Future<Output = ()
     if hub.peers.set(tx).is_err() {
         tracing::error!("wake_peers started twice");
     }
-    send_wakes(db, committed)
-}
-
-async fn send_wakes(db: Db, mut committed: mpsc::UnboundedReceiver<Stream>) {
     // A connection of its own: behind the delivery task's reads of the log (`Db::log`)
     // the wakes waited, and events reached other instances later than with the
     // `NOTIFY` in the writing transaction.
-    let own = sqlx::pool::PoolOptions::<sqlx::Any>::new()
-        .max_connections(1)
-        .connect_lazy_with((*db.log.connect_options()).clone());
+    send_wakes(hub.instance, db.dedicated(1), committed)
+}
+
+/// The payload of a wake: the sending instance, then the stream (`"<instance> <key>"`),
+/// so that an instance skips its own (it delivered those at the commit).
+fn wake_payload(instance: u64, stream: Stream) -> String {
+    format!("{instance} {}", stream.key())
+}
+
+/// The stream a wake names, unless this instance sent it. A payload without an instance
+/// (a bare key) is taken as another's.
+fn woken_stream(payload: &str, instance: u64) -> Option<Stream> {
+    let key = match payload.split_once(' ') {
+        Some((from, _)) if from.parse() == Ok(instance) => return None,
+        Some((_, key)) => key,
+        None => payload,
+    };
+    Stream::parse(key)
+}
+
+async fn send_wakes(
+    instance: u64,
+    pool: sqlx::AnyPool,
+    mut committed: mpsc::UnboundedReceiver<Stream>,
+) {
     while let Some(first) = committed.recv().await {
         let mut streams = vec![first];
         while let Ok(more) = committed.try_recv() {
@@ -155,9 +173,9 @@ async fn send_wakes(db: Db, mut committed: mpsc::UnboundedReceiver<Stream>) {
             );
             let mut notify = sqlx::query(&sql).bind(outbox::WAKE_CHANNEL);
             for stream in chunk {
-                notify = notify.bind(stream.key());
+                notify = notify.bind(wake_payload(instance, *stream));
             }
-            if let Err(e) = notify.execute(&own).await {
+            if let Err(e) = notify.execute(&pool).await {
                 tracing::warn!(error = %e, streams = chunk.len(), "could not wake the other instances");
             }
         }
@@ -176,6 +194,8 @@ pub async fn check_heads(hub: Arc<Hub>, db: Db, period: Duration) {
         tick.tick().await;
         let marks = hub.delivered_marks();
         for chunk in marks.chunks(BATCH) {
+            let chunk_marks: std::collections::HashMap<Stream, i64> =
+                chunk.iter().copied().collect();
             let sql = format!(
                 "SELECT stream, last_seq FROM stream_heads WHERE stream IN ({})",
                 values(chunk.len(), 1, 0, |p| format!("${p}"))
@@ -195,11 +215,26 @@ pub async fn check_heads(hub: Arc<Hub>, db: Db, period: Duration) {
                 let Some(stream) = Stream::parse(&key) else {
                     continue;
                 };
-                let behind = chunk.iter().any(|(s, mark)| *s == stream && *mark < head);
-                if behind {
+                if chunk_marks.get(&stream).is_some_and(|mark| *mark < head) {
                     hub.notify(stream);
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ids::WorkspaceId;
+
+    #[test]
+    fn an_instance_skips_its_own_wakes() {
+        let ws = Stream::Workspace(WorkspaceId(3));
+        let payload = wake_payload(7, ws);
+        assert_eq!(woken_stream(&payload, 7), None, "sent by this instance");
+        assert_eq!(woken_stream(&payload, 8), Some(ws));
+        assert_eq!(woken_stream("ws:3", 7), Some(ws), "a bare key is another's");
+        assert_eq!(woken_stream("7 nonsense", 8), None);
     }
 }

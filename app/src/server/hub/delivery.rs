@@ -125,6 +125,9 @@ async fn deliver(hub: &Hub, db: &Db, stream: Stream) -> Result<(), crate::error:
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::model::ids::{UserId, WorkspaceId};
+    use std::collections::HashMap;
 
     /// Every idle socket's queue holds 32 of these (see `Outbound`).
     #[test]
@@ -135,10 +138,6 @@ mod tests {
             std::mem::size_of::<Outbound>()
         );
     }
-
-    use super::*;
-    use crate::model::ids::{UserId, WorkspaceId};
-    use std::collections::HashMap;
 
     use crate::server::metrics::HubStats;
 
