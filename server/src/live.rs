@@ -257,7 +257,7 @@ fn serve(
     };
     async move {
         let _slot = slot;
-        let hub = state.hub.clone();
+        let hub = &state.hub;
         // Registered first, then the token is checked again: see the module's comment.
         let (conn, mut queue) = hub.connect(user.id);
         // The rare, large futures (a query, a subscription, the closing drain) are
