@@ -15,11 +15,28 @@ use crate::error::AppError;
 
 pub use crate::model::budget::*;
 
+/// The budgets with what was spent in `month` ('YYYY-MM'; the current month if none).
 #[server(endpoint = "budgets/list")]
-pub async fn list_budgets(workspace_id: WorkspaceId) -> Result<BudgetList, AppError> {
+pub async fn list_budgets(
+    workspace_id: WorkspaceId,
+    #[server(default)] month: Option<String>,
+) -> Result<BudgetList, AppError> {
     let guard =
         crate::server::authz::member(workspace_id, crate::model::workspace::Need::Read).await?;
-    ssr::list(&guard.state, workspace_id).await
+    let month = match month {
+        Some(month) => {
+            // The same check as a month in the dashboard's URL.
+            let period = crate::model::filter::Period::from_query(
+                &|name| (name == "period").then(|| month.clone()),
+                "",
+            )?;
+            period
+                .month_key()
+                .ok_or_else(|| AppError::validation("month", "Choose a month as YYYY-MM."))?
+        }
+        None => ssr::current_month(),
+    };
+    ssr::list(&guard.state, workspace_id, month).await
 }
 
 /// Sets the monthly limit of a category: creates the budget, or changes its limit.
@@ -69,7 +86,7 @@ pub mod ssr {
     const INFO: &str = "SELECT b.id, b.category, b.currency, b.limit_minor, \
         COALESCE((SELECT CAST(SUM(e.amount_minor) AS BIGINT) FROM expenses e \
           WHERE e.workspace_id = b.workspace_id AND e.category = b.category \
-          AND e.currency = b.currency AND substr(e.spent_on, 1, 7) = $1), 0) \
+          AND e.currency = b.currency AND e.spent_on >= $1 || '-01' AND e.spent_on <= $1 || '-31'), 0) \
         FROM budgets b";
 
     type Row = (i64, String, String, i64, i64);
@@ -95,8 +112,11 @@ pub mod ssr {
     }
 
     /// The caller has checked that the user may read the workspace.
-    pub async fn list(state: &AppState, workspace_id: WorkspaceId) -> AppResult<BudgetList> {
-        let month = current_month();
+    pub async fn list(
+        state: &AppState,
+        workspace_id: WorkspaceId,
+        month: String,
+    ) -> AppResult<BudgetList> {
         let mut tx = snapshot(&state.db).await?;
         let cursor = outbox::head_in(&mut *tx, Stream::Workspace(workspace_id)).await?;
         let rows: Vec<Row> = sqlx::query_as(&format!(

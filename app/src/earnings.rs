@@ -6,12 +6,26 @@ use leptos::prelude::*;
 use crate::error::AppError;
 
 pub use crate::model::earning::*;
+pub use crate::model::filter::{ListFilter, MAX_ROWS};
 
+/// The earnings `filter` selects: `limit` rows (at most `MAX_ROWS`) from the start, or
+/// from after the row `after` names (`Key::encode`) for the next page. Without a
+/// filter: every row, newest first; without a limit: the first `PAGE` rows.
 #[server(endpoint = "earnings/list")]
-pub async fn list_earnings(workspace_id: WorkspaceId) -> Result<EarningList, AppError> {
+pub async fn list_earnings(
+    workspace_id: WorkspaceId,
+    #[server(default)] filter: ListFilter,
+    #[server(default)] after: Option<String>,
+    #[server(default)] limit: Option<i64>,
+) -> Result<EarningList, AppError> {
     let guard =
         crate::server::authz::member(workspace_id, crate::model::workspace::Need::Read).await?;
-    ssr::list(&guard.state, workspace_id).await
+    filter.check()?;
+    let after = after
+        .map(|raw| crate::model::filter::Key::decode(filter.sort, &raw))
+        .transpose()?;
+    let limit = limit.unwrap_or(crate::model::filter::PAGE);
+    ssr::list(&guard.state, workspace_id, filter, after.as_ref(), limit).await
 }
 
 #[server(endpoint = "earnings/get")]
@@ -78,7 +92,7 @@ pub mod ssr {
     use sqlx::{Any, Executor};
 
     use super::*;
-    use crate::model::workspace::Need;
+    use crate::model::{filter::Key, workspace::Need};
     use crate::server::events::Write;
     use crate::{
         error::AppResult,
@@ -86,12 +100,13 @@ pub mod ssr {
     };
     use crate::{
         live::{
-            catalog::{Deleted, EarningUpdate, PlatformInfo},
+            catalog::{EarningGone, EarningUpdate, PlatformInfo},
             Event, Stream,
         },
         server::{
             authz::{member, Caller},
             db::{is_unique_violation, snapshot},
+            listing::{bind_all, order_by, Columns, Where},
             now_ms, outbox,
         },
     };
@@ -126,47 +141,76 @@ pub mod ssr {
         Ok(id)
     }
 
-    /// The caller has checked that the user may read the workspace.
+    const COLUMNS: Columns = Columns {
+        date: "e.earned_on",
+        amount: "e.amount_minor",
+        id: "e.id",
+        text: "e.notes",
+        currency: "e.currency",
+        created_by: "e.created_by",
+        category: None,
+        platform: Some("e.platform_id"),
+    };
+
+    /// As `expenses::ssr::list`: a page of what `filter` selects and the totals over
+    /// all of it (per currency, per month, per platform, hours), in one snapshot with
+    /// the stream's position. The caller has checked access and the filter.
     pub async fn list(
         state: &crate::server::AppState,
         workspace_id: WorkspaceId,
+        filter: ListFilter,
+        after: Option<&Key>,
+        limit: i64,
     ) -> AppResult<EarningList> {
+        let filtered = Where::of(&filter, &COLUMNS);
+        let mut page = Where::of(&filter, &COLUMNS);
+        if let Some(key) = after {
+            page.after(key, &COLUMNS);
+        }
         let mut tx = snapshot(&state.db).await?;
         let cursor = outbox::head_in(&mut *tx, Stream::Workspace(workspace_id)).await?;
-        let items: Vec<Earning> = sqlx::query_as(&format!(
-            "{SELECT} WHERE e.workspace_id = $1 ORDER BY e.earned_on DESC, e.id DESC LIMIT {LIST_LIMIT}"
-        ))
-        .bind(workspace_id)
-        .fetch_all(&mut *tx)
-        .await?;
+        let sql = format!(
+            "{SELECT} WHERE e.workspace_id = $1{} {} LIMIT {}",
+            page.sql,
+            order_by(filter.sort, &COLUMNS),
+            limit.clamp(1, MAX_ROWS)
+        );
+        let items: Vec<Earning> = bind_all(sqlx::query_as(&sql).bind(workspace_id), &page.args)
+            .fetch_all(&mut *tx)
+            .await?;
         let platforms: Vec<Platform> = sqlx::query_as(
             "SELECT id, name, color FROM platforms WHERE workspace_id = $1 ORDER BY id",
         )
         .bind(workspace_id)
         .fetch_all(&mut *tx)
         .await?;
-        let sums: Vec<(String, String, i64, i64, i64)> = sqlx::query_as(
-            "SELECT substr(earned_on, 1, 7), currency, CAST(SUM(amount_minor) AS BIGINT), \
-             CAST(SUM(hours_centi) AS BIGINT), COUNT(*) \
-             FROM earnings WHERE workspace_id = $1 GROUP BY substr(earned_on, 1, 7), currency",
-        )
-        .bind(workspace_id)
-        .fetch_all(&mut *tx)
-        .await?;
+        let sql = format!(
+            "SELECT substr(e.earned_on, 1, 7), e.platform_id, e.currency, CAST(SUM(e.amount_minor) AS BIGINT), \
+             CAST(SUM(e.hours_centi) AS BIGINT), COUNT(*) FROM earnings e WHERE e.workspace_id = $1{} \
+             GROUP BY substr(e.earned_on, 1, 7), e.platform_id, e.currency",
+            filtered.sql
+        );
+        let sums: Vec<(String, i64, String, i64, i64, i64)> =
+            bind_all(sqlx::query_as(&sql).bind(workspace_id), &filtered.args)
+                .fetch_all(&mut *tx)
+                .await?;
         tx.commit().await?;
         let (mut totals, mut total_hours_centi, mut count) = (Totals::default(), 0, 0);
-        let mut by_month = KeyedTotals::default();
-        for (month, currency, sum, hours, n) in sums {
+        let (mut by_month, mut by_platform) = (KeyedTotals::default(), KeyedTotals::default());
+        for (month, platform, currency, sum, hours, n) in sums {
             totals.add(&currency, sum);
             by_month.add(&month, &currency, sum);
+            by_platform.add(&platform.to_string(), &currency, sum);
             total_hours_centi += hours;
             count += n;
         }
         Ok(EarningList {
+            filter,
             items,
             platforms,
             totals,
             by_month,
+            by_platform,
             total_hours_centi,
             count,
             cursor,
@@ -284,17 +328,19 @@ pub mod ssr {
     pub async fn delete(workspace_id: WorkspaceId, id: i64) -> AppResult<()> {
         let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
         let mut tx = Write::begin(&state.db, user.id, now_ms()).await?;
-        let done = sqlx::query("DELETE FROM earnings WHERE id = $1 AND workspace_id = $2")
+        // The row as it was goes into the event (as for expenses).
+        let was = fetch(&mut *tx, workspace_id, id).await?;
+        sqlx::query("DELETE FROM earnings WHERE id = $1 AND workspace_id = $2")
             .bind(id)
             .bind(workspace_id)
             .execute(&mut *tx)
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(AppError::not_found("Earning"));
-        }
         tx.emit(
             Stream::Workspace(workspace_id),
-            Event::EarningDeleted(Deleted { id }),
+            Event::EarningDeleted(EarningGone {
+                id,
+                was: Some(was),
+            }),
         )
         .await?;
         tx.commit(&state.hub).await?;

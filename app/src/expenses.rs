@@ -6,12 +6,26 @@ use leptos::prelude::*;
 use crate::error::AppError;
 
 pub use crate::model::expense::*;
+pub use crate::model::filter::{ListFilter, MAX_ROWS};
 
+/// The expenses `filter` selects: `limit` rows (at most `MAX_ROWS`) from the start, or
+/// from after the row `after` names (`Key::encode`) for the next page. Without a
+/// filter: every row, newest first; without a limit: the first `PAGE` rows.
 #[server(endpoint = "expenses/list")]
-pub async fn list_expenses(workspace_id: WorkspaceId) -> Result<ExpenseList, AppError> {
+pub async fn list_expenses(
+    workspace_id: WorkspaceId,
+    #[server(default)] filter: ListFilter,
+    #[server(default)] after: Option<String>,
+    #[server(default)] limit: Option<i64>,
+) -> Result<ExpenseList, AppError> {
     let guard =
         crate::server::authz::member(workspace_id, crate::model::workspace::Need::Read).await?;
-    ssr::list(&guard.state, workspace_id).await
+    filter.check()?;
+    let after = after
+        .map(|raw| crate::model::filter::Key::decode(filter.sort, &raw))
+        .transpose()?;
+    let limit = limit.unwrap_or(crate::model::filter::PAGE);
+    ssr::list(&guard.state, workspace_id, filter, after.as_ref(), limit).await
 }
 
 #[server(endpoint = "expenses/get")]
@@ -76,17 +90,18 @@ pub mod ssr {
     use sqlx::{Any, Executor};
 
     use super::*;
-    use crate::model::workspace::Need;
+    use crate::model::{filter::Key, workspace::Need};
     use crate::{
         budgets::ssr::{expenses_changed, Counted},
         live::{
-            catalog::{BulkDeleted, Deleted},
+            catalog::{ExpenseGone, ExpensesGone},
             Event, Stream,
         },
         server::{
             authz::{member, Caller},
             db::snapshot,
             events::Write,
+            listing::{bind_all, order_by, Columns, Where},
             now_ms, outbox, AppState,
         },
     };
@@ -94,25 +109,54 @@ pub mod ssr {
     const SELECT: &str = "SELECT e.id, e.workspace_id, e.amount_minor, e.currency, e.category, e.description, \
         e.spent_on, e.created_by, u.display_name AS created_by_name FROM expenses e JOIN users u ON u.id = e.created_by";
 
-    /// The list and its totals, read in one snapshot together with the workspace
-    /// stream's position, so a client applies exactly the events after `cursor`.
-    /// The caller has checked that the user may read the workspace.
-    pub async fn list(state: &AppState, workspace_id: WorkspaceId) -> AppResult<ExpenseList> {
+    const COLUMNS: Columns = Columns {
+        date: "e.spent_on",
+        amount: "e.amount_minor",
+        id: "e.id",
+        text: "e.description",
+        currency: "e.currency",
+        created_by: "e.created_by",
+        category: Some("e.category"),
+        platform: None,
+    };
+
+    /// The first `limit` expenses `filter` selects (those after `after`, for the next
+    /// page) and the totals over all it selects, read in one snapshot together with
+    /// the workspace stream's position, so a client applies exactly the events after
+    /// `cursor`. The caller has checked that the user may read the workspace, and the
+    /// filter (`ListFilter::check`).
+    pub async fn list(
+        state: &AppState,
+        workspace_id: WorkspaceId,
+        filter: ListFilter,
+        after: Option<&Key>,
+        limit: i64,
+    ) -> AppResult<ExpenseList> {
+        let filtered = Where::of(&filter, &COLUMNS);
+        let mut page = Where::of(&filter, &COLUMNS);
+        if let Some(key) = after {
+            page.after(key, &COLUMNS);
+        }
         let mut tx = snapshot(&state.db).await?;
         let cursor = outbox::head_in(&mut *tx, Stream::Workspace(workspace_id)).await?;
-        let items: Vec<Expense> = sqlx::query_as(&format!(
-            "{SELECT} WHERE e.workspace_id = $1 ORDER BY e.spent_on DESC, e.id DESC LIMIT {LIST_LIMIT}"
-        ))
-        .bind(workspace_id)
-        .fetch_all(&mut *tx)
-        .await?;
-        let sums: Vec<(String, String, i64, i64)> = sqlx::query_as(
-            "SELECT category, currency, CAST(SUM(amount_minor) AS BIGINT), COUNT(*) FROM expenses \
-             WHERE workspace_id = $1 GROUP BY category, currency",
-        )
-        .bind(workspace_id)
-        .fetch_all(&mut *tx)
-        .await?;
+        let sql = format!(
+            "{SELECT} WHERE e.workspace_id = $1{} {} LIMIT {}",
+            page.sql,
+            order_by(filter.sort, &COLUMNS),
+            limit.clamp(1, MAX_ROWS)
+        );
+        let items: Vec<Expense> = bind_all(sqlx::query_as(&sql).bind(workspace_id), &page.args)
+            .fetch_all(&mut *tx)
+            .await?;
+        let sql = format!(
+            "SELECT e.category, e.currency, CAST(SUM(e.amount_minor) AS BIGINT), COUNT(*) FROM expenses e \
+             WHERE e.workspace_id = $1{} GROUP BY e.category, e.currency",
+            filtered.sql
+        );
+        let sums: Vec<(String, String, i64, i64)> =
+            bind_all(sqlx::query_as(&sql).bind(workspace_id), &filtered.args)
+                .fetch_all(&mut *tx)
+                .await?;
         tx.commit().await?;
         let mut totals = Totals::default();
         let mut by_category = KeyedTotals::default();
@@ -123,6 +167,7 @@ pub mod ssr {
             count += n;
         }
         Ok(ExpenseList {
+            filter,
             items,
             totals,
             by_category,
@@ -279,29 +324,35 @@ pub mod ssr {
             ));
         }
         let mut tx = Write::begin(&state.db, user.id, now_ms()).await?;
-        let mut touched = Vec::with_capacity(ids.len());
+        let mut was = Vec::with_capacity(ids.len());
         for id in &ids {
-            let gone: Option<(String, String, String)> = sqlx::query_as(
-                "DELETE FROM expenses WHERE id = $1 AND workspace_id = $2 RETURNING category, currency, spent_on",
-            )
-            .bind(id)
-            .bind(workspace_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            match gone {
-                Some((category, currency, spent_on)) => {
-                    touched.push(Counted::of(&category, &currency, &spent_on))
-                }
-                None => {
+            // The row as it was goes into the event (lists that have not loaded it
+            // still take it out of their totals).
+            let row = match fetch(&mut *tx, workspace_id, *id).await {
+                Ok(row) => row,
+                Err(e) => {
                     tx.rollback().await?;
-                    return Err(AppError::not_found("Expense"));
+                    return Err(e);
                 }
-            }
+            };
+            sqlx::query("DELETE FROM expenses WHERE id = $1 AND workspace_id = $2")
+                .bind(id)
+                .bind(workspace_id)
+                .execute(&mut *tx)
+                .await?;
+            was.push(row);
         }
+        let touched = was
+            .iter()
+            .map(|e| Counted::of(&e.category, &e.currency, &e.spent_on))
+            .collect();
         let deleted = ids.len() as u64;
         let event = match ids.as_slice() {
-            [id] => Event::ExpenseDeleted(Deleted { id: *id }),
-            _ => Event::ExpensesBulkDeleted(BulkDeleted { ids }),
+            [id] => Event::ExpenseDeleted(ExpenseGone {
+                id: *id,
+                was: was.pop(),
+            }),
+            _ => Event::ExpensesBulkDeleted(ExpensesGone { ids, was }),
         };
         tx.emit(Stream::Workspace(workspace_id), event).await?;
         expenses_changed(&mut tx, workspace_id, touched).await?;

@@ -245,6 +245,21 @@ pub mod ssr {
             .collect())
     }
 
+    /// Every member's id and name, by name: whom a list can be filtered by. The
+    /// caller has checked that the user may read the workspace.
+    pub async fn member_names(
+        state: &crate::server::AppState,
+        workspace_id: WorkspaceId,
+    ) -> AppResult<Vec<(UserId, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT u.id, u.display_name FROM memberships m JOIN users u ON u.id = m.user_id \
+             WHERE m.workspace_id = $1 ORDER BY u.display_name, u.id",
+        )
+        .bind(workspace_id)
+        .fetch_all(&state.db.pool)
+        .await?)
+    }
+
     pub async fn summary(
         state: &crate::server::AppState,
         user: &crate::model::user::SessionUser,

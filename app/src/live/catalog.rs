@@ -41,9 +41,30 @@ pub struct Deleted {
     pub id: i64,
 }
 
+/// An expense deleted. `was` is the row as it was, so a list that has not loaded it
+/// (a later page, or outside what it shows) can still tell whether it counted and take
+/// it out of its totals. Events logged before `was` existed carry the id only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BulkDeleted {
+pub struct ExpenseGone {
+    pub id: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub was: Option<Expense>,
+}
+
+/// Several expenses deleted at once, with the rows as they were (as `ExpenseGone`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpensesGone {
     pub ids: Vec<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub was: Vec<Expense>,
+}
+
+/// An earning deleted, with the row as it was (as `ExpenseGone`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EarningGone {
+    pub id: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub was: Option<Earning>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -175,11 +196,11 @@ macro_rules! catalog {
 catalog! {
     ExpenseCreated(Expense) = "expense:created", Normal, persisted: true, notifies: true;
     ExpenseUpdated(Expense) = "expense:updated", Normal, persisted: true, notifies: false;
-    ExpenseDeleted(Deleted) = "expense:deleted", Normal, persisted: true, notifies: false;
-    ExpensesBulkDeleted(BulkDeleted) = "expenses:bulk-deleted", Normal, persisted: true, notifies: false;
+    ExpenseDeleted(ExpenseGone) = "expense:deleted", Normal, persisted: true, notifies: false;
+    ExpensesBulkDeleted(ExpensesGone) = "expenses:bulk-deleted", Normal, persisted: true, notifies: false;
     EarningNew(Earning) = "earnings:new", Normal, persisted: true, notifies: true;
     EarningUpdated(EarningUpdate) = "earnings:updated", Normal, persisted: true, notifies: false;
-    EarningDeleted(Deleted) = "earnings:deleted", Normal, persisted: true, notifies: false;
+    EarningDeleted(EarningGone) = "earnings:deleted", Normal, persisted: true, notifies: false;
     PlatformCreated(PlatformInfo) = "platform:created", Low, persisted: true, notifies: false;
     PlatformUpdated(PlatformInfo) = "platform:updated", Low, persisted: true, notifies: false;
     GoalCreated(GoalInfo) = "goal:created", Normal, persisted: true, notifies: true;
@@ -286,7 +307,7 @@ mod tests {
 
     #[test]
     fn wire_form_is_event_name_plus_data() {
-        let e = Event::ExpenseDeleted(Deleted { id: 7 });
+        let e = Event::ExpenseDeleted(ExpenseGone { id: 7, was: None });
         let json = serde_json::to_value(&e).unwrap();
         assert_eq!(
             json,
@@ -299,7 +320,10 @@ mod tests {
         );
         let back: Event = serde_json::from_value(json).unwrap();
         assert_eq!(back, e);
-        let bulk = Event::ExpensesBulkDeleted(BulkDeleted { ids: vec![1, 2] });
+        let bulk = Event::ExpensesBulkDeleted(ExpensesGone {
+            ids: vec![1, 2],
+            was: vec![],
+        });
         assert_eq!(
             serde_json::to_value(&bulk).unwrap()["event"],
             "expenses:bulk-deleted"

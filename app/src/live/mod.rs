@@ -77,7 +77,7 @@ pub struct Envelope {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::live::catalog::Deleted;
+    use crate::live::catalog::ExpenseGone;
 
     /// `expense:deleted` #9 as event 12 of `ws:3`: the envelope the wire-form tests use.
     pub(crate) fn sample_envelope() -> Envelope {
@@ -86,7 +86,7 @@ pub(crate) mod tests {
             stream: Stream::Workspace(WorkspaceId(3)),
             timestamp: 1_700_000_000_000,
             priority: Priority::Normal,
-            event: Event::ExpenseDeleted(Deleted { id: 9 }),
+            event: Event::ExpenseDeleted(ExpenseGone { id: 9, was: None }),
         }
     }
 

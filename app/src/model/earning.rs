@@ -8,7 +8,10 @@ use super::expense::check_date_range;
 use crate::{
     dates::parse_iso_date,
     error::{AppError, AppResult},
-    model::ids::{UserId, WorkspaceId},
+    model::{
+        filter::ListFilter,
+        ids::{UserId, WorkspaceId},
+    },
     money::{self, KeyedTotals, Totals},
 };
 
@@ -17,7 +20,6 @@ pub const MAX_PLATFORM_NAME: usize = 40;
 pub const MAX_PLATFORMS: i64 = 50;
 /// At most 1,000 hours in one entry.
 pub const MAX_HOURS_CENTI: i64 = 100_000;
-pub const LIST_LIMIT: i64 = 500;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
@@ -111,12 +113,19 @@ pub fn format_hours(centi: i64) -> String {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EarningList {
+    pub filter: ListFilter,
+    /// The first rows in the filter's order: always a prefix of what it selects.
     pub items: Vec<Earning>,
+    /// Every platform of the workspace (for the forms and the filter).
     pub platforms: Vec<Platform>,
+    /// Sum of every selected earning, per currency.
     pub totals: Totals,
-    /// Sum of every earning per (month 'YYYY-MM', currency), for the chart.
+    /// Sum of every selected earning per (month 'YYYY-MM', currency), for the chart.
     pub by_month: KeyedTotals,
+    /// Sum of every selected earning per (platform id, currency).
+    pub by_platform: KeyedTotals,
     pub total_hours_centi: i64,
+    /// How many earnings the filter selects, also those not loaded.
     pub count: i64,
     /// The workspace stream's sequence this snapshot is consistent with.
     pub cursor: i64,

@@ -7,7 +7,10 @@ use serde::{Deserialize, Serialize};
 use crate::{
     dates::parse_iso_date,
     error::{AppError, AppResult},
-    model::ids::{UserId, WorkspaceId},
+    model::{
+        filter::ListFilter,
+        ids::{UserId, WorkspaceId},
+    },
     money::{self, KeyedTotals, Totals},
 };
 
@@ -30,8 +33,6 @@ pub const MAX_DESCRIPTION: usize = 200;
 pub const MAX_BULK_DELETE: usize = 500;
 /// Bulk deletes (of two or more) per user per minute.
 pub const BULK_DELETES_PER_MINUTE: u32 = 20;
-/// The list shows the most recent expenses; totals cover all of them.
-pub const LIST_LIMIT: i64 = 500;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
@@ -53,13 +54,18 @@ impl Expense {
     }
 }
 
+/// The expenses a filter selects: the first rows in its order (more are loaded on
+/// request), and totals over every row it selects.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExpenseList {
+    pub filter: ListFilter,
+    /// The first rows in the filter's order: always a prefix of what it selects.
     pub items: Vec<Expense>,
-    /// Sum of every expense in the workspace, per currency.
+    /// Sum of every selected expense, per currency.
     pub totals: Totals,
-    /// Sum of every expense per (category, currency).
+    /// Sum of every selected expense per (category, currency).
     pub by_category: KeyedTotals,
+    /// How many expenses the filter selects, also those not loaded.
     pub count: i64,
     /// The workspace stream's sequence this snapshot is consistent with: apply only later events.
     pub cursor: i64,

@@ -5,6 +5,7 @@
 pub mod budget;
 pub mod earning;
 pub mod expense;
+pub mod filter;
 pub mod goal;
 pub mod ids;
 pub mod notification;

@@ -261,7 +261,8 @@ pub fn currency_options() -> Vec<(String, String)> {
 
 /// Keeps `list` (a snapshot of workspace `ws`) following the workspace stream: each
 /// burst of events is applied in place in one update; a gap, an event it cannot apply
-/// exactly, or a resync loads it afresh with `load`. `own_writes` changes after each of
+/// exactly, or a resync loads it afresh with `load`, which is given how many rows to
+/// load (as many as are shown, at least a page; lists without pages ignore it). `own_writes` changes after each of
 /// this tab's own writes: while the socket is live their events arrive within
 /// milliseconds, otherwise (polling) the list is reloaded at once rather than waiting
 /// for the next poll.
@@ -272,14 +273,15 @@ pub fn follow_list<L, F, Fut>(
     own_writes: impl Fn() -> usize + 'static,
 ) where
     L: Followed + Clone + Send + Sync + 'static,
-    F: Fn(WorkspaceId) -> Fut + Copy + Send + Sync + 'static,
+    F: Fn(i64) -> Fut + Copy + Send + Sync + 'static,
     Fut: Future<Output = Result<L, AppError>> + 'static,
 {
     let Some(live) = use_live() else { return };
     let lost = use_context::<LostAccess>();
     let reload = move || {
+        let shown = list.with_untracked(|l| l.shown()).max(crate::model::filter::PAGE);
         leptos::task::spawn_local(async move {
-            if let Ok(fresh) = load(ws).await {
+            if let Ok(fresh) = load(shown).await {
                 // An older answer never replaces a newer snapshot.
                 list.update(|l| {
                     if fresh.cursor() >= l.cursor() {

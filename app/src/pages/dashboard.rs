@@ -7,7 +7,7 @@
 //! applied in place, and the list reloads only when it cannot apply one exactly. The
 //! switcher and its two forms stay plain HTML.
 
-use crate::model::ids::WorkspaceId;
+use crate::model::ids::{UserId, WorkspaceId};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -30,9 +30,68 @@ use crate::{
         list_expenses, CreateExpense, DeleteExpense, DeleteExpenses, Expense, ExpenseList,
         UpdateExpense, CATEGORIES,
     },
+    model::filter::{encode_query, Key, ListFilter, Period, Sort, MAX_ROWS, MAX_SEARCH, PAGE},
     money::format_plain,
     workspaces::{CreateWorkspace, JoinWorkspace, Role, WorkspaceKind, WorkspaceSummary},
 };
+
+/// What the URL asks the dashboard to show: the period, the filters, and how many
+/// rows of each list (`expenses=`, `earnings=`; a page more each time "Show more"
+/// is followed without JavaScript).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DashboardView {
+    pub period: Period,
+    pub filter: ListFilter,
+    pub expenses_shown: i64,
+    pub earnings_shown: i64,
+}
+
+impl DashboardView {
+    /// The view the query parameters name over `today`'s month; a bad parameter gives
+    /// the error and the default view (this month, everything).
+    pub fn from_query(
+        get: &dyn Fn(&str) -> Option<String>,
+        today: &str,
+    ) -> (DashboardView, Option<AppError>) {
+        let shown = |name: &str| {
+            get(name)
+                .and_then(|n| n.parse::<i64>().ok())
+                .unwrap_or(PAGE)
+                .clamp(PAGE, MAX_ROWS)
+        };
+        let parsed = Period::from_query(get, today).and_then(|period| {
+            let filter = ListFilter::from_query(get, &period)?;
+            Ok(DashboardView {
+                period,
+                filter,
+                expenses_shown: shown("expenses"),
+                earnings_shown: shown("earnings"),
+            })
+        });
+        match parsed {
+            Ok(view) => (view, None),
+            Err(e) => {
+                let period = Period::this_month(today);
+                let filter = ListFilter::of(&period);
+                let view = DashboardView {
+                    period,
+                    filter,
+                    expenses_shown: PAGE,
+                    earnings_shown: PAGE,
+                };
+                (view, Some(e))
+            }
+        }
+    }
+
+    /// `/w/<id>?…` for this view, with `extra` parameters after its own.
+    pub fn href(&self, ws: WorkspaceId, extra: &[(&'static str, String)]) -> String {
+        let mut pairs = self.period.query();
+        pairs.extend(self.filter.query());
+        pairs.extend(extra.iter().cloned());
+        format!("/w/{ws}?{}", encode_query(&pairs))
+    }
+}
 
 /// Everything the dashboard shows, read for one request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +101,8 @@ pub struct DashboardData {
     /// The workspace in the URL with its lists; `None` when the caller is not a member
     /// (or it does not exist: the two are not told apart).
     pub open: Option<OpenWorkspace>,
+    /// Who can be picked in the member filter (id, name).
+    pub members: Vec<(UserId, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,24 +115,40 @@ pub struct OpenWorkspace {
 }
 
 #[leptos::server(endpoint = "dashboard")]
-pub async fn load_dashboard(workspace_id: WorkspaceId) -> Result<DashboardData, AppError> {
+pub async fn load_dashboard(
+    workspace_id: WorkspaceId,
+    view: DashboardView,
+) -> Result<DashboardData, AppError> {
     let (state, user) = crate::server::authz::signed_in().await?;
+    view.filter.check()?;
     let workspaces = crate::workspaces::ssr::list_workspaces(&state, user.id).await?;
     // Listed means a member, and every member may read: no further checks.
-    let open = match workspaces.iter().find(|w| w.id == workspace_id) {
-        Some(w) => Some(OpenWorkspace {
-            workspace: w.clone(),
-            expenses: crate::expenses::ssr::list(&state, workspace_id).await?,
-            earnings: crate::earnings::ssr::list(&state, workspace_id).await?,
-            budgets: crate::budgets::ssr::list(&state, workspace_id).await?,
-            goals: crate::goals::ssr::list(&state, workspace_id).await?,
-        }),
-        None => None,
+    let Some(w) = workspaces.iter().find(|w| w.id == workspace_id).cloned() else {
+        return Ok(DashboardData {
+            user,
+            workspaces,
+            open: None,
+            members: Vec::new(),
+        });
+    };
+    // Budgets are monthly: a month period shows that month's, any other the current one.
+    let month = view
+        .period
+        .month_key()
+        .unwrap_or_else(crate::budgets::ssr::current_month);
+    let f = view.filter;
+    let open = OpenWorkspace {
+        workspace: w,
+        expenses: crate::expenses::ssr::list(&state, workspace_id, f.clone(), None, view.expenses_shown).await?,
+        earnings: crate::earnings::ssr::list(&state, workspace_id, f, None, view.earnings_shown).await?,
+        budgets: crate::budgets::ssr::list(&state, workspace_id, month).await?,
+        goals: crate::goals::ssr::list(&state, workspace_id).await?,
     };
     Ok(DashboardData {
         user,
         workspaces,
-        open,
+        open: Some(open),
+        members: crate::workspaces::ssr::member_names(&state, workspace_id).await?,
     })
 }
 
@@ -82,15 +159,22 @@ pub fn DashboardPage() -> impl IntoView {
     let ws = workspace_param();
     let create_ws = ServerAction::<CreateWorkspace>::new();
     let join = ServerAction::<JoinWorkspace>::new();
-    let data = Resource::new(move || ws.get(), load_dashboard);
-    // The row being edited (`?edit_expense=<id>`, `?edit_earning=<id>`), if any.
     let query = use_query_map();
+    // The view the URL names (period, filters, rows shown); a bad parameter is said
+    // above the lists, which show the default view instead.
+    let (view, view_error) = query.with_untracked(|q| {
+        DashboardView::from_query(&|name| q.get(name), &today_iso())
+    });
+    let view = StoredValue::new(view);
+    let data = Resource::new(move || ws.get(), move |ws| load_dashboard(ws, view.get_value()));
+    // The row being edited (`?edit_expense=<id>`, `?edit_earning=<id>`), if any.
     let edit = move |name: &str| {
         query
             .read_untracked()
             .get(name)
             .and_then(|s| s.parse::<i64>().ok())
     };
+    let view_error = StoredValue::new(view_error);
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -98,15 +182,23 @@ pub fn DashboardPage() -> impl IntoView {
                     Ok(data) => {
                         provide_context(data.user.clone());
                         let current = data.open.as_ref().map(|o| o.workspace.id);
+                        let members = data.members;
                         view! {
                             <TopBar/>
                             <div class="layout">
                                 <WorkspaceNav list=data.workspaces current create_ws join/>
                                 {match data.open {
-                                    Some(open) => view! {
-                                        <Title text=format!("{} · LiveLedger", open.workspace.name)/>
-                                        <WorkspaceView open edit_expense=edit("edit_expense") edit_earning=edit("edit_earning")/>
-                                    }.into_any(),
+                                    Some(open) => {
+                                        let id = open.workspace.id;
+                                        let platforms = open.earnings.platforms.clone();
+                                        let here = view.with_value(|v| v.href(id, &[]));
+                                        view! {
+                                            <Title text=format!("{} · LiveLedger", open.workspace.name)/>
+                                            <WorkspaceView open here edit_expense=edit("edit_expense") edit_earning=edit("edit_earning")>
+                                                <ViewBar ws=id view=view.get_value() error=view_error.get_value() members platforms/>
+                                            </WorkspaceView>
+                                        }.into_any()
+                                    }
                                     None => view! {
                                         <main class="content">
                                             <h1>"Workspace not found"</h1>
@@ -122,6 +214,121 @@ pub fn DashboardPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// The period and the filters: links and plain `GET` forms, rendered on the server
+/// only (the island's children), so every view is a URL that works without JavaScript.
+#[component]
+fn ViewBar(
+    ws: WorkspaceId,
+    view: DashboardView,
+    error: Option<AppError>,
+    members: Vec<(UserId, String)>,
+    platforms: Vec<crate::earnings::Platform>,
+) -> impl IntoView {
+    let DashboardView { period, filter, .. } = view.clone();
+    let at = |p: &Period| {
+        DashboardView {
+            period: p.clone(),
+            ..view.clone()
+        }
+        .href(ws, &[])
+    };
+    let step = |by: i64| period.step(by).map(|p| (at(&p), p.label()));
+    let this_month = Period::this_month(&today_iso());
+    let (from, to) = match &period {
+        Period::All => (String::new(), String::new()),
+        p => p.bounds(),
+    };
+    let option = |value: String, label: String, selected: bool| {
+        view! { <option value=value selected=selected>{label}</option> }
+    };
+    let categories = CATEGORIES
+        .iter()
+        .map(|c| option(c.to_string(), c.to_string(), filter.category == *c))
+        .collect_view();
+    let currencies = currency_options()
+        .into_iter()
+        .map(|(c, _)| option(c.clone(), c.clone(), filter.currency == c))
+        .collect_view();
+    let member_select = (members.len() > 1).then(|| {
+        let options = members
+            .into_iter()
+            .map(|(id, name)| option(id.0.to_string(), name, filter.member == Some(id)))
+            .collect_view();
+        view! {
+            <label>"Entered by"
+                <select name="member"><option value="">"Anyone"</option>{options}</select>
+            </label>
+        }
+    });
+    let platform_select = (!platforms.is_empty()).then(|| {
+        let options = platforms
+            .into_iter()
+            .map(|p| option(p.id.to_string(), p.name, filter.platform == Some(p.id)))
+            .collect_view();
+        view! {
+            <label>"Platform"
+                <select name="platform"><option value="">"All platforms"</option>{options}</select>
+            </label>
+        }
+    });
+    // The period's own parameters, carried by the filter form.
+    let period_inputs = period
+        .query()
+        .into_iter()
+        .map(|(name, value)| view! { <input type="hidden" name=name value=value/> })
+        .collect_view();
+    // And the filters', carried by the range form.
+    let filter_inputs = filter
+        .query()
+        .into_iter()
+        .map(|(name, value)| view! { <input type="hidden" name=name value=value/> })
+        .collect_view();
+    let action = format!("/w/{ws}");
+    view! {
+        <section class="view-bar" aria-label="What the lists show" data-testid="view-bar">
+            <nav class="period-nav" aria-label="Period">
+                {step(-1).map(|(href, label)| view! { <a href=href rel="prev" data-testid="period-prev">"‹ " {label}</a> })}
+                <h2 class="period" data-testid="period">{period.label()}</h2>
+                {step(1).map(|(href, label)| view! { <a href=href rel="next" data-testid="period-next">{label} " ›"</a> })}
+                {(period != this_month).then(|| view! { <a href=at(&this_month)>"This month"</a> })}
+                {(period != Period::All).then(|| view! { <a href=at(&Period::All)>"All time"</a> })}
+            </nav>
+            {error.map(|e| view! { <p class="form-error" role="alert" data-testid="view-error">{e.to_string()} " Showing this month instead."</p> })}
+            <form method="get" action=action.clone() class="filters" role="search" data-testid="filter-form">
+                {period_inputs}
+                <label>"Search"
+                    <input type="search" name="q" value=filter.q.clone() maxlength=MAX_SEARCH placeholder="Description or notes"/>
+                </label>
+                <label>"Category"
+                    <select name="category"><option value="">"All categories"</option>{categories}</select>
+                </label>
+                {platform_select}
+                {member_select}
+                <label>"Currency"
+                    <select name="currency"><option value="">"All currencies"</option>{currencies}</select>
+                </label>
+                <label>"Sort"
+                    <select name="sort">
+                        {option("date".into(), "Newest first".into(), filter.sort == Sort::Date)}
+                        {option("amount".into(), "Largest first".into(), filter.sort == Sort::Amount)}
+                    </select>
+                </label>
+                <button type="submit">"Apply"</button>
+                {filter.narrowed().then(|| view! { <a href=at(&period) data-testid="clear-filters">"Clear filters"</a> }.into_any())}
+            </form>
+            <details class="range">
+                <summary>"Date range"</summary>
+                <form method="get" action=action class="filters" data-testid="range-form">
+                    {filter_inputs}
+                    <label>"From" <input type="date" name="from" value=from required=true/></label>
+                    <label>"To" <input type="date" name="to" value=to required=true/></label>
+                    <button type="submit">"Show range"</button>
+                </form>
+            </details>
+        </section>
     }
 }
 
@@ -176,12 +383,16 @@ fn WorkspaceNav(
 
 /// The open workspace: its lists follow it live, and its forms write without a reload.
 /// An island: hydrated in the browser from these props (the server serialises them
-/// into the page), the only part of the dashboard the WASM client knows.
+/// into the page), the only part of the dashboard the WASM client knows. `children`
+/// (the period and filter bar) are rendered on the server only.
 #[island]
 fn WorkspaceView(
     open: OpenWorkspace,
+    /// The URL of the view shown (period and filters), for links that keep it.
+    here: String,
     edit_expense: Option<i64>,
     edit_earning: Option<i64>,
+    children: Children,
 ) -> impl IntoView {
     let OpenWorkspace {
         workspace: ws,
@@ -193,7 +404,10 @@ fn WorkspaceView(
     let can_write = ws.role.can_write();
     let watched = watch_workspace(&ws, expenses.cursor);
     let Watched { name, lost, .. } = watched;
-    let panels = StoredValue::new((expenses, earnings, budgets, goals));
+    let expenses = RwSignal::new(expenses);
+    let earnings = RwSignal::new(earnings);
+    let plans = StoredValue::new((budgets, goals));
+    let here = StoredValue::new(here);
     view! {
         <main class="content">
             <Show
@@ -207,11 +421,15 @@ fn WorkspaceView(
                 {(ws.role == Role::Viewer).then(|| view! {
                     <p class="notice" role="status">"You are a viewer in this workspace: you can see everything but change nothing."</p>
                 })}
+            </Show>
+            <div hidden=move || lost.get()>{children()}</div>
+            <Show when=move || !lost.get()>
+                <PeriodSummary expenses earnings/>
                 <div class="panels">
-                    <ExpensesPanel ws=ws.id can_write initial=panels.with_value(|p| p.0.clone()) editing=edit_expense/>
-                    <EarningsPanel ws=ws.id can_write initial=panels.with_value(|p| p.1.clone()) editing=edit_earning/>
-                    <super::plan::BudgetsPanel ws=ws.id can_write initial=panels.with_value(|p| p.2.clone())/>
-                    <super::plan::GoalsPanel ws=ws.id can_write initial=panels.with_value(|p| p.3.clone()) link_to_page=true/>
+                    <ExpensesPanel ws=ws.id can_write list=expenses here=here.get_value() editing=edit_expense/>
+                    <EarningsPanel ws=ws.id can_write list=earnings here=here.get_value() editing=edit_earning/>
+                    <super::plan::BudgetsPanel ws=ws.id can_write initial=plans.with_value(|p| p.0.clone())/>
+                    <super::plan::GoalsPanel ws=ws.id can_write initial=plans.with_value(|p| p.1.clone()) link_to_page=true/>
                     {can_write.then(|| view! { <super::import::ImportPanel ws=ws.id/> })}
                 </div>
                 <crate::live::client::EventLog/>
@@ -225,11 +443,121 @@ fn plural(n: i64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// "50 of 622 expenses" when not all are shown, "3 expenses" when they are.
+fn shown_of(shown: usize, count: i64, one: &str, many: &str) -> String {
+    if shown as i64 >= count {
+        plural(count, one, many)
+    } else {
+        format!("{shown} of {}", plural(count, one, many))
+    }
+}
+
+/// What the period adds up to: spent, earned and the difference per currency, hours
+/// and the hourly rate. Moves with both lists.
+#[component]
+fn PeriodSummary(expenses: RwSignal<ExpenseList>, earnings: RwSignal<EarningList>) -> impl IntoView {
+    let net = move || {
+        let mut net = earnings.with(|l| l.totals.clone());
+        expenses.with(|l| {
+            for (currency, minor) in &l.totals.0 {
+                net.add(currency, -minor);
+            }
+        });
+        net.0.retain(|(_, minor)| *minor != 0);
+        net.display()
+    };
+    let rate = move || {
+        earnings.with(|l| match l.totals.0.as_slice() {
+            [(currency, minor)] if l.total_hours_centi > 0 => {
+                crate::earnings::hourly_rate(*minor, l.total_hours_centi)
+                    .map(|r| format!(" · {}/h", crate::money::format_display(r, currency)))
+                    .unwrap_or_default()
+            }
+            _ => String::new(),
+        })
+    };
+    view! {
+        <dl class="summary" data-testid="period-summary">
+            <div><dt>"Spent"</dt><dd data-testid="summary-spent">{move || expenses.with(|l| l.totals.display())}</dd></div>
+            <div><dt>"Earned"</dt><dd data-testid="summary-earned">{move || earnings.with(|l| l.totals.display())}</dd></div>
+            <div><dt>"Net"</dt><dd data-testid="summary-net">{net}</dd></div>
+            <div><dt>"Hours"</dt><dd data-testid="summary-hours">{move || earnings.with(|l| format!("{} h", format_hours(l.total_hours_centi)))}{rate}</dd></div>
+        </dl>
+    }
+}
+
+/// "Show more": a link to the same view with a page more (without JavaScript), or in
+/// the browser the next page read after the last row shown (`after`), appended when
+/// the list has not moved since; otherwise the list is read again with a page more.
+fn load_more<L, F, Fut>(list: RwSignal<L>, load: F) -> impl Fn(leptos::ev::MouseEvent) + Copy
+where
+    L: crate::live::follow::Followed + Clone + Send + Sync + 'static,
+    F: Fn(Option<String>, i64) -> Fut + Copy + 'static,
+    Fut: std::future::Future<Output = Result<L, AppError>> + 'static,
+    L: Paged,
+{
+    move |ev: leptos::ev::MouseEvent| {
+        ev.prevent_default();
+        let (after, cursor, shown) = list.with_untracked(|l| (l.last_key(), l.cursor(), l.shown()));
+        leptos::task::spawn_local(async move {
+            let Ok(page) = load(after, PAGE).await else { return };
+            let appended = list.try_update(|l| {
+                // Exact only if nothing moved: the list, and the page read, are both
+                // at the position the request was made from.
+                let same = l.cursor() == cursor && page.cursor() == cursor;
+                if same {
+                    l.append(page);
+                }
+                same
+            });
+            if appended == Some(false) {
+                if let Ok(fresh) = load(None, shown + PAGE).await {
+                    list.update(|l| {
+                        if fresh.cursor() >= l.cursor() {
+                            *l = fresh;
+                        }
+                    });
+                }
+            }
+        });
+    }
+}
+
+/// A list that is read a page at a time.
+trait Paged {
+    /// Where the next page starts (`Key::encode` of the last row shown).
+    fn last_key(&self) -> Option<String>;
+    /// Adds the next page, read at the same position of the stream.
+    fn append(&mut self, page: Self);
+}
+
+impl Paged for ExpenseList {
+    fn last_key(&self) -> Option<String> {
+        let e = self.items.last()?;
+        Some(Key::new(self.filter.sort, &e.spent_on, e.amount_minor, e.id).encode())
+    }
+    fn append(&mut self, page: Self) {
+        self.items.extend(page.items);
+    }
+}
+
+impl Paged for EarningList {
+    fn last_key(&self) -> Option<String> {
+        let e = self.items.last()?;
+        Some(Key::new(self.filter.sort, &e.earned_on, e.amount_minor, e.id).encode())
+    }
+    fn append(&mut self, page: Self) {
+        self.items.extend(page.items);
+    }
+}
+
 #[component]
 fn ExpensesPanel(
     ws: WorkspaceId,
     can_write: bool,
-    initial: ExpenseList,
+    list: RwSignal<ExpenseList>,
+    /// The URL of the view shown.
+    here: String,
     /// The row being edited (from the URL), if any.
     editing: Option<i64>,
 ) -> AnyView {
@@ -237,13 +565,16 @@ fn ExpensesPanel(
     let update = ServerAction::<UpdateExpense>::new();
     let delete = ServerAction::<DeleteExpense>::new();
     let bulk = ServerAction::<DeleteExpenses>::new();
-    let list = RwSignal::new(initial);
-    follow_list(list, ws, list_expenses, move || {
+    let read = move |after: Option<String>, limit: i64| {
+        list_expenses(ws, list.with_untracked(|l| l.filter.clone()), after, Some(limit))
+    };
+    follow_list(list, ws, move |n| read(None, n), move || {
         create.version().get()
             + update.version().get()
             + delete.version().get()
             + bulk.version().get()
     });
+    let more = load_more(list, read);
     // The row being edited comes from the list itself, so it is as current as the list.
     let target = Memo::new(move |_| {
         let id = editing?;
@@ -256,14 +587,19 @@ fn ExpensesPanel(
     });
     let bulk_form_id = format!("bulk-delete-expenses-{ws}");
     let row_form_id = StoredValue::new(bulk_form_id.clone());
+    let here = StoredValue::new(here);
+    let more_href = move || {
+        let n = list.with(|l| l.items.len() as i64 + PAGE);
+        format!("{}&expenses={n}", here.get_value())
+    };
 
     view! {
         <section class="panel" aria-labelledby="expenses-heading">
             <h2 id="expenses-heading">"Expenses"</h2>
-            {move || can_write.then(|| view! { <ExpenseForm ws target=target.get() create update/> })}
+            {move || can_write.then(|| view! { <ExpenseForm ws target=target.get() here=here.get_value() create update/> })}
             <p class="totals" data-testid="expense-total">
                 <span>"Total: "</span><strong>{move || list.with(|l| l.totals.display())}</strong>
-                <span class="muted">{move || list.with(|l| format!(" · {}", plural(l.count, "expense", "expenses")))}</span>
+                <span class="muted" data-testid="expense-count">{move || list.with(|l| format!(" · {}", shown_of(l.items.len(), l.count, "expense", "expenses")))}</span>
             </p>
             {move || list.with(|l| view! { <super::charts::CategoryTotals by_category=l.by_category.clone()/> })}
             <FormError error=list_error/>
@@ -275,15 +611,18 @@ fn ExpensesPanel(
             })}
             <Show
                 when=move || list.with(|l| !l.items.is_empty())
-                fallback=|| view! { <p class="empty">"No expenses yet."</p> }
+                fallback=move || view! { <p class="empty">{move || list.with(|l| if l.filter.narrowed() { "No expenses match." } else { "No expenses in this period." })}</p> }
             >
                 <ul class="rows" data-testid="expense-list">
                     // Keyed by the whole row: an edited row is rendered anew, the others
                     // (and their ticked boxes) stay as they are.
                     <For each=move || list.with(|l| l.items.clone()) key=|e| e.clone() let:e>
-                        <ExpenseRow e ws can_write bulk_form_id=row_form_id.get_value() delete/>
+                        <ExpenseRow e ws can_write here=here.get_value() bulk_form_id=row_form_id.get_value() delete/>
                     </For>
                 </ul>
+            </Show>
+            <Show when=move || list.with(|l| (l.items.len() as i64) < l.count)>
+                <a class="button more" href=more_href on:click=more data-testid="expense-more">"Show more"</a>
             </Show>
         </section>
     }
@@ -295,6 +634,8 @@ fn ExpenseRow(
     e: Expense,
     ws: WorkspaceId,
     can_write: bool,
+    /// The URL of the view shown.
+    here: String,
     bulk_form_id: String,
     delete: ServerAction<DeleteExpense>,
 ) -> AnyView {
@@ -312,7 +653,7 @@ fn ExpenseRow(
             <span class="by muted">{e.created_by_name.clone()}</span>
             {can_write.then(|| view! {
                 <span class="actions">
-                    <a href=format!("/w/{ws}?edit_expense={}", e.id) class="small">"Edit"</a>
+                    <a href=format!("{here}&edit_expense={}", e.id) class="small">"Edit"</a>
                     <ActionForm action=delete attr:class="inline">
                         <input type="hidden" name="workspace_id" value=ws/>
                         <input type="hidden" name="id" value=e.id/>
@@ -330,6 +671,8 @@ fn ExpenseRow(
 fn ExpenseForm(
     ws: WorkspaceId,
     target: Option<Expense>,
+    /// The URL of the view shown (where Cancel goes).
+    here: String,
     create: ServerAction<CreateExpense>,
     update: ServerAction<UpdateExpense>,
 ) -> impl IntoView {
@@ -380,7 +723,7 @@ fn ExpenseForm(
                 {fields}
                 <div class="form-actions">
                     <button type="submit" class="primary">"Save expense"</button>
-                    <a href=format!("/w/{ws}")>"Cancel"</a>
+                    <a href=here>"Cancel"</a>
                 </div>
             </ActionForm>
         }
@@ -404,7 +747,9 @@ fn ExpenseForm(
 fn EarningsPanel(
     ws: WorkspaceId,
     can_write: bool,
-    initial: EarningList,
+    list: RwSignal<EarningList>,
+    /// The URL of the view shown.
+    here: String,
     /// The row being edited (from the URL), if any.
     editing: Option<i64>,
 ) -> AnyView {
@@ -412,13 +757,21 @@ fn EarningsPanel(
     let update = ServerAction::<UpdateEarning>::new();
     let delete = ServerAction::<DeleteEarning>::new();
     let add_platform = ServerAction::<CreatePlatform>::new();
-    let list = RwSignal::new(initial);
-    follow_list(list, ws, list_earnings, move || {
+    let read = move |after: Option<String>, limit: i64| {
+        list_earnings(ws, list.with_untracked(|l| l.filter.clone()), after, Some(limit))
+    };
+    follow_list(list, ws, move |n| read(None, n), move || {
         create.version().get()
             + update.version().get()
             + delete.version().get()
             + add_platform.version().get()
     });
+    let more = load_more(list, read);
+    let here = StoredValue::new(here);
+    let more_href = move || {
+        let n = list.with(|l| l.items.len() as i64 + PAGE);
+        format!("{}&earnings={n}", here.get_value())
+    };
     let target = Memo::new(move |_| {
         let id = editing?;
         list.with(|l| l.items.iter().find(|e| e.id == id).cloned())
@@ -430,24 +783,44 @@ fn EarningsPanel(
         <section class="panel" aria-labelledby="earnings-heading">
             <h2 id="earnings-heading">"Earnings"</h2>
             {move || can_write.then(|| view! {
-                <EarningForm ws target=target.get() platforms=platforms.get() create update/>
+                <EarningForm ws target=target.get() platforms=platforms.get() here=here.get_value() create update/>
             })}
             {can_write.then(|| view! { <PlatformForm ws add_platform/> })}
             <p class="totals" data-testid="earning-total">
                 <span>"Total: "</span><strong>{move || list.with(|l| l.totals.display())}</strong>
-                <span class="muted">{move || list.with(|l| format!(" · {} h · {}", format_hours(l.total_hours_centi), plural(l.count, "entry", "entries")))}</span>
+                <span class="muted" data-testid="earning-count">{move || list.with(|l| format!(" · {} h · {}", format_hours(l.total_hours_centi), shown_of(l.items.len(), l.count, "entry", "entries")))}</span>
             </p>
+            <ul class="platform-totals" data-testid="platform-totals">
+                {move || list.with(|l| {
+                    l.by_platform
+                        .0
+                        .iter()
+                        .map(|(id, currency, minor)| {
+                            let name = l
+                                .platforms
+                                .iter()
+                                .find(|p| p.id.to_string() == *id)
+                                .map(|p| p.name.clone())
+                                .unwrap_or_default();
+                            view! { <li><span>{name}</span> " " <strong>{crate::money::format_display(*minor, currency)}</strong></li> }
+                        })
+                        .collect_view()
+                })}
+            </ul>
             {move || list.with(|l| view! { <super::charts::EarningsChart by_month=l.by_month.clone() totals=l.totals.clone()/> })}
             <FormError error=delete_error/>
             <Show
                 when=move || list.with(|l| !l.items.is_empty())
-                fallback=|| view! { <p class="empty">"No earnings yet."</p> }
+                fallback=move || view! { <p class="empty">{move || list.with(|l| if l.filter.narrowed() { "No earnings match." } else { "No earnings in this period." })}</p> }
             >
                 <ul class="rows" data-testid="earning-list">
                     <For each=move || list.with(|l| l.items.clone()) key=|e| e.clone() let:e>
-                        <EarningRow e ws can_write delete/>
+                        <EarningRow e ws can_write here=here.get_value() delete/>
                     </For>
                 </ul>
+            </Show>
+            <Show when=move || list.with(|l| (l.items.len() as i64) < l.count)>
+                <a class="button more" href=more_href on:click=more data-testid="earning-more">"Show more"</a>
             </Show>
         </section>
     }
@@ -459,6 +832,8 @@ fn EarningRow(
     e: Earning,
     ws: WorkspaceId,
     can_write: bool,
+    /// The URL of the view shown.
+    here: String,
     delete: ServerAction<DeleteEarning>,
 ) -> AnyView {
     let swatch = format!("background:{}", e.platform_color);
@@ -472,7 +847,7 @@ fn EarningRow(
             <span class="description">{e.notes.clone()}</span>
             {can_write.then(|| view! {
                 <span class="actions">
-                    <a href=format!("/w/{ws}?edit_earning={}", e.id) class="small">"Edit"</a>
+                    <a href=format!("{here}&edit_earning={}", e.id) class="small">"Edit"</a>
                     <ActionForm action=delete attr:class="inline">
                         <input type="hidden" name="workspace_id" value=ws/>
                         <input type="hidden" name="id" value=e.id/>
@@ -490,6 +865,8 @@ fn EarningForm(
     ws: WorkspaceId,
     target: Option<Earning>,
     platforms: Vec<crate::earnings::Platform>,
+    /// The URL of the view shown (where Cancel goes).
+    here: String,
     create: ServerAction<CreateEarning>,
     update: ServerAction<UpdateEarning>,
 ) -> impl IntoView {
@@ -546,7 +923,7 @@ fn EarningForm(
                 {fields}
                 <div class="form-actions">
                     <button type="submit" class="primary">"Save earning"</button>
-                    <a href=format!("/w/{ws}")>"Cancel"</a>
+                    <a href=here>"Cancel"</a>
                 </div>
             </ActionForm>
         }

@@ -16,30 +16,7 @@ use crate::{
     money::format_display,
 };
 
-/// "2026-11" → "November 2026".
-fn month_label(month: &str) -> String {
-    const NAMES: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
-    match month.split_once('-') {
-        Some((y, m)) => match m.parse::<usize>() {
-            Ok(m @ 1..=12) => format!("{} {y}", NAMES[m - 1]),
-            _ => month.to_owned(),
-        },
-        None => month.to_owned(),
-    }
-}
+use crate::model::filter::month_label;
 
 /// A bar for a share in percent (drawn up to 100 %, announced as it is).
 #[component]
@@ -62,7 +39,9 @@ pub fn BudgetsPanel(ws: WorkspaceId, can_write: bool, initial: BudgetList) -> An
     let set = ServerAction::<SetBudget>::new();
     let delete = ServerAction::<DeleteBudget>::new();
     let list = RwSignal::new(initial);
-    follow_list(list, ws, list_budgets, move || {
+    // Reloaded for the month it shows (the dashboard's period).
+    let load = move |_| list_budgets(ws, Some(list.with_untracked(|l| l.month.clone())));
+    follow_list(list, ws, load, move || {
         set.version().get() + delete.version().get()
     });
     let set_error = action_error(set.value());
@@ -156,7 +135,7 @@ pub fn GoalsPanel(
     let give = ServerAction::<Contribute>::new();
     let delete = ServerAction::<DeleteGoal>::new();
     let list = RwSignal::new(initial);
-    follow_list(list, ws, list_goals, move || {
+    follow_list(list, ws, move |_| list_goals(ws), move || {
         create.version().get() + give.version().get() + delete.version().get()
     });
     let create_error = action_error(create.value());

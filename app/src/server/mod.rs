@@ -10,6 +10,7 @@ pub mod db;
 pub mod events;
 pub mod hub;
 pub mod limiter;
+pub mod listing;
 pub mod live;
 pub mod metrics;
 pub mod outbox;

@@ -18,4 +18,5 @@ mod ops;
 mod pages;
 mod socket;
 mod team;
+mod views;
 mod workspaces;

@@ -1,0 +1,159 @@
+//! A `ListFilter` as SQL: the `WHERE` clause of a filtered list, its order, and the
+//! condition that starts the next page after a row (keyset paging: the page after a
+//! row reads the index from that row on, however deep the list).
+//!
+//! Text search folds case with `LOWER` on both backends; `ListFilter::matches_*` does
+//! the same in Rust. SQLite's `LOWER` folds ASCII letters only, so on SQLite a search
+//! for "é" does not find "É" (PostgreSQL and the browser do).
+
+use crate::model::filter::{Key, ListFilter, Sort};
+
+/// The columns a list filters on, as its query names them.
+pub struct Columns {
+    pub date: &'static str,
+    pub amount: &'static str,
+    pub id: &'static str,
+    pub text: &'static str,
+    pub currency: &'static str,
+    pub created_by: &'static str,
+    /// The category (expenses) or the platform (earnings) column.
+    pub category: Option<&'static str>,
+    pub platform: Option<&'static str>,
+}
+
+/// A value bound to a placeholder, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arg {
+    Int(i64),
+    Text(String),
+}
+
+/// `… WHERE` conditions and their arguments, numbered from `$1` (the workspace's id).
+pub struct Where {
+    pub sql: String,
+    pub args: Vec<Arg>,
+}
+
+impl Where {
+    fn push(&mut self, condition: String, arg: Arg) {
+        self.args.push(arg);
+        self.sql.push_str(" AND ");
+        self.sql.push_str(&condition.replace('#', &format!("${}", self.args.len() + 1)));
+    }
+
+    /// The filter's conditions over `columns`, after `workspace_id = $1`.
+    pub fn of(filter: &ListFilter, c: &Columns) -> Where {
+        let mut w = Where {
+            sql: String::new(),
+            args: Vec::new(),
+        };
+        w.push(format!("{} >= #", c.date), Arg::Text(filter.from.clone()));
+        w.push(format!("{} <= #", c.date), Arg::Text(filter.to.clone()));
+        if !filter.q.is_empty() {
+            w.push(
+                format!("LOWER({}) LIKE # ESCAPE '\\'", c.text),
+                Arg::Text(format!("%{}%", escape_like(&filter.q))),
+            );
+        }
+        if !filter.currency.is_empty() {
+            w.push(format!("{} = #", c.currency), Arg::Text(filter.currency.clone()));
+        }
+        if let Some(m) = filter.member {
+            w.push(format!("{} = #", c.created_by), Arg::Int(m.0));
+        }
+        if let (Some(col), false) = (c.category, filter.category.is_empty()) {
+            w.push(format!("{col} = #"), Arg::Text(filter.category.clone()));
+        }
+        if let (Some(col), Some(p)) = (c.platform, filter.platform) {
+            w.push(format!("{col} = #"), Arg::Int(p));
+        }
+        w
+    }
+
+    /// Only rows after `key` in the filter's order (the next page).
+    pub fn after(&mut self, key: &Key, c: &Columns) {
+        let (column, value, id) = match key {
+            Key::Date(d, id) => (c.date, Arg::Text(d.clone()), *id),
+            Key::Amount(a, id) => (c.amount, Arg::Int(*a), *id),
+        };
+        let (a, b) = (self.args.len() + 2, self.args.len() + 3);
+        self.sql.push_str(&format!(
+            " AND ({column} < ${a} OR ({column} = ${a} AND {} < ${b}))",
+            c.id
+        ));
+        self.args.push(value);
+        self.args.push(Arg::Int(id));
+    }
+}
+
+/// `ORDER BY` for the filter's sort, newest id first among equals.
+pub fn order_by(sort: Sort, c: &Columns) -> String {
+    let first = match sort {
+        Sort::Date => c.date,
+        Sort::Amount => c.amount,
+    };
+    format!("ORDER BY {first} DESC, {} DESC", c.id)
+}
+
+/// `%`, `_` and `\` stand for themselves in the search.
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// Binds `args` after the workspace's id, in order.
+pub fn bind_all<'q, O>(
+    mut query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
+    args: &[Arg],
+) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
+    for arg in args {
+        query = match arg {
+            Arg::Int(i) => query.bind(*i),
+            Arg::Text(t) => query.bind(t.clone()),
+        };
+    }
+    query
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{filter::Period, ids::UserId};
+
+    const COLUMNS: Columns = Columns {
+        date: "e.spent_on",
+        amount: "e.amount_minor",
+        id: "e.id",
+        text: "e.description",
+        currency: "e.currency",
+        created_by: "e.created_by",
+        category: Some("e.category"),
+        platform: None,
+    };
+
+    #[test]
+    fn every_part_of_the_filter_becomes_a_numbered_condition() {
+        let mut f = ListFilter::of(&Period::Month(2026, 11));
+        f.q = "50%_off".into();
+        f.category = "Food".into();
+        f.member = Some(UserId(4));
+        f.platform = Some(9); // not a column of expenses: ignored
+        let mut w = Where::of(&f, &COLUMNS);
+        w.after(&Key::Date("2026-11-03".into(), 17), &COLUMNS);
+        assert_eq!(
+            w.sql,
+            " AND e.spent_on >= $2 AND e.spent_on <= $3 AND LOWER(e.description) LIKE $4 ESCAPE '\\' \
+             AND e.created_by = $5 AND e.category = $6 \
+             AND (e.spent_on < $7 OR (e.spent_on = $7 AND e.id < $8))"
+        );
+        assert_eq!(w.args[2], Arg::Text("%50\\%\\_off%".into()));
+        assert_eq!(w.args.len(), 7);
+        assert_eq!(order_by(Sort::Amount, &COLUMNS), "ORDER BY e.amount_minor DESC, e.id DESC");
+    }
+}
