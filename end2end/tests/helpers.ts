@@ -46,3 +46,33 @@ export async function newUserPage(browser: Browser, name: string) {
   const email = await register(page, name);
   return { context, page, email };
 }
+
+/** An owner with a new team workspace and a mate who joined it, both on its dashboard. */
+export async function team(browser: Browser, name: string) {
+  const owner = await newUserPage(browser, `${name}Owner`);
+  const p = owner.page;
+  const pageErrors: string[] = [];
+  collectErrors(p, 'owner', pageErrors);
+  await p.getByText('New team workspace').click();
+  await p.getByLabel('Name', { exact: true }).fill(`${name} Team`);
+  await p.getByRole('button', { name: 'Create' }).click();
+  await expect(p.getByTestId('workspace-name')).toHaveText(`${name} Team`);
+  const teamUrl = p.url();
+  await p.getByRole('link', { name: 'Team', exact: true }).click();
+  await p.getByRole('button', { name: 'Create invite link' }).click();
+  const href = await p.getByTestId('invite-link').first().getAttribute('href');
+  const mateContext = await browser.newContext();
+  const m = await mateContext.newPage();
+  collectErrors(m, 'mate', pageErrors);
+  await register(m, `${name}Mate`);
+  await m.goto(href!);
+  await hydrated(m);
+  await m.getByRole('button', { name: `Join ${name} Team` }).click();
+  await expect(m.getByTestId('workspace-name')).toHaveText(`${name} Team`);
+  await p.goto(teamUrl);
+  await hydrated(p);
+  for (const page of [p, m]) {
+    await expect(page.getByTestId('live-status')).toHaveAttribute('data-status', 'live');
+  }
+  return { p, m, teamUrl, pageErrors };
+}
