@@ -217,6 +217,27 @@ pub mod ssr {
         })
     }
 
+    /// Every row `filter` selects, in its order, up to `max` (the export). The caller
+    /// has checked access and the filter.
+    pub async fn all(
+        state: &crate::server::AppState,
+        workspace_id: WorkspaceId,
+        filter: &ListFilter,
+        max: i64,
+    ) -> AppResult<Vec<Earning>> {
+        let filtered = Where::of(filter, &COLUMNS);
+        let sql = format!(
+            "{SELECT} WHERE e.workspace_id = $1{} {} LIMIT {max}",
+            filtered.sql,
+            order_by(filter.sort, &COLUMNS)
+        );
+        Ok(
+            bind_all(sqlx::query_as(&sql).bind(workspace_id), &filtered.args)
+                .fetch_all(&state.db.pool)
+                .await?,
+        )
+    }
+
     pub async fn get(workspace_id: WorkspaceId, id: i64) -> AppResult<Earning> {
         let Caller { state, user: _, .. } = member(workspace_id, Need::Read).await?;
         fetch(&state.db.pool, workspace_id, id).await
@@ -337,10 +358,7 @@ pub mod ssr {
             .await?;
         tx.emit(
             Stream::Workspace(workspace_id),
-            Event::EarningDeleted(EarningGone {
-                id,
-                was: Some(was),
-            }),
+            Event::EarningDeleted(EarningGone { id, was: Some(was) }),
         )
         .await?;
         tx.commit(&state.hub).await?;

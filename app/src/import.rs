@@ -94,6 +94,15 @@ pub struct ImportReport {
     pub committed: bool,
 }
 
+/// A text cell as it was before the export guarded it (`export::cell`): a `'` in front
+/// of `=`, `+`, `-`, `@` or `'` comes off; anything else is kept as it is.
+pub fn unguard(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\'']) => rest,
+        _ => cell,
+    }
+}
+
 /// Splits CSV text (RFC 4180: commas, double quotes with "" inside, CR LF or LF) into
 /// records, each with the line it starts on. A record with an unclosed quote is an error.
 pub fn read_csv(text: &str) -> Result<Vec<(usize, Vec<String>)>, RowProblem> {
@@ -303,12 +312,12 @@ pub mod ssr {
                     cell("amount"),
                     cell("currency"),
                     cell("category"),
-                    cell("description"),
+                    unguard(cell("description")),
                     cell("date"),
                 )
                 .map(Parsed::Expense),
                 ImportKind::Earnings => {
-                    match platforms.get(&cell("platform").trim().to_lowercase()) {
+                    match platforms.get(&unguard(cell("platform")).trim().to_lowercase()) {
                         None => Err(AppError::validation(
                             "platform",
                             "No platform of that name in this workspace; add it first.",
@@ -319,7 +328,7 @@ pub mod ssr {
                             cell("hours"),
                             cell("amount"),
                             cell("currency"),
-                            cell("notes"),
+                            unguard(cell("notes")),
                         )
                         .map(Parsed::Earning),
                     }

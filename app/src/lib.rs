@@ -9,6 +9,7 @@ pub mod dates;
 pub mod earnings;
 pub mod error;
 pub mod expenses;
+pub mod export;
 pub mod goals;
 pub mod import;
 pub mod live;

@@ -13,11 +13,11 @@
 //!
 //! `cargo bench -p server --bench commits -- --instances 3 --writers 50 --seconds 10`
 
+mod support;
+
 use std::{
-    io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
     sync::{Arc, Mutex},
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant},
 };
 
 use futures_util::{SinkExt, StreamExt};
@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 use sqlx::{Connection, Executor};
 use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
 
-const PASSWORD: &str = "correct horse battery";
+use support::{now_ms, percentile, start, PASSWORD};
 
 struct Args {
     instances: usize,
@@ -58,62 +58,6 @@ fn args() -> Args {
     a
 }
 
-/// A server process, killed when dropped.
-struct Instance {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(database_url: &str, n: usize) -> Instance {
-    let dir = std::env::temp_dir().join(format!("ll-commits-{}-{n}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
-        .env("LIVELEDGER_ADDR", "127.0.0.1:0")
-        .env("DATABASE_URL", database_url)
-        .env("DATA_DIR", &dir)
-        .env(
-            "JWT_SECRET",
-            "bench-secret-that-is-long-enough-for-hs256-0123456789",
-        )
-        .env("SIGNUP_LIMIT_PER_ADDRESS", "1000000")
-        .env("LIVE_SOCKETS_PER_ADDRESS", "1000000")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start the server");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let base = loop {
-        let line = lines.next().expect("the server starts").unwrap();
-        if let Some(url) = line.strip_prefix("LiveLedger is running at ") {
-            break url.trim().to_owned();
-        }
-    };
-    std::thread::spawn(move || lines.for_each(drop));
-    Instance { child, base }
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
 #[tokio::main]
 async fn main() {
     let a = args();
@@ -128,7 +72,7 @@ async fn main() {
 
     let mut instances = Vec::new();
     for n in 0..a.instances {
-        instances.push(start(&database_url, n));
+        instances.push(start(&database_url, &format!("commits-{n}")));
     }
     let bases: Vec<String> = instances.iter().map(|i| i.base.clone()).collect();
     let http = reqwest::Client::new();

@@ -3,6 +3,7 @@
 pub mod assets;
 pub mod body;
 pub mod config;
+pub mod export;
 pub mod http;
 pub mod live;
 pub mod ops;

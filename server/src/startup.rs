@@ -136,6 +136,7 @@ impl Application {
             .route("/healthz", get(healthz))
             .merge(live)
             .route("/metrics", get(metrics))
+            .route("/w/{ws}/export/{kind}", get(crate::export::export))
             .route("/ops/users/{id}/disconnect", post(crate::ops::disconnect))
             .route("/ops/announce", post(crate::ops::announce))
             .leptos_routes_with_context(

@@ -518,7 +518,9 @@ mod tests {
 
     #[test]
     fn a_page_counts_rows_it_does_not_show() {
-        let all: Vec<Expense> = (1..=5).map(|i| expense(i, &format!("2024-03-0{i}"), 100 * i)).collect();
+        let all: Vec<Expense> = (1..=5)
+            .map(|i| expense(i, &format!("2024-03-0{i}"), 100 * i))
+            .collect();
         let page = snapshot(&all, &ListFilter::default(), 2, 5);
         assert_eq!((ids(&page), page.count), (vec![5, 4], 5));
         // Older than every loaded row: counted, shown with the next page.
@@ -572,13 +574,19 @@ mod tests {
         // An edit that moves a row out of the search removes it...
         let mut renamed = taxi.clone();
         renamed.description = "Bus".into();
-        assert_eq!(apply_batch(&mut l, &[at(4, Event::ExpenseUpdated(renamed))]), Step::Applied);
+        assert_eq!(
+            apply_batch(&mut l, &[at(4, Event::ExpenseUpdated(renamed))]),
+            Step::Applied
+        );
         assert_eq!((ids(&l), l.count), (vec![], 0));
         assert!(l.totals.0.is_empty() && l.by_category.0.is_empty());
         // ...and one that moves a row into it adds it, totals and all.
         let mut found = lunch;
         found.description = "taxi home".into();
-        assert_eq!(apply_batch(&mut l, &[at(5, Event::ExpenseUpdated(found))]), Step::Applied);
+        assert_eq!(
+            apply_batch(&mut l, &[at(5, Event::ExpenseUpdated(found))]),
+            Step::Applied
+        );
         assert_eq!((ids(&l), l.totals.0[0].1), (vec![3], 900));
     }
 
@@ -596,14 +604,26 @@ mod tests {
 
     #[test]
     fn bulk_delete_applies_each_row_or_reloads() {
-        let rows = vec![expense(3, "2024-03-03", 300), expense(2, "2024-03-02", 200), expense(1, "2024-03-01", 100)];
+        let rows = vec![
+            expense(3, "2024-03-03", 300),
+            expense(2, "2024-03-02", 200),
+            expense(1, "2024-03-01", 100),
+        ];
         let page = snapshot(&rows, &ListFilter::default(), 2, 1);
-        let bulk = |ids: Vec<i64>, was: Vec<Expense>| at(2, Event::ExpensesBulkDeleted(ExpensesGone { ids, was }));
+        let bulk = |ids: Vec<i64>, was: Vec<Expense>| {
+            at(2, Event::ExpensesBulkDeleted(ExpensesGone { ids, was }))
+        };
         let mut l = page.clone();
-        assert_eq!(apply_batch(&mut l, &[bulk(vec![1, 3], rows.clone())]), Step::Applied);
+        assert_eq!(
+            apply_batch(&mut l, &[bulk(vec![1, 3], rows.clone())]),
+            Step::Applied
+        );
         assert_eq!((ids(&l), l.count, l.totals.0[0].1), (vec![2], 1, 200));
         let mut l = page;
-        assert_eq!(apply_batch(&mut l, &[bulk(vec![1, 3], vec![])]), Step::Reload);
+        assert_eq!(
+            apply_batch(&mut l, &[bulk(vec![1, 3], vec![])]),
+            Step::Reload
+        );
     }
 
     /// The rule behind every case above, checked over many writes: a snapshot plus the
@@ -612,7 +632,9 @@ mod tests {
     fn a_followed_page_always_equals_a_fresh_one() {
         let mut seed: u64 = 0x5eed;
         let mut next = move |n: u64| {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (seed >> 33) % n
         };
         let categories = ["Food", "Travel", "Other"];
@@ -629,7 +651,11 @@ mod tests {
             let mut l = snapshot(&all, &filter, 3, 0);
             let (mut reloads, mut applied) = (0, 0);
             for seq in 1..=400 {
-                let mut row = expense(1 + next(30) as i64, &format!("2024-0{}-1{}", 2 + next(3), next(10)), 1 + next(9) as i64 * 100);
+                let mut row = expense(
+                    1 + next(30) as i64,
+                    &format!("2024-0{}-1{}", 2 + next(3), next(10)),
+                    1 + next(9) as i64 * 100,
+                );
                 row.category = categories[next(3) as usize].into();
                 row.description = format!("row {}", next(5));
                 let event = match (next(4), all.iter().position(|e| e.id == row.id)) {
@@ -660,7 +686,10 @@ mod tests {
                 let fresh = snapshot(&all, &filter, l.items.len(), seq);
                 assert_eq!(l, fresh, "after event {seq} with {filter:?}");
             }
-            assert!(applied > 300, "most events apply in place ({applied}, {reloads} reloads)");
+            assert!(
+                applied > 300,
+                "most events apply in place ({applied}, {reloads} reloads)"
+            );
         }
     }
 
@@ -674,5 +703,4 @@ mod tests {
         assert_eq!(apply_batch(&mut l, &[member]), Step::Applied);
         assert_eq!((ids(&l), l.cursor), (vec![1], 6));
     }
-
 }

@@ -156,7 +156,10 @@ impl Period {
     /// Reads the period from query parameters; none given means the month of `today`.
     pub fn from_query(get: &dyn Fn(&str) -> Option<String>, today: &str) -> AppResult<Period> {
         let period = get("period").unwrap_or_default();
-        let (from, to) = (get("from").unwrap_or_default(), get("to").unwrap_or_default());
+        let (from, to) = (
+            get("from").unwrap_or_default(),
+            get("to").unwrap_or_default(),
+        );
         if !from.is_empty() || !to.is_empty() {
             let check = |field: &str, date: &str| -> AppResult<()> {
                 if parse_iso_date(date).is_none() || date < FIRST_DAY {
@@ -183,7 +186,8 @@ impl Period {
             month => {
                 let bad = || AppError::validation("period", "Choose a month as YYYY-MM.");
                 let (y, m) = month.split_once('-').ok_or_else(bad)?;
-                let (y, m): (i64, u32) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+                let (y, m): (i64, u32) =
+                    (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
                 if month.len() != 7 || !(2000..=9999).contains(&y) || !(1..=12).contains(&m) {
                     return Err(bad());
                 }
@@ -318,7 +322,10 @@ impl ListFilter {
     pub fn check(&self) -> AppResult<()> {
         for (field, date) in [("from", &self.from), ("to", &self.to)] {
             if parse_iso_date(date).is_none() {
-                return Err(AppError::validation(field, "Enter a real date (YYYY-MM-DD)."));
+                return Err(AppError::validation(
+                    field,
+                    "Enter a real date (YYYY-MM-DD).",
+                ));
             }
         }
         if self.from > self.to {
@@ -334,13 +341,22 @@ impl ListFilter {
             ));
         }
         if self.q.chars().any(char::is_control) || self.q != self.q.to_lowercase() {
-            return Err(AppError::validation("q", "The search contains invalid characters."));
+            return Err(AppError::validation(
+                "q",
+                "The search contains invalid characters.",
+            ));
         }
         if !self.category.is_empty() && !CATEGORIES.contains(&self.category.as_str()) {
-            return Err(AppError::validation("category", "Choose a category from the list."));
+            return Err(AppError::validation(
+                "category",
+                "Choose a category from the list.",
+            ));
         }
         if !self.currency.is_empty() && currency_exponent(&self.currency).is_none() {
-            return Err(AppError::validation("currency", "Choose a currency from the list."));
+            return Err(AppError::validation(
+                "currency",
+                "Choose a currency from the list.",
+            ));
         }
         Ok(())
     }
@@ -460,37 +476,88 @@ mod tests {
 
     #[test]
     fn months_step_across_years() {
-        assert_eq!(Period::Month(2026, 1).step(-1), Some(Period::Month(2025, 12)));
-        assert_eq!(Period::Month(2026, 12).step(1), Some(Period::Month(2027, 1)));
+        assert_eq!(
+            Period::Month(2026, 1).step(-1),
+            Some(Period::Month(2025, 12))
+        );
+        assert_eq!(
+            Period::Month(2026, 12).step(1),
+            Some(Period::Month(2027, 1))
+        );
         assert_eq!(Period::Month(2000, 1).step(-1), None);
         assert_eq!(Period::All.step(1), None);
     }
 
     #[test]
     fn reads_ranges_and_all_and_refuses_nonsense() {
-        let range = Period::from_query(&params(&[("from", "2026-01-05"), ("to", "2026-02-10")]), "2026-03-01");
-        assert_eq!(range.unwrap(), Period::Range("2026-01-05".into(), "2026-02-10".into()));
-        assert_eq!(Period::from_query(&params(&[("period", "all")]), "2026-03-01").unwrap(), Period::All);
+        let range = Period::from_query(
+            &params(&[("from", "2026-01-05"), ("to", "2026-02-10")]),
+            "2026-03-01",
+        );
+        assert_eq!(
+            range.unwrap(),
+            Period::Range("2026-01-05".into(), "2026-02-10".into())
+        );
+        assert_eq!(
+            Period::from_query(&params(&[("period", "all")]), "2026-03-01").unwrap(),
+            Period::All
+        );
         let field = |r: AppResult<Period>| match r {
             Err(AppError::Validation { field, .. }) => field,
             other => panic!("expected a validation error, got {other:?}"),
         };
-        assert_eq!(field(Period::from_query(&params(&[("period", "2026-13")]), "2026-03-01")), "period");
-        assert_eq!(field(Period::from_query(&params(&[("period", "26-1")]), "2026-03-01")), "period");
-        assert_eq!(field(Period::from_query(&params(&[("from", "2026-02-01"), ("to", "2026-01-01")]), "x")), "to");
-        assert_eq!(field(Period::from_query(&params(&[("from", "1999-12-31"), ("to", "2026-01-01")]), "x")), "from");
-        assert_eq!(field(Period::from_query(&params(&[("from", "2026-02-01")]), "x")), "to");
+        assert_eq!(
+            field(Period::from_query(
+                &params(&[("period", "2026-13")]),
+                "2026-03-01"
+            )),
+            "period"
+        );
+        assert_eq!(
+            field(Period::from_query(
+                &params(&[("period", "26-1")]),
+                "2026-03-01"
+            )),
+            "period"
+        );
+        assert_eq!(
+            field(Period::from_query(
+                &params(&[("from", "2026-02-01"), ("to", "2026-01-01")]),
+                "x"
+            )),
+            "to"
+        );
+        assert_eq!(
+            field(Period::from_query(
+                &params(&[("from", "1999-12-31"), ("to", "2026-01-01")]),
+                "x"
+            )),
+            "from"
+        );
+        assert_eq!(
+            field(Period::from_query(&params(&[("from", "2026-02-01")]), "x")),
+            "to"
+        );
     }
 
     #[test]
     fn filters_read_from_the_url_are_checked() {
         let p = Period::Month(2026, 11);
         let f = ListFilter::from_query(
-            &params(&[("q", "  Lunch "), ("category", "food"), ("currency", "eur"), ("sort", "amount"), ("member", "7")]),
+            &params(&[
+                ("q", "  Lunch "),
+                ("category", "food"),
+                ("currency", "eur"),
+                ("sort", "amount"),
+                ("member", "7"),
+            ]),
             &p,
         )
         .unwrap();
-        assert_eq!((f.q.as_str(), f.category.as_str(), f.currency.as_str()), ("lunch", "Food", "EUR"));
+        assert_eq!(
+            (f.q.as_str(), f.category.as_str(), f.currency.as_str()),
+            ("lunch", "Food", "EUR")
+        );
         assert_eq!((f.sort, f.member), (Sort::Amount, Some(UserId(7))));
         let field = |pairs| match ListFilter::from_query(&params(pairs), &p) {
             Err(AppError::Validation { field, .. }) => field,
@@ -511,7 +578,10 @@ mod tests {
         let mut f = ListFilter::of(&Period::Month(2026, 11));
         assert!(f.check().is_ok());
         f.q = "Upper".into();
-        assert!(f.check().is_err(), "the search is folded to lower case before it is sent");
+        assert!(
+            f.check().is_err(),
+            "the search is folded to lower case before it is sent"
+        );
         f.q = "x".into();
         f.from = "2026-13-01".into();
         assert!(f.check().is_err());
@@ -550,7 +620,9 @@ mod tests {
         assert_eq!(Key::decode(Sort::Amount, &a.encode()).unwrap(), a);
         assert!(Key::decode(Sort::Date, "2026-11-31.4").is_err());
         assert!(Key::decode(Sort::Amount, "12").is_err());
-        assert!(Key::new(Sort::Date, "2026-11-03", 0, 2) > Key::new(Sort::Date, "2026-11-02", 0, 9));
+        assert!(
+            Key::new(Sort::Date, "2026-11-03", 0, 2) > Key::new(Sort::Date, "2026-11-02", 0, 9)
+        );
         assert!(Key::new(Sort::Amount, "", 100, 1) > Key::new(Sort::Amount, "", 99, 5));
     }
 
@@ -561,6 +633,9 @@ mod tests {
         f.sort = Sort::Amount;
         let mut pairs = Period::Month(2026, 11).query();
         pairs.extend(f.query());
-        assert_eq!(encode_query(&pairs), "period=2026-11&q=caf%C3%A9%20%26%20co&sort=amount");
+        assert_eq!(
+            encode_query(&pairs),
+            "period=2026-11&q=caf%C3%A9%20%26%20co&sort=amount"
+        );
     }
 }

@@ -279,7 +279,9 @@ pub fn follow_list<L, F, Fut>(
     let Some(live) = use_live() else { return };
     let lost = use_context::<LostAccess>();
     let reload = move || {
-        let shown = list.with_untracked(|l| l.shown()).max(crate::model::filter::PAGE);
+        let shown = list
+            .with_untracked(|l| l.shown())
+            .max(crate::model::filter::PAGE);
         leptos::task::spawn_local(async move {
             if let Ok(fresh) = load(shown).await {
                 // An older answer never replaces a newer snapshot.

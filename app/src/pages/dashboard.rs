@@ -139,8 +139,16 @@ pub async fn load_dashboard(
     let f = view.filter;
     let open = OpenWorkspace {
         workspace: w,
-        expenses: crate::expenses::ssr::list(&state, workspace_id, f.clone(), None, view.expenses_shown).await?,
-        earnings: crate::earnings::ssr::list(&state, workspace_id, f, None, view.earnings_shown).await?,
+        expenses: crate::expenses::ssr::list(
+            &state,
+            workspace_id,
+            f.clone(),
+            None,
+            view.expenses_shown,
+        )
+        .await?,
+        earnings: crate::earnings::ssr::list(&state, workspace_id, f, None, view.earnings_shown)
+            .await?,
         budgets: crate::budgets::ssr::list(&state, workspace_id, month).await?,
         goals: crate::goals::ssr::list(&state, workspace_id).await?,
     };
@@ -162,11 +170,13 @@ pub fn DashboardPage() -> impl IntoView {
     let query = use_query_map();
     // The view the URL names (period, filters, rows shown); a bad parameter is said
     // above the lists, which show the default view instead.
-    let (view, view_error) = query.with_untracked(|q| {
-        DashboardView::from_query(&|name| q.get(name), &today_iso())
-    });
+    let (view, view_error) =
+        query.with_untracked(|q| DashboardView::from_query(&|name| q.get(name), &today_iso()));
     let view = StoredValue::new(view);
-    let data = Resource::new(move || ws.get(), move |ws| load_dashboard(ws, view.get_value()));
+    let data = Resource::new(
+        move || ws.get(),
+        move |ws| load_dashboard(ws, view.get_value()),
+    );
     // The row being edited (`?edit_expense=<id>`, `?edit_earning=<id>`), if any.
     let edit = move |name: &str| {
         query
@@ -287,6 +297,12 @@ fn ViewBar(
         .map(|(name, value)| view! { <input type="hidden" name=name value=value/> })
         .collect_view();
     let action = format!("/w/{ws}");
+    // The same view, as a file in the columns the import reads.
+    let export = |kind: &str| {
+        let mut pairs = period.query();
+        pairs.extend(filter.query());
+        format!("/w/{ws}/export/{kind}?{}", encode_query(&pairs))
+    };
     view! {
         <section class="view-bar" aria-label="What the lists show" data-testid="view-bar">
             <nav class="period-nav" aria-label="Period">
@@ -328,6 +344,10 @@ fn ViewBar(
                     <button type="submit">"Show range"</button>
                 </form>
             </details>
+            <p class="export">"Download what is shown (CSV): "
+                <a href=export("expenses") download data-testid="export-expenses">"expenses"</a> " · "
+                <a href=export("earnings") download data-testid="export-earnings">"earnings"</a>
+            </p>
         </section>
     }
 }
@@ -455,7 +475,10 @@ fn shown_of(shown: usize, count: i64, one: &str, many: &str) -> String {
 /// What the period adds up to: spent, earned and the difference per currency, hours
 /// and the hourly rate. Moves with both lists.
 #[component]
-fn PeriodSummary(expenses: RwSignal<ExpenseList>, earnings: RwSignal<EarningList>) -> impl IntoView {
+fn PeriodSummary(
+    expenses: RwSignal<ExpenseList>,
+    earnings: RwSignal<EarningList>,
+) -> impl IntoView {
     let net = move || {
         let mut net = earnings.with(|l| l.totals.clone());
         expenses.with(|l| {
@@ -500,7 +523,9 @@ where
         ev.prevent_default();
         let (after, cursor, shown) = list.with_untracked(|l| (l.last_key(), l.cursor(), l.shown()));
         leptos::task::spawn_local(async move {
-            let Ok(page) = load(after, PAGE).await else { return };
+            let Ok(page) = load(after, PAGE).await else {
+                return;
+            };
             let appended = list.try_update(|l| {
                 // Exact only if nothing moved: the list, and the page read, are both
                 // at the position the request was made from.
@@ -566,14 +591,24 @@ fn ExpensesPanel(
     let delete = ServerAction::<DeleteExpense>::new();
     let bulk = ServerAction::<DeleteExpenses>::new();
     let read = move |after: Option<String>, limit: i64| {
-        list_expenses(ws, list.with_untracked(|l| l.filter.clone()), after, Some(limit))
+        list_expenses(
+            ws,
+            list.with_untracked(|l| l.filter.clone()),
+            after,
+            Some(limit),
+        )
     };
-    follow_list(list, ws, move |n| read(None, n), move || {
-        create.version().get()
-            + update.version().get()
-            + delete.version().get()
-            + bulk.version().get()
-    });
+    follow_list(
+        list,
+        ws,
+        move |n| read(None, n),
+        move || {
+            create.version().get()
+                + update.version().get()
+                + delete.version().get()
+                + bulk.version().get()
+        },
+    );
     let more = load_more(list, read);
     // The row being edited comes from the list itself, so it is as current as the list.
     let target = Memo::new(move |_| {
@@ -758,14 +793,24 @@ fn EarningsPanel(
     let delete = ServerAction::<DeleteEarning>::new();
     let add_platform = ServerAction::<CreatePlatform>::new();
     let read = move |after: Option<String>, limit: i64| {
-        list_earnings(ws, list.with_untracked(|l| l.filter.clone()), after, Some(limit))
+        list_earnings(
+            ws,
+            list.with_untracked(|l| l.filter.clone()),
+            after,
+            Some(limit),
+        )
     };
-    follow_list(list, ws, move |n| read(None, n), move || {
-        create.version().get()
-            + update.version().get()
-            + delete.version().get()
-            + add_platform.version().get()
-    });
+    follow_list(
+        list,
+        ws,
+        move |n| read(None, n),
+        move || {
+            create.version().get()
+                + update.version().get()
+                + delete.version().get()
+                + add_platform.version().get()
+        },
+    );
     let more = load_more(list, read);
     let here = StoredValue::new(here);
     let more_href = move || {

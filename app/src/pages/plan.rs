@@ -135,9 +135,12 @@ pub fn GoalsPanel(
     let give = ServerAction::<Contribute>::new();
     let delete = ServerAction::<DeleteGoal>::new();
     let list = RwSignal::new(initial);
-    follow_list(list, ws, move |_| list_goals(ws), move || {
-        create.version().get() + give.version().get() + delete.version().get()
-    });
+    follow_list(
+        list,
+        ws,
+        move |_| list_goals(ws),
+        move || create.version().get() + give.version().get() + delete.version().get(),
+    );
     let create_error = action_error(create.value());
     let list_error = Signal::derive(move || {
         action_error(give.value())

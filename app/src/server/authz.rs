@@ -114,7 +114,18 @@ pub struct Caller {
 pub async fn member(workspace_id: WorkspaceId, need: Need) -> AppResult<Caller> {
     let state = state()?;
     let parts = use_context::<http::request::Parts>().ok_or(AppError::Unauthorized)?;
-    let (user, _, role) = authenticate_in(&state, &parts.headers, Some(workspace_id))
+    member_by_headers(state, &parts.headers, workspace_id, need).await
+}
+
+/// `member` for a handler outside the server functions (the CSV export), which has
+/// the state and the request's headers in hand: the same checks, the same errors.
+pub async fn member_by_headers(
+    state: AppState,
+    headers: &http::HeaderMap,
+    workspace_id: WorkspaceId,
+    need: Need,
+) -> AppResult<Caller> {
+    let (user, _, role) = authenticate_in(&state, headers, Some(workspace_id))
         .await?
         .ok_or(AppError::Unauthorized)?;
     let role = allowed(role, need)?;

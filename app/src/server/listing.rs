@@ -38,7 +38,8 @@ impl Where {
     fn push(&mut self, condition: String, arg: Arg) {
         self.args.push(arg);
         self.sql.push_str(" AND ");
-        self.sql.push_str(&condition.replace('#', &format!("${}", self.args.len() + 1)));
+        self.sql
+            .push_str(&condition.replace('#', &format!("${}", self.args.len() + 1)));
     }
 
     /// The filter's conditions over `columns`, after `workspace_id = $1`.
@@ -56,7 +57,10 @@ impl Where {
             );
         }
         if !filter.currency.is_empty() {
-            w.push(format!("{} = #", c.currency), Arg::Text(filter.currency.clone()));
+            w.push(
+                format!("{} = #", c.currency),
+                Arg::Text(filter.currency.clone()),
+            );
         }
         if let Some(m) = filter.member {
             w.push(format!("{} = #", c.created_by), Arg::Int(m.0));
@@ -154,6 +158,9 @@ mod tests {
         );
         assert_eq!(w.args[2], Arg::Text("%50\\%\\_off%".into()));
         assert_eq!(w.args.len(), 7);
-        assert_eq!(order_by(Sort::Amount, &COLUMNS), "ORDER BY e.amount_minor DESC, e.id DESC");
+        assert_eq!(
+            order_by(Sort::Amount, &COLUMNS),
+            "ORDER BY e.amount_minor DESC, e.id DESC"
+        );
     }
 }

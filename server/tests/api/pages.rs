@@ -29,7 +29,10 @@ async fn pages_render_for_users_and_redirect_strangers(app: TestApp) {
         .await;
     // The expense is dated 2026-11-20: all time shows it, whatever today is.
     let res = app
-        .get(&format!("/w/{}?period=all", ann.personal_ws), Some(&ann.token))
+        .get(
+            &format!("/w/{}?period=all", ann.personal_ws),
+            Some(&ann.token),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     let html = res.text().await.unwrap();
@@ -40,7 +43,10 @@ async fn pages_render_for_users_and_redirect_strangers(app: TestApp) {
 
     let bob = app.register("bob@example.com").await;
     let html = app
-        .get(&format!("/w/{}?period=all", ann.personal_ws), Some(&bob.token))
+        .get(
+            &format!("/w/{}?period=all", ann.personal_ws),
+            Some(&bob.token),
+        )
         .await
         .text()
         .await

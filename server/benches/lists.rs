@@ -1,0 +1,233 @@
+//! Filtered lists at 100,000 rows (issue 14, point 2): how long `expenses/list` takes,
+//! over real HTTP against the release server, for the views a user opens — a month,
+//! all time, a search, a category in a month, largest first, a deep page — and the
+//! dashboard page itself, on SQLite and on PostgreSQL.
+//!
+//! For each backend it starts the server on a fresh database (a SQLite file; a new
+//! database on the server named by `BENCH_POSTGRES_URL`, default
+//! `postgres://postgres@127.0.0.1:5432/test`, dropped at the end), signs up one user,
+//! writes `--rows` expenses into their workspace with one SQL statement (dates over
+//! eight years, 13 categories, one in ten in USD, one in seven a "lunch"), then sends
+//! each request `--requests` times one after the other and prints p50 and p95 in ms.
+//!
+//! `cargo bench -p server --bench lists -- --rows 100000 --requests 200`
+
+mod support;
+
+use std::time::Instant;
+
+use serde_json::Value;
+use sqlx::{Connection, Executor};
+
+use support::{percentile, start, PASSWORD};
+
+struct Args {
+    rows: u64,
+    requests: usize,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        rows: 100_000,
+        requests: 200,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || -> u64 {
+            it.next()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("{flag} wants a number"))
+        };
+        match flag.as_str() {
+            "--rows" => a.rows = value(),
+            "--requests" => a.requests = value() as usize,
+            "--bench" => {}
+            other => panic!("unknown flag {other}"),
+        }
+    }
+    assert!(a.rows >= 1 && a.requests >= 1);
+    a
+}
+
+/// `rows` expenses of `user` in workspace `ws`, written in one statement. Day `i % 2920`
+/// after 2019-01-01, so every month of 2019–2026 has about rows / 96.
+fn seed_sql(postgres: bool, rows: u64, ws: i64, user: i64) -> String {
+    let date = if postgres {
+        "to_char(DATE '2019-01-01' + CAST(i % 2920 AS INTEGER), 'YYYY-MM-DD')"
+    } else {
+        "date('2019-01-01', '+' || (i % 2920) || ' days')"
+    };
+    format!(
+        "INSERT INTO expenses (workspace_id, amount_minor, currency, category, description, spent_on, created_by, created_at, updated_at) \
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows}) \
+         SELECT {ws}, 100 + (i * 7919) % 100000, CASE WHEN i % 10 = 0 THEN 'USD' ELSE 'EUR' END, \
+         CASE i % 13 WHEN 0 THEN 'Food' WHEN 1 THEN 'Transport' WHEN 2 THEN 'Housing' WHEN 3 THEN 'Utilities' \
+           WHEN 4 THEN 'Software' WHEN 5 THEN 'Equipment' WHEN 6 THEN 'Travel' WHEN 7 THEN 'Marketing' \
+           WHEN 8 THEN 'Office' WHEN 9 THEN 'Health' WHEN 10 THEN 'Education' WHEN 11 THEN 'Taxes' ELSE 'Other' END, \
+         CASE WHEN i % 7 = 0 THEN 'Team lunch ' || i ELSE 'Expense number ' || i END, \
+         {date}, {user}, 0, 0 FROM n"
+    )
+}
+
+async fn run(backend: &str, database_url: &str, a: &Args) {
+    let server = start(database_url, &format!("lists-{backend}"));
+    let base = &server.base;
+    let http = reqwest::Client::new();
+    let res = http
+        .post(format!("{base}/api/auth/register"))
+        .form(&[
+            ("email", "lists@example.com"),
+            ("display_name", "Lists"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "sign-up: {}", res.status());
+    let token = res.headers()["x-session-token"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let me: Value = res.json().await.unwrap();
+    let list: Value = http
+        .post(format!("{base}/api/workspaces/list"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ws = list[0]["id"].as_i64().unwrap();
+
+    let t = Instant::now();
+    let mut db = sqlx::AnyConnection::connect(database_url).await.unwrap();
+    db.execute(
+        seed_sql(
+            backend == "postgres",
+            a.rows,
+            ws,
+            me["id"].as_i64().unwrap(),
+        )
+        .as_str(),
+    )
+    .await
+    .unwrap();
+    if backend == "postgres" {
+        db.execute("ANALYZE expenses").await.unwrap();
+    } else {
+        db.execute("ANALYZE").await.unwrap();
+    }
+    drop(db);
+    println!(
+        "{backend}: {} rows written in {:.1} s",
+        a.rows,
+        t.elapsed().as_secs_f64()
+    );
+
+    let ws_s = ws.to_string();
+    let month = [("filter[from]", "2026-03-01"), ("filter[to]", "2026-03-31")];
+    // Where the next page starts halfway down the whole list, newest first.
+    let deep: Value = http
+        .post(format!("{base}/api/expenses/list"))
+        .bearer_auth(&token)
+        .form(&[("workspace_id", ws_s.as_str()), ("limit", "1000")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let last = &deep["items"][999];
+    let after = format!("{}.{}", last["spent_on"].as_str().unwrap(), last["id"]);
+    let cases: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        ("a month, newest 50", month.to_vec()),
+        ("all time, newest 50", vec![]),
+        ("all time, search \"lunch\"", vec![("filter[q]", "lunch")]),
+        (
+            "a month, search \"lunch\"",
+            [&month[..], &[("filter[q]", "lunch")]].concat(),
+        ),
+        (
+            "a month, category Food",
+            [&month[..], &[("filter[category]", "Food")]].concat(),
+        ),
+        ("all time, largest first", vec![("filter[sort]", "amount")]),
+        (
+            "all time, page after row 1,000",
+            vec![("after", after.as_str())],
+        ),
+    ];
+    println!("| {backend}: request | p50 ms | p95 ms | rows selected |");
+    println!("|---|---|---|---|");
+    for (name, params) in cases {
+        let mut form = vec![("workspace_id", ws_s.as_str())];
+        form.extend(params);
+        let mut times = Vec::with_capacity(a.requests);
+        let mut count = Value::Null;
+        for _ in 0..a.requests {
+            let t = Instant::now();
+            let res = http
+                .post(format!("{base}/api/expenses/list"))
+                .bearer_auth(&token)
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            assert!(res.status().is_success(), "{name}: {}", res.status());
+            let body: Value = res.json().await.unwrap();
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+            count = body["count"].clone();
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "| {name} | {:.1} | {:.1} | {count} |",
+            percentile(&times, 0.5),
+            percentile(&times, 0.95)
+        );
+    }
+    // The whole dashboard page of a month (both lists, budgets, goals, rendered).
+    let mut times = Vec::with_capacity(a.requests);
+    for _ in 0..a.requests {
+        let t = Instant::now();
+        let res = http
+            .get(format!("{base}/w/{ws}?period=2026-03"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success());
+        res.bytes().await.unwrap();
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "| the dashboard page of a month | {:.1} | {:.1} | |",
+        percentile(&times, 0.5),
+        percentile(&times, 0.95)
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let a = args();
+    sqlx::any::install_default_drivers();
+    let dir = std::env::temp_dir().join(format!("ll-lists-db-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sqlite = format!("sqlite://{}/bench.db", dir.display());
+    run("sqlite", &sqlite, &a).await;
+    std::fs::remove_dir_all(&dir).ok();
+
+    let admin = std::env::var("BENCH_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let name = format!("ll_bench_lists_{}", std::process::id());
+    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+    conn.execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .unwrap();
+    let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+    run("postgres", &url, &a).await;
+    conn.execute(format!("DROP DATABASE {name} WITH (FORCE)").as_str())
+        .await
+        .unwrap();
+}

@@ -1,0 +1,69 @@
+//! What the benchmarks share: a release server process on a database, and statistics.
+
+#![allow(dead_code)] // each bench uses its own part
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A server process, killed when dropped.
+pub struct Instance {
+    child: Child,
+    pub base: String,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the release server on `database_url` (its files in a temporary directory
+/// named after `name`) and waits until it listens.
+pub fn start(database_url: &str, name: &str) -> Instance {
+    let dir = std::env::temp_dir().join(format!("ll-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+        .env("LIVELEDGER_ADDR", "127.0.0.1:0")
+        .env("DATABASE_URL", database_url)
+        .env("DATA_DIR", &dir)
+        .env(
+            "JWT_SECRET",
+            "bench-secret-that-is-long-enough-for-hs256-0123456789",
+        )
+        .env("SIGNUP_LIMIT_PER_ADDRESS", "1000000")
+        .env("LIVE_SOCKETS_PER_ADDRESS", "1000000")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the server");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = lines.next().expect("the server starts").unwrap();
+        if let Some(url) = line.strip_prefix("LiveLedger is running at ") {
+            break url.trim().to_owned();
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    Instance { child, base }
+}
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}

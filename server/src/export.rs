@@ -1,0 +1,71 @@
+//! `GET /w/{ws}/export/{expenses|earnings}?<the dashboard's view>`: the CSV of what the
+//! list shows, as a download. The same guard as every read of a workspace
+//! (`authz::member_by_headers`), the same view parameters as the dashboard
+//! (`Period::from_query`, `ListFilter::from_query`); an error is its status with the
+//! message as plain text.
+
+use std::collections::HashMap;
+
+use app::{
+    dates::today_iso,
+    error::AppError,
+    export::{file_name, ssr::csv},
+    import::ImportKind,
+    model::{
+        filter::{ListFilter, Period},
+        ids::WorkspaceId,
+        workspace::Need,
+    },
+    server::{authz::member_by_headers, AppState},
+};
+use axum::{
+    extract::{Path, Query, State},
+    http::{header, HeaderMap},
+    response::{IntoResponse, Response},
+};
+
+pub async fn export(
+    State(state): State<AppState>,
+    Path((workspace_id, kind)): Path<(WorkspaceId, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    match run(state, workspace_id, &kind, &query, &headers).await {
+        Ok((name, body)) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}\""),
+                ),
+                (header::CACHE_CONTROL, "no-store".to_owned()),
+            ],
+            body,
+        )
+            .into_response(),
+        Err(e) => (e.status(), e.to_string()).into_response(),
+    }
+}
+
+async fn run(
+    state: AppState,
+    workspace_id: WorkspaceId,
+    kind: &str,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Result<(String, String), AppError> {
+    let caller = member_by_headers(state, headers, workspace_id, Need::Read).await?;
+    let kind = ImportKind::parse(kind)?;
+    let get = |name: &str| query.get(name).cloned();
+    let period = Period::from_query(&get, &today_iso())?;
+    let filter = ListFilter::from_query(&get, &period)?;
+    let name = file_name(kind, &filter);
+    let body = csv(&caller.state, workspace_id, kind, filter).await?;
+    tracing::info!(
+        workspace_id = workspace_id.0,
+        kind = kind.as_str(),
+        bytes = body.len(),
+        "export"
+    );
+    Ok((name, body))
+}
