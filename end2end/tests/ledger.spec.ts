@@ -36,7 +36,7 @@ test('add, edit and delete an expense, with validation errors', async ({ page })
 
   await edited.getByRole('button', { name: 'Delete Printer toner' }).click();
   await expect(page.getByTestId('expense-row')).toHaveCount(0);
-  await expect(page.getByText('No expenses yet.')).toBeVisible();
+  await expect(page.getByText('No expenses in this period.')).toBeVisible();
 });
 
 test('delete several expenses at once', async ({ page }) => {

@@ -39,9 +39,11 @@ test('a month and a search in the URL, paged, and still live from another browse
   await addExpense(p, '7', 'Transport', 'Taxi', `${now}-02`);
   await addExpense(p, '99', 'Food', 'Old lunch', `${before}-15`);
 
-  // The dashboard opens on this month: last month's lunch is not in it.
+  // The dashboard opens on this month: last month's lunch is not in it. The import
+  // reloaded the first 50 rows; the two entries after it arrived live, newest, so
+  // they are shown as well as counted.
   await expect(p.getByTestId('period')).toHaveText(label(now));
-  await expect(p.getByTestId('expense-count')).toContainText('50 of 57 expenses');
+  await expect(p.getByTestId('expense-count')).toContainText('52 of 57 expenses');
   await expect(p.getByTestId('summary-spent')).toHaveText('72.00 EUR');
   await expect(p.getByTestId('expense-row').filter({ hasText: 'Old lunch' })).toHaveCount(0);
 
@@ -101,7 +103,7 @@ test('a month and a search in the URL, paged, and still live from another browse
   await expect(m.getByTestId('expense-row')).toHaveCount(55);
   await expect(m.getByTestId('expense-count')).toContainText('55 expenses');
   await expect(m.getByTestId('expense-count')).not.toContainText(' of ');
-  await expect(m.getByTestId('expense-more')).toHaveCount(0);
+  await expect(m.getByTestId('expense-more')).toBeHidden();
   const names = await m.getByTestId('expense-row').locator('.description').allTextContents();
   expect(new Set(names).size).toBe(55);
 

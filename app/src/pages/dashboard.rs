@@ -442,8 +442,10 @@ fn WorkspaceView(
                     <p class="notice" role="status">"You are a viewer in this workspace: you can see everything but change nothing."</p>
                 })}
             </Show>
-            <div hidden=move || lost.get()>{children()}</div>
-            <Show when=move || !lost.get()>
+            // Hidden rather than removed when access ends (a `Show` costs the WASM far
+            // more than an attribute).
+            <div hidden=move || lost.get()>
+                {children()}
                 <PeriodSummary expenses earnings/>
                 <div class="panels">
                     <ExpensesPanel ws=ws.id can_write list=expenses here=here.get_value() editing=edit_expense/>
@@ -453,7 +455,7 @@ fn WorkspaceView(
                     {can_write.then(|| view! { <super::import::ImportPanel ws=ws.id/> })}
                 </div>
                 <crate::live::client::EventLog/>
-            </Show>
+            </div>
         </main>
     }
     .into_any()
@@ -610,6 +612,12 @@ fn ExpensesPanel(
         },
     );
     let more = load_more(list, read);
+    // The filter is the page's: it does not change while the island lives.
+    let empty = if list.with_untracked(|l| l.filter.narrowed()) {
+        "No expenses match."
+    } else {
+        "No expenses in this period."
+    };
     // The row being edited comes from the list itself, so it is as current as the list.
     let target = Memo::new(move |_| {
         let id = editing?;
@@ -646,7 +654,7 @@ fn ExpensesPanel(
             })}
             <Show
                 when=move || list.with(|l| !l.items.is_empty())
-                fallback=move || view! { <p class="empty">{move || list.with(|l| if l.filter.narrowed() { "No expenses match." } else { "No expenses in this period." })}</p> }
+                fallback=move || view! { <p class="empty">{empty}</p> }
             >
                 <ul class="rows" data-testid="expense-list">
                     // Keyed by the whole row: an edited row is rendered anew, the others
@@ -656,9 +664,8 @@ fn ExpensesPanel(
                     </For>
                 </ul>
             </Show>
-            <Show when=move || list.with(|l| (l.items.len() as i64) < l.count)>
-                <a class="button more" href=more_href on:click=more data-testid="expense-more">"Show more"</a>
-            </Show>
+            <a class="button more" href=more_href on:click=more data-testid="expense-more"
+                hidden=move || list.with(|l| l.items.len() as i64 >= l.count)>"Show more"</a>
         </section>
     }
     .into_any()
@@ -812,6 +819,11 @@ fn EarningsPanel(
         },
     );
     let more = load_more(list, read);
+    let empty = if list.with_untracked(|l| l.filter.narrowed()) {
+        "No earnings match."
+    } else {
+        "No earnings in this period."
+    };
     let here = StoredValue::new(here);
     let more_href = move || {
         let n = list.with(|l| l.items.len() as i64 + PAGE);
@@ -835,28 +847,25 @@ fn EarningsPanel(
                 <span>"Total: "</span><strong>{move || list.with(|l| l.totals.display())}</strong>
                 <span class="muted" data-testid="earning-count">{move || list.with(|l| format!(" · {} h · {}", format_hours(l.total_hours_centi), shown_of(l.items.len(), l.count, "entry", "entries")))}</span>
             </p>
-            <ul class="platform-totals" data-testid="platform-totals">
+            // One text node: "Upwork 300.00 USD · Fiverr 20.00 EUR".
+            <p class="platform-totals muted" data-testid="platform-totals">
                 {move || list.with(|l| {
                     l.by_platform
                         .0
                         .iter()
                         .map(|(id, currency, minor)| {
-                            let name = l
-                                .platforms
-                                .iter()
-                                .find(|p| p.id.to_string() == *id)
-                                .map(|p| p.name.clone())
-                                .unwrap_or_default();
-                            view! { <li><span>{name}</span> " " <strong>{crate::money::format_display(*minor, currency)}</strong></li> }
+                            let name = l.platforms.iter().find(|p| p.id.to_string() == *id).map(|p| p.name.as_str()).unwrap_or("");
+                            format!("{name} {}", crate::money::format_display(*minor, currency))
                         })
-                        .collect_view()
+                        .collect::<Vec<_>>()
+                        .join(" · ")
                 })}
-            </ul>
+            </p>
             {move || list.with(|l| view! { <super::charts::EarningsChart by_month=l.by_month.clone() totals=l.totals.clone()/> })}
             <FormError error=delete_error/>
             <Show
                 when=move || list.with(|l| !l.items.is_empty())
-                fallback=move || view! { <p class="empty">{move || list.with(|l| if l.filter.narrowed() { "No earnings match." } else { "No earnings in this period." })}</p> }
+                fallback=move || view! { <p class="empty">{empty}</p> }
             >
                 <ul class="rows" data-testid="earning-list">
                     <For each=move || list.with(|l| l.items.clone()) key=|e| e.clone() let:e>
@@ -864,9 +873,8 @@ fn EarningsPanel(
                     </For>
                 </ul>
             </Show>
-            <Show when=move || list.with(|l| (l.items.len() as i64) < l.count)>
-                <a class="button more" href=more_href on:click=more data-testid="earning-more">"Show more"</a>
-            </Show>
+            <a class="button more" href=more_href on:click=more data-testid="earning-more"
+                hidden=move || list.with(|l| l.items.len() as i64 >= l.count)>"Show more"</a>
         </section>
     }
     .into_any()
