@@ -8,19 +8,21 @@ use crate::error::AppError;
 pub use crate::model::earning::*;
 pub use crate::model::filter::{ListFilter, MAX_ROWS};
 
-/// The earnings `filter` selects: `limit` rows (at most `MAX_ROWS`) from the start, or
-/// from after the row `after` names (`Key::encode`) for the next page. Without a
-/// filter: every row, newest first; without a limit: the first `PAGE` rows.
+/// The earnings the view selects (`view`: the dashboard URL's query string, such as
+/// `period=2026-11&q=lunch`; empty: every row, newest first): `limit` rows (at most
+/// `MAX_ROWS`; default `PAGE`) from the start, or after the row `after` names
+/// (`Key::encode`), for the next page.
 #[server(endpoint = "earnings/list")]
 pub async fn list_earnings(
     workspace_id: WorkspaceId,
-    #[server(default)] filter: ListFilter,
+    #[server(default)] view: String,
     #[server(default)] after: Option<String>,
     #[server(default)] limit: Option<i64>,
 ) -> Result<EarningList, AppError> {
     let guard =
         crate::server::authz::member(workspace_id, crate::model::workspace::Need::Read).await?;
-    filter.check()?;
+    let filter =
+        crate::server::listing::filter_of_view(&view, &crate::dates::today_iso())?;
     let after = after
         .map(|raw| crate::model::filter::Key::decode(filter.sort, &raw))
         .transpose()?;

@@ -44,7 +44,7 @@ test('a month and a search in the URL, paged, and still live from another browse
   // they are shown as well as counted.
   await expect(p.getByTestId('period')).toHaveText(label(now));
   await expect(p.getByTestId('expense-count')).toContainText('52 of 57 expenses');
-  await expect(p.getByTestId('summary-spent')).toHaveText('72.00 EUR');
+  await expect(p.getByTestId('period-summary')).toContainText('Spent 72.00 EUR · Earned 0 · Net -72.00 EUR');
   await expect(p.getByTestId('expense-row').filter({ hasText: 'Old lunch' })).toHaveCount(0);
 
   // The mate searches (a plain GET form: the view is in the URL).

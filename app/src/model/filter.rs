@@ -140,8 +140,11 @@ const MONTH_NAMES: [&str; 12] = [
 
 /// "2026-11" → "November 2026"; anything else as it is.
 pub fn month_label(key: &str) -> String {
-    match Period::from_query(&|name| (name == "period").then(|| key.to_owned()), "") {
-        Ok(period @ Period::Month(..)) => period.label(),
+    let month = key
+        .split_once('-')
+        .and_then(|(y, m)| Some((y.parse::<i64>().ok()?, m.parse::<u32>().ok()?)));
+    match month {
+        Some((y, m)) if (1..=12).contains(&m) => Period::Month(y, m).label(),
         _ => key.to_owned(),
     }
 }
@@ -242,10 +245,10 @@ impl Period {
     }
 }
 
-/// Which rows of a workspace a list holds, and in which order. A field left out of a
-/// request takes its value from `ListFilter::default()` (everything, newest first).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(default)]
+/// Which rows of a workspace a list holds, and in which order. In JSON it is one
+/// string (`to_line`): a derived struct's deserializer would cost the WASM about 5 KB
+/// more than this one's.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ListFilter {
     /// Inclusive ISO dates.
     pub from: String,
@@ -373,7 +376,7 @@ impl ListFilter {
     fn common(&self, date: &str, text: &str, currency: &str, by: UserId) -> bool {
         self.from.as_str() <= date
             && date <= self.to.as_str()
-            && (self.q.is_empty() || text.to_lowercase().contains(&self.q))
+            && (self.q.is_empty() || lower(text).contains(&self.q))
             && (self.currency.is_empty() || self.currency == currency)
             && self.member.is_none_or(|m| m == by)
     }
@@ -413,6 +416,87 @@ impl ListFilter {
         }
         q
     }
+}
+
+/// Fields of `ListFilter::to_line`, apart: U+001F, which none of them can hold (the
+/// search refuses control characters, the others are dates, codes and numbers).
+const SEP: char = '\u{1f}';
+
+impl ListFilter {
+    /// `from␟to␟q␟category␟platform␟member␟currency␟sort`, empty for "any".
+    pub fn to_line(&self) -> String {
+        let id = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+        [
+            self.from.clone(),
+            self.to.clone(),
+            self.q.clone(),
+            self.category.clone(),
+            id(self.platform),
+            id(self.member.map(|m| m.0)),
+            self.currency.clone(),
+            self.sort.as_str().to_owned(),
+        ]
+        .join(&SEP.to_string())
+    }
+
+    /// The filter a `to_line` string names (the form only: `check` says whether it
+    /// makes sense).
+    pub fn from_line(line: &str) -> Option<ListFilter> {
+        let f: Vec<&str> = line.split(SEP).collect();
+        let [from, to, q, category, platform, member, currency, sort] = f.as_slice() else {
+            return None;
+        };
+        let id = |s: &str| -> Option<Option<i64>> {
+            if s.is_empty() {
+                Some(None)
+            } else {
+                s.parse().ok().map(Some)
+            }
+        };
+        Some(ListFilter {
+            from: from.to_string(),
+            to: to.to_string(),
+            q: q.to_string(),
+            category: category.to_string(),
+            platform: id(platform)?,
+            member: id(member)?.map(UserId),
+            currency: currency.to_string(),
+            sort: Sort::parse(sort).ok()?,
+        })
+    }
+
+    /// The query string of this view as the dashboard's URL writes it
+    /// (`from=…&to=…&q=…`): what `expenses/list` and `earnings/list` take.
+    pub fn view_query(&self) -> String {
+        let mut pairs = vec![("from", self.from.clone()), ("to", self.to.clone())];
+        pairs.extend(self.query());
+        encode_query(&pairs)
+    }
+}
+
+impl Serialize for ListFilter {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_line())
+    }
+}
+
+impl<'de> Deserialize<'de> for ListFilter {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let line = String::deserialize(d)?;
+        ListFilter::from_line(&line).ok_or_else(|| serde::de::Error::custom("not a list filter"))
+    }
+}
+
+/// Text folded to lower case by Unicode's default mapping. In the browser the
+/// JavaScript engine's `toLowerCase` does it: the same mapping as Rust's, without the
+/// case tables Rust's would add to the WASM (about 16 KB).
+pub fn lower(text: &str) -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        return String::from(js_sys::JsString::from(text).to_lower_case());
+    }
+    #[allow(unreachable_code)]
+    text.to_lowercase()
 }
 
 /// `name=value&…`, each value percent-encoded: the link to a view.
@@ -610,6 +694,23 @@ mod tests {
         f.currency = "EUR".into();
         assert!(f.matches_expense(&lunch));
         assert!(f.narrowed());
+    }
+
+    #[test]
+    fn filters_travel_as_one_line() {
+        let mut f = ListFilter::of(&Period::Month(2026, 11));
+        (f.q, f.platform, f.member, f.sort) = ("a, b".into(), Some(3), Some(UserId(9)), Sort::Amount);
+        let json = serde_json::to_string(&f).unwrap();
+        assert_eq!(serde_json::from_str::<ListFilter>(&json).unwrap(), f);
+        assert!(ListFilter::from_line("2026-11-01").is_none());
+        assert_eq!(f.view_query(), "from=2026-11-01&to=2026-11-30&q=a%2C%20b&platform=3&member=9&sort=amount");
+    }
+
+    #[test]
+    fn month_keys_read_as_names() {
+        assert_eq!(month_label("2026-11"), "November 2026");
+        assert_eq!(month_label("2026-13"), "2026-13");
+        assert_eq!(month_label("soon"), "soon");
     }
 
     #[test]

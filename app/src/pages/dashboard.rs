@@ -501,13 +501,19 @@ fn PeriodSummary(
             _ => String::new(),
         })
     };
+    let hours = move || earnings.with(|l| format_hours(l.total_hours_centi));
+    // One text node (each reactive node costs the WASM its own code).
     view! {
-        <dl class="summary" data-testid="period-summary">
-            <div><dt>"Spent"</dt><dd data-testid="summary-spent">{move || expenses.with(|l| l.totals.display())}</dd></div>
-            <div><dt>"Earned"</dt><dd data-testid="summary-earned">{move || earnings.with(|l| l.totals.display())}</dd></div>
-            <div><dt>"Net"</dt><dd data-testid="summary-net">{net}</dd></div>
-            <div><dt>"Hours"</dt><dd data-testid="summary-hours">{move || earnings.with(|l| format!("{} h", format_hours(l.total_hours_centi)))}{rate}</dd></div>
-        </dl>
+        <p class="summary" data-testid="period-summary">
+            {move || format!(
+                "Spent {} · Earned {} · Net {} · {} h{}",
+                expenses.with(|l| l.totals.display()),
+                earnings.with(|l| l.totals.display()),
+                net(),
+                hours(),
+                rate()
+            )}
+        </p>
     }
 }
 
@@ -595,7 +601,7 @@ fn ExpensesPanel(
     let read = move |after: Option<String>, limit: i64| {
         list_expenses(
             ws,
-            list.with_untracked(|l| l.filter.clone()),
+            list.with_untracked(|l| l.filter.view_query()),
             after,
             Some(limit),
         )
@@ -802,7 +808,7 @@ fn EarningsPanel(
     let read = move |after: Option<String>, limit: i64| {
         list_earnings(
             ws,
-            list.with_untracked(|l| l.filter.clone()),
+            list.with_untracked(|l| l.filter.view_query()),
             after,
             Some(limit),
         )

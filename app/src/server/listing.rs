@@ -6,7 +6,29 @@
 //! the same in Rust. SQLite's `LOWER` folds ASCII letters only, so on SQLite a search
 //! for "é" does not find "É" (PostgreSQL and the browser do).
 
-use crate::model::filter::{Key, ListFilter, Sort};
+use crate::{
+    error::{AppError, AppResult},
+    model::filter::{Key, ListFilter, Period, Sort},
+};
+
+/// The longest view query string a list request may carry.
+const MAX_VIEW: usize = 1_000;
+
+/// The filter a view query string names (`ListFilter::view_query`, or the dashboard's
+/// URL: `period=2026-11&q=lunch`, `from=…&to=…`); an empty one is everything, newest
+/// first. Checked like the dashboard's URL: the first bad parameter is the error.
+pub fn filter_of_view(view: &str, today: &str) -> AppResult<ListFilter> {
+    if view.trim().is_empty() {
+        return Ok(ListFilter::default());
+    }
+    if view.len() > MAX_VIEW {
+        return Err(AppError::validation("view", "The view is too long."));
+    }
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(view.as_bytes()).into_owned().collect();
+    let get = |name: &str| pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    let period = Period::from_query(&get, today)?;
+    ListFilter::from_query(&get, &period)
+}
 
 /// The columns a list filters on, as its query names them.
 pub struct Columns {
@@ -140,6 +162,16 @@ mod tests {
         category: Some("e.category"),
         platform: None,
     };
+
+    #[test]
+    fn views_read_like_the_dashboards_url() {
+        let f = filter_of_view("period=2026-11&q=Caf%C3%A9&sort=amount", "2026-12-02").unwrap();
+        assert_eq!((f.from.as_str(), f.to.as_str(), f.q.as_str(), f.sort), ("2026-11-01", "2026-11-30", "café", Sort::Amount));
+        assert_eq!(filter_of_view(&f.view_query(), "2026-12-02").unwrap(), f);
+        assert_eq!(filter_of_view("", "2026-12-02").unwrap(), ListFilter::default());
+        assert!(filter_of_view("period=2026-13", "2026-12-02").is_err());
+        assert!(filter_of_view(&"q=x&".repeat(300), "2026-12-02").is_err());
+    }
 
     #[test]
     fn every_part_of_the_filter_becomes_a_numbered_condition() {
