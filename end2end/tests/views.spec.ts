@@ -48,6 +48,7 @@ test('a month and a search in the URL, paged, and still live from another browse
   await expect(p.getByTestId('expense-row').filter({ hasText: 'Old lunch' })).toHaveCount(0);
 
   // The mate searches (a plain GET form: the view is in the URL).
+  await m.getByText('Search and filters').click();
   await m.getByLabel('Search').fill('Lunch');
   await m.getByRole('button', { name: 'Apply' }).click();
   await expect(m).toHaveURL(new RegExp(`period=${now}&q=lunch`));

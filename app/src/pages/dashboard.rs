@@ -196,20 +196,36 @@ pub fn DashboardPage() -> impl IntoView {
                         view! {
                             <TopBar/>
                             <div class="layout">
-                                <WorkspaceNav list=data.workspaces current create_ws join/>
                                 {match data.open {
                                     Some(open) => {
                                         let id = open.workspace.id;
                                         let platforms = open.earnings.platforms.clone();
+                                        let mut currencies: Vec<String> = open
+                                            .expenses
+                                            .totals
+                                            .0
+                                            .iter()
+                                            .chain(&open.earnings.totals.0)
+                                            .map(|(c, _)| c.clone())
+                                            .collect();
+                                        currencies.sort();
+                                        currencies.dedup();
                                         let here = view.with_value(|v| v.href(id, &[]));
+                                        // The period and filters sit in the side column, under
+                                        // the switcher: rendered by the server only.
                                         view! {
+                                            <div class="side">
+                                                <WorkspaceNav list=data.workspaces current create_ws join/>
+                                                <ViewBar ws=id view=view.get_value() error=view_error.get_value() members platforms currencies/>
+                                            </div>
                                             <Title text=format!("{} · LiveLedger", open.workspace.name)/>
-                                            <WorkspaceView open here edit_expense=edit("edit_expense") edit_earning=edit("edit_earning")>
-                                                <ViewBar ws=id view=view.get_value() error=view_error.get_value() members platforms/>
-                                            </WorkspaceView>
+                                            <WorkspaceView open here edit_expense=edit("edit_expense") edit_earning=edit("edit_earning")/>
                                         }.into_any()
                                     }
                                     None => view! {
+                                        <div class="side">
+                                            <WorkspaceNav list=data.workspaces current create_ws join/>
+                                        </div>
                                         <main class="content">
                                             <h1>"Workspace not found"</h1>
                                             <p>"It does not exist or you are not a member. " <a href="/">"Go to your workspace"</a></p>
@@ -228,7 +244,8 @@ pub fn DashboardPage() -> impl IntoView {
 }
 
 /// The period and the filters: links and plain `GET` forms, rendered on the server
-/// only (the island's children), so every view is a URL that works without JavaScript.
+/// only (outside the island), so every view is a URL that works without JavaScript and
+/// costs the WASM nothing.
 #[component]
 fn ViewBar(
     ws: WorkspaceId,
@@ -236,6 +253,8 @@ fn ViewBar(
     error: Option<AppError>,
     members: Vec<(UserId, String)>,
     platforms: Vec<crate::earnings::Platform>,
+    /// The currencies the lists have amounts in.
+    currencies: Vec<String>,
 ) -> impl IntoView {
     let DashboardView { period, filter, .. } = view.clone();
     let at = |p: &Period| {
@@ -258,9 +277,14 @@ fn ViewBar(
         .iter()
         .map(|c| option(c.to_string(), c.to_string(), filter.category == *c))
         .collect_view();
-    let currencies = currency_options()
+    // The currencies this view has amounts in (and the one chosen), not all of them.
+    let mut in_use: Vec<String> = currencies;
+    if !filter.currency.is_empty() && !in_use.contains(&filter.currency) {
+        in_use.push(filter.currency.clone());
+    }
+    let currencies = in_use
         .into_iter()
-        .map(|(c, _)| option(c.clone(), c.clone(), filter.currency == c))
+        .map(|c| option(c.clone(), c.clone(), filter.currency == c))
         .collect_view();
     let member_select = (members.len() > 1).then(|| {
         let options = members
@@ -313,6 +337,8 @@ fn ViewBar(
                 {(period != Period::All).then(|| view! { <a href=at(&Period::All)>"All time"</a> })}
             </nav>
             {error.map(|e| view! { <p class="form-error" role="alert" data-testid="view-error">{e.to_string()} " Showing this month instead."</p> })}
+            <details class="filter-box" open=filter.narrowed()>
+            <summary>"Search and filters"</summary>
             <form method="get" action=action.clone() class="filters" role="search" data-testid="filter-form">
                 {period_inputs}
                 <label>"Search"
@@ -335,6 +361,7 @@ fn ViewBar(
                 <button type="submit">"Apply"</button>
                 {filter.narrowed().then(|| view! { <a href=at(&period) data-testid="clear-filters">"Clear filters"</a> }.into_any())}
             </form>
+            </details>
             <details class="range">
                 <summary>"Date range"</summary>
                 <form method="get" action=action class="filters" data-testid="range-form">
@@ -403,8 +430,7 @@ fn WorkspaceNav(
 
 /// The open workspace: its lists follow it live, and its forms write without a reload.
 /// An island: hydrated in the browser from these props (the server serialises them
-/// into the page), the only part of the dashboard the WASM client knows. `children`
-/// (the period and filter bar) are rendered on the server only.
+/// into the page), the only part of the dashboard the WASM client knows.
 #[island]
 fn WorkspaceView(
     open: OpenWorkspace,
@@ -412,7 +438,6 @@ fn WorkspaceView(
     here: String,
     edit_expense: Option<i64>,
     edit_earning: Option<i64>,
-    children: Children,
 ) -> impl IntoView {
     let OpenWorkspace {
         workspace: ws,
@@ -445,7 +470,6 @@ fn WorkspaceView(
             // Hidden rather than removed when access ends (a `Show` costs the WASM far
             // more than an attribute).
             <div hidden=move || lost.get()>
-                {children()}
                 <PeriodSummary expenses earnings/>
                 <div class="panels">
                     <ExpensesPanel ws=ws.id can_write list=expenses here=here.get_value() editing=edit_expense/>
@@ -637,10 +661,12 @@ fn ExpensesPanel(
     let bulk_form_id = format!("bulk-delete-expenses-{ws}");
     let row_form_id = StoredValue::new(bulk_form_id.clone());
     let here = StoredValue::new(here);
-    let more_href = move || {
-        let n = list.with(|l| l.items.len() as i64 + PAGE);
-        format!("{}&expenses={n}", here.get_value())
-    };
+    // Followed only without JavaScript, where the page shows what the server rendered.
+    let more_href = format!(
+        "{}&expenses={}",
+        here.get_value(),
+        list.with_untracked(|l| l.items.len() as i64 + PAGE)
+    );
 
     view! {
         <section class="panel" aria-labelledby="expenses-heading">
@@ -831,10 +857,12 @@ fn EarningsPanel(
         "No earnings in this period."
     };
     let here = StoredValue::new(here);
-    let more_href = move || {
-        let n = list.with(|l| l.items.len() as i64 + PAGE);
-        format!("{}&earnings={n}", here.get_value())
-    };
+    // Followed only without JavaScript, where the page shows what the server rendered.
+    let more_href = format!(
+        "{}&earnings={}",
+        here.get_value(),
+        list.with_untracked(|l| l.items.len() as i64 + PAGE)
+    );
     let target = Memo::new(move |_| {
         let id = editing?;
         list.with(|l| l.items.iter().find(|e| e.id == id).cloned())
