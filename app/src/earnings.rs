@@ -11,22 +11,24 @@ pub use crate::model::filter::{ListFilter, MAX_ROWS};
 /// The earnings the view selects (`view`: the dashboard URL's query string, such as
 /// `period=2026-11&q=lunch`; empty: every row, newest first): `limit` rows (at most
 /// `MAX_ROWS`; default `PAGE`) from the start, or after the row `after` names
-/// (`Key::encode`), for the next page.
+/// (`Key::encode`; empty: from the start), for the next page.
 #[server(endpoint = "earnings/list")]
 pub async fn list_earnings(
     workspace_id: WorkspaceId,
     #[server(default)] view: String,
-    #[server(default)] after: Option<String>,
-    #[server(default)] limit: Option<i64>,
+    #[server(default)] after: String,
+    #[server(default)] limit: i64,
 ) -> Result<EarningList, AppError> {
     let guard =
         crate::server::authz::member(workspace_id, crate::model::workspace::Need::Read).await?;
     let filter =
         crate::server::listing::filter_of_view(&view, &crate::dates::today_iso())?;
-    let after = after
-        .map(|raw| crate::model::filter::Key::decode(filter.sort, &raw))
+    // Plain strings and numbers on the wire (empty, 0: none), which the browser encodes
+    // with less code than options.
+    let after = (!after.is_empty())
+        .then(|| crate::model::filter::Key::decode(filter.sort, &after))
         .transpose()?;
-    let limit = limit.unwrap_or(crate::model::filter::PAGE);
+    let limit = if limit > 0 { limit } else { crate::model::filter::PAGE };
     ssr::list(&guard.state, workspace_id, filter, after.as_ref(), limit).await
 }
 

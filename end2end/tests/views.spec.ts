@@ -51,7 +51,7 @@ test('a month and a search in the URL, paged, and still live from another browse
   await m.getByText('Search and filters').click();
   await m.getByLabel('Search').fill('Lunch');
   await m.getByRole('button', { name: 'Apply' }).click();
-  await expect(m).toHaveURL(new RegExp(`period=${now}&q=lunch`));
+  await expect(m).toHaveURL(new RegExp(`period=${now}&q=Lunch`));
   await hydrated(m);
   await expect(m.getByTestId('live-status')).toHaveAttribute('data-status', 'live');
   await expect(m.getByTestId('expense-count')).toContainText('50 of 56 expenses');

@@ -85,9 +85,10 @@ pub fn EarningsChart(by_month: KeyedTotals, totals: Totals) -> impl IntoView {
     .into_any()
 }
 
-/// Spending per category, largest first, each currency on its own.
+/// Sums per key (spending per category, earnings per platform), largest first, each
+/// currency on its own. One component for both: each view type costs the WASM its code.
 #[component]
-pub fn CategoryTotals(by_category: KeyedTotals) -> impl IntoView {
+pub fn CategoryTotals(by_category: KeyedTotals, label: &'static str) -> impl IntoView {
     let mut rows = by_category.0.clone();
     rows.sort_by(|a, b| a.1.cmp(&b.1).then(b.2.cmp(&a.2)).then(a.0.cmp(&b.0)));
     let max_of = |currency: &str| {
@@ -111,7 +112,7 @@ pub fn CategoryTotals(by_category: KeyedTotals) -> impl IntoView {
             }
         })
         .collect_view();
-    view! { <ul class="by-category" aria-label="Totals by category">{items}</ul> }
+    view! { <ul class="by-category" aria-label=label>{items}</ul> }
 }
 
 #[cfg(test)]

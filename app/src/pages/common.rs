@@ -266,21 +266,23 @@ pub fn currency_options() -> Vec<(String, String)> {
 /// this tab's own writes: while the socket is live their events arrive within
 /// milliseconds, otherwise (polling) the list is reloaded at once rather than waiting
 /// for the next poll.
+///
+/// Returns `more(n)`: load the list afresh with `n` more rows than it shows ("Show
+/// more"; the same exact snapshot as any reload, so nothing is merged by hand).
 pub fn follow_list<L, F, Fut>(
     list: RwSignal<L>,
     ws: WorkspaceId,
     load: F,
     own_writes: impl Fn() -> usize + 'static,
-) where
+) -> impl Fn(i64) + Copy + 'static
+where
     L: Followed + Clone + Send + Sync + 'static,
     F: Fn(i64) -> Fut + Copy + Send + Sync + 'static,
     Fut: Future<Output = Result<L, AppError>> + 'static,
 {
-    let Some(live) = use_live() else { return };
-    let lost = use_context::<LostAccess>();
-    let reload = move || {
+    let more = move |extra: i64| {
         let shown = list
-            .with_untracked(|l| l.shown())
+            .with_untracked(|l| l.shown() + extra)
             .max(crate::model::filter::PAGE);
         leptos::task::spawn_local(async move {
             if let Ok(fresh) = load(shown).await {
@@ -293,6 +295,9 @@ pub fn follow_list<L, F, Fut>(
             }
         });
     };
+    let Some(live) = use_live() else { return more };
+    let lost = use_context::<LostAccess>();
+    let reload = move || more(0);
     // Effects run in the browser only, once the page has hydrated.
     Effect::new(move |_| {
         let after = list.with_untracked(|l| l.cursor());
@@ -327,6 +332,7 @@ pub fn follow_list<L, F, Fut>(
         },
         false,
     );
+    more
 }
 
 /// Clears the form matching the CSS `selector` (back to its initial values) each time

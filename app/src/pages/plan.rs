@@ -41,7 +41,7 @@ pub fn BudgetsPanel(ws: WorkspaceId, can_write: bool, initial: BudgetList) -> An
     let list = RwSignal::new(initial);
     // Reloaded for the month it shows (the dashboard's period).
     let load = move |_| list_budgets(ws, Some(list.with_untracked(|l| l.month.clone())));
-    follow_list(list, ws, load, move || {
+    let _more = follow_list(list, ws, load, move || {
         set.version().get() + delete.version().get()
     });
     let set_error = action_error(set.value());
@@ -135,7 +135,7 @@ pub fn GoalsPanel(
     let give = ServerAction::<Contribute>::new();
     let delete = ServerAction::<DeleteGoal>::new();
     let list = RwSignal::new(initial);
-    follow_list(
+    let _more = follow_list(
         list,
         ws,
         move |_| list_goals(ws),

@@ -315,8 +315,8 @@ async fn deletions_carry_the_rows_as_they_were(app: TestApp) {
             "expenses/delete-many",
             &[
                 ("workspace_id", &ws_s),
-                ("ids[0", &two_s),
-                ("ids[1", &three_s),
+                ("ids[0]", &two_s),
+                ("ids[1]", &three_s),
             ],
         )
         .await;
