@@ -21,14 +21,17 @@ pub async fn list_earnings(
 ) -> Result<EarningList, AppError> {
     let guard =
         crate::server::authz::member(workspace_id, crate::model::workspace::Need::Read).await?;
-    let filter =
-        crate::server::listing::filter_of_view(&view, &crate::dates::today_iso())?;
+    let filter = crate::server::listing::filter_of_view(&view, &crate::dates::today_iso())?;
     // Plain strings and numbers on the wire (empty, 0: none), which the browser encodes
     // with less code than options.
     let after = (!after.is_empty())
         .then(|| crate::model::filter::Key::decode(filter.sort, &after))
         .transpose()?;
-    let limit = if limit > 0 { limit } else { crate::model::filter::PAGE };
+    let limit = if limit > 0 {
+        limit
+    } else {
+        crate::model::filter::PAGE
+    };
     ssr::list(&guard.state, workspace_id, filter, after.as_ref(), limit).await
 }
 

@@ -699,11 +699,15 @@ mod tests {
     #[test]
     fn filters_travel_as_one_line() {
         let mut f = ListFilter::of(&Period::Month(2026, 11));
-        (f.q, f.platform, f.member, f.sort) = ("a, b".into(), Some(3), Some(UserId(9)), Sort::Amount);
+        (f.q, f.platform, f.member, f.sort) =
+            ("a, b".into(), Some(3), Some(UserId(9)), Sort::Amount);
         let json = serde_json::to_string(&f).unwrap();
         assert_eq!(serde_json::from_str::<ListFilter>(&json).unwrap(), f);
         assert!(ListFilter::from_line("2026-11-01").is_none());
-        assert_eq!(f.view_query(), "from=2026-11-01&to=2026-11-30&q=a%2C%20b&platform=3&member=9&sort=amount");
+        assert_eq!(
+            f.view_query(),
+            "from=2026-11-01&to=2026-11-30&q=a%2C%20b&platform=3&member=9&sort=amount"
+        );
     }
 
     #[test]

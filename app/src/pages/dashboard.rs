@@ -563,17 +563,12 @@ fn ExpensesPanel(
             limit,
         )
     };
-    let more = follow_list(
-        list,
-        ws,
-        read,
-        move || {
-            create.version().get()
-                + update.version().get()
-                + delete.version().get()
-                + bulk.version().get()
-        },
-    );
+    let more = follow_list(list, ws, read, move || {
+        create.version().get()
+            + update.version().get()
+            + delete.version().get()
+            + bulk.version().get()
+    });
     let more = show_more(more);
     // The filter is the page's: it does not change while the island lives.
     let empty = if list.with_untracked(|l| l.filter.narrowed()) {
@@ -772,17 +767,12 @@ fn EarningsPanel(
             limit,
         )
     };
-    let more = follow_list(
-        list,
-        ws,
-        read,
-        move || {
-            create.version().get()
-                + update.version().get()
-                + delete.version().get()
-                + add_platform.version().get()
-        },
-    );
+    let more = follow_list(list, ws, read, move || {
+        create.version().get()
+            + update.version().get()
+            + delete.version().get()
+            + add_platform.version().get()
+    });
     let more = show_more(more);
     let empty = if list.with_untracked(|l| l.filter.narrowed()) {
         "No earnings match."

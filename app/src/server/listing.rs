@@ -24,8 +24,15 @@ pub fn filter_of_view(view: &str, today: &str) -> AppResult<ListFilter> {
     if view.len() > MAX_VIEW {
         return Err(AppError::validation("view", "The view is too long."));
     }
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(view.as_bytes()).into_owned().collect();
-    let get = |name: &str| pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(view.as_bytes())
+        .into_owned()
+        .collect();
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
     let period = Period::from_query(&get, today)?;
     ListFilter::from_query(&get, &period)
 }
@@ -166,9 +173,15 @@ mod tests {
     #[test]
     fn views_read_like_the_dashboards_url() {
         let f = filter_of_view("period=2026-11&q=Caf%C3%A9&sort=amount", "2026-12-02").unwrap();
-        assert_eq!((f.from.as_str(), f.to.as_str(), f.q.as_str(), f.sort), ("2026-11-01", "2026-11-30", "café", Sort::Amount));
+        assert_eq!(
+            (f.from.as_str(), f.to.as_str(), f.q.as_str(), f.sort),
+            ("2026-11-01", "2026-11-30", "café", Sort::Amount)
+        );
         assert_eq!(filter_of_view(&f.view_query(), "2026-12-02").unwrap(), f);
-        assert_eq!(filter_of_view("", "2026-12-02").unwrap(), ListFilter::default());
+        assert_eq!(
+            filter_of_view("", "2026-12-02").unwrap(),
+            ListFilter::default()
+        );
         assert!(filter_of_view("period=2026-13", "2026-12-02").is_err());
         assert!(filter_of_view(&"q=x&".repeat(300), "2026-12-02").is_err());
     }

@@ -54,7 +54,11 @@ async fn list(app: &TestApp, user: &User, ws: i64, params: &[(&str, &str)]) -> (
         .collect::<Vec<_>>()
         .join("&");
     let mut form = vec![("workspace_id", ws.as_str()), ("view", view.as_str())];
-    form.extend(params.iter().filter(|(name, _)| *name == "after" || *name == "limit"));
+    form.extend(
+        params
+            .iter()
+            .filter(|(name, _)| *name == "after" || *name == "limit"),
+    );
     app.call_as(user, "expenses/list", &form).await
 }
 
@@ -136,11 +140,7 @@ async fn filters_select_rows_and_totals_cover_all_they_select(app: TestApp) {
 
     // Search folds case; filters narrow; totals are for what matches, not the page.
     let mut lunch = november.to_vec();
-    lunch.extend([
-        ("q", "lunch"),
-        ("category", "Food"),
-        ("currency", "EUR"),
-    ]);
+    lunch.extend([("q", "lunch"), ("category", "Food"), ("currency", "EUR")]);
     lunch.push(("limit", "1"));
     let (_, found) = list(&app, &ann, ws, &lunch).await;
     assert_eq!(found["count"], 2);
@@ -254,10 +254,7 @@ async fn bad_filters_are_refused_with_the_field_at_fault(app: TestApp) {
     let ws = ann.personal_ws;
     let long = "x".repeat(101);
     let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
-        (
-            vec![("from", "2026-11-30"), ("to", "2026-11-01")],
-            "to",
-        ),
+        (vec![("from", "2026-11-30"), ("to", "2026-11-01")], "to"),
         (vec![("from", "2026-02-30")], "from"),
         (vec![("category", "Yachts")], "category"),
         (vec![("currency", "XYZ")], "currency"),
@@ -265,10 +262,7 @@ async fn bad_filters_are_refused_with_the_field_at_fault(app: TestApp) {
         (vec![("sort", "random")], "sort"),
         (vec![("period", "2026-13")], "period"),
         (vec![("after", "yesterday")], "after"),
-        (
-            vec![("sort", "amount"), ("after", "2026-11-01.3")],
-            "after",
-        ),
+        (vec![("sort", "amount"), ("after", "2026-11-01.3")], "after"),
     ];
     for (params, field) in cases {
         let (status, body) = list(&app, &ann, ws, &params).await;
