@@ -131,6 +131,14 @@ pub struct EarningList {
     pub cursor: i64,
 }
 
+impl ListFilter {
+    /// Whether the earning belongs in a list with this filter (the server's SQL says the same).
+    pub fn matches_earning(&self, e: &Earning) -> bool {
+        self.selects(&e.earned_on, &e.notes, &e.currency, e.created_by)
+            && self.platform.is_none_or(|p| p == e.platform_id)
+    }
+}
+
 /// A validated earning, ready to store (the platform is checked against the workspace on the server).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EarningInput {

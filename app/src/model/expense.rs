@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use super::category::{parse_category, CATEGORIES};
 use crate::{
     dates::parse_iso_date,
     error::{AppError, AppResult},
@@ -14,21 +15,6 @@ use crate::{
     money::{self, KeyedTotals, Totals},
 };
 
-pub const CATEGORIES: &[&str] = &[
-    "Food",
-    "Transport",
-    "Housing",
-    "Utilities",
-    "Software",
-    "Equipment",
-    "Travel",
-    "Marketing",
-    "Office",
-    "Health",
-    "Education",
-    "Taxes",
-    "Other",
-];
 pub const MAX_DESCRIPTION: usize = 200;
 pub const MAX_BULK_DELETE: usize = 500;
 /// Bulk deletes (of two or more) per user per minute.
@@ -69,6 +55,14 @@ pub struct ExpenseList {
     pub count: i64,
     /// The workspace stream's sequence this snapshot is consistent with: apply only later events.
     pub cursor: i64,
+}
+
+impl ListFilter {
+    /// Whether the expense belongs in a list with this filter (the server's SQL says the same).
+    pub fn matches_expense(&self, e: &Expense) -> bool {
+        self.selects(&e.spent_on, &e.description, &e.currency, e.created_by)
+            && (self.category.is_empty() || self.category == e.category)
+    }
 }
 
 /// A validated expense, ready to store.
@@ -119,15 +113,6 @@ impl ExpenseInput {
     }
 }
 
-/// One of `CATEGORIES`, matched without regard to case, or an error against `category`.
-pub fn parse_category(raw: &str) -> AppResult<String> {
-    CATEGORIES
-        .iter()
-        .find(|c| c.eq_ignore_ascii_case(raw.trim()))
-        .map(|c| c.to_string())
-        .ok_or_else(|| AppError::validation("category", "Choose a category from the list."))
-}
-
 /// Dates from 2000-01-01 up to a year ahead are accepted.
 pub fn check_date_range(days: i64, field: &str) -> AppResult<()> {
     const Y2000: i64 = 10_957;
@@ -153,6 +138,44 @@ pub fn check_date_range(days: i64, field: &str) -> AppResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::filter::Period;
+
+    fn expense(date: &str, description: &str) -> Expense {
+        Expense {
+            id: 1,
+            workspace_id: WorkspaceId(1),
+            amount_minor: 500,
+            currency: "EUR".into(),
+            category: "Food".into(),
+            description: description.into(),
+            spent_on: date.into(),
+            created_by: UserId(7),
+            created_by_name: "Ann".into(),
+        }
+    }
+
+    #[test]
+    fn matching_follows_every_part_of_the_filter() {
+        let mut f = ListFilter::of(&Period::Month(2026, 11));
+        let lunch = expense("2026-11-30", "Team LUNCH downtown");
+        assert!(f.matches_expense(&lunch));
+        assert!(!f.matches_expense(&expense("2026-12-01", "Team lunch")));
+        assert!(!f.matches_expense(&expense("2026-10-31", "Team lunch")));
+        f.q = "lunch".into();
+        assert!(f.matches_expense(&lunch));
+        assert!(!f.matches_expense(&expense("2026-11-02", "Taxi")));
+        f.category = "Transport".into();
+        assert!(!f.matches_expense(&lunch));
+        f.category = "Food".into();
+        f.member = Some(UserId(8));
+        assert!(!f.matches_expense(&lunch));
+        f.member = Some(UserId(7));
+        f.currency = "USD".into();
+        assert!(!f.matches_expense(&lunch));
+        f.currency = "EUR".into();
+        assert!(f.matches_expense(&lunch));
+        assert!(f.narrowed());
+    }
 
     #[test]
     fn parses_a_valid_expense() {

@@ -12,11 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     dates::{civil_from_days, format_iso_date, parse_iso_date},
     error::{AppError, AppResult},
-    model::{
-        earning::Earning,
-        expense::{Expense, CATEGORIES},
-        ids::UserId,
-    },
+    model::{category::CATEGORIES, ids::UserId},
     money::currency_exponent,
 };
 
@@ -309,7 +305,7 @@ impl ListFilter {
             q: text("q").to_lowercase(),
             category: match text("category").as_str() {
                 "" => String::new(),
-                raw => crate::model::expense::parse_category(raw)?,
+                raw => crate::model::category::parse_category(raw)?,
             },
             platform: id("platform")?,
             member: id("member")?.map(UserId),
@@ -373,24 +369,15 @@ impl ListFilter {
             || !self.currency.is_empty()
     }
 
-    fn common(&self, date: &str, text: &str, currency: &str, by: UserId) -> bool {
+    /// What every list's rows are selected by: the period, the search, the currency and
+    /// who entered it. `matches_expense` and `matches_earning` (beside the rows' types)
+    /// add the category or the platform.
+    pub fn selects(&self, date: &str, text: &str, currency: &str, by: UserId) -> bool {
         self.from.as_str() <= date
             && date <= self.to.as_str()
             && (self.q.is_empty() || lower(text).contains(&self.q))
             && (self.currency.is_empty() || self.currency == currency)
             && self.member.is_none_or(|m| m == by)
-    }
-
-    /// Whether the expense belongs in a list with this filter (the server's SQL says the same).
-    pub fn matches_expense(&self, e: &Expense) -> bool {
-        self.common(&e.spent_on, &e.description, &e.currency, e.created_by)
-            && (self.category.is_empty() || self.category == e.category)
-    }
-
-    /// Whether the earning belongs in a list with this filter (the server's SQL says the same).
-    pub fn matches_earning(&self, e: &Earning) -> bool {
-        self.common(&e.earned_on, &e.notes, &e.currency, e.created_by)
-            && self.platform.is_none_or(|p| p == e.platform_id)
     }
 
     /// The query parameters of the filters (not the period), for links.
@@ -523,7 +510,6 @@ pub fn encode_query(pairs: &[(&str, String)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::ids::WorkspaceId;
 
     fn params(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
         move |name| {
@@ -531,20 +517,6 @@ mod tests {
                 .iter()
                 .find(|(n, _)| *n == name)
                 .map(|(_, v)| v.to_string())
-        }
-    }
-
-    fn expense(date: &str, description: &str) -> Expense {
-        Expense {
-            id: 1,
-            workspace_id: WorkspaceId(1),
-            amount_minor: 500,
-            currency: "EUR".into(),
-            category: "Food".into(),
-            description: description.into(),
-            spent_on: date.into(),
-            created_by: UserId(7),
-            created_by_name: "Ann".into(),
         }
     }
 
@@ -671,29 +643,6 @@ mod tests {
         assert!(f.check().is_err());
         f.from = "2026-12-01".into();
         assert!(f.check().is_err(), "from after to");
-    }
-
-    #[test]
-    fn matching_follows_every_part_of_the_filter() {
-        let mut f = ListFilter::of(&Period::Month(2026, 11));
-        let lunch = expense("2026-11-30", "Team LUNCH downtown");
-        assert!(f.matches_expense(&lunch));
-        assert!(!f.matches_expense(&expense("2026-12-01", "Team lunch")));
-        assert!(!f.matches_expense(&expense("2026-10-31", "Team lunch")));
-        f.q = "lunch".into();
-        assert!(f.matches_expense(&lunch));
-        assert!(!f.matches_expense(&expense("2026-11-02", "Taxi")));
-        f.category = "Transport".into();
-        assert!(!f.matches_expense(&lunch));
-        f.category = "Food".into();
-        f.member = Some(UserId(8));
-        assert!(!f.matches_expense(&lunch));
-        f.member = Some(UserId(7));
-        f.currency = "USD".into();
-        assert!(!f.matches_expense(&lunch));
-        f.currency = "EUR".into();
-        assert!(f.matches_expense(&lunch));
-        assert!(f.narrowed());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! `dates` and `error` (checked by `checks/tests/module_graph.rs`).
 
 pub mod budget;
+pub mod category;
 pub mod earning;
 pub mod expense;
 pub mod filter;
