@@ -113,7 +113,7 @@ pub mod ssr {
         server::{
             authz::{member, Caller},
             db::{is_unique_violation, snapshot},
-            listing::{bind_all, order_by, Columns, Where},
+            listing::{rows, sums, Columns},
             now_ms, outbox,
         },
     };
@@ -149,6 +149,7 @@ pub mod ssr {
     }
 
     const COLUMNS: Columns = Columns {
+        workspace: "e.workspace_id",
         date: "e.earned_on",
         amount: "e.amount_minor",
         id: "e.id",
@@ -169,38 +170,35 @@ pub mod ssr {
         after: Option<&Key>,
         limit: i64,
     ) -> AppResult<EarningList> {
-        let filtered = Where::of(&filter, &COLUMNS);
-        let mut page = Where::of(&filter, &COLUMNS);
-        if let Some(key) = after {
-            page.after(key, &COLUMNS);
-        }
         let mut tx = snapshot(&state.db).await?;
         let cursor = outbox::head_in(&mut *tx, Stream::Workspace(workspace_id)).await?;
-        let sql = format!(
-            "{SELECT} WHERE e.workspace_id = $1{} {} LIMIT {}",
-            page.sql,
-            order_by(filter.sort, &COLUMNS),
-            limit.clamp(1, MAX_ROWS)
-        );
-        let items: Vec<Earning> = bind_all(sqlx::query_as(&sql).bind(workspace_id), &page.args)
-            .fetch_all(&mut *tx)
-            .await?;
+        let limit = limit.clamp(1, MAX_ROWS);
+        let items: Vec<Earning> = rows(
+            &mut *tx,
+            SELECT,
+            &COLUMNS,
+            workspace_id,
+            &filter,
+            after,
+            limit,
+        )
+        .await?;
         let platforms: Vec<Platform> = sqlx::query_as(
             "SELECT id, name, color FROM platforms WHERE workspace_id = $1 ORDER BY id",
         )
         .bind(workspace_id)
         .fetch_all(&mut *tx)
         .await?;
-        let sql = format!(
+        let sums: Vec<(String, i64, String, i64, i64, i64)> = sums(
+            &mut *tx,
             "SELECT substr(e.earned_on, 1, 7), e.platform_id, e.currency, CAST(SUM(e.amount_minor) AS BIGINT), \
-             CAST(SUM(e.hours_centi) AS BIGINT), COUNT(*) FROM earnings e WHERE e.workspace_id = $1{} \
-             GROUP BY substr(e.earned_on, 1, 7), e.platform_id, e.currency",
-            filtered.sql
-        );
-        let sums: Vec<(String, i64, String, i64, i64, i64)> =
-            bind_all(sqlx::query_as(&sql).bind(workspace_id), &filtered.args)
-                .fetch_all(&mut *tx)
-                .await?;
+             CAST(SUM(e.hours_centi) AS BIGINT), COUNT(*) FROM earnings e",
+            "substr(e.earned_on, 1, 7), e.platform_id, e.currency",
+            &COLUMNS,
+            workspace_id,
+            &filter,
+        )
+        .await?;
         tx.commit().await?;
         let (mut totals, mut total_hours_centi, mut count) = (Totals::default(), 0, 0);
         let (mut by_month, mut by_platform) = (KeyedTotals::default(), KeyedTotals::default());
@@ -232,17 +230,16 @@ pub mod ssr {
         filter: &ListFilter,
         max: i64,
     ) -> AppResult<Vec<Earning>> {
-        let filtered = Where::of(filter, &COLUMNS);
-        let sql = format!(
-            "{SELECT} WHERE e.workspace_id = $1{} {} LIMIT {max}",
-            filtered.sql,
-            order_by(filter.sort, &COLUMNS)
-        );
-        Ok(
-            bind_all(sqlx::query_as(&sql).bind(workspace_id), &filtered.args)
-                .fetch_all(&state.db.pool)
-                .await?,
+        Ok(rows(
+            &state.db.pool,
+            SELECT,
+            &COLUMNS,
+            workspace_id,
+            filter,
+            None,
+            max,
         )
+        .await?)
     }
 
     pub async fn get(workspace_id: WorkspaceId, id: i64) -> AppResult<Earning> {

@@ -108,7 +108,7 @@ pub mod ssr {
             authz::{member, Caller},
             db::snapshot,
             events::Write,
-            listing::{bind_all, order_by, Columns, Where},
+            listing::{rows, sums, Columns},
             now_ms, outbox, AppState,
         },
     };
@@ -117,6 +117,7 @@ pub mod ssr {
         e.spent_on, e.created_by, u.display_name AS created_by_name FROM expenses e JOIN users u ON u.id = e.created_by";
 
     const COLUMNS: Columns = Columns {
+        workspace: "e.workspace_id",
         date: "e.spent_on",
         amount: "e.amount_minor",
         id: "e.id",
@@ -139,31 +140,28 @@ pub mod ssr {
         after: Option<&Key>,
         limit: i64,
     ) -> AppResult<ExpenseList> {
-        let filtered = Where::of(&filter, &COLUMNS);
-        let mut page = Where::of(&filter, &COLUMNS);
-        if let Some(key) = after {
-            page.after(key, &COLUMNS);
-        }
         let mut tx = snapshot(&state.db).await?;
         let cursor = outbox::head_in(&mut *tx, Stream::Workspace(workspace_id)).await?;
-        let sql = format!(
-            "{SELECT} WHERE e.workspace_id = $1{} {} LIMIT {}",
-            page.sql,
-            order_by(filter.sort, &COLUMNS),
-            limit.clamp(1, MAX_ROWS)
-        );
-        let items: Vec<Expense> = bind_all(sqlx::query_as(&sql).bind(workspace_id), &page.args)
-            .fetch_all(&mut *tx)
-            .await?;
-        let sql = format!(
-            "SELECT e.category, e.currency, CAST(SUM(e.amount_minor) AS BIGINT), COUNT(*) FROM expenses e \
-             WHERE e.workspace_id = $1{} GROUP BY e.category, e.currency",
-            filtered.sql
-        );
-        let sums: Vec<(String, String, i64, i64)> =
-            bind_all(sqlx::query_as(&sql).bind(workspace_id), &filtered.args)
-                .fetch_all(&mut *tx)
-                .await?;
+        let limit = limit.clamp(1, MAX_ROWS);
+        let items: Vec<Expense> = rows(
+            &mut *tx,
+            SELECT,
+            &COLUMNS,
+            workspace_id,
+            &filter,
+            after,
+            limit,
+        )
+        .await?;
+        let sums: Vec<(String, String, i64, i64)> = sums(
+            &mut *tx,
+            "SELECT e.category, e.currency, CAST(SUM(e.amount_minor) AS BIGINT), COUNT(*) FROM expenses e",
+            "e.category, e.currency",
+            &COLUMNS,
+            workspace_id,
+            &filter,
+        )
+        .await?;
         tx.commit().await?;
         let mut totals = Totals::default();
         let mut by_category = KeyedTotals::default();
@@ -191,17 +189,16 @@ pub mod ssr {
         filter: &ListFilter,
         max: i64,
     ) -> AppResult<Vec<Expense>> {
-        let filtered = Where::of(filter, &COLUMNS);
-        let sql = format!(
-            "{SELECT} WHERE e.workspace_id = $1{} {} LIMIT {max}",
-            filtered.sql,
-            order_by(filter.sort, &COLUMNS)
-        );
-        Ok(
-            bind_all(sqlx::query_as(&sql).bind(workspace_id), &filtered.args)
-                .fetch_all(&state.db.pool)
-                .await?,
+        Ok(rows(
+            &state.db.pool,
+            SELECT,
+            &COLUMNS,
+            workspace_id,
+            filter,
+            None,
+            max,
         )
+        .await?)
     }
 
     pub async fn get(workspace_id: WorkspaceId, id: i64) -> AppResult<Expense> {

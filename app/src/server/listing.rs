@@ -8,7 +8,10 @@
 
 use crate::{
     error::{AppError, AppResult},
-    model::filter::{Key, ListFilter, Period, Sort},
+    model::{
+        filter::{Key, ListFilter, Period, Sort},
+        ids::WorkspaceId,
+    },
 };
 
 /// The longest view query string a list request may carry.
@@ -39,6 +42,7 @@ pub fn filter_of_view(view: &str, today: &str) -> AppResult<ListFilter> {
 
 /// The columns a list filters on, as its query names them.
 pub struct Columns {
+    pub workspace: &'static str,
     pub date: &'static str,
     pub amount: &'static str,
     pub id: &'static str,
@@ -140,6 +144,62 @@ fn escape_like(text: &str) -> String {
     out
 }
 
+/// The rows `filter` selects with `select` (`SELECT … FROM …`, aliased as in `c`), in
+/// the filter's order, those after `after` only, at most `limit`: a list's page, or
+/// the whole export.
+#[allow(clippy::too_many_arguments)]
+pub async fn rows<'e, T, E>(
+    ex: E,
+    select: &str,
+    c: &Columns,
+    workspace_id: WorkspaceId,
+    filter: &ListFilter,
+    after: Option<&Key>,
+    limit: i64,
+) -> Result<Vec<T>, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+{
+    let mut w = Where::of(filter, c);
+    if let Some(key) = after {
+        w.after(key, c);
+    }
+    let sql = format!(
+        "{select} WHERE {} = $1{} {} LIMIT {limit}",
+        c.workspace,
+        w.sql,
+        order_by(filter.sort, c)
+    );
+    bind_all(sqlx::query_as(&sql).bind(workspace_id), &w.args)
+        .fetch_all(ex)
+        .await
+}
+
+/// `aggregate` (`SELECT <sums> FROM …`) over every row `filter` selects, grouped by
+/// `group_by`: a list's count and totals.
+pub async fn sums<'e, T, E>(
+    ex: E,
+    aggregate: &str,
+    group_by: &str,
+    c: &Columns,
+    workspace_id: WorkspaceId,
+    filter: &ListFilter,
+) -> Result<Vec<T>, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+{
+    let w = Where::of(filter, c);
+    let sql = format!(
+        "{aggregate} WHERE {} = $1{} GROUP BY {group_by}",
+        c.workspace, w.sql
+    );
+    bind_all(sqlx::query_as(&sql).bind(workspace_id), &w.args)
+        .fetch_all(ex)
+        .await
+}
+
 /// Binds `args` after the workspace's id, in order.
 pub fn bind_all<'q, O>(
     mut query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
@@ -160,6 +220,7 @@ mod tests {
     use crate::model::{filter::Period, ids::UserId};
 
     const COLUMNS: Columns = Columns {
+        workspace: "e.workspace_id",
         date: "e.spent_on",
         amount: "e.amount_minor",
         id: "e.id",
