@@ -84,12 +84,16 @@ impl DashboardView {
         }
     }
 
-    /// `/w/<id>?…` for this view, with `extra` parameters after its own.
-    pub fn href(&self, ws: WorkspaceId, extra: &[(&'static str, String)]) -> String {
+    /// The query string of this view: its period, then its filters.
+    pub fn query(&self) -> String {
         let mut pairs = self.period.query();
         pairs.extend(self.filter.query());
-        pairs.extend(extra.iter().cloned());
-        format!("/w/{ws}?{}", encode_query(&pairs))
+        encode_query(&pairs)
+    }
+
+    /// `/w/<id>?…` for this view.
+    pub fn href(&self, ws: WorkspaceId) -> String {
+        format!("/w/{ws}?{}", self.query())
     }
 }
 
@@ -210,7 +214,7 @@ pub fn DashboardPage() -> impl IntoView {
                                             .collect();
                                         currencies.sort();
                                         currencies.dedup();
-                                        let here = view.with_value(|v| v.href(id, &[]));
+                                        let here = view.with_value(|v| v.href(id));
                                         // The period and filters sit in the side column, under
                                         // the switcher: rendered by the server only.
                                         view! {
@@ -262,7 +266,7 @@ fn ViewBar(
             period: p.clone(),
             ..view.clone()
         }
-        .href(ws, &[])
+        .href(ws)
     };
     let step = |by: i64| period.step(by).map(|p| (at(&p), p.label()));
     let this_month = Period::this_month(&today_iso());
@@ -322,11 +326,7 @@ fn ViewBar(
         .collect_view();
     let action = format!("/w/{ws}");
     // The same view, as a file in the columns the import reads.
-    let export = |kind: &str| {
-        let mut pairs = period.query();
-        pairs.extend(filter.query());
-        format!("/w/{ws}/export/{kind}?{}", encode_query(&pairs))
-    };
+    let export = |kind: &str| format!("/w/{ws}/export/{kind}?{}", view.query());
     view! {
         <section class="view-bar" aria-label="What the lists show" data-testid="view-bar">
             <nav class="period-nav" aria-label="Period">
