@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 use sqlx::{Connection, Executor};
 use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
 
-use support::{now_ms, percentile, start, PASSWORD};
+use support::{now_ms, numeric_flags, percentile, start, PASSWORD};
 
 struct Args {
     instances: usize,
@@ -34,28 +34,13 @@ struct Args {
 }
 
 fn args() -> Args {
-    let mut a = Args {
-        instances: 3,
-        writers: 50,
-        seconds: 10,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || -> u64 {
-            it.next()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or_else(|| panic!("{flag} wants a number"))
-        };
-        match flag.as_str() {
-            "--instances" => a.instances = value() as usize,
-            "--writers" => a.writers = value() as usize,
-            "--seconds" => a.seconds = value(),
-            "--bench" => {}
-            other => panic!("unknown flag {other}"),
-        }
+    let [instances, writers, seconds] =
+        numeric_flags([("--instances", 3), ("--writers", 50), ("--seconds", 10)]);
+    Args {
+        instances: instances as usize,
+        writers: writers as usize,
+        seconds,
     }
-    assert!(a.instances >= 1 && a.writers >= 1 && a.seconds >= 1);
-    a
 }
 
 #[tokio::main]

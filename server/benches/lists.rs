@@ -19,7 +19,7 @@ use std::time::Instant;
 use serde_json::Value;
 use sqlx::{Connection, Executor};
 
-use support::{percentile, start, PASSWORD};
+use support::{numeric_flags, percentile, start, PASSWORD};
 
 struct Args {
     rows: u64,
@@ -27,26 +27,11 @@ struct Args {
 }
 
 fn args() -> Args {
-    let mut a = Args {
-        rows: 100_000,
-        requests: 200,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || -> u64 {
-            it.next()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or_else(|| panic!("{flag} wants a number"))
-        };
-        match flag.as_str() {
-            "--rows" => a.rows = value(),
-            "--requests" => a.requests = value() as usize,
-            "--bench" => {}
-            other => panic!("unknown flag {other}"),
-        }
+    let [rows, requests] = numeric_flags([("--rows", 100_000), ("--requests", 200)]);
+    Args {
+        rows,
+        requests: requests as usize,
     }
-    assert!(a.rows >= 1 && a.requests >= 1);
-    a
 }
 
 /// `rows` expenses of `user` in workspace `ws`, written in one statement. Day `i % 2920`

@@ -67,3 +67,24 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     }
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
+
+/// The numeric flags `--name value` on the command line, each starting at its default
+/// in `flags`; an unknown flag or a value that is not a number at least 1 stops the run.
+pub fn numeric_flags<const N: usize>(mut flags: [(&str, u64); N]) -> [u64; N] {
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        if flag == "--bench" {
+            continue;
+        }
+        let slot = flags
+            .iter_mut()
+            .find(|(name, _)| *name == flag)
+            .unwrap_or_else(|| panic!("unknown flag {flag}"));
+        slot.1 = it
+            .next()
+            .and_then(|v| v.parse().ok())
+            .filter(|v| *v >= 1)
+            .unwrap_or_else(|| panic!("{flag} wants a number of at least 1"));
+    }
+    flags.map(|(_, value)| value)
+}
