@@ -19,8 +19,10 @@ pub async fn register(
     display_name: String,
     password: String,
     #[server(default)] next: String,
+    // The browser's IANA zone, for the personal workspace (empty without JavaScript: UTC).
+    #[server(default)] time_zone: String,
 ) -> Result<SessionUser, AppError> {
-    ssr::register(email, display_name, password, next).await
+    ssr::register(email, display_name, password, next, time_zone).await
 }
 
 #[server(endpoint = "auth/login")]
@@ -87,11 +89,13 @@ mod ssr {
         display_name: String,
         password: String,
         next: String,
+        time_zone: String,
     ) -> AppResult<SessionUser> {
         let state = state()?;
         let email = normalize_email(&email)?;
         let display_name = validate_display_name(&display_name)?;
         validate_password(&password, &email)?;
+        let time_zone = crate::server::zone::check(&time_zone)?;
         // Counted once the input is valid, before the costly hash.
         let address = client_address(&state).await;
         state
@@ -135,6 +139,7 @@ mod ssr {
             user_id,
             &personal,
             crate::model::workspace::WorkspaceKind::Personal,
+            &time_zone,
             now,
         )
         .await?;

@@ -15,7 +15,8 @@ use crate::error::AppError;
 
 pub use crate::model::budget::*;
 
-/// The budgets with what was spent in `month` ('YYYY-MM'; the current month if none).
+/// The budgets with what was spent in `month` ('YYYY-MM'; if none, the current month in
+/// the workspace's time zone).
 #[server(endpoint = "budgets/list")]
 pub async fn list_budgets(
     workspace_id: WorkspaceId,
@@ -34,7 +35,10 @@ pub async fn list_budgets(
                 .month_key()
                 .ok_or_else(|| AppError::validation("month", "Choose a month as YYYY-MM."))?
         }
-        None => ssr::current_month(),
+        None => ssr::month_of(
+            &crate::server::zone::workspace_today(&guard.state, workspace_id).await?,
+        )
+        .to_owned(),
     };
     ssr::list(&guard.state, workspace_id, month).await
 }
@@ -63,7 +67,6 @@ pub mod ssr {
     use crate::live::Event;
     use crate::model::workspace::Need;
     use crate::{
-        dates::format_iso_date,
         live::{catalog::Deleted, Stream},
         server::{
             authz::{member, Caller},
@@ -76,10 +79,6 @@ pub mod ssr {
     /// The period an ISO date falls in: 'YYYY-MM'.
     pub fn month_of(date: &str) -> &str {
         date.get(..7).unwrap_or(date)
-    }
-
-    pub fn current_month() -> String {
-        month_of(&format_iso_date(crate::dates::utc_today_days())).to_owned()
     }
 
     /// Budget `id` with what was spent in its category and currency in `month`.
@@ -143,7 +142,9 @@ pub mod ssr {
         let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
         let input = BudgetInput::parse(&category, &currency, &limit)?;
         let now = now_ms();
-        let month = current_month();
+        // The budget comes back with this month's spending, in the workspace's zone.
+        let today = crate::server::zone::workspace_today(&state, workspace_id).await?;
+        let month = month_of(&today).to_owned();
         let mut tx = Write::begin(&state.db, user.id, now).await?;
         let existing: Option<(i64,)> = sqlx::query_as(
             "SELECT id FROM budgets WHERE workspace_id = $1 AND category = $2 AND currency = $3",

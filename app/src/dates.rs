@@ -61,19 +61,9 @@ pub fn parse_iso_date(s: &str) -> Option<i64> {
     Some(days_from_civil(y, m, d))
 }
 
-/// Today's date where the code runs: the server's UTC date, or the browser's local date.
+/// Today's UTC date, 'YYYY-MM-DD', from the server's clock. A workspace's own today is
+/// `server::zone::workspace_today`.
 pub fn today_iso() -> String {
-    #[cfg(feature = "hydrate")]
-    {
-        let d = js_sys::Date::new_0();
-        return format!(
-            "{:04}-{:02}-{:02}",
-            d.get_full_year(),
-            d.get_month() + 1,
-            d.get_date()
-        );
-    }
-    #[allow(unreachable_code)]
     format_iso_date(utc_today_days())
 }
 

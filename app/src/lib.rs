@@ -71,6 +71,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/register") view=pages::auth::RegisterPage/>
                 <Route path=path!("/w/:ws") view=pages::dashboard::DashboardPage ssr=SsrMode::Async/>
                 <Route path=path!("/w/:ws/team") view=pages::team::TeamPage ssr=SsrMode::Async/>
+                <Route path=path!("/w/:ws/settings") view=pages::settings::SettingsPage ssr=SsrMode::Async/>
                 <Route path=path!("/w/:ws/goals") view=pages::goals::GoalsPage ssr=SsrMode::Async/>
                 <Route path=path!("/join/:code") view=pages::team::JoinPage ssr=SsrMode::Async/>
             </Routes>

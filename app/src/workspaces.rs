@@ -14,10 +14,14 @@ pub async fn list_workspaces() -> Result<Vec<WorkspaceSummary>, AppError> {
     ssr::list_workspaces(&state, user.id).await
 }
 
-/// Creates a team workspace owned by the caller and opens it.
+/// Creates a team workspace owned by the caller and opens it. Its time zone is
+/// `time_zone` (the browser's), or the caller's personal workspace's if empty.
 #[server(endpoint = "workspaces/create")]
-pub async fn create_workspace(name: String) -> Result<WorkspaceSummary, AppError> {
-    ssr::create_team(name).await
+pub async fn create_workspace(
+    name: String,
+    #[server(default)] time_zone: String,
+) -> Result<WorkspaceSummary, AppError> {
+    ssr::create_team(name, time_zone).await
 }
 
 #[server(endpoint = "workspaces/team")]
@@ -59,6 +63,22 @@ pub async fn change_role(
     role: String,
 ) -> Result<(), AppError> {
     ssr::change_role(workspace_id, user_id, role).await
+}
+
+/// The settings page of a workspace (any member; the zones to choose from for owners
+/// and admins only).
+#[server(endpoint = "workspaces/settings")]
+pub async fn load_settings(workspace_id: WorkspaceId) -> Result<WorkspaceSettings, AppError> {
+    ssr::settings(workspace_id).await
+}
+
+/// Sets the workspace's time zone (owners and admins): its months and "today" follow it.
+#[server(endpoint = "workspaces/time-zone")]
+pub async fn set_time_zone(
+    workspace_id: WorkspaceId,
+    time_zone: String,
+) -> Result<crate::live::catalog::WorkspaceInfo, AppError> {
+    ssr::set_time_zone(workspace_id, time_zone).await
 }
 
 #[server(endpoint = "workspaces/rename")]
@@ -116,6 +136,54 @@ pub mod ssr {
         .await?;
         tx.commit(&state.hub).await?;
         tracing::info!(workspace_id = workspace_id.0, "workspace renamed");
+        Ok(info)
+    }
+
+    pub async fn settings(workspace_id: WorkspaceId) -> AppResult<WorkspaceSettings> {
+        let (state, user) = signed_in().await?;
+        let workspace = summary(&state, &user, workspace_id).await?;
+        let zones = if workspace.role.can_manage() {
+            crate::server::zone::names()
+        } else {
+            Vec::new()
+        };
+        Ok(WorkspaceSettings {
+            time_zone: crate::server::zone::of_workspace(&state, workspace_id).await?,
+            workspace,
+            zones,
+        })
+    }
+
+    /// Sets the time zone (owners and admins); `workspace:updated`, as a rename, so the
+    /// change is in the workspace's log.
+    pub async fn set_time_zone(
+        workspace_id: WorkspaceId,
+        time_zone: String,
+    ) -> AppResult<WorkspaceInfo> {
+        let Caller { state, user, .. } = member(workspace_id, Need::Manage).await?;
+        if time_zone.trim().is_empty() {
+            return Err(AppError::validation("time_zone", "Choose a time zone."));
+        }
+        let time_zone = crate::server::zone::check(&time_zone)?;
+        let mut tx = Write::begin(&state.db, user.id, now_ms()).await?;
+        let (name,): (String,) = sqlx::query_as(
+            "UPDATE workspaces SET time_zone = $1 WHERE id = $2 RETURNING name",
+        )
+        .bind(&time_zone)
+        .bind(workspace_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let info = WorkspaceInfo {
+            id: workspace_id,
+            name,
+        };
+        tx.emit(
+            Stream::Workspace(workspace_id),
+            Event::WorkspaceUpdated(info.clone()),
+        )
+        .await?;
+        tx.commit(&state.hub).await?;
+        tracing::info!(workspace_id = workspace_id.0, %time_zone, "time zone set");
         Ok(info)
     }
 
@@ -185,21 +253,25 @@ pub mod ssr {
         ("Toptal", "#204ecf"),
     ];
 
-    /// Creates a workspace with `owner` as its owner and the default platforms.
+    /// Creates a workspace with `owner` as its owner, its time zone (checked by the
+    /// caller: `zone::check`) and the default platforms.
     pub async fn create_workspace_tx(
         tx: &mut Write,
         owner: UserId,
         name: &str,
         kind: WorkspaceKind,
+        time_zone: &str,
         now: i64,
     ) -> AppResult<WorkspaceId> {
         let (id,): (WorkspaceId,) = sqlx::query_as(
-            "INSERT INTO workspaces (name, kind, created_by, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+            "INSERT INTO workspaces (name, kind, created_by, created_at, time_zone) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(name)
         .bind(kind.as_str())
         .bind(owner)
         .bind(now)
+        .bind(time_zone)
         .fetch_one(&mut **tx)
         .await?;
         sqlx::query("INSERT INTO memberships (workspace_id, user_id, role, joined_at) VALUES ($1, $2, 'owner', $3)")
@@ -279,9 +351,21 @@ pub mod ssr {
         })
     }
 
-    pub async fn create_team(name: String) -> AppResult<WorkspaceSummary> {
+    pub async fn create_team(name: String, time_zone: String) -> AppResult<WorkspaceSummary> {
         let (state, user) = signed_in().await?;
         let name = validate_workspace_name(&name)?;
+        let time_zone = if time_zone.trim().is_empty() {
+            // Without the browser's zone (no JavaScript), the creator's own.
+            let personal: Option<(String,)> = sqlx::query_as(
+                "SELECT time_zone FROM workspaces WHERE created_by = $1 AND kind = 'personal'",
+            )
+            .bind(user.id)
+            .fetch_optional(&state.db.pool)
+            .await?;
+            personal.map_or_else(|| crate::server::zone::DEFAULT.to_owned(), |(z,)| z)
+        } else {
+            crate::server::zone::check(&time_zone)?
+        };
         let (count,): (i64,) =
             sqlx::query_as("SELECT COUNT(*) FROM memberships WHERE user_id = $1")
                 .bind(user.id)
@@ -295,7 +379,15 @@ pub mod ssr {
         }
         let now = now_ms();
         let mut tx = Write::begin(&state.db, user.id, now).await?;
-        let id = create_workspace_tx(&mut tx, user.id, &name, WorkspaceKind::Team, now).await?;
+        let id = create_workspace_tx(
+            &mut tx,
+            user.id,
+            &name,
+            WorkspaceKind::Team,
+            &time_zone,
+            now,
+        )
+        .await?;
         tx.commit(&state.hub).await?;
         leptos_axum::redirect(&format!("/w/{id}"));
         Ok(WorkspaceSummary {

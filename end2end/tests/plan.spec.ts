@@ -134,7 +134,7 @@ test('a CSV import with a bad row is refused whole, then imported once fixed', a
 test('a rename and a deletion of the workspace reach a member’s open dashboard', async ({ browser }) => {
   test.setTimeout(60_000);
   const { p, m, teamUrl, pageErrors } = await team(browser, 'Doomed');
-  await p.goto(`${teamUrl}/team`);
+  await p.goto(`${teamUrl}/settings`);
   await hydrated(p);
   await p.getByLabel('Workspace name').fill('Renamed Team');
   await p.getByRole('button', { name: 'Rename' }).click();
@@ -144,6 +144,6 @@ test('a rename and a deletion of the workspace reach a member’s open dashboard
   await p.getByRole('button', { name: 'Delete workspace' }).click();
   await expect(m.getByTestId('workspace-lost')).toHaveText('Renamed Team was deleted');
   await expect(m.getByTestId('toast').filter({ hasText: 'Renamed Team was deleted' })).toBeVisible();
-  await expect(p).not.toHaveURL(/\/team$/);
+  await expect(p).not.toHaveURL(/\/settings$/);
   expect(pageErrors).toEqual([]);
 });

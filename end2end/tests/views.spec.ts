@@ -1,10 +1,14 @@
 import { expect, test, type Page } from '@playwright/test';
-import { hydrated, team } from './helpers';
+import { hydrated, register, team } from './helpers';
 
-/** 'YYYY-MM' of the server's (UTC) current month, moved by `by` months. */
-function month(by = 0): string {
-  const now = new Date();
-  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + by, 1)).toISOString().slice(0, 7);
+/**
+ * 'YYYY-MM' of the current month in `timeZone` (by default this machine's, which the
+ * browser reports when it creates a workspace), moved by `by` months.
+ */
+function month(by = 0, timeZone?: string): string {
+  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit' }).formatToParts(new Date());
+  const [y, m] = ['year', 'month'].map((t) => Number(parts.find((p) => p.type === t)!.value));
+  return new Date(Date.UTC(y, m - 1 + by, 1)).toISOString().slice(0, 7);
 }
 
 function label(key: string): string {
@@ -115,4 +119,41 @@ test('a month and a search in the URL, paged, and still live from another browse
   await expect(m.getByTestId('view-error')).toContainText('Choose a month as YYYY-MM.');
   await expect(m.getByTestId('period')).toHaveText(label(now));
   expect(pageErrors).toEqual([]);
+});
+
+test('a workspace keeps the time zone of the browser that made it, and its months follow the zone', async ({ browser }) => {
+  test.setTimeout(60_000);
+  // UTC+14 and UTC-11: never the same date, so the two zones' "today" always differ.
+  const [east, west] = ['Pacific/Kiritimati', 'Pacific/Niue'];
+  const context = await browser.newContext({ timezoneId: east });
+  const p = await context.newPage();
+  const errors: string[] = [];
+  p.on('pageerror', (e) => errors.push(e.message));
+  await register(p, 'Zoned');
+  await expect(p.getByTestId('zone-note')).toContainText(`Months in ${east}`);
+  await expect(p.getByTestId('period')).toHaveText(label(month(0, east)));
+
+  // A team made from this browser takes its zone too.
+  await p.getByText('New team workspace').click();
+  await p.getByLabel('Name', { exact: true }).fill('Zoned Team');
+  await p.getByRole('button', { name: 'Create' }).click();
+  await expect(p.getByTestId('workspace-name')).toHaveText('Zoned Team');
+  await expect(p.getByTestId('zone-note')).toContainText(`Months in ${east}`);
+
+  // The owner moves it across the date line: the dashboard opens on the month there.
+  await p.getByTestId('zone-note').getByRole('link', { name: 'Settings' }).click();
+  await expect(p.getByTestId('time-zone')).toHaveText(east);
+  await p.getByLabel('Time zone').selectOption(west);
+  await p.getByRole('button', { name: 'Set time zone' }).click();
+  await expect(p.getByTestId('time-zone')).toHaveText(west);
+  const dateThere = () => new Intl.DateTimeFormat('en-CA', { timeZone: west }).format(new Date());
+  const before = dateThere();
+  await p.getByRole('link', { name: /Back to Zoned Team/ }).click();
+  await expect(p.getByTestId('zone-note')).toContainText(`Months in ${west}`);
+  await expect(p.getByTestId('period')).toHaveText(label(month(0, west)));
+  // A new expense starts on today there (read before and after: midnight may fall between).
+  const date = await p.getByTestId('expense-form').getByLabel('Date').inputValue();
+  expect([before, dateThere()]).toContain(date);
+  expect(errors).toEqual([]);
+  await context.close();
 });

@@ -1,13 +1,12 @@
 //! `GET /w/{ws}/export/{expenses|earnings}?<the dashboard's view>`: the CSV of what the
 //! list shows, as a download. The same guard as every read of a workspace
 //! (`authz::member_by_headers`), the same view parameters as the dashboard
-//! (`Period::from_query`, `ListFilter::from_query`); an error is its status with the
+//! (`Period::from_query` over today in the workspace's zone, `ListFilter::from_query`); an error is its status with the
 //! message as plain text.
 
 use std::collections::HashMap;
 
 use app::{
-    dates::today_iso,
     error::AppError,
     export::{file_name, ssr::csv},
     import::ImportKind,
@@ -16,7 +15,7 @@ use app::{
         ids::WorkspaceId,
         workspace::Need,
     },
-    server::{authz::member_by_headers, AppState},
+    server::{authz::member_by_headers, zone, AppState},
 };
 use axum::{
     extract::{Path, Query, State},
@@ -57,7 +56,8 @@ async fn run(
     let caller = member_by_headers(state, headers, workspace_id, Need::Read).await?;
     let kind = ImportKind::parse(kind)?;
     let get = |name: &str| query.get(name).cloned();
-    let period = Period::from_query(&get, &today_iso())?;
+    let today = zone::workspace_today(&caller.state, workspace_id).await?;
+    let period = Period::from_query(&get, &today)?;
     let filter = ListFilter::from_query(&get, &period)?;
     let name = file_name(kind, &filter);
     let body = csv(&caller.state, workspace_id, kind, filter).await?;

@@ -142,6 +142,16 @@ pub struct Team {
     pub connected: Option<Vec<(UserId, usize)>>,
 }
 
+/// What the settings page of a workspace shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkspaceSettings {
+    pub workspace: WorkspaceSummary,
+    /// Its IANA time zone: whose months and "today" it uses.
+    pub time_zone: String,
+    /// The zones it can be set to, for owners and admins (empty for the others).
+    pub zones: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvitePreview {
     pub workspace_name: String,

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::common::{action_error, Field, FormError};
+use super::common::{action_error, BrowserZone, Field, FormError};
 use crate::auth::{Login, Register};
 
 fn next_param() -> String {
@@ -62,6 +62,7 @@ pub fn RegisterPage() -> impl IntoView {
         <main class="narrow auth">
             <h1>"Create your LiveLedger account"</h1>
             <RegisterForm next/>
+            <BrowserZone/>
             <p>"Already have an account? " <a href=login_href>"Log in"</a></p>
         </main>
     }
@@ -79,6 +80,8 @@ fn RegisterForm(next: String) -> impl IntoView {
             <Field form="register" name="display_name" label="Your name" error required=true autocomplete="name" maxlength=80/>
             <Field form="register" name="email" label="Email" kind="email" error required=true autocomplete="email"/>
             <Field form="register" name="password" label="Password (at least 10 characters)" kind="password" error required=true autocomplete="new-password"/>
+            // The browser's zone, for the personal workspace (`BrowserZone` fills it in).
+            <input type="hidden" name="time_zone" data-browser-zone=""/>
             <button type="submit" class="primary" disabled=move || register.pending().get()>"Create account"</button>
         </ActionForm>
     }

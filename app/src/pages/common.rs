@@ -163,6 +163,21 @@ pub fn Field(
     }
 }
 
+/// Fills the hidden `time_zone` inputs above it (marked `data-browser-zone`) with the
+/// browser's IANA zone as soon as the page is parsed, before any WASM: one inline script
+/// carrying the page's nonce (the CSP allows no other inline script). Without
+/// JavaScript the inputs stay empty and the server chooses (UTC for a new account, the
+/// creator's zone for a team). Server-rendered pages only: an island would hydrate it.
+#[component]
+pub fn BrowserZone() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        const FILL: &str = "for(const i of document.querySelectorAll('input[data-browser-zone]'))\
+            i.value=Intl.DateTimeFormat().resolvedOptions().timeZone||''";
+        view! { <script nonce=leptos::nonce::use_nonce() inner_html=FILL></script> }
+    }
+}
+
 /// A labelled `<select>` over fixed options, with the current one selected.
 #[component]
 pub fn SelectField(

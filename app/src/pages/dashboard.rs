@@ -14,13 +14,12 @@ use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    action_error, currency_options, follow_list, load_failed, reset_on_success, watch_workspace,
+    action_error, currency_options, follow_list, BrowserZone, load_failed, reset_on_success, watch_workspace,
     workspace_param, Field, FormError, SelectField, TopBar, Watched, WorkspaceGone,
 };
 use crate::{
     auth::SessionUser,
     budgets::BudgetList,
-    dates::today_iso,
     earnings::{
         format_hours, list_earnings, CreateEarning, CreatePlatform, DeleteEarning, Earning,
         EarningList, UpdateEarning,
@@ -98,7 +97,7 @@ impl DashboardView {
 }
 
 /// Everything the dashboard shows, read for one request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DashboardData {
     pub user: SessionUser,
     pub workspaces: Vec<WorkspaceSummary>,
@@ -107,6 +106,14 @@ pub struct DashboardData {
     pub open: Option<OpenWorkspace>,
     /// Who can be picked in the member filter (id, name).
     pub members: Vec<(UserId, String)>,
+    /// The view the URL names, read over today in the workspace's time zone; and what
+    /// was wrong with the URL, if anything (the view is then the default one).
+    pub view: DashboardView,
+    pub view_error: Option<AppError>,
+    /// The workspace's IANA time zone, and today there: its current month, the date a
+    /// new row starts with.
+    pub time_zone: String,
+    pub today: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,29 +125,44 @@ pub struct OpenWorkspace {
     pub goals: crate::goals::GoalList,
 }
 
+/// The dashboard of `workspace_id` for the view its URL's query string names (`query`,
+/// with or without its `?`). The view is read here, on the server, because "this
+/// month" is the workspace's month.
 #[leptos::server(endpoint = "dashboard")]
 pub async fn load_dashboard(
     workspace_id: WorkspaceId,
-    view: DashboardView,
+    query: String,
 ) -> Result<DashboardData, AppError> {
     let (state, user) = crate::server::authz::signed_in().await?;
-    view.filter.check()?;
     let workspaces = crate::workspaces::ssr::list_workspaces(&state, user.id).await?;
     // Listed means a member, and every member may read: no further checks.
     let Some(w) = workspaces.iter().find(|w| w.id == workspace_id).cloned() else {
+        let today = crate::dates::today_iso();
+        let (view, view_error) = DashboardView::from_query(&|_| None, &today);
         return Ok(DashboardData {
             user,
             workspaces,
             open: None,
             members: Vec::new(),
+            view,
+            view_error,
+            time_zone: crate::server::zone::DEFAULT.to_owned(),
+            today,
         });
     };
+    let time_zone = crate::server::zone::of_workspace(&state, workspace_id).await?;
+    let today = crate::server::zone::today_in(&time_zone);
+    let (view, view_error) = match crate::server::listing::view_params(&query) {
+        Ok(params) => DashboardView::from_query(&params, &today),
+        Err(e) => (DashboardView::from_query(&|_| None, &today).0, Some(e)),
+    };
+    view.filter.check()?;
     // Budgets are monthly: a month period shows that month's, any other the current one.
     let month = view
         .period
         .month_key()
-        .unwrap_or_else(crate::budgets::ssr::current_month);
-    let f = view.filter;
+        .unwrap_or_else(|| crate::budgets::ssr::month_of(&today).to_owned());
+    let f = view.filter.clone();
     let open = OpenWorkspace {
         workspace: w,
         expenses: crate::expenses::ssr::list(
@@ -161,6 +183,10 @@ pub async fn load_dashboard(
         workspaces,
         open: Some(open),
         members: crate::workspaces::ssr::member_names(&state, workspace_id).await?,
+        view,
+        view_error,
+        time_zone,
+        today,
     })
 }
 
@@ -172,14 +198,13 @@ pub fn DashboardPage() -> impl IntoView {
     let create_ws = ServerAction::<CreateWorkspace>::new();
     let join = ServerAction::<JoinWorkspace>::new();
     let query = use_query_map();
-    // The view the URL names (period, filters, rows shown); a bad parameter is said
-    // above the lists, which show the default view instead.
-    let (view, view_error) =
-        query.with_untracked(|q| DashboardView::from_query(&|name| q.get(name), &today_iso()));
-    let view = StoredValue::new(view);
+    // The view the URL names (period, filters, rows shown) is read by the server, over
+    // the workspace's today; a bad parameter is said above the lists, which then show
+    // the default view.
+    let url_query = query.with_untracked(|q| q.to_query_string());
     let data = Resource::new(
         move || ws.get(),
-        move |ws| load_dashboard(ws, view.get_value()),
+        move |ws| load_dashboard(ws, url_query.clone()),
     );
     // The row being edited (`?edit_expense=<id>`, `?edit_earning=<id>`), if any.
     let edit = move |name: &str| {
@@ -188,7 +213,6 @@ pub fn DashboardPage() -> impl IntoView {
             .get(name)
             .and_then(|s| s.parse::<i64>().ok())
     };
-    let view_error = StoredValue::new(view_error);
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -197,6 +221,8 @@ pub fn DashboardPage() -> impl IntoView {
                         provide_context(data.user.clone());
                         let current = data.open.as_ref().map(|o| o.workspace.id);
                         let members = data.members;
+                        let (view, view_error, today) = (data.view, data.view_error, data.today);
+                        let time_zone = data.time_zone;
                         view! {
                             <TopBar/>
                             <div class="layout">
@@ -214,16 +240,19 @@ pub fn DashboardPage() -> impl IntoView {
                                             .collect();
                                         currencies.sort();
                                         currencies.dedup();
-                                        let here = view.with_value(|v| v.href(id));
+                                        let here = view.href(id);
                                         // The period and filters sit in the side column, under
                                         // the switcher: rendered by the server only.
                                         view! {
                                             <div class="side">
                                                 <WorkspaceNav list=data.workspaces current create_ws join/>
-                                                <ViewBar ws=id view=view.get_value() error=view_error.get_value() members platforms currencies/>
+                                                <ViewBar ws=id view today=today.clone() error=view_error members platforms currencies/>
+                                                <p class="zone-note" data-testid="zone-note">
+                                                    "Months in " {time_zone} " · " <a href=format!("/w/{id}/settings")>"Settings"</a>
+                                                </p>
                                             </div>
                                             <Title text=format!("{} · LiveLedger", open.workspace.name)/>
-                                            <WorkspaceView open here edit_expense=edit("edit_expense") edit_earning=edit("edit_earning")/>
+                                            <WorkspaceView open here today edit_expense=edit("edit_expense") edit_earning=edit("edit_earning")/>
                                         }.into_any()
                                     }
                                     None => view! {
@@ -254,6 +283,8 @@ pub fn DashboardPage() -> impl IntoView {
 fn ViewBar(
     ws: WorkspaceId,
     view: DashboardView,
+    /// Today in the workspace's zone (its current month).
+    today: String,
     error: Option<AppError>,
     members: Vec<(UserId, String)>,
     platforms: Vec<crate::earnings::Platform>,
@@ -269,7 +300,7 @@ fn ViewBar(
         .href(ws)
     };
     let step = |by: i64| period.step(by).map(|p| (at(&p), p.label()));
-    let this_month = Period::this_month(&today_iso());
+    let this_month = Period::this_month(&today);
     let (from, to) = match &period {
         Period::All => (String::new(), String::new()),
         p => p.bounds(),
@@ -414,8 +445,10 @@ fn WorkspaceNav(
                 <ActionForm action=create_ws>
                     <FormError error=create_error/>
                     <Field form="new-ws" name="name" label="Name" error=create_error required=true maxlength=80/>
+                    <input type="hidden" name="time_zone" data-browser-zone=""/>
                     <button type="submit">"Create"</button>
                 </ActionForm>
+                <BrowserZone/>
             </details>
             <details>
                 <summary>"Join with an invite code"</summary>
@@ -432,14 +465,25 @@ fn WorkspaceNav(
 /// The open workspace: its lists follow it live, and its forms write without a reload.
 /// An island: hydrated in the browser from these props (the server serialises them
 /// into the page), the only part of the dashboard the WASM client knows.
+/// Today in the open workspace's zone, for the forms of the island.
+#[derive(Clone)]
+struct Today(String);
+
+fn today() -> String {
+    use_context::<Today>().map(|t| t.0).unwrap_or_default()
+}
+
 #[island]
 fn WorkspaceView(
     open: OpenWorkspace,
     /// The URL of the view shown (period and filters), for links that keep it.
     here: String,
+    /// Today in the workspace's zone: the date a new expense or earning starts with.
+    today: String,
     edit_expense: Option<i64>,
     edit_earning: Option<i64>,
 ) -> impl IntoView {
+    provide_context(Today(today));
     let OpenWorkspace {
         workspace: ws,
         expenses,
@@ -694,7 +738,7 @@ fn ExpenseForm(
             "EUR".to_owned(),
             "Other".to_owned(),
             String::new(),
-            today_iso(),
+            today(),
         ),
     };
     let error = if editing {
@@ -900,7 +944,7 @@ fn EarningForm(
                 .first()
                 .map(|p| p.id.to_string())
                 .unwrap_or_default(),
-            today_iso(),
+            today(),
             String::new(),
             String::new(),
             "EUR".to_owned(),

@@ -10,6 +10,7 @@ pub mod home;
 pub mod import;
 pub mod notify;
 pub mod plan;
+pub mod settings;
 pub mod team;
 
 pub use home::{Home, NotFound};

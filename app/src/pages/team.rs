@@ -13,8 +13,8 @@ use crate::{
     auth::{current_user, SessionUser},
     notifications::SendNotification,
     workspaces::{
-        load_team, preview_invite, ChangeRole, CreateInvite, DeleteWorkspace, JoinWorkspace,
-        RemoveMember, RenameWorkspace, RevokeInvite, Role, Team,
+        load_team, preview_invite, ChangeRole, CreateInvite, JoinWorkspace,
+        RemoveMember, RevokeInvite, Role, Team,
     },
 };
 
@@ -162,7 +162,7 @@ fn TeamView() -> impl IntoView {
                                     </section>
                                 })}
                                 {(manage && !others.is_empty()).then(|| view! { <SendNotice ws=ws_id others/> })}
-                                {manage.then(|| view! { <Settings ws=ws_id name=workspace.name.clone() is_owner/> })}
+                                <p><a href=format!("/w/{ws_id}/settings")>"Workspace settings"</a> " (name, time zone" {is_owner.then_some(", deletion")} ")"</p>
                             }.into_any()
                         }
                         Err(e) => view! {
@@ -218,34 +218,6 @@ fn SendNotice(ws: WorkspaceId, others: Vec<(UserId, String)>) -> impl IntoView {
                     {move || send.value().get().and_then(|r| r.ok()).map(|n| format!("Sent to {n} {}.", if n == 1 { "member" } else { "members" }))}
                 </p>
             </ActionForm>
-        </section>
-    }
-}
-
-/// Rename the workspace (owners and admins) or delete it (owners).
-#[component]
-fn Settings(ws: WorkspaceId, name: String, is_owner: bool) -> impl IntoView {
-    let rename = ServerAction::<RenameWorkspace>::new();
-    let delete = ServerAction::<DeleteWorkspace>::new();
-    let rename_error = action_error(rename.value());
-    let delete_error = action_error(delete.value());
-    view! {
-        <section class="panel" aria-labelledby="settings-heading">
-            <h2 id="settings-heading">"Workspace"</h2>
-            <ActionForm action=rename>
-                <FormError error=rename_error/>
-                <input type="hidden" name="workspace_id" value=ws/>
-                <Field form="rename" name="name" label="Workspace name" error=rename_error value=name required=true maxlength=80/>
-                <button type="submit">"Rename"</button>
-            </ActionForm>
-            {is_owner.then(|| view! {
-                <ActionForm action=delete attr:class="danger-zone">
-                    <FormError error=delete_error/>
-                    <input type="hidden" name="workspace_id" value=ws/>
-                    <label><input type="checkbox" required/> " Delete it with all its expenses, earnings, budgets and goals, for everyone"</label>
-                    <button type="submit" class="danger">"Delete workspace"</button>
-                </ActionForm>
-            })}
         </section>
     }
 }

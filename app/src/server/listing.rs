@@ -18,26 +18,34 @@ use crate::{
 const MAX_VIEW: usize = 1_000;
 
 /// The filter a view query string names (`ListFilter::view_query`, or the dashboard's
-/// URL: `period=2026-11&q=lunch`, `from=…&to=…`); an empty one is everything, newest
-/// first. Checked like the dashboard's URL: the first bad parameter is the error.
+/// URL: `period=2026-11&q=lunch`, `from=…&to=…`) over `today`'s month; an empty one is
+/// everything, newest first. Checked like the dashboard's URL: the first bad parameter
+/// is the error.
 pub fn filter_of_view(view: &str, today: &str) -> AppResult<ListFilter> {
     if view.trim().is_empty() {
         return Ok(ListFilter::default());
     }
+    let params = view_params(view)?;
+    let period = Period::from_query(&params, today)?;
+    ListFilter::from_query(&params, &period)
+}
+
+/// The parameters of a view query string (a leading `?` is allowed), as a lookup of
+/// each name's first value.
+pub fn view_params(view: &str) -> AppResult<impl Fn(&str) -> Option<String>> {
     if view.len() > MAX_VIEW {
         return Err(AppError::validation("view", "The view is too long."));
     }
+    let view = view.strip_prefix('?').unwrap_or(view);
     let pairs: Vec<(String, String)> = form_urlencoded::parse(view.as_bytes())
         .into_owned()
         .collect();
-    let get = |name: &str| {
+    Ok(move |name: &str| {
         pairs
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.clone())
-    };
-    let period = Period::from_query(&get, today)?;
-    ListFilter::from_query(&get, &period)
+    })
 }
 
 /// The columns a list filters on, as its query names them.

@@ -200,14 +200,21 @@ impl TestApp {
     }
 
     pub async fn register(&self, email: &str) -> User {
+        self.register_with(email, &[]).await
+    }
+
+    /// `register` with more fields in the form (`time_zone`, say).
+    pub async fn register_with(&self, email: &str, more: &[(&str, &str)]) -> User {
+        let mut form = vec![
+            ("email", email),
+            ("display_name", email.split('@').next().unwrap()),
+            ("password", PASSWORD),
+        ];
+        form.extend_from_slice(more);
         let res = self
             .http
             .post(format!("{}/api/auth/register", self.base))
-            .form(&[
-                ("email", email),
-                ("display_name", email.split('@').next().unwrap()),
-                ("password", PASSWORD),
-            ])
+            .form(&form)
             .send()
             .await
             .unwrap();

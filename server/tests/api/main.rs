@@ -20,3 +20,4 @@ mod socket;
 mod team;
 mod views;
 mod workspaces;
+mod zones;
