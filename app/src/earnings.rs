@@ -344,7 +344,7 @@ pub mod ssr {
                     earning_id = id,
                     "earning updated"
                 );
-                leptos_axum::redirect(&format!("/w/{workspace_id}"));
+                crate::server::listing::redirect_after_edit(workspace_id);
                 earning
             }
         };

@@ -323,7 +323,7 @@ pub mod ssr {
             "expense updated"
         );
         // Back to the list, out of edit mode, for a plain form post.
-        leptos_axum::redirect(&format!("/w/{workspace_id}"));
+        crate::server::listing::redirect_after_edit(workspace_id);
         Ok(expense)
     }
 

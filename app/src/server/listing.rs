@@ -222,9 +222,69 @@ pub fn bind_all<'q, O>(
     query
 }
 
+/// Where a plain form post (no JavaScript) that saved an edit returns: the dashboard
+/// view it came from (its `Referer`, which the site's `Referrer-Policy: same-origin`
+/// sends), less the `edit_expense`/`edit_earning` parameter that opened the form; the
+/// workspace's default view if the `Referer` is missing or names another page. Only the
+/// path and query are kept, so no other site can be named.
+pub fn view_after_edit(workspace_id: WorkspaceId, referer: Option<&str>) -> String {
+    let page = format!("/w/{workspace_id}");
+    let Some(uri) = referer.and_then(|r| r.parse::<http::Uri>().ok()) else {
+        return page;
+    };
+    if uri.path() != page {
+        return page;
+    }
+    let kept: Vec<(String, String)> = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .into_owned()
+        .filter(|(name, _)| name != "edit_expense" && name != "edit_earning")
+        .collect();
+    if kept.is_empty() {
+        return page;
+    }
+    let query = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(kept)
+        .finish();
+    format!("{page}?{query}")
+}
+
+/// Sends a plain form post that saved an edit back to its view (`view_after_edit`).
+/// A call from the client's JavaScript ignores it.
+pub fn redirect_after_edit(workspace_id: WorkspaceId) {
+    let referer = leptos::prelude::use_context::<http::request::Parts>().and_then(|p| {
+        p.headers
+            .get(http::header::REFERER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    });
+    leptos_axum::redirect(&view_after_edit(workspace_id, referer.as_deref()));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_edit_saved_without_javascript_returns_to_its_view() {
+        let ws = WorkspaceId(7);
+        let back = |r: Option<&str>| view_after_edit(ws, r);
+        assert_eq!(
+            back(Some("http://h:3000/w/7?period=2026-10&q=caf%C3%A9+au+lait&edit_expense=12")),
+            "/w/7?period=2026-10&q=caf%C3%A9+au+lait"
+        );
+        assert_eq!(back(Some("https://h/w/7?edit_earning=3")), "/w/7");
+        assert_eq!(back(Some("/w/7?sort=amount")), "/w/7?sort=amount");
+        // Another page, another workspace, another site's path, nothing, or garbage.
+        for other in [
+            Some("http://h/w/8?period=2026-10"),
+            Some("http://h/w/7/team?x=1"),
+            Some("http://evil.example/phish?period=2026-10"),
+            Some("not a url at all"),
+            None,
+        ] {
+            assert_eq!(back(other), "/w/7", "{other:?}");
+        }
+    }
     use crate::model::{filter::Period, ids::UserId};
 
     const COLUMNS: Columns = Columns {

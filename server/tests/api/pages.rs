@@ -7,6 +7,7 @@ use crate::helpers::TestApp;
 crate::on_both_backends!(
     pages_render_for_users_and_redirect_strangers,
     plain_form_posts_redirect_back_with_errors,
+    an_edit_saved_without_javascript_returns_to_its_view,
     cross_site_posts_are_refused,
     health_check
 );
@@ -137,6 +138,49 @@ async fn plain_form_posts_redirect_back_with_errors(app: TestApp) {
         "error shown after a no-JS post"
     );
     assert_eq!(app.expenses(&ann, ann.personal_ws).await["count"], 1);
+}
+
+async fn an_edit_saved_without_javascript_returns_to_its_view(app: TestApp) {
+    let ann = app.register("ann@example.com").await;
+    let ws = ann.personal_ws;
+    let (status, e) = app.create_expense(&ann, ws, "3", "tea").await;
+    assert_eq!(status, StatusCode::OK, "{e}");
+    let id = e["id"].to_string();
+    let view = format!("{}/w/{ws}?period=2026-11&q=tea", app.base);
+    let post = |amount: &'static str| {
+        app.http
+            .post(format!("{}/api/expenses/update", app.base))
+            .header(header::ACCEPT, "text/html")
+            .header(header::REFERER, format!("{view}&edit_expense={id}"))
+            .header(header::COOKIE, format!("ll_session={}", ann.token))
+            .form(&[
+                ("workspace_id", ws.to_string().as_str()),
+                ("id", id.as_str()),
+                ("amount", amount),
+                ("currency", "EUR"),
+                ("category", "Food"),
+                ("description", "green tea"),
+                ("date", "2026-11-20"),
+            ])
+            .send()
+    };
+    // Saved: back to the same month and search, out of edit mode.
+    let res = post("4").await.unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert_eq!(
+        res.headers()[header::LOCATION],
+        format!("/w/{ws}?period=2026-11&q=tea")
+    );
+    // Refused: back to the form, still editing, with the error.
+    let res = post("-4").await.unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let location = res.headers()[header::LOCATION].to_str().unwrap();
+    assert!(
+        location.contains("edit_expense=") && location.contains("__err="),
+        "{location}"
+    );
+    let list = app.expenses(&ann, ws).await;
+    assert_eq!(list["items"][0]["amount_minor"], 400, "{list}");
 }
 
 async fn cross_site_posts_are_refused(app: TestApp) {
