@@ -410,6 +410,11 @@ impl ListFilter {
 const SEP: char = '\u{1f}';
 
 impl ListFilter {
+    /// Whether the dates are all time's: every date a row can have (`check_date_range`).
+    pub fn is_all_time(&self) -> bool {
+        self.from == FIRST_DAY && self.to == LAST_DAY
+    }
+
     /// `from␟to␟q␟category␟platform␟member␟currency␟sort`, empty for "any".
     pub fn to_line(&self) -> String {
         let id = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();

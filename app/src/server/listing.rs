@@ -89,8 +89,13 @@ impl Where {
             sql: String::new(),
             args: Vec::new(),
         };
-        w.push(format!("{} >= #", c.date), Arg::Text(filter.from.clone()));
-        w.push(format!("{} <= #", c.date), Arg::Text(filter.to.clone()));
+        // Every stored date is inside all time's bounds (dates are checked on the way
+        // in), so all time needs no condition, and "largest first" can then read the
+        // amount index in order.
+        if !filter.is_all_time() {
+            w.push(format!("{} >= #", c.date), Arg::Text(filter.from.clone()));
+            w.push(format!("{} <= #", c.date), Arg::Text(filter.to.clone()));
+        }
         if !filter.q.is_empty() {
             w.push(
                 format!("LOWER({}) LIKE # ESCAPE '\\'", c.text),
@@ -336,5 +341,10 @@ mod tests {
             order_by(Sort::Amount, &COLUMNS),
             "ORDER BY e.amount_minor DESC, e.id DESC"
         );
+        // All time has no date condition.
+        let mut all = ListFilter::of(&Period::All);
+        all.currency = "EUR".into();
+        let w = Where::of(&all, &COLUMNS);
+        assert_eq!(w.sql, " AND e.currency = $2");
     }
 }
