@@ -19,10 +19,8 @@ pub async fn register(
     display_name: String,
     password: String,
     #[server(default)] next: String,
-    // The browser's IANA zone, for the personal workspace (empty without JavaScript: UTC).
-    #[server(default)] time_zone: String,
 ) -> Result<SessionUser, AppError> {
-    ssr::register(email, display_name, password, next, time_zone).await
+    ssr::register(email, display_name, password, next).await
 }
 
 #[server(endpoint = "auth/login")]
@@ -89,13 +87,14 @@ mod ssr {
         display_name: String,
         password: String,
         next: String,
-        time_zone: String,
     ) -> AppResult<SessionUser> {
         let state = state()?;
         let email = normalize_email(&email)?;
         let display_name = validate_display_name(&display_name)?;
         validate_password(&password, &email)?;
-        let time_zone = crate::server::zone::check(&time_zone)?;
+        // The personal workspace's zone: the browser's (`BrowserZone`'s cookie), else UTC.
+        let time_zone = crate::server::zone::of_browser()
+            .unwrap_or_else(|| crate::server::zone::DEFAULT.to_owned());
         // Counted once the input is valid, before the costly hash.
         let address = client_address(&state).await;
         state

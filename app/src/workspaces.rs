@@ -15,7 +15,8 @@ pub async fn list_workspaces() -> Result<Vec<WorkspaceSummary>, AppError> {
 }
 
 /// Creates a team workspace owned by the caller and opens it. Its time zone is
-/// `time_zone` (the browser's), or the caller's personal workspace's if empty.
+/// `time_zone` if given, else the browser's (`BrowserZone`'s cookie), else the
+/// caller's personal workspace's.
 #[server(endpoint = "workspaces/create")]
 pub async fn create_workspace(
     name: String,
@@ -354,7 +355,11 @@ pub mod ssr {
     pub async fn create_team(name: String, time_zone: String) -> AppResult<WorkspaceSummary> {
         let (state, user) = signed_in().await?;
         let name = validate_workspace_name(&name)?;
-        let time_zone = if time_zone.trim().is_empty() {
+        let time_zone = if !time_zone.trim().is_empty() {
+            crate::server::zone::check(&time_zone)?
+        } else if let Some(browser) = crate::server::zone::of_browser() {
+            browser
+        } else {
             // Without the browser's zone (no JavaScript), the creator's own.
             let personal: Option<(String,)> = sqlx::query_as(
                 "SELECT time_zone FROM workspaces WHERE created_by = $1 AND kind = 'personal'",
@@ -363,8 +368,6 @@ pub mod ssr {
             .fetch_optional(&state.db.pool)
             .await?;
             personal.map_or_else(|| crate::server::zone::DEFAULT.to_owned(), |(z,)| z)
-        } else {
-            crate::server::zone::check(&time_zone)?
         };
         let (count,): (i64,) =
             sqlx::query_as("SELECT COUNT(*) FROM memberships WHERE user_id = $1")

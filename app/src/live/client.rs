@@ -15,7 +15,7 @@ use std::{collections::HashMap, sync::Arc};
 
 use leptos::prelude::*;
 
-use super::{Cursor, Envelope, Stream};
+use super::{Cursor, Envelope, EventKind, Stream};
 
 /// What a subscriber of a stream is handed.
 pub enum Delivery<'a> {
@@ -65,8 +65,10 @@ pub struct LiveConnection {
     pub status: RwSignal<LiveStatus>,
     /// Last applied seq per followed stream.
     pub cursors: RwSignal<HashMap<Stream, i64>>,
-    /// Events received, newest last (the last 50), for the event log panel.
-    pub recent: RwSignal<Vec<Envelope>>,
+    /// What the last 50 events received were (stream, seq, timestamp, kind), newest
+    /// last, for the event log panel: not the events themselves, so that handing them
+    /// to their subscribers moves them instead of cloning each one.
+    pub recent: RwSignal<Vec<(Stream, i64, i64, EventKind)>>,
     /// Who is told about which stream; see `watch`.
     subscribers: StoredValue<Vec<(u64, Stream, Handler)>>,
     next_subscriber: StoredValue<u64>,
@@ -156,31 +158,28 @@ impl LiveConnection {
                 }
             }
         });
-        let mut streams: Vec<Stream> = fresh.iter().map(|e| e.stream).collect();
-        streams.sort();
-        streams.dedup();
-        for stream in streams {
-            let batch: Vec<Envelope> = fresh
-                .iter()
-                .filter(|e| e.stream == stream)
-                .cloned()
-                .collect();
-            let handlers: Vec<Handler> = self.handlers(stream);
-            for h in handlers {
-                h(Delivery::Events(&batch));
+        if !fresh.is_empty() {
+            self.recent.update(|r| {
+                r.extend(
+                    fresh
+                        .iter()
+                        .map(|e| (e.stream, e.seq, e.timestamp, e.event.kind())),
+                );
+                let excess = r.len().saturating_sub(50);
+                r.drain(..excess);
+            });
+        }
+        // One batch per stream, in arrival order within it (the sort is stable).
+        fresh.sort_by_key(|e| e.stream);
+        for batch in fresh.chunk_by(|a, b| a.stream == b.stream) {
+            for h in self.handlers(batch[0].stream) {
+                h(Delivery::Events(batch));
             }
         }
         for stream in resync {
             for h in self.handlers(stream) {
                 h(Delivery::Resync);
             }
-        }
-        if !fresh.is_empty() {
-            self.recent.update(|r| {
-                r.extend(fresh);
-                let excess = r.len().saturating_sub(50);
-                r.drain(..excess);
-            });
         }
     }
 
@@ -263,12 +262,12 @@ pub fn EventLog() -> impl IntoView {
             <ol>
                 <For
                     each=rows
-                    key=|e| (e.stream, e.seq, e.timestamp, e.event.kind())
+                    key=|e| *e
                     let:e
                 >
                     <li data-testid="event-log-entry">
-                        <code>{e.event.kind().name()}</code>
-                        " " <span class="muted">{format!("{} #{}", e.stream.key(), e.seq)}</span>
+                        <code>{e.3.name()}</code>
+                        " " <span class="muted">{format!("{} #{}", e.0.key(), e.1)}</span>
                     </li>
                 </For>
             </ol>

@@ -407,7 +407,7 @@ impl ListFilter {
 
 /// Fields of `ListFilter::to_line`, apart: U+001F, which none of them can hold (the
 /// search refuses control characters, the others are dates, codes and numbers).
-const SEP: char = '\u{1f}';
+pub const SEP: char = '\u{1f}';
 
 impl ListFilter {
     /// Whether the dates are all time's: every date a row can have (`check_date_range`).

@@ -27,6 +27,7 @@ pub fn LoginPage() -> impl IntoView {
         <main class="narrow auth">
             <h1>"Log in to LiveLedger"</h1>
             <LoginForm next/>
+            <BrowserZone/>
             <p>"New here? " <a href=register_href>"Create an account"</a></p>
         </main>
     }
@@ -80,8 +81,6 @@ fn RegisterForm(next: String) -> impl IntoView {
             <Field form="register" name="display_name" label="Your name" error required=true autocomplete="name" maxlength=80/>
             <Field form="register" name="email" label="Email" kind="email" error required=true autocomplete="email"/>
             <Field form="register" name="password" label="Password (at least 10 characters)" kind="password" error required=true autocomplete="new-password"/>
-            // The browser's zone, for the personal workspace (`BrowserZone` fills it in).
-            <input type="hidden" name="time_zone" data-browser-zone=""/>
             <button type="submit" class="primary" disabled=move || register.pending().get()>"Create account"</button>
         </ActionForm>
     }

@@ -163,18 +163,21 @@ pub fn Field(
     }
 }
 
-/// Fills the hidden `time_zone` inputs above it (marked `data-browser-zone`) with the
-/// browser's IANA zone as soon as the page is parsed, before any WASM: one inline script
-/// carrying the page's nonce (the CSP allows no other inline script). Without
-/// JavaScript the inputs stay empty and the server chooses (UTC for a new account, the
-/// creator's zone for a team). Server-rendered pages only: an island would hydrate it.
+/// Tells the server the browser's IANA zone, for the workspaces it creates (sign-up, a
+/// new team): one inline script carrying the page's nonce (the CSP allows no other
+/// inline script) writes it into the `ll_zone` cookie as the page is parsed, before and
+/// without any WASM (a form field would cost the island's code). On the login and sign-up
+/// pages, so every session starts with it fresh, and not on the dashboard, whose every
+/// byte is counted. Without JavaScript
+/// there is no cookie and the server chooses (UTC for a new account, the creator's zone
+/// for a team). Server-rendered pages only: an island would hydrate it.
 #[component]
 pub fn BrowserZone() -> impl IntoView {
     #[cfg(feature = "ssr")]
     {
-        const FILL: &str = "for(const i of document.querySelectorAll('input[data-browser-zone]'))\
-            i.value=Intl.DateTimeFormat().resolvedOptions().timeZone||''";
-        view! { <script nonce=leptos::nonce::use_nonce() inner_html=FILL></script> }
+        const WRITE: &str = "var z=Intl.DateTimeFormat().resolvedOptions().timeZone;\
+            if(z)document.cookie='ll_zone='+z+';path=/;samesite=lax;max-age=31536000'";
+        view! { <script nonce=leptos::nonce::use_nonce() inner_html=WRITE></script> }
     }
 }
 

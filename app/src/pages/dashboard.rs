@@ -14,7 +14,7 @@ use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    action_error, currency_options, follow_list, BrowserZone, load_failed, reset_on_success, watch_workspace,
+    action_error, currency_options, follow_list, load_failed, reset_on_success, watch_workspace,
     workspace_param, Field, FormError, SelectField, TopBar, Watched, WorkspaceGone,
 };
 use crate::{
@@ -445,10 +445,8 @@ fn WorkspaceNav(
                 <ActionForm action=create_ws>
                     <FormError error=create_error/>
                     <Field form="new-ws" name="name" label="Name" error=create_error required=true maxlength=80/>
-                    <input type="hidden" name="time_zone" data-browser-zone=""/>
                     <button type="submit">"Create"</button>
                 </ActionForm>
-                <BrowserZone/>
             </details>
             <details>
                 <summary>"Join with an invite code"</summary>
@@ -465,14 +463,6 @@ fn WorkspaceNav(
 /// The open workspace: its lists follow it live, and its forms write without a reload.
 /// An island: hydrated in the browser from these props (the server serialises them
 /// into the page), the only part of the dashboard the WASM client knows.
-/// Today in the open workspace's zone, for the forms of the island.
-#[derive(Clone)]
-struct Today(String);
-
-fn today() -> String {
-    use_context::<Today>().map(|t| t.0).unwrap_or_default()
-}
-
 #[island]
 fn WorkspaceView(
     open: OpenWorkspace,
@@ -483,7 +473,6 @@ fn WorkspaceView(
     edit_expense: Option<i64>,
     edit_earning: Option<i64>,
 ) -> impl IntoView {
-    provide_context(Today(today));
     let OpenWorkspace {
         workspace: ws,
         expenses,
@@ -517,8 +506,8 @@ fn WorkspaceView(
             <div hidden=move || lost.get()>
                 <PeriodSummary expenses earnings/>
                 <div class="panels">
-                    <ExpensesPanel ws=ws.id can_write list=expenses here=here.get_value() editing=edit_expense/>
-                    <EarningsPanel ws=ws.id can_write list=earnings here=here.get_value() editing=edit_earning/>
+                    <ExpensesPanel ws=ws.id can_write list=expenses here=here.get_value() today=today.clone() editing=edit_expense/>
+                    <EarningsPanel ws=ws.id can_write list=earnings here=here.get_value() today editing=edit_earning/>
                     <super::plan::BudgetsPanel ws=ws.id can_write initial=plans.with_value(|p| p.0.clone())/>
                     <super::plan::GoalsPanel ws=ws.id can_write initial=plans.with_value(|p| p.1.clone()) link_to_page=true/>
                     {can_write.then(|| view! { <super::import::ImportPanel ws=ws.id/> })}
@@ -592,6 +581,8 @@ fn ExpensesPanel(
     list: RwSignal<ExpenseList>,
     /// The URL of the view shown.
     here: String,
+    /// Today in the workspace's zone: the date a new row starts with.
+    today: String,
     /// The row being edited (from the URL), if any.
     editing: Option<i64>,
 ) -> AnyView {
@@ -602,7 +593,7 @@ fn ExpensesPanel(
     let read = move |limit: i64| {
         list_expenses(
             ws,
-            list.with_untracked(|l| l.filter.view_query()),
+            list.with_untracked(|l| l.filter.to_line()),
             String::new(),
             limit,
         )
@@ -643,7 +634,7 @@ fn ExpensesPanel(
     view! {
         <section class="panel" aria-labelledby="expenses-heading">
             <h2 id="expenses-heading">"Expenses"</h2>
-            {move || can_write.then(|| view! { <ExpenseForm ws target=target.get() here=here.get_value() create update/> })}
+            {move || can_write.then(|| view! { <ExpenseForm ws target=target.get() here=here.get_value() today=today.clone() create update/> })}
             <p class="totals" data-testid="expense-total">
                 <span>"Total: "</span><strong>{move || list.with(|l| l.totals.display())}</strong>
                 <span class="muted" data-testid="expense-count">{move || list.with(|l| format!(" · {}", shown_of(l.items.len(), l.count, "expense", "expenses")))}</span>
@@ -719,6 +710,8 @@ fn ExpenseForm(
     target: Option<Expense>,
     /// The URL of the view shown (where Cancel goes).
     here: String,
+    /// The date a new row starts with.
+    today: String,
     create: ServerAction<CreateExpense>,
     update: ServerAction<UpdateExpense>,
 ) -> impl IntoView {
@@ -738,7 +731,7 @@ fn ExpenseForm(
             "EUR".to_owned(),
             "Other".to_owned(),
             String::new(),
-            today(),
+            today,
         ),
     };
     let error = if editing {
@@ -796,6 +789,8 @@ fn EarningsPanel(
     list: RwSignal<EarningList>,
     /// The URL of the view shown.
     here: String,
+    /// Today in the workspace's zone: the date a new row starts with.
+    today: String,
     /// The row being edited (from the URL), if any.
     editing: Option<i64>,
 ) -> AnyView {
@@ -806,7 +801,7 @@ fn EarningsPanel(
     let read = move |limit: i64| {
         list_earnings(
             ws,
-            list.with_untracked(|l| l.filter.view_query()),
+            list.with_untracked(|l| l.filter.to_line()),
             String::new(),
             limit,
         )
@@ -841,7 +836,7 @@ fn EarningsPanel(
         <section class="panel" aria-labelledby="earnings-heading">
             <h2 id="earnings-heading">"Earnings"</h2>
             {move || can_write.then(|| view! {
-                <EarningForm ws target=target.get() platforms=platforms.get() here=here.get_value() create update/>
+                <EarningForm ws target=target.get() platforms=platforms.get() here=here.get_value() today=today.clone() create update/>
             })}
             {can_write.then(|| view! { <PlatformForm ws add_platform/> })}
             <p class="totals" data-testid="earning-total">
@@ -924,6 +919,8 @@ fn EarningForm(
     platforms: Vec<crate::earnings::Platform>,
     /// The URL of the view shown (where Cancel goes).
     here: String,
+    /// The date a new row starts with.
+    today: String,
     create: ServerAction<CreateEarning>,
     update: ServerAction<UpdateEarning>,
 ) -> impl IntoView {
@@ -944,7 +941,7 @@ fn EarningForm(
                 .first()
                 .map(|p| p.id.to_string())
                 .unwrap_or_default(),
-            today(),
+            today,
             String::new(),
             String::new(),
             "EUR".to_owned(),

@@ -17,13 +17,23 @@ use crate::{
 /// The longest view query string a list request may carry.
 const MAX_VIEW: usize = 1_000;
 
-/// The filter a view query string names (`ListFilter::view_query`, or the dashboard's
-/// URL: `period=2026-11&q=lunch`, `from=…&to=…`) over `today`'s month; an empty one is
-/// everything, newest first. Checked like the dashboard's URL: the first bad parameter
-/// is the error.
+/// The filter a view names over `today`'s month: a query string as the dashboard's URL
+/// writes it (`period=2026-11&q=lunch`, `from=…&to=…`), or the filter line a list
+/// answered with (`ListFilter::to_line`, which the browser sends back as it got it); an
+/// empty one is everything, newest first. Checked like the dashboard's URL: the first
+/// bad parameter is the error.
 pub fn filter_of_view(view: &str, today: &str) -> AppResult<ListFilter> {
     if view.trim().is_empty() {
         return Ok(ListFilter::default());
+    }
+    if view.len() > MAX_VIEW {
+        return Err(AppError::validation("view", "The view is too long."));
+    }
+    if view.contains(crate::model::filter::SEP) {
+        let filter = ListFilter::from_line(view)
+            .ok_or_else(|| AppError::validation("view", "The view is not a list filter."))?;
+        filter.check()?;
+        return Ok(filter);
     }
     let params = view_params(view)?;
     let period = Period::from_query(&params, today)?;
@@ -318,6 +328,14 @@ mod tests {
         );
         assert!(filter_of_view("period=2026-13", "2026-12-02").is_err());
         assert!(filter_of_view(&"q=x&".repeat(300), "2026-12-02").is_err());
+        // The line a list answered with reads back as the same filter, checked.
+        assert_eq!(filter_of_view(&f.to_line(), "2026-12-02").unwrap(), f);
+        let mut bad = f.clone();
+        bad.category = "Caviar".into();
+        let e = filter_of_view(&bad.to_line(), "2026-12-02").unwrap_err();
+        assert!(e.field_message("category").is_some(), "{e}");
+        let e = filter_of_view("2026-11-01\u{1f}2026-11-30", "2026-12-02").unwrap_err();
+        assert!(e.field_message("view").is_some(), "{e}");
     }
 
     #[test]

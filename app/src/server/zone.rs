@@ -18,6 +18,10 @@ use super::AppState;
 /// workspaces that existed before zones did.
 pub const DEFAULT: &str = "UTC";
 
+/// The cookie `pages::common::BrowserZone` writes: the browser's IANA zone, as is (zone
+/// names hold no character a cookie value cannot).
+pub const COOKIE: &str = "ll_zone";
+
 /// The longest zone name accepted (the longest IANA name has 32 characters).
 const MAX_NAME: usize = 64;
 
@@ -34,6 +38,26 @@ pub fn check(name: &str) -> AppResult<String> {
     }
     let zone = jiff::tz::db().get(name).map_err(|_| unknown())?;
     Ok(zone.iana_name().unwrap_or(DEFAULT).to_owned())
+}
+
+/// The browser's zone, from the request's `ll_zone` cookie, if it names a zone the
+/// database knows (it is a hint from a script, not something typed: anything else is
+/// ignored, and the caller falls back).
+pub fn of_browser() -> Option<String> {
+    let parts = leptos::prelude::use_context::<http::request::Parts>()?;
+    zone_cookie(&parts.headers)
+}
+
+fn zone_cookie(headers: &http::HeaderMap) -> Option<String> {
+    let value = headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.trim())?;
+    (!value.is_empty()).then(|| check(value).ok()).flatten()
 }
 
 /// Today's date in `zone` as 'YYYY-MM-DD'; in UTC if the zone is not known (a zone the
@@ -82,6 +106,21 @@ mod tests {
             let e = check(bad).unwrap_err();
             assert_eq!(e.field_message("time_zone").as_deref(), Some("Unknown time zone."), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_browsers_zone_comes_from_its_cookie_when_known() {
+        let with = |cookie: &str| {
+            let mut h = http::HeaderMap::new();
+            h.insert(http::header::COOKIE, cookie.parse().unwrap());
+            zone_cookie(&h)
+        };
+        assert_eq!(with("ll_session=abc; ll_zone=asia/kolkata").as_deref(), Some("Asia/Kolkata"));
+        assert_eq!(with("ll_zone=Etc/GMT+5").as_deref(), Some("Etc/GMT+5"));
+        assert_eq!(with("ll_zone=Mars/Base"), None);
+        assert_eq!(with("ll_zone="), None);
+        assert_eq!(with("other=Europe/Paris"), None);
+        assert_eq!(zone_cookie(&http::HeaderMap::new()), None);
     }
 
     #[test]

@@ -200,21 +200,24 @@ impl TestApp {
     }
 
     pub async fn register(&self, email: &str) -> User {
-        self.register_with(email, &[]).await
+        self.register_with(email, "").await
     }
 
-    /// `register` with more fields in the form (`time_zone`, say).
-    pub async fn register_with(&self, email: &str, more: &[(&str, &str)]) -> User {
-        let mut form = vec![
+    /// `register` with a `Cookie` header (`ll_zone=<the browser's zone>`, say).
+    pub async fn register_with(&self, email: &str, cookie: &str) -> User {
+        let form = [
             ("email", email),
             ("display_name", email.split('@').next().unwrap()),
             ("password", PASSWORD),
         ];
-        form.extend_from_slice(more);
-        let res = self
+        let mut req = self
             .http
             .post(format!("{}/api/auth/register", self.base))
-            .form(&form)
+            .form(&form);
+        if !cookie.is_empty() {
+            req = req.header(header::COOKIE, cookie);
+        }
+        let res = req
             .send()
             .await
             .unwrap();

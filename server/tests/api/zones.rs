@@ -1,5 +1,6 @@
 //! Workspace time zones: a workspace's "today" (its current month) follows its zone,
-//! chosen from the browser at sign-up and team creation, and set by owners and admins.
+//! the browser's at sign-up and team creation (the `ll_zone` cookie its page's script
+//! writes), and set by owners and admins.
 //!
 //! Two zones that never share a date are used: Pacific/Kiritimati (UTC+14) and
 //! Pacific/Niue (UTC-11), neither with daylight saving time. Today there is computed
@@ -13,6 +14,7 @@ use crate::helpers::{TestApp, User};
 crate::on_both_backends!(
     a_new_accounts_workspace_takes_the_browsers_zone,
     an_unknown_zone_is_refused_and_nothing_is_written,
+    a_browser_zone_nobody_knows_is_ignored,
     a_team_takes_the_given_zone_or_its_creators,
     owners_and_admins_set_the_zone_and_the_month_follows_it,
 );
@@ -88,15 +90,15 @@ async fn set_zone(app: &TestApp, user: &User, ws: i64, zone: &str) -> (StatusCod
 }
 
 async fn a_new_accounts_workspace_takes_the_browsers_zone(app: TestApp) {
-    // As the browser sends it, in any case: stored as the database spells it.
+    // As the browser's cookie says it, in any case: stored as the database spells it.
     let east = app
-        .register_with("east@example.com", &[("time_zone", "pacific/kiritimati")])
+        .register_with("east@example.com", "ll_zone=pacific/kiritimati")
         .await;
     let (status, s) = settings(&app, &east, east.personal_ws).await;
     assert_eq!(status, StatusCode::OK, "{s}");
     assert_eq!(s["time_zone"], EAST.0);
     assert_month_at(EAST.1, budget_month(&app, &east, east.personal_ws)).await;
-    // Without JavaScript no zone is sent: UTC.
+    // Without JavaScript there is no cookie: UTC.
     let plain = app.register("plain@example.com").await;
     let (_, s) = settings(&app, &plain, plain.personal_ws).await;
     assert_eq!(s["time_zone"], "UTC");
@@ -106,38 +108,78 @@ async fn a_new_accounts_workspace_takes_the_browsers_zone(app: TestApp) {
 }
 
 async fn an_unknown_zone_is_refused_and_nothing_is_written(app: TestApp) {
-    for bad in ["Mars/Olympus_Mons", "UTC'; DROP TABLE users; --", &"X/".repeat(40)] {
-        let res = app
-            .http
-            .post(format!("{}/api/auth/register", app.base))
-            .form(&[
-                ("email", "ann@example.com"),
-                ("display_name", "ann"),
-                ("password", crate::helpers::PASSWORD),
-                ("time_zone", bad),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
-        let body: Value = res.json().await.unwrap();
-        assert!(body.to_string().contains("Unknown time zone."), "{body}");
-    }
-    // Nothing was written: the address is still free.
     let ann = app.register("ann@example.com").await;
+    for bad in ["Mars/Olympus_Mons", "UTC'; DROP TABLE workspaces; --", &"X/".repeat(40)] {
+        let (status, body) = app
+            .call_as(
+                &ann,
+                "workspaces/create",
+                &[("name", "Nowhere"), ("time_zone", bad)],
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert_eq!(body["field"], "time_zone", "{body}");
+        assert_eq!(body["message"], "Unknown time zone.", "{body}");
+    }
+    // Nothing was written.
+    let (_, list) = app.call_as(&ann, "workspaces/list", &[]).await;
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+}
+
+/// The cookie is a script's hint, not something the person typed: a zone the server
+/// does not know (or garbage) is not an error, the server chooses as without it.
+async fn a_browser_zone_nobody_knows_is_ignored(app: TestApp) {
+    let ann = app
+        .register_with("ann@example.com", "ll_zone=Mars/Olympus_Mons")
+        .await;
     let (_, s) = settings(&app, &ann, ann.personal_ws).await;
     assert_eq!(s["time_zone"], "UTC");
+    let res = app
+        .http
+        .post(format!("{}/api/workspaces/create", app.base))
+        .bearer_auth(&ann.token)
+        .header(reqwest::header::COOKIE, "ll_zone=../../etc/passwd")
+        .form(&[("name", "Crew")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let (_, list) = app.call_as(&ann, "workspaces/list", &[]).await;
+    let crew = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["name"] == "Crew")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let (_, s) = settings(&app, &ann, crew).await;
+    assert_eq!(s["time_zone"], "UTC", "the creator's zone");
 }
 
 async fn a_team_takes_the_given_zone_or_its_creators(app: TestApp) {
     let west = app
-        .register_with("west@example.com", &[("time_zone", WEST.0)])
+        .register_with("west@example.com", &format!("ll_zone={}", WEST.0))
         .await;
-    // No zone sent (the form posted without JavaScript): the creator's own.
+    // No zone sent and no cookie (a form posted without JavaScript): the creator's own.
     let inherited = app.team(&west, "Inherited").await;
     let (_, s) = settings(&app, &west, inherited).await;
     assert_eq!(s["time_zone"], WEST.0);
-    // The browser's zone when sent.
+    // The browser's zone, from its cookie.
+    let res = app
+        .http
+        .post(format!("{}/api/workspaces/create", app.base))
+        .bearer_auth(&west.token)
+        .header(reqwest::header::COOKIE, format!("ll_zone={}", EAST.0))
+        .form(&[("name", "From the browser")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    let (_, s) = settings(&app, &west, body["id"].as_i64().unwrap()).await;
+    assert_eq!(s["time_zone"], EAST.0);
+    // The zone named in the request comes first.
     let (status, body) = app
         .call_as(
             &west,
@@ -160,7 +202,7 @@ async fn a_team_takes_the_given_zone_or_its_creators(app: TestApp) {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let (_, list) = app.call_as(&west, "workspaces/list", &[]).await;
-    assert_eq!(list.as_array().unwrap().len(), 3, "{list}");
+    assert_eq!(list.as_array().unwrap().len(), 4, "{list}");
 }
 
 async fn owners_and_admins_set_the_zone_and_the_month_follows_it(app: TestApp) {
