@@ -7,10 +7,10 @@ import { hydrated, newUserPage } from './helpers';
  * The budget is what this build measured, with a little room: a change that makes the
  * first load heavier fails here. DESIGN §6 aims at 150 KiB; see ARCHITECTURE.md.
  */
-// 440 → 442 KiB (2026-12-02): periods, filters, paging and live filter matching
-// (issue 14) measured 451,248 B after 20 KB of cuts to them, then 452,087 B once the
-// filter rule moved beside the rows' types (a module loop): 1,527 B over 440 KiB.
-const FIRST_LOAD_BUDGET_KIB = 442;
+// Issue 14 (periods, filters, paging, live filter matching, time zones) raised the
+// budget to 442 KiB for a day; it is back at 440 (449,159 B on 2026-12-03) after the
+// client stopped URL-encoding views and cloning events, and the zone became a cookie.
+const FIRST_LOAD_BUDGET_KIB = 440;
 
 /** Records, per request, the URL and the bytes that came over the network. */
 function recordNetwork(cdp: CDPSession) {
