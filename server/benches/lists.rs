@@ -99,7 +99,9 @@ async fn run(backend: &str, database_url: &str, a: &Args) {
     .await
     .unwrap();
     if backend == "postgres" {
-        db.execute("ANALYZE expenses").await.unwrap();
+        // As autovacuum leaves a table at rest: statistics, and the visibility map that
+        // lets the totals come off the covering index alone.
+        db.execute("VACUUM ANALYZE expenses").await.unwrap();
     } else {
         db.execute("ANALYZE").await.unwrap();
     }
