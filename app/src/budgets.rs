@@ -35,10 +35,10 @@ pub async fn list_budgets(
                 .month_key()
                 .ok_or_else(|| AppError::validation("month", "Choose a month as YYYY-MM."))?
         }
-        None => ssr::month_of(
-            &crate::server::zone::workspace_today(&guard.state, workspace_id).await?,
-        )
-        .to_owned(),
+        None => {
+            ssr::month_of(&crate::server::zone::workspace_today(&guard.state, workspace_id).await?)
+                .to_owned()
+        }
     };
     ssr::list(&guard.state, workspace_id, month).await
 }

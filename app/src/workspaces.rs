@@ -167,13 +167,12 @@ pub mod ssr {
         }
         let time_zone = crate::server::zone::check(&time_zone)?;
         let mut tx = Write::begin(&state.db, user.id, now_ms()).await?;
-        let (name,): (String,) = sqlx::query_as(
-            "UPDATE workspaces SET time_zone = $1 WHERE id = $2 RETURNING name",
-        )
-        .bind(&time_zone)
-        .bind(workspace_id)
-        .fetch_one(&mut *tx)
-        .await?;
+        let (name,): (String,) =
+            sqlx::query_as("UPDATE workspaces SET time_zone = $1 WHERE id = $2 RETURNING name")
+                .bind(&time_zone)
+                .bind(workspace_id)
+                .fetch_one(&mut *tx)
+                .await?;
         let info = WorkspaceInfo {
             id: workspace_id,
             name,

@@ -592,8 +592,10 @@ mod tests {
 
     #[test]
     fn rows_keep_the_order_of_the_filter() {
-        let mut f = ListFilter::default();
-        f.sort = Sort::Amount;
+        let f = ListFilter {
+            sort: Sort::Amount,
+            ..ListFilter::default()
+        };
         let rows = vec![expense(1, "2024-03-01", 300), expense(2, "2024-03-02", 100)];
         let mut l = snapshot(&rows, &f, 50, 1);
         assert_eq!(ids(&l), vec![1, 2]);
@@ -641,9 +643,11 @@ mod tests {
         let filters = {
             let mut march = ListFilter::of(&Period::Month(2024, 3));
             march.sort = Sort::Amount;
-            let mut food = ListFilter::default();
-            food.category = "Food".into();
-            food.q = "2".into();
+            let food = ListFilter {
+                category: "Food".into(),
+                q: "2".into(),
+                ..ListFilter::default()
+            };
             vec![ListFilter::default(), march, food]
         };
         for filter in filters {

@@ -4,7 +4,9 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::common::{action_error, workspace_param, Field, FormError, RequireUser, SelectField, TopBar};
+use super::common::{
+    action_error, workspace_param, Field, FormError, RequireUser, SelectField, TopBar,
+};
 use crate::workspaces::{
     load_settings, DeleteWorkspace, RenameWorkspace, Role, SetTimeZone, WorkspaceKind,
     WorkspaceSettings,

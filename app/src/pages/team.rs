@@ -13,8 +13,8 @@ use crate::{
     auth::{current_user, SessionUser},
     notifications::SendNotification,
     workspaces::{
-        load_team, preview_invite, ChangeRole, CreateInvite, JoinWorkspace,
-        RemoveMember, RevokeInvite, Role, Team,
+        load_team, preview_invite, ChangeRole, CreateInvite, JoinWorkspace, RemoveMember,
+        RevokeInvite, Role, Team,
     },
 };
 

@@ -284,7 +284,9 @@ mod tests {
         let ws = WorkspaceId(7);
         let back = |r: Option<&str>| view_after_edit(ws, r);
         assert_eq!(
-            back(Some("http://h:3000/w/7?period=2026-10&q=caf%C3%A9+au+lait&edit_expense=12")),
+            back(Some(
+                "http://h:3000/w/7?period=2026-10&q=caf%C3%A9+au+lait&edit_expense=12"
+            )),
             "/w/7?period=2026-10&q=caf%C3%A9+au+lait"
         );
         assert_eq!(back(Some("https://h/w/7?edit_earning=3")), "/w/7");

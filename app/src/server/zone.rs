@@ -102,9 +102,18 @@ mod tests {
         assert_eq!(check("  ").unwrap(), "UTC");
         assert_eq!(check("europe/paris").unwrap(), "Europe/Paris");
         assert_eq!(check("America/Los_Angeles").unwrap(), "America/Los_Angeles");
-        for bad in ["Mars/Olympus", "Europe/Paris; DROP", "../../etc/passwd", &"A".repeat(65)] {
+        for bad in [
+            "Mars/Olympus",
+            "Europe/Paris; DROP",
+            "../../etc/passwd",
+            &"A".repeat(65),
+        ] {
             let e = check(bad).unwrap_err();
-            assert_eq!(e.field_message("time_zone").as_deref(), Some("Unknown time zone."), "{bad}");
+            assert_eq!(
+                e.field_message("time_zone").as_deref(),
+                Some("Unknown time zone."),
+                "{bad}"
+            );
         }
     }
 
@@ -115,7 +124,10 @@ mod tests {
             h.insert(http::header::COOKIE, cookie.parse().unwrap());
             zone_cookie(&h)
         };
-        assert_eq!(with("ll_session=abc; ll_zone=asia/kolkata").as_deref(), Some("Asia/Kolkata"));
+        assert_eq!(
+            with("ll_session=abc; ll_zone=asia/kolkata").as_deref(),
+            Some("Asia/Kolkata")
+        );
         assert_eq!(with("ll_zone=Etc/GMT+5").as_deref(), Some("Etc/GMT+5"));
         assert_eq!(with("ll_zone=Mars/Base"), None);
         assert_eq!(with("ll_zone="), None);

@@ -217,10 +217,7 @@ impl TestApp {
         if !cookie.is_empty() {
             req = req.header(header::COOKIE, cookie);
         }
-        let res = req
-            .send()
-            .await
-            .unwrap();
+        let res = req.send().await.unwrap();
         assert_eq!(res.status(), StatusCode::OK, "registering {email}");
         let token = res.headers()["x-session-token"]
             .to_str()

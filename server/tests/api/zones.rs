@@ -69,7 +69,10 @@ async fn list_month(app: &TestApp, user: &User, ws: i64) -> String {
     let line = body["filter"].as_str().unwrap();
     let mut fields = line.split('\u{1f}');
     let (from, to) = (fields.next().unwrap(), fields.next().unwrap());
-    assert!(from.ends_with("-01") && from[..7] == to[..7], "a month: {body}");
+    assert!(
+        from.ends_with("-01") && from[..7] == to[..7],
+        "a month: {body}"
+    );
     from[..7].to_owned()
 }
 
@@ -109,7 +112,11 @@ async fn a_new_accounts_workspace_takes_the_browsers_zone(app: TestApp) {
 
 async fn an_unknown_zone_is_refused_and_nothing_is_written(app: TestApp) {
     let ann = app.register("ann@example.com").await;
-    for bad in ["Mars/Olympus_Mons", "UTC'; DROP TABLE workspaces; --", &"X/".repeat(40)] {
+    for bad in [
+        "Mars/Olympus_Mons",
+        "UTC'; DROP TABLE workspaces; --",
+        &"X/".repeat(40),
+    ] {
         let (status, body) = app
             .call_as(
                 &ann,
