@@ -1,8 +1,9 @@
 import { expect, test, type Page } from '@playwright/test';
 import { collectErrors, hydrated, team } from './helpers';
 
-// Issue 15, point 1: at a phone's size (390×844) no page scrolls sideways and what
-// opens over a page (the notification panel, toasts) stays on screen.
+// Issue 15, point 1: at a phone's size (390×844) no page scrolls sideways, what opens
+// over a page (the notification panel, toasts) stays on screen, and every control is at
+// least 24×24 px.
 const PHONE = { width: 390, height: 844 };
 
 /** The elements that stick out past the right edge, for the failure message. */
@@ -20,6 +21,16 @@ async function overflow(page: Page): Promise<{ scroll: number; inner: number; cu
 async function fitsTheWidth(page: Page, what: string) {
   const o = await overflow(page);
   expect(o.scroll, `${what} scrolls sideways: ${o.culprits.join(', ')}`).toBeLessThanOrEqual(o.inner);
+}
+
+/** Buttons, fields, checkboxes and disclosure toggles smaller than 24×24 px. */
+async function smallTargets(page: Page): Promise<string[]> {
+  return page.evaluate(() =>
+    Array.from(document.querySelectorAll('button, select, input:not([type=hidden]), summary'))
+      .map((e) => ({ e, r: e.getBoundingClientRect() }))
+      .filter(({ r }) => r.width > 0 && r.height > 0 && (r.width < 24 || r.height < 24))
+      .map(({ e, r }) => `<${e.tagName.toLowerCase()} class="${e.className}"> ${Math.round(r.width)}×${Math.round(r.height)}`),
+  );
 }
 
 async function onScreen(page: Page, selector: string) {
@@ -54,6 +65,7 @@ test('at 390×844 no page scrolls sideways, and panels and toasts stay on screen
   await p.reload();
   await hydrated(p);
   await fitsTheWidth(p, 'the dashboard');
+  expect(await smallTargets(p), 'touch targets under 24×24 px').toEqual([]);
   await p.getByTestId('notification-bell').click();
   await expect(p.locator('#notification-list')).toBeVisible();
   await onScreen(p, '#notification-list');
@@ -63,6 +75,7 @@ test('at 390×844 no page scrolls sideways, and panels and toasts stay on screen
     await p.goto(`${teamUrl}${path}`);
     await hydrated(p);
     await fitsTheWidth(p, path);
+    expect(await smallTargets(p), `touch targets under 24×24 px on ${path}`).toEqual([]);
   }
   await p.goto(`${teamUrl}/team`);
   await p.getByRole('button', { name: 'Create invite link' }).click();

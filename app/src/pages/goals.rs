@@ -47,6 +47,7 @@ fn GoalsView(page: GoalsPageData) -> impl IntoView {
         <main class="content narrow-wide">
             <Show when=move || !lost.get() fallback=move || view! { <WorkspaceGone watched/> }>
                 <p><a href=format!("/w/{}", w.id)>"← Back to " {move || name.get()}</a></p>
+                <h1>"Goals of " {move || name.get()}</h1>
                 <GoalsPanel ws=w.id can_write initial=goals.get_value()/>
             </Show>
         </main>
