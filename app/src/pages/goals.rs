@@ -20,7 +20,17 @@ pub fn GoalsPage() -> impl IntoView {
                     Ok(page) => {
                         provide_context(page.user.clone());
                         let title = format!("Goals · {} · LiveLedger", page.workspace.name);
-                        view! { <leptos_meta::Title text=title/> <TopBar/> <GoalsView page/> }.into_any()
+                        // The page's `main` and `h1` are rendered by the server only: in the
+                        // island each element costs the WASM its hydration code.
+                        view! {
+                            <leptos_meta::Title text=title/>
+                            <TopBar/>
+                            <main class="content narrow-wide">
+                                <h1>"Savings goals"</h1>
+                                <GoalsView page/>
+                            </main>
+                        }
+                        .into_any()
                     }
                     Err(e) => load_failed(e),
                 }
@@ -44,13 +54,12 @@ fn GoalsView(page: GoalsPageData) -> impl IntoView {
     let can_write = w.role.can_write();
     let goals = StoredValue::new(goals);
     view! {
-        <main class="content narrow-wide">
+        <div>
             <Show when=move || !lost.get() fallback=move || view! { <WorkspaceGone watched/> }>
                 <p><a href=format!("/w/{}", w.id)>"← Back to " {move || name.get()}</a></p>
-                <h1>"Goals of " {move || name.get()}</h1>
                 <GoalsPanel ws=w.id can_write initial=goals.get_value()/>
             </Show>
-        </main>
+        </div>
     }
     .into_any()
 }
