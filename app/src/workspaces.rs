@@ -567,7 +567,7 @@ pub mod ssr {
     async fn open_invite(
         state: &crate::server::AppState,
         code: &str,
-    ) -> AppResult<(WorkspaceId, String, Role)> {
+    ) -> AppResult<(WorkspaceId, String, Role, String)> {
         let code = code.trim();
         if code.is_empty() || code.len() > 64 {
             return Err(AppError::validation(
@@ -575,15 +575,16 @@ pub mod ssr {
                 "Enter the invite code you were given.",
             ));
         }
-        let row: Option<(WorkspaceId, String, String)> = sqlx::query_as(
-            "SELECT w.id, w.name, i.role FROM invites i JOIN workspaces w ON w.id = i.workspace_id \
+        let row: Option<(WorkspaceId, String, String, String)> = sqlx::query_as(
+            "SELECT w.id, w.name, i.role, u.display_name FROM invites i \
+             JOIN workspaces w ON w.id = i.workspace_id JOIN users u ON u.id = i.created_by \
              WHERE i.code = $1 AND i.revoked_at IS NULL AND i.expires_at > $2",
         )
         .bind(code)
         .bind(now_ms())
         .fetch_optional(&state.db.pool)
         .await?;
-        row.and_then(|(id, name, role)| Some((id, name, Role::parse(&role)?)))
+        row.and_then(|(id, name, role, by)| Some((id, name, Role::parse(&role)?, by)))
             .ok_or_else(|| {
                 AppError::validation(
                     "code",
@@ -594,10 +595,11 @@ pub mod ssr {
 
     pub async fn invite_preview(code: String) -> AppResult<InvitePreview> {
         let (state, user) = signed_in().await?;
-        let (ws, workspace_name, role) = open_invite(&state, &code).await?;
+        let (ws, workspace_name, role, invited_by) = open_invite(&state, &code).await?;
         let already_member = role_of(&state, &user, ws, Need::Read).await.is_ok();
         Ok(InvitePreview {
             workspace_name,
+            invited_by,
             role,
             already_member,
         })
@@ -605,7 +607,7 @@ pub mod ssr {
 
     pub async fn join(code: String) -> AppResult<WorkspaceSummary> {
         let (state, user) = signed_in().await?;
-        let (ws, _, role) = open_invite(&state, &code).await?;
+        let (ws, _, role, _) = open_invite(&state, &code).await?;
         if role_of(&state, &user, ws, Need::Read).await.is_err() {
             let (count,): (i64,) =
                 sqlx::query_as("SELECT COUNT(*) FROM memberships WHERE workspace_id = $1")

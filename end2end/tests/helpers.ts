@@ -67,6 +67,7 @@ export async function team(browser: Browser, name: string) {
   await register(m, `${name}Mate`);
   await m.goto(href!);
   await hydrated(m);
+  await expect(m.getByTestId('invited-by')).toHaveText(`${name}Owner invited you as Member.`);
   await m.getByRole('button', { name: `Join ${name} Team` }).click();
   await expect(m.getByTestId('workspace-name')).toHaveText(`${name} Team`);
   await p.goto(teamUrl);

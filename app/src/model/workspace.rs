@@ -155,6 +155,8 @@ pub struct WorkspaceSettings {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvitePreview {
     pub workspace_name: String,
+    /// The name of the member who made the invite.
+    pub invited_by: String,
     pub role: Role,
     pub already_member: bool,
 }

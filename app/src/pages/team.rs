@@ -257,7 +257,7 @@ pub fn JoinPage() -> impl IntoView {
                                     }.into_any(),
                                     Ok(Some(p)) => view! {
                                         <h1>"Join " {p.workspace_name.clone()}</h1>
-                                        <p>"You were invited as " <strong>{p.role.label()}</strong> "."</p>
+                                        <p data-testid="invited-by">{p.invited_by} " invited you as " <strong>{p.role.label()}</strong> "."</p>
                                         <ActionForm action=join>
                                             <FormError error/>
                                             <input type="hidden" name="code" value=code/>

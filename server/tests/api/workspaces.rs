@@ -266,8 +266,13 @@ async fn invites_join_once_and_revoked_codes_fail(app: TestApp) {
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
-        (preview["workspace_name"].as_str(), preview["role"].as_str()),
-        (Some("Club"), Some("member"))
+        (
+            preview["workspace_name"].as_str(),
+            preview["role"].as_str(),
+            preview["invited_by"].as_str()
+        ),
+        (Some("Club"), Some("member"), Some("owner")),
+        "the join page says who invited: {preview}"
     );
     for _ in 0..2 {
         let (status, body) = app
