@@ -41,6 +41,8 @@ test('add, edit and delete an expense, with validation errors', async ({ page })
 
 test('delete several expenses at once', async ({ page }) => {
   await register(page, 'Bulk');
+  // Nothing to select yet: no "Delete selected".
+  await expect(page.getByRole('button', { name: 'Delete selected' })).toBeHidden();
   const form = page.getByTestId('expense-form');
   for (const [amount, what] of [['1', 'one'], ['2', 'two'], ['3', 'three']]) {
     await form.getByLabel('Amount').fill(amount);
@@ -53,6 +55,10 @@ test('delete several expenses at once', async ({ page }) => {
   await page.getByRole('button', { name: 'Delete selected' }).click();
   await expect(page.getByTestId('expense-row')).toHaveCount(1);
   await expect(page.getByTestId('expense-row')).toContainText('two');
+  await page.getByRole('checkbox', { name: /Select two/ }).check();
+  await page.getByRole('button', { name: 'Delete selected' }).click();
+  await expect(page.getByTestId('expense-row')).toHaveCount(0);
+  await expect(page.getByRole('button', { name: 'Delete selected' })).toBeHidden();
 });
 
 test('add, edit and delete an earning, with its hourly rate', async ({ page }) => {
