@@ -21,9 +21,8 @@ pub async fn list_expenses(
 ) -> Result<ExpenseList, AppError> {
     let guard =
         crate::server::authz::member(workspace_id, crate::model::workspace::Need::Read).await?;
-    // A view without a period is this month in the workspace's zone.
-    let today = crate::server::zone::workspace_today(&guard.state, workspace_id).await?;
-    let filter = crate::server::listing::filter_of_view(&view, &today)?;
+    let filter =
+        crate::server::listing::filter_of_request(&guard.state, workspace_id, &view).await?;
     // Plain strings and numbers on the wire (empty, 0: none), which the browser encodes
     // with less code than options.
     let after = (!after.is_empty())

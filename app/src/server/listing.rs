@@ -9,13 +9,34 @@
 use crate::{
     error::{AppError, AppResult},
     model::{
-        filter::{Key, ListFilter, Period, Sort},
+        filter::{Key, ListFilter, Period, Sort, SEP},
         ids::WorkspaceId,
     },
 };
 
+use super::AppState;
+
 /// The longest view query string a list request may carry.
 const MAX_VIEW: usize = 1_000;
+
+/// The filter of a list request's view (`filter_of_view`), over today in the workspace's
+/// time zone. Today costs a query, so it is read only when the view leaves its period to
+/// "this month": never for the filter line the browser sends back.
+pub async fn filter_of_request(
+    state: &AppState,
+    workspace_id: WorkspaceId,
+    view: &str,
+) -> AppResult<ListFilter> {
+    let needs_today = !view.trim().is_empty()
+        && !view.contains(SEP)
+        && view_params(view).is_ok_and(|params| !Period::is_named(&params));
+    let today = if needs_today {
+        super::zone::workspace_today(state, workspace_id).await?
+    } else {
+        String::new() // not read: the view names its period, or is not a query
+    };
+    filter_of_view(view, &today)
+}
 
 /// The filter a view names over `today`'s month: a query string as the dashboard's URL
 /// writes it (`period=2026-11&q=lunch`, `from=…&to=…`), or the filter line a list
@@ -26,10 +47,8 @@ pub fn filter_of_view(view: &str, today: &str) -> AppResult<ListFilter> {
     if view.trim().is_empty() {
         return Ok(ListFilter::default());
     }
-    if view.len() > MAX_VIEW {
-        return Err(AppError::validation("view", "The view is too long."));
-    }
-    if view.contains(crate::model::filter::SEP) {
+    if view.contains(SEP) {
+        within_limit(view)?;
         let filter = ListFilter::from_line(view)
             .ok_or_else(|| AppError::validation("view", "The view is not a list filter."))?;
         filter.check()?;
@@ -43,9 +62,7 @@ pub fn filter_of_view(view: &str, today: &str) -> AppResult<ListFilter> {
 /// The parameters of a view query string (a leading `?` is allowed), as a lookup of
 /// each name's first value.
 pub fn view_params(view: &str) -> AppResult<impl Fn(&str) -> Option<String>> {
-    if view.len() > MAX_VIEW {
-        return Err(AppError::validation("view", "The view is too long."));
-    }
+    let view = within_limit(view)?;
     let view = view.strip_prefix('?').unwrap_or(view);
     let pairs: Vec<(String, String)> = form_urlencoded::parse(view.as_bytes())
         .into_owned()
@@ -56,6 +73,13 @@ pub fn view_params(view: &str) -> AppResult<impl Fn(&str) -> Option<String>> {
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.clone())
     })
+}
+
+fn within_limit(view: &str) -> AppResult<&str> {
+    if view.len() > MAX_VIEW {
+        return Err(AppError::validation("view", "The view is too long."));
+    }
+    Ok(view)
 }
 
 /// The columns a list filters on, as its query names them.
@@ -323,7 +347,14 @@ mod tests {
             (f.from.as_str(), f.to.as_str(), f.q.as_str(), f.sort),
             ("2026-11-01", "2026-11-30", "café", Sort::Amount)
         );
-        assert_eq!(filter_of_view(&f.view_query(), "2026-12-02").unwrap(), f);
+        assert_eq!(
+            filter_of_view(
+                "from=2026-11-01&to=2026-11-30&q=caf%C3%A9&sort=amount",
+                "2026-12-02"
+            )
+            .unwrap(),
+            f
+        );
         assert_eq!(
             filter_of_view("", "2026-12-02").unwrap(),
             ListFilter::default()
