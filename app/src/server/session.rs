@@ -115,13 +115,18 @@ pub fn token_from_headers(headers: &HeaderMap) -> Option<String> {
     if let Some(token) = bearer_token(headers) {
         return Some(token.to_owned());
     }
+    cookie(headers, COOKIE_NAME).map(str::to_owned)
+}
+
+/// The value of the cookie `name` the request carries, if not empty.
+pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE_NAME)
-        .map(|(_, v)| v.to_owned())
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
         .filter(|v| !v.is_empty())
 }

@@ -49,15 +49,7 @@ pub fn of_browser() -> Option<String> {
 }
 
 fn zone_cookie(headers: &http::HeaderMap) -> Option<String> {
-    let value = headers
-        .get_all(http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
-        .map(|(_, v)| v.trim())?;
-    (!value.is_empty()).then(|| check(value).ok()).flatten()
+    check(super::session::cookie(headers, COOKIE)?).ok()
 }
 
 /// Today's date in `zone` as 'YYYY-MM-DD'; in UTC if the zone is not known (a zone the
