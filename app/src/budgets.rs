@@ -35,10 +35,7 @@ pub async fn list_budgets(
                 .month_key()
                 .ok_or_else(|| AppError::validation("month", "Choose a month as YYYY-MM."))?
         }
-        None => {
-            ssr::month_of(&crate::server::zone::workspace_today(&guard.state, workspace_id).await?)
-                .to_owned()
-        }
+        None => ssr::current_month(&guard.state, workspace_id).await?,
     };
     ssr::list(&guard.state, workspace_id, month).await
 }
@@ -79,6 +76,12 @@ pub mod ssr {
     /// The period an ISO date falls in: 'YYYY-MM'.
     pub fn month_of(date: &str) -> &str {
         date.get(..7).unwrap_or(date)
+    }
+
+    /// The current month ('YYYY-MM') in the workspace's time zone.
+    pub async fn current_month(state: &AppState, workspace_id: WorkspaceId) -> AppResult<String> {
+        let today = crate::server::zone::workspace_today(state, workspace_id).await?;
+        Ok(month_of(&today).to_owned())
     }
 
     /// Budget `id` with what was spent in its category and currency in `month`.
@@ -142,9 +145,8 @@ pub mod ssr {
         let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
         let input = BudgetInput::parse(&category, &currency, &limit)?;
         let now = now_ms();
-        // The budget comes back with this month's spending, in the workspace's zone.
-        let today = crate::server::zone::workspace_today(&state, workspace_id).await?;
-        let month = month_of(&today).to_owned();
+        // The budget comes back with this month's spending.
+        let month = current_month(&state, workspace_id).await?;
         let mut tx = Write::begin(&state.db, user.id, now).await?;
         let existing: Option<(i64,)> = sqlx::query_as(
             "SELECT id FROM budgets WHERE workspace_id = $1 AND category = $2 AND currency = $3",

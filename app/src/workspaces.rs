@@ -118,14 +118,29 @@ pub mod ssr {
 
     /// Renames a workspace (owners and admins); `workspace:updated`.
     pub async fn rename(workspace_id: WorkspaceId, name: String) -> AppResult<WorkspaceInfo> {
-        let Caller { state, user, .. } = member(workspace_id, Need::Manage).await?;
+        let caller = member(workspace_id, Need::Manage).await?;
         let name = validate_workspace_name(&name)?;
+        let info = update(&caller, workspace_id, "name", &name).await?;
+        tracing::info!(workspace_id = workspace_id.0, "workspace renamed");
+        Ok(info)
+    }
+
+    /// Sets one of a workspace's settings (`column`, a constant of the caller's) and
+    /// announces `workspace:updated` in the same transaction.
+    async fn update(
+        Caller { state, user, .. }: &Caller,
+        workspace_id: WorkspaceId,
+        column: &'static str,
+        value: &str,
+    ) -> AppResult<WorkspaceInfo> {
         let mut tx = Write::begin(&state.db, user.id, now_ms()).await?;
-        sqlx::query("UPDATE workspaces SET name = $1 WHERE id = $2")
-            .bind(&name)
-            .bind(workspace_id)
-            .execute(&mut *tx)
-            .await?;
+        let (name,): (String,) = sqlx::query_as(&format!(
+            "UPDATE workspaces SET {column} = $1 WHERE id = $2 RETURNING name"
+        ))
+        .bind(value)
+        .bind(workspace_id)
+        .fetch_one(&mut *tx)
+        .await?;
         let info = WorkspaceInfo {
             id: workspace_id,
             name,
@@ -136,7 +151,6 @@ pub mod ssr {
         )
         .await?;
         tx.commit(&state.hub).await?;
-        tracing::info!(workspace_id = workspace_id.0, "workspace renamed");
         Ok(info)
     }
 
@@ -161,28 +175,12 @@ pub mod ssr {
         workspace_id: WorkspaceId,
         time_zone: String,
     ) -> AppResult<WorkspaceInfo> {
-        let Caller { state, user, .. } = member(workspace_id, Need::Manage).await?;
+        let caller = member(workspace_id, Need::Manage).await?;
         if time_zone.trim().is_empty() {
             return Err(AppError::validation("time_zone", "Choose a time zone."));
         }
         let time_zone = crate::server::zone::check(&time_zone)?;
-        let mut tx = Write::begin(&state.db, user.id, now_ms()).await?;
-        let (name,): (String,) =
-            sqlx::query_as("UPDATE workspaces SET time_zone = $1 WHERE id = $2 RETURNING name")
-                .bind(&time_zone)
-                .bind(workspace_id)
-                .fetch_one(&mut *tx)
-                .await?;
-        let info = WorkspaceInfo {
-            id: workspace_id,
-            name,
-        };
-        tx.emit(
-            Stream::Workspace(workspace_id),
-            Event::WorkspaceUpdated(info.clone()),
-        )
-        .await?;
-        tx.commit(&state.hub).await?;
+        let info = update(&caller, workspace_id, "time_zone", &time_zone).await?;
         tracing::info!(workspace_id = workspace_id.0, %time_zone, "time zone set");
         Ok(info)
     }

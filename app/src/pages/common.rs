@@ -168,9 +168,9 @@ pub fn Field(
 /// inline script) writes it into the `ll_zone` cookie as the page is parsed, before and
 /// without any WASM (a form field would cost the island's code). On the login and sign-up
 /// pages, so every session starts with it fresh, and not on the dashboard, whose every
-/// byte is counted. Without JavaScript
-/// there is no cookie and the server chooses (UTC for a new account, the creator's zone
-/// for a team). Server-rendered pages only: an island would hydrate it.
+/// byte is counted. Without JavaScript there is no cookie and the server chooses (UTC for
+/// a new account, the creator's zone for a team). Server-rendered pages only: an island
+/// would hydrate it.
 #[component]
 pub fn BrowserZone() -> impl IntoView {
     #[cfg(feature = "ssr")]

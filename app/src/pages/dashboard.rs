@@ -69,17 +69,18 @@ impl DashboardView {
         });
         match parsed {
             Ok(view) => (view, None),
-            Err(e) => {
-                let period = Period::this_month(today);
-                let filter = ListFilter::of(&period);
-                let view = DashboardView {
-                    period,
-                    filter,
-                    expenses_shown: PAGE,
-                    earnings_shown: PAGE,
-                };
-                (view, Some(e))
-            }
+            Err(e) => (DashboardView::this_month(today), Some(e)),
+        }
+    }
+
+    /// The default view: `today`'s month, everything in it, a page of each list.
+    pub fn this_month(today: &str) -> DashboardView {
+        let period = Period::this_month(today);
+        DashboardView {
+            filter: ListFilter::of(&period),
+            period,
+            expenses_shown: PAGE,
+            earnings_shown: PAGE,
         }
     }
 
@@ -138,14 +139,13 @@ pub async fn load_dashboard(
     // Listed means a member, and every member may read: no further checks.
     let Some(w) = workspaces.iter().find(|w| w.id == workspace_id).cloned() else {
         let today = crate::dates::today_iso();
-        let (view, view_error) = DashboardView::from_query(&|_| None, &today);
         return Ok(DashboardData {
             user,
             workspaces,
             open: None,
             members: Vec::new(),
-            view,
-            view_error,
+            view: DashboardView::this_month(&today),
+            view_error: None,
             time_zone: crate::server::zone::DEFAULT.to_owned(),
             today,
         });
@@ -154,9 +154,8 @@ pub async fn load_dashboard(
     let today = crate::server::zone::today_in(&time_zone);
     let (view, view_error) = match crate::server::listing::view_params(&query) {
         Ok(params) => DashboardView::from_query(&params, &today),
-        Err(e) => (DashboardView::from_query(&|_| None, &today).0, Some(e)),
+        Err(e) => (DashboardView::this_month(&today), Some(e)),
     };
-    view.filter.check()?;
     // Budgets are monthly: a month period shows that month's, any other the current one.
     let month = view
         .period
