@@ -2,7 +2,7 @@
 
 use reqwest::{header, StatusCode};
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, User};
 
 crate::on_both_backends!(
     pages_render_for_users_and_redirect_strangers,
@@ -94,26 +94,43 @@ async fn pages_render_for_users_and_redirect_strangers(app: TestApp) {
     );
 }
 
+/// Posts `form` to `/api/<path>` as a browser without JavaScript does: a plain form,
+/// HTML accepted, the session cookie and the page it came from (`referer`).
+async fn plain_post(
+    app: &TestApp,
+    user: &User,
+    path: &str,
+    referer: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    app.http
+        .post(format!("{}/api/{path}", app.base))
+        .header(header::ACCEPT, "text/html")
+        .header(header::REFERER, referer)
+        .header(header::COOKIE, format!("ll_session={}", user.token))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn plain_form_posts_redirect_back_with_errors(app: TestApp) {
     let ann = app.register("ann@example.com").await;
     let page = format!("{}/w/{}", app.base, ann.personal_ws);
+    let ws = ann.personal_ws.to_string();
     let post = |amount: &'static str| {
-        app.http
-            .post(format!("{}/api/expenses/create", app.base))
-            .header(header::ACCEPT, "text/html")
-            .header(header::REFERER, &page)
-            .header(header::COOKIE, format!("ll_session={}", ann.token))
-            .form(&[
-                ("workspace_id", ann.personal_ws.to_string().as_str()),
-                ("amount", amount),
-                ("currency", "EUR"),
-                ("category", "Food"),
-                ("description", "form"),
-                ("date", "2026-11-01"),
-            ])
-            .send()
+        let form = [
+            ("workspace_id", ws.as_str()),
+            ("amount", amount),
+            ("currency", "EUR"),
+            ("category", "Food"),
+            ("description", "form"),
+            ("date", "2026-11-01"),
+        ];
+        let (app, ann, page) = (&app, &ann, &page);
+        async move { plain_post(app, ann, "expenses/create", page, &form).await }
     };
-    let res = post("3").await.unwrap();
+    let res = post("3").await;
     assert_eq!(res.status(), StatusCode::FOUND);
     assert_eq!(
         res.headers()[header::LOCATION]
@@ -123,7 +140,7 @@ async fn plain_form_posts_redirect_back_with_errors(app: TestApp) {
         page
     );
 
-    let res = post("-3").await.unwrap();
+    let res = post("-3").await;
     assert_eq!(res.status(), StatusCode::FOUND);
     let location = res.headers()[header::LOCATION].to_str().unwrap().to_owned();
     assert!(
@@ -147,32 +164,30 @@ async fn an_edit_saved_without_javascript_returns_to_its_view(app: TestApp) {
     assert_eq!(status, StatusCode::OK, "{e}");
     let id = e["id"].to_string();
     let view = format!("{}/w/{ws}?period=2026-11&q=tea", app.base);
+    let editing = format!("{view}&edit_expense={id}");
+    let ws_s = ws.to_string();
     let post = |amount: &'static str| {
-        app.http
-            .post(format!("{}/api/expenses/update", app.base))
-            .header(header::ACCEPT, "text/html")
-            .header(header::REFERER, format!("{view}&edit_expense={id}"))
-            .header(header::COOKIE, format!("ll_session={}", ann.token))
-            .form(&[
-                ("workspace_id", ws.to_string().as_str()),
-                ("id", id.as_str()),
-                ("amount", amount),
-                ("currency", "EUR"),
-                ("category", "Food"),
-                ("description", "green tea"),
-                ("date", "2026-11-20"),
-            ])
-            .send()
+        let form = [
+            ("workspace_id", ws_s.as_str()),
+            ("id", id.as_str()),
+            ("amount", amount),
+            ("currency", "EUR"),
+            ("category", "Food"),
+            ("description", "green tea"),
+            ("date", "2026-11-20"),
+        ];
+        let (app, ann, editing) = (&app, &ann, &editing);
+        async move { plain_post(app, ann, "expenses/update", editing, &form).await }
     };
     // Saved: back to the same month and search, out of edit mode.
-    let res = post("4").await.unwrap();
+    let res = post("4").await;
     assert_eq!(res.status(), StatusCode::FOUND);
     assert_eq!(
         res.headers()[header::LOCATION],
         format!("/w/{ws}?period=2026-11&q=tea")
     );
     // Refused: back to the form, still editing, with the error.
-    let res = post("-4").await.unwrap();
+    let res = post("-4").await;
     assert_eq!(res.status(), StatusCode::FOUND);
     let location = res.headers()[header::LOCATION].to_str().unwrap();
     assert!(

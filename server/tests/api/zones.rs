@@ -92,6 +92,22 @@ async fn set_zone(app: &TestApp, user: &User, ws: i64, zone: &str) -> (StatusCod
     .await
 }
 
+/// `workspaces/create` from a browser whose `ll_zone` cookie is `zone`; the new id.
+async fn team_from_browser(app: &TestApp, user: &User, name: &str, zone: &str) -> i64 {
+    let res = app
+        .http
+        .post(format!("{}/api/workspaces/create", app.base))
+        .bearer_auth(&user.token)
+        .header(reqwest::header::COOKIE, format!("ll_zone={zone}"))
+        .form(&[("name", name)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    body["id"].as_i64().unwrap()
+}
+
 async fn a_new_accounts_workspace_takes_the_browsers_zone(app: TestApp) {
     // As the browser's cookie says it, in any case: stored as the database spells it.
     let east = app
@@ -141,25 +157,7 @@ async fn a_browser_zone_nobody_knows_is_ignored(app: TestApp) {
         .await;
     let (_, s) = settings(&app, &ann, ann.personal_ws).await;
     assert_eq!(s["time_zone"], "UTC");
-    let res = app
-        .http
-        .post(format!("{}/api/workspaces/create", app.base))
-        .bearer_auth(&ann.token)
-        .header(reqwest::header::COOKIE, "ll_zone=../../etc/passwd")
-        .form(&[("name", "Crew")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    let (_, list) = app.call_as(&ann, "workspaces/list", &[]).await;
-    let crew = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|w| w["name"] == "Crew")
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    let crew = team_from_browser(&app, &ann, "Crew", "../../etc/passwd").await;
     let (_, s) = settings(&app, &ann, crew).await;
     assert_eq!(s["time_zone"], "UTC", "the creator's zone");
 }
@@ -173,18 +171,8 @@ async fn a_team_takes_the_given_zone_or_its_creators(app: TestApp) {
     let (_, s) = settings(&app, &west, inherited).await;
     assert_eq!(s["time_zone"], WEST.0);
     // The browser's zone, from its cookie.
-    let res = app
-        .http
-        .post(format!("{}/api/workspaces/create", app.base))
-        .bearer_auth(&west.token)
-        .header(reqwest::header::COOKIE, format!("ll_zone={}", EAST.0))
-        .form(&[("name", "From the browser")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    let body: Value = res.json().await.unwrap();
-    let (_, s) = settings(&app, &west, body["id"].as_i64().unwrap()).await;
+    let from_browser = team_from_browser(&app, &west, "From the browser", EAST.0).await;
+    let (_, s) = settings(&app, &west, from_browser).await;
     assert_eq!(s["time_zone"], EAST.0);
     // The zone named in the request comes first.
     let (status, body) = app
