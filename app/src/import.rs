@@ -186,7 +186,7 @@ pub mod ssr {
             catalog::{ErrorReport, NotificationLevel, SyncReport},
             Event, Stream,
         },
-        model::workspace::Need,
+        model::{notification::Topic, workspace::Need},
         server::{
             authz::{member, Caller},
             events::Write,
@@ -372,6 +372,7 @@ pub mod ssr {
         tx.notify(
             user.id,
             Some(workspace_id),
+            Some(Topic::Imports),
             NotificationLevel::Success,
             "Import finished",
             &format!("{created} {} imported.", kind.as_str()),
@@ -458,6 +459,7 @@ pub mod ssr {
         tx.notify(
             user_id,
             Some(workspace_id),
+            Some(Topic::Imports),
             NotificationLevel::Error,
             "Import failed",
             &message,

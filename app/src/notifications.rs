@@ -1,16 +1,21 @@
 //! Notifications: stored per user, announced on the user's stream, shown as toasts
 //! and in the notification list with an unread count. Reading one acknowledges it.
 //!
-//! Workspace events whose kind `notifies()` (a new expense or earning, a member
-//! joining, leaving or changing role) raise one notification for every member except
-//! the one who acted, in the same transaction as the change (`ssr::publish`).
+//! Workspace events whose kind `notifies_members()` (a budget alert, a goal's progress, a
+//! member joining, leaving or changing role, a new expense or earning) raise a
+//! notification for the other members, in the same transaction as the change
+//! (`server::events::Write`), as far as each chose to hear that topic in that workspace
+//! (`set_notification_preferences`; by default every topic but teammates' expenses and
+//! earnings, which are too many to be news).
 
 use crate::model::ids::{UserId, WorkspaceId};
 use leptos::prelude::*;
 
 use crate::error::AppError;
 
-pub use crate::model::notification::{Notification, NotificationList, LIST_LIMIT, MARK_ALL_LIMIT};
+pub use crate::model::notification::{
+    Hearing, Hearings, Notification, NotificationList, Topic, LIST_LIMIT, MARK_ALL_LIMIT,
+};
 
 #[server(endpoint = "notifications/list")]
 pub async fn list_notifications() -> Result<NotificationList, AppError> {
@@ -33,6 +38,31 @@ pub async fn mark_all_notifications_read() -> Result<u64, AppError> {
 #[server(endpoint = "notifications/dismiss")]
 pub async fn dismiss_notification(id: i64) -> Result<(), AppError> {
     ssr::dismiss(id).await
+}
+
+/// What the caller hears of each topic in a workspace: their choice, else the default.
+#[server(endpoint = "notifications/preferences")]
+pub async fn notification_preferences(workspace_id: WorkspaceId) -> Result<Hearings, AppError> {
+    ssr::preferences(workspace_id).await
+}
+
+/// Sets what the caller hears of topics in a workspace: `toast`, `unread` or `off` per
+/// topic (form fields named after `Topic::as_str`); a topic left out or empty keeps its
+/// choice. Any member may, viewers too: it is about what they are told.
+#[server(endpoint = "notifications/set-preferences")]
+#[allow(clippy::too_many_arguments)]
+pub async fn set_notification_preferences(
+    workspace_id: WorkspaceId,
+    #[server(default)] budgets: String,
+    #[server(default)] goals: String,
+    #[server(default)] team: String,
+    #[server(default)] imports: String,
+    #[server(default)] messages: String,
+    #[server(default)] expenses: String,
+    #[server(default)] earnings: String,
+) -> Result<(), AppError> {
+    let given = [budgets, goals, team, imports, messages, expenses, earnings];
+    ssr::set_preferences(workspace_id, Topic::ALL.into_iter().zip(given).collect()).await
 }
 
 /// Longest title and message of a notification someone sends.
@@ -65,7 +95,7 @@ pub mod ssr {
             catalog::{NotificationLevel, NotificationRef},
             Stream,
         },
-        model::workspace::Need,
+        model::{notification::Topic, workspace::Need},
         server::{
             authz::{member, signed_in, Caller},
             db::snapshot,
@@ -168,6 +198,76 @@ pub mod ssr {
         Ok(())
     }
 
+    pub async fn preferences(workspace_id: WorkspaceId) -> AppResult<Hearings> {
+        let Caller { state, user, .. } = member(workspace_id, Need::Read).await?;
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT topic, mode FROM notification_preferences WHERE workspace_id = $1 AND user_id = $2",
+        )
+        .bind(workspace_id)
+        .bind(user.id)
+        .fetch_all(&state.db.pool)
+        .await?;
+        Ok(Topic::ALL
+            .into_iter()
+            .map(|topic| {
+                let chosen = rows
+                    .iter()
+                    .find(|(t, _)| t == topic.as_str())
+                    .and_then(|(_, m)| Hearing::from_stored(m));
+                (topic, chosen.unwrap_or(topic.default_hearing()))
+            })
+            .collect())
+    }
+
+    /// Checks every value first, then stores the choices that differ from the default
+    /// and forgets the rest: nothing is written when one value is wrong.
+    pub async fn set_preferences(
+        workspace_id: WorkspaceId,
+        given: Vec<(Topic, String)>,
+    ) -> AppResult<()> {
+        let Caller { state, user, .. } = member(workspace_id, Need::Read).await?;
+        let mut chosen = Vec::new();
+        for (topic, value) in given {
+            let value = value.trim();
+            if value.is_empty() {
+                continue;
+            }
+            let Some(hearing) = Hearing::from_stored(value) else {
+                return Err(AppError::validation(
+                    topic.as_str(),
+                    "Choose toast, unread or off.",
+                ));
+            };
+            chosen.push((topic, hearing));
+        }
+        let mut tx = state.db.pool.begin().await?;
+        for (topic, hearing) in chosen {
+            if hearing == topic.default_hearing() {
+                sqlx::query(
+                    "DELETE FROM notification_preferences WHERE workspace_id = $1 AND user_id = $2 AND topic = $3",
+                )
+                .bind(workspace_id)
+                .bind(user.id)
+                .bind(topic.as_str())
+                .execute(&mut *tx)
+                .await?;
+            } else {
+                sqlx::query(
+                    "INSERT INTO notification_preferences (workspace_id, user_id, topic, mode) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (workspace_id, user_id, topic) DO UPDATE SET mode = excluded.mode",
+                )
+                .bind(workspace_id)
+                .bind(user.id)
+                .bind(topic.as_str())
+                .bind(hearing.as_str())
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Checks a title or message someone typed: trimmed, not empty, not too long,
     /// no control characters (a message may have line breaks).
     fn text(field: &str, raw: &str, max: usize, lines: bool) -> AppResult<String> {
@@ -239,8 +339,15 @@ pub mod ssr {
             to
         };
         let title = format!("{title} — from {}", user.display_name);
-        tx.notify_all(&recipients, Some(workspace_id), level, &title, &message)
-            .await?;
+        tx.notify_all(
+            &recipients,
+            Some(workspace_id),
+            Some(Topic::Messages),
+            level,
+            &title,
+            &message,
+        )
+        .await?;
         tx.commit(&state.hub).await?;
         tracing::info!(
             workspace_id = workspace_id.0,

@@ -222,6 +222,7 @@ pub mod ssr {
         tx.notify_all(
             &members,
             None,
+            None,
             NotificationLevel::Warning,
             &format!("{} was deleted", ws.name),
             &format!(
@@ -710,6 +711,14 @@ pub mod ssr {
                 ));
             }
         }
+        // What they chose to hear goes with the membership (a new one starts quiet again).
+        sqlx::query(
+            "DELETE FROM notification_preferences WHERE workspace_id = $1 AND user_id = $2",
+        )
+        .bind(workspace_id)
+        .bind(target)
+        .execute(&mut *tx)
+        .await?;
         tx.emit(
             Stream::Workspace(workspace_id),
             Event::MemberLeft(MemberGone { user_id: target }),
@@ -722,6 +731,7 @@ pub mod ssr {
                 .await?;
             tx.notify(
                 target,
+                None,
                 None,
                 NotificationLevel::Warning,
                 &format!("You were removed from {name}"),

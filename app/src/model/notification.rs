@@ -66,7 +66,8 @@ pub struct Notification {
     /// The workspace it is about, if any (a link target).
     pub workspace_id: Option<WorkspaceId>,
     pub dismissible: bool,
-    /// How long a toast stays, in ms; `None` until dismissed.
+    /// How long a toast stays, in ms; `None` until dismissed; `Some(0)`: no toast (its
+    /// member hears this topic as "unread only", `Hearing::Unread`).
     pub duration_ms: Option<u32>,
     pub created_at: i64,
     /// Read (acknowledged) by its user; always false in `notification:created`.
@@ -106,4 +107,118 @@ pub struct NotificationList {
     pub unread: i64,
     /// The user stream's sequence this snapshot is consistent with.
     pub cursor: i64,
+}
+
+/// What a workspace notification is about, the unit a member chooses to hear or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Topic {
+    Expenses,
+    Earnings,
+    Budgets,
+    Goals,
+    Team,
+    Imports,
+    Messages,
+}
+
+/// How a member hears about a topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Hearing {
+    /// Nothing is stored or sent.
+    Off,
+    /// Stored and counted unread, without a toast.
+    Unread,
+    /// Stored, counted unread, and shown as a toast when it arrives.
+    Toast,
+}
+
+impl Topic {
+    pub const ALL: [Topic; 7] = [
+        Topic::Budgets,
+        Topic::Goals,
+        Topic::Team,
+        Topic::Imports,
+        Topic::Messages,
+        Topic::Expenses,
+        Topic::Earnings,
+    ];
+
+    /// The stored (and form) name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Topic::Expenses => "expenses",
+            Topic::Earnings => "earnings",
+            Topic::Budgets => "budgets",
+            Topic::Goals => "goals",
+            Topic::Team => "team",
+            Topic::Imports => "imports",
+            Topic::Messages => "messages",
+        }
+    }
+
+    pub fn from_stored(s: &str) -> Option<Topic> {
+        Topic::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// What the settings page calls it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Topic::Expenses => "A teammate adds an expense",
+            Topic::Earnings => "A teammate logs an earning",
+            Topic::Budgets => "A budget reaches 80 % or is exceeded",
+            Topic::Goals => "Goals: new goals, milestones, goals achieved",
+            Topic::Team => "Team: someone joins, leaves or changes role",
+            Topic::Imports => "Your imports finish or fail",
+            Topic::Messages => "Messages from owners and admins",
+        }
+    }
+
+    /// Quiet by default: what needs attention, not every teammate's entry.
+    pub fn default_hearing(self) -> Hearing {
+        match self {
+            Topic::Expenses | Topic::Earnings => Hearing::Off,
+            _ => Hearing::Toast,
+        }
+    }
+}
+
+impl Hearing {
+    pub const ALL: [Hearing; 3] = [Hearing::Toast, Hearing::Unread, Hearing::Off];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Hearing::Off => "off",
+            Hearing::Unread => "unread",
+            Hearing::Toast => "toast",
+        }
+    }
+
+    pub fn from_stored(s: &str) -> Option<Hearing> {
+        Hearing::ALL.into_iter().find(|h| h.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Hearing::Off => "Nothing",
+            Hearing::Unread => "Unread only",
+            Hearing::Toast => "Toast and unread",
+        }
+    }
+}
+
+/// A member's choice for every topic of one workspace, in `Topic::ALL` order.
+pub type Hearings = Vec<(Topic, Hearing)>;
+
+impl NotificationLevel {
+    /// Error, then warning, success, info: which of several notices leads a burst.
+    pub fn severity(self) -> u8 {
+        match self {
+            NotificationLevel::Error => 3,
+            NotificationLevel::Warning => 2,
+            NotificationLevel::Success => 1,
+            NotificationLevel::Info => 0,
+        }
+    }
 }

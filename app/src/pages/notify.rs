@@ -70,15 +70,18 @@ pub fn NotificationCentre(user_id: UserId) -> impl IntoView {
                     Step::Reload => reloads.update(|n| *n += 1),
                 }
             }
-            let fresh: Vec<Notification> = batch
-                .iter()
-                .filter_map(|e| match &e.event {
-                    Event::NotificationCreated(n) => Some(n.clone()),
-                    _ => None,
-                })
-                .collect();
-            for n in fresh {
-                show_toast(n);
+            for e in batch {
+                match &e.event {
+                    // `Some(0)`: its member hears this topic without toasts.
+                    Event::NotificationCreated(n) if n.duration_ms != Some(0) => {
+                        show_toast(n.clone())
+                    }
+                    // Read in another tab, or retracted (its subject was deleted).
+                    Event::NotificationRead(r) | Event::NotificationDismissed(r) => {
+                        toasts.update(|t| t.retain(|x| x.id != r.id))
+                    }
+                    _ => {}
+                }
             }
         }
         Delivery::Resync => reloads.update(|n| *n += 1),

@@ -1,5 +1,6 @@
-//! `/w/:ws/settings`: a workspace's name, time zone and deletion. Plain HTML (no island):
-//! each form posts and the page comes back with the result.
+//! `/w/:ws/settings`: a workspace's name, time zone and deletion, and what the member
+//! viewing it wants to be told about it (notifications per topic). Plain HTML (no
+//! island): each form posts and the page comes back with the result.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -7,6 +8,7 @@ use leptos_meta::Title;
 use super::common::{
     action_error, workspace_param, Field, FormError, RequireUser, SelectField, TopBar,
 };
+use crate::notifications::{notification_preferences, Hearing, SetNotificationPreferences};
 use crate::workspaces::{
     load_settings, DeleteWorkspace, RenameWorkspace, Role, SetTimeZone, WorkspaceKind,
     WorkspaceSettings,
@@ -28,10 +30,16 @@ fn SettingsView() -> impl IntoView {
     let rename = ServerAction::<RenameWorkspace>::new();
     let zone = ServerAction::<SetTimeZone>::new();
     let delete = ServerAction::<DeleteWorkspace>::new();
+    let hear = ServerAction::<SetNotificationPreferences>::new();
     let data = Resource::new(
         move || (ws.get(), rename.version().get(), zone.version().get()),
         |(ws, ..)| load_settings(ws),
     );
+    let hearings = Resource::new(
+        move || (ws.get(), hear.version().get()),
+        |(ws, _)| notification_preferences(ws),
+    );
+    let hear_error = action_error(hear.value());
     let rename_error = action_error(rename.value());
     let zone_error = action_error(zone.value());
     let delete_error = action_error(delete.value());
@@ -39,8 +47,8 @@ fn SettingsView() -> impl IntoView {
         <main class="content narrow-wide">
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(WorkspaceSettings { workspace, time_zone, zones }) => {
+                    match (data.await, hearings.await) {
+                        (Ok(WorkspaceSettings { workspace, time_zone, zones }), Ok(hearings)) => {
                             let id = workspace.id;
                             let manage = workspace.role.can_manage();
                             let deletable = workspace.role == Role::Owner && workspace.kind == WorkspaceKind::Team;
@@ -49,6 +57,19 @@ fn SettingsView() -> impl IntoView {
                                 <Title text=format!("Settings · {} · LiveLedger", workspace.name)/>
                                 <p><a href=format!("/w/{id}")>"← Back to " {workspace.name.clone()}</a></p>
                                 <h1>"Settings of " {workspace.name.clone()}</h1>
+                                <section class="panel" aria-labelledby="hear-heading">
+                                    <h2 id="hear-heading">"Your notifications"</h2>
+                                    <p>"What you are told about this workspace. Only you see this; each member chooses their own."</p>
+                                    <ActionForm action=hear>
+                                        <FormError error=hear_error/>
+                                        <input type="hidden" name="workspace_id" value=id/>
+                                        {hearings.into_iter().map(|(topic, hearing)| view! {
+                                            <SelectField form="hear" name=topic.as_str() label=topic.label() error=hear_error
+                                                options=hearing_options() selected=hearing.as_str()/>
+                                        }).collect_view()}
+                                        <button type="submit">"Save notifications"</button>
+                                    </ActionForm>
+                                </section>
                                 <section class="panel" aria-labelledby="zone-heading">
                                     <h2 id="zone-heading">"Time zone"</h2>
                                     <p>
@@ -89,7 +110,7 @@ fn SettingsView() -> impl IntoView {
                             }
                             .into_any()
                         }
-                        Err(e) => view! {
+                        (Err(e), _) | (_, Err(e)) => view! {
                             <h1>"Settings"</h1>
                             <p class="form-error" role="alert">{e.to_string()}</p>
                             <p><a href="/">"Back to your workspace"</a></p>
@@ -100,4 +121,11 @@ fn SettingsView() -> impl IntoView {
             </Transition>
         </main>
     }
+}
+
+fn hearing_options() -> Vec<(String, String)> {
+    Hearing::ALL
+        .into_iter()
+        .map(|h| (h.as_str().to_owned(), h.label().to_owned()))
+        .collect()
 }

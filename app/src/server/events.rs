@@ -6,11 +6,21 @@
 //! the outbox or wakes the hub itself, so a rolled-back write emits nothing and a
 //! committed one is never missed.
 //!
-//! The notify policy: a workspace event whose kind `notifies_members()` becomes a stored
-//! notification, and a `notification:created` on the user stream, for every other member
-//! of the workspace (alerts, `notifies_actor()`: every member), worded by [`describe`].
-//! Kinds addressed to chosen people (a deleted workspace, an import's report) skip it;
-//! their writers call [`Write::notify`] for each recipient, as does a message.
+//! The notify policy: a workspace event whose kind `notifies_members()` becomes a
+//! notice for every other member of the workspace (alerts, `notifies_actor()`: every
+//! member), worded by [`describe`], about a [`Topic`]. Kinds addressed to chosen people
+//! (a deleted workspace, an import's report) skip it; their writers call
+//! [`Write::notify`] for each recipient, as does a message.
+//!
+//! Notices are held until [`Write::commit`], which applies what each member chose to hear
+//! of each topic in that workspace (`notification_preferences`, else the topic's quiet
+//! default): nothing is stored or sent for a topic someone turned off. What one member
+//! is told by one write is one notification (a contribution that passes three milestones
+//! and the goal says so once, led by the most severe), stored with its
+//! `notification:created` on their user stream; "unread only" sends it without a toast.
+//!
+//! A notice about one row (`subject`, e.g. `expense:12`) is retracted when an event
+//! says the row was deleted: the notifications go, with a `notification:dismissed` each.
 
 use std::ops::{Deref, DerefMut};
 
@@ -24,10 +34,13 @@ use super::{
 use crate::{
     error::AppResult,
     live::{
-        catalog::{BudgetInfo, Notification, NotificationLevel},
+        catalog::{BudgetInfo, Notification, NotificationLevel, NotificationRef},
         Envelope, Event, Stream,
     },
-    model::ids::{UserId, WorkspaceId},
+    model::{
+        ids::{UserId, WorkspaceId},
+        notification::{Hearing, Topic},
+    },
     money::format_display,
 };
 
@@ -39,6 +52,31 @@ pub struct Write {
     wake: Vec<Stream>,
     actor: UserId,
     now: i64,
+    notices: Vec<Notice>,
+}
+
+/// Something to tell `users`, held until the write commits.
+#[derive(Debug, Clone)]
+struct Notice {
+    users: Vec<UserId>,
+    workspace_id: Option<WorkspaceId>,
+    /// `None`: told whatever anyone chose (losing access to a workspace).
+    topic: Option<Topic>,
+    level: NotificationLevel,
+    title: String,
+    message: String,
+    subject: Option<String>,
+}
+
+/// One member's notification from one write, as stored.
+#[derive(Debug, Clone, PartialEq)]
+struct Told {
+    workspace_id: Option<WorkspaceId>,
+    level: NotificationLevel,
+    title: String,
+    message: String,
+    subject: Option<String>,
+    toast: bool,
 }
 
 impl Write {
@@ -49,6 +87,7 @@ impl Write {
             wake: Vec::new(),
             actor,
             now,
+            notices: Vec::new(),
         })
     }
 
@@ -63,95 +102,78 @@ impl Write {
         self.actor = actor;
     }
 
-    /// Appends `event` to `stream`, applies the notify policy to workspace events, and
-    /// notes the streams to wake once committed.
+    /// Appends `event` to `stream`, applies the notify policy to workspace events (and
+    /// retracts the notifications about a row it deletes), and notes the streams to wake
+    /// once committed.
     pub async fn emit(&mut self, stream: Stream, event: Event) -> AppResult<Envelope> {
         let kind = event.kind();
-        let notice = match stream {
-            Stream::Workspace(ws) if kind.notifies_members() => {
-                self.notice(ws, &event).await?.map(|told| (ws, told))
+        if let Stream::Workspace(ws) = stream {
+            if kind.notifies_members() {
+                if let Some((users, (level, title, message))) = self.notice(ws, &event).await? {
+                    self.notices.push(Notice {
+                        users,
+                        workspace_id: Some(ws),
+                        topic: topic_of(&event),
+                        level,
+                        title,
+                        message,
+                        subject: subject_of(&event),
+                    });
+                }
             }
-            _ => None,
-        };
+            let gone = subjects_gone(&event);
+            if !gone.is_empty() {
+                self.retract(ws, &gone).await?;
+            }
+        }
         let envelope = outbox::append(&mut self.tx, stream, event, self.now).await?;
         self.wake(stream);
-        if let Some((ws, (members, (level, title, message)))) = notice {
-            self.notify_all(&members, Some(ws), level, &title, &message)
-                .await?;
-        }
         Ok(envelope)
     }
 
-    /// Stores a notification for `user_id` and announces it on their stream.
+    /// Tells `user_id` something when the write commits (see [`Write::notify_all`]).
     pub async fn notify(
         &mut self,
         user_id: UserId,
         workspace_id: Option<WorkspaceId>,
+        topic: Option<Topic>,
         level: NotificationLevel,
         title: &str,
         message: &str,
     ) -> AppResult<()> {
-        self.notify_all(&[user_id], workspace_id, level, title, message)
+        self.notify_all(&[user_id], workspace_id, topic, level, title, message)
             .await
     }
 
-    /// Stores the same notification for each of `users` and announces each on its
-    /// user's stream: three statements for any number of people (`outbox::append_all`).
+    /// Tells each of `users` the same thing when the write commits, as far as each
+    /// chose to hear `topic` in `workspace_id` (`None`: whatever they chose).
     pub async fn notify_all(
         &mut self,
         users: &[UserId],
         workspace_id: Option<WorkspaceId>,
+        topic: Option<Topic>,
         level: NotificationLevel,
         title: &str,
         message: &str,
     ) -> AppResult<()> {
-        let mut users = users.to_vec();
-        users.sort_unstable();
-        users.dedup();
-        if users.is_empty() {
-            return Ok(());
+        if !users.is_empty() {
+            self.notices.push(Notice {
+                users: users.to_vec(),
+                workspace_id,
+                topic: topic.filter(|_| workspace_id.is_some()),
+                level,
+                title: title.to_owned(),
+                message: message.to_owned(),
+                subject: None,
+            });
         }
-        // Shared: $1 workspace, $2 level, $3 title, $4 message, $5 time; then a user per row.
-        let sql = format!(
-            "INSERT INTO notifications (user_id, workspace_id, level, title, message, created_at) \
-             VALUES {} RETURNING id, user_id",
-            values(users.len(), 1, 5, |p| format!("(${p}, $1, $2, $3, $4, $5)"))
-        );
-        let mut insert = sqlx::query_as::<_, (i64, UserId)>(&sql)
-            .bind(workspace_id)
-            .bind(level.as_str())
-            .bind(title)
-            .bind(message)
-            .bind(self.now);
-        for user in &users {
-            insert = insert.bind(*user);
-        }
-        let stored = insert.fetch_all(&mut *self.tx).await?;
-        let events = stored
-            .into_iter()
-            .map(|(id, user)| {
-                let notification = Notification::from_row((
-                    id,
-                    workspace_id,
-                    level.as_str().to_owned(),
-                    title.to_owned(),
-                    message.to_owned(),
-                    self.now,
-                    None,
-                ));
-                (Stream::User(user), Event::NotificationCreated(notification))
-            })
-            .collect::<Vec<_>>();
-        for (stream, _) in &events {
-            self.wake(*stream);
-        }
-        outbox::append_all(&mut self.tx, events, self.now).await?;
         Ok(())
     }
 
     /// Commits, then wakes the hub (and through it the other instances) for every
     /// stream written: waking before the commit would let them tail the log too early.
-    pub async fn commit(self, hub: &Hub) -> AppResult<()> {
+    pub async fn commit(mut self, hub: &Hub) -> AppResult<()> {
+        self.tell().await?;
         self.tx.commit().await?;
         for stream in self.wake {
             hub.committed(stream);
@@ -162,6 +184,148 @@ impl Write {
     /// Undoes everything, events included; nothing is woken.
     pub async fn rollback(self) -> AppResult<()> {
         Ok(self.tx.rollback().await?)
+    }
+
+    /// Stores what each member is told by this write (see the module's notes).
+    async fn tell(&mut self) -> AppResult<()> {
+        let notices = std::mem::take(&mut self.notices);
+        if notices.is_empty() {
+            return Ok(());
+        }
+        let mut workspaces: Vec<WorkspaceId> = notices
+            .iter()
+            .filter(|n| n.topic.is_some())
+            .filter_map(|n| n.workspace_id)
+            .collect();
+        workspaces.sort_unstable();
+        workspaces.dedup();
+        let mut chosen: Vec<(WorkspaceId, UserId, String, String)> = Vec::new();
+        for ws in workspaces {
+            let rows: Vec<(UserId, String, String)> = sqlx::query_as(
+                "SELECT user_id, topic, mode FROM notification_preferences WHERE workspace_id = $1",
+            )
+            .bind(ws)
+            .fetch_all(&mut *self.tx)
+            .await?;
+            chosen.extend(rows.into_iter().map(|(u, t, m)| (ws, u, t, m)));
+        }
+        let hearing = |n: &Notice, user: UserId| match (n.topic, n.workspace_id) {
+            (Some(topic), Some(ws)) => chosen
+                .iter()
+                .find(|(w, u, t, _)| *w == ws && *u == user && t == topic.as_str())
+                .and_then(|(.., mode)| Hearing::from_stored(mode))
+                .unwrap_or(topic.default_hearing()),
+            _ => Hearing::Toast,
+        };
+        // Each member's burst per workspace, in the order the notices came.
+        let mut bursts: Vec<(UserId, Option<WorkspaceId>, Vec<(&Notice, Hearing)>)> = Vec::new();
+        for n in &notices {
+            let mut users = n.users.clone();
+            users.sort_unstable();
+            users.dedup();
+            for user in users {
+                let heard = hearing(n, user);
+                if heard == Hearing::Off {
+                    continue;
+                }
+                match bursts
+                    .iter_mut()
+                    .find(|(u, ws, _)| *u == user && *ws == n.workspace_id)
+                {
+                    Some((.., burst)) => burst.push((n, heard)),
+                    None => bursts.push((user, n.workspace_id, vec![(n, heard)])),
+                }
+            }
+        }
+        // Members told the same thing are stored together.
+        let mut same: Vec<(Told, Vec<UserId>)> = Vec::new();
+        for (user, _, burst) in &bursts {
+            let told = collapse(burst);
+            match same.iter_mut().find(|(t, _)| *t == told) {
+                Some((_, users)) => users.push(*user),
+                None => same.push((told, vec![*user])),
+            }
+        }
+        for (told, users) in same {
+            self.store(&users, &told).await?;
+        }
+        Ok(())
+    }
+
+    /// Stores the same notification for each of `users` and announces each on its
+    /// user's stream: three statements for any number of people (`outbox::append_all`).
+    async fn store(&mut self, users: &[UserId], told: &Told) -> AppResult<()> {
+        // Shared: $1 workspace, $2 level, $3 title, $4 message, $5 time, $6 subject; then a user per row.
+        let sql = format!(
+            "INSERT INTO notifications (user_id, workspace_id, level, title, message, created_at, subject) \
+             VALUES {} RETURNING id, user_id",
+            values(users.len(), 1, 6, |p| format!("(${p}, $1, $2, $3, $4, $5, $6)"))
+        );
+        let mut insert = sqlx::query_as::<_, (i64, UserId)>(&sql)
+            .bind(told.workspace_id)
+            .bind(told.level.as_str())
+            .bind(&told.title)
+            .bind(&told.message)
+            .bind(self.now)
+            .bind(&told.subject);
+        for user in users {
+            insert = insert.bind(*user);
+        }
+        let stored = insert.fetch_all(&mut *self.tx).await?;
+        let events = stored
+            .into_iter()
+            .map(|(id, user)| {
+                let mut notification = Notification::from_row((
+                    id,
+                    told.workspace_id,
+                    told.level.as_str().to_owned(),
+                    told.title.clone(),
+                    told.message.clone(),
+                    self.now,
+                    None,
+                ));
+                if !told.toast {
+                    notification.duration_ms = Some(0);
+                }
+                (Stream::User(user), Event::NotificationCreated(notification))
+            })
+            .collect::<Vec<_>>();
+        for (stream, _) in &events {
+            self.wake(*stream);
+        }
+        outbox::append_all(&mut self.tx, events, self.now).await?;
+        Ok(())
+    }
+
+    /// Deletes the notifications about rows of `ws` that are gone, and announces each
+    /// (`notification:dismissed`) on its user's stream, so its toast and entry go.
+    async fn retract(&mut self, ws: WorkspaceId, subjects: &[String]) -> AppResult<()> {
+        let sql = format!(
+            "DELETE FROM notifications WHERE workspace_id = $1 AND subject IN ({}) RETURNING id, user_id",
+            values(subjects.len(), 1, 1, |p| format!("${p}"))
+        );
+        let mut delete = sqlx::query_as::<_, (i64, UserId)>(&sql).bind(ws);
+        for subject in subjects {
+            delete = delete.bind(subject);
+        }
+        let mut rest = delete.fetch_all(&mut *self.tx).await?;
+        // One append names a stream once: a user with several goes over several rounds.
+        while !rest.is_empty() {
+            let mut round: Vec<(Stream, Event)> = Vec::new();
+            let mut later = Vec::new();
+            for (id, user) in rest {
+                let stream = Stream::User(user);
+                if round.iter().any(|(s, _)| *s == stream) {
+                    later.push((id, user));
+                } else {
+                    round.push((stream, Event::NotificationDismissed(NotificationRef { id })));
+                    self.wake(stream);
+                }
+            }
+            outbox::append_all(&mut self.tx, round, self.now).await?;
+            rest = later;
+        }
+        Ok(())
     }
 
     fn wake(&mut self, stream: Stream) {
@@ -219,6 +383,77 @@ impl Deref for Write {
 impl DerefMut for Write {
     fn deref_mut(&mut self) -> &mut AnyConnection {
         &mut self.tx
+    }
+}
+
+/// What one member is told of their burst: a lone notice as it is; several as one, led
+/// by the most severe (the latest of equals), naming the others.
+fn collapse(burst: &[(&Notice, Hearing)]) -> Told {
+    let toast = burst.iter().any(|(_, h)| *h == Hearing::Toast);
+    let lead = burst
+        .iter()
+        .map(|(n, _)| *n)
+        .max_by_key(|n| n.level.severity())
+        .expect("a burst has a notice");
+    let (message, subject) = if burst.len() == 1 {
+        (lead.message.clone(), lead.subject.clone())
+    } else {
+        let others: Vec<&str> = burst
+            .iter()
+            .filter(|(n, _)| !std::ptr::eq(*n, lead))
+            .map(|(n, _)| n.title.as_str())
+            .collect();
+        // About several things: deleting one of them does not take back the rest.
+        (
+            format!("{} Also: {}.", lead.message, others.join("; ")),
+            None,
+        )
+    };
+    Told {
+        workspace_id: lead.workspace_id,
+        level: lead.level,
+        title: lead.title.clone(),
+        message,
+        subject,
+        toast,
+    }
+}
+
+/// The topic a member chooses to hear for an event the notify policy words.
+fn topic_of(event: &Event) -> Option<Topic> {
+    Some(match event {
+        Event::ExpenseCreated(_) => Topic::Expenses,
+        Event::EarningNew(_) => Topic::Earnings,
+        Event::BudgetWarning(_) | Event::BudgetExceeded(_) => Topic::Budgets,
+        Event::GoalCreated(_) | Event::GoalAchieved(_) | Event::MilestoneCompleted(_) => {
+            Topic::Goals
+        }
+        Event::MemberJoined(_) | Event::MemberLeft(_) | Event::MemberRoleChanged(_) => Topic::Team,
+        _ => return None,
+    })
+}
+
+/// The row a notice about `event` is about, if one.
+fn subject_of(event: &Event) -> Option<String> {
+    Some(match event {
+        Event::ExpenseCreated(e) => format!("expense:{}", e.id),
+        Event::EarningNew(e) => format!("earning:{}", e.id),
+        Event::GoalCreated(g) | Event::GoalAchieved(g) => format!("goal:{}", g.id),
+        Event::MilestoneCompleted(m) => format!("goal:{}", m.goal_id),
+        Event::BudgetWarning(b) | Event::BudgetExceeded(b) => format!("budget:{}", b.id),
+        _ => return None,
+    })
+}
+
+/// The rows `event` says are deleted, as subjects.
+fn subjects_gone(event: &Event) -> Vec<String> {
+    match event {
+        Event::ExpenseDeleted(e) => vec![format!("expense:{}", e.id)],
+        Event::ExpensesBulkDeleted(e) => e.ids.iter().map(|id| format!("expense:{id}")).collect(),
+        Event::EarningDeleted(e) => vec![format!("earning:{}", e.id)],
+        Event::GoalDeleted(g) => vec![format!("goal:{}", g.id)],
+        Event::BudgetDeleted(b) => vec![format!("budget:{}", b.id)],
+        _ => Vec::new(),
     }
 }
 

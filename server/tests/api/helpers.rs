@@ -263,6 +263,17 @@ impl TestApp {
         body["id"].as_i64().unwrap()
     }
 
+    /// Sets what `user` hears of topics in `ws` (`("expenses", "toast")`, …).
+    pub async fn hear(&self, user: &User, ws: i64, choices: &[(&str, &str)]) {
+        let ws = ws.to_string();
+        let mut form = vec![("workspace_id", ws.as_str())];
+        form.extend_from_slice(choices);
+        let (status, body) = self
+            .call_as(user, "notifications/set-preferences", &form)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
     /// Invites `user` into `ws` with `role`, through an invite code made by `by`.
     pub async fn add_member(&self, by: &User, ws: i64, user: &User, role: &str) {
         let ws_s = ws.to_string();

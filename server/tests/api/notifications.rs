@@ -12,6 +12,10 @@ crate::on_both_backends!(
     membership_changes_notify_and_the_removed_member_is_told,
     owners_and_admins_send_to_the_workspace_or_to_chosen_members,
     one_append_to_many_streams_numbers_each_stream_on,
+    quiet_by_default_teammates_entries_are_not_news,
+    what_a_member_turns_off_is_neither_stored_nor_sent,
+    one_write_tells_each_member_once,
+    deleting_a_row_takes_back_what_was_said_about_it,
 );
 
 fn notifications(events: &[Value]) -> Vec<&Value> {
@@ -34,6 +38,10 @@ async fn a_new_expense_notifies_every_other_member_once(app: TestApp) {
     let ws = app.team(&ann, "Studio").await;
     app.add_member(&ann, ws, &bob, "member").await;
     app.add_member(&ann, ws, &cat, "viewer").await;
+    // Teammates' expenses are news only to those who ask (the default is off).
+    for user in [&ann, &cat] {
+        app.hear(user, ws, &[("expenses", "toast")]).await;
+    }
     let ann_before = app.events(&ann, &format!("user:{}", ann.id)).await.len();
 
     let (status, body) = app.create_expense(&bob, ws, "12.50", "Team lunch").await;
@@ -92,6 +100,7 @@ async fn reading_acknowledges_and_is_announced_to_the_users_tabs(app: TestApp) {
     let bob = app.register("bob@example.com").await;
     let ws = app.team(&ann, "Studio").await;
     app.add_member(&ann, ws, &bob, "member").await;
+    app.hear(&ann, ws, &[("expenses", "toast")]).await;
     for what in ["one", "two", "three"] {
         app.create_expense(&bob, ws, "1", what).await;
     }
@@ -422,4 +431,315 @@ async fn one_append_to_many_streams_numbers_each_stream_on(app: TestApp) {
             .iter()
             .all(|(_, kind, _)| kind == "system:announcement"));
     }
+}
+
+/// The titles of the notifications `user` was sent (`notification:created`), oldest
+/// first, with whether each pops up as a toast (`duration_ms` is not 0).
+async fn told(app: &TestApp, user: &User) -> Vec<(String, bool)> {
+    app.events(user, &format!("user:{}", user.id))
+        .await
+        .iter()
+        .filter(|e| e["event"] == "notification:created")
+        .map(|e| {
+            let title = e["data"]["title"].as_str().unwrap().to_owned();
+            (title, e["data"]["duration_ms"] != 0)
+        })
+        .collect()
+}
+
+async fn quiet_by_default_teammates_entries_are_not_news(app: TestApp) {
+    let ann = app.register("ann@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    let ws = app.team(&ann, "Studio").await;
+    app.add_member(&ann, ws, &bob, "member").await;
+    app.create_expense(&bob, ws, "12.50", "Team lunch").await;
+    let ws_s = ws.to_string();
+    let (_, platform) = app
+        .call_as(
+            &ann,
+            "earnings/platforms/create",
+            &[
+                ("workspace_id", &ws_s),
+                ("name", "Etsy"),
+                ("color", "#F56400"),
+            ],
+        )
+        .await;
+    let platform = platform["id"].as_i64().unwrap().to_string();
+    let (status, body) = app
+        .call_as(
+            &bob,
+            "earnings/create",
+            &[
+                ("workspace_id", &ws_s),
+                ("platform_id", &platform),
+                ("date", "2026-11-20"),
+                ("hours", "2"),
+                ("amount", "100"),
+                ("currency", "EUR"),
+                ("notes", ""),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Only the join is news to ann, as a toast; nothing of it was stored but that.
+    assert_eq!(
+        told(&app, &ann).await,
+        [("bob joined Studio".to_owned(), true)]
+    );
+    assert_eq!(list(&app, &ann).await["unread"], 1);
+
+    let (status, body) = app
+        .call_as(
+            &ann,
+            "notifications/preferences",
+            &[("workspace_id", &ws_s)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body,
+        serde_json::json!([
+            ["budgets", "toast"],
+            ["goals", "toast"],
+            ["team", "toast"],
+            ["imports", "toast"],
+            ["messages", "toast"],
+            ["expenses", "off"],
+            ["earnings", "off"]
+        ])
+    );
+}
+
+async fn what_a_member_turns_off_is_neither_stored_nor_sent(app: TestApp) {
+    let ann = app.register("ann@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    let cat = app.register("cat@example.com").await;
+    let ws = app.team(&ann, "Studio").await;
+    app.add_member(&ann, ws, &bob, "member").await;
+    app.add_member(&ann, ws, &cat, "viewer").await;
+    let ws_s = ws.to_string();
+    // A viewer chooses too: it is about what they are told.
+    app.hear(&cat, ws, &[("expenses", "unread"), ("team", "off")])
+        .await;
+    app.hear(&ann, ws, &[("expenses", "toast")]).await;
+    let (ann_before, cat_before) = (told(&app, &ann).await, told(&app, &cat).await);
+    assert_eq!(
+        cat_before,
+        [],
+        "cat joined last: nothing since, and her own join is not news to her"
+    );
+
+    app.create_expense(&bob, ws, "12.50", "Team lunch").await;
+    let dan = app.register("dan@example.com").await;
+    app.add_member(&ann, ws, &dan, "member").await;
+    let ann_after = told(&app, &ann).await;
+    assert_eq!(
+        ann_after[ann_before.len()..],
+        [
+            ("New expense in Studio".to_owned(), true),
+            ("dan joined Studio".to_owned(), true)
+        ]
+    );
+    // Unread only: stored and sent, no toast; team changes: nothing at all.
+    assert_eq!(
+        told(&app, &cat).await,
+        [("New expense in Studio".to_owned(), false)]
+    );
+    let cats = list(&app, &cat).await;
+    assert_eq!(cats["unread"], 1, "{cats}");
+    assert_eq!(cats["items"].as_array().unwrap().len(), 1);
+
+    // A wrong value anywhere: 422 naming the topic, and nothing of the request stored.
+    let (status, body) = app
+        .call_as(
+            &cat,
+            "notifications/set-preferences",
+            &[
+                ("workspace_id", &ws_s),
+                ("expenses", "off"),
+                ("goals", "loud"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.to_string().contains("goals"), "{body}");
+    let (_, mine) = app
+        .call_as(
+            &cat,
+            "notifications/preferences",
+            &[("workspace_id", &ws_s)],
+        )
+        .await;
+    assert!(
+        mine.as_array()
+            .unwrap()
+            .contains(&serde_json::json!(["expenses", "unread"])),
+        "{mine}"
+    );
+    // Back to the default: the choice is forgotten, the default applies.
+    app.hear(&cat, ws, &[("expenses", "off")]).await;
+    app.create_expense(&bob, ws, "3", "Coffee").await;
+    assert_eq!(told(&app, &cat).await.len(), 1);
+    // Someone else's workspace: not found; no session: 401.
+    let outsider = app.register("eve@example.com").await;
+    let (status, _) = app
+        .call_as(
+            &outsider,
+            "notifications/set-preferences",
+            &[("workspace_id", &ws_s), ("expenses", "toast")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = app
+        .call(
+            "notifications/preferences",
+            None,
+            &[("workspace_id", &ws_s)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // Leaving forgets the choices: a member who comes back starts quiet again.
+    let (status, body) = app
+        .call_as(
+            &cat,
+            "workspaces/remove-member",
+            &[("workspace_id", &ws_s), ("user_id", &cat.id.to_string())],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    app.add_member(&ann, ws, &cat, "member").await;
+    let (_, again) = app
+        .call_as(
+            &cat,
+            "notifications/preferences",
+            &[("workspace_id", &ws_s)],
+        )
+        .await;
+    assert!(
+        again
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!(["team", "toast"])),
+        "{again}"
+    );
+}
+
+async fn one_write_tells_each_member_once(app: TestApp) {
+    let ann = app.register("ann@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    let ws = app.team(&ann, "Studio").await;
+    app.add_member(&ann, ws, &bob, "member").await;
+    let ws_s = ws.to_string();
+    let (status, goal) = app
+        .call_as(
+            &ann,
+            "goals/create",
+            &[
+                ("workspace_id", &ws_s),
+                ("name", "Laptop"),
+                ("target", "200"),
+                ("currency", "EUR"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{goal}");
+    let id = goal["id"].as_i64().unwrap().to_string();
+    let before = (told(&app, &ann).await.len(), told(&app, &bob).await.len());
+    // Past 25, 50, 75 and 100 % in one contribution, and the goal achieved.
+    let (status, body) = app
+        .call_as(
+            &bob,
+            "goals/contribute",
+            &[("workspace_id", &ws_s), ("id", &id), ("amount", "200")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for (user, before) in [(&ann, before.0), (&bob, before.1)] {
+        let events = app.events(user, &format!("user:{}", user.id)).await;
+        let created = notifications(&events);
+        assert_eq!(
+            created.len(),
+            before + 1,
+            "one notification for the burst: {created:?}"
+        );
+        let data = &created[before]["data"];
+        assert_eq!(data["title"], "Goal achieved in Studio: Laptop");
+        assert_eq!(
+            data["message"],
+            "200.00 EUR of 200.00 EUR saved. Also: Laptop: 25 % reached; Laptop: 50 % reached; Laptop: 75 % reached."
+        );
+    }
+}
+
+async fn deleting_a_row_takes_back_what_was_said_about_it(app: TestApp) {
+    let ann = app.register("ann@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    let ws = app.team(&ann, "Studio").await;
+    app.add_member(&ann, ws, &bob, "member").await;
+    app.hear(&ann, ws, &[("expenses", "toast")]).await;
+    let ws_s = ws.to_string();
+    let mut ids = Vec::new();
+    for what in ["one", "two", "three"] {
+        let (_, e) = app.create_expense(&bob, ws, "1", what).await;
+        ids.push(e["id"].as_i64().unwrap().to_string());
+    }
+    let before = list(&app, &ann).await;
+    assert_eq!(
+        before["unread"], 4,
+        "three expenses and bob's join: {before}"
+    );
+    let cursor = before["cursor"].as_i64().unwrap();
+    let about = |list: &Value, what: &str| {
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["message"].as_str().unwrap().contains(what))
+            .map(|n| n["id"].as_i64().unwrap())
+            .collect::<Vec<_>>()
+    };
+
+    let (status, _) = app
+        .call_as(
+            &bob,
+            "expenses/delete",
+            &[("workspace_id", &ws_s), ("id", &ids[0])],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = app
+        .call_as(
+            &bob,
+            "expenses/delete-many",
+            &[
+                ("workspace_id", &ws_s),
+                ("ids[0]", &ids[1]),
+                ("ids[1]", &ids[2]),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let after = list(&app, &ann).await;
+    assert_eq!(after["unread"], 1, "only the join is left: {after}");
+    // Each retraction is announced on ann's stream, so her toasts and list follow.
+    let (_, polled) = app
+        .poll(&ann, &[(&format!("user:{}", ann.id), cursor)])
+        .await;
+    let mut dismissed: Vec<i64> = polled["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "notification:dismissed")
+        .map(|e| e["data"]["id"].as_i64().unwrap())
+        .collect();
+    dismissed.sort_unstable();
+    let mut expected: Vec<i64> = ["one", "two", "three"]
+        .iter()
+        .flat_map(|w| about(&before, &format!("bob added {w}:")))
+        .collect();
+    expected.sort_unstable();
+    assert_eq!(expected.len(), 3);
+    assert_eq!(dismissed, expected, "{polled}");
 }
