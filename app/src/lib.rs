@@ -3,6 +3,7 @@
 //! Compiled twice: with `ssr` into the server (where `server` and every `ssr`
 //! submodule exist) and with `hydrate` into the WASM client.
 
+pub mod account;
 pub mod auth;
 pub mod budgets;
 pub mod dates;
@@ -69,6 +70,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=pages::Home ssr=SsrMode::Async/>
                 <Route path=path!("/login") view=pages::auth::LoginPage/>
                 <Route path=path!("/register") view=pages::auth::RegisterPage/>
+                <Route path=path!("/account") view=pages::account::AccountPage ssr=SsrMode::Async/>
                 <Route path=path!("/w/:ws") view=pages::dashboard::DashboardPage ssr=SsrMode::Async/>
                 <Route path=path!("/w/:ws/team") view=pages::team::TeamPage ssr=SsrMode::Async/>
                 <Route path=path!("/w/:ws/settings") view=pages::settings::SettingsPage ssr=SsrMode::Async/>

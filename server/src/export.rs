@@ -1,3 +1,6 @@
+//! `GET /account/export`: everything the signed-in user entered or chose, as a JSON
+//! download (`app::account::ssr::export`).
+//!
 //! `GET /w/{ws}/export/{expenses|earnings}?<the dashboard's view>`: the CSV of what the
 //! list shows, as a download. The same guard as every read of a workspace
 //! (`authz::member_by_headers`), the same view parameters as the dashboard
@@ -15,7 +18,10 @@ use app::{
         ids::WorkspaceId,
         workspace::Need,
     },
-    server::{authz::member_by_headers, zone, AppState},
+    server::{
+        authz::{authenticate, member_by_headers},
+        zone, AppState,
+    },
 };
 use axum::{
     extract::{Path, Query, State},
@@ -68,4 +74,30 @@ async fn run(
         "export"
     );
     Ok((name, body))
+}
+
+pub async fn account(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let done = async {
+        let (user, _) = authenticate(&state, &headers)
+            .await?
+            .ok_or(AppError::Unauthorized)?;
+        let body = app::account::ssr::export(&state, user.id).await?;
+        tracing::info!(user_id = user.id.0, "account export");
+        Ok::<_, AppError>((user.id, body))
+    };
+    match done.await {
+        Ok((id, body)) => (
+            [
+                (header::CONTENT_TYPE, "application/json".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"liveledger-account-{id}.json\""),
+                ),
+                (header::CACHE_CONTROL, "no-store".to_owned()),
+            ],
+            body.to_string(),
+        )
+            .into_response(),
+        Err(e) => (e.status(), e.to_string()).into_response(),
+    }
 }

@@ -259,7 +259,7 @@ fn serve(
         let _slot = slot;
         let hub = &state.hub;
         // Registered first, then the token is checked again: see the module's comment.
-        let (conn, mut queue) = hub.connect(user.id);
+        let (conn, mut queue) = hub.connect(user.id, claims.sid);
         // The rare, large futures (a query, a subscription, the closing drain) are
         // boxed: a task is as large as its largest await, and idle sockets should not
         // pay for them.

@@ -137,6 +137,7 @@ impl Application {
             .merge(live)
             .route("/metrics", get(metrics))
             .route("/w/{ws}/export/{kind}", get(crate::export::export))
+            .route("/account/export", get(crate::export::account))
             .route("/ops/users/{id}/disconnect", post(crate::ops::disconnect))
             .route("/ops/announce", post(crate::ops::announce))
             .leptos_routes_with_context(

@@ -58,9 +58,14 @@ pub fn RegisterPage() -> impl IntoView {
     } else {
         format!("/login?next={next}")
     };
+    let deleted = leptos_router::hooks::use_query_map()
+        .with_untracked(|q| q.get("deleted").is_some());
     view! {
         <Title text="Create an account · LiveLedger"/>
         <main class="narrow auth">
+            {deleted.then(|| view! {
+                <p class="form-ok" role="status" data-testid="account-deleted">"Your account was deleted."</p>
+            })}
             <h1>"Create your LiveLedger account"</h1>
             <RegisterForm next/>
             <BrowserZone/>

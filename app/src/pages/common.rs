@@ -77,7 +77,7 @@ pub fn TopBar() -> impl IntoView {
                 <crate::live::client::LiveIndicator/>
                 {user.map(|u| view! {
                     <super::notify::NotificationCentre user_id=u.id/>
-                    <span class="user-name" data-testid="user-name">{u.display_name}</span>
+                    <a class="user-name" href="/account" title="Your account" data-testid="user-name">{u.display_name}</a>
                 })}
                 <ActionForm action=logout>
                     <button type="submit" class="link-button">"Log out"</button>

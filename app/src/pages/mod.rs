@@ -1,6 +1,7 @@
 //! Pages, one module each, and what they share (`common`). Pages import `common` and
 //! the panels they show (`plan`), never each other.
 
+pub mod account;
 pub mod auth;
 pub mod charts;
 pub mod common;

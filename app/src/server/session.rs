@@ -23,6 +23,10 @@ pub struct Claims {
     pub aud: String,
     /// The user's token_version when the token was issued.
     pub ver: i64,
+    /// Which sign-in this token belongs to (random, kept when the token is renewed):
+    /// a password change ends every session but this one. Tokens from before it read 0.
+    #[serde(default)]
+    pub sid: u64,
 }
 
 /// The signing keys and cookie settings. The secret itself is never logged
@@ -56,7 +60,13 @@ impl SessionKeys {
         }
     }
 
+    /// A token for a new sign-in.
     pub fn issue(&self, user_id: UserId, token_version: i64) -> AppResult<String> {
+        self.renew(user_id, token_version, rand::random())
+    }
+
+    /// A token for the sign-in `sid`, at the user's current `token_version`.
+    pub fn renew(&self, user_id: UserId, token_version: i64, sid: u64) -> AppResult<String> {
         let now = super::clock::now_ms() as u64 / 1000;
         let claims = Claims {
             sub: user_id.to_string(),
@@ -65,6 +75,7 @@ impl SessionKeys {
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
             ver: token_version,
+            sid,
         };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(|e| {
             tracing::error!(error = %e, "could not sign a session token");

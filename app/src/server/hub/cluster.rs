@@ -7,7 +7,7 @@ use std::{sync::Arc, time::Duration};
 
 use tokio::sync::mpsc;
 
-use super::{close, Hub};
+use super::Hub;
 use crate::{
     live::{Event, Stream},
     server::{
@@ -25,7 +25,12 @@ const BATCH: usize = 500;
 #[serde(rename_all = "snake_case")]
 pub enum Control {
     Announce(crate::live::catalog::Announcement),
+    /// Every session of the user ends: their sockets are told and closed.
     Disconnect { user_id: UserId },
+    /// The user changed their password: every session but the one that did ends.
+    PasswordChanged { user_id: UserId, keep: u64 },
+    /// The user deleted their account: every session ends.
+    AccountDeleted { user_id: UserId },
 }
 
 impl Hub {
@@ -34,13 +39,15 @@ impl Hub {
         match control {
             Control::Announce(a) => self.broadcast(Event::SystemAnnouncement(a)),
             Control::Disconnect { user_id } => {
-                self.send_to_user(
-                    user_id,
-                    Event::SessionRevoked(crate::live::catalog::SessionRevoked {
-                        reason: "Your sessions were ended by an operator.".into(),
-                    }),
-                );
-                self.close_user(user_id, close::SESSION_ENDED, "session revoked")
+                self.end_sessions(user_id, None, "Your sessions were ended by an operator.")
+            }
+            Control::PasswordChanged { user_id, keep } => self.end_sessions(
+                user_id,
+                Some(keep),
+                "Your password was changed: sign in again with the new one.",
+            ),
+            Control::AccountDeleted { user_id } => {
+                self.end_sessions(user_id, None, "This account was deleted.")
             }
         }
     }

@@ -150,8 +150,8 @@ mod tests {
     #[tokio::test]
     async fn rooms_follow_joins_revokes_and_disconnects() {
         let (hub, _wake) = Hub::new(4);
-        let (a, mut rx_a) = hub.connect(UserId(1));
-        let (b, mut rx_b) = hub.connect(UserId(2));
+        let (a, mut rx_a) = hub.connect(UserId(1), 0);
+        let (b, mut rx_b) = hub.connect(UserId(2), 0);
         let ws = Stream::Workspace(WorkspaceId(9));
         hub.join(a, ws, 0);
         hub.join(b, ws, 0);
@@ -180,7 +180,7 @@ mod tests {
             "a revoked user receives nothing more"
         );
 
-        let (a2, _rx_a2) = hub.connect(UserId(1));
+        let (a2, _rx_a2) = hub.connect(UserId(1), 0);
         hub.join(a2, ws, 0);
         assert_eq!(
             (hub.sockets_of(UserId(1)), hub.sockets_of(UserId(2))),
@@ -204,7 +204,7 @@ mod tests {
     #[tokio::test]
     async fn a_full_queue_ends_the_connection_instead_of_growing() {
         let (hub, _wake) = Hub::new(2);
-        let (a, mut rx) = hub.connect(UserId(1));
+        let (a, mut rx) = hub.connect(UserId(1), 0);
         let ws = Stream::Workspace(WorkspaceId(1));
         hub.join(a, ws, 0);
         for seq in 1..=5 {

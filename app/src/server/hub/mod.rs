@@ -63,6 +63,8 @@ pub use crate::live::protocol::close;
 
 struct Conn {
     user_id: UserId,
+    /// The sign-in its token belongs to (`Claims::sid`).
+    session: u64,
     tx: mpsc::Sender<Outbound>,
     streams: HashSet<Stream>,
 }
@@ -149,13 +151,14 @@ impl Hub {
     }
 
     /// Registers a connection; its queue is the receiver returned.
-    pub fn connect(&self, user_id: UserId) -> (ConnId, mpsc::Receiver<Outbound>) {
+    pub fn connect(&self, user_id: UserId, session: u64) -> (ConnId, mpsc::Receiver<Outbound>) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(self.queue_len);
         self.lock().conns.insert(
             id,
             Conn {
                 user_id,
+                session,
                 tx,
                 streams: HashSet::new(),
             },
@@ -220,14 +223,24 @@ impl Hub {
         }
     }
 
-    /// Closes every socket of `user_id` (force-disconnect); returns how many. Their
-    /// queues keep what is already in them (the revocation notice) ahead of the close.
-    pub fn close_user(&self, user_id: UserId, code: u16, reason: &'static str) -> usize {
+    /// Ends the user's sessions here but the sign-in `keep`: each of their other
+    /// sockets is told why (`session:revoked`) and closed with `SESSION_ENDED`.
+    pub fn end_sessions(&self, user_id: UserId, keep: Option<u64>, why: &str) -> usize {
+        let ending = |c: &Conn| c.user_id == user_id && Some(c.session) != keep;
+        self.send_ephemeral(
+            Stream::User(user_id),
+            Event::SessionRevoked(crate::live::catalog::SessionRevoked { reason: why.into() }),
+            ending,
+        );
+        self.close_where(close::SESSION_ENDED, "session revoked", ending)
+    }
+
+    fn close_where(&self, code: u16, reason: &'static str, which: impl Fn(&Conn) -> bool) -> usize {
         let mut inner = self.lock();
         let ids: Vec<ConnId> = inner
             .conns
             .iter()
-            .filter(|(_, c)| c.user_id == user_id)
+            .filter(|(_, c)| which(c))
             .map(|(id, _)| *id)
             .collect();
         for id in &ids {
@@ -256,11 +269,6 @@ impl Hub {
     /// being told to resume anyway).
     pub fn broadcast(&self, event: Event) -> usize {
         self.send_ephemeral(Stream::System, event, |_| true)
-    }
-
-    /// Sends an ephemeral event on `user:<id>` to that user's sockets on this instance.
-    pub fn send_to_user(&self, user_id: UserId, event: Event) -> usize {
-        self.send_ephemeral(Stream::User(user_id), event, |c| c.user_id == user_id)
     }
 
     fn send_ephemeral(&self, stream: Stream, event: Event, to: impl Fn(&Conn) -> bool) -> usize {
