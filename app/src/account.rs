@@ -168,13 +168,19 @@ pub mod ssr {
         if let Err(e) = cluster::command(&state.hub, &state.db, control).await {
             tracing::warn!(error = %e, "password changed; other instances' sockets close when they next check");
         }
-        tracing::info!(user_id = user.id.0, "password changed, other sessions ended");
+        tracing::info!(
+            user_id = user.id.0,
+            "password changed, other sessions ended"
+        );
         leptos_axum::redirect("/account?changed=password");
         Ok(())
     }
 
     /// The caller's team workspaces (id, name, role), oldest membership first.
-    async fn teams(state: &AppState, user_id: UserId) -> AppResult<Vec<(WorkspaceId, String, String)>> {
+    async fn teams(
+        state: &AppState,
+        user_id: UserId,
+    ) -> AppResult<Vec<(WorkspaceId, String, String)>> {
         Ok(sqlx::query_as(
             "SELECT w.id, w.name, m.role FROM memberships m JOIN workspaces w ON w.id = m.workspace_id \
              WHERE m.user_id = $1 AND w.kind = 'team' ORDER BY m.joined_at, w.id",
@@ -206,11 +212,13 @@ pub mod ssr {
             _ => 3,
         };
         // Stable: the longest-standing of the best role.
-        Ok(match others.into_iter().min_by_key(|(_, _, role)| rank(role)) {
-            None => TeamFateRow::Deleted,
-            Some((_, _, role)) if rank(&role) == 0 => TeamFateRow::Leaves,
-            Some((id, name, _)) => TeamFateRow::HandedTo(id, name),
-        })
+        Ok(
+            match others.into_iter().min_by_key(|(_, _, role)| rank(role)) {
+                None => TeamFateRow::Deleted,
+                Some((_, _, role)) if rank(&role) == 0 => TeamFateRow::Leaves,
+                Some((id, name, _)) => TeamFateRow::HandedTo(id, name),
+            },
+        )
     }
 
     enum TeamFateRow {
@@ -387,13 +395,14 @@ pub mod ssr {
         .bind(user_id)
         .fetch_all(db)
         .await?;
-        let expenses: Vec<(i64, WorkspaceId, String, i64, String, String, String)> = sqlx::query_as(
-            "SELECT id, workspace_id, spent_on, amount_minor, currency, category, description \
+        let expenses: Vec<(i64, WorkspaceId, String, i64, String, String, String)> =
+            sqlx::query_as(
+                "SELECT id, workspace_id, spent_on, amount_minor, currency, category, description \
              FROM expenses WHERE created_by = $1 ORDER BY id",
-        )
-        .bind(user_id)
-        .fetch_all(db)
-        .await?;
+            )
+            .bind(user_id)
+            .fetch_all(db)
+            .await?;
         let earnings: Vec<(i64, WorkspaceId, String, String, i64, i64, String, String)> =
             sqlx::query_as(
                 "SELECT e.id, e.workspace_id, e.earned_on, p.name, e.hours_centi, e.amount_minor, e.currency, e.notes \

@@ -6,9 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::common::{action_error, Field, FormError, RequireUser, TopBar};
-use crate::account::{
-    account_summary, AccountOverview, ChangePassword, DeleteAccount, TeamFate,
-};
+use crate::account::{account_summary, AccountOverview, ChangePassword, DeleteAccount, TeamFate};
 
 #[component]
 pub fn AccountPage() -> impl IntoView {

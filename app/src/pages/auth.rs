@@ -58,8 +58,8 @@ pub fn RegisterPage() -> impl IntoView {
     } else {
         format!("/login?next={next}")
     };
-    let deleted = leptos_router::hooks::use_query_map()
-        .with_untracked(|q| q.get("deleted").is_some());
+    let deleted =
+        leptos_router::hooks::use_query_map().with_untracked(|q| q.get("deleted").is_some());
     view! {
         <Title text="Create an account · LiveLedger"/>
         <main class="narrow auth">

@@ -66,6 +66,9 @@ struct Notice {
     title: String,
     message: String,
     subject: Option<String>,
+    /// Addressed to these people by the writer (`Write::notify`), not by the policy:
+    /// it leads a burst among equally severe notices ("You now own …").
+    direct: bool,
 }
 
 /// One member's notification from one write, as stored.
@@ -118,6 +121,7 @@ impl Write {
                         title,
                         message,
                         subject: subject_of(&event),
+                        direct: false,
                     });
                 }
             }
@@ -165,6 +169,7 @@ impl Write {
                 title: title.to_owned(),
                 message: message.to_owned(),
                 subject: None,
+                direct: true,
             });
         }
         Ok(())
@@ -387,13 +392,14 @@ impl DerefMut for Write {
 }
 
 /// What one member is told of their burst: a lone notice as it is; several as one, led
-/// by the most severe (the latest of equals), naming the others.
+/// by the most severe (among equals, one addressed to them, then the latest), naming
+/// the others.
 fn collapse(burst: &[(&Notice, Hearing)]) -> Told {
     let toast = burst.iter().any(|(_, h)| *h == Hearing::Toast);
     let lead = burst
         .iter()
         .map(|(n, _)| *n)
-        .max_by_key(|n| n.level.severity())
+        .max_by_key(|n| (n.level.severity(), n.direct))
         .expect("a burst has a notice");
     let (message, subject) = if burst.len() == 1 {
         (lead.message.clone(), lead.subject.clone())

@@ -49,6 +49,7 @@ crate::on_both_backends!(
 raced_on_both_backends!(
     a_subscribe_racing_a_removal_never_leaks_what_follows_it,
     a_force_disconnect_closes_sockets_whose_upgrade_was_in_flight,
+    a_password_change_ends_every_other_session_even_mid_upgrade,
 );
 
 async fn remove(app: &TestApp, by: &User, ws: i64, who: &User) {
@@ -429,6 +430,101 @@ async fn a_force_disconnect_closes_sockets_whose_upgrade_was_in_flight(app: Test
             }
         }
         assert_eq!(app.hub.sockets_of(UserId(bob.id)), 0);
+    }
+    load.abort_all();
+}
+
+/// Issue 15: a password change ends every other session of the account "as
+/// force-disconnect does", sockets whose upgrade is in flight included, and keeps the
+/// session that made it: its socket stays and still receives.
+async fn a_password_change_ends_every_other_session_even_mid_upgrade(app: TestApp) {
+    let mut load = JoinSet::new();
+    let mut loaders = Vec::new();
+    for n in 0..2 {
+        loaders.push(app.register(&format!("load{n}@example.com")).await);
+    }
+    background_load(&app, loaders, &mut load);
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let mut trial = 0;
+    // At most 14 trials: each signs up an account, and sign-ups are limited per address.
+    while trial < 6 || (tokio::time::Instant::now() < deadline && trial < 14) {
+        trial += 1;
+        // A new account each trial: password changes are limited per user.
+        let email = format!("bob{trial}@example.com");
+        let bob = app.register(&email).await;
+        let elsewhere = app.login(&bob, &email).await;
+        let stream = format!("ws:{}", bob.personal_ws);
+        let head = app.expenses(&bob, bob.personal_ws).await["cursor"]
+            .as_i64()
+            .unwrap();
+        let (mut kept, _) = open(&app, &bob, &[(&stream, head)]).await;
+        let mut openers = JoinSet::new();
+        for _ in 0..8 {
+            let (app_base, token) = (app.base.clone(), elsewhere.token.clone());
+            openers.spawn(async move {
+                let mut opened = Vec::new();
+                loop {
+                    match crate::socket::connect_to(&app_base, &token).await {
+                        Ok(ws) => opened.push(ws),
+                        Err(status) => {
+                            assert!(matches!(status, 401 | 429), "refused with {status}");
+                            if status == 401 {
+                                return opened;
+                            }
+                        }
+                    }
+                }
+            });
+        }
+        while app.hub.sockets_of(UserId(bob.id)) < 4 {
+            tokio::task::yield_now().await;
+        }
+        let res = app
+            .http
+            .post(format!("{}/api/account/password", app.base))
+            .bearer_auth(&bob.token)
+            .form(&[
+                ("current_password", crate::helpers::PASSWORD),
+                ("new_password", "a new sentence for trial"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let renewed = User {
+            token: res.headers()["x-session-token"]
+                .to_str()
+                .unwrap()
+                .to_owned(),
+            ..bob.clone()
+        };
+        let opened: Vec<Ws> = openers.join_all().await.into_iter().flatten().collect();
+        assert!(opened.len() >= 3);
+        for mut ws in opened {
+            let (before, close) = read_until(&mut ws, |f| f["type"] == "closed").await;
+            assert_eq!(
+                close,
+                json!({"type": "closed", "code": 4001}),
+                "trial {trial}: another session's socket outlived the password change"
+            );
+            for frame in before {
+                assert!(
+                    frame["type"] == "hello" || frame["event"] == "session:revoked",
+                    "{frame}"
+                );
+            }
+        }
+        // The session that changed it goes on, with its renewed token and its socket.
+        let (status, body) = app
+            .create_expense(&renewed, bob.personal_ws, "4", "still here")
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let frame = next(&mut kept).await;
+        assert_eq!(frame["data"]["description"], "still here", "{frame}");
+        assert_eq!(app.hub.sockets_of(UserId(bob.id)), 1);
+        let (status, _) = app.call_as(&elsewhere, "workspaces/list", &[]).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
     load.abort_all();
 }

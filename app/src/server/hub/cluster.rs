@@ -26,11 +26,18 @@ const BATCH: usize = 500;
 pub enum Control {
     Announce(crate::live::catalog::Announcement),
     /// Every session of the user ends: their sockets are told and closed.
-    Disconnect { user_id: UserId },
+    Disconnect {
+        user_id: UserId,
+    },
     /// The user changed their password: every session but the one that did ends.
-    PasswordChanged { user_id: UserId, keep: u64 },
+    PasswordChanged {
+        user_id: UserId,
+        keep: u64,
+    },
     /// The user deleted their account: every session ends.
-    AccountDeleted { user_id: UserId },
+    AccountDeleted {
+        user_id: UserId,
+    },
 }
 
 impl Hub {
