@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
-import { collectErrors, hydrated, PASSWORD, register, uniqueEmail } from './helpers';
+import { collectErrors, hydrated, newUserPage, PASSWORD, register, uniqueEmail } from './helpers';
 
 test('register, log out, see a wrong password refused, log in again', async ({ page }) => {
   const email = await register(page, 'Ada');
@@ -83,4 +84,86 @@ test('the Content-Security-Policy lets the app hydrate and refuses any other inl
   await expect.poll(() => errors.length).toBeGreaterThan(0);
   expect(errors[0]).toMatch(/Content Security Policy/);
   expect(await page.evaluate(() => (window as any).__injected)).toBeUndefined();
+});
+
+test('a password change signs every other browser out at once; one’s data downloads; the account can be deleted', async ({ browser }) => {
+  const here = await browser.newContext();
+  const a = await here.newPage();
+  const email = await register(a, 'Changer');
+  const pageErrors: string[] = [];
+  collectErrors(a, 'changer', pageErrors);
+
+  // The same person in another browser, live on the dashboard.
+  const elsewhere = await browser.newContext();
+  const b = await elsewhere.newPage();
+  await b.goto('/login');
+  await hydrated(b);
+  await b.getByLabel('Email').fill(email);
+  await b.getByLabel('Password').fill(PASSWORD);
+  await b.getByRole('button', { name: 'Log in' }).click();
+  await expect(b).toHaveURL(/\/w\/\d+$/);
+  await hydrated(b);
+  await expect(b.getByTestId('live-status')).toHaveAttribute('data-status', 'live');
+  await expect(a.getByTestId('live-status')).toHaveAttribute('data-status', 'live');
+
+  await a.getByTestId('user-name').click();
+  await expect(a).toHaveURL(/\/account$/);
+  await expect(a.getByRole('heading', { level: 1 })).toHaveText('Your account');
+  await a.getByLabel('Current password').fill('not my password');
+  await a.getByLabel('New password (at least 10 characters)').fill('a much newer sentence');
+  await a.getByRole('button', { name: 'Change password' }).click();
+  await expect(a.locator('#password-current_password-error')).toHaveText('That is not your current password.');
+  await a.getByLabel('Current password').fill(PASSWORD);
+  await a.getByLabel('New password (at least 10 characters)').fill('a much newer sentence');
+  await a.getByRole('button', { name: 'Change password' }).click();
+  await expect(a.getByText('Password changed. Your other sessions have ended.')).toBeVisible();
+  // The other browser is sent to the login page by its socket's close, without a click.
+  await expect(b).toHaveURL(/\/login$/);
+  // This one goes on.
+  await a.goto('/');
+  await expect(a.getByTestId('user-name')).toHaveText('Changer');
+
+  // The export is a JSON download of what this person entered.
+  await a.getByTestId('expense-form').getByLabel('Amount').fill('3.10');
+  await a.getByTestId('expense-form').getByLabel('Description').fill('exported coffee');
+  await a.getByRole('button', { name: 'Add expense' }).click();
+  await expect(a.getByTestId('expense-row').filter({ hasText: 'exported coffee' })).toBeVisible();
+  await a.goto('/account');
+  const [download] = await Promise.all([a.waitForEvent('download'), a.getByTestId('account-export').click()]);
+  const exported = JSON.parse(readFileSync(await download.path(), 'utf8'));
+  expect(exported.account.email).toBe(email);
+  expect(exported.expenses.map((e: any) => e.description)).toEqual(['exported coffee']);
+
+  // Deleting: the password and the tick are asked for; then the account is gone.
+  await a.getByLabel('Your password').fill('a much newer sentence');
+  await a.getByLabel('Delete my account and my data, for good').check();
+  await a.getByRole('button', { name: 'Delete account' }).click();
+  await expect(a).toHaveURL(/\/register\?deleted=1$/);
+  await expect(a.getByTestId('account-deleted')).toHaveText('Your account was deleted.');
+  await b.goto('/login');
+  await hydrated(b);
+  await b.getByLabel('Email').fill(email);
+  await b.getByLabel('Password').fill('a much newer sentence');
+  await b.getByRole('button', { name: 'Log in' }).click();
+  await expect(b.getByText('Wrong email or password.')).toBeVisible();
+  expect(pageErrors).toEqual([]);
+  await here.close();
+  await elsewhere.close();
+});
+
+test('an invite link is copied with one click', async ({ browser }) => {
+  const owner = await newUserPage(browser, 'Copier');
+  const p = owner.page;
+  await owner.context.grantPermissions(['clipboard-read', 'clipboard-write']);
+  await p.getByText('New team workspace').click();
+  await p.getByLabel('Name', { exact: true }).fill('Copy Team');
+  await p.getByRole('button', { name: 'Create' }).click();
+  await p.getByRole('link', { name: 'Team', exact: true }).click();
+  await p.getByRole('button', { name: 'Create invite link' }).click();
+  const href = await p.getByTestId('invite-link').first().getAttribute('href');
+  const copy = p.getByRole('button', { name: /Copy the invite link/ }).first();
+  await copy.click();
+  await expect(copy).toHaveText('Copied');
+  expect(await p.evaluate(() => navigator.clipboard.readText())).toBe(new URL(href!, p.url()).href);
+  await owner.context.close();
 });

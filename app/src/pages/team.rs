@@ -148,6 +148,8 @@ fn TeamView() -> impl IntoView {
                                                         <li>
                                                             <code data-testid="invite-code">{i.code.clone()}</code>
                                                             " " <a href=format!("/join/{}", i.code) data-testid="invite-link">"invite link"</a>
+                                                            " " <button type="button" class="small" hidden data-copy=format!("/join/{}", i.code)
+                                                                aria-label=format!("Copy the invite link {}", i.code)>"Copy link"</button>
                                                             " · " {i.role.label()}
                                                             <ActionForm action=revoke attr:class="inline">
                                                                 <input type="hidden" name="workspace_id" value=ws_id/>
@@ -173,7 +175,25 @@ fn TeamView() -> impl IntoView {
                     }
                 })}
             </Transition>
+            <CopyButtons/>
         </main>
+    }
+}
+
+/// The invite list's "Copy link" buttons: shown and wired by one inline script (nonce'd,
+/// no WASM: the team page has no island of its own). Without JavaScript they stay
+/// hidden and the link itself is there to copy. Where the clipboard is refused, the
+/// link is offered in a prompt to copy by hand.
+#[component]
+fn CopyButtons() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        const WIRE: &str = "document.querySelectorAll('[data-copy]').forEach(function(b){b.hidden=false;\
+            b.addEventListener('click',function(){var u=new URL(b.dataset.copy,location.href).href;\
+            var done=function(){b.textContent='Copied';setTimeout(function(){b.textContent='Copy link'},2000)};\
+            if(navigator.clipboard){navigator.clipboard.writeText(u).then(done,function(){prompt('Copy this link',u)})}\
+            else{prompt('Copy this link',u)}})})";
+        view! { <script nonce=leptos::nonce::use_nonce() inner_html=WIRE></script> }
     }
 }
 
