@@ -81,6 +81,18 @@ pub async fn delete_expense(workspace_id: WorkspaceId, id: i64) -> Result<(), Ap
 }
 
 /// Deletes several expenses at once; all of them or none. Returns how many were deleted.
+/// Undoes a deletion: puts back the expenses with these ids, deleted from this
+/// workspace in the last `UNDO_SECONDS`, as they were (same ids, authors and dates),
+/// each announced as `expense:created`. All or nothing: 409 if any is not there to
+/// restore (never deleted, restored already, or too long ago).
+#[server(endpoint = "expenses/restore")]
+pub async fn restore_expenses(
+    workspace_id: WorkspaceId,
+    #[server(default)] ids: Vec<i64>,
+) -> Result<u64, AppError> {
+    ssr::restore(workspace_id, ids).await
+}
+
 #[server(endpoint = "expenses/delete-many")]
 pub async fn delete_expenses(
     workspace_id: WorkspaceId,
@@ -107,7 +119,7 @@ pub mod ssr {
         },
         server::{
             authz::{member, Caller},
-            db::snapshot,
+            db::{is_unique_violation, snapshot},
             events::Write,
             listing::{rows, sums, Columns},
             now_ms, outbox, AppState,
@@ -206,6 +218,9 @@ pub mod ssr {
         let Caller { state, user: _, .. } = member(workspace_id, Need::Read).await?;
         fetch(&state.db.pool, workspace_id, id).await
     }
+
+    /// The columns a deleted expense keeps in `deleted_expenses`, to be put back as is.
+    const TRASHED: &str = "id, workspace_id, amount_minor, currency, category, description, spent_on, created_by, created_at, updated_at";
 
     async fn fetch<'e, E: Executor<'e, Database = Any>>(
         ex: E,
@@ -361,6 +376,16 @@ pub mod ssr {
                     return Err(e);
                 }
             };
+            // Kept a while, so the deletion can be undone (`restore`).
+            sqlx::query(&format!(
+                "INSERT INTO deleted_expenses ({TRASHED}, deleted_at) SELECT {TRASHED}, $1 FROM expenses \
+                 WHERE id = $2 AND workspace_id = $3"
+            ))
+            .bind(tx.now())
+            .bind(id)
+            .bind(workspace_id)
+            .execute(&mut *tx)
+            .await?;
             sqlx::query("DELETE FROM expenses WHERE id = $1 AND workspace_id = $2")
                 .bind(id)
                 .bind(workspace_id)
@@ -368,6 +393,10 @@ pub mod ssr {
                 .await?;
             was.push(row);
         }
+        sqlx::query("DELETE FROM deleted_expenses WHERE deleted_at < $1")
+            .bind(tx.now() - UNDO_SECONDS * 1000)
+            .execute(&mut *tx)
+            .await?;
         let touched = was
             .iter()
             .map(|e| Counted::of(&e.category, &e.currency, &e.spent_on))
@@ -385,5 +414,82 @@ pub mod ssr {
         tx.commit(&state.hub).await?;
         tracing::info!(workspace_id = workspace_id.0, deleted, "expenses deleted");
         Ok(deleted)
+    }
+
+    pub async fn restore(workspace_id: WorkspaceId, mut ids: Vec<i64>) -> AppResult<u64> {
+        let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            return Err(AppError::validation("ids", "Name at least one expense."));
+        }
+        if ids.len() > MAX_BULK_DELETE {
+            return Err(AppError::validation(
+                "ids",
+                format!("Restore at most {MAX_BULK_DELETE} expenses at once."),
+            ));
+        }
+        let mut tx = Write::begin(&state.db, user.id, now_ms()).await?;
+        let since = tx.now() - UNDO_SECONDS * 1000;
+        let in_list = crate::server::db::values(ids.len(), 1, 2, |p| format!("${p}"));
+        // Back under their own ids: a second undo racing this one (or a repeat) meets
+        // the primary key and restores nothing.
+        let sql = format!(
+            "INSERT INTO expenses ({TRASHED}) SELECT {TRASHED} FROM deleted_expenses \
+             WHERE workspace_id = $1 AND deleted_at >= $2 AND id IN ({in_list}) RETURNING id"
+        );
+        let mut insert = sqlx::query_as::<_, (i64,)>(&sql)
+            .bind(workspace_id)
+            .bind(since);
+        for id in &ids {
+            insert = insert.bind(*id);
+        }
+        let too_late = || {
+            AppError::Conflict {
+            field: "ids".into(),
+            message: format!(
+                "This can no longer be undone: a deletion can be undone for {UNDO_SECONDS} seconds, once."
+            ),
+        }
+        };
+        let restored = match insert.fetch_all(&mut *tx).await {
+            Ok(rows) => rows,
+            Err(e) if is_unique_violation(&e) => {
+                tx.rollback().await?;
+                return Err(too_late());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if restored.len() != ids.len() {
+            tx.rollback().await?;
+            return Err(too_late());
+        }
+        let sql = format!(
+            "DELETE FROM deleted_expenses WHERE workspace_id = $1 AND deleted_at >= $2 AND id IN ({in_list})"
+        );
+        let mut delete = sqlx::query(&sql).bind(workspace_id).bind(since);
+        for id in &ids {
+            delete = delete.bind(*id);
+        }
+        delete.execute(&mut *tx).await?;
+        let mut touched = Vec::with_capacity(ids.len());
+        for id in &ids {
+            let expense = fetch(&mut *tx, workspace_id, *id).await?;
+            touched.push(Counted::of(
+                &expense.category,
+                &expense.currency,
+                &expense.spent_on,
+            ));
+            tx.emit(
+                Stream::Workspace(workspace_id),
+                Event::ExpenseCreated(expense),
+            )
+            .await?;
+        }
+        expenses_changed(&mut tx, workspace_id, touched).await?;
+        tx.commit(&state.hub).await?;
+        let restored = ids.len() as u64;
+        tracing::info!(workspace_id = workspace_id.0, restored, "expenses restored");
+        Ok(restored)
     }
 }

@@ -144,3 +144,32 @@ test('a teammate joins through an invite and sees the shared expenses; outsiders
   await mate.context.close();
   await outsider.context.close();
 });
+
+test('quick entry: what is typed while an add is on its way is kept; the button waits for the answer', async ({ page }) => {
+  await register(page, 'Quick');
+  const form = page.getByTestId('expense-form');
+  // A slow network: the answer to each add comes 800 ms late (latency, not a wait of the test's).
+  await page.route('**/api/expenses/create', async (route) => {
+    await new Promise((done) => setTimeout(done, 800));
+    await route.continue();
+  });
+  await form.getByLabel('Amount').fill('5');
+  await form.getByLabel('Description').fill('First coffee');
+  const add = form.getByRole('button', { name: 'Add expense' });
+  await add.click();
+  await expect(add).toBeDisabled();
+  // Typed after pressing Add, before the answer.
+  await form.getByLabel('Description').fill('Second coffee');
+  await expect(page.getByTestId('expense-row').filter({ hasText: 'First coffee' })).toBeVisible();
+  await expect(add).toBeEnabled();
+  // What was sent and left alone is cleared; what was typed since stays.
+  await expect(form.getByLabel('Amount')).toHaveValue('');
+  await expect(form.getByLabel('Description')).toHaveValue('Second coffee');
+  // An error keeps everything, and the button works again.
+  await form.getByLabel('Amount').fill('-1');
+  await add.click();
+  await expect(page.locator('#expense-amount-error')).toHaveText('The amount must be greater than zero.');
+  await expect(add).toBeEnabled();
+  await expect(form.getByLabel('Amount')).toHaveValue('-1');
+  await expect(form.getByLabel('Description')).toHaveValue('Second coffee');
+});

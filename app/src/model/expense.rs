@@ -19,6 +19,8 @@ pub const MAX_DESCRIPTION: usize = 200;
 pub const MAX_BULK_DELETE: usize = 500;
 /// Bulk deletes (of two or more) per user per minute.
 pub const BULK_DELETES_PER_MINUTE: u32 = 20;
+/// How long a deletion of expenses can be undone (`expenses/restore`).
+pub const UNDO_SECONDS: i64 = 60;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]

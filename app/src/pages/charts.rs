@@ -28,7 +28,11 @@ fn month_label(month: &str, first: bool) -> (&'static str, String) {
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
     let m = month[5..].parse::<usize>().unwrap_or(1).clamp(1, 12);
-    let year = if first || m == 1 { month[..4].to_owned() } else { String::new() };
+    let year = if first || m == 1 {
+        month[..4].to_owned()
+    } else {
+        String::new()
+    };
     (NAMES[m - 1], year)
 }
 

@@ -353,8 +353,10 @@ where
     more
 }
 
-/// Clears the form matching the CSS `selector` (back to its initial values) each time
-/// `action` succeeds; after an error the form keeps what the user typed. (Found by
+/// Quick entry on the form matching the CSS `selector` (see [`KeepTyping`]): marks it
+/// once hydrated; when `action` succeeds, clears the values that are still as they
+/// were sent (what was typed since stays); after an error keeps everything. Either way
+/// its submit button, disabled while the request ran, works again. (Found by
 /// selector: an `ActionForm` given a `node_ref` or an `attr:id` fails to hydrate in
 /// leptos 0.8.23.)
 pub fn reset_on_success<T, V>(value: V, selector: &'static str)
@@ -363,21 +365,45 @@ where
     V: With<Value = Option<Result<T, crate::error::AppError>>> + Send + Sync + 'static,
 {
     Effect::new(move |_| {
-        if value.with(|v| matches!(v, Some(Ok(_)))) {
-            #[cfg(feature = "hydrate")]
-            {
-                use wasm_bindgen::JsCast;
-                if let Some(form) = document()
-                    .query_selector(selector)
-                    .ok()
-                    .flatten()
-                    .and_then(|e| e.dyn_into::<web_sys::HtmlFormElement>().ok())
-                {
-                    form.reset();
+        let settled = value.with(|v| v.as_ref().map(|r| r.is_ok()));
+        #[cfg(feature = "hydrate")]
+        if let Some(form) = document().query_selector(selector).ok().flatten() {
+            match settled {
+                None => {
+                    let _ = form.set_attribute("data-keep-typing", "");
+                }
+                Some(ok) => {
+                    if let Ok(e) = web_sys::Event::new(if ok { "ll-sent" } else { "ll-failed" }) {
+                        let _ = form.dispatch_event(&e);
+                    }
                 }
             }
-            #[cfg(not(feature = "hydrate"))]
-            let _ = selector;
         }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (selector, settled);
     });
+}
+
+/// The other half of [`reset_on_success`], one inline script (nonce'd; no WASM): on the
+/// submit of a form marked `data-keep-typing` it notes each field's value and disables
+/// the submit buttons; on `ll-sent` it resets only the fields whose value is still the
+/// one sent (text typed after pressing Add survives a slow answer), on `ll-failed`
+/// nothing; both enable the buttons again.
+#[component]
+pub fn KeepTyping() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        const SCRIPT: &str = "(function(){var d=document;\
+function buttons(f,off){f.querySelectorAll('button[type=submit]').forEach(function(b){b.disabled=off})}\
+function val(x){return x.type=='checkbox'?x.checked:x.value}\
+d.addEventListener('submit',function(e){var f=e.target;if(!f.hasAttribute('data-keep-typing'))return;\
+f._sent=[].map.call(f.elements,function(x){return[x,val(x)]});buttons(f,true)},true);\
+d.addEventListener('ll-sent',function(e){var f=e.target;buttons(f,false);\
+(f._sent||[]).forEach(function(p){var x=p[0];if(x.type=='hidden'||val(x)!==p[1])return;\
+if(x.type=='checkbox')x.checked=x.defaultChecked;\
+else if(x.options)[].forEach.call(x.options,function(o){o.selected=o.defaultSelected});\
+else x.value=x.defaultValue});f._sent=null},true);\
+d.addEventListener('ll-failed',function(e){buttons(e.target,false)},true)})()";
+        view! { <script nonce=leptos::nonce::use_nonce() inner_html=SCRIPT></script> }
+    }
 }

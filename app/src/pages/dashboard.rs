@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::common::{
     action_error, currency_options, follow_list, load_failed, reset_on_success, watch_workspace,
-    workspace_param, Field, FormError, SelectField, TopBar, Watched, WorkspaceGone,
+    workspace_param, Field, FormError, KeepTyping, SelectField, TopBar, Watched, WorkspaceGone,
 };
 use crate::{
     auth::SessionUser,
@@ -252,6 +252,7 @@ pub fn DashboardPage() -> impl IntoView {
                                             </div>
                                             <Title text=format!("{} · LiveLedger", open.workspace.name)/>
                                             <WorkspaceView open here today edit_expense=edit("edit_expense") edit_earning=edit("edit_earning")/>
+                                            <KeepTyping/>
                                         }.into_any()
                                     }
                                     None => view! {

@@ -3,7 +3,9 @@
 use leptos::prelude::*;
 
 use super::{
-    common::{load_failed, watch_workspace, workspace_param, TopBar, Watched, WorkspaceGone},
+    common::{
+        load_failed, watch_workspace, workspace_param, KeepTyping, TopBar, Watched, WorkspaceGone,
+    },
     plan::GoalsPanel,
 };
 use crate::goals::GoalsPageData;
@@ -28,6 +30,7 @@ pub fn GoalsPage() -> impl IntoView {
                             <main class="content narrow-wide">
                                 <h1>"Savings goals"</h1>
                                 <GoalsView page/>
+                                <KeepTyping/>
                             </main>
                         }
                         .into_any()

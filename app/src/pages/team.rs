@@ -6,8 +6,8 @@ use leptos_meta::Title;
 use leptos_router::{components::Redirect, hooks::use_params_map};
 
 use super::common::{
-    action_error, reset_on_success, workspace_param, Field, FieldError, FormError, RequireUser,
-    SelectField, TopBar,
+    action_error, reset_on_success, workspace_param, Field, FieldError, FormError, KeepTyping,
+    RequireUser, SelectField, TopBar,
 };
 use crate::{
     auth::{current_user, SessionUser},
@@ -176,6 +176,7 @@ fn TeamView() -> impl IntoView {
                 })}
             </Transition>
             <CopyButtons/>
+            <KeepTyping/>
         </main>
     }
 }

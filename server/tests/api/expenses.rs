@@ -1,6 +1,8 @@
 use reqwest::StatusCode;
 
-use crate::helpers::TestApp;
+use serde_json::Value;
+
+use crate::helpers::{TestApp, User};
 
 crate::on_both_backends!(
     create_edit_delete_an_expense,
@@ -8,6 +10,7 @@ crate::on_both_backends!(
     bulk_delete_is_all_or_nothing,
     totals_are_per_currency,
     bulk_deletes_are_rate_limited_per_user,
+    a_deletion_can_be_undone_once_for_a_minute,
 );
 
 async fn create_edit_delete_an_expense(app: TestApp) {
@@ -374,4 +377,87 @@ async fn bulk_deletes_are_rate_limited_per_user(app: TestApp) {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+async fn restore(app: &TestApp, who: &User, ws: i64, ids: &[&String]) -> (StatusCode, Value) {
+    let ws = ws.to_string();
+    let keys: Vec<String> = (0..ids.len()).map(|i| format!("ids[{i}]")).collect();
+    let mut form = vec![("workspace_id", ws.as_str())];
+    form.extend(
+        keys.iter()
+            .map(String::as_str)
+            .zip(ids.iter().map(|s| s.as_str())),
+    );
+    app.call_as(who, "expenses/restore", &form).await
+}
+
+async fn a_deletion_can_be_undone_once_for_a_minute(app: TestApp) {
+    let ann = app.register("ann@example.com").await;
+    let cat = app.register("cat@example.com").await;
+    let ws = app.team(&ann, "Studio").await;
+    app.add_member(&ann, ws, &cat, "viewer").await;
+    let ws_s = ws.to_string();
+    let mut ids = Vec::new();
+    for (amount, what) in [("3", "coffee"), ("12", "lunch"), ("40", "books")] {
+        let (_, e) = app.create_expense(&ann, ws, amount, what).await;
+        ids.push(e["id"].as_i64().unwrap().to_string());
+    }
+    let before = app.expenses(&ann, ws).await;
+    let (status, _) = app
+        .call_as(
+            &ann,
+            "expenses/delete-many",
+            &[
+                ("workspace_id", &ws_s),
+                ("ids[0]", &ids[0]),
+                ("ids[1]", &ids[1]),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let head = app.expenses(&ann, ws).await["cursor"].as_i64().unwrap();
+    // A viewer may not; an id never deleted (or one mixed in): nothing is restored.
+    let (status, _) = restore(&app, &cat, ws, &[&ids[0]]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = restore(&app, &ann, ws, &[&ids[0], &ids[2]]).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(app.expenses(&ann, ws).await["count"], 1);
+
+    let (status, body) = restore(&app, &ann, ws, &[&ids[0], &ids[1]]).await;
+    assert_eq!((status, body.as_u64()), (StatusCode::OK, Some(2)), "{body}");
+    // Back as they were, same ids and totals; announced to everyone as new rows.
+    let after = app.expenses(&ann, ws).await;
+    assert_eq!(after["count"], before["count"]);
+    assert_eq!(after["items"], before["items"]);
+    assert_eq!(after["totals"], before["totals"]);
+    let events = app.events(&cat, &format!("ws:{ws}")).await;
+    let created: Vec<String> = events
+        .iter()
+        .filter(|e| e["seq"].as_i64().unwrap() > head && e["event"] == "expense:created")
+        .map(|e| e["data"]["id"].as_i64().unwrap().to_string())
+        .collect();
+    assert_eq!(created, [ids[0].clone(), ids[1].clone()]);
+    // Once only.
+    let (status, _) = restore(&app, &ann, ws, &[&ids[0]]).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    // After the minute, no more.
+    let (status, _) = app
+        .call_as(
+            &ann,
+            "expenses/delete-many",
+            &[("workspace_id", &ws_s), ("ids[0]", &ids[2])],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    sqlx::query("UPDATE deleted_expenses SET deleted_at = deleted_at - 61000")
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    let (status, body) = restore(&app, &ann, ws, &[&ids[2]]).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("60 seconds"),
+        "{body}"
+    );
 }
