@@ -77,3 +77,21 @@ export async function team(browser: Browser, name: string) {
   }
   return { p, m, teamUrl, pageErrors };
 }
+
+/**
+ * Through the settings page: `page`'s user asks to hear of teammates' expenses in the
+ * workspace at `teamUrl` (quiet by default), then is back on its dashboard, live.
+ */
+export async function hearExpenses(page: Page, teamUrl: string) {
+  await page.goto(`${teamUrl}/settings`);
+  const choice = page.getByLabel('A teammate adds an expense');
+  await expect(choice).toHaveValue('off');
+  await choice.selectOption('toast');
+  await page.getByRole('button', { name: 'Save notifications' }).click();
+  await expect(page.getByLabel('A teammate adds an expense')).toHaveValue('toast');
+  await page.reload();
+  await expect(page.getByLabel('A teammate adds an expense')).toHaveValue('toast');
+  await page.goto(teamUrl);
+  await hydrated(page);
+  await expect(page.getByTestId('live-status')).toHaveAttribute('data-status', 'live');
+}

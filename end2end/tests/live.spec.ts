@@ -1,5 +1,5 @@
 import { expect, test, type Page, type WebSocketRoute } from '@playwright/test';
-import { collectErrors, hydrated, newUserPage } from './helpers';
+import { collectErrors, hearExpenses, hydrated, newUserPage } from './helpers';
 
 /** Adds an expense through the form and returns the moment the click happened. */
 async function addExpense(page: Page, amount: string, description: string) {
@@ -48,14 +48,7 @@ test('two members see each other’s changes live; polling covers a blocked sock
   await m.getByRole('button', { name: 'Join Live Team' }).click();
   await expect(m.getByTestId('workspace-name')).toHaveText('Live Team');
   // Teammates' expenses are quiet by default; the mate asks to hear of them (settings).
-  await m.goto(`${teamUrl}/settings`);
-  const expensesChoice = m.getByLabel('A teammate adds an expense');
-  await expect(expensesChoice).toHaveValue('off');
-  await expensesChoice.selectOption('toast');
-  await m.getByRole('button', { name: 'Save notifications' }).click();
-  await expect(m.getByLabel('A teammate adds an expense')).toHaveValue('toast');
-  await m.reload();
-  await expect(m.getByLabel('A teammate adds an expense')).toHaveValue('toast');
+  await hearExpenses(m, teamUrl);
 
   // Both dashboards freshly loaded: server-rendered, then hydrated and following.
   await p.goto(teamUrl);

@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { collectErrors, hydrated, team } from './helpers';
+import { collectErrors, hydrated, team, hearExpenses } from './helpers';
 
 // Issue 15, point 1: at a phone's size (390×844) no page scrolls sideways, what opens
 // over a page (the notification panel, toasts) stays on screen, and every control is at
@@ -43,6 +43,7 @@ async function onScreen(page: Page, selector: string) {
 test('at 390×844 no page scrolls sideways, and panels and toasts stay on screen', async ({ browser }) => {
   test.setTimeout(90_000);
   const { p, m, teamUrl, pageErrors } = await team(browser, 'Phone');
+  await hearExpenses(m, teamUrl);
   for (const page of [p, m]) await page.setViewportSize(PHONE);
 
   // Rows with long words and amounts, then a toast on the mate's screen.

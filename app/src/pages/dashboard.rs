@@ -26,8 +26,8 @@ use crate::{
     },
     error::AppError,
     expenses::{
-        list_expenses, CreateExpense, DeleteExpense, DeleteExpenses, Expense, ExpenseList,
-        UpdateExpense, CATEGORIES,
+        list_expenses, restore_expenses, CreateExpense, DeleteExpense, DeleteExpenses, Expense,
+        ExpenseList, UpdateExpense, CATEGORIES,
     },
     model::filter::{encode_query, ListFilter, Period, Sort, MAX_ROWS, MAX_SEARCH, PAGE},
     money::format_plain,
@@ -188,6 +188,9 @@ pub async fn load_dashboard(
         today,
     })
 }
+
+/// How long "Undo" is offered after a deletion (the server allows `UNDO_SECONDS`).
+const UNDO_SHOWN: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Rendered on the server only: the switcher and the forms around the workspace are
 /// plain HTML; the workspace itself (`WorkspaceView`) is the island that hydrates.
@@ -621,6 +624,41 @@ fn ExpensesPanel(
             .get()
             .or_else(|| action_error(bulk.value()).get())
     });
+    // Undo: what this tab's last deletion took (the server answers the ids), offered
+    // for UNDO_SHOWN; putting them back is a write like any other, seen live by all.
+    let undo = RwSignal::new(Vec::<i64>::new());
+    let undo_said = RwSignal::new(String::new());
+    // `said`: what went wrong putting them back; else how many went.
+    let offer = move |ids: Vec<i64>, said: Option<String>| {
+        undo_said.set(said.unwrap_or_else(|| match ids.len() {
+            1 => "Expense deleted.".into(),
+            n => format!("{n} expenses deleted."),
+        }));
+        undo.set(ids.clone());
+        set_timeout(
+            move || undo.update(|u| u.retain(|id| !ids.contains(id))),
+            UNDO_SHOWN,
+        );
+    };
+    Effect::new(move |_| {
+        if let Some(Ok(ids)) = delete.value().get() {
+            offer(ids, None)
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(ids)) = bulk.value().get() {
+            offer(ids, None)
+        }
+    });
+    let restore = move |_| {
+        let ids = undo.get_untracked();
+        undo.set(Vec::new());
+        leptos::task::spawn_local(async move {
+            if let Err(e) = restore_expenses(ws, ids.clone()).await {
+                offer(ids, Some(e.to_string()));
+            }
+        });
+    };
     let bulk_form_id = format!("bulk-delete-expenses-{ws}");
     let row_form_id = StoredValue::new(bulk_form_id.clone());
     let here = StoredValue::new(here);
@@ -641,6 +679,9 @@ fn ExpensesPanel(
             </p>
             {move || list.with(|l| view! { <super::charts::CategoryTotals by_category=l.by_category.clone() label="Totals by category"/> })}
             <FormError error=list_error/>
+            <p class="undo-bar" role="status" data-testid="undo-bar" hidden=move || undo.with(Vec::is_empty)>
+                {undo_said} " " <button type="button" class="small" on:click=restore>"Undo"</button>
+            </p>
             {can_write.then(|| view! {
                 <ActionForm action=bulk attr:id=bulk_form_id.clone() attr:class="bulk-form">
                     <input type="hidden" name="workspace_id" value=ws/>

@@ -149,7 +149,7 @@ fn TeamView() -> impl IntoView {
                                                             <code data-testid="invite-code">{i.code.clone()}</code>
                                                             " " <a href=format!("/join/{}", i.code) data-testid="invite-link">"invite link"</a>
                                                             " " <button type="button" class="small" hidden data-copy=format!("/join/{}", i.code)
-                                                                aria-label=format!("Copy the invite link {}", i.code)>"Copy link"</button>
+                                                                aria-label=format!("Copy link for invite {}", i.code)>"Copy link"</button>
                                                             " · " {i.role.label()}
                                                             <ActionForm action=revoke attr:class="inline">
                                                                 <input type="hidden" name="workspace_id" value=ws_id/>

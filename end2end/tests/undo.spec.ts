@@ -1,0 +1,36 @@
+import { expect, test } from '@playwright/test';
+import { team } from './helpers';
+
+// Issue 15, point 3: a deletion can be undone for a few seconds, and everyone watching
+// sees the rows go and come back (the undo is a write like any other, announced live).
+test('deleted expenses come back with Undo, for everyone watching', async ({ browser }) => {
+  const { p, m, pageErrors } = await team(browser, 'Undo');
+  const form = p.getByTestId('expense-form');
+  for (const [amount, what] of [['4', 'paper'], ['9', 'toner']]) {
+    await form.getByLabel('Amount').fill(amount);
+    await form.getByLabel('Description').fill(what);
+    await form.getByRole('button', { name: 'Add expense' }).click();
+    await expect(m.getByTestId('expense-row').filter({ hasText: what })).toBeVisible();
+  }
+  const undo = p.getByTestId('undo-bar');
+  await expect(undo).toBeHidden();
+  await p.getByRole('checkbox', { name: /Select paper/ }).check();
+  await p.getByRole('checkbox', { name: /Select toner/ }).check();
+  await p.getByRole('button', { name: 'Delete selected' }).click();
+  for (const page of [p, m]) await expect(page.getByTestId('expense-row')).toHaveCount(0);
+  await expect(undo).toHaveText(/2 expenses deleted\./);
+  await expect(m.getByTestId('undo-bar')).toBeHidden();
+  await undo.getByRole('button', { name: 'Undo' }).click();
+  await expect(undo).toBeHidden();
+  for (const page of [p, m]) {
+    await expect(page.getByTestId('expense-row')).toHaveCount(2);
+    await expect(page.getByTestId('expense-total')).toContainText('13.00 EUR');
+  }
+  // One row, from its own button: the same.
+  await m.getByTestId('expense-row').filter({ hasText: 'paper' }).getByRole('button', { name: 'Delete paper' }).click();
+  await expect(p.getByTestId('expense-row')).toHaveCount(1);
+  await expect(m.getByTestId('undo-bar')).toHaveText(/Expense deleted\./);
+  await m.getByTestId('undo-bar').getByRole('button', { name: 'Undo' }).click();
+  await expect(p.getByTestId('expense-row').filter({ hasText: 'paper' })).toBeVisible();
+  expect(pageErrors).toEqual([]);
+});
