@@ -75,10 +75,9 @@ pub async fn update_expense(
     .await
 }
 
-/// Deletes one expense; returns its id (in a list, as `delete-many`), for an undo.
 #[server(endpoint = "expenses/delete")]
-pub async fn delete_expense(workspace_id: WorkspaceId, id: i64) -> Result<Vec<i64>, AppError> {
-    ssr::delete_many(workspace_id, vec![id]).await
+pub async fn delete_expense(workspace_id: WorkspaceId, id: i64) -> Result<(), AppError> {
+    ssr::delete_many(workspace_id, vec![id]).await.map(|_| ())
 }
 
 /// Undoes a deletion: puts back the expenses with these ids, deleted from this
@@ -93,13 +92,12 @@ pub async fn restore_expenses(
     ssr::restore(workspace_id, ids).await
 }
 
-/// Deletes several expenses at once; all of them or none. Returns the ids deleted (for
-/// `expenses/restore`), in ascending order.
+/// Deletes several expenses at once; all of them or none. Returns how many were deleted.
 #[server(endpoint = "expenses/delete-many")]
 pub async fn delete_expenses(
     workspace_id: WorkspaceId,
     #[server(default)] ids: Vec<i64>,
-) -> Result<Vec<i64>, AppError> {
+) -> Result<u64, AppError> {
     ssr::delete_many(workspace_id, ids).await
 }
 
@@ -346,7 +344,7 @@ pub mod ssr {
     /// Deletes the given expenses of the workspace in one transaction: if any id is not
     /// an expense of this workspace, nothing is deleted. One event either way:
     /// `expense:deleted` for one, `expenses:bulk-deleted` for several.
-    pub async fn delete_many(workspace_id: WorkspaceId, mut ids: Vec<i64>) -> AppResult<Vec<i64>> {
+    pub async fn delete_many(workspace_id: WorkspaceId, mut ids: Vec<i64>) -> AppResult<u64> {
         let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
         // Several at once is the expensive kind; deleting one is not limited.
         if ids.len() > 1 {
@@ -403,7 +401,7 @@ pub mod ssr {
             .iter()
             .map(|e| Counted::of(&e.category, &e.currency, &e.spent_on))
             .collect();
-        let deleted = ids.clone();
+        let deleted = ids.len() as u64;
         let event = match ids.as_slice() {
             [id] => Event::ExpenseDeleted(ExpenseGone {
                 id: *id,
@@ -414,11 +412,7 @@ pub mod ssr {
         tx.emit(Stream::Workspace(workspace_id), event).await?;
         expenses_changed(&mut tx, workspace_id, touched).await?;
         tx.commit(&state.hub).await?;
-        tracing::info!(
-            workspace_id = workspace_id.0,
-            deleted = deleted.len(),
-            "expenses deleted"
-        );
+        tracing::info!(workspace_id = workspace_id.0, deleted, "expenses deleted");
         Ok(deleted)
     }
 

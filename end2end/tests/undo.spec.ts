@@ -34,3 +34,25 @@ test('deleted expenses come back with Undo, for everyone watching', async ({ bro
   await expect(p.getByTestId('expense-row').filter({ hasText: 'paper' })).toBeVisible();
   expect(pageErrors).toEqual([]);
 });
+
+test('select all ticks the visible rows, and unticks them when all are ticked', async ({ page }) => {
+  const { register } = await import('./helpers');
+  await register(page, 'Selector');
+  const form = page.getByTestId('expense-form');
+  for (const [amount, what] of [['1', 'one'], ['2', 'two'], ['3', 'three']]) {
+    await form.getByLabel('Amount').fill(amount);
+    await form.getByLabel('Description').fill(what);
+    await form.getByRole('button', { name: 'Add expense' }).click();
+    await expect(page.getByTestId('expense-row').filter({ hasText: what })).toBeVisible();
+  }
+  const boxes = page.getByRole('checkbox', { name: /^Select / });
+  await page.getByRole('checkbox', { name: /Select two/ }).check();
+  await page.getByRole('button', { name: 'Select all' }).click();
+  for (const box of await boxes.all()) await expect(box).toBeChecked();
+  await page.getByRole('button', { name: 'Select none' }).click();
+  for (const box of await boxes.all()) await expect(box).not.toBeChecked();
+  await page.getByRole('button', { name: 'Select all' }).click();
+  await page.getByRole('button', { name: 'Delete selected' }).click();
+  await expect(page.getByTestId('expense-row')).toHaveCount(0);
+  await expect(page.getByTestId('undo-bar')).toHaveText(/3 expenses deleted\./);
+});

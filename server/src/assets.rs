@@ -33,6 +33,9 @@ pub fn is_content_hashed(file: &str) -> bool {
 }
 
 /// Sets `Cache-Control` where the handler did not: see the module's comment.
+/// The `Cache-Control` of a file whose name carries its content's hash.
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
 pub async fn cache_control(req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
     let mut res = next.run(req).await;
@@ -41,7 +44,11 @@ pub async fn cache_control(req: Request, next: Next) -> Response {
     }
     let value = if let Some(file) = path.strip_prefix("/pkg/") {
         if res.status().is_success() && is_content_hashed(file) {
-            "public, max-age=31536000, immutable"
+            // Never revalidated (a new content is a new name): validators are bytes for
+            // nothing on every first load.
+            res.headers_mut().remove(header::ETAG);
+            res.headers_mut().remove(header::LAST_MODIFIED);
+            IMMUTABLE
         } else {
             "no-cache"
         }

@@ -58,12 +58,14 @@ pub fn outer_layers(router: Router, settings: HttpSettings) -> Router {
         .layer(middleware::from_fn(crate::assets::cache_control))
         // Answers that are not precompressed files (those carry their Content-Encoding
         // already): pages and JSON, compressed on the fly when the client accepts it.
-        // Quality 4: most of brotli's gain at a small part of its top setting's CPU.
+        // Quality 5: brotli's step from 4 to 5 takes 8 % off the dashboard's HTML (5,845
+        // to 5,374 bytes of 25.8 KB) for well under a millisecond; above 5 it gains
+        // almost nothing until 11, which costs tens of times more CPU per page.
         .layer(
             CompressionLayer::new()
                 .br(true)
                 .gzip(true)
-                .quality(CompressionLevel::Precise(4)),
+                .quality(CompressionLevel::Precise(5)),
         )
         .layer(middleware::from_fn_with_state(
             settings.https,
@@ -113,6 +115,20 @@ async fn security_headers(State(https): State<bool>, req: Request, next: Next) -
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    if https {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    // The client's hashed files (JS, WASM, CSS) are never a document: the headers that
+    // govern documents (framing, referrer, opener, a policy) say nothing there, and
+    // would cost every first load their bytes. `nosniff` and HSTS stay.
+    if h.get(header::CACHE_CONTROL)
+        .is_some_and(|v| v == crate::assets::IMMUTABLE)
+    {
+        return res;
+    }
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::REFERRER_POLICY,
@@ -126,12 +142,6 @@ async fn security_headers(State(https): State<bool>, req: Request, next: Next) -
         h.insert(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(NON_PAGE_POLICY),
-        );
-    }
-    if https {
-        h.insert(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
         );
     }
     res

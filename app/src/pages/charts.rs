@@ -21,19 +21,20 @@ pub fn twelve_months(last: &str) -> Vec<String> {
         .collect()
 }
 
-/// A bar's label: the month's short name, and under it the year where one starts (and
-/// under the first bar), so twelve months across a new year read right.
-fn month_label(month: &str, first: bool) -> (&'static str, String) {
+/// A bar's label: the month's short name, with the year ('Jan 26') where one starts and
+/// under the first bar, so twelve months across a new year read right. (One text per
+/// bar: each element of an island's view costs the WASM its hydration code.)
+fn month_label(month: &str, first: bool) -> String {
     const NAMES: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
     let m = month[5..].parse::<usize>().unwrap_or(1).clamp(1, 12);
-    let year = if first || m == 1 {
-        month[..4].to_owned()
+    let name = NAMES[m - 1];
+    if first || m == 1 {
+        format!("{name} {}", &month[2..4])
     } else {
-        String::new()
-    };
-    (NAMES[m - 1], year)
+        name.to_owned()
+    }
 }
 
 /// The currency with the largest sum (the one a single chart is drawn in).
@@ -74,22 +75,20 @@ pub fn EarningsChart(by_month: KeyedTotals, totals: Totals) -> impl IntoView {
             let h = minor * H / max;
             let x = 8 + i as i64 * 40;
             let label = format!("{month}: {}", format_display(*minor, &currency));
-            let (name, year) = month_label(month, i == 0);
             view! {
                 <g>
                     <rect class="chart-bar" data-testid="chart-bar" data-month=month.clone() data-minor=*minor
                         x=x y=10 + H - h width="28" height=h rx="3">
                         <title>{label}</title>
                     </rect>
-                    <text x=x + 14 y=H + 26 text-anchor="middle" class="chart-label">{name}</text>
-                    <text x=x + 14 y=H + 40 text-anchor="middle" class="chart-label">{year}</text>
+                    <text x=x + 14 y=H + 26 text-anchor="middle" class="chart-label">{month_label(month, i == 0)}</text>
                 </g>
             }
         })
         .collect_view();
     view! {
         <figure class="chart" data-testid="earnings-chart" data-currency=currency.clone()>
-            <svg viewBox="0 0 488 164" role="img" aria-label=format!("Earnings per month in {currency}, up to {last}")>
+            <svg viewBox="0 0 488 150" role="img" aria-label=format!("Earnings per month in {currency}, up to {last}")>
                 // The scale: the peak at the top line, 0 at the axis.
                 <line x1="4" x2="484" y1="10" y2="10" class="chart-grid"/>
                 <text x="484" y="7" text-anchor="end" class="chart-label" data-testid="chart-peak">{format_display(max, &currency)}</text>
@@ -150,9 +149,9 @@ mod tests {
 
     #[test]
     fn month_labels_name_the_year_where_one_starts() {
-        assert_eq!(month_label("2025-04", true), ("Apr", "2025".to_owned()));
-        assert_eq!(month_label("2025-05", false), ("May", String::new()));
-        assert_eq!(month_label("2026-01", false), ("Jan", "2026".to_owned()));
+        assert_eq!(month_label("2025-04", true), "Apr 25");
+        assert_eq!(month_label("2025-05", false), "May");
+        assert_eq!(month_label("2026-01", false), "Jan 26");
     }
 
     #[test]

@@ -364,8 +364,18 @@ where
     T: 'static,
     V: With<Value = Option<Result<T, crate::error::AppError>>> + Send + Sync + 'static,
 {
+    // Boxed, so that every caller shares one effect (each effect type costs the WASM
+    // about 2 KB of code): only this small closure is made per action type.
+    settle(
+        Box::new(move || value.with(|v| v.as_ref().map(|r| r.is_ok()))),
+        selector,
+    );
+}
+
+/// `reset_on_success`'s one effect: `settled` is the last outcome (`Some(true)`: done).
+fn settle(settled: Box<dyn Fn() -> Option<bool> + Send + Sync>, selector: &'static str) {
     Effect::new(move |_| {
-        let settled = value.with(|v| v.as_ref().map(|r| r.is_ok()));
+        let settled = settled();
         #[cfg(feature = "hydrate")]
         if let Some(form) = document().query_selector(selector).ok().flatten() {
             match settled {

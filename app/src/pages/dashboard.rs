@@ -26,8 +26,8 @@ use crate::{
     },
     error::AppError,
     expenses::{
-        list_expenses, restore_expenses, CreateExpense, DeleteExpense, DeleteExpenses, Expense,
-        ExpenseList, UpdateExpense, CATEGORIES,
+        list_expenses, CreateExpense, DeleteExpense, DeleteExpenses, Expense, ExpenseList,
+        UpdateExpense, CATEGORIES,
     },
     model::filter::{encode_query, ListFilter, Period, Sort, MAX_ROWS, MAX_SEARCH, PAGE},
     money::format_plain,
@@ -189,8 +189,48 @@ pub async fn load_dashboard(
     })
 }
 
-/// How long "Undo" is offered after a deletion (the server allows `UNDO_SECONDS`).
-const UNDO_SHOWN: std::time::Duration = std::time::Duration::from_secs(10);
+/// Where the expenses panel says that a deletion succeeded (see `UndoBar`).
+const UNDO_BAR: &str = "[data-testid=undo-bar]";
+
+/// "2 expenses deleted. Undo", for 10 s after this tab deleted expenses (the server keeps
+/// them `UNDO_SECONDS`). Server-rendered with one inline script (nonce'd), no WASM: the
+/// script notes the ids a delete form sends; the island tells the bar when the deletion
+/// succeeded (`reset_on_success` on `UNDO_BAR`); Undo posts them to `expenses/restore`,
+/// whose `expense:created` events bring the rows back in every open list. Without
+/// JavaScript the bar never shows. The same script wires "Select all" (ticks the
+/// visible rows, or unticks them all when all are ticked).
+#[component]
+fn UndoBar() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        const SCRIPT: &str = "(function(){var d=document,bar=d.querySelector('[data-testid=undo-bar]'),\
+said=bar.querySelector('span'),button=bar.querySelector('button'),sent=null,shown=null,timer;\
+function show(text,offer){said.textContent=text;button.hidden=!offer;bar.hidden=false;\
+clearTimeout(timer);timer=setTimeout(function(){bar.hidden=true},10000)}\
+d.addEventListener('submit',function(e){var f=e.target;\
+if(!/\\/api\\/expenses\\/delete(-many)?$/.test(f.getAttribute('action')||''))return;\
+var data=new FormData(f),ids=[];data.forEach(function(v,k){if(k=='id'||k.indexOf('ids[')==0)ids.push(v)});\
+sent={ws:data.get('workspace_id'),ids:ids}},true);\
+bar.addEventListener('ll-sent',function(){if(!sent)return;shown=sent;sent=null;\
+show(shown.ids.length==1?'Expense deleted.':shown.ids.length+' expenses deleted.',true)});\
+bar.addEventListener('ll-failed',function(){sent=null});\
+d.documentElement.setAttribute('data-js','');\
+d.addEventListener('click',function(e){var b=e.target.closest('[data-select-all]');if(!b)return;\
+var boxes=d.querySelectorAll('input.select[form=\"'+b.form.id+'\"]'),all=[].every.call(boxes,function(x){return x.checked});\
+boxes.forEach(function(x){x.checked=!all});b.textContent=all?'Select all':'Select none'});\
+button.addEventListener('click',function(){var p=shown,body=new URLSearchParams();shown=null;bar.hidden=true;\
+if(!p)return;body.append('workspace_id',p.ws);p.ids.forEach(function(id,i){body.append('ids['+i+']',id)});\
+fetch('/api/expenses/restore',{method:'POST',body:body,headers:{accept:'application/json'}})\
+.then(function(r){return r.ok?null:r.json().then(function(j){show(j.message||'Could not undo.',false)})})\
+.catch(function(){show('Could not reach the server to undo.',false)})})})()";
+        view! {
+            <p class="undo-bar" role="status" data-testid="undo-bar" hidden>
+                <span></span> " " <button type="button" class="small">"Undo"</button>
+            </p>
+            <script nonce=leptos::nonce::use_nonce() inner_html=SCRIPT></script>
+        }
+    }
+}
 
 /// Rendered on the server only: the switcher and the forms around the workspace are
 /// plain HTML; the workspace itself (`WorkspaceView`) is the island that hydrates.
@@ -256,6 +296,7 @@ pub fn DashboardPage() -> impl IntoView {
                                             <Title text=format!("{} · LiveLedger", open.workspace.name)/>
                                             <WorkspaceView open here today edit_expense=edit("edit_expense") edit_earning=edit("edit_earning")/>
                                             <KeepTyping/>
+                                            <UndoBar/>
                                         }.into_any()
                                     }
                                     None => view! {
@@ -624,41 +665,9 @@ fn ExpensesPanel(
             .get()
             .or_else(|| action_error(bulk.value()).get())
     });
-    // Undo: what this tab's last deletion took (the server answers the ids), offered
-    // for UNDO_SHOWN; putting them back is a write like any other, seen live by all.
-    let undo = RwSignal::new(Vec::<i64>::new());
-    let undo_said = RwSignal::new(String::new());
-    // `said`: what went wrong putting them back; else how many went.
-    let offer = move |ids: Vec<i64>, said: Option<String>| {
-        undo_said.set(said.unwrap_or_else(|| match ids.len() {
-            1 => "Expense deleted.".into(),
-            n => format!("{n} expenses deleted."),
-        }));
-        undo.set(ids.clone());
-        set_timeout(
-            move || undo.update(|u| u.retain(|id| !ids.contains(id))),
-            UNDO_SHOWN,
-        );
-    };
-    Effect::new(move |_| {
-        if let Some(Ok(ids)) = delete.value().get() {
-            offer(ids, None)
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(ids)) = bulk.value().get() {
-            offer(ids, None)
-        }
-    });
-    let restore = move |_| {
-        let ids = undo.get_untracked();
-        undo.set(Vec::new());
-        leptos::task::spawn_local(async move {
-            if let Err(e) = restore_expenses(ws, ids.clone()).await {
-                offer(ids, Some(e.to_string()));
-            }
-        });
-    };
+    // Undo (`UndoBar`): each deletion that succeeds is said to the bar.
+    reset_on_success(delete.value(), UNDO_BAR);
+    reset_on_success(bulk.value(), UNDO_BAR);
     let bulk_form_id = format!("bulk-delete-expenses-{ws}");
     let row_form_id = StoredValue::new(bulk_form_id.clone());
     let here = StoredValue::new(here);
@@ -679,12 +688,11 @@ fn ExpensesPanel(
             </p>
             {move || list.with(|l| view! { <super::charts::CategoryTotals by_category=l.by_category.clone() label="Totals by category"/> })}
             <FormError error=list_error/>
-            <p class="undo-bar" role="status" data-testid="undo-bar" hidden=move || undo.with(Vec::is_empty)>
-                {undo_said} " " <button type="button" class="small" on:click=restore>"Undo"</button>
-            </p>
             {can_write.then(|| view! {
                 <ActionForm action=bulk attr:id=bulk_form_id.clone() attr:class="bulk-form">
                     <input type="hidden" name="workspace_id" value=ws/>
+                    // Wired by `UndoBar`'s script (no WASM); shown only with JavaScript.
+                    <button type="button" class="small" data-select-all="">"Select all"</button>
                     <button type="submit" class="danger small">"Delete selected"</button>
                 </ActionForm>
             })}

@@ -189,10 +189,24 @@ async fn static_files_are_served_precompressed_and_cached_by_name() {
         );
         assert_eq!(h["vary"], "accept-encoding");
         assert_eq!(h["cache-control"], "public, max-age=31536000, immutable");
+        // Never revalidated, never a document: no validators, no document headers.
+        for absent in [
+            "etag",
+            "last-modified",
+            "x-frame-options",
+            "referrer-policy",
+            "cross-origin-opener-policy",
+            "content-security-policy",
+        ] {
+            assert!(h.get(absent).is_none(), "{absent} on an immutable file");
+        }
+        assert_eq!(h["x-content-type-options"], "nosniff");
         assert_eq!(res.text().await.unwrap(), body);
     }
     let res = get("/pkg/unhashed.css".into(), Some("br")).await.unwrap();
     assert_eq!(res.headers()["cache-control"], "no-cache");
+    assert_eq!(res.headers()["x-frame-options"], "DENY");
+    assert!(res.headers().get("etag").is_some());
     let res = get("/pkg/missing.AbCdEfGhIjKlMnOpQrStUv.js".into(), None)
         .await
         .unwrap();
