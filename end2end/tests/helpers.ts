@@ -26,6 +26,11 @@ export async function hydrated(page: Page) {
   await page.waitForFunction(() => (window as any).__liveledgerHydrated === true);
 }
 
+/** Waits until `/enhance.js` (quick entry, undo, select all; loaded after hydration) runs. */
+export async function enhanced(page: Page) {
+  await page.waitForFunction(() => (window as any).__liveledgerEnhanced === true);
+}
+
 /** Registers through the form and lands on the personal workspace. */
 export async function register(page: Page, name: string, email = uniqueEmail(name)) {
   await page.goto('/register');

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { hydrated, newUserPage, register } from './helpers';
+import { enhanced, hydrated, newUserPage, register } from './helpers';
 
 test('add, edit and delete an expense, with validation errors', async ({ page }) => {
   await register(page, 'Expensive');
@@ -147,6 +147,7 @@ test('a teammate joins through an invite and sees the shared expenses; outsiders
 
 test('quick entry: what is typed while an add is on its way is kept; the button waits for the answer', async ({ page }) => {
   await register(page, 'Quick');
+  await enhanced(page);
   const form = page.getByTestId('expense-form');
   // A slow network: the answer to each add comes 800 ms late (latency, not a wait of the test's).
   await page.route('**/api/expenses/create', async (route) => {

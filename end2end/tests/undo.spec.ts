@@ -1,10 +1,11 @@
 import { expect, test } from '@playwright/test';
-import { team } from './helpers';
+import { enhanced, register, team } from './helpers';
 
 // Issue 15, point 3: a deletion can be undone for a few seconds, and everyone watching
 // sees the rows go and come back (the undo is a write like any other, announced live).
 test('deleted expenses come back with Undo, for everyone watching', async ({ browser }) => {
   const { p, m, pageErrors } = await team(browser, 'Undo');
+  for (const page of [p, m]) await enhanced(page);
   const form = p.getByTestId('expense-form');
   for (const [amount, what] of [['4', 'paper'], ['9', 'toner']]) {
     await form.getByLabel('Amount').fill(amount);
@@ -36,8 +37,8 @@ test('deleted expenses come back with Undo, for everyone watching', async ({ bro
 });
 
 test('select all ticks the visible rows, and unticks them when all are ticked', async ({ page }) => {
-  const { register } = await import('./helpers');
   await register(page, 'Selector');
+  await enhanced(page);
   const form = page.getByTestId('expense-form');
   for (const [amount, what] of [['1', 'one'], ['2', 'two'], ['3', 'three']]) {
     await form.getByLabel('Amount').fill(amount);

@@ -353,7 +353,7 @@ where
     more
 }
 
-/// Quick entry on the form matching the CSS `selector` (see [`KeepTyping`]): marks it
+/// Quick entry on the form matching the CSS `selector` (see [`Enhance`]): marks it
 /// once hydrated; when `action` succeeds, clears the values that are still as they
 /// were sent (what was typed since stays); after an error keeps everything. Either way
 /// its submit button, disabled while the request ran, works again. (Found by
@@ -394,26 +394,18 @@ fn settle(settled: Box<dyn Fn() -> Option<bool> + Send + Sync>, selector: &'stat
     });
 }
 
-/// The other half of [`reset_on_success`], one inline script (nonce'd; no WASM): on the
-/// submit of a form marked `data-keep-typing` it notes each field's value and disables
-/// the submit buttons; on `ll-sent` it resets only the fields whose value is still the
-/// one sent (text typed after pressing Add survives a slow answer), on `ll-failed`
-/// nothing; both enable the buttons again.
+/// Loads `/enhance.js` (`public/enhance.js`) once the page's islands have hydrated: the
+/// other half of [`reset_on_success`] (quick entry: buttons wait for the answer, only
+/// the values still as sent are cleared), the dashboard's undo bar and "Select all".
+/// None of it is needed to see or use the page, so it is not part of the first load.
+/// Without JavaScript nothing of it runs, and the forms post as plain forms.
 #[component]
-pub fn KeepTyping() -> impl IntoView {
+pub fn Enhance() -> impl IntoView {
     #[cfg(feature = "ssr")]
     {
-        const SCRIPT: &str = "(function(){var d=document;\
-function buttons(f,off){f.querySelectorAll('button[type=submit]').forEach(function(b){b.disabled=off})}\
-function val(x){return x.type=='checkbox'?x.checked:x.value}\
-d.addEventListener('submit',function(e){var f=e.target;if(!f.hasAttribute('data-keep-typing'))return;\
-f._sent=[].map.call(f.elements,function(x){return[x,val(x)]});buttons(f,true)},true);\
-d.addEventListener('ll-sent',function(e){var f=e.target;buttons(f,false);\
-(f._sent||[]).forEach(function(p){var x=p[0];if(x.type=='hidden'||val(x)!==p[1])return;\
-if(x.type=='checkbox')x.checked=x.defaultChecked;\
-else if(x.options)[].forEach.call(x.options,function(o){o.selected=o.defaultSelected});\
-else x.value=x.defaultValue});f._sent=null},true);\
-d.addEventListener('ll-failed',function(e){buttons(e.target,false)},true)})()";
-        view! { <script nonce=leptos::nonce::use_nonce() inner_html=SCRIPT></script> }
+        const LOADER: &str =
+            "(function load(){if(!window.__liveledgerHydrated)return setTimeout(load,100);\
+var s=document.createElement('script');s.src='/enhance.js';document.head.appendChild(s)})()";
+        view! { <script nonce=leptos::nonce::use_nonce() inner_html=LOADER></script> }
     }
 }

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::common::{
     action_error, currency_options, follow_list, load_failed, reset_on_success, watch_workspace,
-    workspace_param, Field, FormError, KeepTyping, SelectField, TopBar, Watched, WorkspaceGone,
+    workspace_param, Enhance, Field, FormError, SelectField, TopBar, Watched, WorkspaceGone,
 };
 use crate::{
     auth::SessionUser,
@@ -193,42 +193,17 @@ pub async fn load_dashboard(
 const UNDO_BAR: &str = "[data-testid=undo-bar]";
 
 /// "2 expenses deleted. Undo", for 10 s after this tab deleted expenses (the server keeps
-/// them `UNDO_SECONDS`). Server-rendered with one inline script (nonce'd), no WASM: the
-/// script notes the ids a delete form sends; the island tells the bar when the deletion
-/// succeeded (`reset_on_success` on `UNDO_BAR`); Undo posts them to `expenses/restore`,
-/// whose `expense:created` events bring the rows back in every open list. Without
-/// JavaScript the bar never shows. The same script wires "Select all" (ticks the
-/// visible rows, or unticks them all when all are ticked).
+/// them `UNDO_SECONDS`): server-rendered, wired by `/enhance.js` (see `Enhance`), no WASM.
+/// The script notes the ids a delete form sends; the island tells the bar when the
+/// deletion succeeded (`reset_on_success` on `UNDO_BAR`); Undo posts them to
+/// `expenses/restore`, whose `expense:created` events bring the rows back in every open
+/// list. Without JavaScript the bar never shows.
 #[component]
 fn UndoBar() -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    {
-        const SCRIPT: &str = "(function(){var d=document,bar=d.querySelector('[data-testid=undo-bar]'),\
-said=bar.querySelector('span'),button=bar.querySelector('button'),sent=null,shown=null,timer;\
-function show(text,offer){said.textContent=text;button.hidden=!offer;bar.hidden=false;\
-clearTimeout(timer);timer=setTimeout(function(){bar.hidden=true},10000)}\
-d.addEventListener('submit',function(e){var f=e.target;\
-if(!/\\/api\\/expenses\\/delete(-many)?$/.test(f.getAttribute('action')||''))return;\
-var data=new FormData(f),ids=[];data.forEach(function(v,k){if(k=='id'||k.indexOf('ids[')==0)ids.push(v)});\
-sent={ws:data.get('workspace_id'),ids:ids}},true);\
-bar.addEventListener('ll-sent',function(){if(!sent)return;shown=sent;sent=null;\
-show(shown.ids.length==1?'Expense deleted.':shown.ids.length+' expenses deleted.',true)});\
-bar.addEventListener('ll-failed',function(){sent=null});\
-d.documentElement.setAttribute('data-js','');\
-d.addEventListener('click',function(e){var b=e.target.closest('[data-select-all]');if(!b)return;\
-var boxes=d.querySelectorAll('input.select[form=\"'+b.form.id+'\"]'),all=[].every.call(boxes,function(x){return x.checked});\
-boxes.forEach(function(x){x.checked=!all});b.textContent=all?'Select all':'Select none'});\
-button.addEventListener('click',function(){var p=shown,body=new URLSearchParams();shown=null;bar.hidden=true;\
-if(!p)return;body.append('workspace_id',p.ws);p.ids.forEach(function(id,i){body.append('ids['+i+']',id)});\
-fetch('/api/expenses/restore',{method:'POST',body:body,headers:{accept:'application/json'}})\
-.then(function(r){return r.ok?null:r.json().then(function(j){show(j.message||'Could not undo.',false)})})\
-.catch(function(){show('Could not reach the server to undo.',false)})})})()";
-        view! {
-            <p class="undo-bar" role="status" data-testid="undo-bar" hidden>
-                <span></span> " " <button type="button" class="small">"Undo"</button>
-            </p>
-            <script nonce=leptos::nonce::use_nonce() inner_html=SCRIPT></script>
-        }
+    view! {
+        <p class="undo-bar" role="status" data-testid="undo-bar" hidden>
+            <span></span> " " <button type="button" class="small">"Undo"</button>
+        </p>
     }
 }
 
@@ -295,7 +270,7 @@ pub fn DashboardPage() -> impl IntoView {
                                             </div>
                                             <Title text=format!("{} · LiveLedger", open.workspace.name)/>
                                             <WorkspaceView open here today edit_expense=edit("edit_expense") edit_earning=edit("edit_earning")/>
-                                            <KeepTyping/>
+                                            <Enhance/>
                                             <UndoBar/>
                                         }.into_any()
                                     }
@@ -691,8 +666,6 @@ fn ExpensesPanel(
             {can_write.then(|| view! {
                 <ActionForm action=bulk attr:id=bulk_form_id.clone() attr:class="bulk-form">
                     <input type="hidden" name="workspace_id" value=ws/>
-                    // Wired by `UndoBar`'s script (no WASM); shown only with JavaScript.
-                    <button type="button" class="small" data-select-all="">"Select all"</button>
                     <button type="submit" class="danger small">"Delete selected"</button>
                 </ActionForm>
             })}

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use super::{
     common::{
-        load_failed, watch_workspace, workspace_param, KeepTyping, TopBar, Watched, WorkspaceGone,
+        load_failed, watch_workspace, workspace_param, Enhance, TopBar, Watched, WorkspaceGone,
     },
     plan::GoalsPanel,
 };
@@ -30,7 +30,7 @@ pub fn GoalsPage() -> impl IntoView {
                             <main class="content narrow-wide">
                                 <h1>"Savings goals"</h1>
                                 <GoalsView page/>
-                                <KeepTyping/>
+                                <Enhance/>
                             </main>
                         }
                         .into_any()

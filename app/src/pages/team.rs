@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use leptos_router::{components::Redirect, hooks::use_params_map};
 
 use super::common::{
-    action_error, reset_on_success, workspace_param, Field, FieldError, FormError, KeepTyping,
+    action_error, reset_on_success, workspace_param, Enhance, Field, FieldError, FormError,
     RequireUser, SelectField, TopBar,
 };
 use crate::{
@@ -176,7 +176,7 @@ fn TeamView() -> impl IntoView {
                 })}
             </Transition>
             <CopyButtons/>
-            <KeepTyping/>
+            <Enhance/>
         </main>
     }
 }
