@@ -84,6 +84,8 @@ test('at 390×844 no page scrolls sideways, and panels and toasts stay on screen
   await m.goto(href!);
   await hydrated(m);
   await fitsTheWidth(m, 'the join page');
+  // The join page follows the user's notifications: its indicator tells the truth.
+  await expect(m.getByTestId('live-status')).toHaveAttribute('data-status', 'live');
 
   const visitor = await browser.newContext({ viewport: PHONE });
   const v = await visitor.newPage();
@@ -92,6 +94,8 @@ test('at 390×844 no page scrolls sideways, and panels and toasts stay on screen
     await v.goto(path);
     await hydrated(v);
     await fitsTheWidth(v, path);
+    // Nothing is followed before signing in: nothing is said about live updates.
+    await expect(v.getByTestId('live-status')).toHaveCount(0);
   }
   await visitor.close();
   expect(pageErrors).toEqual([]);

@@ -74,8 +74,10 @@ pub fn TopBar() -> impl IntoView {
         <header class="topbar">
             <a class="brand" href="/">"LiveLedger"</a>
             <div class="topbar-user">
-                <crate::live::client::LiveIndicator/>
+                // Only where something is followed: a signed-in user's notifications. A
+                // page that follows no stream says nothing about live updates.
                 {user.map(|u| view! {
+                    <crate::live::client::LiveIndicator/>
                     <super::notify::NotificationCentre user_id=u.id/>
                     <a class="user-name" href="/account" title="Your account" data-testid="user-name">{u.display_name}</a>
                 })}

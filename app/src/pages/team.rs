@@ -265,7 +265,9 @@ pub fn JoinPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 let code = code();
                 match user.await {
-                    Ok(Some(_)) => {
+                    Ok(Some(user)) => {
+                        // The top bar names the user and follows their notifications.
+                        provide_context(user);
                         let preview = preview.await;
                         view! {
                             <TopBar/>
