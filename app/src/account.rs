@@ -376,6 +376,9 @@ pub mod ssr {
         Ok(())
     }
 
+    /// An earning as exported: id, workspace, date, platform, hours (centi), amount, currency, notes.
+    type EarningRow = (i64, WorkspaceId, String, String, i64, i64, String, String);
+
     /// Everything the user entered or chose, as one JSON document: the profile, the
     /// workspaces they are in (with role), every expense, earning, budget, goal and
     /// contribution they made (in any workspace: a personal workspace's rows are all
@@ -403,7 +406,7 @@ pub mod ssr {
             .bind(user_id)
             .fetch_all(db)
             .await?;
-        let earnings: Vec<(i64, WorkspaceId, String, String, i64, i64, String, String)> =
+        let earnings: Vec<EarningRow> =
             sqlx::query_as(
                 "SELECT e.id, e.workspace_id, e.earned_on, p.name, e.hours_centi, e.amount_minor, e.currency, e.notes \
                  FROM earnings e JOIN platforms p ON p.id = e.platform_id WHERE e.created_by = $1 ORDER BY e.id",
@@ -429,7 +432,7 @@ pub mod ssr {
         .bind(user_id)
         .fetch_all(db)
         .await?;
-        let notifications: Vec<(i64, Option<WorkspaceId>, String, String, String, i64, Option<i64>)> =
+        let notifications: Vec<crate::model::notification::NotificationRow> =
             sqlx::query_as(
                 "SELECT id, workspace_id, level, title, message, created_at, read_at FROM notifications \
                  WHERE user_id = $1 ORDER BY id",

@@ -71,6 +71,9 @@ struct Notice {
     direct: bool,
 }
 
+/// What one member hears of one write in one workspace: each notice, and how.
+type Burst<'n> = (UserId, Option<WorkspaceId>, Vec<(&'n Notice, Hearing)>);
+
 /// One member's notification from one write, as stored.
 #[derive(Debug, Clone, PartialEq)]
 struct Told {
@@ -223,7 +226,7 @@ impl Write {
             _ => Hearing::Toast,
         };
         // Each member's burst per workspace, in the order the notices came.
-        let mut bursts: Vec<(UserId, Option<WorkspaceId>, Vec<(&Notice, Hearing)>)> = Vec::new();
+        let mut bursts: Vec<Burst> = Vec::new();
         for n in &notices {
             let mut users = n.users.clone();
             users.sort_unstable();
