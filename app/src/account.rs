@@ -251,7 +251,7 @@ pub mod ssr {
     }
 
     pub async fn delete(password: String, confirm: String) -> AppResult<()> {
-        let (state, user, _) = caller().await?;
+        let (state, user, claims) = caller().await?;
         if confirm.trim() != "delete" {
             return Err(AppError::validation(
                 "confirm",
@@ -365,7 +365,10 @@ pub mod ssr {
         if let Err(e) = cluster::command(
             &state.hub,
             &state.db,
-            Control::AccountDeleted { user_id: user.id },
+            Control::AccountDeleted {
+                user_id: user.id,
+                keep: claims.sid,
+            },
         )
         .await
         {

@@ -34,9 +34,13 @@ pub enum Control {
         user_id: UserId,
         keep: u64,
     },
-    /// The user deleted their account: every session ends.
+    /// The user deleted their account: every other session ends at once; the sockets of
+    /// the sign-in that deleted it close as its page goes on to the sign-up page (a
+    /// close from here would race that navigation with the client's own redirect to the
+    /// login page). Its token is dead either way.
     AccountDeleted {
         user_id: UserId,
+        keep: u64,
     },
 }
 
@@ -53,8 +57,8 @@ impl Hub {
                 Some(keep),
                 "Your password was changed: sign in again with the new one.",
             ),
-            Control::AccountDeleted { user_id } => {
-                self.end_sessions(user_id, None, "This account was deleted.")
+            Control::AccountDeleted { user_id, keep } => {
+                self.end_sessions(user_id, Some(keep), "This account was deleted.")
             }
         }
     }
