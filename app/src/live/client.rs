@@ -310,6 +310,25 @@ mod browser {
         /// The open socket's outgoing frames; `None` while there is no open socket.
         static OUTBOX: RefCell<Option<mpsc::UnboundedSender<String>>> = const { RefCell::new(None) };
         static STARTED: RefCell<bool> = const { RefCell::new(false) };
+        /// When the open socket last sent anything (ms since the epoch), and whether a
+        /// ping has gone out since: a socket the browser keeps open after the network
+        /// died says nothing, and is given up (`check_socket`).
+        static HEARD: std::cell::Cell<(f64, bool)> = const { std::cell::Cell::new((0.0, false)) };
+        /// Bumped when a socket is given up: its late close must not reconnect again.
+        static GENERATION: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    }
+
+    /// Silence after which the client asks (`ping`), and after which it gives the socket
+    /// up: the server answers a ping at once and pings every 25 s itself.
+    const QUIET_MS: f64 = 10_000.0;
+    const DEAD_MS: f64 = 20_000.0;
+
+    fn heard() {
+        HEARD.set((js_sys::Date::now(), false));
+    }
+
+    fn online() -> bool {
+        window().navigator().on_line()
     }
 
     const RECONNECT_BASE_MS: f64 = 1_000.0;
@@ -377,6 +396,13 @@ mod browser {
     /// Opens the socket (gloo-net) and follows it until it closes, then reconnects
     /// (or, when the session ended, goes to the login page).
     fn connect(live: LiveConnection, attempt: u32) {
+        // Offline, as the browser says: try again later, and say so meanwhile.
+        if !online() {
+            live.status.set(LiveStatus::Offline);
+            schedule_reconnect(live, attempt);
+            return;
+        }
+        let generation = GENERATION.get();
         let Some(url) = socket_url() else { return };
         let Ok(ws) = WebSocket::open(&url) else {
             schedule_reconnect(live, attempt);
@@ -404,16 +430,23 @@ mod browser {
             let (tx, mut queued) = mpsc::unbounded::<String>();
             let _ = tx.unbounded_send(resume);
             OUTBOX.with(|o| *o.borrow_mut() = Some(tx));
+            heard();
             while let Some(text) = queued.next().await {
                 if sink.send(Message::Text(text)).await.is_err() {
                     break;
                 }
             }
+            // The reader closed, or the socket was given up: let it go.
+            let _ = sink.close().await;
         });
         // The reader: every frame until the close.
         leptos::task::spawn_local(async move {
             let mut code = None;
             while let Some(frame) = frames.next().await {
+                if GENERATION.get() != generation {
+                    return;
+                }
+                heard();
                 match frame {
                     Ok(Message::Text(text)) => on_frame(live, &text),
                     Ok(Message::Bytes(_)) => {}
@@ -421,6 +454,10 @@ mod browser {
                     // An error event: the close event follows.
                     Err(_) => {}
                 }
+            }
+            // Given up already (`check_socket`): a new socket is on its way.
+            if GENERATION.get() != generation {
+                return;
             }
             // Dropping the sender ends the writer.
             closed.set(true);
@@ -431,9 +468,41 @@ mod browser {
                 let _ = window().location().set_href("/login");
                 return;
             }
-            live.status.set(LiveStatus::Polling);
+            live.status.set(if online() {
+                LiveStatus::Polling
+            } else {
+                LiveStatus::Offline
+            });
             schedule_reconnect(live, attempt + 1);
         });
+    }
+
+    /// Every tick of the poll loop while live: the browser went offline, or the socket
+    /// said nothing for `DEAD_MS` (not even a pong to the ping sent after `QUIET_MS`):
+    /// it is given up — Offline or Polling at once, and a new socket tried.
+    fn check_socket(live: LiveConnection) {
+        let (at, pinged) = HEARD.get();
+        let quiet = js_sys::Date::now() - at;
+        let offline = !online();
+        if offline || quiet > DEAD_MS {
+            GENERATION.set(GENERATION.get() + 1);
+            OUTBOX.with(|o| o.borrow_mut().take());
+            live.status.set(if offline {
+                LiveStatus::Offline
+            } else {
+                LiveStatus::Polling
+            });
+            schedule_reconnect(live, 1);
+        } else if quiet > QUIET_MS && !pinged {
+            HEARD.set((at, true));
+            if let Ok(ping) = serde_json::to_string(&ClientFrame::Ping) {
+                OUTBOX.with(|o| {
+                    if let Some(tx) = o.borrow().as_ref() {
+                        let _ = tx.unbounded_send(ping);
+                    }
+                });
+            }
+        }
     }
 
     fn on_frame(live: LiveConnection, text: &str) {
@@ -507,6 +576,9 @@ mod browser {
         let mut last_poll: Option<f64> = None;
         loop {
             sleep(500.0).await;
+            if live.status.get_untracked() == LiveStatus::Live {
+                check_socket(live);
+            }
             if matches!(
                 live.status.get_untracked(),
                 LiveStatus::Live | LiveStatus::Connecting

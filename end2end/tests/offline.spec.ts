@@ -1,0 +1,51 @@
+import { expect, test, type WebSocketRoute } from '@playwright/test';
+import { collectErrors, hydrated, newUserPage } from './helpers';
+
+// Issue 15, point 5: the indicator tells the truth. A network cut at the browser shows
+// Offline at once; a socket the browser keeps open but that no longer answers is given
+// up within about one ping interval (Polling, while the server functions still answer);
+// both come back to Live by themselves.
+
+test('a network cut shows Offline at once, and Live again when it is back', async ({ browser }) => {
+  test.setTimeout(60_000);
+  const { context, page } = await newUserPage(browser, 'Unplugged');
+  const errors: string[] = [];
+  collectErrors(page, 'unplugged', errors);
+  const status = page.getByTestId('live-status');
+  await expect(status).toHaveAttribute('data-status', 'live');
+  await context.setOffline(true);
+  await expect(status).toHaveAttribute('data-status', 'offline', { timeout: 3_000 });
+  await context.setOffline(false);
+  await expect(status).toHaveAttribute('data-status', 'live', { timeout: 15_000 });
+  expect(errors).toEqual([]);
+  await context.close();
+});
+
+test('a socket that stops answering is given up within a ping interval', async ({ browser }) => {
+  test.setTimeout(90_000);
+  const { context, page } = await newUserPage(browser, 'Silenced');
+  // Every socket goes through this route; the first one goes silent on demand: the
+  // browser keeps it open, the server's frames (the pong too) no longer arrive.
+  let silenced: WebSocketRoute | null = null;
+  let silent = false;
+  await page.routeWebSocket(/\/live$/, (ws) => {
+    const server = ws.connectToServer();
+    const mute = silenced === null;
+    if (mute) silenced = ws;
+    server.onMessage((m) => { if (!(mute && silent)) ws.send(m); });
+    ws.onMessage((m) => server.send(m));
+  });
+  await page.reload();
+  await hydrated(page);
+  const status = page.getByTestId('live-status');
+  await expect(status).toHaveAttribute('data-status', 'live');
+  expect(silenced).not.toBeNull();
+  silent = true;
+  const cut = Date.now();
+  // Silent for 10 s: a ping; no pong for 10 s more: given up, polling meanwhile.
+  await expect(status).toHaveAttribute('data-status', 'polling', { timeout: 30_000 });
+  console.log(`silent socket given up after ${Date.now() - cut} ms`);
+  // The next socket answers: Live again.
+  await expect(status).toHaveAttribute('data-status', 'live', { timeout: 15_000 });
+  await context.close();
+});
