@@ -48,6 +48,8 @@ pub async fn cache_control(req: Request, next: Next) -> Response {
             // nothing on every first load.
             res.headers_mut().remove(header::ETAG);
             res.headers_mut().remove(header::LAST_MODIFIED);
+            // Fetched whole, never in ranges (and served encoded, where ranges mislead).
+            res.headers_mut().remove(header::ACCEPT_RANGES);
             IMMUTABLE
         } else {
             "no-cache"

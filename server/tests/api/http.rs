@@ -193,6 +193,7 @@ async fn static_files_are_served_precompressed_and_cached_by_name() {
         for absent in [
             "etag",
             "last-modified",
+            "accept-ranges",
             "x-frame-options",
             "referrer-policy",
             "cross-origin-opener-policy",
