@@ -72,6 +72,9 @@ pub fn outer_layers(router: Router, settings: HttpSettings) -> Router {
             security_headers,
         ))
         .layer(PropagateRequestIdLayer::x_request_id())
+        // The id stays in the request's log line; a hashed file's answer does not carry it
+        // back (see `security_headers`: such a file's every header byte is first-load).
+        .layer(middleware::from_fn(no_request_id_on_immutable_files))
         .layer(
             TraceLayer::new_for_http().make_span_with(move |req: &Request<Body>| {
                 let id = req
@@ -86,6 +89,18 @@ pub fn outer_layers(router: Router, settings: HttpSettings) -> Router {
             }),
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+async fn no_request_id_on_immutable_files(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    if res
+        .headers()
+        .get(header::CACHE_CONTROL)
+        .is_some_and(|v| v == crate::assets::IMMUTABLE)
+    {
+        res.headers_mut().remove("x-request-id");
+    }
+    res
 }
 
 /// A handler panicked: log it and answer 500 as any internal error is answered. The

@@ -194,6 +194,7 @@ async fn static_files_are_served_precompressed_and_cached_by_name() {
             "etag",
             "last-modified",
             "accept-ranges",
+            "x-request-id",
             "x-frame-options",
             "referrer-policy",
             "cross-origin-opener-policy",
