@@ -7,10 +7,10 @@
 // request succeeded (`ll-sent` on the form), only the fields still holding what was
 // sent are cleared, so what was typed meanwhile stays; after `ll-failed` nothing is.
 //
-// Undo: a delete form of the expenses list (`/api/expenses/delete`, `…/delete-many`)
-// has its ids noted when it is submitted; when the island says the deletion succeeded
+// Undo: a delete form of the expenses or earnings list (`/api/expenses/delete`,
+// `…/delete-many`, `/api/earnings/delete`) has its ids noted when it is submitted; when the island says the deletion succeeded
 // (`ll-sent` on `[data-testid=undo-bar]`), the bar offers "Undo" for 10 s, which posts
-// the ids to `/api/expenses/restore`. "Select all" is added to each bulk-delete form.
+// the ids to `/api/expenses/restore` (or the id to `/api/earnings/restore`). "Select all" is added to each bulk-delete form.
 (function () {
   var d = document;
   window.__liveledgerEnhanced = true;
@@ -62,17 +62,19 @@
   }
   d.addEventListener('submit', function (e) {
     var form = e.target;
-    if (!/\/api\/expenses\/delete(-many)?$/.test(form.getAttribute('action') || '')) return;
+    var kind = /\/api\/(expenses|earnings)\/delete(-many)?$/.exec(form.getAttribute('action') || '');
+    if (!kind) return;
     var data = new FormData(form);
     var ids = [];
     data.forEach(function (v, k) { if (k === 'id' || k.indexOf('ids[') === 0) ids.push(v); });
-    sent = { ws: data.get('workspace_id'), ids: ids };
+    sent = { kind: kind[1], ws: data.get('workspace_id'), ids: ids };
   }, true);
   bar.addEventListener('ll-sent', function () {
     if (!sent) return;
     shown = sent;
     sent = null;
-    show(shown.ids.length === 1 ? 'Expense deleted.' : shown.ids.length + ' expenses deleted.', true);
+    var what = shown.kind === 'earnings' ? 'Earning' : 'Expense';
+    show(shown.ids.length === 1 ? what + ' deleted.' : shown.ids.length + ' expenses deleted.', true);
   });
   bar.addEventListener('ll-failed', function () { sent = null; });
   undo.addEventListener('click', function () {
@@ -82,8 +84,10 @@
     if (!p) return;
     var body = new URLSearchParams();
     body.append('workspace_id', p.ws);
-    p.ids.forEach(function (id, i) { body.append('ids[' + i + ']', id); });
-    fetch('/api/expenses/restore', { method: 'POST', body: body, headers: { accept: 'application/json' } })
+    // An earning is deleted one at a time (`earnings/restore` takes its id).
+    if (p.kind === 'earnings') body.append('id', p.ids[0]);
+    else p.ids.forEach(function (id, i) { body.append('ids[' + i + ']', id); });
+    fetch('/api/' + p.kind + '/restore', { method: 'POST', body: body, headers: { accept: 'application/json' } })
       .then(function (r) {
         if (!r.ok) return r.json().then(function (j) { show(j.message || 'Could not undo.', false); });
       })

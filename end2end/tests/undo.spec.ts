@@ -3,7 +3,7 @@ import { enhanced, register, team } from './helpers';
 
 // Issue 15, point 3: a deletion can be undone for a few seconds, and everyone watching
 // sees the rows go and come back (the undo is a write like any other, announced live).
-test('deleted expenses come back with Undo, for everyone watching', async ({ browser }) => {
+test('deleted expenses and earnings come back with Undo, for everyone watching', async ({ browser }) => {
   const { p, m, pageErrors } = await team(browser, 'Undo');
   for (const page of [p, m]) await enhanced(page);
   const form = p.getByTestId('expense-form');
@@ -33,6 +33,21 @@ test('deleted expenses come back with Undo, for everyone watching', async ({ bro
   await expect(m.getByTestId('undo-bar')).toHaveText(/Expense deleted\./);
   await m.getByTestId('undo-bar').getByRole('button', { name: 'Undo' }).click();
   await expect(p.getByTestId('expense-row').filter({ hasText: 'paper' })).toBeVisible();
+  // An earning: the same, one at a time.
+  const earning = p.getByTestId('earning-form');
+  await earning.getByLabel('Platform').selectOption({ label: 'Upwork' });
+  await earning.getByLabel('Hours').fill('2');
+  await earning.getByLabel('Amount').fill('150');
+  await earning.getByLabel('Notes').fill('Logo sketch');
+  await earning.getByRole('button', { name: 'Add earning' }).click();
+  await expect(m.getByTestId('earning-row').filter({ hasText: 'Logo sketch' })).toBeVisible();
+  await p.getByTestId('earning-row').getByRole('button', { name: /Delete earning/ }).click();
+  await expect(m.getByTestId('earning-row')).toHaveCount(0);
+  await expect(undo).toHaveText(/Earning deleted\./);
+  await undo.getByRole('button', { name: 'Undo' }).click();
+  for (const page of [p, m]) {
+    await expect(page.getByTestId('earning-row').filter({ hasText: 'Logo sketch' })).toBeVisible();
+  }
   expect(pageErrors).toEqual([]);
 });
 

@@ -819,6 +819,7 @@ fn EarningsPanel(
     let create = ServerAction::<CreateEarning>::new();
     let update = ServerAction::<UpdateEarning>::new();
     let delete = ServerAction::<DeleteEarning>::new();
+    reset_on_success(delete.value(), UNDO_BAR);
     let add_platform = ServerAction::<CreatePlatform>::new();
     let read = move |limit: i64| {
         list_earnings(

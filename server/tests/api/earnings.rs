@@ -6,7 +6,8 @@ use crate::helpers::{TestApp, User};
 crate::on_both_backends!(
     earnings_have_a_derived_rate_and_can_be_edited_and_deleted,
     earnings_are_validated,
-    platforms_are_per_workspace
+    platforms_are_per_workspace,
+    a_deleted_earning_can_be_restored_once,
 );
 
 async fn first_platform(app: &TestApp, user: &User, ws: i64) -> String {
@@ -165,4 +166,76 @@ async fn platforms_are_per_workspace(app: TestApp) {
         (status, body["field"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("platform_id"))
     );
+}
+
+async fn a_deleted_earning_can_be_restored_once(app: TestApp) {
+    let ann = app.register("ann@example.com").await;
+    let ws = ann.personal_ws;
+    let ws_s = ws.to_string();
+    let platform = first_platform(&app, &ann, ws).await;
+    let (_, e) = earn(&app, &ann, ws, &platform, "2", "120").await;
+    let id = e["id"].as_i64().unwrap().to_string();
+    let before = app
+        .call_as(&ann, "earnings/list", &[("workspace_id", &ws_s)])
+        .await
+        .1;
+    // Not deleted: nothing to restore.
+    let (status, _) = app
+        .call_as(
+            &ann,
+            "earnings/restore",
+            &[("workspace_id", &ws_s), ("id", &id)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, _) = app
+        .call_as(
+            &ann,
+            "earnings/delete",
+            &[("workspace_id", &ws_s), ("id", &id)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // Someone else's workspace: not found.
+    let bob = app.register("bob@example.com").await;
+    let (status, _) = app
+        .call_as(
+            &bob,
+            "earnings/restore",
+            &[("workspace_id", &ws_s), ("id", &id)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = app
+        .call_as(
+            &ann,
+            "earnings/restore",
+            &[("workspace_id", &ws_s), ("id", &id)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let after = app
+        .call_as(&ann, "earnings/list", &[("workspace_id", &ws_s)])
+        .await
+        .1;
+    assert_eq!(after["items"], before["items"]);
+    assert_eq!(after["totals"], before["totals"]);
+    let events = app.events(&ann, &format!("ws:{ws}")).await;
+    let last = events.last().unwrap();
+    assert_eq!(
+        (
+            &last["event"],
+            last["data"]["id"].as_i64().unwrap().to_string()
+        ),
+        (&serde_json::json!("earnings:new"), id.clone())
+    );
+    // Once only.
+    let (status, _) = app
+        .call_as(
+            &ann,
+            "earnings/restore",
+            &[("workspace_id", &ws_s), ("id", &id)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
 }
