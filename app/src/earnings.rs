@@ -108,8 +108,8 @@ pub mod ssr {
     use sqlx::{Any, Executor};
 
     use super::*;
-    use crate::model::{expense::UNDO_SECONDS, filter::Key, workspace::Need};
-    use crate::server::events::Write;
+    use crate::model::{filter::Key, workspace::Need};
+    use crate::server::{events::Write, trash::Trash};
     use crate::{
         error::AppResult,
         money::{self, KeyedTotals, Totals},
@@ -256,8 +256,11 @@ pub mod ssr {
         fetch(&state.db.pool, workspace_id, id).await
     }
 
-    /// The columns a deleted earning keeps in `deleted_earnings`, to be put back as is.
-    const TRASHED: &str = "id, workspace_id, platform_id, earned_on, hours_centi, amount_minor, currency, notes, created_by, created_at, updated_at";
+    /// Deleted earnings, kept for an undo.
+    const TRASH: Trash = Trash {
+        table: "earnings",
+        columns: "id, workspace_id, platform_id, earned_on, hours_centi, amount_minor, currency, notes, created_by, created_at, updated_at",
+    };
 
     async fn fetch<'e, E: Executor<'e, Database = Any>>(
         ex: E,
@@ -368,24 +371,7 @@ pub mod ssr {
         // The row as it was goes into the event (as for expenses).
         let was = fetch(&mut *tx, workspace_id, id).await?;
         // Kept a while, so the deletion can be undone (`restore`).
-        sqlx::query(&format!(
-            "INSERT INTO deleted_earnings ({TRASHED}, deleted_at) SELECT {TRASHED}, $1 FROM earnings \
-             WHERE id = $2 AND workspace_id = $3"
-        ))
-        .bind(tx.now())
-        .bind(id)
-        .bind(workspace_id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM deleted_earnings WHERE deleted_at < $1")
-            .bind(tx.now() - UNDO_SECONDS * 1000)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM earnings WHERE id = $1 AND workspace_id = $2")
-            .bind(id)
-            .bind(workspace_id)
-            .execute(&mut *tx)
-            .await?;
+        TRASH.discard(&mut tx, workspace_id, &[id]).await?;
         tx.emit(
             Stream::Workspace(workspace_id),
             Event::EarningDeleted(EarningGone { id, was: Some(was) }),
@@ -403,40 +389,7 @@ pub mod ssr {
     pub async fn restore(workspace_id: WorkspaceId, id: i64) -> AppResult<()> {
         let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
         let mut tx = Write::begin(&state.db, user.id, now_ms()).await?;
-        let since = tx.now() - UNDO_SECONDS * 1000;
-        // Back under its own id: a second undo racing this one meets the primary key.
-        let restored = sqlx::query(&format!(
-            "INSERT INTO earnings ({TRASHED}) SELECT {TRASHED} FROM deleted_earnings \
-             WHERE id = $1 AND workspace_id = $2 AND deleted_at >= $3"
-        ))
-        .bind(id)
-        .bind(workspace_id)
-        .bind(since)
-        .execute(&mut *tx)
-        .await;
-        let too_late = AppError::Conflict {
-            field: "id".into(),
-            message: format!(
-                "This can no longer be undone: a deletion can be undone for {UNDO_SECONDS} seconds, once."
-            ),
-        };
-        match restored {
-            Ok(done) if done.rows_affected() == 1 => {}
-            Ok(_) => {
-                tx.rollback().await?;
-                return Err(too_late);
-            }
-            Err(e) if is_unique_violation(&e) => {
-                tx.rollback().await?;
-                return Err(too_late);
-            }
-            Err(e) => return Err(e.into()),
-        }
-        sqlx::query("DELETE FROM deleted_earnings WHERE id = $1 AND workspace_id = $2")
-            .bind(id)
-            .bind(workspace_id)
-            .execute(&mut *tx)
-            .await?;
+        TRASH.restore(&mut tx, workspace_id, &[id], "id").await?;
         let earning = fetch(&mut *tx, workspace_id, id).await?;
         tx.emit(Stream::Workspace(workspace_id), Event::EarningNew(earning))
             .await?;

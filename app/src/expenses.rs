@@ -119,10 +119,12 @@ pub mod ssr {
         },
         server::{
             authz::{member, Caller},
-            db::{is_unique_violation, snapshot},
+            db::snapshot,
             events::Write,
             listing::{rows, sums, Columns},
-            now_ms, outbox, AppState,
+            now_ms, outbox,
+            trash::Trash,
+            AppState,
         },
     };
 
@@ -219,8 +221,11 @@ pub mod ssr {
         fetch(&state.db.pool, workspace_id, id).await
     }
 
-    /// The columns a deleted expense keeps in `deleted_expenses`, to be put back as is.
-    const TRASHED: &str = "id, workspace_id, amount_minor, currency, category, description, spent_on, created_by, created_at, updated_at";
+    /// Deleted expenses, kept for an undo.
+    const TRASH: Trash = Trash {
+        table: "expenses",
+        columns: "id, workspace_id, amount_minor, currency, category, description, spent_on, created_by, created_at, updated_at",
+    };
 
     async fn fetch<'e, E: Executor<'e, Database = Any>>(
         ex: E,
@@ -376,27 +381,10 @@ pub mod ssr {
                     return Err(e);
                 }
             };
-            // Kept a while, so the deletion can be undone (`restore`).
-            sqlx::query(&format!(
-                "INSERT INTO deleted_expenses ({TRASHED}, deleted_at) SELECT {TRASHED}, $1 FROM expenses \
-                 WHERE id = $2 AND workspace_id = $3"
-            ))
-            .bind(tx.now())
-            .bind(id)
-            .bind(workspace_id)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("DELETE FROM expenses WHERE id = $1 AND workspace_id = $2")
-                .bind(id)
-                .bind(workspace_id)
-                .execute(&mut *tx)
-                .await?;
             was.push(row);
         }
-        sqlx::query("DELETE FROM deleted_expenses WHERE deleted_at < $1")
-            .bind(tx.now() - UNDO_SECONDS * 1000)
-            .execute(&mut *tx)
-            .await?;
+        // Kept a while, so the deletion can be undone (`restore`).
+        TRASH.discard(&mut tx, workspace_id, &ids).await?;
         let touched = was
             .iter()
             .map(|e| Counted::of(&e.category, &e.currency, &e.spent_on))
@@ -430,48 +418,7 @@ pub mod ssr {
             ));
         }
         let mut tx = Write::begin(&state.db, user.id, now_ms()).await?;
-        let since = tx.now() - UNDO_SECONDS * 1000;
-        let in_list = crate::server::db::values(ids.len(), 1, 2, |p| format!("${p}"));
-        // Back under their own ids: a second undo racing this one (or a repeat) meets
-        // the primary key and restores nothing.
-        let sql = format!(
-            "INSERT INTO expenses ({TRASHED}) SELECT {TRASHED} FROM deleted_expenses \
-             WHERE workspace_id = $1 AND deleted_at >= $2 AND id IN ({in_list}) RETURNING id"
-        );
-        let mut insert = sqlx::query_as::<_, (i64,)>(&sql)
-            .bind(workspace_id)
-            .bind(since);
-        for id in &ids {
-            insert = insert.bind(*id);
-        }
-        let too_late = || {
-            AppError::Conflict {
-            field: "ids".into(),
-            message: format!(
-                "This can no longer be undone: a deletion can be undone for {UNDO_SECONDS} seconds, once."
-            ),
-        }
-        };
-        let restored = match insert.fetch_all(&mut *tx).await {
-            Ok(rows) => rows,
-            Err(e) if is_unique_violation(&e) => {
-                tx.rollback().await?;
-                return Err(too_late());
-            }
-            Err(e) => return Err(e.into()),
-        };
-        if restored.len() != ids.len() {
-            tx.rollback().await?;
-            return Err(too_late());
-        }
-        let sql = format!(
-            "DELETE FROM deleted_expenses WHERE workspace_id = $1 AND deleted_at >= $2 AND id IN ({in_list})"
-        );
-        let mut delete = sqlx::query(&sql).bind(workspace_id).bind(since);
-        for id in &ids {
-            delete = delete.bind(*id);
-        }
-        delete.execute(&mut *tx).await?;
+        TRASH.restore(&mut tx, workspace_id, &ids, "ids").await?;
         let mut touched = Vec::with_capacity(ids.len());
         for id in &ids {
             let expense = fetch(&mut *tx, workspace_id, *id).await?;

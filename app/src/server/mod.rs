@@ -18,6 +18,7 @@ pub mod password;
 pub mod session;
 pub mod slots;
 pub mod state;
+pub mod trash;
 pub mod zone;
 
 // For the features above: `crate::server::{state, AppState, now_ms}`. Modules inside
