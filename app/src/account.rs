@@ -153,12 +153,9 @@ pub mod ssr {
         let Some((version,)) = bumped else {
             return Err(AppError::Unauthorized);
         };
-        let token = state.sessions.renew(user.id, version, claims.sid)?;
-        let res = expect_context::<leptos_axum::ResponseOptions>();
-        res.append_header(http::header::SET_COOKIE, state.sessions.cookie(&token));
-        if let Ok(v) = http::HeaderValue::from_str(&token) {
-            res.insert_header(http::HeaderName::from_static("x-session-token"), v);
-        }
+        state
+            .sessions
+            .send(&state.sessions.renew(user.id, version, claims.sid)?);
         // After the commit: a socket whose upgrade raced this either registered before
         // (closed here) or checks its token after (refused there: server/src/live.rs).
         let control = Control::PasswordChanged {

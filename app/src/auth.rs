@@ -58,13 +58,9 @@ mod ssr {
         user: &SessionUser,
         token_version: i64,
     ) -> AppResult<()> {
-        let token = state.sessions.issue(user.id, token_version)?;
-        let res = expect_context::<leptos_axum::ResponseOptions>();
-        res.append_header(http::header::SET_COOKIE, state.sessions.cookie(&token));
-        // The token also goes into a header so API clients can use it as a bearer token.
-        if let Ok(v) = http::HeaderValue::from_str(&token) {
-            res.insert_header(http::HeaderName::from_static("x-session-token"), v);
-        }
+        state
+            .sessions
+            .send(&state.sessions.issue(user.id, token_version)?);
         Ok(())
     }
 

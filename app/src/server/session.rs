@@ -103,6 +103,18 @@ impl SessionKeys {
         .expect("a JWT is a valid header value")
     }
 
+    /// Sends `token` with the current server function's answer: as the session cookie,
+    /// and in `x-session-token` for API clients (a bearer token).
+    pub fn send(&self, token: &str) {
+        let Some(res) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() else {
+            return;
+        };
+        res.append_header(header::SET_COOKIE, self.cookie(token));
+        if let Ok(v) = HeaderValue::from_str(token) {
+            res.insert_header(http::HeaderName::from_static("x-session-token"), v);
+        }
+    }
+
     pub fn clear_cookie(&self) -> HeaderValue {
         let secure = if self.secure_cookie { "; Secure" } else { "" };
         HeaderValue::from_str(&format!(

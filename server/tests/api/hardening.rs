@@ -362,6 +362,30 @@ async fn a_subscribe_racing_a_removal_never_leaks_what_follows_it(app: TestApp) 
     load.abort_all();
 }
 
+/// `openers` tasks that open sockets with `token` again and again until the upgrade is
+/// refused with 401 (429, the per-user cap, is waited out); each answers what it opened.
+fn upgrade_until_refused(app: &TestApp, token: &str, openers: usize) -> JoinSet<Vec<Ws>> {
+    let mut set = JoinSet::new();
+    for _ in 0..openers {
+        let (app_base, token) = (app.base.clone(), token.to_owned());
+        set.spawn(async move {
+            let mut opened = Vec::new();
+            loop {
+                match crate::socket::connect_to(&app_base, &token).await {
+                    Ok(ws) => opened.push(ws),
+                    Err(status) => {
+                        assert!(matches!(status, 401 | 429), "refused with {status}");
+                        if status == 401 {
+                            return opened;
+                        }
+                    }
+                }
+            }
+        });
+    }
+    set
+}
+
 /// Finding 3: a force-disconnect closed the sockets registered with the hub, but not
 /// those whose upgrade was in flight: they lived on until their token expired. Now a
 /// socket registers first and then reads its token's version again, so every socket
@@ -381,24 +405,7 @@ async fn a_force_disconnect_closes_sockets_whose_upgrade_was_in_flight(app: Test
         trial += 1;
         let bob = app.login(&bob, "bob@example.com").await;
         // Openers keep upgrading with Bob's token until they are refused (401).
-        let mut openers = JoinSet::new();
-        for _ in 0..12 {
-            let (app_base, token) = (app.base.clone(), bob.token.clone());
-            openers.spawn(async move {
-                let mut opened = Vec::new();
-                loop {
-                    match crate::socket::connect_to(&app_base, &token).await {
-                        Ok(ws) => opened.push(ws),
-                        Err(status) => {
-                            assert!(matches!(status, 401 | 429), "refused with {status}");
-                            if status == 401 {
-                                return opened;
-                            }
-                        }
-                    }
-                }
-            });
-        }
+        let openers = upgrade_until_refused(&app, &bob.token, 12);
         // Let some sockets open first.
         while app.hub.sockets_of(UserId(bob.id)) < 3 {
             tokio::task::yield_now().await;
@@ -459,24 +466,7 @@ async fn a_password_change_ends_every_other_session_even_mid_upgrade(app: TestAp
             .as_i64()
             .unwrap();
         let (mut kept, _) = open(&app, &bob, &[(&stream, head)]).await;
-        let mut openers = JoinSet::new();
-        for _ in 0..8 {
-            let (app_base, token) = (app.base.clone(), elsewhere.token.clone());
-            openers.spawn(async move {
-                let mut opened = Vec::new();
-                loop {
-                    match crate::socket::connect_to(&app_base, &token).await {
-                        Ok(ws) => opened.push(ws),
-                        Err(status) => {
-                            assert!(matches!(status, 401 | 429), "refused with {status}");
-                            if status == 401 {
-                                return opened;
-                            }
-                        }
-                    }
-                }
-            });
-        }
+        let openers = upgrade_until_refused(&app, &elsewhere.token, 8);
         while app.hub.sockets_of(UserId(bob.id)) < 4 {
             tokio::task::yield_now().await;
         }
