@@ -72,32 +72,14 @@ pub mod ssr {
             catalog::{MemberGone, MemberInfo, NotificationLevel, WorkspaceInfo},
             Event, Stream,
         },
-        model::{
-            ids::UserId,
-            user::{validate_password, SessionUser},
-            workspace::Role,
-        },
+        model::{ids::UserId, user::validate_password, workspace::Role},
         server::{
-            authz::authenticate,
+            authz::signed_in_session,
             events::Write,
             hub::cluster::{self, Control},
-            now_ms, password,
-            session::Claims,
-            state, AppState,
+            now_ms, password, AppState,
         },
     };
-
-    /// The caller and their token's claims (the sign-in it belongs to).
-    async fn caller() -> AppResult<(AppState, SessionUser, Claims)> {
-        let state = state()?;
-        let Some(parts) = use_context::<http::request::Parts>() else {
-            return Err(AppError::Unauthorized);
-        };
-        let (user, claims) = authenticate(&state, &parts.headers)
-            .await?
-            .ok_or(AppError::Unauthorized)?;
-        Ok((state, user, claims))
-    }
 
     /// Checks `given` against the caller's stored password (bounded like a login).
     async fn check_password(
@@ -127,7 +109,7 @@ pub mod ssr {
     }
 
     pub async fn change_password(current: String, new: String) -> AppResult<()> {
-        let (state, user, claims) = caller().await?;
+        let (state, user, claims) = signed_in_session().await?;
         validate_password(&new, &user.email).map_err(|e| match e {
             AppError::Validation { message, .. } => AppError::validation("new_password", message),
             other => other,
@@ -225,7 +207,7 @@ pub mod ssr {
     }
 
     pub async fn summary() -> AppResult<AccountOverview> {
-        let (state, user, _) = caller().await?;
+        let (state, user, _) = signed_in_session().await?;
         let mut conn = state.db.pool.acquire().await?;
         let mut teams = Vec::new();
         for (id, name, role) in self::teams(&state, user.id).await? {
@@ -248,7 +230,7 @@ pub mod ssr {
     }
 
     pub async fn delete(password: String, confirm: String) -> AppResult<()> {
-        let (state, user, claims) = caller().await?;
+        let (state, user, claims) = signed_in_session().await?;
         if confirm.trim() != "delete" {
             return Err(AppError::validation(
                 "confirm",

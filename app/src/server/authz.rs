@@ -101,6 +101,19 @@ pub async fn signed_in() -> AppResult<(AppState, SessionUser)> {
     Ok((state, user))
 }
 
+/// `signed_in`, with the token's claims: for what concerns the sign-in itself (its
+/// `token_version`, its `sid`), such as a password change.
+pub async fn signed_in_session() -> AppResult<(AppState, SessionUser, Claims)> {
+    let state = state()?;
+    let Some(parts) = use_context::<http::request::Parts>() else {
+        return Err(AppError::Unauthorized);
+    };
+    let (user, claims) = authenticate(&state, &parts.headers)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    Ok((state, user, claims))
+}
+
 /// A caller who passed the guard of a workspace server function.
 pub struct Caller {
     pub state: AppState,
