@@ -48,15 +48,29 @@ test('forms work before the WASM has loaded', async ({ browser }) => {
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
   await page.goto('/register');
+  const email = uniqueEmail('noscript');
   await page.getByLabel('Your name').fill('NoScript');
-  await page.getByLabel('Email').fill(uniqueEmail('noscript'));
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password (at least 10 characters)').fill('short');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page.locator('#register-password-error')).toHaveText('Use at least 10 characters.');
+  // Name and address come back as typed; the password never does.
+  await expect(page.getByLabel('Your name')).toHaveValue('NoScript');
+  await expect(page.getByLabel('Email')).toHaveValue(email);
+  await expect(page.getByLabel('Password (at least 10 characters)')).toHaveValue('');
   await page.getByLabel('Password (at least 10 characters)').fill(PASSWORD);
   await page.getByRole('button', { name: 'Create account' }).click();
   await expect(page).toHaveURL(/\/w\/\d+$/);
 
   await page.getByLabel('Amount').first().fill('-4');
+  await page.locator('#expense-description').fill('Typed before the error');
+  await page.locator('#expense-category').selectOption('Travel');
   await page.getByRole('button', { name: 'Add expense' }).click();
   await expect(page.locator('#expense-amount-error')).toHaveText('The amount must be greater than zero.');
+  // The refused form comes back as it was typed.
+  await expect(page.locator('#expense-amount')).toHaveValue('-4');
+  await expect(page.locator('#expense-description')).toHaveValue('Typed before the error');
+  await expect(page.locator('#expense-category')).toHaveValue('Travel');
 
   await page.getByLabel('Amount').first().fill('4.20');
   await page.locator('#expense-description').fill('Tea without JavaScript');

@@ -21,9 +21,37 @@ export function collectErrors(page: Page, who: string, into: string[]) {
   });
 }
 
-/** Waits until the WASM client has hydrated the page (forms are then enhanced). */
-export async function hydrated(page: Page) {
-  await page.waitForFunction(() => (window as any).__liveledgerHydrated === true);
+/**
+ * Waits until the WASM client has hydrated the page (forms are then enhanced). Checks
+ * on a timer rather than on animation frames, and, if the page never hydrates, says
+ * how far it got: whether the JS module ran (`__hydrateIsland` is Leptos' island
+ * loader's), which `/pkg` files it fetched, and any uncaught error meanwhile.
+ */
+export async function hydrated(page: Page, timeout = 30_000) {
+  const errors: string[] = [];
+  const onError = (e: Error) => errors.push(e.message);
+  page.on('pageerror', onError);
+  try {
+    await page.waitForFunction(() => (window as any).__liveledgerHydrated === true, undefined, {
+      polling: 100,
+      timeout,
+    });
+  } catch (e) {
+    const state = await page
+      .evaluate(() => ({
+        url: location.href,
+        readyState: document.readyState,
+        moduleRan: typeof (window as any).__hydrateIsland === 'function',
+        pkg: performance
+          .getEntriesByType('resource')
+          .filter((r) => r.name.includes('/pkg/'))
+          .map((r) => `${r.name} ${(r as PerformanceResourceTiming).responseEnd > 0 ? 'fetched' : 'pending'}`),
+      }))
+      .catch((err) => `the page does not answer: ${err}`);
+    throw new Error(`the page did not hydrate within ${timeout} ms: ${JSON.stringify(state)}; errors: ${JSON.stringify(errors)}; ${e}`);
+  } finally {
+    page.off('pageerror', onError);
+  }
 }
 
 /** Waits until `/enhance.js` (quick entry, undo, select all; loaded after hydration) runs. */

@@ -5,6 +5,7 @@ pub mod body;
 pub mod config;
 pub mod export;
 pub mod http;
+pub mod kept;
 pub mod live;
 pub mod ops;
 pub mod origin;

@@ -165,6 +165,10 @@ impl Application {
                 config.operator_token.clone(),
             )))
             .layer(middleware::from_fn(error_status))
+            .layer(middleware::from_fn_with_state(
+                config.secure_cookie,
+                crate::kept::keep_typed,
+            ))
             .with_state(state);
         let router = crate::http::outer_layers(
             router,

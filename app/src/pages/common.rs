@@ -122,7 +122,20 @@ pub fn FormError(error: Signal<Option<AppError>>) -> impl IntoView {
     }
 }
 
-/// A labelled input with its error message wired up for assistive technology.
+/// What was typed into field `name` of a form the server refused when posted without
+/// JavaScript (`server::kept`), if `error` says that this form is the one refused.
+/// Rendered on the server only: hydration leaves a static attribute as the server
+/// wrote it, so the client needs none of this.
+#[cfg(feature = "ssr")]
+fn kept(error: Signal<Option<AppError>>, name: &str) -> Option<String> {
+    error
+        .with_untracked(Option::is_some)
+        .then(|| crate::server::kept::value(name))
+        .flatten()
+}
+
+/// A labelled input with its error message wired up for assistive technology. After a
+/// refused post without JavaScript it shows what was typed (never a password).
 #[component]
 pub fn Field(
     /// Prefix of the input's id; unique per form on the page.
@@ -138,6 +151,8 @@ pub fn Field(
     #[prop(optional)] inputmode: Option<&'static str>,
     #[prop(optional)] maxlength: Option<usize>,
 ) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    let value = kept(error, name).unwrap_or(value);
     let id = format!("{form}-{name}");
     let err_id = format!("{id}-error");
     let invalid = move || {
@@ -193,6 +208,8 @@ pub fn SelectField(
     options: Vec<(String, String)>,
     #[prop(into)] selected: String,
 ) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    let selected = kept(error, name).unwrap_or(selected);
     let id = format!("{form}-{name}");
     let err_id = format!("{id}-error");
     view! {

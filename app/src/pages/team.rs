@@ -11,6 +11,7 @@ use super::common::{
 };
 use crate::{
     auth::{current_user, SessionUser},
+    error::AppError,
     notifications::SendNotification,
     workspaces::{
         load_team, preview_invite, ChangeRole, CreateInvite, JoinWorkspace, RemoveMember,
@@ -61,6 +62,17 @@ fn TeamView() -> impl IntoView {
             .or_else(|| action_error(revoke.value()).get())
             .or_else(|| action_error(remove.value()).get())
     });
+    // A member's role select keeps what was chosen after a refusal (`server::kept`) on
+    // the row that was posted only: each row gets an error signal of its own.
+    let row_error = move |user: UserId| -> Signal<Option<AppError>> {
+        #[cfg(feature = "ssr")]
+        if crate::server::kept::value("user_id") != Some(user.to_string()) {
+            return Signal::stored(None);
+        }
+        #[cfg(not(feature = "ssr"))]
+        let _ = user;
+        role_error
+    };
     view! {
         <main class="content narrow-wide">
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -106,7 +118,7 @@ fn TeamView() -> impl IntoView {
                                                                 <ActionForm action=change_role attr:class="inline">
                                                                     <input type="hidden" name="workspace_id" value=ws_id/>
                                                                     <input type="hidden" name="user_id" value=m.user_id/>
-                                                                    <SelectField form=format!("role-{}", m.user_id) name="role" label="Role" error=role_error options selected=m.role.as_str()/>
+                                                                    <SelectField form=format!("role-{}", m.user_id) name="role" label="Role" error=row_error(m.user_id) options selected=m.role.as_str()/>
                                                                     <button type="submit" class="small">"Change"</button>
                                                                 </ActionForm>
                                                             }.into_any()

@@ -9,6 +9,7 @@ pub mod csp;
 pub mod db;
 pub mod events;
 pub mod hub;
+pub mod kept;
 pub mod limiter;
 pub mod listing;
 pub mod live;

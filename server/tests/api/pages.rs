@@ -7,6 +7,7 @@ use crate::helpers::{TestApp, User};
 crate::on_both_backends!(
     pages_render_for_users_and_redirect_strangers,
     plain_form_posts_redirect_back_with_errors,
+    a_refused_form_without_javascript_comes_back_as_typed,
     an_edit_saved_without_javascript_returns_to_its_view,
     cross_site_posts_are_refused,
     health_check
@@ -155,6 +156,149 @@ async fn plain_form_posts_redirect_back_with_errors(app: TestApp) {
         "error shown after a no-JS post"
     );
     assert_eq!(app.expenses(&ann, ann.personal_ws).await["count"], 1);
+}
+
+/// The `Set-Cookie` of `name` in `res`, if any.
+fn set_cookie(res: &reqwest::Response, name: &str) -> Option<String> {
+    res.headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}
+
+/// The opening tag of the element with this `id` in `html`.
+fn tag<'h>(html: &'h str, id: &str) -> &'h str {
+    let at = html
+        .find(&format!(r#"id="{id}""#))
+        .unwrap_or_else(|| panic!("no element #{id}"));
+    let start = html[..at].rfind('<').unwrap();
+    &html[start..at + html[at..].find('>').unwrap() + 1]
+}
+
+/// The `<select>` with this `id`, options and all.
+fn select<'h>(html: &'h str, id: &str) -> &'h str {
+    let start = html.find(&format!(r#"id="{id}""#)).unwrap();
+    &html[start..start + html[start..].find("</select>").unwrap()]
+}
+
+async fn a_refused_form_without_javascript_comes_back_as_typed(app: TestApp) {
+    let ann = app.register("ann@example.com").await;
+    let page = format!("{}/w/{}", app.base, ann.personal_ws);
+    let ws = ann.personal_ws.to_string();
+    let form = [
+        ("workspace_id", ws.as_str()),
+        ("amount", "-4"),
+        ("currency", "USD"),
+        ("category", "Travel"),
+        ("description", r#"Tea & "cake", <typed>"#),
+        ("date", "2026-10-31"),
+    ];
+    let res = plain_post(&app, &ann, "expenses/create", &page, &form).await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let location = res.headers()[header::LOCATION].to_str().unwrap().to_owned();
+    let kept = set_cookie(&res, "ll_kept").expect("the refused form is kept");
+    assert!(
+        kept.contains("HttpOnly") && kept.contains("Max-Age=60"),
+        "{kept}"
+    );
+    let kept = kept.split(';').next().unwrap().to_owned();
+
+    let res = back_to(
+        &app,
+        &location,
+        &format!("ll_session={}; {kept}", ann.token),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let dropped = set_cookie(&res, "ll_kept").expect("the page drops the kept form");
+    assert!(
+        dropped.starts_with("ll_kept=;") && dropped.contains("Max-Age=0"),
+        "{dropped}"
+    );
+    let html = res.text().await.unwrap();
+    assert!(html.contains("The amount must be greater than zero."));
+    assert!(
+        tag(&html, "expense-amount").contains(r#"value="-4""#),
+        "{}",
+        tag(&html, "expense-amount")
+    );
+    assert!(tag(&html, "expense-date").contains(r#"value="2026-10-31""#));
+    let description = tag(&html, "expense-description");
+    assert!(
+        description.contains(r#"value="Tea &amp; &quot;cake&quot;, &lt;typed&gt;""#),
+        "typed text comes back escaped: {description}"
+    );
+    assert!(select(&html, "expense-currency").contains(r#"<option value="USD" selected"#));
+    assert!(select(&html, "expense-category").contains(r#"<option value="Travel" selected"#));
+    // Other forms on the page keep their own values (the earning form has an amount too).
+    assert!(!tag(&html, "earning-amount").contains("-4"));
+
+    // Shown once: without the cookie (the browser dropped it) the same URL shows the
+    // error over a fresh form; nothing was written.
+    let html = back_to(&app, &location, &format!("ll_session={}", ann.token))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("The amount must be greater than zero."));
+    assert!(!tag(&html, "expense-amount").contains("-4"));
+    assert_eq!(app.expenses(&ann, ann.personal_ws).await["count"], 0);
+
+    // A refused sign-up keeps the name and the address, never the password.
+    let res = app
+        .http
+        .post(format!("{}/api/auth/register", app.base))
+        .header(header::ACCEPT, "text/html")
+        .header(header::REFERER, format!("{}/register", app.base))
+        .form(&[
+            ("display_name", "Bea"),
+            ("email", "bea@example.com"),
+            ("password", "short-pw"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let location = res.headers()[header::LOCATION].to_str().unwrap().to_owned();
+    let kept = set_cookie(&res, "ll_kept").unwrap();
+    assert!(
+        !kept.contains("short-pw") && !kept.contains("password"),
+        "{kept}"
+    );
+    let kept = kept.split(';').next().unwrap().to_owned();
+    let html = back_to(&app, &location, &kept).await.text().await.unwrap();
+    assert!(tag(&html, "register-display_name").contains(r#"value="Bea""#));
+    assert!(tag(&html, "register-email").contains(r#"value="bea@example.com""#));
+    assert!(
+        !html.contains("short-pw"),
+        "{}",
+        tag(&html, "register-password")
+    );
+
+    // A request with JavaScript (JSON accepted) gets its error as JSON; no cookie.
+    let res = app
+        .http
+        .post(format!("{}/api/expenses/create", app.base))
+        .header(header::COOKIE, format!("ll_session={}", ann.token))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(set_cookie(&res, "ll_kept"), None);
+}
+
+/// GETs `location` (where a refused post redirected) as a browser sending `cookie`.
+async fn back_to(app: &TestApp, location: &str, cookie: &str) -> reqwest::Response {
+    app.http
+        .get(location)
+        .header(header::ACCEPT, "text/html")
+        .header(header::COOKIE, cookie)
+        .send()
+        .await
+        .unwrap()
 }
 
 async fn an_edit_saved_without_javascript_returns_to_its_view(app: TestApp) {
