@@ -283,7 +283,7 @@ async fn run(
     user: &SessionUser,
     claims: &Claims,
     conn: ConnId,
-    queue: &mut tokio::sync::mpsc::Receiver<Outbound>,
+    queue: &mut app::server::hub::queue::Receiver<Outbound>,
 ) -> Option<Ending> {
     let hub = &state.hub;
     let settings = state.live;

@@ -6,7 +6,7 @@ use std::{collections::HashSet, sync::Arc};
 
 use tokio::sync::mpsc;
 
-use super::{event_frame, EventOut, Frame, Hub, Outbound};
+use super::{event_frame, queue::TrySendError, EventOut, Frame, Hub, Outbound};
 use crate::{
     live::{access_change, AccessChange, EventKind, Stream},
     server::{db::Db, metrics::KindLabel, outbox},
@@ -29,8 +29,8 @@ impl Hub {
             };
             match conn.tx.try_send(Outbound::Event(out.clone())) {
                 Ok(()) => delivered += 1,
-                Err(mpsc::error::TrySendError::Full(_)) => overflowed.push(*id),
-                Err(mpsc::error::TrySendError::Closed(_)) => {}
+                Err(TrySendError::Full(_)) => overflowed.push(*id),
+                Err(TrySendError::Closed(_)) => {}
             }
         }
         let label = KindLabel { kind };
@@ -129,7 +129,7 @@ mod tests {
     use crate::model::ids::{UserId, WorkspaceId};
     use std::collections::HashMap;
 
-    /// Every idle socket's queue holds 32 of these (see `Outbound`).
+    /// A socket's queue holds up to `queue_len` of these (see `Outbound`).
     #[test]
     fn an_outbound_message_stays_small() {
         assert!(
@@ -158,25 +158,25 @@ mod tests {
         hub.fan_out(ws, 1, "expense:created", Frame::from_static("x"));
         assert!(matches!(
             rx_a.try_recv(),
-            Ok(Outbound::Event(e)) if e.seq == 1
+            Some(Outbound::Event(e)) if e.seq == 1
         ));
         assert!(matches!(
             rx_b.try_recv(),
-            Ok(Outbound::Event(e)) if e.seq == 1
+            Some(Outbound::Event(e)) if e.seq == 1
         ));
 
         hub.revoke(UserId(2), ws);
         hub.fan_out(ws, 2, "expense:created", Frame::from_static("y"));
         assert!(matches!(
             rx_a.try_recv(),
-            Ok(Outbound::Event(e)) if e.seq == 2
+            Some(Outbound::Event(e)) if e.seq == 2
         ));
         assert!(
-            matches!(rx_b.try_recv(), Ok(Outbound::Revoked { stream }) if stream == ws),
+            matches!(rx_b.try_recv(), Some(Outbound::Revoked { stream }) if stream == ws),
             "a revoked user is told so"
         );
         assert!(
-            rx_b.try_recv().is_err(),
+            rx_b.try_recv().is_none(),
             "a revoked user receives nothing more"
         );
 

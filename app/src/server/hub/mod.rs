@@ -33,12 +33,13 @@ use crate::live::{Envelope, Event, Stream};
 
 pub mod cluster;
 pub mod delivery;
+pub mod queue;
 
 pub type ConnId = u64;
 
-/// What the hub hands a connection. Kept to 24 bytes: tokio's bounded channel
-/// allocates its first block of 32 slots when a socket connects, so every idle socket
-/// pays 32 times this size (it was 56 bytes with the event inline).
+/// What the hub hands a connection (through its `queue`). Kept to 24 bytes: a burst
+/// queued for a slow socket holds up to `queue_len` of these (it was 56 bytes with the
+/// event inline).
 #[derive(Debug, Clone)]
 pub enum Outbound {
     /// One event, shared by every socket it goes to.
@@ -65,7 +66,7 @@ struct Conn {
     user_id: UserId,
     /// The sign-in its token belongs to (`Claims::sid`).
     session: u64,
-    tx: mpsc::Sender<Outbound>,
+    tx: queue::Sender<Outbound>,
     streams: HashSet<Stream>,
 }
 
@@ -151,9 +152,9 @@ impl Hub {
     }
 
     /// Registers a connection; its queue is the receiver returned.
-    pub fn connect(&self, user_id: UserId, session: u64) -> (ConnId, mpsc::Receiver<Outbound>) {
+    pub fn connect(&self, user_id: UserId, session: u64) -> (ConnId, queue::Receiver<Outbound>) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = mpsc::channel(self.queue_len);
+        let (tx, rx) = queue::queue(self.queue_len);
         self.lock().conns.insert(
             id,
             Conn {
