@@ -38,6 +38,7 @@ pub fn start(database_url: &str, name: &str) -> Instance {
         )
         .env("SIGNUP_LIMIT_PER_ADDRESS", "1000000")
         .env("LIVE_SOCKETS_PER_ADDRESS", "1000000")
+        .env("LIVE_SOCKETS_PER_USER", "1000000")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -70,8 +71,16 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 /// The numeric flags `--name value` on the command line, each starting at its default
 /// in `flags`; an unknown flag or a value that is not a number at least 1 stops the run.
-pub fn numeric_flags<const N: usize>(mut flags: [(&str, u64); N]) -> [u64; N] {
-    let mut it = std::env::args().skip(1);
+pub fn numeric_flags<const N: usize>(flags: [(&str, u64); N]) -> [u64; N] {
+    numeric_flags_of(std::env::args().skip(1), flags)
+}
+
+/// `numeric_flags` over `args` (the command line less the program's name).
+pub fn numeric_flags_of<const N: usize>(
+    args: impl IntoIterator<Item = String>,
+    mut flags: [(&str, u64); N],
+) -> [u64; N] {
+    let mut it = args.into_iter();
     while let Some(flag) = it.next() {
         if flag == "--bench" {
             continue;
