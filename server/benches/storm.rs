@@ -312,6 +312,13 @@ async fn main() {
     let ready = Arc::new(AtomicUsize::new(0));
     let killed_at = Arc::new(AtomicU64::new(0));
     let t0 = Instant::now();
+    // The survivors' own sockets run on a runtime (a thread) of their own, so that
+    // their latency is the servers', not this client's queue behind 10,000 reconnects.
+    let survivor_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
     let mut followers = Vec::new();
     for i in 0..total {
         let (token, ws) = users[i % a.users].clone();
@@ -326,7 +333,7 @@ async fn main() {
             then: survivor_bases.clone(),
             turn: i,
         };
-        followers.push(tokio::spawn(follow(
+        let follower = follow(
             board.clone(),
             i,
             token,
@@ -336,7 +343,12 @@ async fn main() {
             a.jitter,
             ready.clone(),
             killed_at.clone(),
-        )));
+        );
+        followers.push(if storm {
+            tokio::spawn(follower)
+        } else {
+            survivor_rt.spawn(follower)
+        });
         // Open them at a pace the set-up can take (no storm before the storm).
         if i % 200 == 199 {
             while ready.load(Ordering::Relaxed) + 100 < i {
@@ -515,6 +527,7 @@ async fn main() {
     for f in followers {
         f.abort();
     }
+    survivor_rt.shutdown_background();
     drop(survivors);
     conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
         .await
