@@ -126,11 +126,7 @@ async fn follow(
     loop {
         if attempt > 0 {
             let ceiling = (1000.0 * 2f64.powi(attempt.min(8) as i32)).min(5000.0);
-            let delay = if jitter {
-                rand_unit() * ceiling
-            } else {
-                0.0
-            };
+            let delay = if jitter { rand_unit() * ceiling } else { 0.0 };
             tokio::time::sleep(Duration::from_millis(delay as u64)).await;
         }
         let base = if subscribed_once || attempt > 0 {
@@ -162,7 +158,8 @@ async fn follow(
             log.seqs.last().copied().unwrap_or(log.start)
         };
         // The first subscription starts at the head (`after` = the head the set-up read).
-        let subscribe = json!({"type": "subscribe", "cursors": [{"stream": stream, "after": after}]});
+        let subscribe =
+            json!({"type": "subscribe", "cursors": [{"stream": stream, "after": after}]});
         if socket
             .send(Message::text(subscribe.to_string()))
             .await
@@ -414,7 +411,10 @@ async fn main() {
     let kill_ms = now_ms();
     killed_at.store(kill_ms as u64, Ordering::Relaxed);
     drop(victim); // SIGKILL, then reaped
-    println!("A killed (kill -9) {:.1} s after the writes began", a.before as f64);
+    println!(
+        "A killed (kill -9) {:.1} s after the writes began",
+        a.before as f64
+    );
     let deadline = Instant::now() + Duration::from_secs(a.after);
     let mut all_resumed_ms = None;
     while Instant::now() < deadline {
