@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 use sqlx::{Connection, Executor};
 use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
 
-use support::{now_ms, numeric_flags, percentile, start, PASSWORD};
+use support::{now_ms, numeric_flags, percentile, sign_up, start};
 
 struct Args {
     instances: usize,
@@ -66,31 +66,14 @@ async fn main() {
     let mut writers = Vec::new();
     for w in 0..a.writers {
         let base = &bases[w % bases.len()];
-        let res = http
-            .post(format!("{base}/api/auth/register"))
-            .form(&[
-                ("email", format!("writer{w}@example.com")),
-                ("display_name", format!("Writer {w}")),
-                ("password", PASSWORD.to_owned()),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert!(res.status().is_success(), "sign-up: {}", res.status());
-        let token = res.headers()["x-session-token"]
-            .to_str()
-            .unwrap()
-            .to_owned();
-        let list: Value = http
-            .post(format!("{base}/api/workspaces/list"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let ws = list[0]["id"].as_i64().unwrap();
+        let w = sign_up(
+            &http,
+            base,
+            &format!("writer{w}@example.com"),
+            &format!("Writer {w}"),
+        )
+        .await;
+        let (token, ws) = (w.token, w.workspace);
         writers.push((token, ws));
     }
 

@@ -19,7 +19,7 @@ use std::time::Instant;
 use serde_json::Value;
 use sqlx::{Connection, Executor};
 
-use support::{numeric_flags, percentile, start, PASSWORD};
+use support::{numeric_flags, percentile, sign_up, start};
 
 struct Args {
     rows: u64,
@@ -58,46 +58,14 @@ async fn run(backend: &str, database_url: &str, a: &Args) {
     let server = start(database_url, &format!("lists-{backend}"));
     let base = &server.base;
     let http = reqwest::Client::new();
-    let res = http
-        .post(format!("{base}/api/auth/register"))
-        .form(&[
-            ("email", "lists@example.com"),
-            ("display_name", "Lists"),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_success(), "sign-up: {}", res.status());
-    let token = res.headers()["x-session-token"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let me: Value = res.json().await.unwrap();
-    let list: Value = http
-        .post(format!("{base}/api/workspaces/list"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let ws = list[0]["id"].as_i64().unwrap();
+    let me = sign_up(&http, base, "lists@example.com", "Lists").await;
+    let (token, ws) = (me.token.clone(), me.workspace);
 
     let t = Instant::now();
     let mut db = sqlx::AnyConnection::connect(database_url).await.unwrap();
-    db.execute(
-        seed_sql(
-            backend == "postgres",
-            a.rows,
-            ws,
-            me["id"].as_i64().unwrap(),
-        )
-        .as_str(),
-    )
-    .await
-    .unwrap();
+    db.execute(seed_sql(backend == "postgres", a.rows, ws, me.user_id).as_str())
+        .await
+        .unwrap();
     if backend == "postgres" {
         // As autovacuum leaves a table at rest: statistics, and the visibility map that
         // lets the totals come off the covering index alone.

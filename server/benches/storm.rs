@@ -39,7 +39,7 @@ use serde_json::{json, Value};
 use sqlx::{Connection, Executor};
 use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
 
-use support::{now_ms, percentile, start, PASSWORD};
+use support::{now_ms, percentile, sign_up, start};
 
 struct Args {
     storm: usize,
@@ -248,31 +248,14 @@ async fn main() {
     let mut users = Vec::new();
     for u in 0..a.users {
         let base = &survivor_bases[u % 2];
-        let res = http
-            .post(format!("{base}/api/auth/register"))
-            .form(&[
-                ("email", format!("storm{u}@example.com")),
-                ("display_name", format!("Storm {u}")),
-                ("password", PASSWORD.to_owned()),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert!(res.status().is_success(), "sign-up: {}", res.status());
-        let token = res.headers()["x-session-token"]
-            .to_str()
-            .unwrap()
-            .to_owned();
-        let list: Value = http
-            .post(format!("{base}/api/workspaces/list"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        users.push((token, list[0]["id"].as_i64().unwrap()));
+        let user = sign_up(
+            &http,
+            base,
+            &format!("storm{u}@example.com"),
+            &format!("Storm {u}"),
+        )
+        .await;
+        users.push((user.token, user.workspace));
     }
     // Every socket starts at its stream's head now (sign-up wrote nothing to it since).
     let heads: Vec<i64> = {

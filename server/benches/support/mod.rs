@@ -55,6 +55,47 @@ pub fn start(database_url: &str, name: &str) -> Instance {
     Instance { child, base }
 }
 
+/// A user signed up through the API, with the personal workspace sign-up gives them.
+pub struct SignedUp {
+    pub token: String,
+    pub user_id: i64,
+    pub workspace: i64,
+}
+
+/// Signs `email` up on the server at `base` and finds their personal workspace.
+pub async fn sign_up(http: &reqwest::Client, base: &str, email: &str, name: &str) -> SignedUp {
+    let res = http
+        .post(format!("{base}/api/auth/register"))
+        .form(&[
+            ("email", email),
+            ("display_name", name),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "sign-up: {}", res.status());
+    let token = res.headers()["x-session-token"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let me: serde_json::Value = res.json().await.unwrap();
+    let list: serde_json::Value = http
+        .post(format!("{base}/api/workspaces/list"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    SignedUp {
+        token,
+        user_id: me["id"].as_i64().unwrap(),
+        workspace: list[0]["id"].as_i64().unwrap(),
+    }
+}
+
 pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
