@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 use sqlx::{Connection, Executor};
 use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
 
-use support::{now_ms, numeric_flags, percentile, sign_up, start};
+use support::{add_expense, now_ms, numeric_flags, percentile, sign_up, start};
 
 struct Args {
     instances: usize,
@@ -117,19 +117,7 @@ async fn main() {
             let (mut ok, mut failed, mut latencies) = (0u64, 0u64, Vec::new());
             while Instant::now() < deadline {
                 let asked = Instant::now();
-                let res = http
-                    .post(format!("{base}/api/expenses/create"))
-                    .bearer_auth(&token)
-                    .form(&[
-                        ("workspace_id", ws.to_string()),
-                        ("amount", "1.00".to_owned()),
-                        ("currency", "EUR".to_owned()),
-                        ("category", "Other".to_owned()),
-                        ("description", format!("bench {ok}")),
-                        ("date", "2026-12-01".to_owned()),
-                    ])
-                    .send()
-                    .await;
+                let res = add_expense(&http, &base, &token, ws, &format!("bench {ok}")).await;
                 match res {
                     Ok(r) if r.status().is_success() => {
                         ok += 1;

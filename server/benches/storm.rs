@@ -39,7 +39,7 @@ use serde_json::{json, Value};
 use sqlx::{Connection, Executor};
 use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
 
-use support::{now_ms, percentile, sign_up, start};
+use support::{add_expense, now_ms, percentile, sign_up, start};
 
 struct Args {
     storm: usize,
@@ -364,19 +364,7 @@ async fn main() {
                 let base = bases[n % 2].clone();
                 let (http, written, failed) = (http.clone(), written.clone(), failed.clone());
                 inflight.push(tokio::spawn(async move {
-                    let res = http
-                        .post(format!("{base}/api/expenses/create"))
-                        .bearer_auth(&token)
-                        .form(&[
-                            ("workspace_id", ws.to_string()),
-                            ("amount", "1.00".to_owned()),
-                            ("currency", "EUR".to_owned()),
-                            ("category", "Other".to_owned()),
-                            ("description", format!("storm {n}")),
-                            ("date", "2026-12-01".to_owned()),
-                        ])
-                        .send()
-                        .await;
+                    let res = add_expense(&http, &base, &token, ws, &format!("storm {n}")).await;
                     match res {
                         Ok(r) if r.status().is_success() => written.fetch_add(1, Ordering::Relaxed),
                         _ => failed.fetch_add(1, Ordering::Relaxed),

@@ -96,6 +96,28 @@ pub async fn sign_up(http: &reqwest::Client, base: &str, email: &str, name: &str
     }
 }
 
+/// Adds a 1.00 EUR expense to workspace `ws` as the user of `token`.
+pub async fn add_expense(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    ws: i64,
+    description: &str,
+) -> reqwest::Result<reqwest::Response> {
+    http.post(format!("{base}/api/expenses/create"))
+        .bearer_auth(token)
+        .form(&[
+            ("workspace_id", ws.to_string().as_str()),
+            ("amount", "1.00"),
+            ("currency", "EUR"),
+            ("category", "Other"),
+            ("description", description),
+            ("date", "2026-12-01"),
+        ])
+        .send()
+        .await
+}
+
 pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
