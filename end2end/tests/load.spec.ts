@@ -12,7 +12,13 @@ import { hydrated, newUserPage } from './helpers';
 // client stopped URL-encoding views and cloning events, and the zone became a cookie.
 // Issue 15 (2026-12-03): 450,167 B with notification choices, accounts, undo and quick
 // entry; their page script (`/enhance.js`, about 2 KB) loads after hydration.
-const FIRST_LOAD_BUDGET_KIB = 440;
+// 441 KiB since 2026-12-04, for noise, not for code: the client's code did not change
+// (every change since was server-only), yet its brotli file went from 435,321 to 435,747
+// bytes, because the same code compresses a few hundred bytes larger or smaller as line
+// numbers and symbol order shift (node's brotli at quality 11 on both builds' optimised
+// modules: 434,831 before, 434,549 after). A guard whose margin is below that noise
+// fails at random; this one has about 800 B.
+const FIRST_LOAD_BUDGET_KIB = 441;
 
 /** Records, per request, the URL and the bytes that came over the network. */
 function recordNetwork(cdp: CDPSession) {
