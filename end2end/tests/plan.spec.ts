@@ -77,12 +77,18 @@ test('a goal reaches a milestone and completion, seen live with a celebration', 
   // The mate puts in the rest: achieved, celebrated in both browsers.
   await mateGoal.getByLabel('Amount to add to New laptop').fill('140');
   await mateGoal.getByRole('button', { name: 'Add money' }).click();
+  // Both pages' toasts first, at once: a toast lives 6 s, and checking one page after
+  // the other's rows could outlast the second page's toast on a busy machine.
+  await Promise.all(
+    [p, m].map((page) =>
+      expect(page.getByTestId('toast').filter({ hasText: 'Goal achieved in Goal Team: New laptop' })).toBeVisible(),
+    ),
+  );
   for (const page of [p, m]) {
     const row = page.getByTestId('goal-row').filter({ hasText: 'New laptop' });
     await expect(row).toHaveAttribute('data-achieved', 'true');
     await expect(row.getByTestId('goal-percent')).toHaveText('100 %');
     await expect(page.getByTestId('goal-celebration')).toContainText('Goal achieved: New laptop');
-    await expect(page.getByTestId('toast').filter({ hasText: 'Goal achieved in Goal Team: New laptop' })).toBeVisible();
   }
   await expect(mateGoal.locator('[data-testid=milestone][data-reached=true]')).toHaveCount(4);
 
