@@ -38,10 +38,30 @@ export async function hydrated(page: Page, timeout = 30_000) {
     });
   } catch (e) {
     const state = await page
-      .evaluate(() => ({
+      .evaluate(async () => ({
         url: location.href,
         readyState: document.readyState,
+        visibility: document.visibilityState,
         moduleRan: typeof (window as any).__hydrateIsland === 'function',
+        // Leptos' island script starts from a requestIdleCallback: does one fire now?
+        idleFires: await Promise.race([
+          new Promise((r) => requestIdleCallback(() => r(true))),
+          new Promise((r) => setTimeout(() => r(false), 2000)),
+        ]),
+        // …and does importing the client's module resolve now?
+        importResolves: await Promise.race([
+          import(
+            (document.querySelector('link[rel=modulepreload]') as HTMLLinkElement | null)?.href ?? '/none.js'
+          ).then(
+            () => true,
+            (e) => `rejected: ${e}`,
+          ),
+          new Promise((r) => setTimeout(() => r(false), 3000)),
+        ]),
+        frameFires: await Promise.race([
+          new Promise((r) => requestAnimationFrame(() => r(true))),
+          new Promise((r) => setTimeout(() => r(false), 2000)),
+        ]),
         pkg: performance
           .getEntriesByType('resource')
           .filter((r) => r.name.includes('/pkg/'))

@@ -49,3 +49,23 @@ test('a socket that stops answering is given up within a ping interval', async (
   await expect(status).toHaveAttribute('data-status', 'live', { timeout: 15_000 });
   await context.close();
 });
+
+test('a page whose client module failed to load fetches it once more and still hydrates', async ({ browser }) => {
+  const { context, page } = await newUserPage(browser, 'Refetched');
+  const dashboard = page.url();
+  // Every fetch of the client's JS module fails, as it did now and then in this suite
+  // ("Failed to fetch dynamically imported module"), except the one retry.
+  const asked: string[] = [];
+  await page.route(/\/pkg\/[^/]+\.js(\?.*)?$/, (route) => {
+    const url = route.request().url();
+    asked.push(url.includes('?retry') ? 'retry' : 'first');
+    return url.includes('?retry') ? route.continue() : route.abort('failed');
+  });
+  await page.goto(dashboard);
+  await hydrated(page);
+  expect(asked).toContain('first');
+  expect(asked.filter((a) => a === 'retry')).toHaveLength(1);
+  // Hydrated for real: the islands are live and follow the workspace.
+  await expect(page.getByTestId('live-status')).toHaveAttribute('data-status', 'live');
+  await context.close();
+});

@@ -413,6 +413,34 @@ fn settle(settled: Box<dyn Fn() -> Option<bool> + Send + Sync>, selector: &'stat
     });
 }
 
+/// A second try at loading the client when the browser failed to fetch its module.
+///
+/// Leptos' island script imports the JS module once, on idle, and nothing catches a
+/// failure; a page whose fetch of that module failed then never hydrates (Chromium
+/// caches the failure in the document's module map, so importing the same URL fails
+/// again). Seen in the end-to-end suite about once in 25 runs of a test that moves
+/// between pages quickly (a dynamic import rejected with "Failed to fetch dynamically
+/// imported module", on a page whose `/pkg` files had all been fetched). So: if a
+/// promise is rejected unhandled before the module ran (`__hydrateIsland` is set by
+/// Leptos' script once the import resolved; nothing else on the page rejects before
+/// that), import it once more under another URL, initialise the WASM from the
+/// preloaded file and hydrate every island in document order, as Leptos' script does
+/// (no island of this app takes children). Server-rendered, nonce'd; no WASM.
+#[component]
+pub fn HydrationRetry() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        const RETRY: &str = "addEventListener('unhandledrejection',function(){\
+if(window.__hydrateIsland||window.__llRetry)return;window.__llRetry=1;\
+var h=function(s){return document.querySelector(s).href};\
+import(h('link[rel=modulepreload]')+'?retry').then(function(x){\
+return x.default({module_or_path:h('link[href$=\".wasm\"]')}).then(function(){x.hydrate();\
+var a=document.querySelectorAll('leptos-island'),i=0;(function n(){for(;i<a.length;){\
+var e=a[i++],f=x[e.dataset.component],p=f&&f(e);if(p&&p.then)return p.then(n)}})()})})})";
+        view! { <script nonce=leptos::nonce::use_nonce() inner_html=RETRY></script> }
+    }
+}
+
 /// Loads `/enhance.js` (`public/enhance.js`) once the page's islands have hydrated: the
 /// other half of [`reset_on_success`] (quick entry: buttons wait for the answer, only
 /// the values still as sent are cleared), the dashboard's undo bar and "Select all".
