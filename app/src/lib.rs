@@ -32,7 +32,9 @@ use leptos_router::{
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
-    server::csp::protect_page(&options);
+    let policy = server::csp::protect_page(&options);
+    #[cfg(not(feature = "ssr"))]
+    let policy: Option<String> = None;
     // In the document's head, outside what hydrates: its name carries a content hash.
     #[cfg(feature = "ssr")]
     let stylesheet = server::assets::stylesheet_href(&options);
@@ -43,6 +45,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         <html lang="en">
             <head>
                 <meta charset="utf-8"/>
+                {policy.map(|p| view! { <meta http-equiv="Content-Security-Policy" content=p/> })}
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options islands=true/>

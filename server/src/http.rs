@@ -153,11 +153,21 @@ async fn security_headers(State(https): State<bool>, req: Request, next: Next) -
         "cross-origin-opener-policy",
         HeaderValue::from_static("same-origin"),
     );
+    let is_page = h
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
     if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
-        h.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(NON_PAGE_POLICY),
-        );
+        if is_page {
+            // A page's policy names its nonce; the page carries it in a `<meta>` as well
+            // (`app::server::csp::protect_page`). The non-page policy here would block
+            // the page's own scripts.
+            tracing::warn!("a page went out without its Content-Security-Policy header");
+        } else {
+            h.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(NON_PAGE_POLICY),
+            );
+        }
     }
     res
 }
