@@ -416,16 +416,16 @@ fn settle(settled: Box<dyn Fn() -> Option<bool> + Send + Sync>, selector: &'stat
 /// A second try at loading the client when the browser failed to fetch its module.
 ///
 /// Leptos' island script imports the JS module once, on idle, and nothing catches a
-/// failure; a page whose fetch of that module failed then never hydrates (Chromium
-/// caches the failure in the document's module map, so importing the same URL fails
-/// again). Seen in the end-to-end suite about once in 25 runs of a test that moves
-/// between pages quickly (a dynamic import rejected with "Failed to fetch dynamically
-/// imported module", on a page whose `/pkg` files had all been fetched). So: if a
-/// promise is rejected unhandled before the module ran (`__hydrateIsland` is set by
-/// Leptos' script once the import resolved; nothing else on the page rejects before
-/// that), import it once more under another URL, initialise the WASM from the
-/// preloaded file and hydrate every island in document order, as Leptos' script does
-/// (no island of this app takes children). Server-rendered, nonce'd; no WASM.
+/// failure; a page whose fetch of that module failed (a network blip, a cancelled
+/// request) never hydrates, and Chromium caches the failure in the document's module
+/// map, so importing the same URL fails again. So: if a promise is rejected unhandled
+/// before the module ran (`__hydrateIsland` is set by Leptos' script once the import
+/// resolved; nothing else on the page rejects before that), import it once more under
+/// another URL, initialise the WASM from the preloaded file and hydrate every island
+/// in document order, as Leptos' script does (no island of this app takes children).
+/// Server-rendered, nonce'd; no WASM. (Found while chasing pages that did not hydrate
+/// in the end-to-end suite; their cause was a missing policy header, see
+/// `server::csp::protect_page`, which this does not cover: the retry is refused too.)
 #[component]
 pub fn HydrationRetry() -> impl IntoView {
     #[cfg(feature = "ssr")]
