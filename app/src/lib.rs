@@ -52,6 +52,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <pages::common::HydrationRetry/>
                 <link rel="stylesheet" id="leptos" href=stylesheet/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                // Without JavaScript nothing is followed live: no indicator then.
+                <noscript><link rel="stylesheet" href="/noscript.css"/></noscript>
                 <MetaTags/>
             </head>
             <body>

@@ -67,6 +67,8 @@ test('forms work before the WASM has loaded', async ({ browser }) => {
   await page.locator('#expense-category').selectOption('Travel');
   await page.getByRole('button', { name: 'Add expense' }).click();
   await expect(page.locator('#expense-amount-error')).toHaveText('The amount must be greater than zero.');
+  // Nothing is followed live without JavaScript, and the page does not pretend it is.
+  await expect(page.getByTestId('live-status')).toBeHidden();
   // The refused form comes back as it was typed.
   await expect(page.locator('#expense-amount')).toHaveValue('-4');
   await expect(page.locator('#expense-description')).toHaveValue('Typed before the error');
