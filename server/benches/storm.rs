@@ -207,6 +207,21 @@ async fn follow(
     }
 }
 
+/// The head (last seq) of each user's workspace stream, in the order of `users`.
+async fn heads_of(database_url: &str, users: &[(String, i64)]) -> Vec<i64> {
+    let mut db = sqlx::PgConnection::connect(database_url).await.unwrap();
+    let mut heads = Vec::with_capacity(users.len());
+    for (_, ws) in users {
+        let head: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM events WHERE stream = $1")
+            .bind(format!("ws:{ws}"))
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+        heads.push(head.unwrap_or(0));
+    }
+    heads
+}
+
 /// A number in [0, 1) from the thread's generator (no crate needed for a jitter).
 fn rand_unit() -> f64 {
     use std::{
@@ -258,20 +273,7 @@ async fn main() {
         users.push((user.token, user.workspace));
     }
     // Every socket starts at its stream's head now (sign-up wrote nothing to it since).
-    let heads: Vec<i64> = {
-        let mut db = sqlx::PgConnection::connect(&database_url).await.unwrap();
-        let mut heads = Vec::new();
-        for (_, ws) in &users {
-            let head: Option<i64> =
-                sqlx::query_scalar("SELECT MAX(seq) FROM events WHERE stream = $1")
-                    .bind(format!("ws:{ws}"))
-                    .fetch_one(&mut db)
-                    .await
-                    .unwrap();
-            heads.push(head.unwrap_or(0));
-        }
-        heads
-    };
+    let heads = heads_of(&database_url, &users).await;
 
     let total = a.storm + a.survivors;
     let board = Arc::new(Board {
@@ -398,20 +400,10 @@ async fn main() {
     writer.await.unwrap();
 
     // Every follower must reach its stream's head; then compare.
-    let mut db = sqlx::PgConnection::connect(&database_url).await.unwrap();
-    let mut final_heads = HashMap::new();
-    for (_, ws) in &users {
-        let head: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM events WHERE stream = $1")
-            .bind(format!("ws:{ws}"))
-            .fetch_one(&mut db)
-            .await
-            .unwrap();
-        final_heads.insert(*ws, head.unwrap_or(0));
-    }
+    let final_heads = heads_of(&database_url, &users).await;
     let caught_up = |i: usize| {
-        let ws = users[i % a.users].1;
         let log = board.logs[i].lock().unwrap();
-        log.seqs.last().copied().unwrap_or(log.start) >= final_heads[&ws]
+        log.seqs.last().copied().unwrap_or(log.start) >= final_heads[i % a.users]
     };
     let settle = Instant::now() + Duration::from_secs(30);
     while !(0..total).all(caught_up) && Instant::now() < settle {
@@ -419,8 +411,7 @@ async fn main() {
     }
     let (mut missing, mut duplicate, mut disorder, mut behind) = (0u64, 0u64, 0u64, 0u64);
     for i in 0..total {
-        let ws = users[i % a.users].1;
-        let head = final_heads[&ws];
+        let head = final_heads[i % a.users];
         let log = board.logs[i].lock().unwrap();
         let mut seen = std::collections::HashSet::new();
         let mut last = log.start;
