@@ -10,6 +10,17 @@ use leptos::prelude::use_context;
 /// The policy for a page whose inline scripts carry `nonce`. `reload` adds the
 /// development auto-reload socket (`cargo leptos watch`).
 pub fn policy(nonce: &str, reload: Option<u32>) -> String {
+    directives(nonce, reload, "frame-ancestors 'none'; ")
+}
+
+/// The same policy as a `<meta http-equiv>` in the page's head may carry it: all but
+/// `frame-ancestors`, which a browser ignores there (with a console error);
+/// `X-Frame-Options: DENY` still refuses framing.
+pub fn meta_policy(nonce: &str, reload: Option<u32>) -> String {
+    directives(nonce, reload, "")
+}
+
+fn directives(nonce: &str, reload: Option<u32>, frame_ancestors: &str) -> String {
     // Style sheets, fonts and connections (the live socket included) fall back to
     // `default-src 'self'`; only what differs from it is spelled out.
     let reload = reload
@@ -18,15 +29,8 @@ pub fn policy(nonce: &str, reload: Option<u32>) -> String {
     format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
          style-src-attr 'unsafe-inline'; img-src 'self' data:; {reload}object-src 'none'; \
-         base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+         base-uri 'none'; {frame_ancestors}form-action 'self'"
     )
-}
-
-/// The same policy as a `<meta http-equiv>` in the page's head may carry it: all but
-/// `frame-ancestors`, which a browser ignores there (with a console error);
-/// `X-Frame-Options: DENY` still refuses framing.
-pub fn meta_policy(nonce: &str, reload: Option<u32>) -> String {
-    policy(nonce, reload).replace(" frame-ancestors 'none';", "")
 }
 
 /// Gives this render a nonce and sends the policy naming it; returns the policy for the
@@ -53,4 +57,19 @@ pub fn protect_page(options: &leptos::config::LeptosOptions) -> Option<String> {
         }
     }
     Some(meta_policy(&nonce, reload))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_meta_policy_is_the_header_policy_without_frame_ancestors() {
+        let header = policy("n0nce", Some(3001));
+        let meta = meta_policy("n0nce", Some(3001));
+        assert!(header.contains("frame-ancestors 'none'; "), "{header}");
+        assert!(!meta.contains("frame-ancestors"), "{meta}");
+        assert_eq!(header.replace("frame-ancestors 'none'; ", ""), meta);
+        assert!(meta.contains("'nonce-n0nce'") && meta.contains("ws://127.0.0.1:3001"));
+    }
 }
