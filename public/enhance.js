@@ -2,15 +2,21 @@
 // hydrated (`app::pages::common::Enhance`): nothing here is needed to see or use a page,
 // so none of it weighs on the first load. Plain script, no build step.
 //
-// Quick entry: a form marked `data-keep-typing` (by `reset_on_success` in the island)
-// has its submit buttons disabled while its request runs; when the island says the
-// request succeeded (`ll-sent` on the form), only the fields still holding what was
-// sent are cleared, so what was typed meanwhile stays; after `ll-failed` nothing is.
+// The WASM client's form enhancer (`app::pages::forms`) posts every form marked
+// `data-enhance` and says how it went with an event on the form: `ll-sent` (its
+// `detail` the server's answer, JSON) or `ll-failed`.
+//
+// Quick entry: a form marked `data-keep-typing` has its submit buttons disabled while
+// its request runs; after `ll-sent` only the fields still holding what was sent are
+// cleared, so what was typed meanwhile stays; after `ll-failed` nothing is.
 //
 // Undo: a delete form of the expenses or earnings list (`/api/expenses/delete`,
-// `…/delete-many`, `/api/earnings/delete`) has its ids noted when it is submitted; when the island says the deletion succeeded
-// (`ll-sent` on `[data-testid=undo-bar]`), the bar offers "Undo" for 10 s, which posts
-// the ids to `/api/expenses/restore` (or the id to `/api/earnings/restore`). "Select all" is added to each bulk-delete form.
+// `…/delete-many`, `/api/earnings/delete`) has its ids noted when it is submitted; after
+// its `ll-sent` the bar offers "Undo" for 10 s, which posts the ids to
+// `/api/expenses/restore` (or the id to `/api/earnings/restore`). "Select all" is added
+// to each bulk-delete form.
+//
+// Sent: the team page's notice form says how many members were told.
 (function () {
   var d = document;
   window.__liveledgerEnhanced = true;
@@ -45,6 +51,13 @@
     if (e.target.elements) buttons(e.target, false);
   }, true);
 
+  // --- Sent ---------------------------------------------------------------------------
+  d.addEventListener('ll-sent', function (e) {
+    var out = e.target.querySelector && e.target.querySelector('[data-testid=send-result]');
+    var n = Number(e.detail);
+    if (out && e.detail !== '' && n >= 0) out.textContent = 'Sent to ' + n + (n === 1 ? ' member.' : ' members.');
+  }, true);
+
   // --- Undo and select all -----------------------------------------------------------
   var bar = d.querySelector('[data-testid=undo-bar]');
   if (!bar) return;
@@ -67,16 +80,19 @@
     var data = new FormData(form);
     var ids = [];
     data.forEach(function (v, k) { if (k === 'id' || k.indexOf('ids[') === 0) ids.push(v); });
-    sent = { kind: kind[1], ws: data.get('workspace_id'), ids: ids };
+    var mine = { kind: kind[1], ws: data.get('workspace_id'), ids: ids };
+    sent = mine;
+    // On the form itself: the live event that removes the row (and the form with it)
+    // may come before the answer, and an event on a removed form reaches no ancestor.
+    form.addEventListener('ll-sent', function () {
+      if (sent !== mine) return;
+      shown = mine;
+      sent = null;
+      var what = shown.kind === 'earnings' ? 'Earning' : 'Expense';
+      show(shown.ids.length === 1 ? what + ' deleted.' : shown.ids.length + ' expenses deleted.', true);
+    }, { once: true });
+    form.addEventListener('ll-failed', function () { if (sent === mine) sent = null; }, { once: true });
   }, true);
-  bar.addEventListener('ll-sent', function () {
-    if (!sent) return;
-    shown = sent;
-    sent = null;
-    var what = shown.kind === 'earnings' ? 'Earning' : 'Expense';
-    show(shown.ids.length === 1 ? what + ' deleted.' : shown.ids.length + ' expenses deleted.', true);
-  });
-  bar.addEventListener('ll-failed', function () { sent = null; });
   undo.addEventListener('click', function () {
     var p = shown;
     shown = null;

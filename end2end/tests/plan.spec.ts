@@ -64,11 +64,20 @@ test('a goal reaches a milestone and completion, seen live with a celebration', 
   await expect(mateGoal.getByTestId('goal-percent')).toHaveText('0 %');
   await expect(mateGoal.getByTestId('milestone')).toHaveCount(4);
 
-  // 60 of 200: the 25 % milestone, for the mate too.
+  // A contribution the server refuses: its error shows above the goals (the row's form
+  // has no place of its own), nothing is written, and what was typed stays.
   const ownerGoal = p.getByTestId('goal-row').filter({ hasText: 'New laptop' });
+  await ownerGoal.getByLabel('Amount to add to New laptop').fill('ten');
+  await ownerGoal.getByRole('button', { name: 'Add money' }).click();
+  await expect(p.locator('#goals-error')).not.toBeEmpty();
+  await expect(ownerGoal.getByLabel('Amount to add to New laptop')).toHaveValue('ten');
+  await expect(ownerGoal.getByTestId('goal-percent')).toHaveText('0 %');
+
+  // 60 of 200: the 25 % milestone, for the mate too; the error above is gone.
   await ownerGoal.getByLabel('Amount to add to New laptop').fill('60');
   await ownerGoal.getByRole('button', { name: 'Add money' }).click();
   await expect(mateGoal.getByTestId('goal-percent')).toHaveText('30 %');
+  await expect(p.locator('#goals-error')).toBeEmpty();
   await expect(mateGoal.getByTestId('milestone').nth(0)).toHaveAttribute('data-reached', 'true');
   await expect(mateGoal.getByTestId('milestone').nth(1)).toHaveAttribute('data-reached', 'false');
   await expect(m.getByTestId('toast').filter({ hasText: 'New laptop: 25 % reached' })).toBeVisible();

@@ -1,13 +1,14 @@
 //! The WASM entry point: hydrates the islands (`#[island]` components of the shared `app`
 //! crate) of the page the server rendered; the rest of the page stays plain HTML.
 
-// Links `app` into the module although nothing here names it: its islands are exported
-// to the page's hydration script from there.
-use app as _;
+// Linking `app` in also exports its islands to the page's hydration script.
+use app::pages::forms;
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
+    // Every form that writes posts through one listener (see `app::pages::forms`).
+    forms::enhance();
     leptos::mount::hydrate_islands();
     // Lets end-to-end tests wait for interactivity instead of sleeping. Leptos' island
     // script calls this first and then walks the page hydrating each island, awaiting

@@ -23,8 +23,6 @@ fn AccountView() -> impl IntoView {
     let password = ServerAction::<ChangePassword>::new();
     let delete = ServerAction::<DeleteAccount>::new();
     let data = Resource::new(|| (), |_| account_summary());
-    let password_error = action_error(password.value());
-    let delete_error = action_error(delete.value());
     // After the post (in place with JavaScript; without, the server's redirect says so).
     let query = leptos_router::hooks::use_query_map();
     let changed = move || {
@@ -38,6 +36,8 @@ fn AccountView() -> impl IntoView {
             <h1>"Your account"</h1>
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
+                    let password_error = action_error(password.value());
+                    let delete_error = action_error(delete.value());
                     match data.await {
                         Ok(AccountOverview { email, display_name, teams }) => view! {
                             <p>{display_name} " · " <span data-testid="account-email">{email}</span></p>
@@ -45,9 +45,9 @@ fn AccountView() -> impl IntoView {
                                 <h2 id="password-heading">"Password"</h2>
                                 <p>"Changing it signs you out everywhere else at once; this browser stays signed in."</p>
                                 <ActionForm action=password>
-                                    <FormError error=password_error/>
+                                    <FormError error=password_error.clone()/>
                                     <Field form="password" name="current_password" label="Current password" kind="password"
-                                        error=password_error required=true autocomplete="current-password"/>
+                                        error=password_error.clone() required=true autocomplete="current-password"/>
                                     <Field form="password" name="new_password" label="New password (at least 10 characters)" kind="password"
                                         error=password_error required=true autocomplete="new-password"/>
                                     <button type="submit">"Change password"</button>
@@ -83,15 +83,15 @@ fn AccountView() -> impl IntoView {
                                     </ul>
                                 })}
                                 <ActionForm action=delete attr:class="danger-zone">
-                                    <FormError error=delete_error/>
+                                    <FormError error=delete_error.clone()/>
                                     <Field form="delete-account" name="password" label="Your password" kind="password"
-                                        error=delete_error required=true autocomplete="current-password"/>
+                                        error=delete_error.clone() required=true autocomplete="current-password"/>
                                     <label>
                                         <input type="checkbox" name="confirm" value="delete" required/>
                                         " Delete my account and my data, for good"
                                     </label>
                                     <p class="field-error" role="alert">
-                                        {move || delete_error.with(|e| e.as_ref().and_then(|e| e.field_message("confirm")))}
+                                        {delete_error.and_then(|e| e.field_message("confirm"))}
                                     </p>
                                     <button type="submit" class="danger">"Delete account"</button>
                                 </ActionForm>

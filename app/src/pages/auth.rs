@@ -4,7 +4,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::common::{action_error, BrowserZone, Field, FormError};
+use leptos::server_fn::ServerFn;
+
+use super::common::{BrowserZone, Field, FormError};
+use super::forms::{refused, PostForm};
 use crate::auth::{Login, Register};
 
 fn next_param() -> String {
@@ -33,20 +36,20 @@ pub fn LoginPage() -> impl IntoView {
     }
 }
 
-/// An island, so that a refused attempt keeps what was typed (the page stays); without
-/// JavaScript the form posts and comes back with the error.
-#[island]
+/// Rendered by the server only. In the browser the form enhancer posts it, so a
+/// refused attempt keeps what was typed (the page stays) and a success follows the
+/// server's redirect; without JavaScript the form posts and comes back with the error.
+#[component]
 fn LoginForm(next: String) -> impl IntoView {
-    let login = ServerAction::<Login>::new();
-    let error = action_error(login.value());
+    let error = refused(Login::PATH);
     view! {
-        <ActionForm action=login>
-            <FormError error/>
+        <PostForm action=Login::PATH keep_typing=true>
+            <FormError error=error.clone()/>
             <input type="hidden" name="next" value=next/>
-            <Field form="login" name="email" label="Email" kind="email" error required=true autocomplete="username"/>
+            <Field form="login" name="email" label="Email" kind="email" error=error.clone() required=true autocomplete="username"/>
             <Field form="login" name="password" label="Password" kind="password" error required=true autocomplete="current-password"/>
-            <button type="submit" class="primary" disabled=move || login.pending().get()>"Log in"</button>
-        </ActionForm>
+            <button type="submit" class="primary">"Log in"</button>
+        </PostForm>
     }
 }
 
@@ -74,19 +77,18 @@ pub fn RegisterPage() -> impl IntoView {
     }
 }
 
-/// An island, like `LoginForm`.
-#[island]
+/// Like `LoginForm`.
+#[component]
 fn RegisterForm(next: String) -> impl IntoView {
-    let register = ServerAction::<Register>::new();
-    let error = action_error(register.value());
+    let error = refused(Register::PATH);
     view! {
-        <ActionForm action=register>
-            <FormError error/>
+        <PostForm action=Register::PATH keep_typing=true>
+            <FormError error=error.clone()/>
             <input type="hidden" name="next" value=next/>
-            <Field form="register" name="display_name" label="Your name" error required=true autocomplete="name" maxlength=80/>
-            <Field form="register" name="email" label="Email" kind="email" error required=true autocomplete="email"/>
+            <Field form="register" name="display_name" label="Your name" error=error.clone() required=true autocomplete="name" maxlength=80/>
+            <Field form="register" name="email" label="Email" kind="email" error=error.clone() required=true autocomplete="email"/>
             <Field form="register" name="password" label="Password (at least 10 characters)" kind="password" error required=true autocomplete="new-password"/>
-            <button type="submit" class="primary" disabled=move || register.pending().get()>"Create account"</button>
-        </ActionForm>
+            <button type="submit" class="primary">"Create account"</button>
+        </PostForm>
     }
 }

@@ -89,37 +89,38 @@ pub fn TopBar() -> impl IntoView {
     }
 }
 
-/// The error of an action's last run, if any.
-pub fn action_error<T, V>(value: V) -> Signal<Option<AppError>>
+/// The error of an action's last run, read once as the page renders. For the forms
+/// that only the server renders (an `ActionForm` outside any island): their action
+/// only ever has the error of a refused plain post, which the server reads from the URL.
+pub fn action_error<T, V>(value: V) -> Option<AppError>
 where
     T: 'static,
-    V: With<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+    V: WithUntracked<Value = Option<Result<T, AppError>>>,
 {
-    Signal::derive(move || value.with(|v| v.as_ref().and_then(|r| r.as_ref().err().cloned())))
+    value.with_untracked(|v| v.as_ref().and_then(|r| r.as_ref().err().cloned()))
 }
 
-/// The message under a field, announced to screen readers.
+/// The message under a field, announced to screen readers. Written by the server (the
+/// error of a refused post without JavaScript) and after that by the form enhancer
+/// (`super::forms`), which finds it by `data-field`.
 #[component]
-pub fn FieldError(
-    error: Signal<Option<AppError>>,
-    field: &'static str,
-    id: String,
+pub fn FieldError(error: Option<AppError>, field: &'static str, id: String) -> impl IntoView {
+    let message = error.and_then(|e| e.field_message(field));
+    view! { <p class="field-error" id=id role="alert" data-field=field>{message}</p> }
+}
+
+/// An error that belongs to no single field, shown above the form. With `id`, the
+/// place of the errors of the forms that name it in `data-error-in` (a list's row
+/// forms, which have no message of their own): there every error shows, whole.
+#[component]
+pub fn FormError(
+    error: Option<AppError>,
+    #[prop(optional)] id: Option<&'static str>,
 ) -> impl IntoView {
-    view! {
-        <p class="field-error" id=id role="alert">
-            {move || error.with(|e| e.as_ref().and_then(|e| e.field_message(field)))}
-        </p>
-    }
-}
-
-/// An error that belongs to no single field, shown above the form.
-#[component]
-pub fn FormError(error: Signal<Option<AppError>>) -> impl IntoView {
-    view! {
-        <p class="form-error" role="alert">
-            {move || error.with(|e| e.as_ref().filter(|e| !e.is_field_error()).map(|e| e.to_string()))}
-        </p>
-    }
+    let message = error
+        .filter(|e| id.is_some() || !e.is_field_error())
+        .map(|e| e.to_string());
+    view! { <p class="form-error" role="alert" id=id>{message}</p> }
 }
 
 /// What was typed into field `name` of a form the server refused when posted without
@@ -127,9 +128,9 @@ pub fn FormError(error: Signal<Option<AppError>>) -> impl IntoView {
 /// Rendered on the server only: hydration leaves a static attribute as the server
 /// wrote it, so the client needs none of this.
 #[cfg(feature = "ssr")]
-fn kept(error: Signal<Option<AppError>>, name: &str) -> Option<String> {
+fn kept(error: &Option<AppError>, name: &str) -> Option<String> {
     error
-        .with_untracked(Option::is_some)
+        .is_some()
         .then(|| crate::server::kept::value(name))
         .flatten()
 }
@@ -143,7 +144,7 @@ pub fn Field(
     form: String,
     name: &'static str,
     label: &'static str,
-    error: Signal<Option<AppError>>,
+    error: Option<AppError>,
     #[prop(default = "text")] kind: &'static str,
     #[prop(into, optional)] value: String,
     #[prop(optional)] required: bool,
@@ -152,14 +153,13 @@ pub fn Field(
     #[prop(optional)] maxlength: Option<usize>,
 ) -> impl IntoView {
     #[cfg(feature = "ssr")]
-    let value = kept(error, name).unwrap_or(value);
+    let value = kept(&error, name).unwrap_or(value);
     let id = format!("{form}-{name}");
     let err_id = format!("{id}-error");
-    let invalid = move || {
-        error
-            .with(|e| e.as_ref().is_some_and(|e| e.field_message(name).is_some()))
-            .to_string()
-    };
+    let invalid = error
+        .as_ref()
+        .is_some_and(|e| e.field_message(name).is_some())
+        .to_string();
     view! {
         <div class="field">
             <label for=id.clone()>{label}</label>
@@ -204,12 +204,12 @@ pub fn SelectField(
     #[prop(into)] form: String,
     name: &'static str,
     label: &'static str,
-    error: Signal<Option<AppError>>,
+    error: Option<AppError>,
     options: Vec<(String, String)>,
     #[prop(into)] selected: String,
 ) -> impl IntoView {
     #[cfg(feature = "ssr")]
-    let selected = kept(error, name).unwrap_or(selected);
+    let selected = kept(&error, name).unwrap_or(selected);
     let id = format!("{form}-{name}");
     let err_id = format!("{id}-error");
     view! {
@@ -299,10 +299,10 @@ pub fn currency_options() -> Vec<(String, String)> {
 /// Keeps `list` (a snapshot of workspace `ws`) following the workspace stream: each
 /// burst of events is applied in place in one update; a gap, an event it cannot apply
 /// exactly, or a resync loads it afresh with `load`, which is given how many rows to
-/// load (as many as are shown, at least a page; lists without pages ignore it). `own_writes` changes after each of
-/// this tab's own writes: while the socket is live their events arrive within
-/// milliseconds, otherwise (polling) the list is reloaded at once rather than waiting
-/// for the next poll.
+/// load (as many as are shown, at least a page; lists without pages ignore it). After
+/// each of this tab's own writes (`forms::own_writes`): while the socket is live their
+/// events arrive within milliseconds, otherwise (polling) the list is reloaded at once
+/// rather than waiting for the next poll.
 ///
 /// Returns `more(n)`: load the list afresh with `n` more rows than it shows ("Show
 /// more"; the same exact snapshot as any reload, so nothing is merged by hand).
@@ -310,7 +310,6 @@ pub fn follow_list<L, F, Fut>(
     list: RwSignal<L>,
     ws: WorkspaceId,
     load: F,
-    own_writes: impl Fn() -> usize + 'static,
 ) -> impl Fn(i64) + Copy + 'static
 where
     L: Followed + Clone + Send + Sync + 'static,
@@ -360,8 +359,9 @@ where
             },
         );
     });
+    let own_writes = super::forms::own_writes();
     Effect::watch(
-        own_writes,
+        move || own_writes.get(),
         move |_, _, _| {
             if live.status.get_untracked() != LiveStatus::Live {
                 reload();
@@ -370,47 +370,6 @@ where
         false,
     );
     more
-}
-
-/// Quick entry on the form matching the CSS `selector` (see [`Enhance`]): marks it
-/// once hydrated; when `action` succeeds, clears the values that are still as they
-/// were sent (what was typed since stays); after an error keeps everything. Either way
-/// its submit button, disabled while the request ran, works again. (Found by
-/// selector: an `ActionForm` given a `node_ref` or an `attr:id` fails to hydrate in
-/// leptos 0.8.23.)
-pub fn reset_on_success<T, V>(value: V, selector: &'static str)
-where
-    T: 'static,
-    V: With<Value = Option<Result<T, crate::error::AppError>>> + Send + Sync + 'static,
-{
-    // Boxed, so that every caller shares one effect (each effect type costs the WASM
-    // about 2 KB of code): only this small closure is made per action type.
-    settle(
-        Box::new(move || value.with(|v| v.as_ref().map(|r| r.is_ok()))),
-        selector,
-    );
-}
-
-/// `reset_on_success`'s one effect: `settled` is the last outcome (`Some(true)`: done).
-fn settle(settled: Box<dyn Fn() -> Option<bool> + Send + Sync>, selector: &'static str) {
-    Effect::new(move |_| {
-        let settled = settled();
-        #[cfg(feature = "hydrate")]
-        if let Some(form) = document().query_selector(selector).ok().flatten() {
-            match settled {
-                None => {
-                    let _ = form.set_attribute("data-keep-typing", "");
-                }
-                Some(ok) => {
-                    if let Ok(e) = web_sys::Event::new(if ok { "ll-sent" } else { "ll-failed" }) {
-                        let _ = form.dispatch_event(&e);
-                    }
-                }
-            }
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (selector, settled);
-    });
 }
 
 /// A second try at loading the client when the browser failed to fetch its module.
@@ -442,7 +401,7 @@ var e=a[i++],f=x[e.dataset.component],p=f&&f(e);if(p&&p.then)return p.then(n)}})
 }
 
 /// Loads `/enhance.js` (`public/enhance.js`) once the page's islands have hydrated: the
-/// other half of [`reset_on_success`] (quick entry: buttons wait for the answer, only
+/// other half of the form enhancer (`super::forms`; quick entry: buttons wait for the answer, only
 /// the values still as sent are cleared), the dashboard's undo bar and "Select all".
 /// None of it is needed to see or use the page, so it is not part of the first load.
 /// Without JavaScript nothing of it runs, and the forms post as plain forms.

@@ -14,9 +14,11 @@ use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    action_error, currency_options, follow_list, load_failed, reset_on_success, watch_workspace,
-    workspace_param, Enhance, Field, FormError, SelectField, TopBar, Watched, WorkspaceGone,
+    action_error, currency_options, follow_list, load_failed, watch_workspace, workspace_param,
+    Enhance, Field, FormError, SelectField, TopBar, Watched, WorkspaceGone,
 };
+use super::forms::{page_refusal, provide_refusal, refused, PostForm, Refusal};
+use leptos::server_fn::ServerFn;
 use crate::{
     auth::SessionUser,
     budgets::BudgetList,
@@ -189,13 +191,10 @@ pub async fn load_dashboard(
     })
 }
 
-/// Where the expenses panel says that a deletion succeeded (see `UndoBar`).
-const UNDO_BAR: &str = "[data-testid=undo-bar]";
-
 /// "2 expenses deleted. Undo", for 10 s after this tab deleted expenses (the server keeps
 /// them `UNDO_SECONDS`): server-rendered, wired by `/enhance.js` (see `Enhance`), no WASM.
-/// The script notes the ids a delete form sends; the island tells the bar when the
-/// deletion succeeded (`reset_on_success` on `UNDO_BAR`); Undo posts them to
+/// The script notes the ids a delete form sends; when the form enhancer says the
+/// deletion succeeded (`ll-sent` on the form, `super::forms`), Undo posts them to
 /// `expenses/restore`, whose `expense:created` events bring the rows back in every open
 /// list. Without JavaScript the bar never shows.
 #[component]
@@ -206,6 +205,10 @@ fn UndoBar() -> impl IntoView {
         </p>
     }
 }
+
+/// Where the expenses' and the earnings' row forms say their errors.
+const EXPENSES_ERROR: &str = "expenses-error";
+const EARNINGS_ERROR: &str = "earnings-error";
 
 /// Rendered on the server only: the switcher and the forms around the workspace are
 /// plain HTML; the workspace itself (`WorkspaceView`) is the island that hydrates.
@@ -269,7 +272,7 @@ pub fn DashboardPage() -> impl IntoView {
                                                 </p>
                                             </div>
                                             <Title text=format!("{} · LiveLedger", open.workspace.name)/>
-                                            <WorkspaceView open here today edit_expense=edit("edit_expense") edit_earning=edit("edit_earning")/>
+                                            <WorkspaceView open here today edit_expense=edit("edit_expense") edit_earning=edit("edit_earning") refused=page_refusal()/>
                                             <Enhance/>
                                             <UndoBar/>
                                         }.into_any()
@@ -462,7 +465,7 @@ fn WorkspaceNav(
             <details>
                 <summary>"New team workspace"</summary>
                 <ActionForm action=create_ws>
-                    <FormError error=create_error/>
+                    <FormError error=create_error.clone()/>
                     <Field form="new-ws" name="name" label="Name" error=create_error required=true maxlength=80/>
                     <button type="submit">"Create"</button>
                 </ActionForm>
@@ -470,7 +473,7 @@ fn WorkspaceNav(
             <details>
                 <summary>"Join with an invite code"</summary>
                 <ActionForm action=join>
-                    <FormError error=join_error/>
+                    <FormError error=join_error.clone()/>
                     <Field form="join" name="code" label="Invite code" error=join_error required=true maxlength=64/>
                     <button type="submit">"Join"</button>
                 </ActionForm>
@@ -491,7 +494,10 @@ fn WorkspaceView(
     today: String,
     edit_expense: Option<i64>,
     edit_earning: Option<i64>,
+    /// The error of a form of this page posted without JavaScript, if one was refused.
+    refused: Option<Refusal>,
 ) -> impl IntoView {
+    provide_refusal(refused);
     let OpenWorkspace {
         workspace: ws,
         expenses,
@@ -605,10 +611,6 @@ fn ExpensesPanel(
     /// The row being edited (from the URL), if any.
     editing: Option<i64>,
 ) -> AnyView {
-    let create = ServerAction::<CreateExpense>::new();
-    let update = ServerAction::<UpdateExpense>::new();
-    let delete = ServerAction::<DeleteExpense>::new();
-    let bulk = ServerAction::<DeleteExpenses>::new();
     let read = move |limit: i64| {
         list_expenses(
             ws,
@@ -617,12 +619,7 @@ fn ExpensesPanel(
             limit,
         )
     };
-    let more = follow_list(list, ws, read, move || {
-        create.version().get()
-            + update.version().get()
-            + delete.version().get()
-            + bulk.version().get()
-    });
+    let more = follow_list(list, ws, read);
     let more = show_more(more);
     // The filter is the page's: it does not change while the island lives.
     let empty = if list.with_untracked(|l| l.filter.narrowed()) {
@@ -635,14 +632,7 @@ fn ExpensesPanel(
         let id = editing?;
         list.with(|l| l.items.iter().find(|e| e.id == id).cloned())
     });
-    let list_error = Signal::derive(move || {
-        action_error(delete.value())
-            .get()
-            .or_else(|| action_error(bulk.value()).get())
-    });
-    // Undo (`UndoBar`): each deletion that succeeds is said to the bar.
-    reset_on_success(delete.value(), UNDO_BAR);
-    reset_on_success(bulk.value(), UNDO_BAR);
+    let list_error = refused(DeleteExpense::PATH).or_else(|| refused(DeleteExpenses::PATH));
     let bulk_form_id = format!("bulk-delete-expenses-{ws}");
     let row_form_id = StoredValue::new(bulk_form_id.clone());
     let here = StoredValue::new(here);
@@ -656,18 +646,18 @@ fn ExpensesPanel(
     view! {
         <section class="panel" aria-labelledby="expenses-heading">
             <h2 id="expenses-heading">"Expenses"</h2>
-            {move || can_write.then(|| view! { <ExpenseForm ws target=target.get() here=here.get_value() today=today.clone() create update/> })}
+            {move || can_write.then(|| view! { <ExpenseForm ws target=target.get() here=here.get_value() today=today.clone()/> })}
             <p class="totals" data-testid="expense-total">
                 <span>"Total: "</span><strong>{move || list.with(|l| l.totals.display())}</strong>
                 <span class="muted" data-testid="expense-count">{move || list.with(|l| format!(" · {}", shown_of(l.items.len(), l.count, "expense", "expenses")))}</span>
             </p>
             {move || list.with(|l| view! { <super::charts::CategoryTotals by_category=l.by_category.clone() label="Totals by category"/> })}
-            <FormError error=list_error/>
+            <FormError error=list_error id=EXPENSES_ERROR/>
             {can_write.then(|| view! {
-                <ActionForm action=bulk attr:id=bulk_form_id.clone() attr:class="bulk-form">
+                <PostForm action=DeleteExpenses::PATH id=bulk_form_id.clone() class="bulk-form" error_in=EXPENSES_ERROR>
                     <input type="hidden" name="workspace_id" value=ws/>
                     <button type="submit" class="danger small">"Delete selected"</button>
-                </ActionForm>
+                </PostForm>
             })}
             <Show
                 when=move || list.with(|l| !l.items.is_empty())
@@ -677,7 +667,7 @@ fn ExpensesPanel(
                     // Keyed by the whole row: an edited row is rendered anew, the others
                     // (and their ticked boxes) stay as they are.
                     <For each=move || list.with(|l| l.items.clone()) key=|e| e.clone() let:e>
-                        <ExpenseRow e ws can_write here=here.get_value() bulk_form_id=row_form_id.get_value() delete/>
+                        <ExpenseRow e ws can_write here=here.get_value() bulk_form_id=row_form_id.get_value()/>
                     </For>
                 </ul>
             </Show>
@@ -696,7 +686,6 @@ fn ExpenseRow(
     /// The URL of the view shown.
     here: String,
     bulk_form_id: String,
-    delete: ServerAction<DeleteExpense>,
 ) -> AnyView {
     let label = format!("Select {} of {}", e.description, e.amount_display());
     view! {
@@ -713,11 +702,11 @@ fn ExpenseRow(
             {can_write.then(|| view! {
                 <span class="actions">
                     <a href=format!("{here}&edit_expense={}", e.id) class="small">"Edit"</a>
-                    <ActionForm action=delete attr:class="inline">
+                    <PostForm action=DeleteExpense::PATH class="inline" error_in=EXPENSES_ERROR>
                         <input type="hidden" name="workspace_id" value=ws/>
                         <input type="hidden" name="id" value=e.id/>
                         <button type="submit" class="danger small" aria-label=format!("Delete {}", e.description)>"Delete"</button>
-                    </ActionForm>
+                    </PostForm>
                 </span>
             })}
         </li>
@@ -734,8 +723,6 @@ fn ExpenseForm(
     here: String,
     /// The date a new row starts with.
     today: String,
-    create: ServerAction<CreateExpense>,
-    update: ServerAction<UpdateExpense>,
 ) -> impl IntoView {
     let editing = target.is_some();
     let (id, amount, currency, category, description, date) = match &target {
@@ -756,29 +743,29 @@ fn ExpenseForm(
             today,
         ),
     };
-    let error = if editing {
-        action_error(update.value())
+    let error = refused(if editing {
+        UpdateExpense::PATH
     } else {
-        action_error(create.value())
-    };
+        CreateExpense::PATH
+    });
     let categories: Vec<(String, String)> = CATEGORIES
         .iter()
         .map(|c| (c.to_string(), c.to_string()))
         .collect();
     let fields = view! {
-        <FormError error/>
+        <FormError error=error.clone()/>
         <input type="hidden" name="workspace_id" value=ws/>
         <div class="grid">
-            <Field form="expense" name="amount" label="Amount" error value=amount required=true inputmode="decimal"/>
-            <SelectField form="expense" name="currency" label="Currency" error options=currency_options() selected=currency/>
-            <SelectField form="expense" name="category" label="Category" error options=categories selected=category/>
-            <Field form="expense" name="date" label="Date" kind="date" error value=date required=true/>
+            <Field form="expense" name="amount" label="Amount" error=error.clone() value=amount required=true inputmode="decimal"/>
+            <SelectField form="expense" name="currency" label="Currency" error=error.clone() options=currency_options() selected=currency/>
+            <SelectField form="expense" name="category" label="Category" error=error.clone() options=categories selected=category/>
+            <Field form="expense" name="date" label="Date" kind="date" error=error.clone() value=date required=true/>
         </div>
         <Field form="expense" name="description" label="Description" error value=description maxlength=200/>
     };
     if editing {
         view! {
-            <ActionForm action=update attr:class="record-form" attr:data-testid="expense-form">
+            <PostForm action=UpdateExpense::PATH class="record-form" testid="expense-form">
                 <h3>"Edit expense"</h3>
                 <input type="hidden" name="id" value=id/>
                 {fields}
@@ -786,19 +773,18 @@ fn ExpenseForm(
                     <button type="submit" class="primary">"Save expense"</button>
                     <a href=here>"Cancel"</a>
                 </div>
-            </ActionForm>
+            </PostForm>
         }
         .into_any()
     } else {
-        reset_on_success(create.value(), "form[data-testid=expense-form]");
         view! {
-            <ActionForm action=create attr:class="record-form" attr:data-testid="expense-form">
+            <PostForm action=CreateExpense::PATH class="record-form" testid="expense-form" keep_typing=true>
                 <h3>"Add an expense"</h3>
                 {fields}
                 <div class="form-actions">
                     <button type="submit" class="primary">"Add expense"</button>
                 </div>
-            </ActionForm>
+            </PostForm>
         }
         .into_any()
     }
@@ -816,11 +802,6 @@ fn EarningsPanel(
     /// The row being edited (from the URL), if any.
     editing: Option<i64>,
 ) -> AnyView {
-    let create = ServerAction::<CreateEarning>::new();
-    let update = ServerAction::<UpdateEarning>::new();
-    let delete = ServerAction::<DeleteEarning>::new();
-    reset_on_success(delete.value(), UNDO_BAR);
-    let add_platform = ServerAction::<CreatePlatform>::new();
     let read = move |limit: i64| {
         list_earnings(
             ws,
@@ -829,12 +810,7 @@ fn EarningsPanel(
             limit,
         )
     };
-    let more = follow_list(list, ws, read, move || {
-        create.version().get()
-            + update.version().get()
-            + delete.version().get()
-            + add_platform.version().get()
-    });
+    let more = follow_list(list, ws, read);
     let more = show_more(more);
     let empty = if list.with_untracked(|l| l.filter.narrowed()) {
         "No earnings match."
@@ -853,15 +829,15 @@ fn EarningsPanel(
         list.with(|l| l.items.iter().find(|e| e.id == id).cloned())
     });
     let platforms = Memo::new(move |_| list.with(|l| l.platforms.clone()));
-    let delete_error = action_error(delete.value());
+    let delete_error = refused(DeleteEarning::PATH);
 
     view! {
         <section class="panel" aria-labelledby="earnings-heading">
             <h2 id="earnings-heading">"Earnings"</h2>
             {move || can_write.then(|| view! {
-                <EarningForm ws target=target.get() platforms=platforms.get() here=here.get_value() today=today.clone() create update/>
+                <EarningForm ws target=target.get() platforms=platforms.get() here=here.get_value() today=today.clone()/>
             })}
-            {can_write.then(|| view! { <PlatformForm ws add_platform/> })}
+            {can_write.then(|| view! { <PlatformForm ws/> })}
             <p class="totals" data-testid="earning-total">
                 <span>"Total: "</span><strong>{move || list.with(|l| l.totals.display())}</strong>
                 <span class="muted" data-testid="earning-count">{move || list.with(|l| {
@@ -884,14 +860,14 @@ fn EarningsPanel(
                 view! { <super::charts::CategoryTotals by_category=named label="Totals by platform"/> }
             })}
             {move || list.with(|l| view! { <super::charts::EarningsChart by_month=l.by_month.clone() totals=l.totals.clone()/> })}
-            <FormError error=delete_error/>
+            <FormError error=delete_error id=EARNINGS_ERROR/>
             <Show
                 when=move || list.with(|l| !l.items.is_empty())
                 fallback=move || view! { <p class="empty">{empty}</p> }
             >
                 <ul class="rows" data-testid="earning-list">
                     <For each=move || list.with(|l| l.items.clone()) key=|e| e.clone() let:e>
-                        <EarningRow e ws can_write here=here.get_value() delete/>
+                        <EarningRow e ws can_write here=here.get_value()/>
                     </For>
                 </ul>
             </Show>
@@ -909,7 +885,6 @@ fn EarningRow(
     can_write: bool,
     /// The URL of the view shown.
     here: String,
-    delete: ServerAction<DeleteEarning>,
 ) -> AnyView {
     let swatch = format!("background:{}", e.platform_color);
     view! {
@@ -923,11 +898,11 @@ fn EarningRow(
             {can_write.then(|| view! {
                 <span class="actions">
                     <a href=format!("{here}&edit_earning={}", e.id) class="small">"Edit"</a>
-                    <ActionForm action=delete attr:class="inline">
+                    <PostForm action=DeleteEarning::PATH class="inline" error_in=EARNINGS_ERROR>
                         <input type="hidden" name="workspace_id" value=ws/>
                         <input type="hidden" name="id" value=e.id/>
                         <button type="submit" class="danger small" aria-label=format!("Delete earning from {}", e.platform_name)>"Delete"</button>
-                    </ActionForm>
+                    </PostForm>
                 </span>
             })}
         </li>
@@ -944,8 +919,6 @@ fn EarningForm(
     here: String,
     /// The date a new row starts with.
     today: String,
-    create: ServerAction<CreateEarning>,
-    update: ServerAction<UpdateEarning>,
 ) -> impl IntoView {
     let editing = target.is_some();
     let (id, platform, date, hours, amount, currency, notes) = match &target {
@@ -971,30 +944,30 @@ fn EarningForm(
             String::new(),
         ),
     };
-    let error = if editing {
-        action_error(update.value())
+    let error = refused(if editing {
+        UpdateEarning::PATH
     } else {
-        action_error(create.value())
-    };
+        CreateEarning::PATH
+    });
     let platform_options: Vec<(String, String)> = platforms
         .iter()
         .map(|p| (p.id.to_string(), p.name.clone()))
         .collect();
     let fields = view! {
-        <FormError error/>
+        <FormError error=error.clone()/>
         <input type="hidden" name="workspace_id" value=ws/>
         <div class="grid">
-            <SelectField form="earning" name="platform_id" label="Platform" error options=platform_options selected=platform/>
-            <Field form="earning" name="date" label="Date" kind="date" error value=date required=true/>
-            <Field form="earning" name="hours" label="Hours" error value=hours inputmode="decimal"/>
-            <Field form="earning" name="amount" label="Amount" error value=amount required=true inputmode="decimal"/>
-            <SelectField form="earning" name="currency" label="Currency" error options=currency_options() selected=currency/>
+            <SelectField form="earning" name="platform_id" label="Platform" error=error.clone() options=platform_options selected=platform/>
+            <Field form="earning" name="date" label="Date" kind="date" error=error.clone() value=date required=true/>
+            <Field form="earning" name="hours" label="Hours" error=error.clone() value=hours inputmode="decimal"/>
+            <Field form="earning" name="amount" label="Amount" error=error.clone() value=amount required=true inputmode="decimal"/>
+            <SelectField form="earning" name="currency" label="Currency" error=error.clone() options=currency_options() selected=currency/>
         </div>
         <Field form="earning" name="notes" label="Notes" error value=notes maxlength=500/>
     };
     if editing {
         view! {
-            <ActionForm action=update attr:class="record-form" attr:data-testid="earning-form">
+            <PostForm action=UpdateEarning::PATH class="record-form" testid="earning-form">
                 <h3>"Edit earning"</h3>
                 <input type="hidden" name="id" value=id/>
                 {fields}
@@ -1002,40 +975,38 @@ fn EarningForm(
                     <button type="submit" class="primary">"Save earning"</button>
                     <a href=here>"Cancel"</a>
                 </div>
-            </ActionForm>
+            </PostForm>
         }
         .into_any()
     } else {
-        reset_on_success(create.value(), "form[data-testid=earning-form]");
         view! {
-            <ActionForm action=create attr:class="record-form" attr:data-testid="earning-form">
+            <PostForm action=CreateEarning::PATH class="record-form" testid="earning-form" keep_typing=true>
                 <h3>"Add an earning"</h3>
                 {fields}
                 <div class="form-actions">
                     <button type="submit" class="primary">"Add earning"</button>
                 </div>
-            </ActionForm>
+            </PostForm>
         }
         .into_any()
     }
 }
 
 #[component]
-fn PlatformForm(ws: WorkspaceId, add_platform: ServerAction<CreatePlatform>) -> impl IntoView {
-    let error = action_error(add_platform.value());
-    reset_on_success(add_platform.value(), ".platform-form form");
+fn PlatformForm(ws: WorkspaceId) -> impl IntoView {
+    let error = refused(CreatePlatform::PATH);
     view! {
         <details class="platform-form">
             <summary>"Add a platform"</summary>
-            <ActionForm action=add_platform>
-                <FormError error/>
+            <PostForm action=CreatePlatform::PATH keep_typing=true>
+                <FormError error=error.clone()/>
                 <input type="hidden" name="workspace_id" value=ws/>
                 <div class="grid">
-                    <Field form="platform" name="name" label="Platform name" error required=true maxlength=40/>
+                    <Field form="platform" name="name" label="Platform name" error=error.clone() required=true maxlength=40/>
                     <Field form="platform" name="color" label="Colour" kind="color" error value="#0ea5e9"/>
                 </div>
                 <button type="submit">"Add platform"</button>
-            </ActionForm>
+            </PostForm>
         </details>
     }
 }

@@ -6,6 +6,7 @@ use super::{
     common::{
         load_failed, watch_workspace, workspace_param, Enhance, TopBar, Watched, WorkspaceGone,
     },
+    forms::{page_refusal, provide_refusal, Refusal},
     plan::GoalsPanel,
 };
 use crate::goals::GoalsPageData;
@@ -29,7 +30,7 @@ pub fn GoalsPage() -> impl IntoView {
                             <TopBar/>
                             <main class="content narrow-wide">
                                 <h1>"Savings goals"</h1>
-                                <GoalsView page/>
+                                <GoalsView page refused=page_refusal()/>
                                 <Enhance/>
                             </main>
                         }
@@ -46,7 +47,12 @@ pub fn GoalsPage() -> impl IntoView {
 /// itself: renamed, the header follows; deleted, or the user removed, it says so in
 /// place.
 #[island]
-fn GoalsView(page: GoalsPageData) -> impl IntoView {
+fn GoalsView(
+    page: GoalsPageData,
+    /// The error of a form of this page posted without JavaScript, if one was refused.
+    refused: Option<Refusal>,
+) -> impl IntoView {
+    provide_refusal(refused);
     let GoalsPageData {
         workspace: w,
         goals,

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod charts;
 pub mod common;
 pub mod dashboard;
+pub mod forms;
 pub mod goals;
 pub mod home;
 pub mod import;

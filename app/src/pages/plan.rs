@@ -5,9 +5,9 @@
 use crate::model::ids::WorkspaceId;
 use leptos::prelude::*;
 
-use super::common::{
-    action_error, currency_options, follow_list, reset_on_success, Field, FormError, SelectField,
-};
+use super::common::{currency_options, follow_list, Field, FormError, SelectField};
+use super::forms::{refused, PostForm};
+use leptos::server_fn::ServerFn;
 use crate::{
     budgets::{list_budgets, BudgetList, BudgetState, DeleteBudget, SetBudget},
     expenses::CATEGORIES,
@@ -17,6 +17,10 @@ use crate::{
 };
 
 use crate::model::filter::month_label;
+
+/// Where the budgets' and the goals' row forms say their errors.
+const BUDGETS_ERROR: &str = "budgets-error";
+const GOALS_ERROR: &str = "goals-error";
 
 /// A bar for a share in percent (drawn up to 100 %, announced as it is).
 #[component]
@@ -36,17 +40,12 @@ pub fn ProgressBar(
 
 #[component]
 pub fn BudgetsPanel(ws: WorkspaceId, can_write: bool, initial: BudgetList) -> AnyView {
-    let set = ServerAction::<SetBudget>::new();
-    let delete = ServerAction::<DeleteBudget>::new();
     let list = RwSignal::new(initial);
     // Reloaded for the month it shows (the dashboard's period).
     let load = move |_| list_budgets(ws, Some(list.with_untracked(|l| l.month.clone())));
-    let _more = follow_list(list, ws, load, move || {
-        set.version().get() + delete.version().get()
-    });
-    let set_error = action_error(set.value());
-    let delete_error = action_error(delete.value());
-    reset_on_success(set.value(), "form[data-testid=budget-form]");
+    let _more = follow_list(list, ws, load);
+    let set_error = refused(SetBudget::PATH);
+    let delete_error = refused(DeleteBudget::PATH);
     let categories: Vec<(String, String)> = CATEGORIES
         .iter()
         .map(|c| (c.to_string(), c.to_string()))
@@ -55,28 +54,28 @@ pub fn BudgetsPanel(ws: WorkspaceId, can_write: bool, initial: BudgetList) -> An
         <section class="panel" aria-labelledby="budgets-heading">
             <h2 id="budgets-heading">"Budgets · " {move || list.with(|l| month_label(&l.month))}</h2>
             {can_write.then(|| view! {
-                <ActionForm action=set attr:class="record-form" attr:data-testid="budget-form">
+                <PostForm action=SetBudget::PATH class="record-form" testid="budget-form" keep_typing=true>
                     <h3>"Set a monthly budget"</h3>
-                    <FormError error=set_error/>
+                    <FormError error=set_error.clone()/>
                     <input type="hidden" name="workspace_id" value=ws/>
                     <div class="grid">
-                        <SelectField form="budget" name="category" label="Category" error=set_error options=categories selected="Food"/>
-                        <SelectField form="budget" name="currency" label="Currency" error=set_error options=currency_options() selected="EUR"/>
+                        <SelectField form="budget" name="category" label="Category" error=set_error.clone() options=categories selected="Food"/>
+                        <SelectField form="budget" name="currency" label="Currency" error=set_error.clone() options=currency_options() selected="EUR"/>
                         <Field form="budget" name="limit" label="Limit per month" error=set_error required=true inputmode="decimal"/>
                     </div>
                     <div class="form-actions">
                         <button type="submit" class="primary">"Set budget"</button>
                     </div>
-                </ActionForm>
+                </PostForm>
             })}
-            <FormError error=delete_error/>
+            <FormError error=delete_error id=BUDGETS_ERROR/>
             <Show
                 when=move || list.with(|l| !l.items.is_empty())
                 fallback=|| view! { <p class="empty">"No budgets yet."</p> }
             >
                 <ul class="rows budgets" data-testid="budget-list">
                     <For each=move || list.with(|l| l.items.clone()) key=|b| b.clone() let:b>
-                        <BudgetRow b ws can_write delete/>
+                        <BudgetRow b ws can_write/>
                     </For>
                 </ul>
             </Show>
@@ -90,7 +89,6 @@ fn BudgetRow(
     b: BudgetInfo,
     ws: WorkspaceId,
     can_write: bool,
-    delete: ServerAction<DeleteBudget>,
 ) -> AnyView {
     let state = match b.state() {
         BudgetState::Ok => "ok",
@@ -109,11 +107,11 @@ fn BudgetRow(
                 </span>
                 <span class="percent" data-testid="budget-percent">{format!("{percent} %")}</span>
                 {can_write.then(|| view! {
-                    <ActionForm action=delete attr:class="inline">
+                    <PostForm action=DeleteBudget::PATH class="inline" error_in=BUDGETS_ERROR>
                         <input type="hidden" name="workspace_id" value=ws/>
                         <input type="hidden" name="id" value=b.id/>
                         <button type="submit" class="danger small" aria-label=delete_label.clone()>"Delete"</button>
-                    </ActionForm>
+                    </PostForm>
                 })}
             </div>
             <ProgressBar percent class=state label/>
@@ -131,24 +129,14 @@ pub fn GoalsPanel(
     #[prop(optional)]
     link_to_page: bool,
 ) -> AnyView {
-    let create = ServerAction::<CreateGoal>::new();
-    let give = ServerAction::<Contribute>::new();
-    let delete = ServerAction::<DeleteGoal>::new();
     let list = RwSignal::new(initial);
     let _more = follow_list(
         list,
         ws,
         move |_| list_goals(ws),
-        move || create.version().get() + give.version().get() + delete.version().get(),
     );
-    let create_error = action_error(create.value());
-    let list_error = Signal::derive(move || {
-        action_error(give.value())
-            .get()
-            .or_else(|| action_error(delete.value()).get())
-    });
-    reset_on_success(create.value(), "form[data-testid=goal-form]");
-    reset_on_success(give.value(), "form.contribute-form");
+    let create_error = refused(CreateGoal::PATH);
+    let list_error = refused(Contribute::PATH).or_else(|| refused(DeleteGoal::PATH));
     // A goal achieved while this page is open, by anyone: celebrate it.
     let celebrate = RwSignal::new(None::<String>);
     let achieved = StoredValue::new(list.with_untracked(|l| {
@@ -182,29 +170,29 @@ pub fn GoalsPanel(
                 </div>
             })}
             {can_write.then(|| view! {
-                <ActionForm action=create attr:class="record-form" attr:data-testid="goal-form">
+                <PostForm action=CreateGoal::PATH class="record-form" testid="goal-form" keep_typing=true>
                     <h3>"New goal"</h3>
-                    <FormError error=create_error/>
+                    <FormError error=create_error.clone()/>
                     <input type="hidden" name="workspace_id" value=ws/>
                     <div class="grid">
-                        <Field form="goal" name="name" label="Goal name" error=create_error required=true maxlength=80/>
-                        <Field form="goal" name="target" label="Target" error=create_error required=true inputmode="decimal"/>
-                        <SelectField form="goal" name="currency" label="Currency" error=create_error options=currency_options() selected="EUR"/>
+                        <Field form="goal" name="name" label="Goal name" error=create_error.clone() required=true maxlength=80/>
+                        <Field form="goal" name="target" label="Target" error=create_error.clone() required=true inputmode="decimal"/>
+                        <SelectField form="goal" name="currency" label="Currency" error=create_error.clone() options=currency_options() selected="EUR"/>
                         <Field form="goal" name="milestones" label="Milestones (%)" error=create_error value="25, 50, 75, 100"/>
                     </div>
                     <div class="form-actions">
                         <button type="submit" class="primary">"Add goal"</button>
                     </div>
-                </ActionForm>
+                </PostForm>
             })}
-            <FormError error=list_error/>
+            <FormError error=list_error id=GOALS_ERROR/>
             <Show
                 when=move || list.with(|l| !l.items.is_empty())
                 fallback=|| view! { <p class="empty">"No goals yet."</p> }
             >
                 <ul class="rows goals" data-testid="goal-list">
                     <For each=move || list.with(|l| l.items.clone()) key=|g| g.clone() let:g>
-                        <GoalRow g ws can_write give delete/>
+                        <GoalRow g ws can_write/>
                     </For>
                 </ul>
             </Show>
@@ -218,8 +206,6 @@ fn GoalRow(
     g: GoalInfo,
     ws: WorkspaceId,
     can_write: bool,
-    give: ServerAction<Contribute>,
-    delete: ServerAction<DeleteGoal>,
 ) -> AnyView {
     let percent = g.percent();
     let class = if g.achieved { "achieved" } else { "ok" };
@@ -248,18 +234,18 @@ fn GoalRow(
             </ol>
             {can_write.then(|| view! {
                 <div class="goal-actions">
-                    <ActionForm action=give attr:class="inline contribute-form">
+                    <PostForm action=Contribute::PATH class="inline contribute-form" keep_typing=true error_in=GOALS_ERROR>
                         <input type="hidden" name="workspace_id" value=ws/>
                         <input type="hidden" name="id" value=id/>
                         <label for=amount_id.clone() class="visually-hidden">{amount_label.clone()}</label>
                         <input id=amount_id name="amount" inputmode="decimal" required placeholder="Amount" size="8"/>
                         <button type="submit" class="small">"Add money"</button>
-                    </ActionForm>
-                    <ActionForm action=delete attr:class="inline">
+                    </PostForm>
+                    <PostForm action=DeleteGoal::PATH class="inline" error_in=GOALS_ERROR>
                         <input type="hidden" name="workspace_id" value=ws/>
                         <input type="hidden" name="id" value=id/>
                         <button type="submit" class="danger small" aria-label=delete_label.clone()>"Delete"</button>
-                    </ActionForm>
+                    </PostForm>
                 </div>
             })}
         </li>

@@ -39,14 +39,14 @@ fn SettingsView() -> impl IntoView {
         move || (ws.get(), hear.version().get()),
         |(ws, _)| notification_preferences(ws),
     );
-    let hear_error = action_error(hear.value());
-    let rename_error = action_error(rename.value());
-    let zone_error = action_error(zone.value());
-    let delete_error = action_error(delete.value());
     view! {
         <main class="content narrow-wide">
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
+                    let hear_error = action_error(hear.value());
+                    let rename_error = action_error(rename.value());
+                    let zone_error = action_error(zone.value());
+                    let delete_error = action_error(delete.value());
                     match (data.await, hearings.await) {
                         (Ok(WorkspaceSettings { workspace, time_zone, zones }), Ok(hearings)) => {
                             let id = workspace.id;
@@ -61,10 +61,10 @@ fn SettingsView() -> impl IntoView {
                                     <h2 id="hear-heading">"Your notifications"</h2>
                                     <p>"What you are told about this workspace. Only you see this; each member chooses their own."</p>
                                     <ActionForm action=hear>
-                                        <FormError error=hear_error/>
+                                        <FormError error=hear_error.clone()/>
                                         <input type="hidden" name="workspace_id" value=id/>
                                         {hearings.into_iter().map(|(topic, hearing)| view! {
-                                            <SelectField form="hear" name=topic.as_str() label=topic.label() error=hear_error
+                                            <SelectField form="hear" name=topic.as_str() label=topic.label() error=hear_error.clone()
                                                 options=hearing_options() selected=hearing.as_str()/>
                                         }).collect_view()}
                                         <button type="submit">"Save notifications"</button>
@@ -78,7 +78,7 @@ fn SettingsView() -> impl IntoView {
                                     </p>
                                     {manage.then(|| view! {
                                         <ActionForm action=zone>
-                                            <FormError error=zone_error/>
+                                            <FormError error=zone_error.clone()/>
                                             <input type="hidden" name="workspace_id" value=id/>
                                             <SelectField form="zone" name="time_zone" label="Time zone" error=zone_error options=zones selected=time_zone/>
                                             <button type="submit">"Set time zone"</button>
@@ -89,7 +89,7 @@ fn SettingsView() -> impl IntoView {
                                     <section class="panel" aria-labelledby="name-heading">
                                         <h2 id="name-heading">"Name"</h2>
                                         <ActionForm action=rename>
-                                            <FormError error=rename_error/>
+                                            <FormError error=rename_error.clone()/>
                                             <input type="hidden" name="workspace_id" value=id/>
                                             <Field form="rename" name="name" label="Workspace name" error=rename_error value=workspace.name.clone() required=true maxlength=80/>
                                             <button type="submit">"Rename"</button>

@@ -5,10 +5,13 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::Redirect, hooks::use_params_map};
 
+use leptos::server_fn::ServerFn;
+
 use super::common::{
-    action_error, reset_on_success, workspace_param, Enhance, Field, FieldError, FormError,
-    RequireUser, SelectField, TopBar,
+    action_error, workspace_param, Enhance, Field, FieldError, FormError, RequireUser,
+    SelectField, TopBar,
 };
+use super::forms::{refused, PostForm};
 use crate::{
     auth::{current_user, SessionUser},
     error::AppError,
@@ -55,23 +58,23 @@ fn TeamView() -> impl IntoView {
         },
         |(ws, ..)| load_team(ws),
     );
-    let invite_error = action_error(invite.value());
-    let role_error = Signal::derive(move || {
+    // The errors of a refused post, as the server reads them from the URL.
+    let invite_error = move || action_error(invite.value());
+    let role_error = move || {
         action_error(change_role.value())
-            .get()
-            .or_else(|| action_error(revoke.value()).get())
-            .or_else(|| action_error(remove.value()).get())
-    });
+            .or_else(|| action_error(revoke.value()))
+            .or_else(|| action_error(remove.value()))
+    };
     // A member's role select keeps what was chosen after a refusal (`server::kept`) on
-    // the row that was posted only: each row gets an error signal of its own.
-    let row_error = move |user: UserId| -> Signal<Option<AppError>> {
+    // the row that was posted only.
+    let row_error = move |user: UserId| -> Option<AppError> {
         #[cfg(feature = "ssr")]
         if crate::server::kept::value("user_id") != Some(user.to_string()) {
-            return Signal::stored(None);
+            return None;
         }
         #[cfg(not(feature = "ssr"))]
         let _ = user;
-        role_error
+        role_error()
     };
     view! {
         <main class="content narrow-wide">
@@ -90,7 +93,7 @@ fn TeamView() -> impl IntoView {
                                 <Title text=format!("Team · {} · LiveLedger", workspace.name)/>
                                 <p><a href=format!("/w/{ws_id}")>"← Back to " {workspace.name.clone()}</a></p>
                                 <h1>"Team of " {workspace.name.clone()}</h1>
-                                <FormError error=role_error/>
+                                <FormError error=role_error()/>
                                 <table class="members" data-testid="member-table">
                                     <thead><tr>
                                         <th scope="col">"Name"</th><th scope="col">"Email"</th><th scope="col">"Role"</th>
@@ -145,9 +148,9 @@ fn TeamView() -> impl IntoView {
                                     <section class="panel" aria-labelledby="invite-heading">
                                         <h2 id="invite-heading">"Invite someone"</h2>
                                         <ActionForm action=invite>
-                                            <FormError error=invite_error/>
+                                            <FormError error=invite_error()/>
                                             <input type="hidden" name="workspace_id" value=ws_id/>
-                                            <SelectField form="invite" name="role" label="Their role" error=invite_error options=role_options(&invitable) selected="member"/>
+                                            <SelectField form="invite" name="role" label="Their role" error=invite_error() options=role_options(&invitable) selected="member"/>
                                             <button type="submit" class="primary">"Create invite link"</button>
                                         </ActionForm>
                                         <h3>"Open invites"</h3>
@@ -210,14 +213,12 @@ fn CopyButtons() -> impl IntoView {
     }
 }
 
-/// Owners and admins tell the team something: everyone, or the members ticked. An
-/// island (it says how many were told); the rest of the team page is plain HTML whose
-/// forms post and come back.
-#[island]
+/// Owners and admins tell the team something: everyone, or the members ticked. Plain
+/// HTML like the rest of the team page; with JavaScript the form enhancer posts it and
+/// `/enhance.js` says how many were told (`send-result`, from the answer).
+#[component]
 fn SendNotice(ws: WorkspaceId, others: Vec<(UserId, String)>) -> impl IntoView {
-    let send = ServerAction::<SendNotification>::new();
-    let error = action_error(send.value());
-    reset_on_success(send.value(), "form[data-testid=send-form]");
+    let error = refused(SendNotification::PATH);
     let levels: Vec<(String, String)> = [
         ("info", "Info"),
         ("success", "Success"),
@@ -230,14 +231,14 @@ fn SendNotice(ws: WorkspaceId, others: Vec<(UserId, String)>) -> impl IntoView {
     view! {
         <section class="panel" aria-labelledby="send-heading">
             <h2 id="send-heading">"Send a notification"</h2>
-            <ActionForm action=send attr:data-testid="send-form">
-                <FormError error/>
+            <PostForm action=SendNotification::PATH testid="send-form" keep_typing=true>
+                <FormError error=error.clone()/>
                 <input type="hidden" name="workspace_id" value=ws/>
-                <Field form="send" name="title" label="Title" error required=true maxlength=80/>
+                <Field form="send" name="title" label="Title" error=error.clone() required=true maxlength=80/>
                 <div class="field">
                     <label for="send-message">"Message"</label>
-                    <textarea id="send-message" name="message" rows="3" maxlength="500" required></textarea>
-                    <FieldError error field="message" id="send-message-error".to_owned()/>
+                    <textarea id="send-message" name="message" rows="3" maxlength="500" required aria-describedby="send-message-error"></textarea>
+                    <FieldError error=error.clone() field="message" id="send-message-error".to_owned()/>
                 </div>
                 <SelectField form="send" name="level" label="Level" error options=levels selected="info"/>
                 <fieldset class="recipients">
@@ -247,10 +248,8 @@ fn SendNotice(ws: WorkspaceId, others: Vec<(UserId, String)>) -> impl IntoView {
                     }).collect_view()}
                 </fieldset>
                 <button type="submit" class="primary">"Send"</button>
-                <p role="status" data-testid="send-result">
-                    {move || send.value().get().and_then(|r| r.ok()).map(|n| format!("Sent to {n} {}.", if n == 1 { "member" } else { "members" }))}
-                </p>
-            </ActionForm>
+                <p role="status" data-testid="send-result"></p>
+            </PostForm>
         </section>
     }
 }
@@ -270,7 +269,6 @@ pub fn JoinPage() -> impl IntoView {
         }
     });
     let join = ServerAction::<JoinWorkspace>::new();
-    let error = action_error(join.value());
     view! {
         <Title text="Join a workspace · LiveLedger"/>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -294,7 +292,7 @@ pub fn JoinPage() -> impl IntoView {
                                         <h1>"Join " {p.workspace_name.clone()}</h1>
                                         <p data-testid="invited-by">{p.invited_by} " invited you as " <strong>{p.role.label()}</strong> "."</p>
                                         <ActionForm action=join>
-                                            <FormError error/>
+                                            <FormError error=action_error(join.value())/>
                                             <input type="hidden" name="code" value=code/>
                                             <button type="submit" class="primary">"Join " {p.workspace_name}</button>
                                         </ActionForm>
