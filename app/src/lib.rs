@@ -20,6 +20,7 @@ pub mod notifications;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod server;
+pub mod wire;
 pub mod workspaces;
 
 use leptos::prelude::*;

@@ -17,25 +17,25 @@ pub use crate::model::notification::{
     Hearing, Hearings, Notification, NotificationList, Topic, LIST_LIMIT, MARK_ALL_LIMIT,
 };
 
-#[server(endpoint = "notifications/list")]
+#[server(endpoint = "notifications/list", output = crate::wire::Json)]
 pub async fn list_notifications() -> Result<NotificationList, AppError> {
     ssr::list().await
 }
 
 /// Marks one of the caller's notifications read (acknowledges it).
-#[server(endpoint = "notifications/read")]
+#[server(endpoint = "notifications/read", output = crate::wire::Json)]
 pub async fn mark_notification_read(id: i64) -> Result<(), AppError> {
     ssr::mark_read(Some(id)).await.map(|_| ())
 }
 
 /// Marks every unread notification of the caller read; returns how many.
-#[server(endpoint = "notifications/read-all")]
+#[server(endpoint = "notifications/read-all", output = crate::wire::Json)]
 pub async fn mark_all_notifications_read() -> Result<u64, AppError> {
     ssr::mark_read(None).await
 }
 
 /// Removes one of the caller's notifications from their list (`notification:dismissed`).
-#[server(endpoint = "notifications/dismiss")]
+#[server(endpoint = "notifications/dismiss", output = crate::wire::Json)]
 pub async fn dismiss_notification(id: i64) -> Result<(), AppError> {
     ssr::dismiss(id).await
 }

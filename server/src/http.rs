@@ -124,7 +124,9 @@ fn panicked(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
 const NON_PAGE_POLICY: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
 
 async fn security_headers(State(https): State<bool>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
     let mut res = next.run(req).await;
+    let status = res.status();
     let h = res.headers_mut();
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -161,7 +163,11 @@ async fn security_headers(State(https): State<bool>, req: Request, next: Next) -
             // A page's policy names its nonce; the page carries it in a `<meta>` as well
             // (`app::server::csp::protect_page`). The non-page policy here would block
             // the page's own scripts.
-            tracing::warn!("a page went out without its Content-Security-Policy header");
+            tracing::warn!(
+                path,
+                status = status.as_u16(),
+                "a page went out without its Content-Security-Policy header"
+            );
         } else {
             h.insert(
                 header::CONTENT_SECURITY_POLICY,

@@ -51,10 +51,14 @@ pub fn protect_page(options: &leptos::config::LeptosOptions) -> Option<String> {
     let reload = std::env::var("LEPTOS_WATCH")
         .is_ok()
         .then_some(options.reload_port);
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        if let Ok(value) = HeaderValue::from_str(&policy(&nonce, reload)) {
-            response.insert_header(header::CONTENT_SECURITY_POLICY, value);
+    match use_context::<leptos_axum::ResponseOptions>() {
+        Some(response) => {
+            if let Ok(value) = HeaderValue::from_str(&policy(&nonce, reload)) {
+                response.insert_header(header::CONTENT_SECURITY_POLICY, value);
+            }
         }
+        // Never seen; told apart from the header being lost later (see above).
+        None => tracing::warn!("a page rendered without Leptos' response options"),
     }
     Some(meta_policy(&nonce, reload))
 }
