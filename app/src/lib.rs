@@ -3,6 +3,12 @@
 //! Compiled twice: with `ssr` into the server (where `server` and every `ssr`
 //! submodule exist) and with `hydrate` into the WASM client.
 
+// Views are typed, not erased (`.into_any()` costs the WASM a boxed copy of each view's
+// code, async hydration included); a page's view type is then deep enough for rustc's
+// default limit (128) to stop the server's release build ("queries overflow the depth
+// limit" computing the account page's layout).
+#![recursion_limit = "256"]
+
 pub mod account;
 pub mod auth;
 pub mod budgets;

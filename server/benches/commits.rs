@@ -13,6 +13,10 @@
 //!
 //! `cargo bench -p server --bench commits -- --instances 3 --writers 50 --seconds 10`
 
+// The app's page views are deeply nested types (see `app`'s `recursion_limit`); proving
+// the server's futures `Send` walks them.
+#![recursion_limit = "256"]
+
 mod support;
 
 use std::{

@@ -12,6 +12,10 @@
 //!
 //! `cargo bench -p server --bench lists -- --rows 100000 --requests 200`
 
+// The app's page views are deeply nested types (see `app`'s `recursion_limit`); proving
+// the server's futures `Send` walks them.
+#![recursion_limit = "256"]
+
 mod support;
 
 use std::time::Instant;

@@ -22,6 +22,10 @@
 //! `cargo bench -p server --bench live -- --sockets 2000 --teams 20 --members 5
 //! --broadcasts 100 --writes 50`
 
+// The app's page views are deeply nested types (see `app`'s `recursion_limit`); proving
+// the server's futures `Send` walks them.
+#![recursion_limit = "256"]
+
 use std::{
     process::Stdio,
     sync::{

@@ -23,6 +23,10 @@
 //!
 //! `ulimit -n 65536; cargo bench -p server --bench storm -- --storm 10000 --survivors 1000`
 
+// The app's page views are deeply nested types (see `app`'s `recursion_limit`); proving
+// the server's futures `Send` walks them.
+#![recursion_limit = "256"]
+
 mod support;
 
 use std::{

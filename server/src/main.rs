@@ -1,3 +1,7 @@
+// The app's page views are deeply nested types (see `app`'s `recursion_limit`); proving
+// the server's futures `Send` walks them.
+#![recursion_limit = "256"]
+
 use server::{config::Config, startup::Application, telemetry};
 
 #[tokio::main]

@@ -49,19 +49,14 @@ fn main_currency(totals: &Totals) -> Option<String> {
 /// Bars of earnings per month, in the main currency, for the twelve months up to the
 /// latest month with earnings (taken from the data, so server and browser draw the same).
 #[component]
-pub fn EarningsChart(by_month: KeyedTotals, totals: Totals) -> impl IntoView {
-    let Some(currency) = main_currency(&totals) else {
-        return ().into_any();
-    };
-    let Some(last) = by_month
+pub fn EarningsChart(by_month: KeyedTotals, totals: Totals) -> Option<impl IntoView> {
+    let currency = main_currency(&totals)?;
+    let last = by_month
         .0
         .iter()
         .filter(|(_, c, _)| *c == currency)
         .map(|(m, _, _)| m.clone())
-        .max()
-    else {
-        return ().into_any();
-    };
+        .max()?;
     let months = twelve_months(&last);
     let values: Vec<i64> = months.iter().map(|m| by_month.get(m, &currency)).collect();
     let max = values.iter().copied().max().unwrap_or(0).max(1);
@@ -86,7 +81,7 @@ pub fn EarningsChart(by_month: KeyedTotals, totals: Totals) -> impl IntoView {
             }
         })
         .collect_view();
-    view! {
+    Some(view! {
         <figure class="chart" data-testid="earnings-chart" data-currency=currency.clone()>
             <svg viewBox="0 0 488 150" role="img" aria-label=format!("Earnings per month in {currency}, up to {last}")>
                 // The scale: the peak at the top line, 0 at the axis.
@@ -100,8 +95,7 @@ pub fn EarningsChart(by_month: KeyedTotals, totals: Totals) -> impl IntoView {
                 {others.then_some(" · other currencies are in the totals")}
             </figcaption>
         </figure>
-    }
-    .into_any()
+    })
 }
 
 /// Sums per key (spending per category, earnings per platform), largest first, each

@@ -8,7 +8,7 @@
 //! switcher and its two forms stay plain HTML.
 
 use crate::model::ids::{UserId, WorkspaceId};
-use leptos::prelude::*;
+use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
@@ -541,7 +541,6 @@ fn WorkspaceView(
             </div>
         </main>
     }
-    .into_any()
 }
 
 fn plural(n: i64, one: &str, many: &str) -> String {
@@ -610,7 +609,7 @@ fn ExpensesPanel(
     today: String,
     /// The row being edited (from the URL), if any.
     editing: Option<i64>,
-) -> AnyView {
+) -> impl IntoView {
     let read = move |limit: i64| {
         list_expenses(
             ws,
@@ -675,7 +674,6 @@ fn ExpensesPanel(
                 hidden=move || list.with(|l| l.items.len() as i64 >= l.count)>"Show more"</a>
         </section>
     }
-    .into_any()
 }
 
 #[component]
@@ -686,7 +684,7 @@ fn ExpenseRow(
     /// The URL of the view shown.
     here: String,
     bulk_form_id: String,
-) -> AnyView {
+) -> impl IntoView {
     let label = format!("Select {} of {}", e.description, e.amount_display());
     view! {
         <li class="row" data-testid="expense-row" data-id=e.id>
@@ -711,7 +709,6 @@ fn ExpenseRow(
             })}
         </li>
     }
-    .into_any()
 }
 
 /// One form for adding and for editing (`target`), so both behave the same.
@@ -764,7 +761,7 @@ fn ExpenseForm(
         <Field form="expense" name="description" label="Description" error value=description maxlength=200/>
     };
     if editing {
-        view! {
+        Either::Left(view! {
             <PostForm action=UpdateExpense::PATH class="record-form" testid="expense-form">
                 <h3>"Edit expense"</h3>
                 <input type="hidden" name="id" value=id/>
@@ -774,10 +771,9 @@ fn ExpenseForm(
                     <a href=here>"Cancel"</a>
                 </div>
             </PostForm>
-        }
-        .into_any()
+        })
     } else {
-        view! {
+        Either::Right(view! {
             <PostForm action=CreateExpense::PATH class="record-form" testid="expense-form" keep_typing=true>
                 <h3>"Add an expense"</h3>
                 {fields}
@@ -785,8 +781,7 @@ fn ExpenseForm(
                     <button type="submit" class="primary">"Add expense"</button>
                 </div>
             </PostForm>
-        }
-        .into_any()
+        })
     }
 }
 
@@ -801,7 +796,7 @@ fn EarningsPanel(
     today: String,
     /// The row being edited (from the URL), if any.
     editing: Option<i64>,
-) -> AnyView {
+) -> impl IntoView {
     let read = move |limit: i64| {
         list_earnings(
             ws,
@@ -875,7 +870,6 @@ fn EarningsPanel(
                 hidden=move || list.with(|l| l.items.len() as i64 >= l.count)>"Show more"</a>
         </section>
     }
-    .into_any()
 }
 
 #[component]
@@ -885,7 +879,7 @@ fn EarningRow(
     can_write: bool,
     /// The URL of the view shown.
     here: String,
-) -> AnyView {
+) -> impl IntoView {
     let swatch = format!("background:{}", e.platform_color);
     view! {
         <li class="row" data-testid="earning-row" data-id=e.id>
@@ -907,7 +901,6 @@ fn EarningRow(
             })}
         </li>
     }
-    .into_any()
 }
 
 #[component]
@@ -966,7 +959,7 @@ fn EarningForm(
         <Field form="earning" name="notes" label="Notes" error value=notes maxlength=500/>
     };
     if editing {
-        view! {
+        Either::Left(view! {
             <PostForm action=UpdateEarning::PATH class="record-form" testid="earning-form">
                 <h3>"Edit earning"</h3>
                 <input type="hidden" name="id" value=id/>
@@ -976,10 +969,9 @@ fn EarningForm(
                     <a href=here>"Cancel"</a>
                 </div>
             </PostForm>
-        }
-        .into_any()
+        })
     } else {
-        view! {
+        Either::Right(view! {
             <PostForm action=CreateEarning::PATH class="record-form" testid="earning-form" keep_typing=true>
                 <h3>"Add an earning"</h3>
                 {fields}
@@ -987,8 +979,7 @@ fn EarningForm(
                     <button type="submit" class="primary">"Add earning"</button>
                 </div>
             </PostForm>
-        }
-        .into_any()
+        })
     }
 }
 

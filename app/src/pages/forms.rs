@@ -75,7 +75,7 @@ pub fn refused(path: &str) -> Option<AppError> {
 /// A form that posts to the server function at `action` (its `PATH`), enhanced in the
 /// browser (see the module's documentation).
 #[component]
-pub fn PostForm(
+pub fn PostForm<C: IntoView + 'static>(
     action: &'static str,
     #[prop(optional, into)] id: Option<String>,
     #[prop(optional)] class: Option<&'static str>,
@@ -88,8 +88,10 @@ pub fn PostForm(
     /// (a row's delete button).
     #[prop(optional)]
     error_in: Option<&'static str>,
-    children: Children,
+    // Typed rather than `Children`: a boxed view per form costs the WASM more code.
+    children: TypedChildren<C>,
 ) -> impl IntoView {
+    let children = children.into_inner();
     view! {
         <form method="post" action=action id=id class=class data-testid=testid data-enhance=""
             data-keep-typing=keep_typing.then_some("") data-error-in=error_in>

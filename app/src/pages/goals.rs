@@ -70,5 +70,4 @@ fn GoalsView(
             </Show>
         </div>
     }
-    .into_any()
 }

@@ -3,12 +3,12 @@
 //! has problems; the lists update from the import's one `sync:completed` event.
 
 use crate::model::ids::WorkspaceId;
-use leptos::prelude::*;
+use leptos::{either::Either, prelude::*};
 
 use crate::import::{ImportCsv, ImportReport};
 
 #[component]
-pub fn ImportPanel(ws: WorkspaceId) -> AnyView {
+pub fn ImportPanel(ws: WorkspaceId) -> impl IntoView {
     let run = ServerAction::<ImportCsv>::new();
     let kind = RwSignal::new("expenses".to_owned());
     let text = RwSignal::new(String::new());
@@ -82,12 +82,11 @@ pub fn ImportPanel(ws: WorkspaceId) -> AnyView {
                 <button type="button" class="primary" on:click=move |_| dispatch(true) disabled=move || pending.get()>"Import"</button>
             </div>
             {move || run.value().get().map(|result| match result {
-                Ok(report) => view! { <ImportResult report/> }.into_any(),
-                Err(e) => view! { <p class="form-error" role="alert" data-testid="import-error">{e.to_string()}</p> }.into_any(),
+                Ok(report) => Either::Left(view! { <ImportResult report/> }),
+                Err(e) => Either::Right(view! { <p class="form-error" role="alert" data-testid="import-error">{e.to_string()}</p> }),
             })}
         </section>
     }
-    .into_any()
 }
 
 #[component]

@@ -213,8 +213,7 @@ pub fn NotificationCentre(user_id: UserId) -> impl IntoView {
                     </Show>
                 </section>
             </Show>
-    }
-    .into_any();
+    };
     let toasts = view! {
         <div class="toasts" aria-live="polite" data-testid="toasts">
             <For each=move || toasts.get() key=|n| n.id let:n>
@@ -245,8 +244,7 @@ pub fn NotificationCentre(user_id: UserId) -> impl IntoView {
                 }
             </For>
         </div>
-    }
-    .into_any();
+    };
     view! {
         <div class="notify">
             <button
@@ -268,5 +266,4 @@ pub fn NotificationCentre(user_id: UserId) -> impl IntoView {
         </div>
         {toasts}
     }
-    .into_any()
 }

@@ -39,7 +39,7 @@ pub fn ProgressBar(
 }
 
 #[component]
-pub fn BudgetsPanel(ws: WorkspaceId, can_write: bool, initial: BudgetList) -> AnyView {
+pub fn BudgetsPanel(ws: WorkspaceId, can_write: bool, initial: BudgetList) -> impl IntoView {
     let list = RwSignal::new(initial);
     // Reloaded for the month it shows (the dashboard's period).
     let load = move |_| list_budgets(ws, Some(list.with_untracked(|l| l.month.clone())));
@@ -81,7 +81,6 @@ pub fn BudgetsPanel(ws: WorkspaceId, can_write: bool, initial: BudgetList) -> An
             </Show>
         </section>
     }
-    .into_any()
 }
 
 #[component]
@@ -89,7 +88,7 @@ fn BudgetRow(
     b: BudgetInfo,
     ws: WorkspaceId,
     can_write: bool,
-) -> AnyView {
+) -> impl IntoView {
     let state = match b.state() {
         BudgetState::Ok => "ok",
         BudgetState::Warning => "warning",
@@ -117,7 +116,6 @@ fn BudgetRow(
             <ProgressBar percent class=state label/>
         </li>
     }
-    .into_any()
 }
 
 #[component]
@@ -128,7 +126,7 @@ pub fn GoalsPanel(
     /// On the dashboard: a link to the goals page (not on that page itself).
     #[prop(optional)]
     link_to_page: bool,
-) -> AnyView {
+) -> impl IntoView {
     let list = RwSignal::new(initial);
     let _more = follow_list(
         list,
@@ -198,7 +196,6 @@ pub fn GoalsPanel(
             </Show>
         </section>
     }
-    .into_any()
 }
 
 #[component]
@@ -206,7 +203,7 @@ fn GoalRow(
     g: GoalInfo,
     ws: WorkspaceId,
     can_write: bool,
-) -> AnyView {
+) -> impl IntoView {
     let percent = g.percent();
     let class = if g.achieved { "achieved" } else { "ok" };
     let label = format!("{} saved", g.name);
@@ -250,5 +247,4 @@ fn GoalRow(
             })}
         </li>
     }
-    .into_any()
 }

@@ -1,5 +1,9 @@
 //! Integration tests: the real router, real HTTP, real SQLite and PostgreSQL.
 
+// The app's page views are deeply nested types (see `app`'s `recursion_limit`); proving
+// the server's futures `Send` walks them.
+#![recursion_limit = "256"]
+
 mod helpers;
 
 mod account;
