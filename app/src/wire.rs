@@ -8,9 +8,7 @@
 //! module twice. Decoding answers from text too keeps one of each (about 90 KB of
 //! code before optimisation, 2026-12-04). The bytes on the wire do not change.
 
-use leptos::server_fn::{
-    codec::Post, Bytes, ContentType, Decodes, Encodes, Format, FormatType,
-};
+use leptos::server_fn::{codec::Post, Bytes, ContentType, Decodes, Encodes, Format, FormatType};
 use serde::{de::DeserializeOwned, Serialize};
 
 /// JSON decoded from text: see the module's documentation.

@@ -9,6 +9,8 @@
 
 use crate::model::ids::{UserId, WorkspaceId};
 use leptos::{either::Either, prelude::*};
+
+use super::when::show;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
@@ -18,7 +20,6 @@ use super::common::{
     Enhance, Field, FormError, SelectField, TopBar, Watched, WorkspaceGone,
 };
 use super::forms::{page_refusal, provide_refusal, refused, PostForm, Refusal};
-use leptos::server_fn::ServerFn;
 use crate::{
     auth::SessionUser,
     budgets::BudgetList,
@@ -35,6 +36,7 @@ use crate::{
     money::format_plain,
     workspaces::{CreateWorkspace, JoinWorkspace, Role, WorkspaceKind, WorkspaceSummary},
 };
+use leptos::server_fn::ServerFn;
 
 /// What the URL asks the dashboard to show: the period, the filters, and how many
 /// rows of each list (`expenses=`, `earnings=`; a page more each time "Show more"
@@ -514,10 +516,7 @@ fn WorkspaceView(
     let here = StoredValue::new(here);
     view! {
         <main class="content">
-            <Show
-                when=move || !lost.get()
-                fallback=move || view! { <WorkspaceGone watched/> }
-            >
+            {show(move || !lost.get(), move || view! {
                 <div class="ws-header">
                     <h1 data-testid="workspace-name">{move || name.get()}</h1>
                     {(ws.kind == WorkspaceKind::Team).then(|| view! { <a class="button" href=format!("/w/{}/team", ws.id)>"Team"</a> })}
@@ -525,7 +524,7 @@ fn WorkspaceView(
                 {(ws.role == Role::Viewer).then(|| view! {
                     <p class="notice" role="status">"You are a viewer in this workspace: you can see everything but change nothing."</p>
                 })}
-            </Show>
+            }, move || view! { <WorkspaceGone watched/> })}
             // Hidden rather than removed when access ends (a `Show` costs the WASM far
             // more than an attribute).
             <div hidden=move || lost.get()>
@@ -658,10 +657,7 @@ fn ExpensesPanel(
                     <button type="submit" class="danger small">"Delete selected"</button>
                 </PostForm>
             })}
-            <Show
-                when=move || list.with(|l| !l.items.is_empty())
-                fallback=move || view! { <p class="empty">{empty}</p> }
-            >
+            {show(move || list.with(|l| !l.items.is_empty()), move || view! {
                 <ul class="rows" data-testid="expense-list">
                     // Keyed by the whole row: an edited row is rendered anew, the others
                     // (and their ticked boxes) stay as they are.
@@ -669,7 +665,7 @@ fn ExpensesPanel(
                         <ExpenseRow e ws can_write here=here.get_value() bulk_form_id=row_form_id.get_value()/>
                     </For>
                 </ul>
-            </Show>
+            }, move || view! { <p class="empty">{empty}</p> })}
             <a class="button more" href=more_href on:click=more data-testid="expense-more"
                 hidden=move || list.with(|l| l.items.len() as i64 >= l.count)>"Show more"</a>
         </section>
@@ -856,16 +852,13 @@ fn EarningsPanel(
             })}
             {move || list.with(|l| view! { <super::charts::EarningsChart by_month=l.by_month.clone() totals=l.totals.clone()/> })}
             <FormError error=delete_error id=EARNINGS_ERROR/>
-            <Show
-                when=move || list.with(|l| !l.items.is_empty())
-                fallback=move || view! { <p class="empty">{empty}</p> }
-            >
+            {show(move || list.with(|l| !l.items.is_empty()), move || view! {
                 <ul class="rows" data-testid="earning-list">
                     <For each=move || list.with(|l| l.items.clone()) key=|e| e.clone() let:e>
                         <EarningRow e ws can_write here=here.get_value()/>
                     </For>
                 </ul>
-            </Show>
+            }, move || view! { <p class="empty">{empty}</p> })}
             <a class="button more" href=more_href on:click=more data-testid="earning-more"
                 hidden=move || list.with(|l| l.items.len() as i64 >= l.count)>"Show more"</a>
         </section>

@@ -152,8 +152,8 @@ pub fn enhance() {
             }
         });
     });
-    let _ = document()
-        .add_event_listener_with_callback("submit", on_submit.as_ref().unchecked_ref());
+    let _ =
+        document().add_event_listener_with_callback("submit", on_submit.as_ref().unchecked_ref());
     // One listener for the page's lifetime.
     on_submit.forget();
 }
@@ -195,7 +195,9 @@ fn show(form: &web_sys::HtmlFormElement, error: Option<&AppError>) {
     let mut placed = false;
     if let Ok(messages) = form.query_selector_all("[data-field]") {
         for i in 0..messages.length() {
-            let Some(p) = messages.get(i).and_then(|n| n.dyn_into::<web_sys::Element>().ok())
+            let Some(p) = messages
+                .get(i)
+                .and_then(|n| n.dyn_into::<web_sys::Element>().ok())
             else {
                 continue;
             };
@@ -204,8 +206,11 @@ fn show(form: &web_sys::HtmlFormElement, error: Option<&AppError>) {
             placed |= message.is_some();
             let invalid = message.is_some();
             p.set_text_content(message.as_deref());
-            if let Ok(Some(control)) = form.query_selector(&format!("[aria-describedby=\"{}\"]", p.id())) {
-                let _ = control.set_attribute("aria-invalid", if invalid { "true" } else { "false" });
+            if let Ok(Some(control)) =
+                form.query_selector(&format!("[aria-describedby=\"{}\"]", p.id()))
+            {
+                let _ =
+                    control.set_attribute("aria-invalid", if invalid { "true" } else { "false" });
             }
         }
     }

@@ -2,6 +2,8 @@
 
 use leptos::prelude::*;
 
+use super::when::show;
+
 use super::{
     common::{
         load_failed, watch_workspace, workspace_param, Enhance, TopBar, Watched, WorkspaceGone,
@@ -64,10 +66,10 @@ fn GoalsView(
     let goals = StoredValue::new(goals);
     view! {
         <div>
-            <Show when=move || !lost.get() fallback=move || view! { <WorkspaceGone watched/> }>
+            {show(move || !lost.get(), move || view! {
                 <p><a href=format!("/w/{}", w.id)>"← Back to " {move || name.get()}</a></p>
                 <GoalsPanel ws=w.id can_write initial=goals.get_value()/>
-            </Show>
+            }, move || view! { <WorkspaceGone watched/> })}
         </div>
     }
 }

@@ -14,5 +14,6 @@ pub mod notify;
 pub mod plan;
 pub mod settings;
 pub mod team;
+pub mod when;
 
 pub use home::{Home, NotFound};

@@ -7,6 +7,8 @@
 use crate::model::ids::UserId;
 use leptos::prelude::*;
 
+use super::when::show;
+
 use crate::{
     live::{
         catalog::{Notification, NotificationLevel},
@@ -171,9 +173,8 @@ pub fn NotificationCentre(user_id: UserId) -> impl IntoView {
     };
     let unread = move || list.with(|l| l.as_ref().map(|l| l.unread).unwrap_or(0));
 
-    // Erased piecewise: the whole tree as one type overflows the compiler's query depth.
     let panel = view! {
-            <Show when=move || open.get()>
+            {show(move || open.get(), move || view! {
                 <section class="notification-list" id="notification-list" aria-label="Notifications">
                     <div class="notification-head">
                         <strong>"Notifications"</strong>
@@ -208,11 +209,11 @@ pub fn NotificationCentre(user_id: UserId) -> impl IntoView {
                             </li>
                         </For>
                     </ul>
-                    <Show when=move || list.with(|l| l.as_ref().is_some_and(|l| l.items.is_empty()))>
+                    {show(move || list.with(|l| l.as_ref().is_some_and(|l| l.items.is_empty())), move || view! {
                         <p class="empty">"Nothing yet."</p>
-                    </Show>
+                    }, || ())}
                 </section>
-            </Show>
+            }, || ())}
     };
     let toasts = view! {
         <div class="toasts" aria-live="polite" data-testid="toasts">
@@ -256,11 +257,11 @@ pub fn NotificationCentre(user_id: UserId) -> impl IntoView {
                 on:click=move |_| open.update(|o| *o = !*o)
             >
                 "Notifications"
-                <Show when=move || { unread() > 0 }>
+                {show(move || { unread() > 0 }, move || view! {
                     <span class="count" data-testid="unread-count" aria-label=move || format!("{} unread", unread())>
                         {unread}
                     </span>
-                </Show>
+                }, || ())}
             </button>
             {panel}
         </div>

@@ -5,9 +5,10 @@
 use crate::model::ids::WorkspaceId;
 use leptos::prelude::*;
 
+use super::when::show;
+
 use super::common::{currency_options, follow_list, Field, FormError, SelectField};
 use super::forms::{refused, PostForm};
-use leptos::server_fn::ServerFn;
 use crate::{
     budgets::{list_budgets, BudgetList, BudgetState, DeleteBudget, SetBudget},
     expenses::CATEGORIES,
@@ -15,6 +16,7 @@ use crate::{
     live::catalog::{BudgetInfo, GoalInfo},
     money::format_display,
 };
+use leptos::server_fn::ServerFn;
 
 use crate::model::filter::month_label;
 
@@ -69,26 +71,19 @@ pub fn BudgetsPanel(ws: WorkspaceId, can_write: bool, initial: BudgetList) -> im
                 </PostForm>
             })}
             <FormError error=delete_error id=BUDGETS_ERROR/>
-            <Show
-                when=move || list.with(|l| !l.items.is_empty())
-                fallback=|| view! { <p class="empty">"No budgets yet."</p> }
-            >
+            {show(move || list.with(|l| !l.items.is_empty()), move || view! {
                 <ul class="rows budgets" data-testid="budget-list">
                     <For each=move || list.with(|l| l.items.clone()) key=|b| b.clone() let:b>
                         <BudgetRow b ws can_write/>
                     </For>
                 </ul>
-            </Show>
+            }, || view! { <p class="empty">"No budgets yet."</p> })}
         </section>
     }
 }
 
 #[component]
-fn BudgetRow(
-    b: BudgetInfo,
-    ws: WorkspaceId,
-    can_write: bool,
-) -> impl IntoView {
+fn BudgetRow(b: BudgetInfo, ws: WorkspaceId, can_write: bool) -> impl IntoView {
     let state = match b.state() {
         BudgetState::Ok => "ok",
         BudgetState::Warning => "warning",
@@ -128,11 +123,7 @@ pub fn GoalsPanel(
     link_to_page: bool,
 ) -> impl IntoView {
     let list = RwSignal::new(initial);
-    let _more = follow_list(
-        list,
-        ws,
-        move |_| list_goals(ws),
-    );
+    let _more = follow_list(list, ws, move |_| list_goals(ws));
     let create_error = refused(CreateGoal::PATH);
     let list_error = refused(Contribute::PATH).or_else(|| refused(DeleteGoal::PATH));
     // A goal achieved while this page is open, by anyone: celebrate it.
@@ -184,26 +175,19 @@ pub fn GoalsPanel(
                 </PostForm>
             })}
             <FormError error=list_error id=GOALS_ERROR/>
-            <Show
-                when=move || list.with(|l| !l.items.is_empty())
-                fallback=|| view! { <p class="empty">"No goals yet."</p> }
-            >
+            {show(move || list.with(|l| !l.items.is_empty()), move || view! {
                 <ul class="rows goals" data-testid="goal-list">
                     <For each=move || list.with(|l| l.items.clone()) key=|g| g.clone() let:g>
                         <GoalRow g ws can_write/>
                     </For>
                 </ul>
-            </Show>
+            }, || view! { <p class="empty">"No goals yet."</p> })}
         </section>
     }
 }
 
 #[component]
-fn GoalRow(
-    g: GoalInfo,
-    ws: WorkspaceId,
-    can_write: bool,
-) -> impl IntoView {
+fn GoalRow(g: GoalInfo, ws: WorkspaceId, can_write: bool) -> impl IntoView {
     let percent = g.percent();
     let class = if g.achieved { "achieved" } else { "ok" };
     let label = format!("{} saved", g.name);

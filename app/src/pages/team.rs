@@ -8,8 +8,8 @@ use leptos_router::{components::Redirect, hooks::use_params_map};
 use leptos::server_fn::ServerFn;
 
 use super::common::{
-    action_error, workspace_param, Enhance, Field, FieldError, FormError, RequireUser,
-    SelectField, TopBar,
+    action_error, workspace_param, Enhance, Field, FieldError, FormError, RequireUser, SelectField,
+    TopBar,
 };
 use super::forms::{refused, PostForm};
 use crate::{
