@@ -189,6 +189,12 @@ macro_rules! catalog {
             pub fn kind(&self) -> EventKind {
                 match self { $( Event::$variant(_) => EventKind::$variant, )* }
             }
+
+            /// The event of `kind` whose payload `data` holds, decoded straight from it
+            /// (the derived `Deserialize` can also buffer the payload, see `Envelope`).
+            pub fn decode<'de, D: serde::Deserializer<'de>>(kind: EventKind, data: D) -> Result<Event, D::Error> {
+                match kind { $( EventKind::$variant => <$payload as Deserialize>::deserialize(data).map(Event::$variant), )* }
+            }
         }
     };
 }

@@ -506,7 +506,7 @@ mod browser {
     }
 
     fn on_frame(live: LiveConnection, text: &str) {
-        let Ok(frame) = serde_json::from_str::<ServerFrame>(text) else {
+        let Ok(frame) = crate::live::protocol::parse_frame(text) else {
             return;
         };
         match frame {

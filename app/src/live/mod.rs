@@ -62,7 +62,7 @@ impl<'de> Deserialize<'de> for Stream {
 }
 
 /// What travels to clients: `{seq, stream, event, timestamp, priority, data}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Envelope {
     /// Position in `stream`; 0 for ephemeral events, which are not logged.
     pub seq: i64,
@@ -72,6 +72,83 @@ pub struct Envelope {
     pub priority: Priority,
     #[serde(flatten)]
     pub event: Event,
+}
+
+/// Read by hand rather than derived: a derived `Deserialize` of a `flatten`ed field
+/// buffers the whole object into serde's `Content` first, which compiled a second
+/// decoder of every event payload into the WASM client. This one reads the fields in
+/// one pass and decodes `data` with the payload type `event` names (`Event::decode`);
+/// `data` written before `event` is kept as raw JSON text until the name is known.
+impl<'de> Deserialize<'de> for Envelope {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(EnvelopeVisitor)
+    }
+}
+
+struct EnvelopeVisitor;
+
+/// `data`, decoded by the kind `event` named.
+struct Payload(catalog::EventKind);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Payload {
+    type Value = Event;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Event, D::Error> {
+        Event::decode(self.0, d)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for EnvelopeVisitor {
+    type Value = Envelope;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an event envelope")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Envelope, A::Error> {
+        use serde::de::Error;
+        let (mut seq, mut stream, mut timestamp, mut priority) = (None, None, None, None);
+        let mut kind = None;
+        let mut event = None;
+        let mut early: Option<Box<serde_json::value::RawValue>> = None;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match &*key {
+                "seq" => seq = Some(map.next_value()?),
+                "stream" => stream = Some(map.next_value()?),
+                "timestamp" => timestamp = Some(map.next_value()?),
+                "priority" => priority = Some(map.next_value()?),
+                "event" => {
+                    let name = map.next_value::<std::borrow::Cow<'de, str>>()?;
+                    kind = Some(catalog::EventKind::from_name(&name).ok_or_else(|| {
+                        A::Error::unknown_variant(&name, &["an event of the catalog"])
+                    })?);
+                }
+                "data" => match kind {
+                    Some(k) => event = Some(map.next_value_seed(Payload(k))?),
+                    None => early = Some(map.next_value()?),
+                },
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        let kind = kind.ok_or_else(|| A::Error::missing_field("event"))?;
+        let event = match (event, early) {
+            (Some(e), _) => e,
+            (None, Some(raw)) => {
+                let mut data = serde_json::Deserializer::from_str(raw.get());
+                Event::decode(kind, &mut data).map_err(A::Error::custom)?
+            }
+            (None, None) => return Err(A::Error::missing_field("data")),
+        };
+        Ok(Envelope {
+            seq: seq.ok_or_else(|| A::Error::missing_field("seq"))?,
+            stream: stream.ok_or_else(|| A::Error::missing_field("stream"))?,
+            timestamp: timestamp.ok_or_else(|| A::Error::missing_field("timestamp"))?,
+            priority: priority.ok_or_else(|| A::Error::missing_field("priority"))?,
+            event,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -101,6 +178,24 @@ pub(crate) mod tests {
         );
         let back: Envelope = serde_json::from_value(json).unwrap();
         assert_eq!(back, env);
+    }
+
+    /// Written by the server, `data` follows `event`; read in any order all the same,
+    /// and an envelope without its event, or with one the catalog lacks, is refused.
+    #[test]
+    fn an_envelope_reads_in_any_key_order() {
+        let env = sample_envelope();
+        let data_first = r#"{"data":{"id":9},"priority":"normal","seq":12,"event":"expense:deleted","timestamp":1700000000000,"stream":"ws:3","extra":[1]}"#;
+        assert_eq!(serde_json::from_str::<Envelope>(data_first).unwrap(), env);
+        let written = serde_json::to_string(&env).unwrap();
+        assert_eq!(serde_json::from_str::<Envelope>(&written).unwrap(), env);
+        let unknown = written.replace("expense:deleted", "expense:exploded");
+        assert!(serde_json::from_str::<Envelope>(&unknown).is_err());
+        let no_event =
+            r#"{"seq":1,"stream":"ws:3","timestamp":0,"priority":"normal","data":{"id":9}}"#;
+        assert!(serde_json::from_str::<Envelope>(no_event).is_err());
+        let wrong_payload = written.replace(r#"{"id":9}"#, r#"{"name":"x"}"#);
+        assert!(serde_json::from_str::<Envelope>(&wrong_payload).is_err());
     }
 
     #[test]
