@@ -1,7 +1,7 @@
 //! The WebSocket's frames and close codes: one typed definition for the server and the
 //! browser client (docs/PROTOCOL.md mirrors it). The server writes event frames itself,
 //! as the stored envelope with `"type":"event"` in front (`event_frame`), so an event
-//! is serialized once for all its sockets; `ServerFrame::Event` reads them.
+//! is serialized once for all its sockets; `parse_frame` reads them back.
 
 use serde::{Deserialize, Serialize};
 
