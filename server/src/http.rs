@@ -125,6 +125,12 @@ const NON_PAGE_POLICY: &str = "default-src 'none'; frame-ancestors 'none'; base-
 
 async fn security_headers(State(https): State<bool>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
+    let fetch_mode = req
+        .headers()
+        .get("sec-fetch-mode")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_owned();
     let mut res = next.run(req).await;
     let status = res.status();
     let h = res.headers_mut();
@@ -163,9 +169,14 @@ async fn security_headers(State(https): State<bool>, req: Request, next: Next) -
             // A page's policy names its nonce; the page carries it in a `<meta>` as well
             // (`app::server::csp::protect_page`). The non-page policy here would block
             // the page's own scripts.
+            // Clues for finding what drops it (never reproduced outside the browser
+            // tests): the headers it did have, and how the browser fetched it.
+            let names: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
             tracing::warn!(
                 path,
                 status = status.as_u16(),
+                fetch_mode,
+                headers = ?names,
                 "a page went out without its Content-Security-Policy header"
             );
         } else {
