@@ -50,16 +50,16 @@ impl OperatorToken {
 pub const MAX_TITLE: usize = 100;
 pub const MAX_MESSAGE: usize = 500;
 
-/// 404 when no operator token is configured (the endpoints do not exist), 401 for a
-/// missing or wrong token.
-pub fn check(operator: &OperatorToken, headers: &HeaderMap) -> Result<(), Response> {
+/// The answer that refuses the request, if it is refused: 404 when no operator token is
+/// configured (the endpoints do not exist), 401 for a missing or wrong token.
+pub fn refusal(operator: &OperatorToken, headers: &HeaderMap) -> Option<Response> {
     if !operator.configured() {
-        return Err(StatusCode::NOT_FOUND.into_response());
+        return Some(StatusCode::NOT_FOUND.into_response());
     }
     if !operator.allows(headers) {
-        return Err((StatusCode::UNAUTHORIZED, "operator token required").into_response());
+        return Some((StatusCode::UNAUTHORIZED, "operator token required").into_response());
     }
-    Ok(())
+    None
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
@@ -75,7 +75,7 @@ pub async fn disconnect(
     headers: HeaderMap,
     Path(user_id): Path<UserId>,
 ) -> Response {
-    if let Err(refused) = check(&operator, &headers) {
+    if let Some(refused) = refusal(&operator, &headers) {
         return refused;
     }
     let revoked = sqlx::query("UPDATE users SET token_version = token_version + 1 WHERE id = $1")
@@ -119,7 +119,7 @@ pub async fn announce(
     headers: HeaderMap,
     body: Result<Json<AnnounceBody>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    if let Err(refused) = check(&operator, &headers) {
+    if let Some(refused) = refusal(&operator, &headers) {
         return refused;
     }
     let Ok(Json(body)) = body else {

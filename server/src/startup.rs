@@ -304,7 +304,7 @@ async fn metrics(
     axum::Extension(operator): axum::Extension<OperatorToken>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(refused) = crate::ops::check(&operator, &headers) {
+    if let Some(refused) = crate::ops::refusal(&operator, &headers) {
         return refused;
     }
     (
