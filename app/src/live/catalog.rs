@@ -147,7 +147,8 @@ pub struct SessionRevoked {
 macro_rules! catalog {
     ($( $variant:ident($payload:ty) = $name:literal, $priority:ident, persisted: $persisted:literal, notifies: $notifies:literal; )*) => {
         /// An event with its typed payload. On the wire: `"event": <name>, "data": <payload>`.
-        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        /// Read only inside an `Envelope` (`Event::decode`).
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
         #[serde(tag = "event", content = "data")]
         pub enum Event {
             $( #[serde(rename = $name)] $variant($payload), )*
@@ -233,6 +234,24 @@ catalog! {
     SystemAnnouncement(Announcement) = "system:announcement", High, persisted: false, notifies: true;
     SyncCompleted(SyncReport) = "sync:completed", Normal, persisted: true, notifies: true;
     ErrorOccurred(ErrorReport) = "error:occurred", High, persisted: true, notifies: true;
+}
+
+/// A kind from its wire name (an envelope's `event`), read without a copy of the name.
+impl<'de> Deserialize<'de> for EventKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Name;
+        impl serde::de::Visitor<'_> for Name {
+            type Value = EventKind;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("the name of an event of the catalog")
+            }
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<EventKind, E> {
+                EventKind::from_name(name)
+                    .ok_or_else(|| E::unknown_variant(name, &["an event of the catalog"]))
+            }
+        }
+        d.deserialize_str(Name)
+    }
 }
 
 impl EventKind {
@@ -324,8 +343,9 @@ mod tests {
             e.kind().name(),
             "serde name and catalog name agree"
         );
-        let back: Event = serde_json::from_value(json).unwrap();
-        assert_eq!(back, e);
+        // Read back as an envelope reads it: the kind from the name, then the payload.
+        let kind: EventKind = serde_json::from_value(json["event"].clone()).unwrap();
+        assert_eq!(Event::decode(kind, &json["data"]).unwrap(), e);
         let bulk = Event::ExpensesBulkDeleted(ExpensesGone {
             ids: vec![1, 2],
             was: vec![],

@@ -87,6 +87,22 @@ impl<'de> Deserialize<'de> for Envelope {
 
 struct EnvelopeVisitor;
 
+/// An envelope's keys, read as identifiers (no copy of each key).
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "lowercase")]
+enum Key {
+    Seq,
+    Stream,
+    Timestamp,
+    Priority,
+    Event,
+    Data,
+    /// Anything else: `type` in an event frame (`protocol::parse_frame`), or a key a
+    /// later server adds.
+    #[serde(other)]
+    Other,
+}
+
 /// `data`, decoded by the kind `event` named.
 struct Payload(catalog::EventKind);
 
@@ -111,23 +127,18 @@ impl<'de> serde::de::Visitor<'de> for EnvelopeVisitor {
         let mut kind = None;
         let mut event = None;
         let mut early: Option<Box<serde_json::value::RawValue>> = None;
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            match &*key {
-                "seq" => seq = Some(map.next_value()?),
-                "stream" => stream = Some(map.next_value()?),
-                "timestamp" => timestamp = Some(map.next_value()?),
-                "priority" => priority = Some(map.next_value()?),
-                "event" => {
-                    let name = map.next_value::<std::borrow::Cow<'de, str>>()?;
-                    kind = Some(catalog::EventKind::from_name(&name).ok_or_else(|| {
-                        A::Error::unknown_variant(&name, &["an event of the catalog"])
-                    })?);
-                }
-                "data" => match kind {
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::Seq => seq = Some(map.next_value()?),
+                Key::Stream => stream = Some(map.next_value()?),
+                Key::Timestamp => timestamp = Some(map.next_value()?),
+                Key::Priority => priority = Some(map.next_value()?),
+                Key::Event => kind = Some(map.next_value::<catalog::EventKind>()?),
+                Key::Data => match kind {
                     Some(k) => event = Some(map.next_value_seed(Payload(k))?),
                     None => early = Some(map.next_value()?),
                 },
-                _ => {
+                Key::Other => {
                     map.next_value::<serde::de::IgnoredAny>()?;
                 }
             }

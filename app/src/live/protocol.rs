@@ -19,16 +19,16 @@ pub fn event_frame(envelope_json: &str) -> String {
 }
 
 /// Reads a frame the server sent. An event frame (as `event_frame` writes it) is read
-/// as its envelope (`Envelope`'s own decoder, one pass, no buffering); the others by
-/// their derived form, which knows no event frame: the derived reader of an internally
-/// tagged enum buffers the whole frame first, and reading events that way compiled a
-/// second decoder of every event payload into the WASM client.
+/// as its envelope, in place (`Envelope`'s own decoder skips the `type` key: one pass,
+/// no buffering, no copy); the others by their derived form, which knows no event
+/// frame: the derived reader of an internally tagged enum buffers the whole frame
+/// first, and reading events that way compiled a second decoder of every event payload
+/// into the WASM client.
 pub fn parse_frame(text: &str) -> serde_json::Result<ServerFrame> {
-    match text.strip_prefix(EVENT_FRAME_START) {
-        Some(fields) => {
-            serde_json::from_str::<Envelope>(&format!("{{{fields}")).map(ServerFrame::Event)
-        }
-        None => serde_json::from_str(text),
+    if text.starts_with(EVENT_FRAME_START) {
+        serde_json::from_str::<Envelope>(text).map(ServerFrame::Event)
+    } else {
+        serde_json::from_str(text)
     }
 }
 

@@ -11,7 +11,7 @@ use crate::{
     auth::{current_user, Logout, SessionUser},
     error::AppError,
     live::{
-        client::{use_live, Delivery, LiveStatus},
+        client::{use_live, Delivery},
         follow::{apply_batch, Followed, Step},
         Event, Stream,
     },
@@ -359,16 +359,20 @@ where
             },
         );
     });
-    let own_writes = super::forms::own_writes();
-    Effect::watch(
-        move || own_writes.get(),
-        move |_, _, _| {
-            if live.status.get_untracked() != LiveStatus::Live {
-                reload();
-            }
-        },
-        false,
-    );
+    // Only the browser writes through the form enhancer (and only it runs effects).
+    #[cfg(feature = "hydrate")]
+    {
+        let own_writes = super::forms::own_writes();
+        Effect::watch(
+            move || own_writes.get(),
+            move |_, _, _| {
+                if live.status.get_untracked() != crate::live::client::LiveStatus::Live {
+                    reload();
+                }
+            },
+            false,
+        );
+    }
     more
 }
 

@@ -107,12 +107,10 @@ thread_local! {
     static OWN_WRITES: ArcRwSignal<u64> = ArcRwSignal::new(0);
 }
 
-/// Counts this tab's writes that succeeded (in the browser; always 0 on the server).
+/// Counts this tab's writes that succeeded.
+#[cfg(feature = "hydrate")]
 pub fn own_writes() -> ArcReadSignal<u64> {
-    #[cfg(feature = "hydrate")]
-    return OWN_WRITES.with(|w| w.read_only());
-    #[cfg(not(feature = "hydrate"))]
-    ArcRwSignal::new(0).read_only()
+    OWN_WRITES.with(|w| w.read_only())
 }
 
 /// Installs the one `submit` listener of the page (see the module's documentation).
