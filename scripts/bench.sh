@@ -16,6 +16,8 @@
 #     release server and the bench, then runs the bench on CPU 1; the server it starts
 #     runs on CPU 0. Arguments go to the bench, e.g.:
 #       ./scripts/bench.sh --sockets 2000 --teams 20 --members 5 --broadcasts 100 --writes 50
+#     LIVELEDGER_BENCH_SERVER=<path> measures another server binary instead (a copy of an
+#     earlier build, for a before/after comparison).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = socketio ]; then

@@ -130,7 +130,7 @@ pub mod ssr {
         .bind(&hash)
         .bind(user.id)
         .bind(claims.ver)
-        .fetch_optional(&state.db.pool)
+        .fetch_optional(&state.db.writer)
         .await?;
         let Some((version,)) = bumped else {
             return Err(AppError::Unauthorized);

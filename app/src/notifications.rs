@@ -240,7 +240,7 @@ pub mod ssr {
             };
             chosen.push((topic, hearing));
         }
-        let mut tx = state.db.pool.begin().await?;
+        let mut tx = crate::server::db::begin_write(&state.db).await?;
         for (topic, hearing) in chosen {
             if hearing == topic.default_hearing() {
                 sqlx::query(

@@ -119,16 +119,19 @@ impl Server {
     fn start() -> Server {
         let dir = std::env::temp_dir().join(format!("liveledger-bench-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let exe = env!("CARGO_BIN_EXE_server");
+        // `LIVELEDGER_BENCH_SERVER` measures another build of the server (a copy of an
+        // earlier one, for a before/after comparison); by default, the one cargo built.
+        let exe = std::env::var("LIVELEDGER_BENCH_SERVER")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_server").to_owned());
         // scripts/bench.sh names the server's CPU (and runs this process on another).
         let pin = std::env::var("LIVELEDGER_BENCH_SERVER_CPU").ok();
         let mut cmd = match &pin {
             Some(cpu) => {
                 let mut c = Command::new("taskset");
-                c.args(["-c", cpu, exe]);
+                c.args(["-c", cpu, &exe]);
                 c
             }
-            None => Command::new(exe),
+            None => Command::new(&exe),
         };
         cmd.env("LIVELEDGER_ADDR", "127.0.0.1:0")
             .env(

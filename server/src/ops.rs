@@ -80,7 +80,7 @@ pub async fn disconnect(
     }
     let revoked = sqlx::query("UPDATE users SET token_version = token_version + 1 WHERE id = $1")
         .bind(user_id)
-        .execute(&state.db.pool)
+        .execute(&state.db.writer)
         .await;
     match revoked {
         Ok(done) if done.rows_affected() == 0 => {

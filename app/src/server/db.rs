@@ -24,6 +24,13 @@ pub enum Backend {
 #[derive(Clone, Debug)]
 pub struct Db {
     pub pool: AnyPool,
+    /// Where every write transaction ([`super::events::Write`]) runs. On SQLite, one
+    /// connection: SQLite lets one writer in at a time anyway, so writers now queue in
+    /// the pool, in order, instead of in SQLite's busy handler (sleep, retry), and the
+    /// writer's page cache stays warm (in WAL mode a connection drops its whole cache
+    /// once another connection has written). On PostgreSQL, which runs writers side by
+    /// side, it is the shared pool.
+    pub writer: AnyPool,
     /// Two connections of its own for the hub's delivery task, which reads the log
     /// after every commit: in the shared pool it queued behind the requests, and under
     /// many concurrent writers events reached sockets hundreds of ms late (issue 13).
@@ -65,7 +72,23 @@ impl Db {
         };
         migrator.run(&pool).await?;
         let log = pool_options(backend, 2).connect(&url).await?;
-        Ok(Db { pool, log, backend })
+        let writer = match backend {
+            // A write waits for the writer as long as SQLite's busy handler let it
+            // wait for the lock before (`busy_timeout` below).
+            Backend::Sqlite => {
+                pool_options(backend, 1)
+                    .acquire_timeout(std::time::Duration::from_secs(10))
+                    .connect(&url)
+                    .await?
+            }
+            Backend::Postgres => pool.clone(),
+        };
+        Ok(Db {
+            pool,
+            writer,
+            log,
+            backend,
+        })
     }
 }
 
@@ -134,6 +157,17 @@ fn sqlite_url(url: &str) -> Result<String, DbError> {
     } else {
         format!("{url}?mode=rwc")
     })
+}
+
+/// Begins a write transaction on [`Db::writer`]. On SQLite it takes the write lock at
+/// once (`BEGIN IMMEDIATE`), waiting through the busy timeout for a writer outside
+/// `Db::writer` (an operator's revocation, a pruning): a deferred transaction that
+/// read first would instead fail when it came to write after that other commit.
+pub async fn begin_write(db: &Db) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+    match db.backend {
+        Backend::Sqlite => db.writer.begin_with("BEGIN IMMEDIATE").await,
+        Backend::Postgres => db.writer.begin().await,
+    }
 }
 
 /// A read-only transaction whose statements all see one snapshot: SQLite's

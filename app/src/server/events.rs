@@ -27,7 +27,7 @@ use std::ops::{Deref, DerefMut};
 use sqlx::{Any, AnyConnection, Transaction};
 
 use super::{
-    db::{values, Db},
+    db::{begin_write, values, Db},
     hub::Hub,
     outbox,
 };
@@ -89,7 +89,7 @@ impl Write {
     /// Begins a write by user `actor` at `now` (Unix ms).
     pub async fn begin(db: &Db, actor: UserId, now: i64) -> AppResult<Write> {
         Ok(Write {
-            tx: db.pool.begin().await?,
+            tx: begin_write(db).await?,
             wake: Vec::new(),
             actor,
             now,

@@ -547,3 +547,47 @@ async fn a_snapshot_plus_the_events_after_it_equals_a_fresh_snapshot(app: TestAp
         Step::Reload
     );
 }
+
+/// On SQLite every write runs on the one writer connection and holds the write lock from
+/// its first statement (`db::begin_write`): a writer elsewhere cannot commit between a
+/// write's read and its own write (which would fail the write with SQLITE_BUSY), and it
+/// gets in once the write has committed.
+#[tokio::test]
+async fn a_sqlite_write_holds_the_lock_from_its_start() {
+    use sqlx::{Connection, Executor};
+
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await;
+    app.register("ann@example.com").await;
+    let db = &app.db;
+    let mut write = app::server::db::begin_write(db).await.unwrap();
+    let (versions,): (i64,) = sqlx::query_as("SELECT SUM(token_version) FROM users")
+        .fetch_one(&mut *write)
+        .await
+        .unwrap();
+
+    // Another connection that does not wait: refused while the write is open…
+    let mut other = sqlx::AnyConnection::connect_with(&db.pool.connect_options())
+        .await
+        .unwrap();
+    other.execute("PRAGMA busy_timeout = 0").await.unwrap();
+    let bump = "UPDATE users SET token_version = token_version + 1";
+    let refused = other.execute(bump).await.unwrap_err();
+    assert!(
+        refused.to_string().contains("locked"),
+        "the write lock is held from the start: {refused}"
+    );
+    sqlx::query("UPDATE users SET token_version = $1")
+        .bind(versions + 10)
+        .execute(&mut *write)
+        .await
+        .unwrap();
+    write.commit().await.unwrap();
+
+    // …and let in after its commit, on top of what the write stored.
+    other.execute(bump).await.unwrap();
+    let (now,): (i64,) = sqlx::query_as("SELECT SUM(token_version) FROM users")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(now, versions + 11);
+}
