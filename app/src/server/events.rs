@@ -1,8 +1,9 @@
 //! The one way a write emits events. A feature opens a [`Write`] (a database
 //! transaction that knows who acts and when), changes its rows through it, and calls
 //! [`Write::emit`] for each event: the event is appended to the log (`outbox`), the
-//! catalog's notify policy is applied in the same transaction, and the stream is noted
-//! for waking. [`Write::commit`] commits, then wakes the hub. No feature appends to
+//! catalog's notify policy is applied in the same transaction, and the event is kept
+//! for the hub. [`Write::commit`] commits, then hands the hub every event it wrote
+//! (which spares the hub reading them back from the log). No feature appends to
 //! the outbox or wakes the hub itself, so a rolled-back write emits nothing and a
 //! committed one is never missed.
 //!
@@ -29,10 +30,10 @@ use sqlx::{Any, AnyConnection, Transaction};
 use super::{
     db::{begin_write, values, Db},
     hub::Hub,
-    outbox,
+    outbox::{self, Logged},
 };
 use crate::{
-    error::AppResult,
+    error::{AppError, AppResult},
     live::{
         catalog::{BudgetInfo, Notification, NotificationLevel, NotificationRef},
         Envelope, Event, Stream,
@@ -44,12 +45,13 @@ use crate::{
     money::format_display,
 };
 
-/// A write in progress: its transaction, who acts, when, and the streams to wake.
+/// A write in progress: its transaction, who acts, when, and the events it appended
+/// (handed to the hub once committed).
 /// Derefs to the transaction's connection, so `&mut *write` (or `&mut **write` through
 /// a `&mut Write`) runs a query in it.
 pub struct Write {
     tx: Transaction<'static, Any>,
-    wake: Vec<Stream>,
+    logged: Vec<(Stream, Logged)>,
     actor: UserId,
     now: i64,
     notices: Vec<Notice>,
@@ -90,7 +92,7 @@ impl Write {
     pub async fn begin(db: &Db, actor: UserId, now: i64) -> AppResult<Write> {
         Ok(Write {
             tx: begin_write(db).await?,
-            wake: Vec::new(),
+            logged: Vec::new(),
             actor,
             now,
             notices: Vec::new(),
@@ -109,8 +111,8 @@ impl Write {
     }
 
     /// Appends `event` to `stream`, applies the notify policy to workspace events (and
-    /// retracts the notifications about a row it deletes), and notes the streams to wake
-    /// once committed.
+    /// retracts the notifications about a row it deletes), and keeps the event for the
+    /// hub once committed.
     pub async fn emit(&mut self, stream: Stream, event: Event) -> AppResult<Envelope> {
         let kind = event.kind();
         if let Stream::Workspace(ws) = stream {
@@ -133,9 +135,8 @@ impl Write {
                 self.retract(ws, &gone).await?;
             }
         }
-        let envelope = outbox::append(&mut self.tx, stream, event, self.now).await?;
-        self.wake(stream);
-        Ok(envelope)
+        let mut stored = self.append(vec![(stream, event)]).await?;
+        stored.pop().ok_or(AppError::Internal)
     }
 
     /// Tells `user_id` something when the write commits (see [`Write::notify_all`]).
@@ -178,13 +179,21 @@ impl Write {
         Ok(())
     }
 
-    /// Commits, then wakes the hub (and through it the other instances) for every
-    /// stream written: waking before the commit would let them tail the log too early.
+    /// Commits, then hands the hub every stream written with its new events (and has
+    /// the other instances woken): waking before the commit would let them tail the
+    /// log too early.
     pub async fn commit(mut self, hub: &Hub) -> AppResult<()> {
         self.tell().await?;
         self.tx.commit().await?;
-        for stream in self.wake {
-            hub.committed(stream);
+        let mut streams: Vec<(Stream, Vec<Logged>)> = Vec::new();
+        for (stream, logged) in self.logged {
+            match streams.iter_mut().find(|(s, _)| *s == stream) {
+                Some((_, events)) => events.push(logged),
+                None => streams.push((stream, vec![logged])),
+            }
+        }
+        for (stream, events) in streams {
+            hub.committed(stream, events);
         }
         Ok(())
     }
@@ -298,10 +307,7 @@ impl Write {
                 (Stream::User(user), Event::NotificationCreated(notification))
             })
             .collect::<Vec<_>>();
-        for (stream, _) in &events {
-            self.wake(*stream);
-        }
-        outbox::append_all(&mut self.tx, events, self.now).await?;
+        self.append(events).await?;
         Ok(())
     }
 
@@ -327,19 +333,27 @@ impl Write {
                     later.push((id, user));
                 } else {
                     round.push((stream, Event::NotificationDismissed(NotificationRef { id })));
-                    self.wake(stream);
                 }
             }
-            outbox::append_all(&mut self.tx, round, self.now).await?;
+            self.append(round).await?;
             rest = later;
         }
         Ok(())
     }
 
-    fn wake(&mut self, stream: Stream) {
-        if !self.wake.contains(&stream) {
-            self.wake.push(stream);
-        }
+    /// Appends events to the log (`outbox::append_all`) and keeps each as logged, for
+    /// the hub after the commit.
+    async fn append(&mut self, events: Vec<(Stream, Event)>) -> AppResult<Vec<Envelope>> {
+        let stored = outbox::append_all(&mut self.tx, events, self.now).await?;
+        Ok(stored
+            .into_iter()
+            .map(|(envelope, json)| {
+                let kind = envelope.event.kind().name().to_owned();
+                self.logged
+                    .push((envelope.stream, (envelope.seq, kind, json)));
+                envelope
+            })
+            .collect())
     }
 
     /// Who to tell about a workspace event, and what; `None` when no one or nothing.

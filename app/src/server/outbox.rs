@@ -26,13 +26,17 @@ use crate::{
     live::{Envelope, Event, Stream},
 };
 
-/// Appends `event` to `stream` inside `tx`; returns the stored envelope.
+/// An event as the log holds it: its seq, its kind's wire name and its envelope as
+/// stored (JSON).
+pub type Logged = (i64, String, String);
+
+/// Appends `event` to `stream` inside `tx`; returns the stored envelope and its JSON.
 pub async fn append(
     tx: &mut Transaction<'_, Any>,
     stream: Stream,
     event: Event,
     now_ms: i64,
-) -> AppResult<Envelope> {
+) -> AppResult<(Envelope, String)> {
     let mut stored = append_all(tx, vec![(stream, event)], now_ms).await?;
     stored.pop().ok_or(AppError::Internal)
 }
@@ -41,13 +45,13 @@ pub async fn append(
 /// to every member) in two statements, whatever their number: one upsert of the
 /// streams' heads, one insert of the events. The heads are taken in stream order, the order every
 /// writer uses, so two writers that share streams queue rather than deadlock. Returns
-/// the stored envelopes in that order. A stream named twice is refused (`Internal`): one
-/// statement cannot advance a head twice.
+/// the stored envelopes in that order, each with its JSON as stored. A stream named
+/// twice is refused (`Internal`): one statement cannot advance a head twice.
 pub async fn append_all(
     tx: &mut Transaction<'_, Any>,
     mut events: Vec<(Stream, Event)>,
     now_ms: i64,
-) -> AppResult<Vec<Envelope>> {
+) -> AppResult<Vec<(Envelope, String)>> {
     if events.is_empty() {
         return Ok(Vec::new());
     }
@@ -108,20 +112,20 @@ pub async fn append_all(
     }
     insert.execute(&mut **tx).await?;
 
-    Ok(stored)
+    Ok(stored.into_iter().zip(rows_json).collect())
 }
 
 /// The PostgreSQL channel whose payload is a stream key with new events.
 pub const WAKE_CHANNEL: &str = "liveledger_events";
 
-/// Events of `stream` after `after`, oldest first, at most `limit`: each as (seq, kind
-/// (wire name, from its own column), stored envelope JSON).
+/// Events of `stream` after `after`, oldest first, at most `limit` (the kind's name
+/// from its own column).
 pub async fn read_after(
     pool: &sqlx::AnyPool,
     stream: Stream,
     after: i64,
     limit: i64,
-) -> AppResult<Vec<(i64, String, String)>> {
+) -> AppResult<Vec<Logged>> {
     Ok(sqlx::query_as(
         "SELECT seq, kind, envelope FROM events WHERE stream = $1 AND seq > $2 ORDER BY seq LIMIT $3",
     )

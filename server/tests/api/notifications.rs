@@ -415,7 +415,7 @@ async fn one_append_to_many_streams_numbers_each_stream_on(app: TestApp) {
     let stored = outbox::append_all(&mut tx, vec![(c, event()), (a, event()), (b, event())], now)
         .await
         .unwrap();
-    let got: Vec<(Stream, i64)> = stored.iter().map(|e| (e.stream, e.seq)).collect();
+    let got: Vec<(Stream, i64)> = stored.iter().map(|(e, _)| (e.stream, e.seq)).collect();
     assert_eq!(got, vec![(a, 1), (b, 3), (c, 1)], "in stream order");
     let twice = outbox::append_all(&mut tx, vec![(a, event()), (a, event())], now).await;
     assert!(twice.is_err(), "a stream named twice is refused");

@@ -27,6 +27,8 @@ crate::on_both_backends!(
     the_socket_closes_when_the_session_expires,
     a_client_that_stops_reading_is_told_to_resume_and_costs_bounded_memory,
     a_broadcast_reaches_every_socket_once_and_is_never_replayed,
+    concurrent_writers_reach_a_socket_once_each_in_order,
+    wakes_in_the_wrong_order_still_deliver_each_event_once_in_order,
 );
 
 pub(crate) async fn connect(
@@ -597,34 +599,73 @@ async fn connect_small_buffer(app: &TestApp, user: &User) -> Ws {
     ws
 }
 
+/// An `expense:created` for workspace `ws` with a description of `bytes` bytes, as no
+/// form made it (its id is far from any real row's).
+fn made_up_expense(ws: i64, i: i64, bytes: usize) -> app::live::Event {
+    app::live::Event::ExpenseCreated(app::expenses::Expense {
+        id: 1_000_000 + i,
+        workspace_id: app::model::ids::WorkspaceId(ws),
+        amount_minor: 100,
+        currency: "EUR".into(),
+        category: "Other".into(),
+        description: "x".repeat(bytes),
+        spent_on: "2026-11-20".into(),
+        created_by: app::model::ids::UserId(1),
+        created_by_name: "flood".into(),
+    })
+}
+
 /// Appends `n` large events to a workspace stream straight into the log (a burst no
 /// form could make quickly), then wakes the hub.
 pub(crate) async fn flood(app: &TestApp, ws: i64, n: i64, bytes: usize) {
-    let ws = app::model::ids::WorkspaceId(ws);
-    use app::{
-        expenses::Expense,
-        live::{Event, Stream},
-        server::outbox,
-    };
+    use app::{live::Stream, model::ids::WorkspaceId, server::outbox};
+    let stream = Stream::Workspace(WorkspaceId(ws));
     let mut tx = app.db.pool.begin().await.unwrap();
     for i in 0..n {
-        let event = Event::ExpenseCreated(Expense {
-            id: 1_000_000 + i,
-            workspace_id: ws,
-            amount_minor: 100,
-            currency: "EUR".into(),
-            category: "Other".into(),
-            description: "x".repeat(bytes),
-            spent_on: "2026-11-20".into(),
-            created_by: app::model::ids::UserId(1),
-            created_by_name: "flood".into(),
-        });
-        outbox::append(&mut tx, Stream::Workspace(ws), event, 0)
+        outbox::append(&mut tx, stream, made_up_expense(ws, i, bytes), 0)
             .await
             .unwrap();
     }
     tx.commit().await.unwrap();
-    app.hub.notify(Stream::Workspace(ws));
+    app.hub.notify(stream);
+}
+
+/// A writer hands the hub what it committed, and delivery sends that without reading
+/// the log only while it continues the room's mark. Two commits whose wakes come in the
+/// wrong order: the later one's, first, finds a gap and reads the log (both events go
+/// out, in order); the earlier one's, late, sends nothing again.
+async fn wakes_in_the_wrong_order_still_deliver_each_event_once_in_order(app: TestApp) {
+    use app::{live::Stream, model::ids::WorkspaceId, server::outbox};
+    let ann = app.register("ann@example.com").await;
+    let ws_id = ann.personal_ws;
+    let stream = Stream::Workspace(WorkspaceId(ws_id));
+    let head = app.expenses(&ann, ws_id).await["cursor"].as_i64().unwrap();
+    let (mut ws, _) = open(&app, &ann, &[(&stream.key(), head)]).await;
+
+    let mut logged = Vec::new();
+    for i in 0..2 {
+        let mut tx = app.db.pool.begin().await.unwrap();
+        let (envelope, json) = outbox::append(&mut tx, stream, made_up_expense(ws_id, i, 8), 0)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        logged.push((envelope.seq, envelope.event.kind().name().to_owned(), json));
+    }
+    let later = logged.pop().unwrap();
+    app.hub.committed(stream, vec![later]);
+    let got = [
+        next(&mut ws).await["seq"].clone(),
+        next(&mut ws).await["seq"].clone(),
+    ];
+    assert_eq!(got, [json!(head + 1), json!(head + 2)], "both, in order");
+
+    app.hub.committed(stream, logged);
+    app.create_expense(&ann, ws_id, "1", "after").await;
+    assert_eq!(
+        next(&mut ws).await["seq"],
+        head + 3,
+        "the late wake sent nothing again"
+    );
 }
 
 async fn a_client_that_stops_reading_is_told_to_resume_and_costs_bounded_memory(app: TestApp) {
@@ -788,4 +829,62 @@ async fn a_broadcast_reaches_every_socket_once_and_is_never_replayed(app: TestAp
         .all(|e| e["event"] != "system:announcement"));
     let (_, polled) = app.poll(&ann, &[("system", 0)]).await;
     assert_eq!(polled["denied"], json!(["system"]));
+}
+
+/// Writers hand their committed events to the hub, whose delivery skips the log while
+/// they continue its mark. Racing writers' wakes arrive out of order (a later commit's
+/// first: the log is read; the earlier one's then: already out), and every event must
+/// still reach the socket once, in order, on its team stream and on the user stream
+/// that carries the notifications the others' writes cause.
+async fn concurrent_writers_reach_a_socket_once_each_in_order(app: TestApp) {
+    const PER_WRITER: usize = 10;
+    let ann = app.register("ann@example.com").await;
+    let team = app.team(&ann, "Busy").await;
+    let mut writers = vec![ann.clone()];
+    for i in 0..3 {
+        let user = app.register(&format!("w{i}@example.com")).await;
+        app.add_member(&ann, team, &user, "member").await;
+        writers.push(user);
+    }
+    let stream = format!("ws:{team}");
+    let own = format!("user:{}", ann.id);
+    let head = app.expenses(&ann, team).await["cursor"].as_i64().unwrap();
+    let (_, mine) = app.poll(&ann, &[(&own, 0)]).await;
+    let own_head = mine["cursors"][0]["after"].as_i64().unwrap();
+    let (mut ws, _) = open(&app, &ann, &[(&stream, head), (&own, own_head)]).await;
+
+    let app = std::sync::Arc::new(app);
+    let mut tasks = tokio::task::JoinSet::new();
+    for (w, user) in writers.into_iter().enumerate() {
+        for i in 0..PER_WRITER {
+            let (app, user) = (app.clone(), user.clone());
+            tasks.spawn(async move {
+                let (status, body) = app
+                    .create_expense(&user, team, &format!("{}.{i:02}", w + 1), "race")
+                    .await;
+                assert_eq!(status, StatusCode::OK, "{body}");
+            });
+        }
+    }
+    tasks.join_all().await;
+
+    let total = 4 * PER_WRITER as i64;
+    let (mut team_seqs, mut own_seqs) = (Vec::new(), Vec::new());
+    while team_seqs.len() < total as usize {
+        let frame = next(&mut ws).await;
+        assert_eq!(frame["type"], "event", "{frame}");
+        let seq = frame["seq"].as_i64().unwrap();
+        match frame["stream"].as_str() {
+            Some(s) if s == stream => team_seqs.push(seq),
+            Some(s) if s == own => own_seqs.push(seq),
+            other => panic!("a frame of {other:?}"),
+        }
+    }
+    assert_eq!(
+        team_seqs,
+        (head + 1..=head + total).collect::<Vec<_>>(),
+        "each team event once, in order"
+    );
+    let expected: Vec<i64> = (own_head + 1..).take(own_seqs.len()).collect();
+    assert_eq!(own_seqs, expected, "each notification once, in order");
 }

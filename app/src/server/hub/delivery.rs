@@ -1,15 +1,20 @@
-//! Delivery: the task that tails the log of each woken stream from the room's
-//! high-water mark and fans every event out to the sockets in its room. A socket whose
-//! bounded queue is full is told to resume instead of being buffered without limit.
+//! Delivery: the task that takes each woken stream from the room's high-water mark (the
+//! events its writer handed over, or the log) and fans every event out to the sockets
+//! in its room. A socket whose bounded queue is full is told to resume instead of being
+//! buffered without limit.
 
-use std::{collections::HashSet, sync::Arc};
+use std::{collections::HashMap, sync::Arc};
 
 use tokio::sync::mpsc;
 
-use super::{event_frame, queue::TrySendError, EventOut, Frame, Hub, Outbound};
+use super::{event_frame, queue::TrySendError, EventOut, Frame, Hub, Outbound, Wake};
 use crate::{
     live::{access_change, AccessChange, EventKind, Stream},
-    server::{db::Db, metrics::KindLabel, outbox},
+    server::{
+        db::Db,
+        metrics::KindLabel,
+        outbox::{self, Logged},
+    },
 };
 
 impl Hub {
@@ -70,50 +75,53 @@ impl Hub {
     }
 }
 
-/// The delivery task: for each woken stream, reads the log after the hub's high-water
-/// mark and fans the events out in order. Runs until the hub is dropped.
-pub async fn run(hub: Arc<Hub>, db: Db, mut wake: mpsc::UnboundedReceiver<Stream>) {
+/// The delivery task: for each woken stream, fans out the events after the hub's
+/// high-water mark, in order: those handed over by this instance's writer when they
+/// continue the mark, else what the log holds after it. Runs until the hub is dropped.
+pub async fn run(hub: Arc<Hub>, db: Db, mut wake: mpsc::UnboundedReceiver<Wake>) {
     while let Some(first) = wake.recv().await {
-        let mut streams = HashSet::from([first]);
-        while let Ok(more) = wake.try_recv() {
-            streams.insert(more);
+        // Each stream woken so far, once: the events handed over for it, and whether
+        // some wake came without them (the log must be read).
+        let mut woken: HashMap<Stream, (Vec<Logged>, bool)> = HashMap::new();
+        let mut next = Some(first);
+        while let Some(Wake { stream, events }) = next {
+            let (handed, read_log) = woken.entry(stream).or_default();
+            *read_log |= events.is_empty();
+            handed.extend(events);
+            next = wake.try_recv().ok();
         }
-        for stream in streams {
-            if let Err(e) = deliver(&hub, &db, stream).await {
+        for (stream, (handed, read_log)) in woken {
+            if let Err(e) = deliver(&hub, &db, stream, handed, read_log).await {
                 tracing::error!(error = %e, stream = %stream.key(), "live delivery failed");
             }
         }
     }
 }
 
-async fn deliver(hub: &Hub, db: &Db, stream: Stream) -> Result<(), crate::error::AppError> {
+async fn deliver(
+    hub: &Hub,
+    db: &Db,
+    stream: Stream,
+    handed: Vec<Logged>,
+    read_log: bool,
+) -> Result<(), crate::error::AppError> {
     // No room, no listener: nothing to deliver (sockets replay the past themselves).
     let Some(mut after) = hub.delivered(stream) else {
         return Ok(());
     };
+    if let Some(events) = continuing(after, handed, read_log) {
+        if let Some(&(last, ..)) = events.last() {
+            fan_out_logged(hub, stream, &events);
+            hub.set_delivered(stream, last);
+        }
+        return Ok(());
+    }
     loop {
         let events = outbox::read_after(&db.log, stream, after, 500).await?;
-        let Some(&(last, _, _)) = events.last() else {
+        let Some(&(last, ..)) = events.last() else {
             break;
         };
-        for (seq, kind, json) in &events {
-            // Authorization at delivery, on every instance, decided by the event's kind:
-            // a member who left leaves the room before their `member:left` (or anything
-            // later) goes out; after a deletion has gone out, nobody may read the stream
-            // any more and every socket leaves the room (each is told `revoked`).
-            let change = access_change(kind, json);
-            if let Some(AccessChange::Left(user_id)) = change {
-                hub.revoke(user_id, stream);
-            }
-            let kind = EventKind::from_name(kind).map_or("unknown", |k| k.name());
-            hub.fan_out(stream, *seq, kind, event_frame(json));
-            if change == Some(AccessChange::Closed) {
-                for user_id in hub.room_members(stream).into_keys() {
-                    hub.revoke(user_id, stream);
-                }
-            }
-            hub.kinds.emitted.get_or_create(&KindLabel { kind }).inc();
-        }
+        fan_out_logged(hub, stream, &events);
         after = last;
         hub.set_delivered(stream, after);
         if events.len() < 500 {
@@ -121,6 +129,44 @@ async fn deliver(hub: &Hub, db: &Db, stream: Stream) -> Result<(), crate::error:
         }
     }
     Ok(())
+}
+
+/// The events handed over that go out as they are, after the mark `after`; `None` when
+/// the log must be read instead. Events at or below the mark went out already (a later
+/// commit's wake came first and the log was read). A gap means a commit whose wake has
+/// not come yet, or another instance's: the log has them all, in order.
+fn continuing(after: i64, mut handed: Vec<Logged>, read_log: bool) -> Option<Vec<Logged>> {
+    if read_log {
+        return None;
+    }
+    handed.sort_unstable_by_key(|(seq, ..)| *seq);
+    handed.retain(|(seq, ..)| *seq > after);
+    (after + 1..)
+        .zip(&handed)
+        .all(|(want, (seq, ..))| *seq == want)
+        .then_some(handed)
+}
+
+/// Fans out logged events of `stream`, in order, with authorization at delivery on
+/// every instance, decided by each event's kind: a member who left leaves the room
+/// before their `member:left` (or anything later) goes out; after a deletion has gone
+/// out, nobody may read the stream any more and every socket leaves the room (each is
+/// told `revoked`).
+fn fan_out_logged(hub: &Hub, stream: Stream, events: &[Logged]) {
+    for (seq, kind, json) in events {
+        let change = access_change(kind, json);
+        if let Some(AccessChange::Left(user_id)) = change {
+            hub.revoke(user_id, stream);
+        }
+        let kind = EventKind::from_name(kind).map_or("unknown", |k| k.name());
+        hub.fan_out(stream, *seq, kind, event_frame(json));
+        if change == Some(AccessChange::Closed) {
+            for user_id in hub.room_members(stream).into_keys() {
+                hub.revoke(user_id, stream);
+            }
+        }
+        hub.kinds.emitted.get_or_create(&KindLabel { kind }).inc();
+    }
 }
 
 #[cfg(test)]
@@ -140,6 +186,51 @@ mod tests {
     }
 
     use crate::server::metrics::HubStats;
+
+    fn logged(seqs: &[i64]) -> Vec<Logged> {
+        seqs.iter()
+            .map(|s| (*s, "expense:created".to_owned(), format!("{{\"seq\":{s}}}")))
+            .collect()
+    }
+
+    fn seqs(events: Option<Vec<Logged>>) -> Option<Vec<i64>> {
+        events.map(|e| e.into_iter().map(|(seq, ..)| seq).collect())
+    }
+
+    #[test]
+    fn handed_events_go_out_as_they_are_only_while_they_continue_the_mark() {
+        assert_eq!(
+            seqs(continuing(4, logged(&[5, 6]), false)),
+            Some(vec![5, 6])
+        );
+        assert_eq!(
+            seqs(continuing(4, logged(&[6, 5]), false)),
+            Some(vec![5, 6]),
+            "in seq order"
+        );
+        assert_eq!(
+            seqs(continuing(6, logged(&[5, 6, 7]), false)),
+            Some(vec![7]),
+            "what went out already is left out"
+        );
+        assert_eq!(
+            seqs(continuing(6, logged(&[5]), false)),
+            Some(vec![]),
+            "a late wake for what went out already: nothing to do"
+        );
+        assert_eq!(
+            seqs(continuing(4, logged(&[6]), false)),
+            None,
+            "5 is committed but its wake has not come: read the log"
+        );
+        assert_eq!(seqs(continuing(4, logged(&[5, 7]), false)), None, "a gap");
+        assert_eq!(
+            seqs(continuing(4, logged(&[5]), true)),
+            None,
+            "another wake asked for the log"
+        );
+        assert_eq!(seqs(continuing(4, Vec::new(), true)), None);
+    }
 
     #[test]
     fn event_frames_are_the_envelope_with_a_type() {

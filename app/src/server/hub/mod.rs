@@ -4,11 +4,13 @@
 //! instances on one PostgreSQL (the wake listener, operator commands). The parts import
 //! this module, never the reverse.
 //!
-//! Writers call [`Hub::notify`] after their transaction commits. One task per process
-//! (`run`) tails the log of each notified stream from its own high-water mark and hands
-//! every event, serialized once into a shared `Frame` (reference-counted bytes: every socket
-//! writes the same buffer, none copies it), to the bounded queue of
-//! each socket in that stream's room. A socket whose queue is full is told to resume
+//! Writers call [`Hub::committed`] after their transaction commits, with the events
+//! they wrote; other instances' commits arrive as a plain [`Hub::notify`]. One task per
+//! process (`delivery::run`) takes each woken stream from its own high-water mark: the
+//! events handed over when they continue that mark, else the log read from it. It hands
+//! every event, serialized once into a shared `Frame` (reference-counted bytes: every
+//! socket writes the same buffer, none copies it), to the bounded queue of each socket
+//! in that stream's room. A socket whose queue is full is told to resume
 //! (it reconnects with its cursors) instead of being buffered without limit.
 //!
 //! Rooms are the authorization at delivery: `revoke` takes a user's sockets out of a
@@ -28,7 +30,10 @@ use std::{
 
 use tokio::sync::mpsc;
 
-use super::metrics::{HubStats, KindCounters, KindLabel, LiveCounters};
+use super::{
+    metrics::{HubStats, KindCounters, KindLabel, LiveCounters},
+    outbox::Logged,
+};
 use crate::live::{Envelope, Event, Stream};
 
 pub mod cluster;
@@ -36,6 +41,15 @@ pub mod delivery;
 pub mod queue;
 
 pub type ConnId = u64;
+
+/// A stream for the delivery task to look at: the events this instance just committed
+/// to it, as logged, or none when it must read the log (another instance's commit, a
+/// missed wake).
+#[derive(Debug)]
+pub struct Wake {
+    pub stream: Stream,
+    pub events: Vec<Logged>,
+}
 
 /// What the hub hands a connection (through its `queue`). Kept to 24 bytes: a burst
 /// queued for a slow socket holds up to `queue_len` of these (it was 56 bytes with the
@@ -94,7 +108,7 @@ impl Inner {
 pub struct Hub {
     inner: Mutex<Inner>,
     next_id: AtomicU64,
-    wake: mpsc::UnboundedSender<Stream>,
+    wake: mpsc::UnboundedSender<Wake>,
     /// What the live layer counts, in the prometheus families `/metrics` encodes.
     pub counters: LiveCounters,
     /// Events emitted, delivered and dropped per kind (for `/metrics`).
@@ -110,7 +124,7 @@ pub struct Hub {
 
 impl Hub {
     /// Creates the hub and the receiver its delivery task (`run`) consumes.
-    pub fn new(queue_len: usize) -> (Arc<Hub>, mpsc::UnboundedReceiver<Stream>) {
+    pub fn new(queue_len: usize) -> (Arc<Hub>, mpsc::UnboundedReceiver<Wake>) {
         let (wake, rx) = mpsc::unbounded_channel();
         let hub = Hub {
             inner: Mutex::new(Inner::default()),
@@ -129,15 +143,19 @@ impl Hub {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Tells the hub that `stream` has new events (call after commit).
+    /// Tells the hub that `stream` has new events in the log (committed elsewhere).
     pub fn notify(&self, stream: Stream) {
-        let _ = self.wake.send(stream);
+        let _ = self.wake.send(Wake {
+            stream,
+            events: Vec::new(),
+        });
     }
 
-    /// A write to `stream` has committed on this instance: delivers it here and, on
-    /// PostgreSQL, has the other instances woken (batched, after the commit).
-    pub fn committed(&self, stream: Stream) {
-        self.notify(stream);
+    /// A write to `stream` has committed on this instance with `events` (as logged, in
+    /// order): delivers them here and, on PostgreSQL, has the other instances woken
+    /// (batched, after the commit).
+    pub fn committed(&self, stream: Stream, events: Vec<Logged>) {
+        let _ = self.wake.send(Wake { stream, events });
         if let Some(peers) = self.peers.get() {
             let _ = peers.send(stream);
         }
