@@ -26,10 +26,9 @@ use std::{
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use sqlx::{Connection, Executor};
 use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
 
-use support::{add_expense, now_ms, numeric_flags, percentile, sign_up, start};
+use support::{add_expense, now_ms, numeric_flags, percentile, sign_up, start, FreshPostgres};
 
 struct Args {
     instances: usize,
@@ -50,14 +49,8 @@ fn args() -> Args {
 #[tokio::main]
 async fn main() {
     let a = args();
-    let admin = std::env::var("BENCH_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let name = format!("ll_bench_commits_{}", std::process::id());
-    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-    conn.execute(format!("CREATE DATABASE {name}").as_str())
-        .await
-        .unwrap();
-    let database_url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+    let fresh = FreshPostgres::create("commits").await;
+    let database_url = fresh.url.clone();
 
     let mut instances = Vec::new();
     for n in 0..a.instances {
@@ -169,7 +162,5 @@ async fn main() {
     );
 
     drop(instances);
-    conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-        .await
-        .unwrap();
+    fresh.drop_database().await;
 }

@@ -23,7 +23,7 @@ use std::time::Instant;
 use serde_json::Value;
 use sqlx::{Connection, Executor};
 
-use support::{numeric_flags, percentile, sign_up, start};
+use support::{numeric_flags, percentile, sign_up, start, FreshPostgres};
 
 struct Args {
     rows: u64,
@@ -184,16 +184,7 @@ async fn main() {
     run("sqlite", &sqlite, &a).await;
     std::fs::remove_dir_all(&dir).ok();
 
-    let admin = std::env::var("BENCH_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let name = format!("ll_bench_lists_{}", std::process::id());
-    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-    conn.execute(format!("CREATE DATABASE {name}").as_str())
-        .await
-        .unwrap();
-    let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
-    run("postgres", &url, &a).await;
-    conn.execute(format!("DROP DATABASE {name} WITH (FORCE)").as_str())
-        .await
-        .unwrap();
+    let fresh = FreshPostgres::create("lists").await;
+    run("postgres", &fresh.url, &a).await;
+    fresh.drop_database().await;
 }

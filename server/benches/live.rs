@@ -20,7 +20,11 @@
 //! event it is owed (or fails after a time-out), never after a fixed sleep.
 //!
 //! `cargo bench -p server --bench live -- --sockets 2000 --teams 20 --members 5
-//! --broadcasts 100 --writes 50`
+//! --broadcasts 100 --writes 50 [--postgres]`
+//!
+//! With `--postgres` the server runs on a fresh database on `BENCH_POSTGRES_URL`'s
+//! server (default: the local one), and the unwatched writes' report adds the CPU of
+//! PostgreSQL's backends for that database (`/proc`, so the server must be local).
 
 // The app's page views are deeply nested types (see `app`'s `recursion_limit`); proving
 // the server's futures `Send` walks them.
@@ -42,6 +46,9 @@ use std::{
     process::{Child, Command},
 };
 use tokio::sync::Notify;
+
+mod support;
+use support::{process_cpu, FreshPostgres};
 use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
 
 const PASSWORD: &str = "correct horse battery";
@@ -54,6 +61,8 @@ struct Args {
     members: usize,
     broadcasts: usize,
     writes: usize,
+    /// On a fresh PostgreSQL database (`BENCH_POSTGRES_URL`) instead of SQLite.
+    postgres: bool,
 }
 
 fn args() -> Args {
@@ -63,6 +72,7 @@ fn args() -> Args {
         members: 5,
         broadcasts: 100,
         writes: 50,
+        postgres: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -77,6 +87,7 @@ fn args() -> Args {
             "--members" => a.members = value(),
             "--broadcasts" => a.broadcasts = value(),
             "--writes" => a.writes = value(),
+            "--postgres" => a.postgres = true,
             // `cargo bench` passes `--bench`; anything else is a mistake.
             "--bench" => {}
             other => panic!("unknown flag {other}"),
@@ -95,8 +106,6 @@ struct Server {
     child: Child,
     pid: u32,
     base: String,
-    /// The unit of `/proc/<pid>/stat`'s CPU times (`getconf CLK_TCK`), read once.
-    ticks_per_sec: u64,
     _dir: TempDir,
 }
 
@@ -116,7 +125,8 @@ impl Drop for Server {
 }
 
 impl Server {
-    fn start() -> Server {
+    /// Starts the server on `database_url`, or on a fresh SQLite file when `None`.
+    fn start(database_url: Option<String>) -> Server {
         let dir = std::env::temp_dir().join(format!("liveledger-bench-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         // `LIVELEDGER_BENCH_SERVER` measures another build of the server (a copy of an
@@ -136,7 +146,8 @@ impl Server {
         cmd.env("LIVELEDGER_ADDR", "127.0.0.1:0")
             .env(
                 "DATABASE_URL",
-                format!("sqlite://{}", dir.join("bench.db").display()),
+                database_url
+                    .unwrap_or_else(|| format!("sqlite://{}", dir.join("bench.db").display())),
             )
             .env("DATA_DIR", &dir)
             .env(
@@ -177,19 +188,13 @@ impl Server {
             child,
             pid,
             base,
-            ticks_per_sec: clock_ticks(),
             _dir: TempDir(dir),
         }
     }
 
     /// User + system CPU time the server process has used so far.
     fn cpu(&self) -> Duration {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).unwrap();
-        // Fields after the command name (which is in parentheses and may hold spaces).
-        let rest = &stat[stat.rfind(')').unwrap() + 2..];
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-        Duration::from_secs_f64(ticks as f64 / self.ticks_per_sec as f64)
+        process_cpu(self.pid).expect("the server is running")
     }
 
     /// Resident memory of the server process, in bytes.
@@ -199,16 +204,6 @@ impl Server {
         let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
         kib * 1024
     }
-}
-
-fn clock_ticks() -> u64 {
-    std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(100)
 }
 
 struct Api {
@@ -471,7 +466,11 @@ impl Phase {
 #[tokio::main]
 async fn main() {
     let a = args();
-    let server = Server::start();
+    let mut postgres = match a.postgres {
+        true => Some(FreshPostgres::create("live").await),
+        false => None,
+    };
+    let server = Server::start(postgres.as_ref().map(|p| p.url.clone()));
     let api = Arc::new(Api {
         http: reqwest::Client::new(),
         base: server.base.clone(),
@@ -580,8 +579,16 @@ async fn main() {
     tally.wait_for(mark.events, owed).await;
     let fanout = mark.phase("room fan-out (writes)", &server, &tally);
     let mark = Mark::now(&server, &tally);
+    let database_before = match &mut postgres {
+        Some(p) => Some(p.backends_cpu().await),
+        None => None,
+    };
     write_all(quiet.clone()).await;
     let writes_alone = mark.phase("the same writes, unwatched", &server, &tally);
+    let database_cpu = match (&mut postgres, database_before) {
+        (Some(p), Some(before)) => Some(p.backends_cpu().await.saturating_sub(before)),
+        _ => None,
+    };
     assert_eq!(
         writes_alone.deliveries, 0,
         "unwatched teams' events reached a socket"
@@ -605,5 +612,17 @@ async fn main() {
         a.teams * a.writes,
         a.sockets / a.teams,
     );
+    let quiet_writes = (a.teams * a.writes) as f64;
+    println!(
+        "one unwatched write: {:.0} µs of server CPU{}",
+        writes_alone.cpu.as_secs_f64() * 1e6 / quiet_writes,
+        database_cpu.map_or(String::new(), |cpu| format!(
+            " + {:.0} µs of PostgreSQL's backends",
+            cpu.as_secs_f64() * 1e6 / quiet_writes
+        ))
+    );
     drop(server);
+    if let Some(p) = postgres {
+        p.drop_database().await;
+    }
 }

@@ -40,10 +40,10 @@ use std::{
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use sqlx::{Connection, Executor};
+use sqlx::Connection;
 use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
 
-use support::{add_expense, now_ms, percentile, sign_up, start};
+use support::{add_expense, now_ms, percentile, sign_up, start, FreshPostgres};
 
 struct Args {
     storm: usize,
@@ -247,14 +247,8 @@ fn rand_unit() -> f64 {
 #[tokio::main]
 async fn main() {
     let a = args();
-    let admin = std::env::var("BENCH_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let name = format!("ll_bench_storm_{}", std::process::id());
-    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-    conn.execute(format!("CREATE DATABASE {name}").as_str())
-        .await
-        .unwrap();
-    let database_url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+    let fresh = FreshPostgres::create("storm").await;
+    let database_url = fresh.url.clone();
     let victim = start(&database_url, "storm-a");
     let survivors = [
         start(&database_url, "storm-b"),
@@ -495,9 +489,7 @@ async fn main() {
     }
     survivor_rt.shutdown_background();
     drop(survivors);
-    conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-        .await
-        .unwrap();
+    fresh.drop_database().await;
     let ok = all_resumed_ms.is_some_and(|ms| ms <= 30_000)
         && missing + duplicate + disorder + behind == 0;
     if !ok {

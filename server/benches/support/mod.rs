@@ -160,3 +160,79 @@ pub fn numeric_flags_of<const N: usize>(
     }
     flags.map(|(_, value)| value)
 }
+
+/// A database of its own on the PostgreSQL server of `BENCH_POSTGRES_URL` (default: the
+/// local one), created for one bench run and dropped by [`FreshPostgres::drop_database`].
+pub struct FreshPostgres {
+    admin: sqlx::PgConnection,
+    name: String,
+    /// The new database's URL.
+    pub url: String,
+}
+
+impl FreshPostgres {
+    /// Creates `ll_bench_<bench>_<pid>`.
+    pub async fn create(bench: &str) -> FreshPostgres {
+        use sqlx::{Connection, Executor};
+        let admin_url = std::env::var("BENCH_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let name = format!("ll_bench_{bench}_{}", std::process::id());
+        let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+        admin
+            .execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .unwrap();
+        let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
+        FreshPostgres { admin, name, url }
+    }
+
+    /// CPU time (user + system) of the PostgreSQL backends serving this database now,
+    /// from `/proc` (the server runs on this machine).
+    pub async fn backends_cpu(&mut self) -> std::time::Duration {
+        let pids: Vec<(i32,)> =
+            sqlx::query_as("SELECT pid FROM pg_stat_activity WHERE datname = $1")
+                .bind(&self.name)
+                .fetch_all(&mut self.admin)
+                .await
+                .unwrap();
+        pids.iter()
+            .filter_map(|(pid,)| process_cpu(*pid as u32))
+            .sum()
+    }
+
+    /// Drops the database, closing whatever is still connected to it.
+    pub async fn drop_database(mut self) {
+        use sqlx::Executor;
+        self.admin
+            .execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str())
+            .await
+            .unwrap();
+    }
+}
+
+/// User + system CPU time a process has used so far (`/proc/<pid>/stat`); `None` once
+/// it is gone.
+pub fn process_cpu(pid: u32) -> Option<std::time::Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields[11].parse::<u64>().ok()? + fields[12].parse::<u64>().ok()?;
+    Some(std::time::Duration::from_secs_f64(
+        ticks as f64 / clock_ticks() as f64,
+    ))
+}
+
+/// The unit of `/proc/<pid>/stat`'s CPU times (`getconf CLK_TCK`).
+pub fn clock_ticks() -> u64 {
+    static TICKS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(100)
+    })
+}
