@@ -17,7 +17,8 @@
 #     runs on CPU 0. Arguments go to the bench, e.g.:
 #       ./scripts/bench.sh --sockets 2000 --teams 20 --members 5 --broadcasts 100 --writes 50
 #     LIVELEDGER_BENCH_SERVER=<path> measures another server binary instead (a copy of an
-#     earlier build, for a before/after comparison).
+#     earlier build, for a before/after comparison); the other benches
+#     (`cargo bench -p server --bench commits|storm|lists`) read it too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = socketio ]; then

@@ -9,7 +9,9 @@
 //! `--seconds` through instance `w % instances` while a socket of theirs follows the
 //! workspace on instance `(w + 1) % instances`. Delivery latency is the frame's arrival
 //! minus the envelope's `timestamp` (the write's time on the server; one clock, whole
-//! ms). The database is dropped at the end.
+//! ms). Each socket must get its stream's events once each and in order (every seq one
+//! more than the last) and every committed write's event; the bench fails otherwise.
+//! The database is dropped at the end.
 //!
 //! `cargo bench -p server --bench commits -- --instances 3 --writers 50 --seconds 10`
 
@@ -76,6 +78,8 @@ async fn main() {
 
     // A follower per writer, on the next instance.
     let deliveries = Arc::new(Mutex::new(Vec::<f64>::new()));
+    // Frames that did not continue their stream by one (a gap, a duplicate, a reorder).
+    let out_of_line = Arc::new(std::sync::atomic::AtomicU64::new(0));
     for (w, (token, ws)) in writers.iter().enumerate() {
         let base = &bases[(w + 1) % bases.len()];
         let mut req = format!("{}/live", base.replace("http://", "ws://"))
@@ -92,10 +96,19 @@ async fn main() {
             .await
             .unwrap();
         let deliveries = deliveries.clone();
+        let out_of_line = out_of_line.clone();
         tokio::spawn(async move {
+            let mut last: Option<i64> = None;
             while let Some(Ok(frame)) = socket.next().await {
                 if let Message::Text(text) = frame {
                     let v: Value = serde_json::from_str(&text).unwrap();
+                    if v["type"] == "event" {
+                        let seq = v["seq"].as_i64().unwrap();
+                        if last.is_some_and(|l| seq != l + 1) {
+                            out_of_line.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                        last = Some(seq);
+                    }
                     if v["type"] == "event" && v["event"] == "expense:created" {
                         let sent = v["timestamp"].as_i64().unwrap();
                         deliveries.lock().unwrap().push((now_ms() - sent) as f64);
@@ -145,7 +158,7 @@ async fn main() {
     println!(
         "{} instances, {} writers, {:.1} s: {} writes committed ({:.0}/s), {} failed; \
          write latency p50 {:.1} ms, p99 {:.1} ms; delivery to another instance: {} of {}, \
-         p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+         p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms; {} out of line",
         a.instances,
         a.writers,
         elapsed,
@@ -159,8 +172,15 @@ async fn main() {
         percentile(&delivered, 0.5),
         percentile(&delivered, 0.99),
         delivered.last().copied().unwrap_or(f64::NAN),
+        out_of_line.load(std::sync::atomic::Ordering::Relaxed),
     );
 
     drop(instances);
     fresh.drop_database().await;
+    let whole =
+        delivered.len() as u64 == ok && out_of_line.load(std::sync::atomic::Ordering::Relaxed) == 0;
+    assert!(
+        whole,
+        "an event was missed, doubled or delivered out of order"
+    );
 }

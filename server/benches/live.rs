@@ -129,10 +129,7 @@ impl Server {
     fn start(database_url: Option<String>) -> Server {
         let dir = std::env::temp_dir().join(format!("liveledger-bench-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        // `LIVELEDGER_BENCH_SERVER` measures another build of the server (a copy of an
-        // earlier one, for a before/after comparison); by default, the one cargo built.
-        let exe = std::env::var("LIVELEDGER_BENCH_SERVER")
-            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_server").to_owned());
+        let exe = support::server_binary();
         // scripts/bench.sh names the server's CPU (and runs this process on another).
         let pin = std::env::var("LIVELEDGER_BENCH_SERVER_CPU").ok();
         let mut cmd = match &pin {

@@ -23,12 +23,19 @@ impl Drop for Instance {
     }
 }
 
+/// The server binary to run: `LIVELEDGER_BENCH_SERVER` (a copy of an earlier build,
+/// for a before/after comparison), else the one cargo built.
+pub fn server_binary() -> String {
+    std::env::var("LIVELEDGER_BENCH_SERVER")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_server").to_owned())
+}
+
 /// Starts the release server on `database_url` (its files in a temporary directory
 /// named after `name`) and waits until it listens.
 pub fn start(database_url: &str, name: &str) -> Instance {
     let dir = std::env::temp_dir().join(format!("ll-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+    let mut child = Command::new(server_binary())
         .env("LIVELEDGER_ADDR", "127.0.0.1:0")
         .env("DATABASE_URL", database_url)
         .env("DATA_DIR", &dir)

@@ -1,6 +1,8 @@
 //! The cluster: what connects the instances on one PostgreSQL database. Each instance
-//! LISTENs for the streams others wrote to (the log stays the source of truth) and for
-//! operator commands, which every instance carries out on its own sockets.
+//! LISTENs for the streams others wrote to and for operator commands, which every
+//! instance carries out on its own sockets. A wake carries the events committed, when
+//! they fit in a `NOTIFY`; the log stays the source of truth, read on a gap or a wake
+//! without them.
 
 use crate::model::ids::UserId;
 use std::{sync::Arc, time::Duration};
@@ -12,12 +14,16 @@ use crate::{
     live::{Event, Stream},
     server::{
         db::{values, Db},
-        outbox,
+        outbox::{self, Logged},
     },
 };
 
 /// At most this many streams per `NOTIFY` statement and per head check query.
 const BATCH: usize = 500;
+
+/// A wake's payload at most (PostgreSQL refuses a `NOTIFY` payload of 8,000 bytes or
+/// more); one whose events would not fit names the stream alone.
+const MAX_WAKE: usize = 7_500;
 
 /// An operator's command that every instance carries out (sent between instances on
 /// PostgreSQL's `liveledger_control` channel).
@@ -113,8 +119,8 @@ pub async fn listen_postgres(hub: Arc<Hub>, url: String) {
                                 }
                             }
                             Ok(Some(n)) => {
-                                if let Some(stream) = woken_stream(n.payload(), hub.instance) {
-                                    hub.notify(stream);
+                                if let Some((stream, events)) = woken(n.payload(), hub.instance) {
+                                    hub.committed_elsewhere(stream, events);
                                 }
                             }
                             // The connection dropped; the next call reconnects and
@@ -155,43 +161,68 @@ pub fn wake_peers(hub: Arc<Hub>, db: Db) -> impl std::future::Future<Output = ()
     send_wakes(hub.instance, db.dedicated(1), committed)
 }
 
-/// The payload of a wake: the sending instance, then the stream (`"<instance> <key>"`),
-/// so that an instance skips its own (it delivered those at the commit).
-fn wake_payload(instance: u64, stream: Stream) -> String {
-    format!("{instance} {}", stream.key())
+/// The payload of a wake: the sending instance and the stream (`"<instance> <key>"`),
+/// so that an instance skips its own (it delivered those at the commit); then, when
+/// they fit within [`MAX_WAKE`], the events committed, one per line as
+/// `<seq> <kind> <envelope>` (an envelope's JSON holds no raw line break).
+fn wake_payload(instance: u64, stream: Stream, events: &[Logged]) -> String {
+    let mut payload = format!("{instance} {}", stream.key());
+    let size: usize = events
+        .iter()
+        .map(|(_, kind, json)| 22 + kind.len() + json.len())
+        .sum();
+    if payload.len() + size <= MAX_WAKE {
+        for (seq, kind, json) in events {
+            payload.push_str(&format!("\n{seq} {kind} {json}"));
+        }
+    }
+    payload
 }
 
-/// The stream a wake names, unless this instance sent it. A payload without an instance
-/// (a bare key) is taken as another's.
-fn woken_stream(payload: &str, instance: u64) -> Option<Stream> {
-    let key = match payload.split_once(' ') {
+/// The stream a wake names and the events it carries, unless this instance sent it. A
+/// payload without an instance (a bare key) is taken as another's. Events that do not
+/// read back whole count as none: the log is read instead.
+fn woken(payload: &str, instance: u64) -> Option<(Stream, Vec<Logged>)> {
+    let mut lines = payload.split('\n');
+    let first = lines.next()?;
+    let key = match first.split_once(' ') {
         Some((from, _)) if from.parse() == Ok(instance) => return None,
         Some((_, key)) => key,
-        None => payload,
+        None => first,
     };
-    Stream::parse(key)
+    let stream = Stream::parse(key)?;
+    let events: Option<Vec<Logged>> = lines
+        .map(|line| {
+            let (seq, rest) = line.split_once(' ')?;
+            let (kind, json) = rest.split_once(' ')?;
+            Some((seq.parse().ok()?, kind.to_owned(), json.to_owned()))
+        })
+        .collect();
+    Some((stream, events.unwrap_or_default()))
 }
 
 async fn send_wakes(
     instance: u64,
     pool: sqlx::AnyPool,
-    mut committed: mpsc::UnboundedReceiver<Stream>,
+    mut committed: mpsc::UnboundedReceiver<(Stream, Vec<Logged>)>,
 ) {
     while let Some(first) = committed.recv().await {
-        let mut streams = vec![first];
-        while let Ok(more) = committed.try_recv() {
-            streams.push(more);
+        // Each stream once, with its events in the order committed.
+        let mut streams: std::collections::BTreeMap<Stream, Vec<Logged>> = Default::default();
+        let mut next = Some(first);
+        while let Some((stream, events)) = next {
+            streams.entry(stream).or_default().extend(events);
+            next = committed.try_recv().ok();
         }
-        streams.sort();
-        streams.dedup();
+        let streams: Vec<(Stream, Vec<Logged>)> = streams.into_iter().collect();
         for chunk in streams.chunks(BATCH) {
             let sql = format!(
                 "SELECT pg_notify($1, s) FROM (VALUES {}) AS streams (s)",
                 values(chunk.len(), 1, 1, |p| format!("(CAST(${p} AS TEXT))"))
             );
             let mut notify = sqlx::query(&sql).bind(outbox::WAKE_CHANNEL);
-            for stream in chunk {
-                notify = notify.bind(wake_payload(instance, *stream));
+            for (stream, events) in chunk {
+                notify = notify.bind(wake_payload(instance, *stream, events));
             }
             if let Err(e) = notify.execute(&pool).await {
                 tracing::warn!(error = %e, streams = chunk.len(), "could not wake the other instances");
@@ -249,10 +280,40 @@ mod tests {
     #[test]
     fn an_instance_skips_its_own_wakes() {
         let ws = Stream::Workspace(WorkspaceId(3));
-        let payload = wake_payload(7, ws);
-        assert_eq!(woken_stream(&payload, 7), None, "sent by this instance");
-        assert_eq!(woken_stream(&payload, 8), Some(ws));
-        assert_eq!(woken_stream("ws:3", 7), Some(ws), "a bare key is another's");
-        assert_eq!(woken_stream("7 nonsense", 8), None);
+        let payload = wake_payload(7, ws, &[]);
+        assert_eq!(woken(&payload, 7), None, "sent by this instance");
+        assert_eq!(woken(&payload, 8), Some((ws, vec![])));
+        assert_eq!(
+            woken("ws:3", 7),
+            Some((ws, vec![])),
+            "a bare key is another's"
+        );
+        assert_eq!(woken("7 nonsense", 8), None);
+    }
+
+    #[test]
+    fn a_wake_carries_the_events_that_fit() {
+        let ws = Stream::Workspace(WorkspaceId(3));
+        let event = |seq: i64, size: usize| {
+            let json = format!(r#"{{"seq":{seq},"data":"{}"}}"#, "x".repeat(size));
+            (seq, "expense:created".to_owned(), json)
+        };
+        let events = vec![event(4, 10), event(5, 3_000)];
+        let payload = wake_payload(7, ws, &events);
+        assert_eq!(woken(&payload, 8), Some((ws, events.clone())));
+
+        let too_many = vec![event(4, 3_000), event(5, 3_000), event(6, 3_000)];
+        let payload = wake_payload(7, ws, &too_many);
+        assert!(payload.len() < MAX_WAKE);
+        assert_eq!(
+            woken(&payload, 8),
+            Some((ws, vec![])),
+            "over the size: the stream alone, and the log is read"
+        );
+        assert_eq!(
+            woken("7 ws:3\n5 expense:created", 8),
+            Some((ws, vec![])),
+            "an event that does not read back whole: none"
+        );
     }
 }

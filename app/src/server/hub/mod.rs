@@ -119,7 +119,7 @@ pub struct Hub {
     pub instance: u64,
     /// On PostgreSQL, the streams this instance committed to, for the task that wakes
     /// the other instances after the commit (`cluster::wake_peers`); unset otherwise.
-    peers: std::sync::OnceLock<mpsc::UnboundedSender<Stream>>,
+    peers: std::sync::OnceLock<mpsc::UnboundedSender<(Stream, Vec<Logged>)>>,
 }
 
 impl Hub {
@@ -143,6 +143,12 @@ impl Hub {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Another instance committed `events` to `stream` (as its wake carried them; none
+    /// when they did not fit): delivers them here.
+    pub fn committed_elsewhere(&self, stream: Stream, events: Vec<Logged>) {
+        let _ = self.wake.send(Wake { stream, events });
+    }
+
     /// Tells the hub that `stream` has new events in the log (committed elsewhere).
     pub fn notify(&self, stream: Stream) {
         let _ = self.wake.send(Wake {
@@ -155,10 +161,10 @@ impl Hub {
     /// order): delivers them here and, on PostgreSQL, has the other instances woken
     /// (batched, after the commit).
     pub fn committed(&self, stream: Stream, events: Vec<Logged>) {
-        let _ = self.wake.send(Wake { stream, events });
         if let Some(peers) = self.peers.get() {
-            let _ = peers.send(stream);
+            let _ = peers.send((stream, events.clone()));
         }
+        let _ = self.wake.send(Wake { stream, events });
     }
 
     /// Wakes every stream that has a room (after missing notifications).
