@@ -451,15 +451,21 @@ async fn subscribe(
         following.cursors.remove(&stream);
     };
     for Cursor { stream, after } in distinct {
-        let Ok(head_before) = app::server::outbox::head_in(&state.db.pool, stream).await else {
+        let slots = &state.live_slots;
+        let Ok(head_before) = slots
+            .read(app::server::outbox::head_in(&state.db.pool, stream))
+            .await
+        else {
             return socket.refuse(ErrorCode::Unavailable, "Try again.").await;
         };
         hub.join(conn, stream, head_before);
         // Read *after* joining: see the module's comment.
-        let since = readable_since(state, user.id, stream).await;
+        let since = slots.read(readable_since(state, user.id, stream)).await;
         // Everything up to this head is replayed here; everything after it reaches the
         // room (which the socket is already in) through the hub.
-        let head = app::server::outbox::head_in(&state.db.pool, stream).await;
+        let head = slots
+            .read(app::server::outbox::head_in(&state.db.pool, stream))
+            .await;
         let (since, head) = match (since, head) {
             (Ok(Some(since)), Ok(head)) => (since, head),
             (Ok(None), _) => {
@@ -489,7 +495,10 @@ async fn subscribe(
         let mut ended = false;
         while cursor < head && !ended {
             let limit = (head - cursor).min(500);
-            let events = match replay(state, user.id, stream, cursor, since, limit).await {
+            let replayed = slots
+                .read(replay(state, user.id, stream, cursor, since, limit))
+                .await;
+            let events = match replayed {
                 Ok(Replay::Events { events, .. }) if !events.is_empty() => events,
                 Ok(Replay::Ends { events }) => {
                     ended = true;
