@@ -33,10 +33,10 @@ use super::{
     outbox::{self, Logged},
 };
 use crate::{
-    error::{AppError, AppResult},
+    error::AppResult,
     live::{
         catalog::{BudgetInfo, Notification, NotificationLevel, NotificationRef},
-        Envelope, Event, Stream,
+        Event, Stream,
     },
     model::{
         ids::{UserId, WorkspaceId},
@@ -113,7 +113,7 @@ impl Write {
     /// Appends `event` to `stream`, applies the notify policy to workspace events (and
     /// retracts the notifications about a row it deletes), and keeps the event for the
     /// hub once committed.
-    pub async fn emit(&mut self, stream: Stream, event: Event) -> AppResult<Envelope> {
+    pub async fn emit(&mut self, stream: Stream, event: Event) -> AppResult<()> {
         let kind = event.kind();
         if let Stream::Workspace(ws) = stream {
             if kind.notifies_members() {
@@ -135,8 +135,7 @@ impl Write {
                 self.retract(ws, &gone).await?;
             }
         }
-        let mut stored = self.append(vec![(stream, event)]).await?;
-        stored.pop().ok_or(AppError::Internal)
+        self.append(vec![(stream, event)]).await
     }
 
     /// Tells `user_id` something when the write commits (see [`Write::notify_all`]).
@@ -307,8 +306,7 @@ impl Write {
                 (Stream::User(user), Event::NotificationCreated(notification))
             })
             .collect::<Vec<_>>();
-        self.append(events).await?;
-        Ok(())
+        self.append(events).await
     }
 
     /// Deletes the notifications about rows of `ws` that are gone, and announces each
@@ -343,17 +341,10 @@ impl Write {
 
     /// Appends events to the log (`outbox::append_all`) and keeps each as logged, for
     /// the hub after the commit.
-    async fn append(&mut self, events: Vec<(Stream, Event)>) -> AppResult<Vec<Envelope>> {
-        let stored = outbox::append_all(&mut self.tx, events, self.now).await?;
-        Ok(stored
-            .into_iter()
-            .map(|(envelope, json)| {
-                let kind = envelope.event.kind().name().to_owned();
-                self.logged
-                    .push((envelope.stream, (envelope.seq, kind, json)));
-                envelope
-            })
-            .collect())
+    async fn append(&mut self, events: Vec<(Stream, Event)>) -> AppResult<()> {
+        let logged = outbox::append_all(&mut self.tx, events, self.now).await?;
+        self.logged.extend(logged);
+        Ok(())
     }
 
     /// Who to tell about a workspace event, and what; `None` when no one or nothing.

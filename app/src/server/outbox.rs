@@ -5,7 +5,7 @@
 //! sequence order equals commit order (a bare bigserial would not: a later number can
 //! commit first and a reader would skip the earlier one).
 //!
-//! Features never call `append`: they write through `events::Write`, which appends,
+//! Features never call `append_all`: they write through `events::Write`, which appends,
 //! applies the notify policy and wakes the hub after the commit.
 //!
 //! Other instances on the same PostgreSQL database learn of a commit after it, not in
@@ -30,28 +30,17 @@ use crate::{
 /// stored (JSON).
 pub type Logged = (i64, String, String);
 
-/// Appends `event` to `stream` inside `tx`; returns the stored envelope and its JSON.
-pub async fn append(
-    tx: &mut Transaction<'_, Any>,
-    stream: Stream,
-    event: Event,
-    now_ms: i64,
-) -> AppResult<(Envelope, String)> {
-    let mut stored = append_all(tx, vec![(stream, event)], now_ms).await?;
-    stored.pop().ok_or(AppError::Internal)
-}
-
 /// Appends one event to each of several distinct streams inside `tx` (a notification
 /// to every member) in two statements, whatever their number: one upsert of the
 /// streams' heads, one insert of the events. The heads are taken in stream order, the order every
 /// writer uses, so two writers that share streams queue rather than deadlock. Returns
-/// the stored envelopes in that order, each with its JSON as stored. A stream named
-/// twice is refused (`Internal`): one statement cannot advance a head twice.
+/// each stream with its event as logged, in that order. A stream named twice is refused
+/// (`Internal`): one statement cannot advance a head twice.
 pub async fn append_all(
     tx: &mut Transaction<'_, Any>,
     mut events: Vec<(Stream, Event)>,
     now_ms: i64,
-) -> AppResult<Vec<(Envelope, String)>> {
+) -> AppResult<Vec<(Stream, Logged)>> {
     if events.is_empty() {
         return Ok(Vec::new());
     }
@@ -112,7 +101,14 @@ pub async fn append_all(
     }
     insert.execute(&mut **tx).await?;
 
-    Ok(stored.into_iter().zip(rows_json).collect())
+    Ok(stored
+        .into_iter()
+        .zip(rows_json)
+        .map(|(envelope, json)| {
+            let kind = envelope.event.kind().name().to_owned();
+            (envelope.stream, (envelope.seq, kind, json))
+        })
+        .collect())
 }
 
 /// The PostgreSQL channel whose payload is a stream key with new events.

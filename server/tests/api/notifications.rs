@@ -410,12 +410,15 @@ async fn one_append_to_many_streams_numbers_each_stream_on(app: TestApp) {
     // Written now: the retention job, which may run at any time, prunes old events.
     let now = app::server::now_ms();
     let mut tx = app.db.pool.begin().await.unwrap();
-    outbox::append(&mut tx, b, event(), now).await.unwrap();
-    outbox::append(&mut tx, b, event(), now).await.unwrap();
+    for _ in 0..2 {
+        outbox::append_all(&mut tx, vec![(b, event())], now)
+            .await
+            .unwrap();
+    }
     let stored = outbox::append_all(&mut tx, vec![(c, event()), (a, event()), (b, event())], now)
         .await
         .unwrap();
-    let got: Vec<(Stream, i64)> = stored.iter().map(|(e, _)| (e.stream, e.seq)).collect();
+    let got: Vec<(Stream, i64)> = stored.iter().map(|(s, (seq, ..))| (*s, *seq)).collect();
     assert_eq!(got, vec![(a, 1), (b, 3), (c, 1)], "in stream order");
     let twice = outbox::append_all(&mut tx, vec![(a, event()), (a, event())], now).await;
     assert!(twice.is_err(), "a stream named twice is refused");

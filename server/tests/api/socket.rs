@@ -478,7 +478,7 @@ async fn postgres_a_commit_whose_wake_was_lost_is_delivered_by_the_head_check() 
         "{opened}"
     );
 
-    // The envelope of the next event, as `outbox::append` would store it.
+    // The envelope of the next event, as `outbox::append_all` would store it.
     let (last,): (String,) = sqlx::query_as(
         "SELECT envelope FROM events WHERE stream = $1 AND kind = 'expense:created' ORDER BY seq DESC LIMIT 1",
     )
@@ -622,7 +622,7 @@ pub(crate) async fn flood(app: &TestApp, ws: i64, n: i64, bytes: usize) {
     let stream = Stream::Workspace(WorkspaceId(ws));
     let mut tx = app.db.pool.begin().await.unwrap();
     for i in 0..n {
-        outbox::append(&mut tx, stream, made_up_expense(ws, i, bytes), 0)
+        outbox::append_all(&mut tx, vec![(stream, made_up_expense(ws, i, bytes))], 0)
             .await
             .unwrap();
     }
@@ -645,11 +645,11 @@ async fn wakes_in_the_wrong_order_still_deliver_each_event_once_in_order(app: Te
     let mut logged = Vec::new();
     for i in 0..2 {
         let mut tx = app.db.pool.begin().await.unwrap();
-        let (envelope, json) = outbox::append(&mut tx, stream, made_up_expense(ws_id, i, 8), 0)
+        let appended = outbox::append_all(&mut tx, vec![(stream, made_up_expense(ws_id, i, 8))], 0)
             .await
             .unwrap();
         tx.commit().await.unwrap();
-        logged.push((envelope.seq, envelope.event.kind().name().to_owned(), json));
+        logged.extend(appended.into_iter().map(|(_, logged)| logged));
     }
     let later = logged.pop().unwrap();
     app.hub.committed(stream, vec![later]);
