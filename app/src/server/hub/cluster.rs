@@ -9,7 +9,7 @@ use std::{sync::Arc, time::Duration};
 
 use tokio::sync::mpsc;
 
-use super::Hub;
+use super::{Hub, Wake};
 use crate::{
     live::{Event, Stream},
     server::{
@@ -204,13 +204,13 @@ fn woken(payload: &str, instance: u64) -> Option<(Stream, Vec<Logged>)> {
 async fn send_wakes(
     instance: u64,
     pool: sqlx::AnyPool,
-    mut committed: mpsc::UnboundedReceiver<(Stream, Vec<Logged>)>,
+    mut committed: mpsc::UnboundedReceiver<Wake>,
 ) {
     while let Some(first) = committed.recv().await {
         // Each stream once, with its events in the order committed.
         let mut streams: std::collections::BTreeMap<Stream, Vec<Logged>> = Default::default();
         let mut next = Some(first);
-        while let Some((stream, events)) = next {
+        while let Some(Wake { stream, events }) = next {
             streams.entry(stream).or_default().extend(events);
             next = committed.try_recv().ok();
         }

@@ -5,7 +5,8 @@
 //! this module, never the reverse.
 //!
 //! Writers call [`Hub::committed`] after their transaction commits, with the events
-//! they wrote; other instances' commits arrive as a plain [`Hub::notify`]. One task per
+//! they wrote; other instances' commits arrive through [`Hub::committed_elsewhere`],
+//! with the events when their wake could carry them. One task per
 //! process (`delivery::run`) takes each woken stream from its own high-water mark: the
 //! events handed over when they continue that mark, else the log read from it. It hands
 //! every event, serialized once into a shared `Frame` (reference-counted bytes: every
@@ -42,10 +43,10 @@ pub mod queue;
 
 pub type ConnId = u64;
 
-/// A stream for the delivery task to look at: the events this instance just committed
-/// to it, as logged, or none when it must read the log (another instance's commit, a
-/// missed wake).
-#[derive(Debug)]
+/// A stream with new events, for the delivery task (and, on PostgreSQL, for the other
+/// instances): the events as logged, or none when the log must be read (a wake that
+/// could not carry them, a missed wake).
+#[derive(Debug, Clone)]
 pub struct Wake {
     pub stream: Stream,
     pub events: Vec<Logged>,
@@ -117,9 +118,9 @@ pub struct Hub {
     pub queue_len: usize,
     /// A random id telling this instance's control messages from others'.
     pub instance: u64,
-    /// On PostgreSQL, the streams this instance committed to, for the task that wakes
-    /// the other instances after the commit (`cluster::wake_peers`); unset otherwise.
-    peers: std::sync::OnceLock<mpsc::UnboundedSender<(Stream, Vec<Logged>)>>,
+    /// On PostgreSQL, what this instance committed, for the task that wakes the other
+    /// instances after the commit (`cluster::wake_peers`); unset otherwise.
+    peers: std::sync::OnceLock<mpsc::UnboundedSender<Wake>>,
 }
 
 impl Hub {
@@ -151,20 +152,18 @@ impl Hub {
 
     /// Tells the hub that `stream` has new events in the log (committed elsewhere).
     pub fn notify(&self, stream: Stream) {
-        let _ = self.wake.send(Wake {
-            stream,
-            events: Vec::new(),
-        });
+        self.committed_elsewhere(stream, Vec::new());
     }
 
     /// A write to `stream` has committed on this instance with `events` (as logged, in
     /// order): delivers them here and, on PostgreSQL, has the other instances woken
     /// (batched, after the commit).
     pub fn committed(&self, stream: Stream, events: Vec<Logged>) {
+        let wake = Wake { stream, events };
         if let Some(peers) = self.peers.get() {
-            let _ = peers.send((stream, events.clone()));
+            let _ = peers.send(wake.clone());
         }
-        let _ = self.wake.send(Wake { stream, events });
+        let _ = self.wake.send(wake);
     }
 
     /// Wakes every stream that has a room (after missing notifications).
