@@ -263,6 +263,19 @@ impl TestApp {
         body["id"].as_i64().unwrap()
     }
 
+    /// A team `name` owned by `owner` with `members` more people (`w0@example.com`, …):
+    /// its id, and everyone in it, the owner first.
+    pub async fn team_of(&self, owner: &User, name: &str, members: usize) -> (i64, Vec<User>) {
+        let ws = self.team(owner, name).await;
+        let mut people = vec![owner.clone()];
+        for i in 0..members {
+            let user = self.register(&format!("w{i}@example.com")).await;
+            self.add_member(owner, ws, &user, "member").await;
+            people.push(user);
+        }
+        (ws, people)
+    }
+
     /// Sets what `user` hears of topics in `ws` (`("expenses", "toast")`, …).
     pub async fn hear(&self, user: &User, ws: i64, choices: &[(&str, &str)]) {
         let ws = ws.to_string();

@@ -201,13 +201,7 @@ async fn concurrent_writers_get_gap_free_sequences_and_a_tailing_reader_misses_n
     app: TestApp,
 ) {
     let owner = app.register("owner@example.com").await;
-    let ws = app.team(&owner, "Busy").await;
-    let mut writers = vec![owner.clone()];
-    for i in 0..3 {
-        let u = app.register(&format!("w{i}@example.com")).await;
-        app.add_member(&owner, ws, &u, "member").await;
-        writers.push(u);
-    }
+    let (ws, writers) = app.team_of(&owner, "Busy", 3).await;
     let stream = format!("ws:{ws}");
     let (_, start) = app.poll(&owner, &[(&stream, 0)]).await;
     let start_cursor = start["cursors"][0]["after"].as_i64().unwrap();

@@ -832,20 +832,14 @@ async fn a_broadcast_reaches_every_socket_once_and_is_never_replayed(app: TestAp
 }
 
 /// Writers hand their committed events to the hub, whose delivery skips the log while
-/// they continue its mark. Racing writers' wakes arrive out of order (a later commit's
-/// first: the log is read; the earlier one's then: already out), and every event must
-/// still reach the socket once, in order, on its team stream and on the user stream
-/// that carries the notifications the others' writes cause.
+/// they continue its mark. With four writers racing, every event must reach the socket
+/// once, in order, on its team stream and on the user stream that carries the
+/// notifications the others' writes cause. (This test's runtime has one thread, so the
+/// wakes come in commit order here; wakes out of order are the next test's.)
 async fn concurrent_writers_reach_a_socket_once_each_in_order(app: TestApp) {
     const PER_WRITER: usize = 10;
     let ann = app.register("ann@example.com").await;
-    let team = app.team(&ann, "Busy").await;
-    let mut writers = vec![ann.clone()];
-    for i in 0..3 {
-        let user = app.register(&format!("w{i}@example.com")).await;
-        app.add_member(&ann, team, &user, "member").await;
-        writers.push(user);
-    }
+    let (team, writers) = app.team_of(&ann, "Busy", 3).await;
     let stream = format!("ws:{team}");
     let own = format!("user:{}", ann.id);
     let head = app.expenses(&ann, team).await["cursor"].as_i64().unwrap();
@@ -855,6 +849,7 @@ async fn concurrent_writers_reach_a_socket_once_each_in_order(app: TestApp) {
 
     let app = std::sync::Arc::new(app);
     let mut tasks = tokio::task::JoinSet::new();
+    let total = (writers.len() * PER_WRITER) as i64;
     for (w, user) in writers.into_iter().enumerate() {
         for i in 0..PER_WRITER {
             let (app, user) = (app.clone(), user.clone());
@@ -868,7 +863,6 @@ async fn concurrent_writers_reach_a_socket_once_each_in_order(app: TestApp) {
     }
     tasks.join_all().await;
 
-    let total = 4 * PER_WRITER as i64;
     let (mut team_seqs, mut own_seqs) = (Vec::new(), Vec::new());
     while team_seqs.len() < total as usize {
         let frame = next(&mut ws).await;
