@@ -450,8 +450,9 @@ async fn subscribe(
         hub.revoke_conn(conn, stream);
         following.cursors.remove(&stream);
     };
+    // Each database read below waits for its turn (`LiveSlots::read`).
+    let slots = &state.live_slots;
     for Cursor { stream, after } in distinct {
-        let slots = &state.live_slots;
         let Ok(head_before) = slots
             .read(app::server::outbox::head_in(&state.db.pool, stream))
             .await
