@@ -331,12 +331,15 @@ async fn a_subscribe_racing_a_removal_never_leaks_what_follows_it(app: TestApp) 
             // Until both the sentinel and the answer to the subscription have come (the
             // sentinel comes first when the subscription was served after it).
             let (mut sentinel, mut answered) = (false, false);
-            let (frames, _) = read_until(&mut ws, |f| {
+            let (mut frames, last) = read_until(&mut ws, |f| {
                 sentinel |= f["data"]["description"] == "sentinel";
                 answered |= f["type"] == "subscribed";
                 sentinel && answered
             })
             .await;
+            // The last frame is checked too: it is the answer when the subscription was
+            // served after the sentinel (which its replay then carried).
+            frames.push(last);
             let mut told = false;
             for frame in &frames {
                 if frame["type"] == "event" && frame["stream"] == team_stream.as_str() {

@@ -293,6 +293,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_revocation_that_cannot_be_told_ends_the_connection() {
+        let (hub, _wake) = Hub::new(2);
+        let (a, mut rx) = hub.connect(UserId(1), 0);
+        let (own, ws) = (Stream::User(UserId(1)), Stream::Workspace(WorkspaceId(1)));
+        hub.join(a, own, 0);
+        hub.join(a, ws, 0);
+        for seq in 1..=2 {
+            hub.fan_out(own, seq, "expense:created", Frame::from_static("e"));
+        }
+        hub.revoke(UserId(1), ws);
+        assert_eq!(
+            (hub.stats().connections, hub.room_size(own)),
+            (0, (0, 0)),
+            "the full queue could not take `revoked`: the connection is gone from every room"
+        );
+        let mut got = Vec::new();
+        while let Some(out) = rx.recv().await {
+            got.push(matches!(out, Outbound::Event(_)));
+        }
+        assert_eq!(
+            got,
+            [true, true],
+            "what was queued, then the end of the queue (the socket must resume)"
+        );
+        assert_eq!(hub.counters.events_dropped_overflow.get(), 1);
+    }
+
+    #[tokio::test]
     async fn a_full_queue_ends_the_connection_instead_of_growing() {
         let (hub, _wake) = Hub::new(2);
         let (a, mut rx) = hub.connect(UserId(1), 0);

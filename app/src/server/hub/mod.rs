@@ -229,11 +229,24 @@ impl Hub {
             .unwrap_or_default();
         for id in ids {
             inner.leave(id, stream);
-            if let Some(conn) = inner.conns.get_mut(&id) {
-                conn.streams.remove(&stream);
-                // Tell the client, so its view can leave the workspace. A full queue
-                // drops the notice; that socket is about to be told to resume anyway.
-                let _ = conn.tx.try_send(Outbound::Revoked { stream });
+            let Some(conn) = inner.conns.get_mut(&id) else {
+                continue;
+            };
+            conn.streams.remove(&stream);
+            // Tell the client, so its view can leave the workspace. A full queue cannot
+            // take the notice, and nothing of this stream will overflow it any more:
+            // the connection ends as on overflow (the client resumes, and its
+            // subscription is then denied), so no socket keeps believing it follows a
+            // stream it lost.
+            if let Err(queue::TrySendError::Full(_)) =
+                conn.tx.try_send(Outbound::Revoked { stream })
+            {
+                self.counters.events_dropped_overflow.inc();
+                if let Some(conn) = inner.conns.remove(&id) {
+                    for s in conn.streams {
+                        inner.leave(id, s);
+                    }
+                }
             }
         }
     }
