@@ -93,6 +93,23 @@ test('add, edit and delete an earning, with its hourly rate', async ({ page }) =
   await expect(page.getByTestId('earning-row')).toHaveCount(0);
 });
 
+test('a platform added on the page is offered by the earning form at once, without a reload', async ({ page }) => {
+  await register(page, 'Platformer');
+  // The earning form is rendered by the server (a slot of the island): the island adds
+  // the new platform to its choices as the list learns of it.
+  await page.evaluate(() => ((window as any).__samePage = true));
+  await page.getByText('Add a platform').click();
+  await page.getByLabel('Platform name').fill('Contra');
+  await page.getByRole('button', { name: 'Add platform' }).click();
+  const form = page.getByTestId('earning-form');
+  await expect(form.getByLabel('Platform').locator('option', { hasText: 'Contra' })).toHaveCount(1);
+  expect(await page.evaluate(() => (window as any).__samePage)).toBe(true);
+  await form.getByLabel('Platform').selectOption({ label: 'Contra' });
+  await form.getByLabel('Amount').fill('120');
+  await form.getByRole('button', { name: 'Add earning' }).click();
+  await expect(page.getByTestId('earning-row').filter({ hasText: 'Contra' })).toContainText('120.00 EUR');
+});
+
 test('a teammate joins through an invite and sees the shared expenses; outsiders do not', async ({ browser }) => {
   const owner = await newUserPage(browser, 'Owner');
   const p = owner.page;

@@ -105,7 +105,8 @@ test('a goal reaches a milestone and completion, seen live with a celebration', 
   await p.getByRole('link', { name: 'Team', exact: true }).click();
   await p.getByRole('button', { name: 'Remove GoalMate' }).click();
   await expect(m.getByTestId('workspace-lost')).toHaveText('You were removed from Goal Team');
-  await expect(m.getByTestId('goal-row')).toHaveCount(0);
+  await expect(m.getByTestId('goal-list')).toBeHidden();
+  await expect(m.getByTestId('goal-form')).toBeHidden();
   expect(pageErrors).toEqual([]);
 });
 

@@ -20,6 +20,8 @@ use super::common::{
     Enhance, Field, FormError, SelectField, TopBar, Watched, WorkspaceGone,
 };
 use super::forms::{page_refusal, provide_refusal, refused, PostForm, Refusal};
+use super::plan::{BudgetForm, GoalForm};
+use super::slot::{server_html, slot, ServerHtml};
 use crate::{
     auth::SessionUser,
     budgets::BudgetList,
@@ -263,6 +265,7 @@ pub fn DashboardPage() -> impl IntoView {
                                         currencies.sort();
                                         currencies.dedup();
                                         let here = view.href(id);
+                                        let forms = panel_forms(&open, &here, &today, edit("edit_expense"), edit("edit_earning"));
                                         // The period and filters sit in the side column, under
                                         // the switcher: rendered by the server only.
                                         view! {
@@ -274,7 +277,7 @@ pub fn DashboardPage() -> impl IntoView {
                                                 </p>
                                             </div>
                                             <Title text=format!("{} · LiveLedger", open.workspace.name)/>
-                                            <WorkspaceView open here today edit_expense=edit("edit_expense") edit_earning=edit("edit_earning") refused=page_refusal()/>
+                                            <WorkspaceView open here forms refused=page_refusal()/>
                                             <Enhance/>
                                             <UndoBar/>
                                         }.into_any()
@@ -487,19 +490,103 @@ fn WorkspaceNav(
 /// The open workspace: its lists follow it live, and its forms write without a reload.
 /// An island: hydrated in the browser from these props (the server serialises them
 /// into the page), the only part of the dashboard the WASM client knows.
+/// The forms at the top of the panels. They never change in the browser (the enhancer
+/// posts them, `/enhance.js` clears them), so the server renders them into the island's
+/// slots (`slot`) and the WASM holds none of their code. Empty for a viewer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PanelForms {
+    expense: ServerHtml,
+    /// The earning form and the platform form below it.
+    earning: ServerHtml,
+    budget: ServerHtml,
+    goal: ServerHtml,
+}
+
+/// Renders the panels' forms for the page: new rows start on `today`; an edit form
+/// (`?edit_expense=<id>`, `?edit_earning=<id>`) holds the row as the page's list has it,
+/// and its Cancel goes back to `here`.
+fn panel_forms(
+    open: &OpenWorkspace,
+    here: &str,
+    today: &str,
+    edit_expense: Option<i64>,
+    edit_earning: Option<i64>,
+) -> PanelForms {
+    if !open.workspace.role.can_write() {
+        return PanelForms::default();
+    }
+    let ws = open.workspace.id;
+    let expense =
+        edit_expense.and_then(|id| open.expenses.items.iter().find(|e| e.id == id).cloned());
+    let earning =
+        edit_earning.and_then(|id| open.earnings.items.iter().find(|e| e.id == id).cloned());
+    let platforms = open.earnings.platforms.clone();
+    let (here, today) = (here.to_owned(), today.to_owned());
+    PanelForms {
+        expense: server_html(|| {
+            view! { <ExpenseForm ws target=expense here=here.clone() today=today.clone()/> }
+        }),
+        earning: server_html(|| {
+            view! {
+                <EarningForm ws target=earning platforms here today/>
+                <PlatformForm ws/>
+            }
+        }),
+        budget: server_html(|| view! { <BudgetForm ws/> }),
+        goal: server_html(|| view! { <GoalForm ws/> }),
+    }
+}
+
+/// The earning form is a slot, rendered with the platforms of the page's time: those
+/// created or renamed since, by anyone, are added to its choices or renamed there as the
+/// list learns of them.
+#[cfg(feature = "hydrate")]
+fn follow_platforms(list: RwSignal<EarningList>) {
+    let platforms = Memo::new(move |_| list.with(|l| l.platforms.clone()));
+    Effect::new(move |_| {
+        let document = document();
+        let Some(select) = document.get_element_by_id("earning-platform_id") else {
+            return;
+        };
+        platforms.with(|platforms| {
+            for p in platforms {
+                let value = p.id.to_string();
+                let option = match select.query_selector(&format!("option[value=\"{value}\"]")) {
+                    Ok(Some(option)) => option,
+                    _ => {
+                        let Ok(option) = document.create_element("option") else {
+                            continue;
+                        };
+                        let _ = option.set_attribute("value", &value);
+                        let _ = select.append_child(&option);
+                        option
+                    }
+                };
+                if option.text_content().as_deref() != Some(p.name.as_str()) {
+                    option.set_text_content(Some(&p.name));
+                }
+            }
+        });
+    });
+}
+
 #[island]
 fn WorkspaceView(
     open: OpenWorkspace,
     /// The URL of the view shown (period and filters), for links that keep it.
     here: String,
-    /// Today in the workspace's zone: the date a new expense or earning starts with.
-    today: String,
-    edit_expense: Option<i64>,
-    edit_earning: Option<i64>,
+    /// The panels' forms, rendered by the server (`slot`).
+    forms: PanelForms,
     /// The error of a form of this page posted without JavaScript, if one was refused.
     refused: Option<Refusal>,
 ) -> impl IntoView {
     provide_refusal(refused);
+    let PanelForms {
+        expense: expense_form,
+        earning: earning_form,
+        budget: budget_form,
+        goal: goal_form,
+    } = forms;
     let OpenWorkspace {
         workspace: ws,
         expenses,
@@ -530,10 +617,10 @@ fn WorkspaceView(
             <div hidden=move || lost.get()>
                 <PeriodSummary expenses earnings/>
                 <div class="panels">
-                    <ExpensesPanel ws=ws.id can_write list=expenses here=here.get_value() today=today.clone() editing=edit_expense/>
-                    <EarningsPanel ws=ws.id can_write list=earnings here=here.get_value() today editing=edit_earning/>
-                    <super::plan::BudgetsPanel ws=ws.id can_write initial=plans.with_value(|p| p.0.clone())/>
-                    <super::plan::GoalsPanel ws=ws.id can_write initial=plans.with_value(|p| p.1.clone()) link_to_page=true/>
+                    <ExpensesPanel ws=ws.id can_write list=expenses here=here.get_value() form=expense_form/>
+                    <EarningsPanel ws=ws.id can_write list=earnings here=here.get_value() form=earning_form/>
+                    <super::plan::BudgetsPanel ws=ws.id can_write initial=plans.with_value(|p| p.0.clone()) form=budget_form/>
+                    <super::plan::GoalsPanel ws=ws.id can_write initial=plans.with_value(|p| p.1.clone()) link_to_page=true form=goal_form/>
                     {can_write.then(|| view! { <super::import::ImportPanel ws=ws.id/> })}
                 </div>
                 <crate::live::client::EventLog/>
@@ -604,10 +691,8 @@ fn ExpensesPanel(
     list: RwSignal<ExpenseList>,
     /// The URL of the view shown.
     here: String,
-    /// Today in the workspace's zone: the date a new row starts with.
-    today: String,
-    /// The row being edited (from the URL), if any.
-    editing: Option<i64>,
+    /// Its form (`ExpenseForm`), rendered by the server.
+    form: ServerHtml,
 ) -> impl IntoView {
     let read = move |limit: i64| {
         list_expenses(
@@ -625,11 +710,6 @@ fn ExpensesPanel(
     } else {
         "No expenses in this period."
     };
-    // The row being edited comes from the list itself, so it is as current as the list.
-    let target = Memo::new(move |_| {
-        let id = editing?;
-        list.with(|l| l.items.iter().find(|e| e.id == id).cloned())
-    });
     let list_error = refused(DeleteExpense::PATH).or_else(|| refused(DeleteExpenses::PATH));
     let bulk_form_id = format!("bulk-delete-expenses-{ws}");
     let row_form_id = StoredValue::new(bulk_form_id.clone());
@@ -644,7 +724,7 @@ fn ExpensesPanel(
     view! {
         <section class="panel" aria-labelledby="expenses-heading">
             <h2 id="expenses-heading">"Expenses"</h2>
-            {move || can_write.then(|| view! { <ExpenseForm ws target=target.get() here=here.get_value() today=today.clone()/> })}
+            {slot(form)}
             <p class="totals" data-testid="expense-total">
                 <span>"Total: "</span><strong>{move || list.with(|l| l.totals.display())}</strong>
                 <span class="muted" data-testid="expense-count">{move || list.with(|l| format!(" · {}", shown_of(l.items.len(), l.count, "expense", "expenses")))}</span>
@@ -788,10 +868,8 @@ fn EarningsPanel(
     list: RwSignal<EarningList>,
     /// The URL of the view shown.
     here: String,
-    /// Today in the workspace's zone: the date a new row starts with.
-    today: String,
-    /// The row being edited (from the URL), if any.
-    editing: Option<i64>,
+    /// Its forms (`EarningForm`, `PlatformForm`), rendered by the server.
+    form: ServerHtml,
 ) -> impl IntoView {
     let read = move |limit: i64| {
         list_earnings(
@@ -815,20 +893,14 @@ fn EarningsPanel(
         here.get_value(),
         list.with_untracked(|l| l.items.len() as i64 + PAGE)
     );
-    let target = Memo::new(move |_| {
-        let id = editing?;
-        list.with(|l| l.items.iter().find(|e| e.id == id).cloned())
-    });
-    let platforms = Memo::new(move |_| list.with(|l| l.platforms.clone()));
+    #[cfg(feature = "hydrate")]
+    follow_platforms(list);
     let delete_error = refused(DeleteEarning::PATH);
 
     view! {
         <section class="panel" aria-labelledby="earnings-heading">
             <h2 id="earnings-heading">"Earnings"</h2>
-            {move || can_write.then(|| view! {
-                <EarningForm ws target=target.get() platforms=platforms.get() here=here.get_value() today=today.clone()/>
-            })}
-            {can_write.then(|| view! { <PlatformForm ws/> })}
+            {slot(form)}
             <p class="totals" data-testid="earning-total">
                 <span>"Total: "</span><strong>{move || list.with(|l| l.totals.display())}</strong>
                 <span class="muted" data-testid="earning-count">{move || list.with(|l| {

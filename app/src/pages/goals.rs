@@ -9,7 +9,8 @@ use super::{
         load_failed, watch_workspace, workspace_param, Enhance, TopBar, Watched, WorkspaceGone,
     },
     forms::{page_refusal, provide_refusal, Refusal},
-    plan::GoalsPanel,
+    plan::{GoalForm, GoalsPanel},
+    slot::{server_html, ServerHtml},
 };
 use crate::goals::GoalsPageData;
 
@@ -25,6 +26,10 @@ pub fn GoalsPage() -> impl IntoView {
                     Ok(page) => {
                         provide_context(page.user.clone());
                         let title = format!("Goals · {} · LiveLedger", page.workspace.name);
+                        let ws = page.workspace.id;
+                        let form = server_html(|| {
+                            page.workspace.role.can_write().then(|| view! { <GoalForm ws/> })
+                        });
                         // The page's `main` and `h1` are rendered by the server only: in the
                         // island each element costs the WASM its hydration code.
                         view! {
@@ -32,7 +37,7 @@ pub fn GoalsPage() -> impl IntoView {
                             <TopBar/>
                             <main class="content narrow-wide">
                                 <h1>"Savings goals"</h1>
-                                <GoalsView page refused=page_refusal()/>
+                                <GoalsView page refused=page_refusal() form/>
                                 <Enhance/>
                             </main>
                         }
@@ -53,6 +58,8 @@ fn GoalsView(
     page: GoalsPageData,
     /// The error of a form of this page posted without JavaScript, if one was refused.
     refused: Option<Refusal>,
+    /// The goal form, rendered by the server (`slot`).
+    form: ServerHtml,
 ) -> impl IntoView {
     provide_refusal(refused);
     let GoalsPageData {
@@ -68,8 +75,12 @@ fn GoalsView(
         <div>
             {show(move || !lost.get(), move || view! {
                 <p><a href=format!("/w/{}", w.id)>"← Back to " {move || name.get()}</a></p>
-                <GoalsPanel ws=w.id can_write initial=goals.get_value()/>
             }, move || view! { <WorkspaceGone watched/> })}
+            // Hidden rather than removed when access ends: the panel's form is a slot,
+            // which the browser may hydrate but never build anew.
+            <div hidden=move || lost.get()>
+                <GoalsPanel ws=w.id can_write initial=goals.get_value() form/>
+            </div>
         </div>
     }
 }

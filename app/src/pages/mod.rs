@@ -13,6 +13,7 @@ pub mod import;
 pub mod notify;
 pub mod plan;
 pub mod settings;
+pub mod slot;
 pub mod team;
 pub mod when;
 

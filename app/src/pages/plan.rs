@@ -9,6 +9,7 @@ use super::when::show;
 
 use super::common::{currency_options, follow_list, Field, FormError, SelectField};
 use super::forms::{refused, PostForm};
+use super::slot::{slot, ServerHtml};
 use crate::{
     budgets::{list_budgets, BudgetList, BudgetState, DeleteBudget, SetBudget},
     expenses::CATEGORIES,
@@ -40,36 +41,82 @@ pub fn ProgressBar(
     }
 }
 
+/// A planning panel's form that adds a record: a title, the form's error, the
+/// workspace, a grid of fields and one submit button. Rendered by the server into
+/// its panel's slot.
 #[component]
-pub fn BudgetsPanel(ws: WorkspaceId, can_write: bool, initial: BudgetList) -> impl IntoView {
-    let list = RwSignal::new(initial);
-    // Reloaded for the month it shows (the dashboard's period).
-    let load = move |_| list_budgets(ws, Some(list.with_untracked(|l| l.month.clone())));
-    let _more = follow_list(list, ws, load);
-    let set_error = refused(SetBudget::PATH);
-    let delete_error = refused(DeleteBudget::PATH);
+fn NewRecordForm<C: IntoView + 'static>(
+    action: &'static str,
+    testid: &'static str,
+    title: &'static str,
+    submit: &'static str,
+    error: Option<crate::error::AppError>,
+    ws: WorkspaceId,
+    /// Its fields.
+    children: TypedChildren<C>,
+) -> impl IntoView {
+    let fields = children.into_inner();
+    view! {
+        <PostForm action class="record-form" testid keep_typing=true>
+            <h3>{title}</h3>
+            <FormError error/>
+            <input type="hidden" name="workspace_id" value=ws/>
+            <div class="grid">{fields()}</div>
+            <div class="form-actions">
+                <button type="submit" class="primary">{submit}</button>
+            </div>
+        </PostForm>
+    }
+}
+
+/// The form that sets a budget (`BudgetsPanel`'s slot).
+#[component]
+pub fn BudgetForm(ws: WorkspaceId) -> impl IntoView {
+    let error = refused(SetBudget::PATH);
     let categories: Vec<(String, String)> = CATEGORIES
         .iter()
         .map(|c| (c.to_string(), c.to_string()))
         .collect();
     view! {
+        <NewRecordForm action=SetBudget::PATH testid="budget-form" title="Set a monthly budget" submit="Set budget" error=error.clone() ws>
+            <SelectField form="budget" name="category" label="Category" error=error.clone() options=categories selected="Food"/>
+            <SelectField form="budget" name="currency" label="Currency" error=error.clone() options=currency_options() selected="EUR"/>
+            <Field form="budget" name="limit" label="Limit per month" error required=true inputmode="decimal"/>
+        </NewRecordForm>
+    }
+}
+
+/// The form that creates a goal (`GoalsPanel`'s slot).
+#[component]
+pub fn GoalForm(ws: WorkspaceId) -> impl IntoView {
+    let error = refused(CreateGoal::PATH);
+    view! {
+        <NewRecordForm action=CreateGoal::PATH testid="goal-form" title="New goal" submit="Add goal" error=error.clone() ws>
+            <Field form="goal" name="name" label="Goal name" error=error.clone() required=true maxlength=80/>
+            <Field form="goal" name="target" label="Target" error=error.clone() required=true inputmode="decimal"/>
+            <SelectField form="goal" name="currency" label="Currency" error=error.clone() options=currency_options() selected="EUR"/>
+            <Field form="goal" name="milestones" label="Milestones (%)" error value="25, 50, 75, 100"/>
+        </NewRecordForm>
+    }
+}
+
+#[component]
+pub fn BudgetsPanel(
+    ws: WorkspaceId,
+    can_write: bool,
+    initial: BudgetList,
+    /// Its form (`BudgetForm`), rendered by the server.
+    form: ServerHtml,
+) -> impl IntoView {
+    let list = RwSignal::new(initial);
+    // Reloaded for the month it shows (the dashboard's period).
+    let load = move |_| list_budgets(ws, Some(list.with_untracked(|l| l.month.clone())));
+    let _more = follow_list(list, ws, load);
+    let delete_error = refused(DeleteBudget::PATH);
+    view! {
         <section class="panel" aria-labelledby="budgets-heading">
             <h2 id="budgets-heading">"Budgets · " {move || list.with(|l| month_label(&l.month))}</h2>
-            {can_write.then(|| view! {
-                <PostForm action=SetBudget::PATH class="record-form" testid="budget-form" keep_typing=true>
-                    <h3>"Set a monthly budget"</h3>
-                    <FormError error=set_error.clone()/>
-                    <input type="hidden" name="workspace_id" value=ws/>
-                    <div class="grid">
-                        <SelectField form="budget" name="category" label="Category" error=set_error.clone() options=categories selected="Food"/>
-                        <SelectField form="budget" name="currency" label="Currency" error=set_error.clone() options=currency_options() selected="EUR"/>
-                        <Field form="budget" name="limit" label="Limit per month" error=set_error required=true inputmode="decimal"/>
-                    </div>
-                    <div class="form-actions">
-                        <button type="submit" class="primary">"Set budget"</button>
-                    </div>
-                </PostForm>
-            })}
+            {slot(form)}
             <FormError error=delete_error id=BUDGETS_ERROR/>
             {show(move || list.with(|l| !l.items.is_empty()), move || view! {
                 <ul class="rows budgets" data-testid="budget-list">
@@ -121,10 +168,11 @@ pub fn GoalsPanel(
     /// On the dashboard: a link to the goals page (not on that page itself).
     #[prop(optional)]
     link_to_page: bool,
+    /// Its form (`GoalForm`), rendered by the server.
+    form: ServerHtml,
 ) -> impl IntoView {
     let list = RwSignal::new(initial);
     let _more = follow_list(list, ws, move |_| list_goals(ws));
-    let create_error = refused(CreateGoal::PATH);
     let list_error = refused(Contribute::PATH).or_else(|| refused(DeleteGoal::PATH));
     // A goal achieved while this page is open, by anyone: celebrate it.
     let celebrate = RwSignal::new(None::<String>);
@@ -158,22 +206,7 @@ pub fn GoalsPanel(
                     <button type="button" class="small" on:click=move |_| celebrate.set(None)>"Nice!"</button>
                 </div>
             })}
-            {can_write.then(|| view! {
-                <PostForm action=CreateGoal::PATH class="record-form" testid="goal-form" keep_typing=true>
-                    <h3>"New goal"</h3>
-                    <FormError error=create_error.clone()/>
-                    <input type="hidden" name="workspace_id" value=ws/>
-                    <div class="grid">
-                        <Field form="goal" name="name" label="Goal name" error=create_error.clone() required=true maxlength=80/>
-                        <Field form="goal" name="target" label="Target" error=create_error.clone() required=true inputmode="decimal"/>
-                        <SelectField form="goal" name="currency" label="Currency" error=create_error.clone() options=currency_options() selected="EUR"/>
-                        <Field form="goal" name="milestones" label="Milestones (%)" error=create_error value="25, 50, 75, 100"/>
-                    </div>
-                    <div class="form-actions">
-                        <button type="submit" class="primary">"Add goal"</button>
-                    </div>
-                </PostForm>
-            })}
+            {slot(form)}
             <FormError error=list_error id=GOALS_ERROR/>
             {show(move || list.with(|l| !l.items.is_empty()), move || view! {
                 <ul class="rows goals" data-testid="goal-list">

@@ -1,0 +1,76 @@
+//! Parts of an island that never change in the browser, rendered by the server only.
+//!
+//! Everything an island's view could render in the browser is compiled into the WASM,
+//! each element with its own build, hydrate and rebuild code. The forms at the top of
+//! the dashboard's panels never change once rendered (the one enhancer of `forms`
+//! posts them and clears them), yet inside the island they were part of its code. The
+//! page renders such a part to HTML on the server ([`server_html`]) and hands it to the
+//! island as a [`ServerHtml`] prop; the island places it with [`slot`], an element
+//! whose `inner_html` hydrates by keeping what the server sent. The prop serializes as
+//! `null`: the HTML is in the page once, and the browser's copy of the prop is empty.
+//!
+//! Only for a part placed once, outside every reactive closure: rendered again in the
+//! browser, the slot would be emptied.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// HTML rendered by the server for a slot of an island; empty in the browser.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServerHtml(String);
+
+impl Serialize for ServerHtml {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_unit()
+    }
+}
+
+impl<'de> Deserialize<'de> for ServerHtml {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(deserializer)?;
+        Ok(ServerHtml::default())
+    }
+}
+
+/// Renders `part` to HTML on the server; in the browser the view is never built (nor
+/// compiled), and the slot keeps what the server sent.
+pub fn server_html<V: IntoView>(part: impl FnOnce() -> V) -> ServerHtml {
+    #[cfg(feature = "ssr")]
+    {
+        ServerHtml(part().into_view().to_html())
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        let _ = part;
+        ServerHtml::default()
+    }
+}
+
+/// Places server-rendered HTML in an island (`display: contents`, so the wrapper does
+/// not change the layout).
+pub fn slot(html: ServerHtml) -> impl IntoView {
+    view! { <div class="slot" inner_html=html.0></div> }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_html_is_rendered_on_the_server_and_never_sent_as_a_prop() {
+        let html = server_html(|| view! { <p class="x">"a < b"</p> });
+        assert_eq!(html.0, r#"<p class="x">a &lt; b</p>"#);
+        assert_eq!(serde_json::to_string(&html).unwrap(), "null");
+        let back: ServerHtml = serde_json::from_str("null").unwrap();
+        assert_eq!(back, ServerHtml::default());
+        // Whatever a page sent, the browser's copy is empty: the slot keeps the DOM.
+        let back: ServerHtml = serde_json::from_str(r#""<p>x</p>""#).unwrap();
+        assert_eq!(back, ServerHtml::default());
+    }
+
+    #[test]
+    fn a_slot_renders_its_html_inside_its_wrapper() {
+        let html = server_html(|| view! { <b>"x"</b> });
+        assert_eq!(slot(html).to_html(), r#"<div class="slot"><b>x</b></div>"#);
+    }
+}
