@@ -7,7 +7,7 @@
 #     temporary directory, never into this repository) with its idle-memory, room
 #     fan-out and broadcast scenarios. Prints the side-by-side table (ratio below 1:
 #     LiveLedger needs less) and keeps it in target/sio-ab/<time>/compare.md. Measures
-#     target/release/server as built (`cargo leptos build --release`). REPEAT (default 1)
+#     target/release/server as built (`cargo leptos build --release --split`). REPEAT (default 1)
 #     runs each scenario that many times; both cores must be otherwise idle. About 4 min
 #     per repeat.
 #
@@ -24,7 +24,7 @@ cd "$(dirname "$0")/.."
 if [ "${1:-}" = socketio ]; then
   src=${SIO_AB:-../shared/bench/sio-ab}
   [ -f "$src/run.sh" ] || { echo "bench: no sio-ab harness at $src (set SIO_AB)" >&2; exit 1; }
-  [ -x target/release/server ] || { echo "bench: build first: cargo leptos build --release" >&2; exit 1; }
+  [ -x target/release/server ] || { echo "bench: build first: cargo leptos build --release --split" >&2; exit 1; }
   ulimit -n "$(ulimit -Hn)"
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT

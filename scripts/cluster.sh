@@ -24,9 +24,9 @@ if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
 fi
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 if [ ! -x target/release/server ] || [ ! -d target/site/pkg ]; then
-  echo "cluster: building the release (cargo leptos build --release --precompress)" >&2
+  echo "cluster: building the release (cargo leptos build --release --precompress --split)" >&2
   export PATH="$root/tools/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
-  cargo leptos build --release --precompress >&2
+  cargo leptos build --release --precompress --split >&2
 fi
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

@@ -7,4 +7,4 @@ cd "$(dirname "$0")/.."
 # wasm-bindgen from crates.io.
 export PATH="$PWD/tools/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 ./scripts/setup.sh --app-only
-exec cargo leptos serve --release --precompress
+exec cargo leptos serve --release --precompress --split

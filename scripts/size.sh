@@ -2,12 +2,12 @@
 # What a signed-in user's browser downloads before the dashboard is interactive, as the
 # real release server sends it: the page, then every /pkg file it names (JS, WASM, CSS),
 # each fetched with Accept-Encoding br, gzip and none. Prints bytes per file and totals.
-# Needs a release build with precompressed files (`cargo leptos build --release
+# Needs a release build with precompressed files (`cargo leptos build --release --split
 # --precompress`, as test.sh and run.sh do); starts the server on a free port with a
 # fresh SQLite file and stops it afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -x target/release/server ] || { echo "size: build first: cargo leptos build --release --precompress" >&2; exit 1; }
+[ -x target/release/server ] || { echo "size: build first: cargo leptos build --release --precompress --split" >&2; exit 1; }
 data=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 LIVELEDGER_ADDR=127.0.0.1:$port DATA_DIR=$data LEPTOS_SITE_ROOT=target/site RUST_LOG=warn \

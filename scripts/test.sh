@@ -23,7 +23,7 @@ if command -v psql >/dev/null 2>&1; then
 fi
 
 echo "== Release build (server + WASM client)"
-cargo leptos build --release --precompress
+cargo leptos build --release --precompress --split
 
 echo "== Playwright end-to-end tests (Debian Chromium, real server, fresh SQLite)"
 mkdir -p end2end/.tmp

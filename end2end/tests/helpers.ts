@@ -148,3 +148,9 @@ export async function hearExpenses(page: Page, teamUrl: string) {
   await hydrated(page);
   await expect(page.getByTestId('live-status')).toHaveAttribute('data-status', 'live');
 }
+
+/** Opens the dashboard's import panel, whose code loads when it is first opened. */
+export async function openImport(page: Page) {
+  await page.getByText('Import from CSV').click();
+  await expect(page.getByTestId('import-text')).toBeVisible();
+}

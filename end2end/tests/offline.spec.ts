@@ -50,22 +50,36 @@ test('a socket that stops answering is given up within a ping interval', async (
   await context.close();
 });
 
-test('a page whose client module failed to load fetches it once more and still hydrates', async ({ browser }) => {
+test('a page whose client modules failed to load fetches them once more and still hydrates', async ({ browser }) => {
   const { context, page } = await newUserPage(browser, 'Refetched');
   const dashboard = page.url();
-  // Every fetch of the client's JS module fails, as it did now and then in this suite
-  // ("Failed to fetch dynamically imported module"), except the one retry.
-  const asked: string[] = [];
+  // The first fetch of each of the client's JS modules fails, as the main one did now
+  // and then in this suite ("Failed to fetch dynamically imported module"); the page
+  // reloads once and fetches them again.
+  const asked = new Map<string, number>();
   await page.route(/\/pkg\/[^/]+\.js(\?.*)?$/, (route) => {
-    const url = route.request().url();
-    asked.push(url.includes('?retry') ? 'retry' : 'first');
-    return url.includes('?retry') ? route.continue() : route.abort('failed');
+    const file = new URL(route.request().url()).pathname;
+    const times = (asked.get(file) ?? 0) + 1;
+    asked.set(file, times);
+    return times === 1 ? route.abort('failed') : route.continue();
   });
   await page.goto(dashboard);
   await hydrated(page);
-  expect(asked).toContain('first');
-  expect(asked.filter((a) => a === 'retry')).toHaveLength(1);
+  // Each module was asked again after its failure (the preload and the import each ask
+  // for the main one), and the page that hydrated is the one reloaded.
+  expect([...asked.keys()].some((f) => /\/liveledger\.[^/]+\.js$/.test(f))).toBe(true);
+  for (const [file, times] of asked) expect(times, file).toBeGreaterThanOrEqual(2);
+  const navigation = () => page.evaluate(() => (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming).type);
+  expect(await navigation()).toBe('reload');
   // Hydrated for real: the islands are live and follow the workspace.
   await expect(page.getByTestId('live-status')).toHaveAttribute('data-status', 'live');
+  // A page that fails again after its reload is left as the server rendered it (its
+  // forms still post): no reload loop.
+  await page.unrouteAll();
+  await page.route(/\/pkg\/[^/]+\.js(\?.*)?$/, (route) => route.abort('failed'));
+  await page.goto(dashboard);
+  await expect(page.locator('html')).toHaveAttribute('data-ll-retry', 'gave-up');
+  expect(await navigation()).toBe('reload');
+  await expect(page.getByTestId('expense-form')).toBeVisible();
   await context.close();
 });

@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { collectErrors, hydrated, team, hearExpenses } from './helpers';
+import { collectErrors, hydrated, team, hearExpenses, openImport } from './helpers';
 
 // Issue 15, point 1: at a phone's size (390×844) no page scrolls sideways, what opens
 // over a page (the notification panel, toasts) stays on screen, and every control is at
@@ -51,6 +51,7 @@ test('at 390×844 no page scrolls sideways, and panels and toasts stay on screen
   const csv = ['date,amount,currency,category,description']
     .concat(Array.from({ length: 8 }, (_, i) => `${now}-0${i + 1},${1234567 + i}.89,${i % 2 ? 'EUR' : 'USD'},Software,Subscription-renewal-for-the-whole-team-${i}`))
     .join('\n');
+  await openImport(p);
   await p.getByTestId('import-text').fill(csv + '\n');
   await p.getByRole('button', { name: 'Import', exact: true }).click();
   await expect(p.getByTestId('import-result')).toHaveText('Imported 8 expenses.');

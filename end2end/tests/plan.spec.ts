@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { hydrated, newUserPage, team } from './helpers';
+import { hydrated, newUserPage, team, openImport } from './helpers';
 
 async function spend(page: Page, amount: string, category: string, description: string) {
   const form = page.getByTestId('expense-form');
@@ -125,6 +125,8 @@ test('a CSV import with a bad row is refused whole, then imported once fixed', a
   // Dated in the current month (the server's, UTC), which the dashboard opens on.
   const month = new Date().toISOString().slice(0, 7);
   const bad = `date,amount,currency,category,description\n${month}-02,12.50,EUR,Food,Imported lunch\n${month}-03,-4,EUR,Food,Refund\n${month}-04,8,EUR,Travel,Imported bus\n`;
+  // The panel's code is loaded when it is first opened (a split module).
+  await openImport(page);
   await page.getByLabel('CSV file').setInputFiles({ name: 'expenses.csv', mimeType: 'text/csv', buffer: Buffer.from(bad) });
   await expect(page.getByTestId('import-text')).toHaveValue(bad);
   await page.getByRole('button', { name: 'Preview' }).click();

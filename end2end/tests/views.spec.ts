@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { hydrated, register, team } from './helpers';
+import { hydrated, register, team, openImport } from './helpers';
 
 /**
  * 'YYYY-MM' of the current month in `timeZone` (by default this machine's, which the
@@ -36,6 +36,7 @@ test('a month and a search in the URL, paged, and still live from another browse
   const csv = ['date,amount,currency,category,description']
     .concat(Array.from({ length: 55 }, (_, i) => `${now}-01,1,EUR,Food,bulk lunch ${String(i + 1).padStart(2, '0')}`))
     .join('\n');
+  await openImport(p);
   await p.getByTestId('import-text').fill(csv + '\n');
   await p.getByRole('button', { name: 'Import', exact: true }).click();
   await expect(p.getByTestId('import-result')).toHaveText('Imported 55 expenses.');

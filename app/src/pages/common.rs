@@ -376,30 +376,31 @@ where
     more
 }
 
-/// A second try at loading the client when the browser failed to fetch its module.
+/// A second try at loading the client when the browser failed to fetch its modules.
 ///
 /// Leptos' island script imports the JS module once, on idle, and nothing catches a
 /// failure; a page whose fetch of that module failed (a network blip, a cancelled
 /// request) never hydrates, and Chromium caches the failure in the document's module
-/// map, so importing the same URL fails again. So: if a promise is rejected unhandled
-/// before the module ran (`__hydrateIsland` is set by Leptos' script once the import
-/// resolved; nothing else on the page rejects before that), import it once more under
-/// another URL, initialise the WASM from the preloaded file and hydrate every island
-/// in document order, as Leptos' script does (no island of this app takes children).
-/// Server-rendered, nonce'd; no WASM. (Found while chasing pages that did not hydrate
-/// in the end-to-end suite; their cause was a missing policy header, see
+/// map, so importing the same URL fails again. Importing it under another URL does not
+/// help either: the module that links the split code (`__wasm_split.<hash>.js`, see
+/// `pages::import`) imports the main module back by its own URL. So: if a promise is
+/// rejected unhandled before the module ran (`__hydrateIsland` is set by Leptos' script
+/// once the import resolved; nothing else on the page rejects before that), the page
+/// reloads, once: a new document has a new module map. The reload is marked in
+/// `sessionStorage` for the URL, and the next load of that URL takes the mark away, so
+/// a page that fails twice stays as the server rendered it instead of reloading for
+/// ever (marked `data-ll-retry="gave-up"` on `<html>`). Server-rendered, nonce'd; no WASM. (Found while chasing pages that did not
+/// hydrate in the end-to-end suite; their cause was a missing policy header, see
 /// `server::csp::protect_page`, which this does not cover: the retry is refused too.)
 #[component]
 pub fn HydrationRetry() -> impl IntoView {
     #[cfg(feature = "ssr")]
     {
-        const RETRY: &str = "addEventListener('unhandledrejection',function(){\
-if(window.__hydrateIsland||window.__llRetry)return;window.__llRetry=1;\
-var h=function(s){return document.querySelector(s).href};\
-import(h('link[rel=modulepreload]')+'?retry').then(function(x){\
-return x.default({module_or_path:h('link[href$=\".wasm\"]')}).then(function(){x.hydrate();\
-var a=document.querySelectorAll('leptos-island'),i=0;(function n(){for(;i<a.length;){\
-var e=a[i++],f=x[e.dataset.component],p=f&&f(e);if(p&&p.then)return p.then(n)}})()})})})";
+        const RETRY: &str = "(function(){var k='ll-retry',u=location.href,again=false;\
+try{again=sessionStorage.getItem(k)===u;sessionStorage.removeItem(k)}catch(e){return}\
+addEventListener('unhandledrejection',function(){if(window.__hydrateIsland)return;\
+if(again){document.documentElement.dataset.llRetry='gave-up';return}\
+again=true;try{sessionStorage.setItem(k,u)}catch(e){return}location.reload()})})()";
         view! { <script nonce=leptos::nonce::use_nonce() inner_html=RETRY></script> }
     }
 }

@@ -621,7 +621,7 @@ fn WorkspaceView(
                     <EarningsPanel ws=ws.id can_write list=earnings here=here.get_value() form=earning_form/>
                     <super::plan::BudgetsPanel ws=ws.id can_write initial=plans.with_value(|p| p.0.clone()) form=budget_form/>
                     <super::plan::GoalsPanel ws=ws.id can_write initial=plans.with_value(|p| p.1.clone()) link_to_page=true form=goal_form/>
-                    {can_write.then(|| view! { <super::import::ImportPanel ws=ws.id/> })}
+                    {can_write.then(|| view! { <super::import::ImportLoader ws=ws.id/> })}
                 </div>
                 <crate::live::client::EventLog/>
             </div>

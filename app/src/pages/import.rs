@@ -1,17 +1,59 @@
 //! The CSV import panel: choose a file (or paste its text), preview it with every
 //! problem by line and column, then import it. Nothing is written while the file
 //! has problems; the lists update from the import's one `sync:completed` event.
+//!
+//! Its code is loaded when the panel is first opened ([`ImportLoader`]): it is a
+//! split module of the WASM (`#[lazy]`, built by `cargo leptos build --split`), about
+//! 14 KB with brotli that the dashboard no longer loads before it is interactive.
 
 use crate::model::ids::WorkspaceId;
-use leptos::{either::Either, prelude::*};
+use leptos::prelude::*;
 
+#[cfg(feature = "hydrate")]
 use crate::{
     error::AppError,
     import::{import_csv, ImportReport},
 };
+#[cfg(feature = "hydrate")]
+use leptos::either::Either;
 
+/// The import panel as the dashboard renders it: a closed `<details>`; opening it the
+/// first time loads the panel's code and mounts the panel inside.
 #[component]
-pub fn ImportPanel(ws: WorkspaceId) -> impl IntoView {
+pub fn ImportLoader(ws: WorkspaceId) -> impl IntoView {
+    let body = NodeRef::<leptos::html::Div>::new();
+    let loaded = StoredValue::new(false);
+    let on_toggle = move |_: leptos::ev::Event| {
+        #[cfg(feature = "hydrate")]
+        if let (false, Some(body)) = (loaded.get_value(), body.get_untracked()) {
+            loaded.set_value(true);
+            leptos::task::spawn_local(mount_import_panel(body.into(), ws));
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (loaded, body, ws);
+    };
+    view! {
+        <section class="panel import" aria-labelledby="import-heading">
+            <details on:toggle=on_toggle>
+                <summary><h2 id="import-heading">"Import from CSV"</h2></summary>
+                <div node_ref=body></div>
+            </details>
+        </section>
+    }
+}
+
+/// Mounts the panel into `body`, from the module split off for it.
+#[cfg(feature = "hydrate")]
+#[leptos::lazy]
+fn mount_import_panel(body: web_sys::HtmlElement, ws: WorkspaceId) {
+    // Lives as long as the page.
+    leptos::mount::mount_to(body, move || view! { <ImportPanel ws/> }).forget();
+}
+
+/// Built in the browser only, when the panel is first opened.
+#[cfg(feature = "hydrate")]
+#[component]
+fn ImportPanel(ws: WorkspaceId) -> impl IntoView {
     // The server function is called directly: a `ServerAction` cost the WASM about
     // 70 KB (20 KB with brotli) of code this panel used nothing of.
     let result = RwSignal::new(None::<Result<ImportReport, AppError>>);
@@ -60,8 +102,7 @@ pub fn ImportPanel(ws: WorkspaceId) -> impl IntoView {
         let _ = (ev, file_error);
     };
     view! {
-        <section class="panel import" aria-labelledby="import-heading">
-            <h2 id="import-heading">"Import from CSV"</h2>
+        <div>
             <p class="muted">
                 "Expenses: date, amount, currency, category, description. "
                 "Earnings: date, platform, amount, currency, hours, notes. The first line names the columns."
@@ -94,10 +135,11 @@ pub fn ImportPanel(ws: WorkspaceId) -> impl IntoView {
                 Ok(report) => Either::Left(view! { <ImportResult report/> }),
                 Err(e) => Either::Right(view! { <p class="form-error" role="alert" data-testid="import-error">{e.to_string()}</p> }),
             })}
-        </section>
+        </div>
     }
 }
 
+#[cfg(feature = "hydrate")]
 #[component]
 fn ImportResult(report: ImportReport) -> impl IntoView {
     let summary = if report.committed {
