@@ -83,3 +83,25 @@ test('a page whose client modules failed to load fetches them once more and stil
   await expect(page.getByTestId('expense-form')).toBeVisible();
   await context.close();
 });
+
+test('an import panel whose code failed to load says so, and loads when opened again', async ({ browser }) => {
+  const { context, page } = await newUserPage(browser, 'SplitRetry');
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  // The panel's code is a split module, fetched when the panel is first opened.
+  let fetches = 0;
+  await page.route(/\/pkg\/split_[^/]+\.wasm$/, (route) => (++fetches === 1 ? route.abort('failed') : route.continue()));
+  const summary = page.getByText('Import from CSV');
+  const failed = page.getByText('The import could not be loaded.', { exact: false });
+  await summary.click();
+  await expect(failed).toBeVisible();
+  await summary.click();
+  await summary.click();
+  await expect(page.getByTestId('import-text')).toBeVisible();
+  await expect(failed).toBeHidden();
+  expect(fetches).toBe(2);
+  // The failure stopped nothing else: the client is still live.
+  await expect(page.getByTestId('live-status')).toHaveAttribute('data-status', 'live');
+  expect(errors).toEqual([]);
+  await context.close();
+});

@@ -3,8 +3,8 @@
 //! has problems; the lists update from the import's one `sync:completed` event.
 //!
 //! Its code is loaded when the panel is first opened ([`ImportLoader`]): it is a
-//! split module of the WASM (`#[lazy]`, built by `cargo leptos build --split`), about
-//! 14 KB with brotli that the dashboard no longer loads before it is interactive.
+//! split module of the WASM (`wasm_split`, built by `cargo leptos build --split`; 20 KB
+//! with brotli, and the module the dashboard loads first is 8 KB smaller).
 
 use crate::model::ids::WorkspaceId;
 use leptos::prelude::*;
@@ -22,32 +22,54 @@ use leptos::either::Either;
 #[component]
 pub fn ImportLoader(ws: WorkspaceId) -> impl IntoView {
     let body = NodeRef::<leptos::html::Div>::new();
-    let loaded = StoredValue::new(false);
-    let on_toggle = move |_: leptos::ev::Event| {
+    // Loading or loaded: opened again, nothing more to do.
+    let started = StoredValue::new(false);
+    // The split module could not be fetched: said in the panel; opening it again retries.
+    let failed = RwSignal::new(false);
+    let on_toggle = move |ev: leptos::ev::Event| {
         #[cfg(feature = "hydrate")]
-        if let (false, Some(body)) = (loaded.get_value(), body.get_untracked()) {
-            loaded.set_value(true);
-            leptos::task::spawn_local(mount_import_panel(body.into(), ws));
+        if let (true, false, Some(body)) = (
+            event_target::<web_sys::Element>(&ev).has_attribute("open"),
+            started.get_value(),
+            body.get_untracked(),
+        ) {
+            started.set_value(true);
+            failed.set(false);
+            leptos::task::spawn_local(async move {
+                if mount_import_panel(body.into(), ws).await.is_err() {
+                    started.set_value(false);
+                    failed.set(true);
+                }
+            });
         }
         #[cfg(not(feature = "hydrate"))]
-        let _ = (loaded, body, ws);
+        let _ = (ev, started, body, ws);
     };
     view! {
         <section class="panel import" aria-labelledby="import-heading">
             <details on:toggle=on_toggle>
                 <summary><h2 id="import-heading">"Import from CSV"</h2></summary>
+                <p class="form-error" role="alert" hidden=move || !failed.get()>
+                    "The import could not be loaded. Close and open this panel to try again."
+                </p>
                 <div node_ref=body></div>
             </details>
         </section>
     }
 }
 
-/// Mounts the panel into `body`, from the module split off for it.
+/// Mounts the panel into `body`, from the module split off for it. `fallible`: a fetch
+/// of the module that fails is an `Err` here (the default panics, and a panic aborts
+/// the whole client), and the next call fetches it afresh.
 #[cfg(feature = "hydrate")]
-#[leptos::lazy]
-fn mount_import_panel(body: web_sys::HtmlElement, ws: WorkspaceId) {
+#[leptos::wasm_split::wasm_split(import_panel, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn mount_import_panel(
+    body: web_sys::HtmlElement,
+    ws: WorkspaceId,
+) -> Result<(), leptos::wasm_split::SplitLoaderError> {
     // Lives as long as the page.
     leptos::mount::mount_to(body, move || view! { <ImportPanel ws/> }).forget();
+    Ok(())
 }
 
 /// Built in the browser only, when the panel is first opened.
@@ -55,7 +77,8 @@ fn mount_import_panel(body: web_sys::HtmlElement, ws: WorkspaceId) {
 #[component]
 fn ImportPanel(ws: WorkspaceId) -> impl IntoView {
     // The server function is called directly: a `ServerAction` cost the WASM about
-    // 70 KB (20 KB with brotli) of code this panel used nothing of.
+    // 18 KB (6 KB with brotli) of code, of which the panel used a pending flag and the
+    // last answer.
     let result = RwSignal::new(None::<Result<ImportReport, AppError>>);
     let pending = RwSignal::new(false);
     let kind = RwSignal::new("expenses".to_owned());
@@ -74,32 +97,27 @@ fn ImportPanel(ws: WorkspaceId) -> impl IntoView {
         });
     };
     let on_file = move |ev: leptos::ev::Event| {
-        #[cfg(feature = "hydrate")]
-        {
-            use wasm_bindgen::JsCast;
-            let file = ev
-                .target()
-                .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-                .and_then(|input| input.files())
-                .and_then(|files| files.get(0));
-            let Some(file) = file else { return };
-            if file.size() > crate::import::MAX_BYTES as f64 {
-                file_error.set(Some(format!(
-                    "The file is larger than {} KiB.",
-                    crate::import::MAX_BYTES / 1024
-                )));
-                return;
-            }
-            file_error.set(None);
-            leptos::task::spawn_local(async move {
-                match wasm_bindgen_futures::JsFuture::from(file.text()).await {
-                    Ok(v) => text.set(v.as_string().unwrap_or_default()),
-                    Err(_) => file_error.set(Some("The file could not be read.".into())),
-                }
-            });
+        use wasm_bindgen::JsCast;
+        let file = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+            .and_then(|input| input.files())
+            .and_then(|files| files.get(0));
+        let Some(file) = file else { return };
+        if file.size() > crate::import::MAX_BYTES as f64 {
+            file_error.set(Some(format!(
+                "The file is larger than {} KiB.",
+                crate::import::MAX_BYTES / 1024
+            )));
+            return;
         }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (ev, file_error);
+        file_error.set(None);
+        leptos::task::spawn_local(async move {
+            match wasm_bindgen_futures::JsFuture::from(file.text()).await {
+                Ok(v) => text.set(v.as_string().unwrap_or_default()),
+                Err(_) => file_error.set(Some("The file could not be read.".into())),
+            }
+        });
     };
     view! {
         <div>
