@@ -10,6 +10,7 @@ use leptos_router::{components::Redirect, hooks::use_params_map};
 use crate::{
     auth::{current_user, Logout, SessionUser},
     error::AppError,
+    expenses::CATEGORIES,
     live::{
         client::{use_live, Delivery},
         follow::{apply_batch, Followed, Step},
@@ -289,6 +290,14 @@ pub fn WorkspaceGone(watched: Watched) -> impl IntoView {
     }
 }
 
+/// The expense categories as `SelectField` options.
+pub fn category_options() -> Vec<(String, String)> {
+    CATEGORIES
+        .iter()
+        .map(|c| (c.to_string(), c.to_string()))
+        .collect()
+}
+
 pub fn currency_options() -> Vec<(String, String)> {
     CURRENCIES
         .iter()
@@ -389,8 +398,9 @@ where
 /// reloads, once: a new document has a new module map. The reload is marked in
 /// `sessionStorage` for the URL, and the next load of that URL takes the mark away, so
 /// a page that fails twice stays as the server rendered it instead of reloading for
-/// ever (marked `data-ll-retry="gave-up"` on `<html>`). Server-rendered, nonce'd; no WASM. (Found while chasing pages that did not
-/// hydrate in the end-to-end suite; their cause was a missing policy header, see
+/// ever (marked `data-ll-retry="gave-up"` on `<html>`). Server-rendered, nonce'd; no
+/// WASM. (Found while chasing pages that did not hydrate in the end-to-end suite; their
+/// cause was a missing policy header, see
 /// `server::csp::protect_page`, which this does not cover: the retry is refused too.)
 #[component]
 pub fn HydrationRetry() -> impl IntoView {

@@ -16,8 +16,8 @@ use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    action_error, currency_options, follow_list, load_failed, watch_workspace, workspace_param,
-    Enhance, Field, FormError, SelectField, TopBar, Watched, WorkspaceGone,
+    action_error, category_options, currency_options, follow_list, load_failed, watch_workspace,
+    workspace_param, Enhance, Field, FormError, SelectField, TopBar, Watched, WorkspaceGone,
 };
 use super::forms::{page_refusal, provide_refusal, refused, PostForm, Refusal};
 use super::plan::{BudgetForm, GoalForm};
@@ -487,9 +487,6 @@ fn WorkspaceNav(
     }
 }
 
-/// The open workspace: its lists follow it live, and its forms write without a reload.
-/// An island: hydrated in the browser from these props (the server serialises them
-/// into the page), the only part of the dashboard the WASM client knows.
 /// The forms at the top of the panels. They never change in the browser (the enhancer
 /// posts them, `/enhance.js` clears them), so the server renders them into the island's
 /// slots (`slot`) and the WASM holds none of their code. Empty for a viewer.
@@ -570,6 +567,9 @@ fn follow_platforms(list: RwSignal<EarningList>) {
     });
 }
 
+/// The open workspace: its lists follow it live, and its forms write without a reload.
+/// An island: hydrated in the browser from these props (the server serialises them
+/// into the page), the only part of the dashboard the WASM client knows.
 #[island]
 fn WorkspaceView(
     open: OpenWorkspace,
@@ -821,17 +821,13 @@ fn ExpenseForm(
     } else {
         CreateExpense::PATH
     });
-    let categories: Vec<(String, String)> = CATEGORIES
-        .iter()
-        .map(|c| (c.to_string(), c.to_string()))
-        .collect();
     let fields = view! {
         <FormError error=error.clone()/>
         <input type="hidden" name="workspace_id" value=ws/>
         <div class="grid">
             <Field form="expense" name="amount" label="Amount" error=error.clone() value=amount required=true inputmode="decimal"/>
             <SelectField form="expense" name="currency" label="Currency" error=error.clone() options=currency_options() selected=currency/>
-            <SelectField form="expense" name="category" label="Category" error=error.clone() options=categories selected=category/>
+            <SelectField form="expense" name="category" label="Category" error=error.clone() options=category_options() selected=category/>
             <Field form="expense" name="date" label="Date" kind="date" error=error.clone() value=date required=true/>
         </div>
         <Field form="expense" name="description" label="Description" error value=description maxlength=200/>

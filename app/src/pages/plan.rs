@@ -7,12 +7,13 @@ use leptos::prelude::*;
 
 use super::when::show;
 
-use super::common::{currency_options, follow_list, Field, FormError, SelectField};
+use super::common::{
+    category_options, currency_options, follow_list, Field, FormError, SelectField,
+};
 use super::forms::{refused, PostForm};
 use super::slot::{slot, ServerHtml};
 use crate::{
     budgets::{list_budgets, BudgetList, BudgetState, DeleteBudget, SetBudget},
-    expenses::CATEGORIES,
     goals::{list_goals, Contribute, CreateGoal, DeleteGoal, GoalList},
     live::catalog::{BudgetInfo, GoalInfo},
     money::format_display,
@@ -73,13 +74,9 @@ fn NewRecordForm<C: IntoView + 'static>(
 #[component]
 pub fn BudgetForm(ws: WorkspaceId) -> impl IntoView {
     let error = refused(SetBudget::PATH);
-    let categories: Vec<(String, String)> = CATEGORIES
-        .iter()
-        .map(|c| (c.to_string(), c.to_string()))
-        .collect();
     view! {
         <NewRecordForm action=SetBudget::PATH testid="budget-form" title="Set a monthly budget" submit="Set budget" error=error.clone() ws>
-            <SelectField form="budget" name="category" label="Category" error=error.clone() options=categories selected="Food"/>
+            <SelectField form="budget" name="category" label="Category" error=error.clone() options=category_options() selected="Food"/>
             <SelectField form="budget" name="currency" label="Currency" error=error.clone() options=currency_options() selected="EUR"/>
             <Field form="budget" name="limit" label="Limit per month" error required=true inputmode="decimal"/>
         </NewRecordForm>

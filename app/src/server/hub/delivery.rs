@@ -48,13 +48,9 @@ impl Hub {
         }
         for id in overflowed {
             self.counters.events_dropped_overflow.inc();
-            if let Some(conn) = inner.conns.remove(&id) {
-                // The queue is full, so the close cannot be queued: dropping the sender
-                // ends the connection's queue, which the connection reads as "resume".
-                for s in conn.streams {
-                    inner.leave(id, s);
-                }
-            }
+            // The queue is full, so the close cannot be queued: dropping the sender
+            // ends the connection's queue, which the connection reads as "resume".
+            inner.remove(id);
         }
     }
 

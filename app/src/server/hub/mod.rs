@@ -94,6 +94,16 @@ struct Inner {
 }
 
 impl Inner {
+    /// Forgets a connection and takes it out of every room it was in; the sender of its
+    /// queue is handed back (dropping it ends the queue: the socket reads "resume").
+    fn remove(&mut self, id: ConnId) -> Option<queue::Sender<Outbound>> {
+        let conn = self.conns.remove(&id)?;
+        for stream in conn.streams {
+            self.leave(id, stream);
+        }
+        Some(conn.tx)
+    }
+
     /// Takes a connection out of a room; an empty room is forgotten with its mark.
     fn leave(&mut self, id: ConnId, stream: Stream) {
         if let Some(room) = self.rooms.get_mut(&stream) {
@@ -193,11 +203,7 @@ impl Hub {
 
     pub fn disconnect(&self, id: ConnId) {
         let mut inner = self.lock();
-        if let Some(conn) = inner.conns.remove(&id) {
-            for stream in conn.streams {
-                inner.leave(id, stream);
-            }
-        }
+        inner.remove(id);
     }
 
     /// Adds the connection to a stream's room; the caller checks access *after* this
@@ -242,11 +248,7 @@ impl Hub {
                 conn.tx.try_send(Outbound::Revoked { stream })
             {
                 self.counters.events_dropped_overflow.inc();
-                if let Some(conn) = inner.conns.remove(&id) {
-                    for s in conn.streams {
-                        inner.leave(id, s);
-                    }
-                }
+                inner.remove(id);
             }
         }
     }
@@ -281,12 +283,9 @@ impl Hub {
             .map(|(id, _)| *id)
             .collect();
         for id in &ids {
-            if let Some(conn) = inner.conns.remove(id) {
+            if let Some(tx) = inner.remove(*id) {
                 // A full queue cannot take the close: dropping the sender ends it too.
-                let _ = conn.tx.try_send(Outbound::Close { code, reason });
-                for s in conn.streams {
-                    inner.leave(*id, s);
-                }
+                let _ = tx.try_send(Outbound::Close { code, reason });
             }
         }
         ids.len()
