@@ -7,7 +7,9 @@
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+/// On the wire `{"kind": "validation", "field": …, "message": …}` (internally tagged);
+/// read by hand (below, `wire::required`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum AppError {
     /// Bad input: `field` names the form field (as in the form's `name`).
@@ -35,6 +37,60 @@ pub enum AppError {
     /// The request could not be carried out (network, bad encoding…).
     #[error("{message}")]
     Request { message: String },
+}
+
+impl<'de> Deserialize<'de> for AppError {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use crate::wire::required;
+
+        #[derive(Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        enum Kind {
+            Validation,
+            Unauthorized,
+            Forbidden,
+            NotFound,
+            Conflict,
+            RateLimited,
+            Internal,
+            Unavailable,
+            Request,
+        }
+        #[derive(Deserialize)]
+        struct Fields {
+            kind: Kind,
+            field: Option<String>,
+            message: Option<String>,
+            what: Option<String>,
+            retry_after_secs: Option<u64>,
+        }
+        let f = Fields::deserialize(d)?;
+        Ok(match f.kind {
+            Kind::Validation => AppError::Validation {
+                field: required(f.field, "field")?,
+                message: required(f.message, "message")?,
+            },
+            Kind::Unauthorized => AppError::Unauthorized,
+            Kind::Forbidden => AppError::Forbidden {
+                message: required(f.message, "message")?,
+            },
+            Kind::NotFound => AppError::NotFound {
+                what: required(f.what, "what")?,
+            },
+            Kind::Conflict => AppError::Conflict {
+                field: required(f.field, "field")?,
+                message: required(f.message, "message")?,
+            },
+            Kind::RateLimited => AppError::RateLimited {
+                retry_after_secs: required(f.retry_after_secs, "retry_after_secs")?,
+            },
+            Kind::Internal => AppError::Internal,
+            Kind::Unavailable => AppError::Unavailable,
+            Kind::Request => AppError::Request {
+                message: required(f.message, "message")?,
+            },
+        })
+    }
 }
 
 impl AppError {
@@ -185,9 +241,48 @@ mod tests {
             AppError::request("oops"),
         ];
         for e in all {
+            // A new variant fails to compile here until it is listed above (and read
+            // by `AppError`'s reader).
+            match &e {
+                AppError::Validation { .. }
+                | AppError::Unauthorized
+                | AppError::Forbidden { .. }
+                | AppError::NotFound { .. }
+                | AppError::Conflict { .. }
+                | AppError::RateLimited { .. }
+                | AppError::Internal
+                | AppError::Unavailable
+                | AppError::Request { .. } => {}
+            }
             let bytes = e.ser();
             assert_eq!(AppError::de(bytes), e);
         }
+    }
+
+    /// The reader takes the keys in any order and ignores keys it does not know, as
+    /// the derived reader did; a variant without a field it needs, or an unknown kind,
+    /// is an error, not a default.
+    #[test]
+    fn the_reader_takes_any_key_order_and_refuses_what_is_incomplete() {
+        let read = |text: &str| serde_json::from_str::<AppError>(text);
+        assert_eq!(
+            read(r#"{"message": "bad", "later": [1], "field": "amount", "kind": "validation"}"#)
+                .unwrap(),
+            AppError::validation("amount", "bad")
+        );
+        assert_eq!(
+            read(r#"{"retry_after_secs": 9, "kind": "rate_limited"}"#).unwrap(),
+            AppError::RateLimited {
+                retry_after_secs: 9
+            }
+        );
+        let missing = read(r#"{"kind": "validation", "message": "bad"}"#).unwrap_err();
+        assert!(
+            missing.to_string().contains("missing field `field`"),
+            "{missing}"
+        );
+        assert!(read(r#"{"kind": "teapot"}"#).is_err());
+        assert!(read(r#"{"message": "no kind"}"#).is_err());
     }
 
     #[test]

@@ -44,12 +44,12 @@ pub enum ClientFrame {
     Ping,
 }
 
-/// What the server sends besides events.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What the server sends besides events. Read by hand (below, `wire::required`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
-    /// One event: the envelope, with `"type":"event"` added. Read by `parse_frame`.
-    #[serde(skip_deserializing)]
+    /// One event: the envelope, with `"type":"event"` added. Read by `parse_frame`,
+    /// not by `ServerFrame`'s own reader.
     Event(Envelope),
     /// First frame after the upgrade.
     Hello {
@@ -72,6 +72,56 @@ pub enum ServerFrame {
         message: String,
     },
     Pong,
+}
+
+impl<'de> Deserialize<'de> for ServerFrame {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use crate::wire::required;
+
+        // No `event`: an event frame is read as its envelope (`parse_frame`).
+        #[derive(Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        enum Type {
+            Hello,
+            Subscribed,
+            Revoked,
+            Error,
+            Pong,
+        }
+        #[derive(Deserialize)]
+        struct Fields {
+            #[serde(rename = "type")]
+            kind: Type,
+            user_id: Option<UserId>,
+            ping_ms: Option<u64>,
+            cursors: Option<Vec<Cursor>>,
+            resync: Option<Vec<Stream>>,
+            denied: Option<Vec<Stream>>,
+            streams: Option<Vec<Stream>>,
+            code: Option<ErrorCode>,
+            message: Option<String>,
+        }
+        let f = Fields::deserialize(d)?;
+        Ok(match f.kind {
+            Type::Hello => ServerFrame::Hello {
+                user_id: required(f.user_id, "user_id")?,
+                ping_ms: required(f.ping_ms, "ping_ms")?,
+            },
+            Type::Subscribed => ServerFrame::Subscribed {
+                cursors: required(f.cursors, "cursors")?,
+                resync: required(f.resync, "resync")?,
+                denied: required(f.denied, "denied")?,
+            },
+            Type::Revoked => ServerFrame::Revoked {
+                streams: required(f.streams, "streams")?,
+            },
+            Type::Error => ServerFrame::Error {
+                code: required(f.code, "code")?,
+                message: required(f.message, "message")?,
+            },
+            Type::Pong => ServerFrame::Pong,
+        })
+    }
 }
 
 /// Why a client frame was refused (`ServerFrame::Error`). Every one of them counts
@@ -232,6 +282,39 @@ mod tests {
             let text = serde_json::to_string(&frame).unwrap();
             assert_eq!(parse_frame(&text).unwrap(), frame, "{text}");
         }
+    }
+
+    /// `ServerFrame`'s reader takes the keys in any order (the server writes `type`
+    /// first, another writer need not) and refuses a frame without a field its type
+    /// needs, an unknown type, and an event frame (which `parse_frame` reads).
+    #[test]
+    fn frames_read_in_any_key_order_and_incomplete_ones_are_refused() {
+        let read = |text: &str| serde_json::from_str::<ServerFrame>(text);
+        assert_eq!(
+            read(r#"{"denied": ["system"], "cursors": [], "resync": [], "type": "subscribed"}"#)
+                .unwrap(),
+            ServerFrame::Subscribed {
+                cursors: vec![],
+                resync: vec![],
+                denied: vec![Stream::System],
+            }
+        );
+        assert_eq!(
+            read(r#"{"ping_ms": 5, "new_key": true, "user_id": 2, "type": "hello"}"#).unwrap(),
+            ServerFrame::Hello {
+                user_id: UserId(2),
+                ping_ms: 5
+            }
+        );
+        let missing = read(r#"{"type": "hello", "user_id": 2}"#).unwrap_err();
+        assert!(
+            missing.to_string().contains("missing field `ping_ms`"),
+            "{missing}"
+        );
+        assert!(read(r#"{"type": "launch"}"#).is_err());
+        assert!(read(r#"{"type": "error", "code": "no_such_code", "message": "m"}"#).is_err());
+        let event = serde_json::to_string(&crate::live::tests::sample_envelope()).unwrap();
+        assert!(read(&event_frame(&event)).is_err());
     }
 
     /// The event frames the server writes by hand read back as `ServerFrame::Event`.
