@@ -28,7 +28,10 @@ import { hydrated, newUserPage } from './helpers';
 // server function without a `ServerAction` (265,085 B); 253 KiB once its code became a
 // split module loaded when the panel is first opened (256,948–257,666 B in four runs:
 // the split build's bytes vary more from run to run, so the room is about 1.4 KB).
-const FIRST_LOAD_BUDGET_KIB = 253;
+// 243 KiB since `AppError` and `ServerFrame` are read without serde's `Content` and the
+// list under the notification bell became a split module too (2026-12-06; 246,764 B,
+// room about 2 KB).
+const FIRST_LOAD_BUDGET_KIB = 243;
 
 /** Records, per request, the URL and the bytes that came over the network. */
 function recordNetwork(cdp: CDPSession) {

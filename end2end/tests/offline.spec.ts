@@ -84,13 +84,26 @@ test('a page whose client modules failed to load fetches them once more and stil
   await context.close();
 });
 
+/**
+ * The page errors other than the one the aborted fetch itself causes. The split modules
+ * share a chunk, and the loader cargo-leptos generates (`pkg/__wasm_split.*.js`) starts
+ * a module's fetch, then awaits the chunk before it attaches a handler to that fetch: a
+ * fetch that fails meanwhile is reported as an unhandled rejection, "Failed to fetch",
+ * although the load then fails as it should (the panel says so) and the next opening
+ * loads it. At most one such report per aborted fetch; anything else fails the test.
+ */
+function errorsBesidesTheAbortedFetch(errors: string[]) {
+  const i = errors.indexOf('Failed to fetch');
+  return i === -1 ? errors : [...errors.slice(0, i), ...errors.slice(i + 1)];
+}
+
 test('an import panel whose code failed to load says so, and loads when opened again', async ({ browser }) => {
   const { context, page } = await newUserPage(browser, 'SplitRetry');
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   // The panel's code is a split module, fetched when the panel is first opened.
   let fetches = 0;
-  await page.route(/\/pkg\/split_[^/]+\.wasm$/, (route) => (++fetches === 1 ? route.abort('failed') : route.continue()));
+  await page.route(/\/pkg\/split_import_panel[^/]*\.wasm$/, (route) => (++fetches === 1 ? route.abort('failed') : route.continue()));
   const summary = page.getByText('Import from CSV');
   const failed = page.getByText('The import could not be loaded.', { exact: false });
   await summary.click();
@@ -102,6 +115,29 @@ test('an import panel whose code failed to load says so, and loads when opened a
   expect(fetches).toBe(2);
   // The failure stopped nothing else: the client is still live.
   await expect(page.getByTestId('live-status')).toHaveAttribute('data-status', 'live');
-  expect(errors).toEqual([]);
+  expect(errorsBesidesTheAbortedFetch(errors)).toEqual([]);
+  await context.close();
+});
+
+test('a notification list whose code failed to load says so, and loads when the bell is opened again', async ({ browser }) => {
+  const { context, page } = await newUserPage(browser, 'ListRetry');
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  // The list under the bell is a split module, fetched when the bell is first opened.
+  let fetches = 0;
+  await page.route(/\/pkg\/split_notification_list[^/]*\.wasm$/, (route) => (++fetches === 1 ? route.abort('failed') : route.continue()));
+  const bell = page.getByTestId('notification-bell');
+  const failed = page.getByText('The notifications could not be loaded.', { exact: false });
+  await bell.click();
+  await expect(failed).toBeVisible();
+  await bell.click();
+  await expect(page.locator('#notification-list')).toBeHidden();
+  await bell.click();
+  await expect(page.getByRole('button', { name: 'Mark all read' })).toBeVisible();
+  await expect(failed).toBeHidden();
+  expect(fetches).toBe(2);
+  // The failure stopped nothing else: the client is still live.
+  await expect(page.getByTestId('live-status')).toHaveAttribute('data-status', 'live');
+  expect(errorsBesidesTheAbortedFetch(errors)).toEqual([]);
   await context.close();
 });
