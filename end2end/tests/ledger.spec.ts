@@ -20,6 +20,9 @@ test('add, edit and delete an expense, with validation errors', async ({ page })
   await expect(row).toContainText('Office');
   await expect(page.getByTestId('expense-total')).toContainText('12.34 EUR');
   await expect(form.getByLabel('Description')).toHaveValue('');
+  // The period's totals by category follow the list.
+  const office = page.getByTestId('category-total').filter({ hasText: 'Office' });
+  await expect(office).toContainText('12.34 EUR');
 
   await row.getByRole('link', { name: 'Edit' }).click();
   await expect(page).toHaveURL(/edit_expense=\d+/);
@@ -33,9 +36,11 @@ test('add, edit and delete an expense, with validation errors', async ({ page })
   const edited = page.getByTestId('expense-row').filter({ hasText: 'Printer toner' });
   await expect(edited).toContainText('20.00 EUR');
   await expect(page.getByTestId('expense-total')).toContainText('20.00 EUR');
+  await expect(office).toContainText('20.00 EUR');
 
   await edited.getByRole('button', { name: 'Delete Printer toner' }).click();
   await expect(page.getByTestId('expense-row')).toHaveCount(0);
+  await expect(page.getByTestId('category-total')).toHaveCount(0);
   await expect(page.getByText('No expenses in this period.')).toBeVisible();
 });
 
@@ -80,6 +85,12 @@ test('add, edit and delete an earning, with its hourly rate', async ({ page }) =
   await expect(row).toContainText('300.00 USD');
   await expect(row.getByTestId('earning-rate')).toHaveText('75.00 USD/h');
   await expect(page.getByTestId('earning-total')).toContainText('300.00 USD');
+  // The charts follow the list: twelve months up to this one, the peak this earning.
+  const chart = page.getByTestId('earnings-chart');
+  await expect(chart).toHaveAttribute('data-currency', 'USD');
+  await expect(chart.getByTestId('chart-bar')).toHaveCount(12);
+  await expect(chart.getByTestId('chart-peak')).toHaveText('300.00 USD');
+  await expect(page.getByTestId('category-total').filter({ hasText: 'Upwork' })).toContainText('300.00 USD');
 
   await row.getByRole('link', { name: 'Edit' }).click();
   const edit = page.getByTestId('earning-form');
@@ -91,6 +102,7 @@ test('add, edit and delete an earning, with its hourly rate', async ({ page }) =
 
   await page.getByTestId('earning-row').getByRole('button', { name: /Delete earning/ }).click();
   await expect(page.getByTestId('earning-row')).toHaveCount(0);
+  await expect(page.getByTestId('earnings-chart')).toHaveCount(0);
 });
 
 test('a platform added on the page is offered by the earning form at once, without a reload', async ({ page }) => {

@@ -729,7 +729,7 @@ fn ExpensesPanel(
                 <span>"Total: "</span><strong>{move || list.with(|l| l.totals.display())}</strong>
                 <span class="muted" data-testid="expense-count">{move || list.with(|l| format!(" · {}", shown_of(l.items.len(), l.count, "expense", "expenses")))}</span>
             </p>
-            {move || list.with(|l| view! { <super::charts::CategoryTotals by_category=l.by_category.clone() label="Totals by category"/> })}
+            {super::charts::chart(move || list.with(|l| super::charts::category_totals(&l.by_category, "Totals by category")))}
             <FormError error=list_error id=EXPENSES_ERROR/>
             {can_write.then(|| view! {
                 <PostForm action=DeleteExpenses::PATH id=bulk_form_id.clone() class="bulk-form" error_in=EXPENSES_ERROR>
@@ -909,16 +909,16 @@ fn EarningsPanel(
                     format!(" · {} h{} · {}", format_hours(l.total_hours_centi), rate.unwrap_or_default(), shown_of(l.items.len(), l.count, "entry", "entries"))
                 })}</span>
             </p>
-            // Per platform, drawn like the expenses' categories (the same component).
-            {move || list.with(|l| {
+            // Per platform, drawn like the expenses' categories (the same chart).
+            {super::charts::chart(move || list.with(|l| {
                 let mut named = crate::money::KeyedTotals::default();
                 for (id, currency, minor) in &l.by_platform.0 {
                     let name = l.platforms.iter().find(|p| p.id.to_string() == *id).map_or("", |p| p.name.as_str());
                     named.add(name, currency, *minor);
                 }
-                view! { <super::charts::CategoryTotals by_category=named label="Totals by platform"/> }
-            })}
-            {move || list.with(|l| view! { <super::charts::EarningsChart by_month=l.by_month.clone() totals=l.totals.clone()/> })}
+                super::charts::category_totals(&named, "Totals by platform")
+            }))}
+            {super::charts::chart(move || list.with(|l| super::charts::earnings_chart(&l.by_month, &l.totals)))}
             <FormError error=delete_error id=EARNINGS_ERROR/>
             {show(move || list.with(|l| !l.items.is_empty()), move || view! {
                 <ul class="rows" data-testid="earning-list">
