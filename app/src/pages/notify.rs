@@ -197,7 +197,7 @@ pub fn NotificationCentre(user_id: UserId) -> impl IntoView {
                 mark_all: Callback::new(mark_all),
             };
             leptos::task::spawn_local(async move {
-                if mount_list(body.into(), actions).await.is_err() {
+                if mount_list(body, actions).await.is_err() {
                     started.set_value(false);
                     failed.set(true);
                 }
