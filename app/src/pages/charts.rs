@@ -85,13 +85,13 @@ pub fn earnings_chart(by_month: &KeyedTotals, totals: &Totals) -> String {
     const H: i64 = 120;
     let peak = esc(&format_display(max, &currency));
     let cur = esc(&currency);
+    // The scale: the peak at the top line, 0 at the axis.
     let mut html = format!(
         r#"<figure class="chart" data-testid="earnings-chart" data-currency="{cur}"><svg viewBox="0 0 488 150" role="img" aria-label="Earnings per month in {cur}, up to {last}"><line x1="4" x2="484" y1="10" y2="10" class="chart-grid"></line><text x="484" y="7" text-anchor="end" class="chart-label" data-testid="chart-peak">{peak}</text><line x1="4" x2="484" y1="{axis}" y2="{axis}" class="chart-axis"></line>"#,
         last = esc(&last),
         axis = 10 + H,
     );
     for (i, (month, minor)) in months.iter().zip(&values).enumerate() {
-        // The scale: the peak at the top line, 0 at the axis.
         let h = minor * H / max;
         let x = 8 + i as i64 * 40;
         html.push_str(&format!(

@@ -183,6 +183,14 @@ pub fn NotificationCentre(user_id: UserId) -> impl IntoView {
     let started = StoredValue::new(false);
     // The split module could not be fetched: said in the panel; opening it again retries.
     let failed = RwSignal::new(false);
+    // Made here, under the island's owner, once for the page.
+    #[cfg(feature = "hydrate")]
+    let actions = ListActions {
+        list,
+        mark_read: Callback::new(mark_read),
+        dismiss: Callback::new(dismiss),
+        mark_all: Callback::new(mark_all),
+    };
     let toggle = move |_| {
         let opening = !open.get_untracked();
         open.set(opening);
@@ -190,12 +198,6 @@ pub fn NotificationCentre(user_id: UserId) -> impl IntoView {
         if let (true, false, Some(body)) = (opening, started.get_value(), body.get_untracked()) {
             started.set_value(true);
             failed.set(false);
-            let actions = ListActions {
-                list,
-                mark_read: Callback::new(mark_read),
-                dismiss: Callback::new(dismiss),
-                mark_all: Callback::new(mark_all),
-            };
             leptos::task::spawn_local(async move {
                 if mount_list(body, actions).await.is_err() {
                     started.set_value(false);
