@@ -9,6 +9,8 @@
 use crate::model::ids::WorkspaceId;
 use leptos::prelude::*;
 
+use super::lazy::SplitPart;
+
 #[cfg(feature = "hydrate")]
 use crate::{
     error::AppError,
@@ -22,34 +24,23 @@ use leptos::either::Either;
 #[component]
 pub fn ImportLoader(ws: WorkspaceId) -> impl IntoView {
     let body = NodeRef::<leptos::html::Div>::new();
-    // Loading or loaded: opened again, nothing more to do.
-    let started = StoredValue::new(false);
-    // The split module could not be fetched: said in the panel; opening it again retries.
-    let failed = RwSignal::new(false);
+    let part = SplitPart::new();
     let on_toggle = move |ev: leptos::ev::Event| {
         #[cfg(feature = "hydrate")]
-        if let (true, false, Some(body)) = (
+        if let (true, Some(body)) = (
             event_target::<web_sys::Element>(&ev).has_attribute("open"),
-            started.get_value(),
             body.get_untracked(),
         ) {
-            started.set_value(true);
-            failed.set(false);
-            leptos::task::spawn_local(async move {
-                if mount_import_panel(body.into(), ws).await.is_err() {
-                    started.set_value(false);
-                    failed.set(true);
-                }
-            });
+            part.load(move || mount_import_panel(body.into(), ws));
         }
         #[cfg(not(feature = "hydrate"))]
-        let _ = (ev, started, body, ws);
+        let _ = (ev, part, body, ws);
     };
     view! {
         <section class="panel import" aria-labelledby="import-heading">
             <details on:toggle=on_toggle>
                 <summary><h2 id="import-heading">"Import from CSV"</h2></summary>
-                <p class="form-error" role="alert" hidden=move || !failed.get()>
+                <p class="form-error" role="alert" hidden=move || !part.failed()>
                     "The import could not be loaded. Close and open this panel to try again."
                 </p>
                 <div node_ref=body></div>
@@ -58,9 +49,8 @@ pub fn ImportLoader(ws: WorkspaceId) -> impl IntoView {
     }
 }
 
-/// Mounts the panel into `body`, from the module split off for it. `fallible`: a fetch
-/// of the module that fails is an `Err` here (the default panics, and a panic aborts
-/// the whole client), and the next call fetches it afresh.
+/// Mounts the panel into `body`, from the module split off for it (`fallible`: see
+/// `lazy`).
 #[cfg(feature = "hydrate")]
 #[leptos::wasm_split::wasm_split(import_panel, wasm_split_path = ::leptos::wasm_split, fallible)]
 fn mount_import_panel(

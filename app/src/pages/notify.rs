@@ -9,7 +9,7 @@
 use crate::model::ids::UserId;
 use leptos::prelude::*;
 
-use super::when::show;
+use super::{lazy::SplitPart, when::show};
 
 use crate::{
     live::{
@@ -173,16 +173,13 @@ pub fn NotificationCentre(user_id: UserId) -> impl IntoView {
             }
         });
     };
-    let unread = move || list.with(|l| l.as_ref().map(|l| l.unread).unwrap_or(0));
+    let unread = move || unread_of(list);
 
     // The list under the bell: its code is a split module loaded when the bell is first
     // opened (`mount_list`), like the import panel's; the count and the toasts above
     // are live from the start.
     let body = NodeRef::<leptos::html::Section>::new();
-    // Loading or loaded: opened again, nothing more to do.
-    let started = StoredValue::new(false);
-    // The split module could not be fetched: said in the panel; opening it again retries.
-    let failed = RwSignal::new(false);
+    let part = SplitPart::new();
     // Made here, under the island's owner, once for the page.
     #[cfg(feature = "hydrate")]
     let actions = ListActions {
@@ -195,23 +192,16 @@ pub fn NotificationCentre(user_id: UserId) -> impl IntoView {
         let opening = !open.get_untracked();
         open.set(opening);
         #[cfg(feature = "hydrate")]
-        if let (true, false, Some(body)) = (opening, started.get_value(), body.get_untracked()) {
-            started.set_value(true);
-            failed.set(false);
-            leptos::task::spawn_local(async move {
-                if mount_list(body, actions).await.is_err() {
-                    started.set_value(false);
-                    failed.set(true);
-                }
-            });
+        if let (true, Some(body)) = (opening, body.get_untracked()) {
+            part.load(move || mount_list(body, actions));
         }
         #[cfg(not(feature = "hydrate"))]
-        let _ = (started, body, dismiss, mark_all);
+        let _ = (part, body, dismiss, mark_all);
     };
     let panel = view! {
         <section class="notification-list" id="notification-list" aria-label="Notifications"
             hidden=move || !open.get() node_ref=body>
-            <p class="form-error" role="alert" hidden=move || !failed.get()>
+            <p class="form-error" role="alert" hidden=move || !part.failed()>
                 "The notifications could not be loaded. Close and open them to try again."
             </p>
         </section>
@@ -270,6 +260,11 @@ pub fn NotificationCentre(user_id: UserId) -> impl IntoView {
     }
 }
 
+/// How many notifications are unread (0 until the list has loaded).
+fn unread_of(list: RwSignal<Option<NotificationList>>) -> i64 {
+    list.with(|l| l.as_ref().map_or(0, |l| l.unread))
+}
+
 /// What the list under the bell works with, from the island that owns it.
 #[cfg(feature = "hydrate")]
 #[derive(Clone, Copy)]
@@ -280,9 +275,8 @@ struct ListActions {
     mark_all: Callback<()>,
 }
 
-/// Mounts the list into `body`, from the module split off for it. `fallible`, as the
-/// import panel's: a fetch of the module that fails is an `Err` (the default panics,
-/// and a panic aborts the whole client), and the next call fetches it afresh.
+/// Mounts the list into `body`, from the module split off for it (`fallible`: see
+/// `lazy`).
 #[cfg(feature = "hydrate")]
 #[leptos::wasm_split::wasm_split(notification_list, wasm_split_path = ::leptos::wasm_split, fallible)]
 fn mount_list(
@@ -303,11 +297,10 @@ fn notification_list(a: ListActions) -> impl IntoView {
         dismiss,
         mark_all,
     } = a;
-    let unread = move || list.with(|l| l.as_ref().map(|l| l.unread).unwrap_or(0));
     view! {
         <div class="notification-head">
             <strong>"Notifications"</strong>
-            <button type="button" class="small" on:click=move |_| mark_all.run(()) disabled=move || { unread() == 0 }>
+            <button type="button" class="small" on:click=move |_| mark_all.run(()) disabled=move || unread_of(list) == 0>
                 "Mark all read"
             </button>
         </div>
