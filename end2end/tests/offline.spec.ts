@@ -1,4 +1,4 @@
-import { expect, test, type WebSocketRoute } from '@playwright/test';
+import { expect, test, type Browser, type Locator, type Page, type WebSocketRoute } from '@playwright/test';
 import { collectErrors, hydrated, newUserPage } from './helpers';
 
 // Issue 15, point 5: the indicator tells the truth. A network cut at the browser shows
@@ -97,47 +97,51 @@ function errorsBesidesTheAbortedFetch(errors: string[]) {
   return i === -1 ? errors : [...errors.slice(0, i), ...errors.slice(i + 1)];
 }
 
-test('an import panel whose code failed to load says so, and loads when opened again', async ({ browser }) => {
-  const { context, page } = await newUserPage(browser, 'SplitRetry');
+/**
+ * A part whose code is a split module (`pages::lazy`), opened while the first fetch of
+ * that module fails: the part says so (`failed`); closed and opened again, it loads
+ * (`loaded`), the module fetched exactly twice; and nothing else stopped: the client is
+ * still live and the page reported no other error.
+ */
+async function failsOnceThenLoads(
+  browser: Browser,
+  name: string,
+  part: { module: RegExp; toggle: (page: Page) => Locator; failed: string; loaded: (page: Page) => Locator },
+) {
+  const { context, page } = await newUserPage(browser, name);
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  // The panel's code is a split module, fetched when the panel is first opened.
   let fetches = 0;
-  await page.route(/\/pkg\/split_import_panel[^/]*\.wasm$/, (route) => (++fetches === 1 ? route.abort('failed') : route.continue()));
-  const summary = page.getByText('Import from CSV');
-  const failed = page.getByText('The import could not be loaded.', { exact: false });
-  await summary.click();
+  await page.route(part.module, (route) => (++fetches === 1 ? route.abort('failed') : route.continue()));
+  const toggle = part.toggle(page);
+  const failed = page.getByText(part.failed, { exact: false });
+  await toggle.click();
   await expect(failed).toBeVisible();
-  await summary.click();
-  await summary.click();
-  await expect(page.getByTestId('import-text')).toBeVisible();
+  await toggle.click();
+  await expect(failed).toBeHidden(); // closed
+  await toggle.click();
+  await expect(part.loaded(page)).toBeVisible();
   await expect(failed).toBeHidden();
   expect(fetches).toBe(2);
-  // The failure stopped nothing else: the client is still live.
   await expect(page.getByTestId('live-status')).toHaveAttribute('data-status', 'live');
   expect(errorsBesidesTheAbortedFetch(errors)).toEqual([]);
   await context.close();
+}
+
+test('an import panel whose code failed to load says so, and loads when opened again', async ({ browser }) => {
+  await failsOnceThenLoads(browser, 'SplitRetry', {
+    module: /\/pkg\/split_import_panel[^/]*\.wasm$/,
+    toggle: (page) => page.getByText('Import from CSV'),
+    failed: 'The import could not be loaded.',
+    loaded: (page) => page.getByTestId('import-text'),
+  });
 });
 
 test('a notification list whose code failed to load says so, and loads when the bell is opened again', async ({ browser }) => {
-  const { context, page } = await newUserPage(browser, 'ListRetry');
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  // The list under the bell is a split module, fetched when the bell is first opened.
-  let fetches = 0;
-  await page.route(/\/pkg\/split_notification_list[^/]*\.wasm$/, (route) => (++fetches === 1 ? route.abort('failed') : route.continue()));
-  const bell = page.getByTestId('notification-bell');
-  const failed = page.getByText('The notifications could not be loaded.', { exact: false });
-  await bell.click();
-  await expect(failed).toBeVisible();
-  await bell.click();
-  await expect(page.locator('#notification-list')).toBeHidden();
-  await bell.click();
-  await expect(page.getByRole('button', { name: 'Mark all read' })).toBeVisible();
-  await expect(failed).toBeHidden();
-  expect(fetches).toBe(2);
-  // The failure stopped nothing else: the client is still live.
-  await expect(page.getByTestId('live-status')).toHaveAttribute('data-status', 'live');
-  expect(errorsBesidesTheAbortedFetch(errors)).toEqual([]);
-  await context.close();
+  await failsOnceThenLoads(browser, 'ListRetry', {
+    module: /\/pkg\/split_notification_list[^/]*\.wasm$/,
+    toggle: (page) => page.getByTestId('notification-bell'),
+    failed: 'The notifications could not be loaded.',
+    loaded: (page) => page.getByRole('button', { name: 'Mark all read' }),
+  });
 });
