@@ -5,10 +5,10 @@
 //! honest message, the cause is logged on the server.
 
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// On the wire `{"kind": "validation", "field": …, "message": …}` (internally tagged);
-/// read by hand (below, `wire::required`).
+/// read by hand (below).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum AppError {
@@ -39,12 +39,14 @@ pub enum AppError {
     Request { message: String },
 }
 
-impl<'de> Deserialize<'de> for AppError {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use crate::wire::required;
-
-        #[derive(Deserialize)]
-        #[serde(rename_all = "snake_case")]
+/// Read by hand (`json`), keys in any order: the derived reader of an internally
+/// tagged enum buffers the object into serde's `Content` first, which was about 50 KB
+/// of the WASM client's code with `ServerFrame` (2026-12-06). serde reads it through
+/// this reader too (`serde_via_json!`).
+impl crate::json::FromJson for AppError {
+    fn read(r: &mut crate::json::Reader<'_>) -> crate::json::JsonResult<Self> {
+        use crate::json::{named, required};
+        #[derive(Clone, Copy)]
         enum Kind {
             Validation,
             Unauthorized,
@@ -56,42 +58,63 @@ impl<'de> Deserialize<'de> for AppError {
             Unavailable,
             Request,
         }
-        #[derive(Deserialize)]
-        struct Fields {
-            kind: Kind,
-            field: Option<String>,
-            message: Option<String>,
-            what: Option<String>,
-            retry_after_secs: Option<u64>,
-        }
-        let f = Fields::deserialize(d)?;
-        Ok(match f.kind {
+        let (mut kind, mut field_name, mut message, mut what, mut retry) =
+            (None, None, None, None, None);
+        r.object(&mut |r, key| {
+            match key {
+                "kind" => {
+                    kind = Some(named(
+                        r,
+                        &[
+                            ("validation", Kind::Validation),
+                            ("unauthorized", Kind::Unauthorized),
+                            ("forbidden", Kind::Forbidden),
+                            ("not_found", Kind::NotFound),
+                            ("conflict", Kind::Conflict),
+                            ("rate_limited", Kind::RateLimited),
+                            ("internal", Kind::Internal),
+                            ("unavailable", Kind::Unavailable),
+                            ("request", Kind::Request),
+                        ],
+                    )?)
+                }
+                "field" => field_name = Some(String::read(r)?),
+                "message" => message = Some(String::read(r)?),
+                "what" => what = Some(String::read(r)?),
+                "retry_after_secs" => retry = Some(u64::read(r)?),
+                _ => r.skip()?,
+            }
+            Ok(())
+        })?;
+        Ok(match required(kind, "kind")? {
             Kind::Validation => AppError::Validation {
-                field: required(f.field, "field")?,
-                message: required(f.message, "message")?,
+                field: required(field_name, "field")?,
+                message: required(message, "message")?,
             },
             Kind::Unauthorized => AppError::Unauthorized,
             Kind::Forbidden => AppError::Forbidden {
-                message: required(f.message, "message")?,
+                message: required(message, "message")?,
             },
             Kind::NotFound => AppError::NotFound {
-                what: required(f.what, "what")?,
+                what: required(what, "what")?,
             },
             Kind::Conflict => AppError::Conflict {
-                field: required(f.field, "field")?,
-                message: required(f.message, "message")?,
+                field: required(field_name, "field")?,
+                message: required(message, "message")?,
             },
             Kind::RateLimited => AppError::RateLimited {
-                retry_after_secs: required(f.retry_after_secs, "retry_after_secs")?,
+                retry_after_secs: required(retry, "retry_after_secs")?,
             },
             Kind::Internal => AppError::Internal,
             Kind::Unavailable => AppError::Unavailable,
             Kind::Request => AppError::Request {
-                message: required(f.message, "message")?,
+                message: required(message, "message")?,
             },
         })
     }
 }
+
+crate::json::serde_via_json!(AppError);
 
 impl AppError {
     pub fn validation(field: &str, message: impl Into<String>) -> Self {

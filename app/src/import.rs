@@ -35,6 +35,8 @@ pub enum ImportKind {
     Earnings,
 }
 
+crate::json::json_enum!(ImportKind { Expenses = "expenses", Earnings = "earnings" });
+
 impl ImportKind {
     pub fn parse(s: &str) -> AppResult<ImportKind> {
         match s.trim() {
@@ -75,6 +77,11 @@ pub struct RowProblem {
     pub column: Option<String>,
     pub message: String,
 }
+crate::json::json_struct!(RowProblem {
+    line,
+    column,
+    message
+});
 
 /// What a preview or an import found and did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,6 +100,16 @@ pub struct ImportReport {
     pub created: usize,
     pub committed: bool,
 }
+crate::json::json_struct!(ImportReport {
+    kind,
+    rows,
+    columns,
+    preview,
+    problems,
+    problem_count,
+    created,
+    committed
+});
 
 /// A text cell as it was before the export guarded it (`export::cell`): a `'` in front
 /// of `=`, `+`, `-`, `@` or `'` comes off; anything else is kept as it is.

@@ -11,6 +11,8 @@
 
 pub mod account;
 pub mod auth;
+#[cfg(test)]
+mod browser_reads;
 pub mod budgets;
 pub mod dates;
 pub mod earnings;
@@ -19,6 +21,7 @@ pub mod expenses;
 pub mod export;
 pub mod goals;
 pub mod import;
+pub mod json;
 pub mod live;
 pub mod model;
 pub mod money;

@@ -9,7 +9,9 @@
 //! code before optimisation, 2026-12-04). The bytes on the wire do not change.
 
 use leptos::server_fn::{codec::Post, Bytes, ContentType, Decodes, Encodes, Format, FormatType};
-use serde::{de::DeserializeOwned, Serialize};
+use serde::Serialize;
+
+use crate::json::{self, FromJson, JsonError};
 
 /// JSON decoded from text: see the module's documentation.
 pub struct TextJsonEncoding;
@@ -30,28 +32,21 @@ impl<T: Serialize> Encodes<T> for TextJsonEncoding {
     }
 }
 
-impl<T: DeserializeOwned> Decodes<T> for TextJsonEncoding {
-    type Error = serde_json::Error;
+impl<T: FromJson> Decodes<T> for TextJsonEncoding {
+    type Error = JsonError;
 
     fn decode(bytes: Bytes) -> Result<T, Self::Error> {
-        let text = std::str::from_utf8(&bytes).map_err(serde::de::Error::custom)?;
-        serde_json::from_str(text)
+        let text = std::str::from_utf8(&bytes).map_err(|e| JsonError {
+            what: "not UTF-8".into(),
+            at: e.valid_up_to(),
+        })?;
+        json::from_str(text)
     }
 }
 
 /// The answer encoding of every server function the browser calls:
 /// `#[server(output = crate::wire::Json)]`.
 pub type Json = Post<TextJsonEncoding>;
-
-/// A field an internally tagged enum's variant needs, read through a flat struct of
-/// optional fields (`AppError`, `protocol::ServerFrame`): the derived reader of such an
-/// enum buffers the whole object into serde's `Content` before it picks the variant,
-/// and that machinery (with the float formatting its errors bring) was about 50 KB of
-/// the WASM client's code, 10.7 KB of its brotli, for those two types alone
-/// (2026-12-06). A flat struct reads the object once, in any key order.
-pub fn required<T, E: serde::de::Error>(value: Option<T>, field: &'static str) -> Result<T, E> {
-    value.ok_or_else(|| E::missing_field(field))
-}
 
 #[cfg(test)]
 mod tests {

@@ -28,6 +28,13 @@ pub enum Priority {
     Critical,
 }
 
+crate::json::json_enum!(Priority {
+    Low = "low",
+    Normal = "normal",
+    High = "high",
+    Critical = "critical",
+});
+
 /// One changed field of an earning, as `earnings:updated` reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldChange {
@@ -35,11 +42,13 @@ pub struct FieldChange {
     pub from: String,
     pub to: String,
 }
+crate::json::json_struct!(FieldChange { field, from, to });
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deleted {
     pub id: i64,
 }
+crate::json::json_struct!(Deleted { id });
 
 /// An expense deleted. `was` is the row as it was, so a list that has not loaded it
 /// (a later page, or outside what it shows) can still tell whether it counted and take
@@ -50,6 +59,7 @@ pub struct ExpenseGone {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub was: Option<Expense>,
 }
+crate::json::json_struct!(ExpenseGone { id, was });
 
 /// Several expenses deleted at once, with the rows as they were (as `ExpenseGone`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,6 +68,7 @@ pub struct ExpensesGone {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub was: Vec<Expense>,
 }
+crate::json::json_struct!(ExpensesGone { ids, was = default });
 
 /// An earning deleted, with the row as it was (as `ExpenseGone`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,12 +77,14 @@ pub struct EarningGone {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub was: Option<Earning>,
 }
+crate::json::json_struct!(EarningGone { id, was });
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EarningUpdate {
     pub earning: Earning,
     pub changes: Vec<FieldChange>,
 }
+crate::json::json_struct!(EarningUpdate { earning, changes });
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct MilestoneInfo {
@@ -81,6 +94,7 @@ pub struct MilestoneInfo {
     #[serde(default)]
     pub name: String,
 }
+crate::json::json_struct!(MilestoneInfo { goal_id, percent, name = default });
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlatformInfo {
@@ -88,6 +102,7 @@ pub struct PlatformInfo {
     pub name: String,
     pub color: String,
 }
+crate::json::json_struct!(PlatformInfo { id, name, color });
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberInfo {
@@ -95,34 +110,44 @@ pub struct MemberInfo {
     pub display_name: String,
     pub role: Role,
 }
+crate::json::json_struct!(MemberInfo {
+    user_id,
+    display_name,
+    role
+});
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberGone {
     pub user_id: UserId,
 }
+crate::json::json_struct!(MemberGone { user_id });
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NotificationRef {
     pub id: i64,
 }
+crate::json::json_struct!(NotificationRef { id });
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkspaceInfo {
     pub id: WorkspaceId,
     pub name: String,
 }
+crate::json::json_struct!(WorkspaceInfo { id, name });
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InviteInfo {
     pub role: Role,
     pub expires_at: i64,
 }
+crate::json::json_struct!(InviteInfo { role, expires_at });
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Announcement {
     pub title: String,
     pub message: String,
 }
+crate::json::json_struct!(Announcement { title, message });
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncReport {
@@ -130,17 +155,24 @@ pub struct SyncReport {
     pub created: u32,
     pub skipped: u32,
 }
+crate::json::json_struct!(SyncReport {
+    what,
+    created,
+    skipped
+});
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorReport {
     pub what: String,
     pub message: String,
 }
+crate::json::json_struct!(ErrorReport { what, message });
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionRevoked {
     pub reason: String,
 }
+crate::json::json_struct!(SessionRevoked { reason });
 
 /// Declares the catalog once: the `Event` enum (wire name ⇄ typed payload), the
 /// payload-free `EventKind`, and each kind's properties.
@@ -191,10 +223,10 @@ macro_rules! catalog {
                 match self { $( Event::$variant(_) => EventKind::$variant, )* }
             }
 
-            /// The event of `kind` whose payload `data` holds, decoded straight from it
-            /// (the derived `Deserialize` can also buffer the payload, see `Envelope`).
-            pub fn decode<'de, D: serde::Deserializer<'de>>(kind: EventKind, data: D) -> Result<Event, D::Error> {
-                match kind { $( EventKind::$variant => <$payload as Deserialize>::deserialize(data).map(Event::$variant), )* }
+            /// The event of `kind` whose payload the reader is at (`Envelope`'s reader).
+            pub fn read(kind: EventKind, r: &mut crate::json::Reader<'_>) -> crate::json::JsonResult<Event> {
+                use crate::json::FromJson;
+                match kind { $( EventKind::$variant => <$payload>::read(r).map(Event::$variant), )* }
             }
         }
     };
@@ -236,23 +268,11 @@ catalog! {
     ErrorOccurred(ErrorReport) = "error:occurred", High, persisted: true, notifies: true;
 }
 
-/// A kind from its wire name (an envelope's `event`), read without a copy of the name.
-impl<'de> Deserialize<'de> for EventKind {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Name;
-        impl serde::de::Visitor<'_> for Name {
-            type Value = EventKind;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("the name of an event of the catalog")
-            }
-            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<EventKind, E> {
-                EventKind::from_name(name)
-                    .ok_or_else(|| E::unknown_variant(name, &["an event of the catalog"]))
-            }
-        }
-        d.deserialize_str(Name)
-    }
-}
+crate::json::json_parsed!(
+    EventKind,
+    EventKind::from_name,
+    "the name of an event of the catalog"
+);
 
 impl EventKind {
     /// Whether the members of the workspace are told by the notify policy
@@ -344,8 +364,12 @@ mod tests {
             "serde name and catalog name agree"
         );
         // Read back as an envelope reads it: the kind from the name, then the payload.
-        let kind: EventKind = serde_json::from_value(json["event"].clone()).unwrap();
-        assert_eq!(Event::decode(kind, &json["data"]).unwrap(), e);
+        let kind: EventKind = crate::json::from_str(&json["event"].to_string()).unwrap();
+        let data = json["data"].to_string();
+        assert_eq!(
+            Event::read(kind, &mut crate::json::Reader::new(&data)).unwrap(),
+            e
+        );
         let bulk = Event::ExpensesBulkDeleted(ExpensesGone {
             ids: vec![1, 2],
             was: vec![],

@@ -61,6 +61,8 @@ impl<'de> Deserialize<'de> for Stream {
     }
 }
 
+crate::json::json_parsed!(Stream, Stream::parse, "a stream");
+
 /// What travels to clients: `{seq, stream, event, timestamp, priority, data}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Envelope {
@@ -74,93 +76,50 @@ pub struct Envelope {
     pub event: Event,
 }
 
-/// Read by hand rather than derived: a derived `Deserialize` of a `flatten`ed field
-/// buffers the whole object into serde's `Content` first, which compiled a second
-/// decoder of every event payload into the WASM client. This one reads the fields in
-/// one pass and decodes `data` with the payload type `event` names (`Event::decode`);
-/// `data` written before `event` is kept as raw JSON text until the name is known.
-impl<'de> Deserialize<'de> for Envelope {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_map(EnvelopeVisitor)
-    }
-}
-
-struct EnvelopeVisitor;
-
-/// An envelope's keys, read as identifiers (no copy of each key).
-#[derive(Deserialize)]
-#[serde(field_identifier, rename_all = "lowercase")]
-enum Key {
-    Seq,
-    Stream,
-    Timestamp,
-    Priority,
-    Event,
-    Data,
-    /// Anything else: `type` in an event frame (`protocol::parse_frame`), or a key a
-    /// later server adds.
-    #[serde(other)]
-    Other,
-}
-
-/// `data`, decoded by the kind `event` named.
-struct Payload(catalog::EventKind);
-
-impl<'de> serde::de::DeserializeSeed<'de> for Payload {
-    type Value = Event;
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Event, D::Error> {
-        Event::decode(self.0, d)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for EnvelopeVisitor {
-    type Value = Envelope;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("an event envelope")
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Envelope, A::Error> {
-        use serde::de::Error;
+/// Read by hand (`json`), in one pass: `data` is decoded with the payload type `event`
+/// names (`Event::read`); `data` written before `event` is kept as its text until the
+/// name is known. (serde's derived reader of a `flatten`ed field would buffer the whole
+/// object into its `Content` first, and compiled a second decoder of every payload
+/// into the WASM client.) serde reads it through this reader too (`serde_via_json!`).
+impl crate::json::FromJson for Envelope {
+    fn read(r: &mut crate::json::Reader<'_>) -> crate::json::JsonResult<Envelope> {
+        use crate::json::{required, Reader};
         let (mut seq, mut stream, mut timestamp, mut priority) = (None, None, None, None);
         let mut kind = None;
         let mut event = None;
-        let mut early: Option<Box<serde_json::value::RawValue>> = None;
-        while let Some(key) = map.next_key::<Key>()? {
+        let mut early = None;
+        r.object(&mut |r, key| {
             match key {
-                Key::Seq => seq = Some(map.next_value()?),
-                Key::Stream => stream = Some(map.next_value()?),
-                Key::Timestamp => timestamp = Some(map.next_value()?),
-                Key::Priority => priority = Some(map.next_value()?),
-                Key::Event => kind = Some(map.next_value::<catalog::EventKind>()?),
-                Key::Data => match kind {
-                    Some(k) => event = Some(map.next_value_seed(Payload(k))?),
-                    None => early = Some(map.next_value()?),
+                "seq" => seq = Some(i64::read(r)?),
+                "stream" => stream = Some(Stream::read(r)?),
+                "timestamp" => timestamp = Some(i64::read(r)?),
+                "priority" => priority = Some(Priority::read(r)?),
+                "event" => kind = Some(catalog::EventKind::read(r)?),
+                "data" => match kind {
+                    Some(k) => event = Some(Event::read(k, r)?),
+                    None => early = Some(r.raw()?),
                 },
-                Key::Other => {
-                    map.next_value::<serde::de::IgnoredAny>()?;
-                }
+                _ => r.skip()?,
             }
-        }
-        let kind = kind.ok_or_else(|| A::Error::missing_field("event"))?;
+            Ok(())
+        })?;
+        let kind = required(kind, "event")?;
         let event = match (event, early) {
             (Some(e), _) => e,
-            (None, Some(raw)) => {
-                let mut data = serde_json::Deserializer::from_str(raw.get());
-                Event::decode(kind, &mut data).map_err(A::Error::custom)?
-            }
-            (None, None) => return Err(A::Error::missing_field("data")),
+            (None, Some(raw)) => Event::read(kind, &mut Reader::new(raw))?,
+            (None, None) => required(None, "data")?,
         };
         Ok(Envelope {
-            seq: seq.ok_or_else(|| A::Error::missing_field("seq"))?,
-            stream: stream.ok_or_else(|| A::Error::missing_field("stream"))?,
-            timestamp: timestamp.ok_or_else(|| A::Error::missing_field("timestamp"))?,
-            priority: priority.ok_or_else(|| A::Error::missing_field("priority"))?,
+            seq: required(seq, "seq")?,
+            stream: required(stream, "stream")?,
+            timestamp: required(timestamp, "timestamp")?,
+            priority: required(priority, "priority")?,
             event,
         })
     }
 }
+
+crate::json::serde_via_json!(Envelope);
 
 #[cfg(test)]
 pub(crate) mod tests {
@@ -197,16 +156,16 @@ pub(crate) mod tests {
     fn an_envelope_reads_in_any_key_order() {
         let env = sample_envelope();
         let data_first = r#"{"data":{"id":9},"priority":"normal","seq":12,"event":"expense:deleted","timestamp":1700000000000,"stream":"ws:3","extra":[1]}"#;
-        assert_eq!(serde_json::from_str::<Envelope>(data_first).unwrap(), env);
+        assert_eq!(crate::json::from_str::<Envelope>(data_first).unwrap(), env);
         let written = serde_json::to_string(&env).unwrap();
-        assert_eq!(serde_json::from_str::<Envelope>(&written).unwrap(), env);
+        assert_eq!(crate::json::from_str::<Envelope>(&written).unwrap(), env);
         let unknown = written.replace("expense:deleted", "expense:exploded");
-        assert!(serde_json::from_str::<Envelope>(&unknown).is_err());
+        assert!(crate::json::from_str::<Envelope>(&unknown).is_err());
         let no_event =
             r#"{"seq":1,"stream":"ws:3","timestamp":0,"priority":"normal","data":{"id":9}}"#;
-        assert!(serde_json::from_str::<Envelope>(no_event).is_err());
+        assert!(crate::json::from_str::<Envelope>(no_event).is_err());
         let wrong_payload = written.replace(r#"{"id":9}"#, r#"{"name":"x"}"#);
-        assert!(serde_json::from_str::<Envelope>(&wrong_payload).is_err());
+        assert!(crate::json::from_str::<Envelope>(&wrong_payload).is_err());
     }
 
     #[test]
@@ -278,7 +237,7 @@ pub enum AccessChange {
 pub fn access_change(kind: &str, envelope_json: &str) -> Option<AccessChange> {
     match EventKind::from_name(kind)? {
         EventKind::WorkspaceDeleted => Some(AccessChange::Closed),
-        EventKind::MemberLeft => match serde_json::from_str::<Envelope>(envelope_json) {
+        EventKind::MemberLeft => match crate::json::from_str::<Envelope>(envelope_json) {
             Ok(Envelope {
                 event: Event::MemberLeft(gone),
                 ..
@@ -295,6 +254,7 @@ pub struct Cursor {
     pub stream: Stream,
     pub after: i64,
 }
+crate::json::json_struct!(Cursor { stream, after });
 
 /// The answer to a poll: the events after the given cursors, oldest first per stream.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -309,6 +269,13 @@ pub struct PollResponse {
     /// True when some stream has more events than were returned: poll again at once.
     pub more: bool,
 }
+crate::json::json_struct!(PollResponse {
+    events,
+    cursors,
+    resync,
+    denied,
+    more
+});
 
 /// At most this many streams per poll, and events per stream per poll.
 pub const MAX_POLL_STREAMS: usize = 64;

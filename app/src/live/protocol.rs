@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Cursor, Envelope, Stream};
+use crate::json::{self, FromJson, JsonResult, Reader};
 use crate::model::ids::UserId;
 
 /// How every event frame begins: `type` first, then the envelope's fields.
@@ -24,11 +25,11 @@ pub fn event_frame(envelope_json: &str) -> String {
 /// frame: the derived reader of an internally tagged enum buffers the whole frame
 /// first, and reading events that way compiled a second decoder of every event payload
 /// into the WASM client.
-pub fn parse_frame(text: &str) -> serde_json::Result<ServerFrame> {
+pub fn parse_frame(text: &str) -> JsonResult<ServerFrame> {
     if text.starts_with(EVENT_FRAME_START) {
-        serde_json::from_str::<Envelope>(text).map(ServerFrame::Event)
+        json::from_str::<Envelope>(text).map(ServerFrame::Event)
     } else {
-        serde_json::from_str(text)
+        json::from_str(text)
     }
 }
 
@@ -44,7 +45,7 @@ pub enum ClientFrame {
     Ping,
 }
 
-/// What the server sends besides events. Read by hand (below, `wire::required`).
+/// What the server sends besides events. Read by hand (below).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
@@ -74,13 +75,13 @@ pub enum ServerFrame {
     Pong,
 }
 
-impl<'de> Deserialize<'de> for ServerFrame {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use crate::wire::required;
-
-        // No `event`: an event frame is read as its envelope (`parse_frame`).
-        #[derive(Deserialize)]
-        #[serde(rename_all = "snake_case")]
+/// The reader (`json`) of every frame but an event's (`parse_frame`). By hand: the
+/// derived reader of an internally tagged enum buffers the object into serde's
+/// `Content` before it picks the variant. Reads the keys in any order.
+impl FromJson for ServerFrame {
+    fn read(r: &mut Reader<'_>) -> JsonResult<ServerFrame> {
+        use json::required;
+        #[derive(Clone, Copy)]
         enum Type {
             Hello,
             Subscribed,
@@ -88,36 +89,51 @@ impl<'de> Deserialize<'de> for ServerFrame {
             Error,
             Pong,
         }
-        #[derive(Deserialize)]
-        struct Fields {
-            #[serde(rename = "type")]
-            kind: Type,
-            user_id: Option<UserId>,
-            ping_ms: Option<u64>,
-            cursors: Option<Vec<Cursor>>,
-            resync: Option<Vec<Stream>>,
-            denied: Option<Vec<Stream>>,
-            streams: Option<Vec<Stream>>,
-            code: Option<ErrorCode>,
-            message: Option<String>,
-        }
-        let f = Fields::deserialize(d)?;
-        Ok(match f.kind {
+        let (mut kind, mut user_id, mut ping_ms, mut cursors) = (None, None, None, None);
+        let (mut resync, mut denied, mut streams, mut code, mut message) =
+            (None, None, None, None, None);
+        r.object(&mut |r, key| {
+            match key {
+                "type" => {
+                    kind = Some(json::named(
+                        r,
+                        &[
+                            ("hello", Type::Hello),
+                            ("subscribed", Type::Subscribed),
+                            ("revoked", Type::Revoked),
+                            ("error", Type::Error),
+                            ("pong", Type::Pong),
+                        ],
+                    )?)
+                }
+                "user_id" => user_id = Some(UserId::read(r)?),
+                "ping_ms" => ping_ms = Some(u64::read(r)?),
+                "cursors" => cursors = Some(Vec::read(r)?),
+                "resync" => resync = Some(Vec::read(r)?),
+                "denied" => denied = Some(Vec::read(r)?),
+                "streams" => streams = Some(Vec::read(r)?),
+                "code" => code = Some(ErrorCode::read(r)?),
+                "message" => message = Some(String::read(r)?),
+                _ => r.skip()?,
+            }
+            Ok(())
+        })?;
+        Ok(match required(kind, "type")? {
             Type::Hello => ServerFrame::Hello {
-                user_id: required(f.user_id, "user_id")?,
-                ping_ms: required(f.ping_ms, "ping_ms")?,
+                user_id: required(user_id, "user_id")?,
+                ping_ms: required(ping_ms, "ping_ms")?,
             },
             Type::Subscribed => ServerFrame::Subscribed {
-                cursors: required(f.cursors, "cursors")?,
-                resync: required(f.resync, "resync")?,
-                denied: required(f.denied, "denied")?,
+                cursors: required(cursors, "cursors")?,
+                resync: required(resync, "resync")?,
+                denied: required(denied, "denied")?,
             },
             Type::Revoked => ServerFrame::Revoked {
-                streams: required(f.streams, "streams")?,
+                streams: required(streams, "streams")?,
             },
             Type::Error => ServerFrame::Error {
-                code: required(f.code, "code")?,
-                message: required(f.message, "message")?,
+                code: required(code, "code")?,
+                message: required(message, "message")?,
             },
             Type::Pong => ServerFrame::Pong,
         })
@@ -137,6 +153,15 @@ pub enum ErrorCode {
     TooManyStreams,
     Unavailable,
 }
+
+crate::json::json_enum!(ErrorCode {
+    BadJson = "bad_json",
+    UnknownFrame = "unknown_frame",
+    BinaryFrame = "binary_frame",
+    BadCursor = "bad_cursor",
+    TooManyStreams = "too_many_streams",
+    Unavailable = "unavailable",
+});
 
 /// Close codes of the live socket.
 pub mod close {
@@ -289,7 +314,7 @@ mod tests {
     /// needs, an unknown type, and an event frame (which `parse_frame` reads).
     #[test]
     fn frames_read_in_any_key_order_and_incomplete_ones_are_refused() {
-        let read = |text: &str| serde_json::from_str::<ServerFrame>(text);
+        let read = |text: &str| json::from_str::<ServerFrame>(text);
         assert_eq!(
             read(r#"{"denied": ["system"], "cursors": [], "resync": [], "type": "subscribed"}"#)
                 .unwrap(),

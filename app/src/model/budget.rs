@@ -15,6 +15,14 @@ pub struct BudgetInfo {
     pub spent_minor: i64,
     pub currency: String,
 }
+crate::json::json_struct!(BudgetInfo {
+    id,
+    category,
+    month,
+    limit_minor,
+    spent_minor,
+    currency
+});
 
 /// Budgets a workspace may have.
 pub const MAX_BUDGETS: i64 = 100;
@@ -58,6 +66,11 @@ pub struct BudgetList {
     /// The workspace stream's sequence this snapshot is consistent with.
     pub cursor: i64,
 }
+crate::json::json_struct!(BudgetList {
+    month,
+    items,
+    cursor
+});
 
 /// A validated budget, ready to store.
 #[derive(Debug, Clone, PartialEq, Eq)]

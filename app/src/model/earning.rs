@@ -28,6 +28,7 @@ pub struct Platform {
     pub name: String,
     pub color: String,
 }
+crate::json::json_struct!(Platform { id, name, color });
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
@@ -44,6 +45,19 @@ pub struct Earning {
     pub notes: String,
     pub created_by: UserId,
 }
+crate::json::json_struct!(Earning {
+    id,
+    workspace_id,
+    platform_id,
+    platform_name,
+    platform_color,
+    earned_on,
+    hours_centi,
+    amount_minor,
+    currency,
+    notes,
+    created_by
+});
 
 impl Earning {
     /// Minor units per hour, rounded half up; `None` for fixed-price work (0 hours).
@@ -130,6 +144,17 @@ pub struct EarningList {
     /// The workspace stream's sequence this snapshot is consistent with.
     pub cursor: i64,
 }
+crate::json::json_struct!(EarningList {
+    filter,
+    items,
+    platforms,
+    totals,
+    by_month,
+    by_platform,
+    total_hours_centi,
+    count,
+    cursor
+});
 
 impl ListFilter {
     /// Whether the earning belongs in a list with this filter (the server's SQL says the same).

@@ -35,6 +35,17 @@ pub struct Expense {
     pub created_by: UserId,
     pub created_by_name: String,
 }
+crate::json::json_struct!(Expense {
+    id,
+    workspace_id,
+    amount_minor,
+    currency,
+    category,
+    description,
+    spent_on,
+    created_by,
+    created_by_name
+});
 
 impl Expense {
     pub fn amount_display(&self) -> String {
@@ -58,6 +69,14 @@ pub struct ExpenseList {
     /// The workspace stream's sequence this snapshot is consistent with: apply only later events.
     pub cursor: i64,
 }
+crate::json::json_struct!(ExpenseList {
+    filter,
+    items,
+    totals,
+    by_category,
+    count,
+    cursor
+});
 
 impl ListFilter {
     /// Whether the expense belongs in a list with this filter (the server's SQL says the same).

@@ -22,6 +22,7 @@ pub struct GoalInfo {
     #[serde(default)]
     pub achieved: bool,
 }
+crate::json::json_struct!(GoalInfo { id, name, target_minor, saved_minor, currency, milestones = default, achieved = default });
 
 /// A share of a goal's target; once reached it stays reached.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -29,6 +30,7 @@ pub struct Milestone {
     pub percent: u8,
     pub reached: bool,
 }
+crate::json::json_struct!(Milestone { percent, reached });
 
 pub const DEFAULT_MILESTONES: [u8; 4] = [25, 50, 75, 100];
 pub const MAX_MILESTONES: usize = 10;
@@ -49,6 +51,7 @@ pub struct GoalList {
     /// The workspace stream's sequence this snapshot is consistent with.
     pub cursor: i64,
 }
+crate::json::json_struct!(GoalList { items, cursor });
 
 /// Parses "25, 50, 75" (percent of the target, 1 to 100); empty means the defaults.
 pub fn parse_milestones(input: &str) -> AppResult<Vec<u8>> {

@@ -33,6 +33,12 @@ macro_rules! id_type {
             }
         }
 
+        impl crate::json::FromJson for $name {
+            fn read(r: &mut crate::json::Reader<'_>) -> crate::json::JsonResult<Self> {
+                r.i64().map($name)
+            }
+        }
+
         /// Parses a positive id, as written in a URL or a stream key.
         impl FromStr for $name {
             type Err = ();

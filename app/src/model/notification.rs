@@ -15,6 +15,13 @@ pub enum NotificationLevel {
     Warning,
 }
 
+crate::json::json_enum!(NotificationLevel {
+    Success = "success",
+    Error = "error",
+    Info = "info",
+    Warning = "warning",
+});
+
 impl NotificationLevel {
     /// The stored (and wire) name.
     pub fn as_str(self) -> &'static str {
@@ -74,6 +81,7 @@ pub struct Notification {
     #[serde(default)]
     pub read: bool,
 }
+crate::json::json_struct!(Notification { id, level, title, message, workspace_id, dismissible, duration_ms, created_at, read = default });
 
 impl Notification {
     pub fn from_row(
@@ -108,6 +116,11 @@ pub struct NotificationList {
     /// The user stream's sequence this snapshot is consistent with.
     pub cursor: i64,
 }
+crate::json::json_struct!(NotificationList {
+    items,
+    unread,
+    cursor
+});
 
 /// What a workspace notification is about, the unit a member chooses to hear or not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

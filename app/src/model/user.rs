@@ -13,6 +13,11 @@ pub struct SessionUser {
     pub email: String,
     pub display_name: String,
 }
+crate::json::json_struct!(SessionUser {
+    id,
+    email,
+    display_name
+});
 
 pub const MIN_PASSWORD_LEN: usize = 10;
 pub const MAX_PASSWORD_LEN: usize = 128;

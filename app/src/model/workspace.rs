@@ -16,6 +16,9 @@ pub enum Role {
     Viewer,
 }
 
+crate::json::json_enum!(Role { Owner = "owner", Admin = "admin", Member = "member", Viewer = "viewer" });
+crate::json::json_enum!(WorkspaceKind { Personal = "personal", Team = "team" });
+
 impl Role {
     pub const ALL: [Role; 4] = [Role::Owner, Role::Admin, Role::Member, Role::Viewer];
 
@@ -114,6 +117,12 @@ pub struct WorkspaceSummary {
     pub kind: WorkspaceKind,
     pub role: Role,
 }
+crate::json::json_struct!(WorkspaceSummary {
+    id,
+    name,
+    kind,
+    role
+});
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Member {

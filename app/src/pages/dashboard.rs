@@ -20,6 +20,7 @@ use super::common::{
     workspace_param, Enhance, Field, FormError, SelectField, TopBar, Watched, WorkspaceGone,
 };
 use super::forms::{page_refusal, provide_refusal, refused, PostForm, Refusal};
+use super::island_data;
 use super::plan::{BudgetForm, GoalForm};
 use super::slot::{server_html, slot, ServerHtml};
 use crate::{
@@ -131,6 +132,13 @@ pub struct OpenWorkspace {
     pub budgets: BudgetList,
     pub goals: crate::goals::GoalList,
 }
+crate::json::json_struct!(OpenWorkspace {
+    workspace,
+    expenses,
+    earnings,
+    budgets,
+    goals
+});
 
 /// The dashboard of `workspace_id` for the view its URL's query string names (`query`,
 /// with or without its `?`). The view is read here, on the server, because "this
@@ -277,7 +285,8 @@ pub fn DashboardPage() -> impl IntoView {
                                                 </p>
                                             </div>
                                             <Title text=format!("{} · LiveLedger", open.workspace.name)/>
-                                            <WorkspaceView open here forms refused=page_refusal()/>
+                                            {island_data::give(WORKSPACE_DATA, WorkspaceData { open, here, forms, refused: page_refusal() })}
+                                            <WorkspaceView/>
                                             <Enhance/>
                                             <UndoBar/>
                                         }.into_any()
@@ -490,7 +499,7 @@ fn WorkspaceNav(
 /// The forms at the top of the panels. They never change in the browser (the enhancer
 /// posts them, `/enhance.js` clears them), so the server renders them into the island's
 /// slots (`slot`) and the WASM holds none of their code. Empty for a viewer.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct PanelForms {
     expense: ServerHtml,
     /// The earning form and the platform form below it.
@@ -498,6 +507,13 @@ pub struct PanelForms {
     budget: ServerHtml,
     goal: ServerHtml,
 }
+crate::json::json_struct!(PanelForms {
+    expense,
+    earning,
+    budget,
+    goal
+});
+crate::json::serde_via_json!(PanelForms);
 
 /// Renders the panels' forms for the page: new rows start on `today`; an edit form
 /// (`?edit_expense=<id>`, `?edit_earning=<id>`) holds the row as the page's list has it,
@@ -567,11 +583,9 @@ fn follow_platforms(list: RwSignal<EarningList>) {
     });
 }
 
-/// The open workspace: its lists follow it live, and its forms write without a reload.
-/// An island: hydrated in the browser from these props (the server serialises them
-/// into the page), the only part of the dashboard the WASM client knows.
-#[island]
-fn WorkspaceView(
+/// `WorkspaceView`'s data, which the page writes beside it (`island_data`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+struct WorkspaceData {
     open: OpenWorkspace,
     /// The URL of the view shown (period and filters), for links that keep it.
     here: String,
@@ -579,7 +593,27 @@ fn WorkspaceView(
     forms: PanelForms,
     /// The error of a form of this page posted without JavaScript, if one was refused.
     refused: Option<Refusal>,
-) -> impl IntoView {
+}
+crate::json::json_struct!(WorkspaceData {
+    open,
+    here,
+    forms,
+    refused
+});
+
+const WORKSPACE_DATA: &str = "workspace-data";
+
+/// The open workspace: its lists follow it live, and its forms write without a reload.
+/// An island, the only part of the dashboard the WASM client knows, hydrated in the
+/// browser from the data the page writes beside it (`island_data`).
+#[island]
+fn WorkspaceView() -> impl IntoView {
+    let WorkspaceData {
+        open,
+        here,
+        forms,
+        refused,
+    } = island_data::take(WORKSPACE_DATA);
     provide_refusal(refused);
     let PanelForms {
         expense: expense_form,

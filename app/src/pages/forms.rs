@@ -36,6 +36,7 @@ pub struct Refusal {
     pub path: String,
     pub error: AppError,
 }
+crate::json::json_struct!(Refusal { path, error });
 
 /// The refusal that the URL of the page being rendered carries, if any. On the server
 /// only (the router reads the URL); an island is handed it in its props, so that it

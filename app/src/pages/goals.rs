@@ -9,6 +9,7 @@ use super::{
         load_failed, watch_workspace, workspace_param, Enhance, TopBar, Watched, WorkspaceGone,
     },
     forms::{page_refusal, provide_refusal, Refusal},
+    island_data,
     plan::{GoalForm, GoalsPanel},
     slot::{server_html, ServerHtml},
 };
@@ -37,7 +38,8 @@ pub fn GoalsPage() -> impl IntoView {
                             <TopBar/>
                             <main class="content narrow-wide">
                                 <h1>"Savings goals"</h1>
-                                <GoalsView page refused=page_refusal() form/>
+                                {island_data::give(GOALS_DATA, GoalsData { page, refused: page_refusal(), form })}
+                                <GoalsView/>
                                 <Enhance/>
                             </main>
                         }
@@ -50,17 +52,34 @@ pub fn GoalsPage() -> impl IntoView {
     }
 }
 
-/// The goals page's body, an island. Like the dashboard it follows the workspace
-/// itself: renamed, the header follows; deleted, or the user removed, it says so in
-/// place.
-#[island]
-fn GoalsView(
+/// `GoalsView`'s data, which the page writes beside it (`island_data`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "ssr", derive(serde::Serialize))]
+struct GoalsData {
     page: GoalsPageData,
     /// The error of a form of this page posted without JavaScript, if one was refused.
     refused: Option<Refusal>,
     /// The goal form, rendered by the server (`slot`).
     form: ServerHtml,
-) -> impl IntoView {
+}
+crate::json::json_struct!(GoalsData {
+    page,
+    refused,
+    form
+});
+
+const GOALS_DATA: &str = "goals-data";
+
+/// The goals page's body, an island. Like the dashboard it follows the workspace
+/// itself: renamed, the header follows; deleted, or the user removed, it says so in
+/// place.
+#[island]
+fn GoalsView() -> impl IntoView {
+    let GoalsData {
+        page,
+        refused,
+        form,
+    } = island_data::take(GOALS_DATA);
     provide_refusal(refused);
     let GoalsPageData {
         workspace: w,

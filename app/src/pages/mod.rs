@@ -10,6 +10,7 @@ pub mod forms;
 pub mod goals;
 pub mod home;
 pub mod import;
+pub mod island_data;
 pub mod lazy;
 pub mod notify;
 pub mod plan;

@@ -36,9 +36,19 @@ fn level_class(level: NotificationLevel) -> &'static str {
     }
 }
 
+/// `NotificationCentre`'s data, which the top bar writes beside it (`island_data`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct NotifyData {
+    pub user_id: UserId,
+}
+crate::json::json_struct!(NotifyData { user_id });
+
+pub const NOTIFY_DATA: &str = "notify-data";
+
 /// An island: the top bar around it is plain HTML.
 #[island]
-pub fn NotificationCentre(user_id: UserId) -> impl IntoView {
+pub fn NotificationCentre() -> impl IntoView {
+    let NotifyData { user_id } = super::island_data::take(NOTIFY_DATA);
     let live = use_live();
     let list = RwSignal::new(None::<NotificationList>);
     let toasts = RwSignal::new(Vec::<Notification>::new());

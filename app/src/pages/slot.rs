@@ -32,6 +32,13 @@ impl<'de> Deserialize<'de> for ServerHtml {
     }
 }
 
+impl crate::json::FromJson for ServerHtml {
+    fn read(r: &mut crate::json::Reader<'_>) -> crate::json::JsonResult<Self> {
+        r.skip()?;
+        Ok(ServerHtml::default())
+    }
+}
+
 /// Renders `part` to HTML on the server; in the browser the view is never built (nor
 /// compiled), and the slot keeps what the server sent.
 pub fn server_html<V: IntoView>(part: impl FnOnce() -> V) -> ServerHtml {

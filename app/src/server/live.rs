@@ -156,7 +156,7 @@ pub async fn poll(cursors: Vec<Cursor>) -> AppResult<PollResponse> {
         };
         let mut after = cursor.after;
         for (seq, json) in events {
-            let envelope: Envelope = serde_json::from_str(&json).map_err(|e| {
+            let envelope: Envelope = crate::json::from_str(&json).map_err(|e| {
                 tracing::error!(error = %e, seq, "unreadable event in the log");
                 AppError::Internal
             })?;
