@@ -409,20 +409,35 @@ pub fn field<T: FromJson>(value: Option<T>, name: &'static str) -> JsonResult<T>
 
 /// A field a reader written by hand needs: the value, or the error naming it.
 pub fn required<T>(value: Option<T>, name: &'static str) -> JsonResult<T> {
-    value.ok_or_else(|| JsonError {
+    match value {
+        Some(value) => Ok(value),
+        None => Err(missing(name)),
+    }
+}
+
+/// Out of line: `required` is compiled once per field type, its error path once.
+#[cold]
+#[inline(never)]
+fn missing(name: &'static str) -> JsonError {
+    JsonError {
         what: format!("missing field `{name}`").into(),
         at: 0,
-    })
+    }
 }
 
 /// Reads a string and looks it up: the unit enums' reader (`json_enum!`).
 pub fn named<T: Copy>(r: &mut Reader<'_>, names: &[(&str, T)]) -> JsonResult<T> {
     let name = r.str()?;
-    names
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| *v)
-        .ok_or_else(|| r.error(format!("unknown variant `{name}`")))
+    match names.iter().find(|(n, _)| *n == name) {
+        Some((_, v)) => Ok(*v),
+        None => Err(unknown(r, &name)),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn unknown(r: &Reader<'_>, name: &str) -> JsonError {
+    r.error(format!("unknown variant `{name}`"))
 }
 
 impl FromJson for i64 {

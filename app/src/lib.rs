@@ -29,6 +29,7 @@ pub mod notifications;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod server;
+pub mod sorted;
 pub mod wire;
 pub mod workspaces;
 

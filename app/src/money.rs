@@ -269,8 +269,7 @@ impl Totals {
         match self.0.iter_mut().find(|(c, _)| c == currency) {
             Some((_, sum)) => *sum += minor,
             None => {
-                self.0.push((currency.to_owned(), minor));
-                self.0.sort();
+                crate::sorted::insert(&mut self.0, (currency.to_owned(), minor), Ord::cmp);
             }
         }
     }
@@ -319,8 +318,11 @@ impl KeyedTotals {
         {
             Some((_, _, sum)) => *sum += minor,
             None => {
-                self.0.push((key.to_owned(), currency.to_owned(), minor));
-                self.0.sort();
+                crate::sorted::insert(
+                    &mut self.0,
+                    (key.to_owned(), currency.to_owned(), minor),
+                    Ord::cmp,
+                );
             }
         }
     }

@@ -169,12 +169,15 @@ impl LiveConnection {
                 r.drain(..excess);
             });
         }
-        // One batch per stream, in arrival order within it (the sort is stable).
-        fresh.sort_by_key(|e| e.stream);
-        for batch in fresh.chunk_by(|a, b| a.stream == b.stream) {
-            for h in self.handlers(batch[0].stream) {
-                h(Delivery::Events(batch));
+        // One batch per stream, in arrival order within it; the streams in the order of
+        // their first event.
+        while let Some(stream) = fresh.first().map(|e| e.stream) {
+            let (batch, rest): (Vec<Envelope>, Vec<Envelope>) =
+                fresh.into_iter().partition(|e| e.stream == stream);
+            for h in self.handlers(stream) {
+                h(Delivery::Events(&batch));
             }
+            fresh = rest;
         }
         for stream in resync {
             for h in self.handlers(stream) {

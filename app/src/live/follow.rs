@@ -47,19 +47,16 @@ macro_rules! cursor_field {
     };
 }
 
-/// Replaces the item `is_it` finds with `item`, or adds `item` and sorts by `order`.
+/// Replaces the item `is_it` finds with `item`, or adds `item` where `order` puts it.
 fn upsert<T: Clone>(
     items: &mut Vec<T>,
     item: &T,
     is_it: impl Fn(&T) -> bool,
-    order: impl FnMut(&T, &T) -> std::cmp::Ordering,
+    order: impl Fn(&T, &T) -> std::cmp::Ordering,
 ) {
     match items.iter_mut().find(|x| is_it(x)) {
         Some(x) => *x = item.clone(),
-        None => {
-            items.push(item.clone());
-            items.sort_by(order);
-        }
+        None => crate::sorted::insert(items, item.clone(), order),
     }
 }
 
@@ -294,8 +291,7 @@ impl Followed for EarningList {
                 match self.platforms.iter_mut().find(|x| x.id == p.id) {
                     Some(x) => *x = platform,
                     None => {
-                        self.platforms.push(platform);
-                        self.platforms.sort_by_key(|x| x.id);
+                        crate::sorted::insert(&mut self.platforms, platform, |x, y| x.id.cmp(&y.id))
                     }
                 }
                 for e in self.items.iter_mut().filter(|e| e.platform_id == p.id) {

@@ -118,8 +118,12 @@ pub fn earnings_chart(by_month: &KeyedTotals, totals: &Totals) -> String {
 /// Sums per key (spending per category, earnings per platform), largest first, each
 /// currency on its own, as HTML text (see [`chart`]).
 pub fn category_totals(by_category: &KeyedTotals, label: &str) -> String {
-    let mut rows = by_category.0.clone();
-    rows.sort_by(|a, b| a.1.cmp(&b.1).then(b.2.cmp(&a.2)).then(a.0.cmp(&b.0)));
+    let mut rows = Vec::with_capacity(by_category.0.len());
+    for row in &by_category.0 {
+        crate::sorted::insert(&mut rows, row.clone(), |a, b| {
+            a.1.cmp(&b.1).then(b.2.cmp(&a.2)).then(a.0.cmp(&b.0))
+        });
+    }
     let max_of = |currency: &str| {
         rows.iter()
             .filter(|r| r.1 == currency)

@@ -5,9 +5,10 @@
 //! the dashboard's panels never change once rendered (the one enhancer of `forms`
 //! posts them and clears them), yet inside the island they were part of its code. The
 //! page renders such a part to HTML on the server ([`server_html`]) and hands it to the
-//! island as a [`ServerHtml`] prop; the island places it with [`slot`], an element
-//! whose `inner_html` hydrates by keeping what the server sent. The prop serializes as
-//! `null`: the HTML is in the page once, and the browser's copy of the prop is empty.
+//! island as a [`ServerHtml`] in its data (`island_data`); the island places it with
+//! [`slot`], an element whose `inner_html` hydrates by keeping what the server sent. The
+//! value serializes as `null`: the HTML is in the page once, and the browser's copy of
+//! the value is empty.
 //!
 //! Only for a part placed once, outside every reactive closure: rendered again in the
 //! browser, the slot would be emptied.
