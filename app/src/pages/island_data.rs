@@ -34,7 +34,11 @@ where
 {
     let text = script_text(&value);
     provide_context(value);
-    view! { <script type="application/json" id=id inner_html=text></script> }
+    // A data block runs nothing, so the policy does not ask for a nonce; it carries the
+    // page's all the same, so that every `<script>` of a page has it (a test checks).
+    view! {
+        <script type="application/json" id=id nonce=leptos::nonce::use_nonce() inner_html=text></script>
+    }
 }
 
 /// In the browser the page is never built, only its islands: nothing to give.
