@@ -45,39 +45,12 @@ pub enum AppError {
 /// this reader too (`serde_via_json!`).
 impl crate::json::FromJson for AppError {
     fn read(r: &mut crate::json::Reader<'_>) -> crate::json::JsonResult<Self> {
-        use crate::json::{named, required};
-        #[derive(Clone, Copy)]
-        enum Kind {
-            Validation,
-            Unauthorized,
-            Forbidden,
-            NotFound,
-            Conflict,
-            RateLimited,
-            Internal,
-            Unavailable,
-            Request,
-        }
+        use crate::json::{required, unknown};
         let (mut kind, mut field_name, mut message, mut what, mut retry) =
             (None, None, None, None, None);
         r.object(&mut |r, key| {
             match key {
-                "kind" => {
-                    kind = Some(named(
-                        r,
-                        &[
-                            ("validation", Kind::Validation),
-                            ("unauthorized", Kind::Unauthorized),
-                            ("forbidden", Kind::Forbidden),
-                            ("not_found", Kind::NotFound),
-                            ("conflict", Kind::Conflict),
-                            ("rate_limited", Kind::RateLimited),
-                            ("internal", Kind::Internal),
-                            ("unavailable", Kind::Unavailable),
-                            ("request", Kind::Request),
-                        ],
-                    )?)
-                }
+                "kind" => kind = Some(r.str()?),
                 "field" => field_name = Some(String::read(r)?),
                 "message" => message = Some(String::read(r)?),
                 "what" => what = Some(String::read(r)?),
@@ -86,30 +59,31 @@ impl crate::json::FromJson for AppError {
             }
             Ok(())
         })?;
-        Ok(match required(kind, "kind")? {
-            Kind::Validation => AppError::Validation {
+        Ok(match &*required(kind, "kind")? {
+            "validation" => AppError::Validation {
                 field: required(field_name, "field")?,
                 message: required(message, "message")?,
             },
-            Kind::Unauthorized => AppError::Unauthorized,
-            Kind::Forbidden => AppError::Forbidden {
+            "unauthorized" => AppError::Unauthorized,
+            "forbidden" => AppError::Forbidden {
                 message: required(message, "message")?,
             },
-            Kind::NotFound => AppError::NotFound {
+            "not_found" => AppError::NotFound {
                 what: required(what, "what")?,
             },
-            Kind::Conflict => AppError::Conflict {
+            "conflict" => AppError::Conflict {
                 field: required(field_name, "field")?,
                 message: required(message, "message")?,
             },
-            Kind::RateLimited => AppError::RateLimited {
+            "rate_limited" => AppError::RateLimited {
                 retry_after_secs: required(retry, "retry_after_secs")?,
             },
-            Kind::Internal => AppError::Internal,
-            Kind::Unavailable => AppError::Unavailable,
-            Kind::Request => AppError::Request {
+            "internal" => AppError::Internal,
+            "unavailable" => AppError::Unavailable,
+            "request" => AppError::Request {
                 message: required(message, "message")?,
             },
+            other => return Err(unknown(r, other)),
         })
     }
 }

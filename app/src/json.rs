@@ -118,30 +118,48 @@ impl<'a> Reader<'a> {
     /// An integer, as its sign and magnitude (a fraction or an exponent is an error).
     fn integer(&mut self) -> JsonResult<(bool, u64)> {
         self.peek();
-        let negative = self.bytes().get(self.pos) == Some(&b'-');
-        if negative {
-            self.pos += 1;
+        let negative = self.sign();
+        let start = self.int_part()?;
+        if matches!(self.bytes().get(self.pos), Some(b'.' | b'e' | b'E')) {
+            return Err(self.error("expected an integer, found a fraction"));
         }
-        let start = self.pos;
         let mut value: u64 = 0;
-        while let Some(&b) = self.bytes().get(self.pos) {
-            if !b.is_ascii_digit() {
-                break;
-            }
+        for &b in &self.bytes()[start..self.pos] {
             value = value
                 .checked_mul(10)
                 .and_then(|v| v.checked_add(u64::from(b - b'0')))
                 .ok_or_else(|| self.error("number out of range"))?;
-            self.pos += 1;
-        }
-        let digits = self.pos - start;
-        if digits == 0 || (digits > 1 && self.bytes()[start] == b'0') {
-            return Err(self.error("expected an integer"));
-        }
-        if matches!(self.bytes().get(self.pos), Some(b'.' | b'e' | b'E')) {
-            return Err(self.error("expected an integer, found a fraction"));
         }
         Ok((negative, value))
+    }
+
+    /// Consumes a `-` if one is next.
+    fn sign(&mut self) -> bool {
+        let negative = self.bytes().get(self.pos) == Some(&b'-');
+        if negative {
+            self.pos += 1;
+        }
+        negative
+    }
+
+    /// The digits of a number's integer part (at least one, no leading zero); returns
+    /// where they start.
+    fn int_part(&mut self) -> JsonResult<usize> {
+        let start = self.pos;
+        let digits = self.digits();
+        if digits == 0 || (digits > 1 && self.bytes()[start] == b'0') {
+            return Err(self.error("expected a number"));
+        }
+        Ok(start)
+    }
+
+    /// Consumes ASCII digits; returns how many.
+    fn digits(&mut self) -> usize {
+        let start = self.pos;
+        while self.bytes().get(self.pos).is_some_and(u8::is_ascii_digit) {
+            self.pos += 1;
+        }
+        self.pos - start
     }
 
     pub fn i64(&mut self) -> JsonResult<i64> {
@@ -266,26 +284,11 @@ impl<'a> Reader<'a> {
         &mut self,
         field: &mut dyn FnMut(&mut Reader<'a>, &str) -> JsonResult<()>,
     ) -> JsonResult<()> {
-        self.enter(b'{')?;
-        if self.peek() == Some(b'}') {
-            self.pos += 1;
-        } else {
-            loop {
-                let key = self.str()?;
-                self.eat(b':')?;
-                field(self, &key)?;
-                match self.peek() {
-                    Some(b',') => self.pos += 1,
-                    Some(b'}') => {
-                        self.pos += 1;
-                        break;
-                    }
-                    _ => return Err(self.error("expected ',' or '}'")),
-                }
-            }
-        }
-        self.depth -= 1;
-        Ok(())
+        self.container(b'{', b'}', &mut |r| {
+            let key = r.str()?;
+            r.eat(b':')?;
+            field(r, &key)
+        })
     }
 
     /// Reads an array, calling `item` to read each element.
@@ -293,19 +296,30 @@ impl<'a> Reader<'a> {
         &mut self,
         item: &mut dyn FnMut(&mut Reader<'a>) -> JsonResult<()>,
     ) -> JsonResult<()> {
-        self.enter(b'[')?;
-        if self.peek() == Some(b']') {
+        self.container(b'[', b']', item)
+    }
+
+    /// `open`, then the members separated by commas (each read by `member`), then
+    /// `close`: the frame of both objects and arrays.
+    fn container(
+        &mut self,
+        open: u8,
+        close: u8,
+        member: &mut dyn FnMut(&mut Reader<'a>) -> JsonResult<()>,
+    ) -> JsonResult<()> {
+        self.enter(open)?;
+        if self.peek() == Some(close) {
             self.pos += 1;
         } else {
             loop {
-                item(self)?;
+                member(self)?;
                 match self.peek() {
                     Some(b',') => self.pos += 1,
-                    Some(b']') => {
+                    Some(b) if b == close => {
                         self.pos += 1;
                         break;
                     }
-                    _ => return Err(self.error("expected ',' or ']'")),
+                    _ => return Err(self.error("expected ',' or the container's end")),
                 }
             }
         }
@@ -328,38 +342,20 @@ impl<'a> Reader<'a> {
 
     /// Reads past a number of any size and form.
     fn number(&mut self) -> JsonResult<()> {
-        let bytes = self.bytes();
-        if bytes.get(self.pos) == Some(&b'-') {
+        self.sign();
+        self.int_part()?;
+        if self.bytes().get(self.pos) == Some(&b'.') {
             self.pos += 1;
-        }
-        let from = self.pos;
-        while bytes.get(self.pos).is_some_and(u8::is_ascii_digit) {
-            self.pos += 1;
-        }
-        let digits = self.pos - from;
-        if digits == 0 || (digits > 1 && bytes[from] == b'0') {
-            return Err(self.error("expected a number"));
-        }
-        if bytes.get(self.pos) == Some(&b'.') {
-            self.pos += 1;
-            let from = self.pos;
-            while bytes.get(self.pos).is_some_and(u8::is_ascii_digit) {
-                self.pos += 1;
-            }
-            if self.pos == from {
+            if self.digits() == 0 {
                 return Err(self.error("expected a digit"));
             }
         }
-        if matches!(bytes.get(self.pos), Some(b'e' | b'E')) {
+        if matches!(self.bytes().get(self.pos), Some(b'e' | b'E')) {
             self.pos += 1;
-            if matches!(bytes.get(self.pos), Some(b'+' | b'-')) {
+            if matches!(self.bytes().get(self.pos), Some(b'+' | b'-')) {
                 self.pos += 1;
             }
-            let from = self.pos;
-            while bytes.get(self.pos).is_some_and(u8::is_ascii_digit) {
-                self.pos += 1;
-            }
-            if self.pos == from {
+            if self.digits() == 0 {
                 return Err(self.error("expected a digit"));
             }
         }
@@ -434,9 +430,10 @@ pub fn named<T: Copy>(r: &mut Reader<'_>, names: &[(&str, T)]) -> JsonResult<T> 
     }
 }
 
+/// An enum's name the reader does not know (`json_enum!`, and the tags read by hand).
 #[cold]
 #[inline(never)]
-fn unknown(r: &Reader<'_>, name: &str) -> JsonError {
+pub fn unknown(r: &Reader<'_>, name: &str) -> JsonError {
     r.error(format!("unknown variant `{name}`"))
 }
 

@@ -80,32 +80,13 @@ pub enum ServerFrame {
 /// `Content` before it picks the variant. Reads the keys in any order.
 impl FromJson for ServerFrame {
     fn read(r: &mut Reader<'_>) -> JsonResult<ServerFrame> {
-        use json::required;
-        #[derive(Clone, Copy)]
-        enum Type {
-            Hello,
-            Subscribed,
-            Revoked,
-            Error,
-            Pong,
-        }
+        use json::{required, unknown};
         let (mut kind, mut user_id, mut ping_ms, mut cursors) = (None, None, None, None);
         let (mut resync, mut denied, mut streams, mut code, mut message) =
             (None, None, None, None, None);
         r.object(&mut |r, key| {
             match key {
-                "type" => {
-                    kind = Some(json::named(
-                        r,
-                        &[
-                            ("hello", Type::Hello),
-                            ("subscribed", Type::Subscribed),
-                            ("revoked", Type::Revoked),
-                            ("error", Type::Error),
-                            ("pong", Type::Pong),
-                        ],
-                    )?)
-                }
+                "type" => kind = Some(r.str()?),
                 "user_id" => user_id = Some(UserId::read(r)?),
                 "ping_ms" => ping_ms = Some(u64::read(r)?),
                 "cursors" => cursors = Some(Vec::read(r)?),
@@ -118,24 +99,26 @@ impl FromJson for ServerFrame {
             }
             Ok(())
         })?;
-        Ok(match required(kind, "type")? {
-            Type::Hello => ServerFrame::Hello {
+        Ok(match &*required(kind, "type")? {
+            "hello" => ServerFrame::Hello {
                 user_id: required(user_id, "user_id")?,
                 ping_ms: required(ping_ms, "ping_ms")?,
             },
-            Type::Subscribed => ServerFrame::Subscribed {
+            "subscribed" => ServerFrame::Subscribed {
                 cursors: required(cursors, "cursors")?,
                 resync: required(resync, "resync")?,
                 denied: required(denied, "denied")?,
             },
-            Type::Revoked => ServerFrame::Revoked {
+            "revoked" => ServerFrame::Revoked {
                 streams: required(streams, "streams")?,
             },
-            Type::Error => ServerFrame::Error {
+            "error" => ServerFrame::Error {
                 code: required(code, "code")?,
                 message: required(message, "message")?,
             },
-            Type::Pong => ServerFrame::Pong,
+            "pong" => ServerFrame::Pong,
+            // `event` too: an event frame is read as its envelope (`parse_frame`).
+            other => return Err(unknown(r, other)),
         })
     }
 }

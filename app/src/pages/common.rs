@@ -79,7 +79,7 @@ pub fn TopBar() -> impl IntoView {
                 // page that follows no stream says nothing about live updates.
                 {user.map(|u| view! {
                     <crate::live::client::LiveIndicator/>
-                    {super::island_data::give(super::notify::NOTIFY_DATA, super::notify::NotifyData { user_id: u.id })}
+                    {super::island_data::give(super::notify::NotifyData { user_id: u.id })}
                     <super::notify::NotificationCentre/>
                     <a class="user-name" href="/account" title="Your account" data-testid="user-name">{u.display_name}</a>
                 })}

@@ -285,7 +285,7 @@ pub fn DashboardPage() -> impl IntoView {
                                                 </p>
                                             </div>
                                             <Title text=format!("{} · LiveLedger", open.workspace.name)/>
-                                            {island_data::give(WORKSPACE_DATA, WorkspaceData { open, here, forms, refused: page_refusal() })}
+                                            {island_data::give(WorkspaceData { open, here, forms, refused: page_refusal() })}
                                             <WorkspaceView/>
                                             <Enhance/>
                                             <UndoBar/>
@@ -601,7 +601,9 @@ crate::json::json_struct!(WorkspaceData {
     refused
 });
 
-const WORKSPACE_DATA: &str = "workspace-data";
+impl island_data::IslandData for WorkspaceData {
+    const ID: &'static str = "workspace-data";
+}
 
 /// The open workspace: its lists follow it live, and its forms write without a reload.
 /// An island, the only part of the dashboard the WASM client knows, hydrated in the
@@ -613,7 +615,7 @@ fn WorkspaceView() -> impl IntoView {
         here,
         forms,
         refused,
-    } = island_data::take(WORKSPACE_DATA);
+    } = island_data::take();
     provide_refusal(refused);
     let PanelForms {
         expense: expense_form,

@@ -38,7 +38,7 @@ pub fn GoalsPage() -> impl IntoView {
                             <TopBar/>
                             <main class="content narrow-wide">
                                 <h1>"Savings goals"</h1>
-                                {island_data::give(GOALS_DATA, GoalsData { page, refused: page_refusal(), form })}
+                                {island_data::give(GoalsData { page, refused: page_refusal(), form })}
                                 <GoalsView/>
                                 <Enhance/>
                             </main>
@@ -53,8 +53,7 @@ pub fn GoalsPage() -> impl IntoView {
 }
 
 /// `GoalsView`'s data, which the page writes beside it (`island_data`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "ssr", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 struct GoalsData {
     page: GoalsPageData,
     /// The error of a form of this page posted without JavaScript, if one was refused.
@@ -68,7 +67,9 @@ crate::json::json_struct!(GoalsData {
     form
 });
 
-const GOALS_DATA: &str = "goals-data";
+impl island_data::IslandData for GoalsData {
+    const ID: &'static str = "goals-data";
+}
 
 /// The goals page's body, an island. Like the dashboard it follows the workspace
 /// itself: renamed, the header follows; deleted, or the user removed, it says so in
@@ -79,7 +80,7 @@ fn GoalsView() -> impl IntoView {
         page,
         refused,
         form,
-    } = island_data::take(GOALS_DATA);
+    } = island_data::take();
     provide_refusal(refused);
     let GoalsPageData {
         workspace: w,

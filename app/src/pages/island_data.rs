@@ -25,39 +25,42 @@ fn script_text<T: serde::Serialize>(value: &T) -> String {
         .replace('<', "\\u003c")
 }
 
-/// On the server: gives `value` to the island that follows (context) and renders the
-/// element that carries it to the browser. Call it before the island in the same view.
-#[cfg(feature = "ssr")]
-pub fn give<T>(id: &'static str, value: T) -> impl IntoView
-where
-    T: serde::Serialize + Clone + Send + Sync + 'static,
-{
-    let text = script_text(&value);
-    provide_context(value);
-    // A data block runs nothing, so the policy does not ask for a nonce; it carries the
-    // page's all the same, so that every `<script>` of a page has it (a test checks).
-    view! {
-        <script type="application/json" id=id nonce=leptos::nonce::use_nonce() inner_html=text></script>
-    }
+/// An island's data: what the page writes beside it and the island takes.
+pub trait IslandData: FromJson + serde::Serialize + Clone + Send + Sync + 'static {
+    /// The id of the element that carries it: one island of a kind per page.
+    const ID: &'static str;
 }
 
+/// On the server: gives `value` to the island that follows (context) and renders the
+/// element that carries it to the browser. Call it before the island in the same view.
 /// In the browser the page is never built, only its islands: nothing to give.
-#[cfg(not(feature = "ssr"))]
-pub fn give<T>(id: &'static str, value: T) -> impl IntoView {
-    let _ = (id, value);
+pub fn give<T: IslandData>(value: T) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        let text = script_text(&value);
+        provide_context(value);
+        // A data block runs nothing, so the policy does not ask for a nonce; it carries
+        // the page's all the same, so that every `<script>` of a page has it (a test
+        // checks).
+        view! {
+            <script type="application/json" id=T::ID nonce=leptos::nonce::use_nonce() inner_html=text></script>
+        }
+    }
+    #[cfg(not(feature = "ssr"))]
+    let _ = value;
 }
 
 /// In an island: its data. On the server the context [`give`] provided; in the browser
 /// the element `give` rendered, read with `json`. Panics when it is missing or
 /// unreadable, as Leptos' own props do: the page and the island are built together.
-pub fn take<T: FromJson + Clone + Send + Sync + 'static>(id: &'static str) -> T {
+pub fn take<T: IslandData>() -> T {
     #[cfg(feature = "ssr")]
     {
-        let _ = id;
         expect_context::<T>()
     }
     #[cfg(not(feature = "ssr"))]
     {
+        let id = T::ID;
         let text = document()
             .get_element_by_id(id)
             .and_then(|element| element.text_content())

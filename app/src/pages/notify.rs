@@ -43,12 +43,14 @@ pub struct NotifyData {
 }
 crate::json::json_struct!(NotifyData { user_id });
 
-pub const NOTIFY_DATA: &str = "notify-data";
+impl super::island_data::IslandData for NotifyData {
+    const ID: &'static str = "notify-data";
+}
 
 /// An island: the top bar around it is plain HTML.
 #[island]
 pub fn NotificationCentre() -> impl IntoView {
-    let NotifyData { user_id } = super::island_data::take(NOTIFY_DATA);
+    let NotifyData { user_id } = super::island_data::take();
     let live = use_live();
     let list = RwSignal::new(None::<NotificationList>);
     let toasts = RwSignal::new(Vec::<Notification>::new());
