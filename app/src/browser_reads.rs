@@ -349,7 +349,14 @@ fn every_answer_the_browser_reads_reads_back() {
     });
     round_trip(&());
     round_trip(&500_u64);
-    // The islands' props: read by Leptos through serde, which hands them to `json`.
+    // The live panels' answers (`live_part`) and what the islands' data is made of.
+    round_trip(&crate::pages::live_part::PartHtml {
+        cursor: 41,
+        html: "<p class=\"x\">a &lt; b \u{e9}</p>\n".into(),
+    });
+    round_trip(&summary());
+    // Readers no island uses since the panels are the server's HTML (`live_part`), kept
+    // while the server functions that answer with them exist.
     let open = OpenWorkspace {
         workspace: summary(),
         expenses,

@@ -33,6 +33,7 @@ pub async fn list_earnings(
     } else {
         crate::model::filter::PAGE
     };
+    let after = after.map(crate::model::filter::Bound::After);
     ssr::list(&guard.state, workspace_id, filter, after.as_ref(), limit).await
 }
 
@@ -108,7 +109,7 @@ pub mod ssr {
     use sqlx::{Any, Executor};
 
     use super::*;
-    use crate::model::{filter::Key, workspace::Need};
+    use crate::model::{filter::Bound, workspace::Need};
     use crate::server::{events::Write, trash::Trash};
     use crate::{
         error::AppResult,
@@ -176,7 +177,7 @@ pub mod ssr {
         state: &crate::server::AppState,
         workspace_id: WorkspaceId,
         filter: ListFilter,
-        after: Option<&Key>,
+        bound: Option<&Bound>,
         limit: i64,
     ) -> AppResult<EarningList> {
         let mut tx = snapshot(&state.db).await?;
@@ -188,7 +189,7 @@ pub mod ssr {
             &COLUMNS,
             workspace_id,
             &filter,
-            after,
+            bound,
             limit,
         )
         .await?;

@@ -33,6 +33,7 @@ pub async fn list_expenses(
     } else {
         crate::model::filter::PAGE
     };
+    let after = after.map(crate::model::filter::Bound::After);
     ssr::list(&guard.state, workspace_id, filter, after.as_ref(), limit).await
 }
 
@@ -110,7 +111,7 @@ pub mod ssr {
     use sqlx::{Any, Executor};
 
     use super::*;
-    use crate::model::{filter::Key, workspace::Need};
+    use crate::model::{filter::Bound, workspace::Need};
     use crate::{
         budgets::ssr::{expenses_changed, Counted},
         live::{
@@ -143,8 +144,8 @@ pub mod ssr {
         platform: None,
     };
 
-    /// The first `limit` expenses `filter` selects (those after `after`, for the next
-    /// page) and the totals over all it selects, read in one snapshot together with
+    /// The first `limit` expenses `filter` selects (those after a row, for the next
+    /// page, or down to one: `bound`) and the totals over all it selects, read in one snapshot together with
     /// the workspace stream's position, so a client applies exactly the events after
     /// `cursor`. The caller has checked that the user may read the workspace, and the
     /// filter (`ListFilter::check`).
@@ -152,7 +153,7 @@ pub mod ssr {
         state: &AppState,
         workspace_id: WorkspaceId,
         filter: ListFilter,
-        after: Option<&Key>,
+        bound: Option<&Bound>,
         limit: i64,
     ) -> AppResult<ExpenseList> {
         let mut tx = snapshot(&state.db).await?;
@@ -164,7 +165,7 @@ pub mod ssr {
             &COLUMNS,
             workspace_id,
             &filter,
-            after,
+            bound,
             limit,
         )
         .await?;

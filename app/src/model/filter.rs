@@ -1,9 +1,9 @@
 //! What a list shows: a period, a search, filters and an order.
 //!
 //! One `ListFilter` describes the expenses and the earnings a dashboard shows. The
-//! server turns it into SQL (`server::listing`); the browser uses the same
-//! `matches_*` rules to decide whether a row that arrives live belongs in the list,
-//! so the two never disagree about what a list holds. The page reads it from the URL
+//! server turns it into SQL (`server::listing`); a list kept from events
+//! (`live::follow`) uses the same `matches_*` rules to decide whether a row that
+//! arrives belongs in it, so the two never disagree about what a list holds. The page reads it from the URL
 //! (`Period::from_query`, `ListFilter::from_query`) and writes it back
 //! (`ListFilter::query`), so every view is a link that survives a reload.
 
@@ -51,9 +51,18 @@ impl Sort {
     }
 }
 
+/// Where a list's rows end in its order: after a row (the next page of an API client),
+/// or down to a row, inclusive (the rows a view showed, kept while rows arrive: a new
+/// row above the last one shown is shown too, as a list kept from events shows it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bound {
+    After(Key),
+    Until(Key),
+}
+
 /// Where a row stands in a list's order: compared descending, the list's first row
 /// has the greatest key. Rows of one list are only ever compared under one `Sort`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Key {
     Date(String, i64),
     Amount(i64, i64),

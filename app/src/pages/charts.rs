@@ -1,8 +1,6 @@
 //! Small charts drawn by the app itself (SVG, no charting library): expense totals by
-//! category and earnings per month. Both read sums that the lists keep exact as events
-//! arrive (`KeyedTotals`), so they move live with the lists.
-
-use leptos::prelude::*;
+//! category and earnings per month, from the lists' sums (`KeyedTotals`). Written as
+//! HTML text by the server, among the panels, which follow live (`live_part`).
 
 use crate::money::{format_display, KeyedTotals, Totals};
 
@@ -64,8 +62,7 @@ fn esc(text: &str) -> String {
 
 /// Bars of earnings per month, in the main currency, for the twelve months up to the
 /// latest month with earnings (taken from the data, so server and browser draw the
-/// same); empty without earnings. HTML text rather than a view, as both charts: see
-/// [`chart`].
+/// same); empty without earnings.
 pub fn earnings_chart(by_month: &KeyedTotals, totals: &Totals) -> String {
     let Some(currency) = main_currency(totals) else {
         return String::new();
@@ -116,7 +113,7 @@ pub fn earnings_chart(by_month: &KeyedTotals, totals: &Totals) -> String {
 }
 
 /// Sums per key (spending per category, earnings per platform), largest first, each
-/// currency on its own, as HTML text (see [`chart`]).
+/// currency on its own.
 pub fn category_totals(by_category: &KeyedTotals, label: &str) -> String {
     let mut rows = Vec::with_capacity(by_category.0.len());
     for row in &by_category.0 {
@@ -143,15 +140,6 @@ pub fn category_totals(by_category: &KeyedTotals, label: &str) -> String {
     }
     html.push_str("</ul>");
     html
-}
-
-/// Places a chart, drawn again whenever what `html` reads changes. A chart has no state
-/// of its own (nothing typed, nothing ticked), so it is built as HTML text and put in
-/// place whole: as views, with every element's build, hydrate and rebuild code, the two
-/// charts cost the WASM client 8.3 KB of brotli (2026-12-06); as text, one function
-/// each. The wrapper is `display: contents` (`.slot`), as `slot`'s.
-pub fn chart(html: impl Fn() -> String + Send + Sync + 'static) -> impl IntoView {
-    view! { <div class="slot" inner_html=html></div> }
 }
 
 #[cfg(test)]

@@ -1,8 +1,7 @@
 //! What the pages share: form fields and errors, the top bar, the `:ws` parameter, and
-//! the client side of following a workspace live (`watch_workspace`, `follow_list`).
+//! the client side of following a workspace's own events (`watch_workspace`; its
+//! panels follow through `live_part`).
 //! No page imports another page; they all import this.
-
-use std::future::Future;
 
 use leptos::prelude::*;
 use leptos_router::{components::Redirect, hooks::use_params_map};
@@ -13,7 +12,6 @@ use crate::{
     expenses::CATEGORIES,
     live::{
         client::{use_live, Delivery},
-        follow::{apply_batch, Followed, Step},
         Event, Stream,
     },
     model::ids::WorkspaceId,
@@ -231,11 +229,6 @@ pub fn SelectField(
     }
 }
 
-/// Set by a list whose stream the user may no longer read (removed from the
-/// workspace): the view then says so in place of the workspace.
-#[derive(Clone, Copy)]
-struct LostAccess(RwSignal<bool>);
-
 /// What a view of one workspace knows of the workspace itself while it is open: its
 /// name (someone may rename it), whether it was deleted, and whether this user lost
 /// access (removed, or deleted: the lists' stream is then denied).
@@ -246,16 +239,15 @@ pub struct Watched {
     pub lost: RwSignal<bool>,
 }
 
-/// Starts watching `ws`, whose snapshot is at stream position `after`: provides
-/// `LostAccess` for the lists below (`follow_list`) and follows the workspace's own
-/// events, a new name or its deletion.
+/// Starts watching `ws`, whose snapshot is at stream position `after`: follows the
+/// workspace's own events, a new name or its deletion. (That the user lost access is
+/// learnt by the panels' `live_part::follow`, which sets `lost`.)
 pub fn watch_workspace(ws: &WorkspaceSummary, after: i64) -> Watched {
     let watched = Watched {
         name: RwSignal::new(ws.name.clone()),
         deleted: RwSignal::new(false),
         lost: RwSignal::new(false),
     };
-    provide_context(LostAccess(watched.lost));
     if let Some(live) = use_live() {
         let id = ws.id;
         Effect::new(move |_| {
@@ -304,86 +296,6 @@ pub fn currency_options() -> Vec<(String, String)> {
         .iter()
         .map(|(c, _)| (c.to_string(), c.to_string()))
         .collect()
-}
-
-/// Keeps `list` (a snapshot of workspace `ws`) following the workspace stream: each
-/// burst of events is applied in place in one update; a gap, an event it cannot apply
-/// exactly, or a resync loads it afresh with `load`, which is given how many rows to
-/// load (as many as are shown, at least a page; lists without pages ignore it). After
-/// each of this tab's own writes (`forms::own_writes`): while the socket is live their
-/// events arrive within milliseconds, otherwise (polling) the list is reloaded at once
-/// rather than waiting for the next poll.
-///
-/// Returns `more(n)`: load the list afresh with `n` more rows than it shows ("Show
-/// more"; the same exact snapshot as any reload, so nothing is merged by hand).
-pub fn follow_list<L, F, Fut>(
-    list: RwSignal<L>,
-    ws: WorkspaceId,
-    load: F,
-) -> impl Fn(i64) + Copy + 'static
-where
-    L: Followed + Clone + Send + Sync + 'static,
-    F: Fn(i64) -> Fut + Copy + Send + Sync + 'static,
-    Fut: Future<Output = Result<L, AppError>> + 'static,
-{
-    let more = move |extra: i64| {
-        let shown = list
-            .with_untracked(|l| l.shown() + extra)
-            .max(crate::model::filter::PAGE);
-        leptos::task::spawn_local(async move {
-            if let Ok(fresh) = load(shown).await {
-                // An older answer never replaces a newer snapshot.
-                list.update(|l| {
-                    if fresh.cursor() >= l.cursor() {
-                        *l = fresh;
-                    }
-                });
-            }
-        });
-    };
-    let Some(live) = use_live() else { return more };
-    let lost = use_context::<LostAccess>();
-    let reload = move || more(0);
-    // Effects run in the browser only, once the page has hydrated.
-    Effect::new(move |_| {
-        let after = list.with_untracked(|l| l.cursor());
-        live.watch(
-            Stream::Workspace(ws),
-            after,
-            move |delivery| match delivery {
-                Delivery::Events(batch) => {
-                    let mut next = list.get_untracked();
-                    match apply_batch(&mut next, batch) {
-                        Step::Applied => list.set(next),
-                        Step::Unchanged => {}
-                        Step::Reload => reload(),
-                    }
-                }
-                Delivery::Resync => reload(),
-                // Removed from the workspace: the view says so and leaves it.
-                Delivery::Denied => {
-                    if let Some(LostAccess(lost)) = lost {
-                        lost.set(true);
-                    }
-                }
-            },
-        );
-    });
-    // Only the browser writes through the form enhancer (and only it runs effects).
-    #[cfg(feature = "hydrate")]
-    {
-        let own_writes = super::forms::own_writes();
-        Effect::watch(
-            move || own_writes.get(),
-            move |_, _, _| {
-                if live.status.get_untracked() != crate::live::client::LiveStatus::Live {
-                    reload();
-                }
-            },
-            false,
-        );
-    }
-    more
 }
 
 /// A second try at loading the client when the browser failed to fetch its modules.

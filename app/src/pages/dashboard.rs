@@ -16,26 +16,26 @@ use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    action_error, category_options, currency_options, follow_list, load_failed, watch_workspace,
+    action_error, category_options, currency_options, load_failed, watch_workspace,
     workspace_param, Enhance, Field, FormError, SelectField, TopBar, Watched, WorkspaceGone,
 };
-use super::forms::{page_refusal, provide_refusal, refused, PostForm, Refusal};
+use super::forms::{refused, PostForm};
 use super::island_data;
 use super::plan::{BudgetForm, GoalForm};
-use super::slot::{server_html, slot, ServerHtml};
+use super::slot::{kept, server_html, slot_at, ServerHtml};
 use crate::{
     auth::SessionUser,
     budgets::BudgetList,
     earnings::{
-        format_hours, list_earnings, CreateEarning, CreatePlatform, DeleteEarning, Earning,
-        EarningList, UpdateEarning,
+        format_hours, CreateEarning, CreatePlatform, DeleteEarning, Earning, EarningList,
+        UpdateEarning,
     },
     error::AppError,
     expenses::{
-        list_expenses, CreateExpense, DeleteExpense, DeleteExpenses, Expense, ExpenseList,
-        UpdateExpense, CATEGORIES,
+        CreateExpense, DeleteExpense, DeleteExpenses, Expense, ExpenseList, UpdateExpense,
+        CATEGORIES,
     },
-    model::filter::{encode_query, ListFilter, Period, Sort, MAX_ROWS, MAX_SEARCH, PAGE},
+    model::filter::{encode_query, Key, ListFilter, Period, Sort, MAX_ROWS, MAX_SEARCH, PAGE},
     money::format_plain,
     workspaces::{CreateWorkspace, JoinWorkspace, Role, WorkspaceKind, WorkspaceSummary},
 };
@@ -50,6 +50,10 @@ pub struct DashboardView {
     pub filter: ListFilter,
     pub expenses_shown: i64,
     pub earnings_shown: i64,
+    /// The rows of a list down to this one in its order (`expenses_until=<key>`): what
+    /// a list showed, kept as rows arrive (`panels`); then `*_shown` does not count.
+    pub expenses_until: Option<Key>,
+    pub earnings_until: Option<Key>,
 }
 
 impl DashboardView {
@@ -67,7 +71,14 @@ impl DashboardView {
         };
         let parsed = Period::from_query(get, today).and_then(|period| {
             let filter = ListFilter::from_query(get, &period)?;
+            let until = |name: &str| {
+                get(name)
+                    .map(|raw| Key::decode(filter.sort, &raw))
+                    .transpose()
+            };
             Ok(DashboardView {
+                expenses_until: until("expenses_until")?,
+                earnings_until: until("earnings_until")?,
                 period,
                 filter,
                 expenses_shown: shown("expenses"),
@@ -88,6 +99,8 @@ impl DashboardView {
             period,
             expenses_shown: PAGE,
             earnings_shown: PAGE,
+            expenses_until: None,
+            earnings_until: None,
         }
     }
 
@@ -176,18 +189,34 @@ pub async fn load_dashboard(
         .month_key()
         .unwrap_or_else(|| crate::budgets::ssr::month_of(&today).to_owned());
     let f = view.filter.clone();
+    // Down to a row: every row above it, as many as there are (up to `MAX_ROWS`).
+    let bound = |until: &Option<Key>, shown: i64| match until {
+        Some(key) => (
+            Some(crate::model::filter::Bound::Until(key.clone())),
+            MAX_ROWS,
+        ),
+        None => (None, shown),
+    };
+    let (expenses_bound, expenses_limit) = bound(&view.expenses_until, view.expenses_shown);
+    let (earnings_bound, earnings_limit) = bound(&view.earnings_until, view.earnings_shown);
     let open = OpenWorkspace {
         workspace: w,
         expenses: crate::expenses::ssr::list(
             &state,
             workspace_id,
             f.clone(),
-            None,
-            view.expenses_shown,
+            expenses_bound.as_ref(),
+            expenses_limit,
         )
         .await?,
-        earnings: crate::earnings::ssr::list(&state, workspace_id, f, None, view.earnings_shown)
-            .await?,
+        earnings: crate::earnings::ssr::list(
+            &state,
+            workspace_id,
+            f,
+            earnings_bound.as_ref(),
+            earnings_limit,
+        )
+        .await?,
         budgets: crate::budgets::ssr::list(&state, workspace_id, month).await?,
         goals: crate::goals::ssr::list(&state, workspace_id).await?,
     };
@@ -279,13 +308,13 @@ pub fn DashboardPage() -> impl IntoView {
                                         view! {
                                             <div class="side">
                                                 <WorkspaceNav list=data.workspaces current create_ws join/>
-                                                <ViewBar ws=id view today=today.clone() error=view_error members platforms currencies/>
+                                                <ViewBar ws=id view=view.clone() today=today.clone() error=view_error members platforms currencies/>
                                                 <p class="zone-note" data-testid="zone-note">
                                                     "Months in " {time_zone} " · " <a href=format!("/w/{id}/settings")>"Settings"</a>
                                                 </p>
                                             </div>
                                             <Title text=format!("{} · LiveLedger", open.workspace.name)/>
-                                            {island_data::give(WorkspaceData { open, here, forms, refused: page_refusal() })}
+                                            {island_data::give(WorkspaceData::new(open, &view, &here, forms))}
                                             <WorkspaceView/>
                                             <Enhance/>
                                             <UndoBar/>
@@ -550,79 +579,92 @@ fn panel_forms(
     }
 }
 
-/// The earning form is a slot, rendered with the platforms of the page's time: those
-/// created or renamed since, by anyone, are added to its choices or renamed there as the
-/// list learns of them.
-#[cfg(feature = "hydrate")]
-fn follow_platforms(list: RwSignal<EarningList>) {
-    let platforms = Memo::new(move |_| list.with(|l| l.platforms.clone()));
-    Effect::new(move |_| {
-        let document = document();
-        let Some(select) = document.get_element_by_id("earning-platform_id") else {
-            return;
-        };
-        platforms.with(|platforms| {
-            for p in platforms {
-                let value = p.id.to_string();
-                let option = match select.query_selector(&format!("option[value=\"{value}\"]")) {
-                    Ok(Some(option)) => option,
-                    _ => {
-                        let Ok(option) = document.create_element("option") else {
-                            continue;
-                        };
-                        let _ = option.set_attribute("value", &value);
-                        let _ = select.append_child(&option);
-                        option
-                    }
-                };
-                if option.text_content().as_deref() != Some(p.name.as_str()) {
-                    option.set_text_content(Some(&p.name));
-                }
-            }
-        });
-    });
-}
-
 /// `WorkspaceView`'s data, which the page writes beside it (`island_data`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 struct WorkspaceData {
-    open: OpenWorkspace,
-    /// The URL of the view shown (period and filters), for links that keep it.
-    here: String,
-    /// The panels' forms, rendered by the server (`slot`).
-    forms: PanelForms,
-    /// The error of a form of this page posted without JavaScript, if one was refused.
-    refused: Option<Refusal>,
+    workspace: WorkspaceSummary,
+    /// The stream position the panels show.
+    cursor: i64,
+    /// The view's query string (period, filters, rows shown), which the panels are
+    /// read for again.
+    query: String,
+    /// The panels, rendered by the server (`live_part`).
+    panels: ServerHtml,
 }
 crate::json::json_struct!(WorkspaceData {
-    open,
-    here,
-    forms,
-    refused
+    workspace,
+    cursor,
+    query,
+    panels
 });
 
 impl island_data::IslandData for WorkspaceData {
     const ID: &'static str = "workspace-data";
 }
 
-/// The open workspace: its lists follow it live, and its forms write without a reload.
-/// An island, the only part of the dashboard the WASM client knows, hydrated in the
-/// browser from the data the page writes beside it (`island_data`).
-#[island]
-fn WorkspaceView() -> impl IntoView {
-    let WorkspaceData {
-        open,
-        here,
-        forms,
-        refused,
-    } = island_data::take();
-    provide_refusal(refused);
-    let PanelForms {
-        expense: expense_form,
-        earning: earning_form,
-        budget: budget_form,
-        goal: goal_form,
-    } = forms;
+impl WorkspaceData {
+    /// The page's copy: its panels hold the forms the page rendered (`forms`), with an
+    /// edited row or the error of a post refused without JavaScript.
+    fn new(open: OpenWorkspace, view: &DashboardView, here: &str, forms: PanelForms) -> Self {
+        let workspace = open.workspace.clone();
+        let (cursor, query, panels) = panels(open, &view.query(), here, forms);
+        WorkspaceData {
+            workspace,
+            cursor,
+            query,
+            panels,
+        }
+    }
+}
+
+/// Where the dashboard's panels are.
+const PANELS: &str = "workspace-panels";
+
+/// The query the panels of view `query` are read again with (`live_part`): for each list
+/// the rows it shows, down to its last row while it shows part of what the view selects
+/// (so a row that arrives above it is shown too, and the list does not lose its last
+/// row for it), else a page more than it holds (so a list that shows all still does).
+fn refresh_query(query: &str, expenses: &ExpenseList, earnings: &EarningList) -> String {
+    let sort = expenses.filter.sort;
+    let bound = |name: &str, shown: usize, count: i64, last: Option<Key>| match last {
+        Some(key) if (shown as i64) < count => format!("&{name}_until={}", key.encode()),
+        _ => format!("&{name}={}", shown as i64 + PAGE),
+    };
+    let last_expense = expenses
+        .items
+        .last()
+        .map(|e| Key::new(sort, &e.spent_on, e.amount_minor, e.id));
+    let last_earning = earnings
+        .items
+        .last()
+        .map(|e| Key::new(sort, &e.earned_on, e.amount_minor, e.id));
+    format!(
+        "{query}{}{}",
+        bound(
+            "expenses",
+            expenses.items.len(),
+            expenses.count,
+            last_expense
+        ),
+        bound(
+            "earnings",
+            earnings.items.len(),
+            earnings.count,
+            last_earning
+        )
+    )
+}
+
+/// The summary and the panels of `open` for view `query`, rendered by the server; the
+/// stream position they show (the oldest of the lists': each list is read in a
+/// snapshot of its own) and the query they are to be read again with (`refresh_query`,
+/// also in the HTML as `data-refresh`, for the island after each read).
+fn panels(
+    open: OpenWorkspace,
+    query: &str,
+    here: &str,
+    forms: PanelForms,
+) -> (i64, String, ServerHtml) {
     let OpenWorkspace {
         workspace: ws,
         expenses,
@@ -630,13 +672,106 @@ fn WorkspaceView() -> impl IntoView {
         budgets,
         goals,
     } = open;
+    let cursor = expenses
+        .cursor
+        .min(earnings.cursor)
+        .min(budgets.cursor)
+        .min(goals.cursor);
+    let PanelForms {
+        expense,
+        earning,
+        budget,
+        goal,
+    } = forms;
     let can_write = ws.role.can_write();
-    let watched = watch_workspace(&ws, expenses.cursor);
+    let here = here.to_owned();
+    let refresh = refresh_query(query, &expenses, &earnings);
+    // "Show more" of one list keeps the other's rows shown.
+    let (shown_expenses, shown_earnings) = (
+        (expenses.items.len() as i64).max(PAGE),
+        (earnings.items.len() as i64).max(PAGE),
+    );
+    let more_expenses = format!(
+        "{here}&expenses={}&earnings={shown_earnings}",
+        expenses.items.len() as i64 + PAGE
+    );
+    let more_earnings = format!(
+        "{here}&expenses={shown_expenses}&earnings={}",
+        earnings.items.len() as i64 + PAGE
+    );
+    let data_refresh = refresh.clone();
+    let html = server_html(move || {
+        let import = can_write.then(|| {
+            kept(
+                "import",
+                server_html(|| view! { <super::import::ImportLoader/> }),
+            )
+        });
+        view! {
+            <PeriodSummary expenses=&expenses earnings=&earnings/>
+            <div class="panels" data-refresh=data_refresh>
+                <ExpensesPanel ws=ws.id can_write list=expenses here=here.clone() more=more_expenses form=expense/>
+                <EarningsPanel ws=ws.id can_write list=earnings here more=more_earnings form=earning/>
+                <super::plan::BudgetsPanel ws=ws.id can_write list=budgets form=budget/>
+                <super::plan::GoalsPanel ws=ws.id can_write list=goals link_to_page=true form=goal/>
+                {import}
+            </div>
+        }
+    });
+    (cursor, refresh, html)
+}
+
+/// The dashboard's panels for the view `query` names, as the page renders them, for
+/// the island that follows them live (`live_part`). The forms in it are the empty
+/// ones: the island keeps its own.
+#[leptos::server(endpoint = "dashboard/panels", output = crate::wire::Json)]
+pub async fn dashboard_panels(
+    workspace_id: WorkspaceId,
+    query: String,
+) -> Result<super::live_part::PartHtml, AppError> {
+    let data = load_dashboard(workspace_id, query).await?;
+    let Some(open) = data.open else {
+        return Err(AppError::not_found("Workspace"));
+    };
+    let here = data.view.href(workspace_id);
+    let forms = panel_forms(&open, &here, &data.today, None, None);
+    let (cursor, _, html) = panels(open, &data.view.query(), &here, forms);
+    Ok(super::live_part::PartHtml {
+        cursor,
+        html: html.into_string(),
+    })
+}
+
+/// The open workspace: its panels follow it live, and its forms write without a reload.
+/// An island, the only part of the dashboard the WASM client knows, hydrated in the
+/// browser from the data the page writes beside it (`island_data`). The panels are the
+/// server's HTML, read again when the workspace changes (`live_part`).
+#[island]
+fn WorkspaceView() -> impl IntoView {
+    let WorkspaceData {
+        workspace: ws,
+        cursor,
+        query,
+        panels,
+    } = island_data::take();
+    let watched = watch_workspace(&ws, cursor);
     let Watched { name, lost, .. } = watched;
-    let expenses = RwSignal::new(expenses);
-    let earnings = RwSignal::new(earnings);
-    let plans = StoredValue::new((budgets, goals));
-    let here = StoredValue::new(here);
+    let achieved = super::plan::Achieved::new(PANELS);
+    #[cfg(feature = "hydrate")]
+    {
+        super::live_part::follow(super::live_part::Follow {
+            ws: ws.id,
+            slot: PANELS,
+            cursor,
+            query,
+            load: dashboard_panels,
+            lost,
+            changed: move |slot: &web_sys::Element| achieved.scan(slot, true),
+        });
+        super::import::wire(PANELS, ws.id);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = query;
     view! {
         <main class="content">
             {show(move || !lost.get(), move || view! {
@@ -648,17 +783,11 @@ fn WorkspaceView() -> impl IntoView {
                     <p class="notice" role="status">"You are a viewer in this workspace: you can see everything but change nothing."</p>
                 })}
             }, move || view! { <WorkspaceGone watched/> })}
-            // Hidden rather than removed when access ends (a `Show` costs the WASM far
-            // more than an attribute).
+            // Hidden rather than removed when access ends: the panels are a slot, which
+            // the browser may hydrate but never build anew.
             <div hidden=move || lost.get()>
-                <PeriodSummary expenses earnings/>
-                <div class="panels">
-                    <ExpensesPanel ws=ws.id can_write list=expenses here=here.get_value() form=expense_form/>
-                    <EarningsPanel ws=ws.id can_write list=earnings here=here.get_value() form=earning_form/>
-                    <super::plan::BudgetsPanel ws=ws.id can_write initial=plans.with_value(|p| p.0.clone()) form=budget_form/>
-                    <super::plan::GoalsPanel ws=ws.id can_write initial=plans.with_value(|p| p.1.clone()) link_to_page=true form=goal_form/>
-                    {can_write.then(|| view! { <super::import::ImportLoader ws=ws.id/> })}
-                </div>
+                {achieved.view()}
+                {slot_at(PANELS, panels)}
                 <crate::live::client::EventLog/>
             </div>
         </main>
@@ -679,111 +808,87 @@ fn shown_of(shown: usize, count: i64, one: &str, many: &str) -> String {
 }
 
 /// What the period adds up to: spent, earned and the difference per currency, hours
-/// and the hourly rate. Moves with both lists.
+/// and the hourly rate.
 #[component]
-fn PeriodSummary(
-    expenses: RwSignal<ExpenseList>,
-    earnings: RwSignal<EarningList>,
-) -> impl IntoView {
-    let net = move || {
-        let mut net = earnings.with(|l| l.totals.clone());
-        expenses.with(|l| {
-            for (currency, minor) in &l.totals.0 {
-                net.add(currency, -minor);
-            }
-        });
-        net.0.retain(|(_, minor)| *minor != 0);
-        net.display()
-    };
-    // One text node (each reactive node costs the WASM its own code).
-    view! {
-        <p class="summary" data-testid="period-summary">
-            {move || format!(
-                "Spent {} · Earned {} · Net {}",
-                expenses.with(|l| l.totals.display()),
-                earnings.with(|l| l.totals.display()),
-                net()
-            )}
-        </p>
+fn PeriodSummary<'a>(expenses: &'a ExpenseList, earnings: &'a EarningList) -> impl IntoView {
+    let mut net = earnings.totals.clone();
+    for (currency, minor) in &expenses.totals.0 {
+        net.add(currency, -minor);
     }
+    net.0.retain(|(_, minor)| *minor != 0);
+    let text = format!(
+        "Spent {} · Earned {} · Net {}",
+        expenses.totals.display(),
+        earnings.totals.display(),
+        net.display()
+    );
+    view! { <p class="summary" data-testid="period-summary">{text}</p> }
 }
 
 /// "Show more": without JavaScript a link to the same view with a page more rows
-/// (`expenses=`); in the browser the list is read again with a page more, in place
-/// (`follow_list`'s `more`): one indexed `LIMIT` query, an exact snapshot with its
-/// cursor. (Appending the page after the last row's key instead cost the WASM 1.8 KB
-/// of brotli; the keyset page, `after`, is there for API clients.)
-fn show_more(more: impl Fn(i64) + Copy + 'static) -> impl Fn(leptos::ev::MouseEvent) + Copy {
-    move |ev: leptos::ev::MouseEvent| {
-        ev.prevent_default();
-        more(PAGE);
-    }
+/// (`expenses=`); in the browser the panels are read again for that view, in place
+/// (`live_part`, `data-more`).
+fn more_link(href: String, testid: &'static str, complete: bool) -> impl IntoView {
+    view! { <a class="button more" href=href data-more="1" data-testid=testid hidden=complete>"Show more"</a> }
 }
 
 #[component]
 fn ExpensesPanel(
     ws: WorkspaceId,
     can_write: bool,
-    list: RwSignal<ExpenseList>,
+    list: ExpenseList,
     /// The URL of the view shown.
     here: String,
+    /// The URL of the same view with a page more of this list ("Show more").
+    more: String,
     /// Its form (`ExpenseForm`), rendered by the server.
     form: ServerHtml,
 ) -> impl IntoView {
-    let read = move |limit: i64| {
-        list_expenses(
-            ws,
-            list.with_untracked(|l| l.filter.to_line()),
-            String::new(),
-            limit,
-        )
-    };
-    let more = follow_list(list, ws, read);
-    let more = show_more(more);
-    // The filter is the page's: it does not change while the island lives.
-    let empty = if list.with_untracked(|l| l.filter.narrowed()) {
+    let empty = if list.filter.narrowed() {
         "No expenses match."
     } else {
         "No expenses in this period."
     };
     let list_error = refused(DeleteExpense::PATH).or_else(|| refused(DeleteExpenses::PATH));
     let bulk_form_id = format!("bulk-delete-expenses-{ws}");
-    let row_form_id = StoredValue::new(bulk_form_id.clone());
-    let here = StoredValue::new(here);
-    // Followed only without JavaScript, where the page shows what the server rendered.
-    let more_href = format!(
-        "{}&expenses={}",
-        here.get_value(),
-        list.with_untracked(|l| l.items.len() as i64 + PAGE)
+    let complete = list.items.len() as i64 >= list.count;
+    let count = format!(
+        " · {}",
+        shown_of(list.items.len(), list.count, "expense", "expenses")
     );
-
+    let chart = super::charts::category_totals(&list.by_category, "Totals by category");
+    let rows = (!list.items.is_empty()).then(|| {
+        let rows = list
+            .items
+            .into_iter()
+            .map(|e| view! { <ExpenseRow e ws can_write here=here.clone() bulk_form_id=bulk_form_id.clone()/> })
+            .collect_view();
+        view! { <ul class="rows" data-testid="expense-list">{rows}</ul> }
+    });
     view! {
         <section class="panel" aria-labelledby="expenses-heading">
             <h2 id="expenses-heading">"Expenses"</h2>
-            {slot(form)}
+            {kept("expense-form", form)}
             <p class="totals" data-testid="expense-total">
-                <span>"Total: "</span><strong>{move || list.with(|l| l.totals.display())}</strong>
-                <span class="muted" data-testid="expense-count">{move || list.with(|l| format!(" · {}", shown_of(l.items.len(), l.count, "expense", "expenses")))}</span>
+                <span>"Total: "</span><strong>{list.totals.display()}</strong>
+                <span class="muted" data-testid="expense-count">{count}</span>
             </p>
-            {super::charts::chart(move || list.with(|l| super::charts::category_totals(&l.by_category, "Totals by category")))}
-            <FormError error=list_error id=EXPENSES_ERROR/>
+            <div class="slot" inner_html=chart></div>
+            <div class="slot" data-keep=EXPENSES_ERROR><FormError error=list_error id=EXPENSES_ERROR/></div>
+            // Kept by the morph: `/enhance.js` adds its "Select all" button.
             {can_write.then(|| view! {
-                <PostForm action=DeleteExpenses::PATH id=bulk_form_id.clone() class="bulk-form" error_in=EXPENSES_ERROR>
-                    <input type="hidden" name="workspace_id" value=ws/>
-                    <button type="submit" class="danger small">"Delete selected"</button>
-                </PostForm>
+                <div class="slot" data-keep="expenses-bulk">
+                    <PostForm action=DeleteExpenses::PATH id=bulk_form_id.clone() class="bulk-form" error_in=EXPENSES_ERROR>
+                        <input type="hidden" name="workspace_id" value=ws/>
+                        <button type="submit" class="danger small">"Delete selected"</button>
+                    </PostForm>
+                </div>
             })}
-            {show(move || list.with(|l| !l.items.is_empty()), move || view! {
-                <ul class="rows" data-testid="expense-list">
-                    // Keyed by the whole row: an edited row is rendered anew, the others
-                    // (and their ticked boxes) stay as they are.
-                    <For each=move || list.with(|l| l.items.clone()) key=|e| e.clone() let:e>
-                        <ExpenseRow e ws can_write here=here.get_value() bulk_form_id=row_form_id.get_value()/>
-                    </For>
-                </ul>
-            }, move || view! { <p class="empty">{empty}</p> })}
-            <a class="button more" href=more_href on:click=more data-testid="expense-more"
-                hidden=move || list.with(|l| l.items.len() as i64 >= l.count)>"Show more"</a>
+            {match rows {
+                Some(rows) => Either::Left(rows),
+                None => Either::Right(view! { <p class="empty">{empty}</p> }),
+            }}
+            {more_link(more, "expense-more", complete)}
         </section>
     }
 }
@@ -799,7 +904,7 @@ fn ExpenseRow(
 ) -> impl IntoView {
     let label = format!("Select {} of {}", e.description, e.amount_display());
     view! {
-        <li class="row" data-testid="expense-row" data-id=e.id>
+        <li class="row" data-testid="expense-row" data-id=e.id data-key=format!("e{}", e.id)>
             {can_write.then(|| view! {
                 // Indexed by id: the form decodes `ids[<n>]` in any order, gaps allowed.
                 <input type="checkbox" class="select" form=bulk_form_id name=format!("ids[{}]", e.id) value=e.id aria-label=label/>
@@ -897,74 +1002,71 @@ fn ExpenseForm(
 fn EarningsPanel(
     ws: WorkspaceId,
     can_write: bool,
-    list: RwSignal<EarningList>,
+    list: EarningList,
     /// The URL of the view shown.
     here: String,
+    /// The URL of the same view with a page more of this list ("Show more").
+    more: String,
     /// Its forms (`EarningForm`, `PlatformForm`), rendered by the server.
     form: ServerHtml,
 ) -> impl IntoView {
-    let read = move |limit: i64| {
-        list_earnings(
-            ws,
-            list.with_untracked(|l| l.filter.to_line()),
-            String::new(),
-            limit,
-        )
-    };
-    let more = follow_list(list, ws, read);
-    let more = show_more(more);
-    let empty = if list.with_untracked(|l| l.filter.narrowed()) {
+    let l = &list;
+    let empty = if l.filter.narrowed() {
         "No earnings match."
     } else {
         "No earnings in this period."
     };
-    let here = StoredValue::new(here);
-    // Followed only without JavaScript, where the page shows what the server rendered.
-    let more_href = format!(
-        "{}&earnings={}",
-        here.get_value(),
-        list.with_untracked(|l| l.items.len() as i64 + PAGE)
+    let complete = l.items.len() as i64 >= l.count;
+    // The period's hourly rate, when one currency makes it meaningful.
+    let rate = match l.totals.0.as_slice() {
+        [(currency, minor)] => crate::earnings::hourly_rate(*minor, l.total_hours_centi)
+            .map(|r| format!(" ({}/h)", crate::money::format_display(r, currency))),
+        _ => None,
+    };
+    let count = format!(
+        " · {} h{} · {}",
+        format_hours(l.total_hours_centi),
+        rate.unwrap_or_default(),
+        shown_of(l.items.len(), l.count, "entry", "entries")
     );
-    #[cfg(feature = "hydrate")]
-    follow_platforms(list);
+    // Per platform, drawn like the expenses' categories (the same chart).
+    let mut named = crate::money::KeyedTotals::default();
+    for (id, currency, minor) in &l.by_platform.0 {
+        let name = l
+            .platforms
+            .iter()
+            .find(|p| p.id.to_string() == *id)
+            .map_or("", |p| p.name.as_str());
+        named.add(name, currency, *minor);
+    }
+    let by_platform = super::charts::category_totals(&named, "Totals by platform");
+    let by_month = super::charts::earnings_chart(&l.by_month, &l.totals);
+    let totals = l.totals.display();
     let delete_error = refused(DeleteEarning::PATH);
-
+    let rows = (!list.items.is_empty()).then(|| {
+        let rows = list
+            .items
+            .into_iter()
+            .map(|e| view! { <EarningRow e ws can_write here=here.clone()/> })
+            .collect_view();
+        view! { <ul class="rows" data-testid="earning-list">{rows}</ul> }
+    });
     view! {
         <section class="panel" aria-labelledby="earnings-heading">
             <h2 id="earnings-heading">"Earnings"</h2>
-            {slot(form)}
+            {kept("earning-form", form)}
             <p class="totals" data-testid="earning-total">
-                <span>"Total: "</span><strong>{move || list.with(|l| l.totals.display())}</strong>
-                <span class="muted" data-testid="earning-count">{move || list.with(|l| {
-                    // The period's hourly rate, when one currency makes it meaningful.
-                    let rate = match l.totals.0.as_slice() {
-                        [(currency, minor)] => crate::earnings::hourly_rate(*minor, l.total_hours_centi)
-                            .map(|r| format!(" ({}/h)", crate::money::format_display(r, currency))),
-                        _ => None,
-                    };
-                    format!(" · {} h{} · {}", format_hours(l.total_hours_centi), rate.unwrap_or_default(), shown_of(l.items.len(), l.count, "entry", "entries"))
-                })}</span>
+                <span>"Total: "</span><strong>{totals}</strong>
+                <span class="muted" data-testid="earning-count">{count}</span>
             </p>
-            // Per platform, drawn like the expenses' categories (the same chart).
-            {super::charts::chart(move || list.with(|l| {
-                let mut named = crate::money::KeyedTotals::default();
-                for (id, currency, minor) in &l.by_platform.0 {
-                    let name = l.platforms.iter().find(|p| p.id.to_string() == *id).map_or("", |p| p.name.as_str());
-                    named.add(name, currency, *minor);
-                }
-                super::charts::category_totals(&named, "Totals by platform")
-            }))}
-            {super::charts::chart(move || list.with(|l| super::charts::earnings_chart(&l.by_month, &l.totals)))}
-            <FormError error=delete_error id=EARNINGS_ERROR/>
-            {show(move || list.with(|l| !l.items.is_empty()), move || view! {
-                <ul class="rows" data-testid="earning-list">
-                    <For each=move || list.with(|l| l.items.clone()) key=|e| e.clone() let:e>
-                        <EarningRow e ws can_write here=here.get_value()/>
-                    </For>
-                </ul>
-            }, move || view! { <p class="empty">{empty}</p> })}
-            <a class="button more" href=more_href on:click=more data-testid="earning-more"
-                hidden=move || list.with(|l| l.items.len() as i64 >= l.count)>"Show more"</a>
+            <div class="slot" inner_html=by_platform></div>
+            <div class="slot" inner_html=by_month></div>
+            <div class="slot" data-keep=EARNINGS_ERROR><FormError error=delete_error id=EARNINGS_ERROR/></div>
+            {match rows {
+                Some(rows) => Either::Left(rows),
+                None => Either::Right(view! { <p class="empty">{empty}</p> }),
+            }}
+            {more_link(more, "earning-more", complete)}
         </section>
     }
 }
@@ -979,7 +1081,7 @@ fn EarningRow(
 ) -> impl IntoView {
     let swatch = format!("background:{}", e.platform_color);
     view! {
-        <li class="row" data-testid="earning-row" data-id=e.id>
+        <li class="row" data-testid="earning-row" data-id=e.id data-key=format!("n{}", e.id)>
             <span class="platform"><span class="swatch" style=swatch aria-hidden="true"></span>{e.platform_name.clone()}</span>
             <span class="date">{e.earned_on.clone()}</span>
             <span class="hours">{format!("{} h", format_hours(e.hours_centi))}</span>

@@ -6,47 +6,78 @@
 //! split module of the WASM (`wasm_split`, built by `cargo leptos build --split`; 20 KB
 //! with brotli, and the module the dashboard loads first is 8 KB smaller).
 
-use crate::model::ids::WorkspaceId;
 use leptos::prelude::*;
-
-use super::lazy::SplitPart;
 
 #[cfg(feature = "hydrate")]
 use crate::{
     error::AppError,
     import::{import_csv, ImportReport},
+    model::ids::WorkspaceId,
 };
 #[cfg(feature = "hydrate")]
 use leptos::either::Either;
 
-/// The import panel as the dashboard renders it: a closed `<details>`; opening it the
-/// first time loads the panel's code and mounts the panel inside.
+/// The import panel as the dashboard renders it (on the server, among the panels): a
+/// closed `<details>`; opening it the first time loads the panel's code and mounts the
+/// panel inside (`wire`).
 #[component]
-pub fn ImportLoader(ws: WorkspaceId) -> impl IntoView {
-    let body = NodeRef::<leptos::html::Div>::new();
-    let part = SplitPart::new();
-    let on_toggle = move |ev: leptos::ev::Event| {
-        #[cfg(feature = "hydrate")]
-        if let (true, Some(body)) = (
-            event_target::<web_sys::Element>(&ev).has_attribute("open"),
-            body.get_untracked(),
-        ) {
-            part.load(move || mount_import_panel(body.into(), ws));
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (ev, part, body, ws);
-    };
+pub fn ImportLoader() -> impl IntoView {
     view! {
         <section class="panel import" aria-labelledby="import-heading">
-            <details on:toggle=on_toggle>
+            <details>
                 <summary><h2 id="import-heading">"Import from CSV"</h2></summary>
-                <p class="form-error" role="alert" hidden=move || !part.failed()>
+                <p class="form-error" role="alert" hidden>
                     "The import could not be loaded. Close and open this panel to try again."
                 </p>
-                <div node_ref=body></div>
+                <div></div>
             </details>
         </section>
     }
+}
+
+/// Makes the import panel in the element `root` names load when first opened. A failed
+/// fetch of its code is said in the panel, and the next opening fetches afresh (the split
+/// function is `fallible`: see `lazy`). The panel is kept by the morph of `live_part`,
+/// so this is wired once.
+#[cfg(feature = "hydrate")]
+pub fn wire(root: &'static str, ws: WorkspaceId) {
+    use wasm_bindgen::{closure::Closure, JsCast};
+    Effect::new(move |_| {
+        let details = document()
+            .get_element_by_id(root)
+            .and_then(|r| r.query_selector("section.import details").ok().flatten());
+        let Some(details) = details else { return };
+        let on_toggle = Closure::<dyn Fn()>::new({
+            let details = details.clone();
+            move || {
+                let (Ok(Some(failed)), Some(body)) = (
+                    details.query_selector("p.form-error"),
+                    details.last_element_child(),
+                ) else {
+                    return;
+                };
+                if !details.has_attribute("open") || details.has_attribute("data-started") {
+                    return;
+                }
+                let _ = details.set_attribute("data-started", "");
+                let _ = failed.set_attribute("hidden", "");
+                let details = details.clone();
+                let Ok(body) = body.dyn_into::<web_sys::HtmlElement>() else {
+                    return;
+                };
+                leptos::task::spawn_local(async move {
+                    if mount_import_panel(body, ws).await.is_err() {
+                        let _ = details.remove_attribute("data-started");
+                        let _ = failed.remove_attribute("hidden");
+                    }
+                });
+            }
+        });
+        let _ =
+            details.add_event_listener_with_callback("toggle", on_toggle.as_ref().unchecked_ref());
+        // Lives as long as the page.
+        on_toggle.forget();
+    });
 }
 
 /// Mounts the panel into `body`, from the module split off for it (`fallible`: see

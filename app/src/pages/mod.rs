@@ -12,6 +12,7 @@ pub mod home;
 pub mod import;
 pub mod island_data;
 pub mod lazy;
+pub mod live_part;
 pub mod notify;
 pub mod plan;
 pub mod settings;

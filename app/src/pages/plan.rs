@@ -1,20 +1,19 @@
 //! Planning panels of the dashboard: budgets (monthly limits per category with
-//! progress bars) and goals (targets with milestones). Both follow the workspace
-//! stream like the lists (`follow_list`), so bars move as anyone spends or saves.
+//! progress bars) and goals (targets with milestones). Rendered by the server, they
+//! follow the workspace like the lists (`live_part`), so bars move as anyone spends or
+//! saves.
 
 use crate::model::ids::WorkspaceId;
 use leptos::prelude::*;
 
-use super::when::show;
+use leptos::either::Either;
 
-use super::common::{
-    category_options, currency_options, follow_list, Field, FormError, SelectField,
-};
+use super::common::{category_options, currency_options, Field, FormError, SelectField};
 use super::forms::{refused, PostForm};
-use super::slot::{slot, ServerHtml};
+use super::slot::{kept, ServerHtml};
 use crate::{
-    budgets::{list_budgets, BudgetList, BudgetState, DeleteBudget, SetBudget},
-    goals::{list_goals, Contribute, CreateGoal, DeleteGoal, GoalList},
+    budgets::{BudgetList, BudgetState, DeleteBudget, SetBudget},
+    goals::{Contribute, CreateGoal, DeleteGoal, GoalList},
     live::catalog::{BudgetInfo, GoalInfo},
     money::format_display,
 };
@@ -101,27 +100,29 @@ pub fn GoalForm(ws: WorkspaceId) -> impl IntoView {
 pub fn BudgetsPanel(
     ws: WorkspaceId,
     can_write: bool,
-    initial: BudgetList,
+    list: BudgetList,
     /// Its form (`BudgetForm`), rendered by the server.
     form: ServerHtml,
 ) -> impl IntoView {
-    let list = RwSignal::new(initial);
-    // Reloaded for the month it shows (the dashboard's period).
-    let load = move |_| list_budgets(ws, Some(list.with_untracked(|l| l.month.clone())));
-    let _more = follow_list(list, ws, load);
     let delete_error = refused(DeleteBudget::PATH);
+    let month = month_label(&list.month);
+    let rows = (!list.items.is_empty()).then(|| {
+        let rows = list
+            .items
+            .into_iter()
+            .map(|b| view! { <BudgetRow b ws can_write/> })
+            .collect_view();
+        view! { <ul class="rows budgets" data-testid="budget-list">{rows}</ul> }
+    });
     view! {
         <section class="panel" aria-labelledby="budgets-heading">
-            <h2 id="budgets-heading">"Budgets · " {move || list.with(|l| month_label(&l.month))}</h2>
-            {slot(form)}
-            <FormError error=delete_error id=BUDGETS_ERROR/>
-            {show(move || list.with(|l| !l.items.is_empty()), move || view! {
-                <ul class="rows budgets" data-testid="budget-list">
-                    <For each=move || list.with(|l| l.items.clone()) key=|b| b.clone() let:b>
-                        <BudgetRow b ws can_write/>
-                    </For>
-                </ul>
-            }, || view! { <p class="empty">"No budgets yet."</p> })}
+            <h2 id="budgets-heading">"Budgets · " {month}</h2>
+            {kept("budget-form", form)}
+            <div class="slot" data-keep=BUDGETS_ERROR><FormError error=delete_error id=BUDGETS_ERROR/></div>
+            {match rows {
+                Some(rows) => Either::Left(rows),
+                None => Either::Right(view! { <p class="empty">"No budgets yet."</p> }),
+            }}
         </section>
     }
 }
@@ -137,7 +138,7 @@ fn BudgetRow(b: BudgetInfo, ws: WorkspaceId, can_write: bool) -> impl IntoView {
     let label = format!("{} budget used", b.category);
     let delete_label = format!("Delete the {} budget", b.category);
     view! {
-        <li class="budget" data-testid="budget-row" data-category=b.category.clone() data-state=state>
+        <li class="budget" data-testid="budget-row" data-category=b.category.clone() data-state=state data-key=format!("b{}", b.id)>
             <div class="budget-head">
                 <span class="category">{b.category.clone()}</span>
                 <span class="amount" data-testid="budget-spent">
@@ -161,34 +162,21 @@ fn BudgetRow(b: BudgetInfo, ws: WorkspaceId, can_write: bool) -> impl IntoView {
 pub fn GoalsPanel(
     ws: WorkspaceId,
     can_write: bool,
-    initial: GoalList,
+    list: GoalList,
     /// On the dashboard: a link to the goals page (not on that page itself).
     #[prop(optional)]
     link_to_page: bool,
     /// Its form (`GoalForm`), rendered by the server.
     form: ServerHtml,
 ) -> impl IntoView {
-    let list = RwSignal::new(initial);
-    let _more = follow_list(list, ws, move |_| list_goals(ws));
     let list_error = refused(Contribute::PATH).or_else(|| refused(DeleteGoal::PATH));
-    // A goal achieved while this page is open, by anyone: celebrate it.
-    let celebrate = RwSignal::new(None::<String>);
-    let achieved = StoredValue::new(list.with_untracked(|l| {
-        l.items
-            .iter()
-            .filter(|g| g.achieved)
-            .map(|g| g.id)
-            .collect::<Vec<_>>()
-    }));
-    Effect::new(move |_| {
-        list.with(|l| {
-            for g in l.items.iter().filter(|g| g.achieved) {
-                if !achieved.with_value(|a| a.contains(&g.id)) {
-                    achieved.update_value(|a| a.push(g.id));
-                    celebrate.set(Some(g.name.clone()));
-                }
-            }
-        })
+    let rows = (!list.items.is_empty()).then(|| {
+        let rows = list
+            .items
+            .into_iter()
+            .map(|g| view! { <GoalRow g ws can_write/> })
+            .collect_view();
+        view! { <ul class="rows goals" data-testid="goal-list">{rows}</ul> }
     });
     view! {
         <section class="panel" aria-labelledby="goals-heading">
@@ -196,23 +184,83 @@ pub fn GoalsPanel(
                 "Goals"
                 {link_to_page.then(|| view! { " " <a class="small" href=format!("/w/{ws}/goals")>"Open the goals page"</a> })}
             </h2>
-            {move || celebrate.get().map(|name| view! {
-                <div class="celebration" role="status" data-testid="goal-celebration">
-                    <span class="confetti" aria-hidden="true"></span>
-                    <strong>"Goal achieved: " {name}</strong>
-                    <button type="button" class="small" on:click=move |_| celebrate.set(None)>"Nice!"</button>
-                </div>
-            })}
-            {slot(form)}
-            <FormError error=list_error id=GOALS_ERROR/>
-            {show(move || list.with(|l| !l.items.is_empty()), move || view! {
-                <ul class="rows goals" data-testid="goal-list">
-                    <For each=move || list.with(|l| l.items.clone()) key=|g| g.clone() let:g>
-                        <GoalRow g ws can_write/>
-                    </For>
-                </ul>
-            }, || view! { <p class="empty">"No goals yet."</p> })}
+            {kept("goal-form", form)}
+            <div class="slot" data-keep=GOALS_ERROR><FormError error=list_error id=GOALS_ERROR/></div>
+            {match rows {
+                Some(rows) => Either::Left(rows),
+                None => Either::Right(view! { <p class="empty">"No goals yet."</p> }),
+            }}
         </section>
+    }
+}
+
+/// Goals achieved while the page is open, by anyone, celebrated above the panels in
+/// `slot`: after each change of the panels (`live_part`), a goal row newly marked
+/// achieved is announced.
+#[derive(Clone, Copy)]
+pub struct Achieved {
+    /// The goals (`data-key`) known achieved.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    known: StoredValue<Vec<String>>,
+    celebrate: RwSignal<Option<String>>,
+}
+
+impl Achieved {
+    pub fn new(slot: &'static str) -> Self {
+        let achieved = Achieved {
+            known: StoredValue::new(Vec::new()),
+            celebrate: RwSignal::new(None),
+        };
+        // Those achieved before the page was opened are not celebrated.
+        #[cfg(feature = "hydrate")]
+        Effect::new(move |_| {
+            if let Some(slot) = document().get_element_by_id(slot) {
+                achieved.scan(&slot, false);
+            }
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = slot;
+        achieved
+    }
+
+    /// Notes the goals achieved in `slot`; with `announce`, celebrates a new one.
+    #[cfg(feature = "hydrate")]
+    pub fn scan(&self, slot: &web_sys::Element, announce: bool) {
+        let Ok(rows) = slot.query_selector_all("li.goal[data-achieved=\"true\"]") else {
+            return;
+        };
+        for i in 0..rows.length() {
+            use wasm_bindgen::JsCast;
+            let Some(row) = rows
+                .get(i)
+                .and_then(|r| r.dyn_into::<web_sys::Element>().ok())
+            else {
+                continue;
+            };
+            let key = row.get_attribute("data-key").unwrap_or_default();
+            if self.known.with_value(|k| k.contains(&key)) {
+                continue;
+            }
+            self.known.update_value(|k| k.push(key));
+            if announce {
+                self.celebrate.set(row.get_attribute("data-name"));
+            }
+        }
+    }
+
+    pub fn view(self) -> impl IntoView {
+        let celebrate = self.celebrate;
+        move || {
+            celebrate.get().map(|name| {
+                view! {
+                    <div class="celebration" role="status" data-testid="goal-celebration">
+                        <span class="confetti" aria-hidden="true"></span>
+                        <strong>"Goal achieved: " {name}</strong>
+                        <button type="button" class="small" on:click=move |_| celebrate.set(None)>"Nice!"</button>
+                    </div>
+                }
+            })
+        }
     }
 }
 
@@ -226,7 +274,7 @@ fn GoalRow(g: GoalInfo, ws: WorkspaceId, can_write: bool) -> impl IntoView {
     let amount_label = format!("Amount to add to {}", g.name);
     let id = g.id;
     view! {
-        <li class="goal" data-testid="goal-row" data-name=g.name.clone() data-achieved=g.achieved.to_string()>
+        <li class="goal" data-testid="goal-row" data-name=g.name.clone() data-achieved=g.achieved.to_string() data-key=format!("g{}", g.id)>
             <div class="budget-head">
                 <span class="category">{g.name.clone()}</span>
                 <span class="amount" data-testid="goal-saved">

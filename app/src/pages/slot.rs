@@ -60,6 +60,25 @@ pub fn slot(html: ServerHtml) -> impl IntoView {
     view! { <div class="slot" inner_html=html.0></div> }
 }
 
+/// A slot with an id, for a part that follows live (`live_part`): its DOM is replaced by
+/// the server's newer copies.
+pub fn slot_at(id: &'static str, html: ServerHtml) -> impl IntoView {
+    view! { <div class="slot" id=id inner_html=html.0></div> }
+}
+
+/// A slot inside a live part that its morph keeps as it is, matched by `name` (a form,
+/// with what is typed in it; see `live_part`). Rendered by the server only.
+pub fn kept(name: &'static str, html: ServerHtml) -> impl IntoView {
+    view! { <div class="slot" data-keep=name inner_html=html.0></div> }
+}
+
+impl ServerHtml {
+    /// The HTML itself (on the server: in the browser it is empty).
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
 #[cfg(all(test, feature = "ssr"))]
 mod tests {
     use super::*;

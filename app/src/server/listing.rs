@@ -9,7 +9,7 @@
 use crate::{
     error::{AppError, AppResult},
     model::{
-        filter::{Key, ListFilter, Period, Sort, SEP},
+        filter::{Bound, Key, ListFilter, Period, Sort, SEP},
         ids::WorkspaceId,
     },
 };
@@ -154,15 +154,20 @@ impl Where {
         w
     }
 
-    /// Only rows after `key` in the filter's order (the next page).
-    pub fn after(&mut self, key: &Key, c: &Columns) {
+    /// Only rows after the bound's key in the filter's order (the next page), or only
+    /// those down to it, itself included.
+    pub fn bound(&mut self, bound: &Bound, c: &Columns) {
+        let (key, (less, or_equal)) = match bound {
+            Bound::After(key) => (key, ("<", "<")),
+            Bound::Until(key) => (key, (">", ">=")),
+        };
         let (column, value, id) = match key {
             Key::Date(d, id) => (c.date, Arg::Text(d.clone()), *id),
             Key::Amount(a, id) => (c.amount, Arg::Int(*a), *id),
         };
         let (a, b) = (self.args.len() + 2, self.args.len() + 3);
         self.sql.push_str(&format!(
-            " AND ({column} < ${a} OR ({column} = ${a} AND {} < ${b}))",
+            " AND ({column} {less} ${a} OR ({column} = ${a} AND {} {or_equal} ${b}))",
             c.id
         ));
         self.args.push(value);
@@ -201,7 +206,7 @@ pub async fn rows<'e, T, E>(
     c: &Columns,
     workspace_id: WorkspaceId,
     filter: &ListFilter,
-    after: Option<&Key>,
+    bound: Option<&Bound>,
     limit: i64,
 ) -> Result<Vec<T>, sqlx::Error>
 where
@@ -209,8 +214,8 @@ where
     T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
 {
     let mut w = Where::of(filter, c);
-    if let Some(key) = after {
-        w.after(key, c);
+    if let Some(bound) = bound {
+        w.bound(bound, c);
     }
     let sql = format!(
         "{select} WHERE {} = $1{} {} LIMIT {limit}",
@@ -379,13 +384,21 @@ mod tests {
         f.member = Some(UserId(4));
         f.platform = Some(9); // not a column of expenses: ignored
         let mut w = Where::of(&f, &COLUMNS);
-        w.after(&Key::Date("2026-11-03".into(), 17), &COLUMNS);
+        w.bound(&Bound::After(Key::Date("2026-11-03".into(), 17)), &COLUMNS);
         assert_eq!(
             w.sql,
             " AND e.spent_on >= $2 AND e.spent_on <= $3 AND LOWER(e.description) LIKE $4 ESCAPE '\\' \
              AND e.created_by = $5 AND e.category = $6 \
              AND (e.spent_on < $7 OR (e.spent_on = $7 AND e.id < $8))"
         );
+        // Down to a row, itself included (the rows a view shows).
+        let mut until = Where::of(&ListFilter::of(&Period::All), &COLUMNS);
+        until.bound(&Bound::Until(Key::Amount(1250, 17)), &COLUMNS);
+        assert_eq!(
+            until.sql,
+            " AND (e.amount_minor > $2 OR (e.amount_minor = $2 AND e.id >= $3))"
+        );
+        assert_eq!(until.args, vec![Arg::Int(1250), Arg::Int(17)]);
         assert_eq!(w.args[2], Arg::Text("%50\\%\\_off%".into()));
         assert_eq!(w.args.len(), 7);
         assert_eq!(

@@ -21,6 +21,7 @@ mod live;
 mod notifications;
 mod ops;
 mod pages;
+mod panels;
 mod socket;
 mod team;
 mod views;
