@@ -26,7 +26,7 @@ use crate::{
         workspace::{Role, WorkspaceKind, WorkspaceSummary},
     },
     money::{KeyedTotals, Totals},
-    pages::{dashboard::OpenWorkspace, forms::Refusal},
+    pages::dashboard::OpenWorkspace,
 };
 
 fn round_trip<T: FromJson + Serialize + PartialEq + std::fmt::Debug>(value: &T) {
@@ -377,16 +377,6 @@ fn every_answer_the_browser_reads_reads_back() {
         goals,
     };
     round_trip(&page);
-    let refusal = Refusal {
-        path: "/api/expenses/create".into(),
-        error: AppError::validation("amount", "Enter an amount."),
-    };
-    round_trip(&refusal);
-    let text = serde_json::to_string(&Some(&refusal)).unwrap();
-    assert_eq!(
-        serde_json::from_str::<Option<Refusal>>(&text).unwrap(),
-        Some(refusal)
-    );
 }
 
 /// The serde readers that go through `json` (`serde_via_json!`) work from every input

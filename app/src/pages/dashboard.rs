@@ -1,11 +1,10 @@
 //! The workspace dashboard: switcher, expenses and earnings with their forms and totals.
 //!
 //! One request (`load_dashboard`) and one `Suspense` render the whole page on the
-//! server. Only the open workspace (`WorkspaceView`) is an island: the browser hydrates
-//! it from the same data, serialised into the page as its props, and each list then
-//! lives in a signal that follows its workspace stream (`follow_list`): events are
-//! applied in place, and the list reloads only when it cannot apply one exactly. The
-//! switcher and its two forms stay plain HTML.
+//! server. Only the open workspace (`WorkspaceView`) is an island, and its panels are
+//! the server's HTML in it: when the workspace changes, the island reads them again
+//! (`dashboard_panels`, the same components rendered for the same view) and morphs the
+//! page into them (`live_part`). The switcher and its two forms stay plain HTML.
 
 use crate::model::ids::{UserId, WorkspaceId};
 use leptos::{either::Either, prelude::*};

@@ -24,23 +24,21 @@
 //! be about a sixth of its code.
 
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 
 /// The error of a server function that refused a plain post of this page (no
 /// JavaScript): the page was sent back here with it in the URL.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
     /// The server function's path (`/api/expenses/create`).
     pub path: String,
     pub error: AppError,
 }
-crate::json::json_struct!(Refusal { path, error });
 
 /// The refusal that the URL of the page being rendered carries, if any. On the server
-/// only (the router reads the URL); an island is handed it in its props, so that it
-/// renders the same error in the browser (see [`provide_refusal`]).
+/// only (the router reads the URL): every form is rendered there, the forms inside
+/// islands too (`slot`).
 pub fn page_refusal() -> Option<Refusal> {
     #[cfg(feature = "ssr")]
     {
@@ -55,21 +53,10 @@ pub fn page_refusal() -> Option<Refusal> {
     None
 }
 
-#[derive(Clone)]
-struct IslandRefusal(Option<Refusal>);
-
-/// Inside an island: the refusal its props carry, for the forms below.
-pub fn provide_refusal(refusal: Option<Refusal>) {
-    provide_context(IslandRefusal(refusal));
-}
-
 /// The error to show on the form that posts to `path`: the refusal of the page, if it
 /// was that form's.
 pub fn refused(path: &str) -> Option<AppError> {
-    let refusal = match use_context::<IslandRefusal>() {
-        Some(IslandRefusal(r)) => r,
-        None => page_refusal(),
-    }?;
+    let refusal = page_refusal()?;
     (refusal.path == path).then_some(refusal.error)
 }
 
