@@ -179,11 +179,16 @@ crate::json::json_struct!(SessionRevoked { reason });
 macro_rules! catalog {
     ($( $variant:ident($payload:ty) = $name:literal, $priority:ident, persisted: $persisted:literal, notifies: $notifies:literal; )*) => {
         /// An event with its typed payload. On the wire: `"event": <name>, "data": <payload>`.
-        /// Read only inside an `Envelope` (`Event::decode`).
+        /// Read only inside an `Envelope` (`Event::read`).
         #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
         #[serde(tag = "event", content = "data")]
         pub enum Event {
             $( #[serde(rename = $name)] $variant($payload), )*
+            /// An event whose payload the web client does not read, only its kind (see
+            /// `read_in_browser`): made by the client's reader alone. The server never
+            /// makes one, and one cannot be written.
+            #[serde(skip)]
+            Unread(EventKind),
         }
 
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -220,16 +225,51 @@ macro_rules! catalog {
 
         impl Event {
             pub fn kind(&self) -> EventKind {
-                match self { $( Event::$variant(_) => EventKind::$variant, )* }
+                match self {
+                    $( Event::$variant(_) => EventKind::$variant, )*
+                    Event::Unread(kind) => *kind,
+                }
             }
 
             /// The event of `kind` whose payload the reader is at (`Envelope`'s reader).
+            /// In the web client, `read_in_browser`.
             pub fn read(kind: EventKind, r: &mut crate::json::Reader<'_>) -> crate::json::JsonResult<Event> {
-                use crate::json::FromJson;
-                match kind { $( EventKind::$variant => <$payload>::read(r).map(Event::$variant), )* }
+                #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+                return read_in_browser(kind, r);
+                #[cfg(not(all(feature = "hydrate", not(feature = "ssr"))))]
+                {
+                    use crate::json::FromJson;
+                    match kind { $( EventKind::$variant => <$payload>::read(r).map(Event::$variant), )* }
+                }
             }
         }
     };
+}
+
+/// The web client's reader of an event's payload. It reads those of the notification
+/// centre's list and toasts (`pages::notify`, `live::follow`'s `NotificationList`), the
+/// announcement, and a workspace's new name or its deletion
+/// (`pages::common::watch_workspace`); of every other event it uses the kind alone (the
+/// event log; the panels read themselves again, `pages::live_part`), so their payloads
+/// are skipped, and their readers are not in the WASM module.
+#[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+fn read_in_browser(
+    kind: EventKind,
+    r: &mut crate::json::Reader<'_>,
+) -> crate::json::JsonResult<Event> {
+    use crate::json::FromJson;
+    Ok(match kind {
+        EventKind::NotificationCreated => Event::NotificationCreated(Notification::read(r)?),
+        EventKind::NotificationRead => Event::NotificationRead(NotificationRef::read(r)?),
+        EventKind::NotificationDismissed => Event::NotificationDismissed(NotificationRef::read(r)?),
+        EventKind::SystemAnnouncement => Event::SystemAnnouncement(Announcement::read(r)?),
+        EventKind::WorkspaceUpdated => Event::WorkspaceUpdated(WorkspaceInfo::read(r)?),
+        EventKind::WorkspaceDeleted => Event::WorkspaceDeleted(WorkspaceInfo::read(r)?),
+        _ => {
+            r.skip()?;
+            Event::Unread(kind)
+        }
+    })
 }
 
 catalog! {

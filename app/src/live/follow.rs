@@ -8,11 +8,11 @@
 //! the list must be reloaded. Streams are gap-free for every member (DESIGN.md §3.2),
 //! so a gap always means a lost event, never a filtered one.
 //!
-//! Pure data, no signals. The web client no longer keeps lists this way (it reads its
-//! panels as server HTML, `pages::live_part`); this is the rule for a client that does
-//! (docs/PROTOCOL.md, "Snapshot and stream"), and the tests check with it that a
-//! snapshot plus the events after it equals a fresh snapshot: that every event carries
-//! what a follower needs.
+//! Pure data, no signals. The web client keeps only its notification list this way
+//! (`pages::notify`; its panels are server HTML, `pages::live_part`); the rest is the
+//! rule for any client that keeps lists from events (docs/PROTOCOL.md, "Snapshot and
+//! stream"), and the tests check with it that a snapshot plus the events after it
+//! equals a fresh snapshot: that every event carries what a follower needs.
 
 use super::{Envelope, Event};
 use crate::model::{
