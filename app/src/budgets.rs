@@ -37,7 +37,7 @@ pub async fn list_budgets(
         }
         None => ssr::current_month(&guard.state, workspace_id).await?,
     };
-    ssr::list(&guard.state, workspace_id, month).await
+    ssr::list(&guard.state, workspace_id, month, guard.user.id).await
 }
 
 /// Sets the monthly limit of a category: creates the budget, or changes its limit.
@@ -118,8 +118,9 @@ pub mod ssr {
         state: &AppState,
         workspace_id: WorkspaceId,
         month: String,
+        reader: crate::model::ids::UserId,
     ) -> AppResult<BudgetList> {
-        let mut tx = snapshot(&state.db).await?;
+        let mut tx = crate::server::authz::read_snapshot(&state.db, workspace_id, reader).await?;
         let cursor = outbox::head_in(&mut *tx, Stream::Workspace(workspace_id)).await?;
         let rows: Vec<Row> = sqlx::query_as(&format!(
             "{INFO} WHERE b.workspace_id = $2 ORDER BY b.category, b.currency"

@@ -34,7 +34,15 @@ pub async fn list_expenses(
         crate::model::filter::PAGE
     };
     let after = after.map(crate::model::filter::Bound::After);
-    ssr::list(&guard.state, workspace_id, filter, after.as_ref(), limit).await
+    ssr::list(
+        &guard.state,
+        workspace_id,
+        filter,
+        after.as_ref(),
+        limit,
+        guard.user.id,
+    )
+    .await
 }
 
 #[server(endpoint = "expenses/get")]
@@ -155,8 +163,9 @@ pub mod ssr {
         filter: ListFilter,
         bound: Option<&Bound>,
         limit: i64,
+        reader: crate::model::ids::UserId,
     ) -> AppResult<ExpenseList> {
-        let mut tx = snapshot(&state.db).await?;
+        let mut tx = crate::server::authz::read_snapshot(&state.db, workspace_id, reader).await?;
         let cursor = outbox::head_in(&mut *tx, Stream::Workspace(workspace_id)).await?;
         let limit = limit.clamp(1, MAX_ROWS);
         let items: Vec<Expense> = rows(

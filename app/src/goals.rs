@@ -19,7 +19,7 @@ pub use crate::model::goal::*;
 pub async fn list_goals(workspace_id: WorkspaceId) -> Result<GoalList, AppError> {
     let guard =
         crate::server::authz::member(workspace_id, crate::model::workspace::Need::Read).await?;
-    ssr::list(&guard.state, workspace_id).await
+    ssr::list(&guard.state, workspace_id, guard.user.id).await
 }
 
 /// What the goals page shows: the workspace (with the caller's role) and its goals.
@@ -43,7 +43,7 @@ pub async fn load_goals_page(workspace_id: WorkspaceId) -> Result<GoalsPageData,
     Ok(GoalsPageData {
         user,
         workspace,
-        goals: ssr::list(&state, workspace_id).await?,
+        goals: ssr::list(&state, workspace_id, user.id).await?,
     })
 }
 
@@ -153,8 +153,12 @@ pub mod ssr {
     }
 
     /// The caller has checked that the user may read the workspace.
-    pub async fn list(state: &AppState, workspace_id: WorkspaceId) -> AppResult<GoalList> {
-        let mut tx = snapshot(&state.db).await?;
+    pub async fn list(
+        state: &AppState,
+        workspace_id: WorkspaceId,
+        reader: crate::model::ids::UserId,
+    ) -> AppResult<GoalList> {
+        let mut tx = crate::server::authz::read_snapshot(&state.db, workspace_id, reader).await?;
         let cursor = outbox::head_in(&mut *tx, Stream::Workspace(workspace_id)).await?;
         let rows: Vec<Row> =
             sqlx::query_as(&format!("{SELECT} WHERE workspace_id = $1 ORDER BY id"))

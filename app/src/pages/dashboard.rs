@@ -206,6 +206,7 @@ pub async fn load_dashboard(
             f.clone(),
             expenses_bound.as_ref(),
             expenses_limit,
+            user.id,
         )
         .await?,
         earnings: crate::earnings::ssr::list(
@@ -214,10 +215,11 @@ pub async fn load_dashboard(
             f,
             earnings_bound.as_ref(),
             earnings_limit,
+            user.id,
         )
         .await?,
-        budgets: crate::budgets::ssr::list(&state, workspace_id, month).await?,
-        goals: crate::goals::ssr::list(&state, workspace_id).await?,
+        budgets: crate::budgets::ssr::list(&state, workspace_id, month, user.id).await?,
+        goals: crate::goals::ssr::list(&state, workspace_id, user.id).await?,
     };
     Ok(DashboardData {
         user,

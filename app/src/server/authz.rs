@@ -189,3 +189,28 @@ pub async fn member_since(
     .await?;
     Ok(row.map(|(since,)| since))
 }
+
+/// A read-only snapshot of `workspace_id` for `reader` (`db::snapshot`), opened only if
+/// they are a member *in that snapshot*: what a list reads in it is what a member could
+/// read at one point in time. A request checks membership first (`member`), then reads;
+/// had a removal committed between the two, a read in a snapshot of its own could
+/// return rows written after the reader was removed. Every list of a workspace reads
+/// through this. A non-member gets "Workspace not found", as from `member`.
+pub async fn read_snapshot(
+    db: &super::db::Db,
+    workspace_id: WorkspaceId,
+    reader: UserId,
+) -> AppResult<sqlx::Transaction<'static, sqlx::Any>> {
+    let mut tx = super::db::snapshot(db).await?;
+    // The first statement: on PostgreSQL it is where the snapshot is taken.
+    let member: Option<(i64,)> =
+        sqlx::query_as("SELECT user_id FROM memberships WHERE workspace_id = $1 AND user_id = $2")
+            .bind(workspace_id)
+            .bind(reader)
+            .fetch_optional(&mut *tx)
+            .await?;
+    match member {
+        Some(_) => Ok(tx),
+        None => Err(AppError::not_found("Workspace")),
+    }
+}

@@ -12,6 +12,7 @@ crate::on_both_backends!(
     the_dashboard_panels_show_the_view_asked_as_of_their_cursor,
     panels_are_read_by_members_only_and_hold_no_forms_for_viewers,
     the_goals_panel_follows_contributions,
+    a_list_is_read_in_a_snapshot_that_proves_its_reader_a_member,
 );
 
 /// `dashboard/panels` as `user`.
@@ -236,3 +237,34 @@ async fn the_goals_panel_follows_contributions(app: TestApp) {
         html(&after)
     );
 }
+
+/// Every list of a workspace (and so the panels) reads in `authz::read_snapshot`, which
+/// opens the snapshot only if the reader is a member in it: a removal that commits after
+/// the request's membership check but before its read is seen by the read.
+async fn a_list_is_read_in_a_snapshot_that_proves_its_reader_a_member(app: TestApp) {
+    use app::{model::ids::{UserId, WorkspaceId}, server::authz::read_snapshot};
+    let ann = app.register("ann@example.com").await;
+    let ws = app.team(&ann, "Crew").await;
+    let bob = app.register("bob@example.com").await;
+    app.add_member(&ann, ws, &bob, "member").await;
+    let open = |user: &User| read_snapshot(&app.db, WorkspaceId(ws), UserId(user.id));
+    assert!(open(&ann).await.is_ok());
+    assert!(open(&bob).await.is_ok());
+    let eve = app.register("eve@example.com").await;
+    let refused = open(&eve).await.err().expect("a stranger gets no snapshot");
+    assert_eq!(refused.to_string(), app::error::AppError::not_found("Workspace").to_string());
+
+    // Bob is removed: a snapshot opened from then on refuses him, whatever was checked
+    // before it.
+    let (status, body) = app
+        .call_as(
+            &ann,
+            "workspaces/remove-member",
+            &[("workspace_id", &ws.to_string()), ("user_id", &bob.id.to_string())],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(open(&bob).await.is_err());
+    assert!(open(&ann).await.is_ok());
+}
+
