@@ -67,7 +67,6 @@ pub mod ssr {
         live::{catalog::Deleted, Stream},
         server::{
             authz::{member, Caller},
-            db::snapshot,
             events::Write,
             now_ms, outbox, AppState,
         },

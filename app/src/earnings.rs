@@ -130,7 +130,7 @@ pub mod ssr {
         },
         server::{
             authz::{member, Caller},
-            db::{is_unique_violation, snapshot},
+            db::is_unique_violation,
             listing::{rows, sums, Columns},
             now_ms, outbox,
         },

@@ -128,7 +128,6 @@ pub mod ssr {
         },
         server::{
             authz::{member, Caller},
-            db::snapshot,
             events::Write,
             listing::{rows, sums, Columns},
             now_ms, outbox,

@@ -40,10 +40,11 @@ pub async fn load_goals_page(workspace_id: WorkspaceId) -> Result<GoalsPageData,
     let (state, user) = crate::server::authz::signed_in().await?;
     // A non-member gets "Workspace not found", as everywhere.
     let workspace = crate::workspaces::ssr::summary(&state, &user, workspace_id).await?;
+    let goals = ssr::list(&state, workspace_id, user.id).await?;
     Ok(GoalsPageData {
         user,
         workspace,
-        goals: ssr::list(&state, workspace_id, user.id).await?,
+        goals,
     })
 }
 
@@ -99,7 +100,6 @@ pub mod ssr {
         },
         server::{
             authz::{member, Caller},
-            db::snapshot,
             events::Write,
             now_ms, outbox, AppState,
         },

@@ -242,7 +242,10 @@ async fn the_goals_panel_follows_contributions(app: TestApp) {
 /// opens the snapshot only if the reader is a member in it: a removal that commits after
 /// the request's membership check but before its read is seen by the read.
 async fn a_list_is_read_in_a_snapshot_that_proves_its_reader_a_member(app: TestApp) {
-    use app::{model::ids::{UserId, WorkspaceId}, server::authz::read_snapshot};
+    use app::{
+        model::ids::{UserId, WorkspaceId},
+        server::authz::read_snapshot,
+    };
     let ann = app.register("ann@example.com").await;
     let ws = app.team(&ann, "Crew").await;
     let bob = app.register("bob@example.com").await;
@@ -252,7 +255,10 @@ async fn a_list_is_read_in_a_snapshot_that_proves_its_reader_a_member(app: TestA
     assert!(open(&bob).await.is_ok());
     let eve = app.register("eve@example.com").await;
     let refused = open(&eve).await.err().expect("a stranger gets no snapshot");
-    assert_eq!(refused.to_string(), app::error::AppError::not_found("Workspace").to_string());
+    assert_eq!(
+        refused.to_string(),
+        app::error::AppError::not_found("Workspace").to_string()
+    );
 
     // Bob is removed: a snapshot opened from then on refuses him, whatever was checked
     // before it.
@@ -260,11 +266,13 @@ async fn a_list_is_read_in_a_snapshot_that_proves_its_reader_a_member(app: TestA
         .call_as(
             &ann,
             "workspaces/remove-member",
-            &[("workspace_id", &ws.to_string()), ("user_id", &bob.id.to_string())],
+            &[
+                ("workspace_id", &ws.to_string()),
+                ("user_id", &bob.id.to_string()),
+            ],
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(open(&bob).await.is_err());
     assert!(open(&ann).await.is_ok());
 }
-
