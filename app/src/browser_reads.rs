@@ -6,7 +6,6 @@ use serde::Serialize;
 
 use crate::{
     error::AppError,
-    goals::GoalsPageData,
     import::{ImportKind, ImportReport, RowProblem},
     json::{self, FromJson},
     live::{
@@ -22,11 +21,9 @@ use crate::{
         goal::{GoalInfo, GoalList, Milestone},
         ids::{UserId, WorkspaceId},
         notification::NotificationList,
-        user::SessionUser,
         workspace::{Role, WorkspaceKind, WorkspaceSummary},
     },
     money::{KeyedTotals, Totals},
-    pages::dashboard::OpenWorkspace,
 };
 
 fn round_trip<T: FromJson + Serialize + PartialEq + std::fmt::Debug>(value: &T) {
@@ -355,28 +352,6 @@ fn every_answer_the_browser_reads_reads_back() {
         html: "<p class=\"x\">a &lt; b \u{e9}</p>\n".into(),
     });
     round_trip(&summary());
-    // Readers no island uses since the panels are the server's HTML (`live_part`), kept
-    // while the server functions that answer with them exist.
-    let open = OpenWorkspace {
-        workspace: summary(),
-        expenses,
-        earnings,
-        budgets,
-        goals: goals.clone(),
-    };
-    round_trip(&open);
-    let text = serde_json::to_string(&open).unwrap();
-    assert_eq!(serde_json::from_str::<OpenWorkspace>(&text).unwrap(), open);
-    let page = GoalsPageData {
-        user: SessionUser {
-            id: UserId(2),
-            email: "ann@example.com".into(),
-            display_name: "Ann".into(),
-        },
-        workspace: summary(),
-        goals,
-    };
-    round_trip(&page);
 }
 
 /// The serde readers that go through `json` (`serde_via_json!`) work from every input

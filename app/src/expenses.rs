@@ -23,17 +23,7 @@ pub async fn list_expenses(
         crate::server::authz::member(workspace_id, crate::model::workspace::Need::Read).await?;
     let filter =
         crate::server::listing::filter_of_request(&guard.state, workspace_id, &view).await?;
-    // Plain strings and numbers on the wire (empty, 0: none), which the browser encodes
-    // with less code than options.
-    let after = (!after.is_empty())
-        .then(|| crate::model::filter::Key::decode(filter.sort, &after))
-        .transpose()?;
-    let limit = if limit > 0 {
-        limit
-    } else {
-        crate::model::filter::PAGE
-    };
-    let after = after.map(crate::model::filter::Bound::After);
+    let (after, limit) = crate::server::listing::page_of_request(&filter, &after, limit)?;
     ssr::list(
         &guard.state,
         workspace_id,

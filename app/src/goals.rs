@@ -29,12 +29,6 @@ pub struct GoalsPageData {
     pub workspace: crate::workspaces::WorkspaceSummary,
     pub goals: GoalList,
 }
-crate::json::json_struct!(GoalsPageData {
-    user,
-    workspace,
-    goals
-});
-
 #[server(endpoint = "goals/page")]
 pub async fn load_goals_page(workspace_id: WorkspaceId) -> Result<GoalsPageData, AppError> {
     let (state, user) = crate::server::authz::signed_in().await?;

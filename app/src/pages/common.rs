@@ -3,7 +3,7 @@
 //! panels follow through `live_part`).
 //! No page imports another page; they all import this.
 
-use leptos::prelude::*;
+use leptos::{either::Either, prelude::*};
 use leptos_router::{components::Redirect, hooks::use_params_map};
 
 use crate::{
@@ -111,7 +111,8 @@ pub fn FieldError(error: Option<AppError>, field: &'static str, id: String) -> i
 
 /// An error that belongs to no single field, shown above the form. With `id`, the
 /// place of the errors of the forms that name it in `data-error-in` (a list's row
-/// forms, which have no message of their own): there every error shows, whole.
+/// forms, which have no message of their own): there every error shows, whole, and the
+/// morph of a live part keeps what the enhancer wrote in it (`data-keep`, `live_part`).
 #[component]
 pub fn FormError(
     error: Option<AppError>,
@@ -120,7 +121,22 @@ pub fn FormError(
     let message = error
         .filter(|e| id.is_some() || !e.is_field_error())
         .map(|e| e.to_string());
-    view! { <p class="form-error" role="alert" id=id>{message}</p> }
+    view! { <p class="form-error" role="alert" id=id data-keep=id>{message}</p> }
+}
+
+/// A list's rows in a `<ul class=class data-testid=testid>`, or `empty` when it has
+/// none (the panels, rendered by the server).
+pub fn rows_or<V: IntoView>(
+    rows: Vec<V>,
+    class: &'static str,
+    testid: &'static str,
+    empty: &'static str,
+) -> impl IntoView {
+    if rows.is_empty() {
+        Either::Right(view! { <p class="empty">{empty}</p> })
+    } else {
+        Either::Left(view! { <ul class=class data-testid=testid>{rows}</ul> })
+    }
 }
 
 /// What was typed into field `name` of a form the server refused when posted without

@@ -15,8 +15,8 @@ use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    action_error, category_options, currency_options, load_failed, watch_workspace,
-    workspace_param, Enhance, Field, FormError, SelectField, TopBar, Watched, WorkspaceGone,
+    action_error, category_options, currency_options, load_failed, rows_or, workspace_param,
+    Enhance, Field, FormError, SelectField, TopBar, Watched, WorkspaceGone,
 };
 use super::forms::{refused, PostForm};
 use super::island_data;
@@ -144,14 +144,6 @@ pub struct OpenWorkspace {
     pub budgets: BudgetList,
     pub goals: crate::goals::GoalList,
 }
-crate::json::json_struct!(OpenWorkspace {
-    workspace,
-    expenses,
-    earnings,
-    budgets,
-    goals
-});
-
 /// The dashboard of `workspace_id` for the view its URL's query string names (`query`,
 /// with or without its `?`). The view is read here, on the server, because "this
 /// month" is the workspace's month.
@@ -176,9 +168,48 @@ pub async fn load_dashboard(
             today,
         });
     };
-    let time_zone = crate::server::zone::of_workspace(&state, workspace_id).await?;
+    let OpenView {
+        open,
+        view,
+        view_error,
+        time_zone,
+        today,
+    } = open_view(&state, user.id, w, &query).await?;
+    Ok(DashboardData {
+        user,
+        workspaces,
+        open: Some(open),
+        members: crate::workspaces::ssr::member_names(&state, workspace_id).await?,
+        view,
+        view_error,
+        time_zone,
+        today,
+    })
+}
+
+/// An open workspace for one view, as the page and its live panels read it.
+#[cfg(feature = "ssr")]
+struct OpenView {
+    open: OpenWorkspace,
+    view: DashboardView,
+    view_error: Option<AppError>,
+    time_zone: String,
+    today: String,
+}
+
+/// Reads workspace `w` for `reader` as the view `query` names, over today in the
+/// workspace's zone (a bad parameter: the default view, and the error).
+#[cfg(feature = "ssr")]
+async fn open_view(
+    state: &crate::server::AppState,
+    reader: UserId,
+    w: WorkspaceSummary,
+    query: &str,
+) -> Result<OpenView, AppError> {
+    let workspace_id = w.id;
+    let time_zone = crate::server::zone::of_workspace(state, workspace_id).await?;
     let today = crate::server::zone::today_in(&time_zone);
-    let (view, view_error) = match crate::server::listing::view_params(&query) {
+    let (view, view_error) = match crate::server::listing::view_params(query) {
         Ok(params) => DashboardView::from_query(&params, &today),
         Err(e) => (DashboardView::this_month(&today), Some(e)),
     };
@@ -201,31 +232,28 @@ pub async fn load_dashboard(
     let open = OpenWorkspace {
         workspace: w,
         expenses: crate::expenses::ssr::list(
-            &state,
+            state,
             workspace_id,
             f.clone(),
             expenses_bound.as_ref(),
             expenses_limit,
-            user.id,
+            reader,
         )
         .await?,
         earnings: crate::earnings::ssr::list(
-            &state,
+            state,
             workspace_id,
             f,
             earnings_bound.as_ref(),
             earnings_limit,
-            user.id,
+            reader,
         )
         .await?,
-        budgets: crate::budgets::ssr::list(&state, workspace_id, month, user.id).await?,
-        goals: crate::goals::ssr::list(&state, workspace_id, user.id).await?,
+        budgets: crate::budgets::ssr::list(state, workspace_id, month, reader).await?,
+        goals: crate::goals::ssr::list(state, workspace_id, reader).await?,
     };
-    Ok(DashboardData {
-        user,
-        workspaces,
-        open: Some(open),
-        members: crate::workspaces::ssr::member_names(&state, workspace_id).await?,
+    Ok(OpenView {
+        open,
         view,
         view_error,
         time_zone,
@@ -586,16 +614,12 @@ struct WorkspaceData {
     workspace: WorkspaceSummary,
     /// The stream position the panels show.
     cursor: i64,
-    /// The view's query string (period, filters, rows shown), which the panels are
-    /// read for again.
-    query: String,
     /// The panels, rendered by the server (`live_part`).
     panels: ServerHtml,
 }
 crate::json::json_struct!(WorkspaceData {
     workspace,
     cursor,
-    query,
     panels
 });
 
@@ -608,11 +632,10 @@ impl WorkspaceData {
     /// edited row or the error of a post refused without JavaScript.
     fn new(open: OpenWorkspace, view: &DashboardView, here: &str, forms: PanelForms) -> Self {
         let workspace = open.workspace.clone();
-        let (cursor, query, panels) = panels(open, &view.query(), here, forms);
+        let (cursor, panels) = panels(open, &view.query(), here, forms);
         WorkspaceData {
             workspace,
             cursor,
-            query,
             panels,
         }
     }
@@ -656,16 +679,11 @@ fn refresh_query(query: &str, expenses: &ExpenseList, earnings: &EarningList) ->
     )
 }
 
-/// The summary and the panels of `open` for view `query`, rendered by the server; the
-/// stream position they show (the oldest of the lists': each list is read in a
-/// snapshot of its own) and the query they are to be read again with (`refresh_query`,
-/// also in the HTML as `data-refresh`, for the island after each read).
-fn panels(
-    open: OpenWorkspace,
-    query: &str,
-    here: &str,
-    forms: PanelForms,
-) -> (i64, String, ServerHtml) {
+/// The summary and the panels of `open` for view `query`, rendered by the server (with
+/// the query to read them again with as `data-refresh`, `refresh_query`), and the
+/// stream position they show (the oldest of the lists': each list is read in a snapshot
+/// of its own).
+fn panels(open: OpenWorkspace, query: &str, here: &str, forms: PanelForms) -> (i64, ServerHtml) {
     let OpenWorkspace {
         workspace: ws,
         expenses,
@@ -700,7 +718,6 @@ fn panels(
         "{here}&expenses={shown_expenses}&earnings={}",
         earnings.items.len() as i64 + PAGE
     );
-    let data_refresh = refresh.clone();
     let html = server_html(move || {
         let import = can_write.then(|| {
             kept(
@@ -710,7 +727,7 @@ fn panels(
         });
         view! {
             <PeriodSummary expenses=&expenses earnings=&earnings/>
-            <div class="panels" data-refresh=data_refresh>
+            <div class="panels" data-refresh=refresh>
                 <ExpensesPanel ws=ws.id can_write list=expenses here=here.clone() more=more_expenses form=expense/>
                 <EarningsPanel ws=ws.id can_write list=earnings here more=more_earnings form=earning/>
                 <super::plan::BudgetsPanel ws=ws.id can_write list=budgets form=budget/>
@@ -719,7 +736,7 @@ fn panels(
             </div>
         }
     });
-    (cursor, refresh, html)
+    (cursor, html)
 }
 
 /// The dashboard's panels for the view `query` names, as the page renders them, for
@@ -730,13 +747,15 @@ pub async fn dashboard_panels(
     workspace_id: WorkspaceId,
     query: String,
 ) -> Result<super::live_part::PartHtml, AppError> {
-    let data = load_dashboard(workspace_id, query).await?;
-    let Some(open) = data.open else {
-        return Err(AppError::not_found("Workspace"));
-    };
-    let here = data.view.href(workspace_id);
-    let forms = panel_forms(&open, &here, &data.today, None, None);
-    let (cursor, _, html) = panels(open, &data.view.query(), &here, forms);
+    // Only what the panels show: not the switcher's workspaces, nor the filter's members.
+    let (state, user) = crate::server::authz::signed_in().await?;
+    let w = crate::workspaces::ssr::summary(&state, &user, workspace_id).await?;
+    let OpenView {
+        open, view, today, ..
+    } = open_view(&state, user.id, w, &query).await?;
+    let here = view.href(workspace_id);
+    let forms = panel_forms(&open, &here, &today, None, None);
+    let (cursor, html) = panels(open, &view.query(), &here, forms);
     Ok(super::live_part::PartHtml {
         cursor,
         html: html.into_string(),
@@ -752,27 +771,12 @@ fn WorkspaceView() -> impl IntoView {
     let WorkspaceData {
         workspace: ws,
         cursor,
-        query,
         panels,
     } = island_data::take();
-    let watched = watch_workspace(&ws, cursor);
+    let (watched, achieved) = super::plan::follow_panels(&ws, PANELS, cursor, dashboard_panels);
     let Watched { name, lost, .. } = watched;
-    let achieved = super::plan::Achieved::new(PANELS);
     #[cfg(feature = "hydrate")]
-    {
-        super::live_part::follow(super::live_part::Follow {
-            ws: ws.id,
-            slot: PANELS,
-            cursor,
-            query,
-            load: dashboard_panels,
-            lost,
-            changed: move |slot: &web_sys::Element| achieved.scan(slot, true),
-        });
-        super::import::wire(PANELS, ws.id);
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = query;
+    super::import::wire(PANELS, ws.id);
     view! {
         <main class="content">
             {show(move || !lost.get(), move || view! {
@@ -858,14 +862,7 @@ fn ExpensesPanel(
         shown_of(list.items.len(), list.count, "expense", "expenses")
     );
     let chart = super::charts::category_totals(&list.by_category, "Totals by category");
-    let rows = (!list.items.is_empty()).then(|| {
-        let rows = list
-            .items
-            .into_iter()
-            .map(|e| view! { <ExpenseRow e ws can_write here=here.clone() bulk_form_id=bulk_form_id.clone()/> })
-            .collect_view();
-        view! { <ul class="rows" data-testid="expense-list">{rows}</ul> }
-    });
+    let rows: Vec<_> = list.items.into_iter().map(|e| view! { <ExpenseRow e ws can_write here=here.clone() bulk_form_id=bulk_form_id.clone()/> }).collect();
     view! {
         <section class="panel" aria-labelledby="expenses-heading">
             <h2 id="expenses-heading">"Expenses"</h2>
@@ -875,7 +872,7 @@ fn ExpensesPanel(
                 <span class="muted" data-testid="expense-count">{count}</span>
             </p>
             <div class="slot" inner_html=chart></div>
-            <div class="slot" data-keep=EXPENSES_ERROR><FormError error=list_error id=EXPENSES_ERROR/></div>
+            <FormError error=list_error id=EXPENSES_ERROR/>
             // Kept by the morph: `/enhance.js` adds its "Select all" button.
             {can_write.then(|| view! {
                 <div class="slot" data-keep="expenses-bulk">
@@ -885,10 +882,7 @@ fn ExpensesPanel(
                     </PostForm>
                 </div>
             })}
-            {match rows {
-                Some(rows) => Either::Left(rows),
-                None => Either::Right(view! { <p class="empty">{empty}</p> }),
-            }}
+            {rows_or(rows, "rows", "expense-list", empty)}
             {more_link(more, "expense-more", complete)}
         </section>
     }
@@ -1044,14 +1038,11 @@ fn EarningsPanel(
     let by_month = super::charts::earnings_chart(&l.by_month, &l.totals);
     let totals = l.totals.display();
     let delete_error = refused(DeleteEarning::PATH);
-    let rows = (!list.items.is_empty()).then(|| {
-        let rows = list
-            .items
-            .into_iter()
-            .map(|e| view! { <EarningRow e ws can_write here=here.clone()/> })
-            .collect_view();
-        view! { <ul class="rows" data-testid="earning-list">{rows}</ul> }
-    });
+    let rows: Vec<_> = list
+        .items
+        .into_iter()
+        .map(|e| view! { <EarningRow e ws can_write here=here.clone()/> })
+        .collect();
     view! {
         <section class="panel" aria-labelledby="earnings-heading">
             <h2 id="earnings-heading">"Earnings"</h2>
@@ -1062,11 +1053,8 @@ fn EarningsPanel(
             </p>
             <div class="slot" inner_html=by_platform></div>
             <div class="slot" inner_html=by_month></div>
-            <div class="slot" data-keep=EARNINGS_ERROR><FormError error=delete_error id=EARNINGS_ERROR/></div>
-            {match rows {
-                Some(rows) => Either::Left(rows),
-                None => Either::Right(view! { <p class="empty">{empty}</p> }),
-            }}
+            <FormError error=delete_error id=EARNINGS_ERROR/>
+            {rows_or(rows, "rows", "earning-list", empty)}
             {more_link(more, "earning-more", complete)}
         </section>
     }

@@ -5,12 +5,10 @@ use leptos::prelude::*;
 use super::when::show;
 
 use super::{
-    common::{
-        load_failed, watch_workspace, workspace_param, Enhance, TopBar, Watched, WorkspaceGone,
-    },
+    common::{load_failed, workspace_param, Enhance, TopBar, Watched, WorkspaceGone},
     island_data,
     live_part::PartHtml,
-    plan::{Achieved, GoalForm, GoalsPanel},
+    plan::{follow_panels, GoalForm, GoalsPanel},
     slot::{server_html, slot_at, ServerHtml},
 };
 use crate::{
@@ -115,19 +113,8 @@ fn GoalsView() -> impl IntoView {
         cursor,
         panel,
     } = island_data::take();
-    let watched = watch_workspace(&w, cursor);
+    let (watched, achieved) = follow_panels(&w, PANEL, cursor, |ws, _| goals_panel(ws));
     let Watched { name, lost, .. } = watched;
-    let achieved = Achieved::new(PANEL);
-    #[cfg(feature = "hydrate")]
-    super::live_part::follow(super::live_part::Follow {
-        ws: w.id,
-        slot: PANEL,
-        cursor,
-        query: String::new(),
-        load: |ws, _| goals_panel(ws),
-        lost,
-        changed: move |slot: &web_sys::Element| achieved.scan(slot, true),
-    });
     view! {
         <div>
             {show(move || !lost.get(), move || view! {

@@ -52,10 +52,9 @@ pub struct Follow<F, C> {
     pub slot: &'static str,
     /// The stream position of the copy in the page.
     pub cursor: i64,
-    /// The query string the part is read again with (the dashboard's view and the rows
-    /// it shows); after each read, the part's own `data-refresh`, if it has one.
-    pub query: String,
-    /// The part's server function: `load(query)`.
+    /// The part's server function: `load(ws, query)`, where `query` is what the part
+    /// names in its `data-refresh` (the dashboard's view and the rows it shows), or a
+    /// "Show more" link's.
     pub load: F,
     /// Set when the user can no longer read the workspace.
     pub lost: RwSignal<bool>,
@@ -68,9 +67,6 @@ pub struct Follow<F, C> {
 struct State {
     /// The position the slot shows.
     cursor: i64,
-    /// The latest position the stream reported.
-    seen: i64,
-    query: String,
     /// A query the user asked for ("Show more"), read next whatever an answer says.
     asked: Option<String>,
     /// A request is out; `again` asks for one more when it returns.
@@ -95,17 +91,22 @@ where
         ws,
         slot,
         cursor,
-        query,
         load,
         lost,
         changed,
     } = f;
     let state = StoredValue::new(State {
         cursor,
-        seen: cursor,
-        query,
         ..State::default()
     });
+    // The query the part names for its next read, as the page or the last answer has it.
+    let named = move || {
+        document()
+            .get_element_by_id(slot)
+            .and_then(|s| s.query_selector("[data-refresh]").ok().flatten())
+            .and_then(|e| e.get_attribute("data-refresh"))
+            .unwrap_or_default()
+    };
     let refresh = move || {
         let started = state
             .try_update_value(|s| {
@@ -118,34 +119,25 @@ where
         }
         leptos::task::spawn_local(async move {
             loop {
-                let Some(query) = state.try_update_value(|s| {
+                let Some(asked) = state.try_update_value(|s| {
                     s.again = false;
-                    s.asked.take().unwrap_or_else(|| s.query.clone())
+                    s.asked.take()
                 }) else {
                     return;
                 };
+                let query = asked.unwrap_or_else(named);
                 if let Ok(part) = load(ws, query).await {
                     let newer = state
                         .try_update_value(|s| {
                             let newer = part.cursor >= s.cursor;
                             if newer {
                                 s.cursor = part.cursor;
-                                s.seen = s.seen.max(part.cursor);
                             }
                             newer
                         })
                         .unwrap_or(false);
                     if let (true, Some(slot)) = (newer, document().get_element_by_id(slot)) {
                         morph_into(&slot, &part.html);
-                        // The query the part names for its next read (`data-refresh`).
-                        let next = slot
-                            .query_selector("[data-refresh]")
-                            .ok()
-                            .flatten()
-                            .and_then(|e| e.get_attribute("data-refresh"));
-                        if let Some(next) = next {
-                            state.update_value(|s| s.query = next);
-                        }
                         changed(&slot);
                     }
                 }
@@ -164,12 +156,7 @@ where
                 move |delivery| match delivery {
                     Delivery::Events(batch) => {
                         let last = batch.iter().map(|e| e.seq).max().unwrap_or(0);
-                        let behind = state
-                            .try_update_value(|s| {
-                                s.seen = s.seen.max(last);
-                                s.seen > s.cursor
-                            })
-                            .unwrap_or(false);
+                        let behind = state.try_with_value(|s| last > s.cursor).unwrap_or(false);
                         if behind {
                             refresh();
                         }

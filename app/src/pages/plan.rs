@@ -6,9 +6,10 @@
 use crate::model::ids::WorkspaceId;
 use leptos::prelude::*;
 
-use leptos::either::Either;
-
-use super::common::{category_options, currency_options, Field, FormError, SelectField};
+use super::common::{
+    category_options, currency_options, rows_or, watch_workspace, Field, FormError, SelectField,
+    Watched,
+};
 use super::forms::{refused, PostForm};
 use super::slot::{kept, ServerHtml};
 use crate::{
@@ -106,23 +107,17 @@ pub fn BudgetsPanel(
 ) -> impl IntoView {
     let delete_error = refused(DeleteBudget::PATH);
     let month = month_label(&list.month);
-    let rows = (!list.items.is_empty()).then(|| {
-        let rows = list
-            .items
-            .into_iter()
-            .map(|b| view! { <BudgetRow b ws can_write/> })
-            .collect_view();
-        view! { <ul class="rows budgets" data-testid="budget-list">{rows}</ul> }
-    });
+    let rows: Vec<_> = list
+        .items
+        .into_iter()
+        .map(|b| view! { <BudgetRow b ws can_write/> })
+        .collect();
     view! {
         <section class="panel" aria-labelledby="budgets-heading">
             <h2 id="budgets-heading">"Budgets · " {month}</h2>
             {kept("budget-form", form)}
-            <div class="slot" data-keep=BUDGETS_ERROR><FormError error=delete_error id=BUDGETS_ERROR/></div>
-            {match rows {
-                Some(rows) => Either::Left(rows),
-                None => Either::Right(view! { <p class="empty">"No budgets yet."</p> }),
-            }}
+            <FormError error=delete_error id=BUDGETS_ERROR/>
+            {rows_or(rows, "rows budgets", "budget-list", "No budgets yet.")}
         </section>
     }
 }
@@ -170,14 +165,11 @@ pub fn GoalsPanel(
     form: ServerHtml,
 ) -> impl IntoView {
     let list_error = refused(Contribute::PATH).or_else(|| refused(DeleteGoal::PATH));
-    let rows = (!list.items.is_empty()).then(|| {
-        let rows = list
-            .items
-            .into_iter()
-            .map(|g| view! { <GoalRow g ws can_write/> })
-            .collect_view();
-        view! { <ul class="rows goals" data-testid="goal-list">{rows}</ul> }
-    });
+    let rows: Vec<_> = list
+        .items
+        .into_iter()
+        .map(|g| view! { <GoalRow g ws can_write/> })
+        .collect();
     view! {
         <section class="panel" aria-labelledby="goals-heading">
             <h2 id="goals-heading">
@@ -185,13 +177,41 @@ pub fn GoalsPanel(
                 {link_to_page.then(|| view! { " " <a class="small" href=format!("/w/{ws}/goals")>"Open the goals page"</a> })}
             </h2>
             {kept("goal-form", form)}
-            <div class="slot" data-keep=GOALS_ERROR><FormError error=list_error id=GOALS_ERROR/></div>
-            {match rows {
-                Some(rows) => Either::Left(rows),
-                None => Either::Right(view! { <p class="empty">"No goals yet."</p> }),
-            }}
+            <FormError error=list_error id=GOALS_ERROR/>
+            {rows_or(rows, "rows goals", "goal-list", "No goals yet.")}
         </section>
     }
+}
+
+/// Keeps the panels of workspace `w` in slot `slot` (server HTML at stream position
+/// `cursor`, read again with `load`, `live_part`) following the workspace, and watches
+/// the workspace itself (`watch_workspace`): what the island shows around them, and the
+/// goals achieved meanwhile to celebrate.
+pub fn follow_panels<F, Fut>(
+    w: &crate::workspaces::WorkspaceSummary,
+    slot: &'static str,
+    cursor: i64,
+    load: F,
+) -> (Watched, Achieved)
+where
+    F: Fn(WorkspaceId, String) -> Fut + Copy + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<super::live_part::PartHtml, crate::error::AppError>>
+        + 'static,
+{
+    let watched = watch_workspace(w, cursor);
+    let achieved = Achieved::new(slot);
+    #[cfg(feature = "hydrate")]
+    super::live_part::follow(super::live_part::Follow {
+        ws: w.id,
+        slot,
+        cursor,
+        load,
+        lost: watched.lost,
+        changed: move |slot: &web_sys::Element| achieved.scan(slot, true),
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = load;
+    (watched, achieved)
 }
 
 /// Goals achieved while the page is open, by anyone, celebrated above the panels in

@@ -9,7 +9,7 @@
 use crate::{
     error::{AppError, AppResult},
     model::{
-        filter::{Bound, Key, ListFilter, Period, Sort, SEP},
+        filter::{Bound, Key, ListFilter, Period, Sort, PAGE, SEP},
         ids::WorkspaceId,
     },
 };
@@ -173,6 +173,21 @@ impl Where {
         self.args.push(value);
         self.args.push(Arg::Int(id));
     }
+}
+
+/// The page a list function's request asks for: the rows after the one `after` names
+/// (`Key::encode`) in the filter's order, `limit` of them (`PAGE` by default). Empty
+/// and 0 mean none: plain strings and numbers on the wire rather than options.
+pub fn page_of_request(
+    filter: &ListFilter,
+    after: &str,
+    limit: i64,
+) -> AppResult<(Option<Bound>, i64)> {
+    let after = (!after.is_empty())
+        .then(|| Key::decode(filter.sort, after).map(Bound::After))
+        .transpose()?;
+    let limit = if limit > 0 { limit } else { PAGE };
+    Ok((after, limit))
 }
 
 /// `ORDER BY` for the filter's sort, newest id first among equals.

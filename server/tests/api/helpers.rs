@@ -305,6 +305,21 @@ impl TestApp {
         assert_eq!(status, StatusCode::OK, "{body}");
     }
 
+    /// `by` removes `user` from `ws`.
+    pub async fn remove_member(&self, by: &User, ws: i64, user: &User) {
+        let (status, body) = self
+            .call_as(
+                by,
+                "workspaces/remove-member",
+                &[
+                    ("workspace_id", &ws.to_string()),
+                    ("user_id", &user.id.to_string()),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
     /// An expense in EUR, category Food, dated 2026-11-20.
     pub async fn create_expense(
         &self,

@@ -173,17 +173,7 @@ async fn panels_are_read_by_members_only_and_hold_no_forms_for_viewers(app: Test
     assert!(!h.contains(r#"data-keep="import""#), "{h}");
 
     // Removed, they lose it at once.
-    let (status, body) = app
-        .call_as(
-            &ann,
-            "workspaces/remove-member",
-            &[
-                ("workspace_id", &ws.to_string()),
-                ("user_id", &vic.id.to_string()),
-            ],
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    app.remove_member(&ann, ws, &vic).await;
     let (status, _) = panels(&app, &vic, ws, "").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
@@ -265,17 +255,7 @@ async fn a_list_is_read_in_a_snapshot_that_proves_its_reader_a_member(app: TestA
 
     // Bob is removed: a snapshot opened from then on refuses him, whatever was checked
     // before it.
-    let (status, body) = app
-        .call_as(
-            &ann,
-            "workspaces/remove-member",
-            &[
-                ("workspace_id", &ws.to_string()),
-                ("user_id", &bob.id.to_string()),
-            ],
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    app.remove_member(&ann, ws, &bob).await;
     assert!(open(&bob).await.is_err());
     assert!(open(&ann).await.is_ok());
 }
