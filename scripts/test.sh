@@ -12,16 +12,10 @@ TEST_POSTGRES_URL=$(./scripts/postgres.sh)
 export TEST_POSTGRES_URL
 
 echo "== Rust tests (unit; integration on SQLite and PostgreSQL)"
-# Build everything first, then let the kernel write it out (`sync` returns once it has):
-# a build writes gigabytes (the debug `api` test binary alone is 2.2 GB), and on
-# 2026-12-06 a test's page request stalled for the whole 30 s request timeout (a 408)
-# in three of the four runs that began right after a build or another large write, and
-# in none of the nine that began on a quiet disk. A cause read from that pattern, not
-# proven (ARCHITECTURE, "Known defects").
+# Build everything first, so that a compile error stops the run before any test.
 cargo test -p app --features ssr --lib --no-run
 cargo test -p server --no-run
 cargo test -p checks --no-run
-sync
 cargo test -p app --features ssr --lib
 cargo test -p server
 cargo test -p checks   # the module graph has no loops (issue 11)

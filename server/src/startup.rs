@@ -6,7 +6,7 @@
 use std::{
     future::{Future, IntoFuture},
     net::SocketAddr,
-    sync::Arc,
+    sync::{Arc, OnceLock},
 };
 
 use app::{
@@ -30,10 +30,23 @@ use axum::{
     Router,
 };
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use tokio::net::TcpListener;
 
 use crate::{config::Config, ops::OperatorToken, origin::Origins};
+
+/// The pages' routes, generated once per process and cloned for each application.
+///
+/// `generate_route_list` renders the app once with resource loading suppressed, and
+/// leptos keeps that suppression in one process-wide flag: a resource first polled while
+/// any thread of the process generates routes never loads, and its page hangs until the
+/// request timeout. Generated once, before any application of the process has routes to
+/// serve a page with, the list leaves no such window, however many applications one
+/// process starts (the integration tests start one per test, in parallel).
+fn route_list() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -125,7 +138,7 @@ impl Application {
         }
         tokio::spawn(prune_events(db.clone(), config.event_retention));
         let origins = Origins::new(config.allowed_origins.clone(), config.secure_cookie);
-        let routes = generate_route_list(App);
+        let routes = route_list();
         let trusted_proxies = state.trusted_proxies.clone();
         // `/live` gets the state behind one `Arc` shared by every socket: each socket's
         // task holds it for its whole life, and the state itself is 336 bytes.

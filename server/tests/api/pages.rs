@@ -1,8 +1,16 @@
 //! The server-rendered pages and plain HTML form posts (no JavaScript).
 
+use std::{
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
 use reqwest::{header, StatusCode};
 
-use crate::helpers::{TestApp, User};
+use crate::helpers::{spawn_app, spawn_app_with, Backend, TestApp, User};
 
 crate::on_both_backends!(
     pages_render_for_users_and_redirect_strangers,
@@ -12,6 +20,48 @@ crate::on_both_backends!(
     cross_site_posts_are_refused,
     health_check
 );
+
+/// leptos generates an application's route list by rendering it with resource loading
+/// suppressed through one process-wide flag, and a resource first polled meanwhile
+/// never loads: a page rendered while another application of the same process started
+/// hung until the request timeout (the 408s the integration tests met now and then).
+/// Pages rendered continuously while forty more applications start, on another thread as
+/// the other tests do, must all answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_render_while_other_applications_start_in_the_process() {
+    let app = spawn_app_with(Backend::Sqlite, |config| {
+        config.request_timeout = Duration::from_secs(5)
+    })
+    .await;
+    let ann = app.register("ann@example.com").await;
+    let dashboard = format!("/w/{}", ann.personal_ws);
+    let starting = Arc::new(AtomicBool::new(true));
+    let starter = std::thread::spawn({
+        let starting = starting.clone();
+        move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                for _ in 0..40 {
+                    spawn_app(Backend::Sqlite).await;
+                }
+            });
+            starting.store(false, Ordering::SeqCst);
+        }
+    });
+    let mut rendered = 0;
+    while starting.load(Ordering::SeqCst) {
+        let res = app.get(&dashboard, Some(&ann.token)).await;
+        assert_eq!(res.status(), StatusCode::OK, "the dashboard renders");
+        let res = app.get("/", None).await;
+        assert_eq!(res.status(), StatusCode::FOUND, "a stranger is redirected");
+        rendered += 1;
+    }
+    starter.join().expect("the other applications start");
+    assert!(rendered > 0, "pages were rendered while the others started");
+}
 
 async fn pages_render_for_users_and_redirect_strangers(app: TestApp) {
     let res = app.get("/login", None).await;
