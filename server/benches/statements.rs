@@ -1,0 +1,253 @@
+//! What a write transaction's statements cost on SQLite, as the server runs them now and
+//! as a writer thread of its own would (issue 12, the write path).
+//!
+//! ```sh
+//! taskset -c 0 cargo bench -p server --bench statements -- [--writes N] [--statements K]
+//! ```
+//!
+//! Each write is `BEGIN IMMEDIATE`, K statements (inserts and reads by key, alternating,
+//! into a table shaped like `expenses`) and `COMMIT`, one write after another, on a file
+//! database in WAL mode with the server's pragmas. Three ways, each timed by the CPU the
+//! whole process spent (every thread: sqlx's SQLite worker too), divided by the writes:
+//!
+//! - `sqlx Any` — the server's `Db::writer`: a pool of one `AnyPool` connection; every
+//!   statement is handed to sqlx's worker thread and its answer handed back.
+//! - `sqlx Sqlite` — the same without the `Any` layer's conversions.
+//! - `writer thread` — the whole write as one job on a thread that owns a rusqlite
+//!   connection with cached statements: one hand-off there and one back per write.
+//!
+//! Run it pinned to one core (`taskset -c 0`), as sio-ab runs the server: then each
+//! hand-off is a switch between threads on that core, as in the benchmark.
+
+use std::{str::FromStr, sync::mpsc, time::Instant};
+
+use sqlx::{
+    any::AnyPoolOptions,
+    sqlite::{SqliteConnectOptions, SqlitePoolOptions},
+    Executor,
+};
+
+const PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
+const TABLE: &str = "CREATE TABLE IF NOT EXISTS rows (id INTEGER PRIMARY KEY, workspace_id INTEGER NOT NULL, amount_minor INTEGER NOT NULL, currency TEXT NOT NULL, category TEXT NOT NULL, note TEXT NOT NULL, spent_on TEXT NOT NULL, created_by INTEGER NOT NULL)";
+const INSERT: &str = "INSERT INTO rows (workspace_id, amount_minor, currency, category, note, spent_on, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
+const READ: &str = "SELECT amount_minor, note FROM rows WHERE workspace_id = $1 AND id = $2";
+
+struct Args {
+    writes: u64,
+    statements: u64,
+}
+
+fn args() -> Args {
+    let mut args = Args {
+        writes: 5_000,
+        statements: 10,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().and_then(|v| v.parse().ok());
+        match flag.as_str() {
+            "--writes" => args.writes = value().expect("--writes N"),
+            "--statements" => args.statements = value().expect("--statements K"),
+            // `cargo bench` passes `--bench`.
+            _ => {}
+        }
+    }
+    args
+}
+
+/// CPU time of the whole process so far (user + system, every thread), in µs.
+fn process_cpu_us() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
+    // Fields after the command's closing parenthesis; utime and stime are the 12th and
+    // 13th of them, in clock ticks.
+    let after = &stat[stat.rfind(')').expect("stat has a command") + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    ticks * 1e6 / clock_ticks_per_second()
+}
+
+fn clock_ticks_per_second() -> f64 {
+    let out = std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .expect("getconf CLK_TCK");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(100.0)
+}
+
+fn report(what: &str, writes: u64, statements: u64, cpu_us: f64, wall: std::time::Duration) {
+    println!(
+        "{what:>14}: {:>7.1} µs CPU per write, {:>5.1} µs per statement; {:>6.0} writes/s",
+        cpu_us / writes as f64,
+        cpu_us / (writes * (statements + 2)) as f64,
+        writes as f64 / wall.as_secs_f64()
+    );
+}
+
+macro_rules! write_with_sqlx {
+    ($name:ident, $db:ty) => {
+        async fn $name(conn: &mut $db, k: u64, i: u64) -> Result<(), sqlx::Error> {
+            conn.execute("BEGIN IMMEDIATE").await?;
+            let mut last = 0_i64;
+            for s in 0..k {
+                if s % 2 == 0 {
+                    last = sqlx::query_scalar(INSERT)
+                        .bind(7_i64)
+                        .bind((i * 100 + s) as i64)
+                        .bind("EUR")
+                        .bind("food")
+                        .bind("Coffee beans")
+                        .bind("2026-12-06")
+                        .bind(3_i64)
+                        .fetch_one(&mut *conn)
+                        .await?;
+                } else {
+                    let _: (i64, String) = sqlx::query_as(READ)
+                        .bind(7_i64)
+                        .bind(last)
+                        .fetch_one(&mut *conn)
+                        .await?;
+                }
+            }
+            conn.execute("COMMIT").await?;
+            Ok(())
+        }
+    };
+}
+
+write_with_sqlx!(write_any, sqlx::AnyConnection);
+write_with_sqlx!(write_sqlite, sqlx::SqliteConnection);
+
+/// One write on a rusqlite connection: what the writer thread runs per job.
+fn write_rusqlite(conn: &mut rusqlite::Connection, k: u64, i: u64) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    {
+        let mut insert = tx.prepare_cached(INSERT)?;
+        let mut read = tx.prepare_cached(READ)?;
+        let mut last = 0_i64;
+        for s in 0..k {
+            if s % 2 == 0 {
+                last = insert.query_row(
+                    rusqlite::params![
+                        7_i64,
+                        (i * 100 + s) as i64,
+                        "EUR",
+                        "food",
+                        "Coffee beans",
+                        "2026-12-06",
+                        3_i64
+                    ],
+                    |row| row.get(0),
+                )?;
+            } else {
+                let _: (i64, String) = read.query_row(rusqlite::params![7_i64, last], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })?;
+            }
+        }
+    }
+    tx.commit()
+}
+
+type Job = (u64, tokio::sync::oneshot::Sender<rusqlite::Result<()>>);
+
+fn main() {
+    let Args { writes, statements } = args();
+    let dir = std::env::temp_dir().join(format!("liveledger-statements-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bench.db");
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    println!(
+        "{writes} writes of BEGIN IMMEDIATE + {statements} statements + COMMIT, one after another"
+    );
+
+    runtime.block_on(async {
+        sqlx::any::install_default_drivers();
+        let pool = AnyPoolOptions::new()
+            .max_connections(1)
+            .test_before_acquire(false)
+            .after_connect(|conn, _| {
+                Box::pin(async move { conn.execute(PRAGMAS).await.map(|_| ()) })
+            })
+            .connect(&url)
+            .await
+            .unwrap();
+        pool.execute(TABLE).await.unwrap();
+        let mut conn = pool.acquire().await.unwrap();
+        write_any(&mut conn, statements, 0).await.unwrap();
+        let (cpu, wall) = (process_cpu_us(), Instant::now());
+        for i in 0..writes {
+            write_any(&mut conn, statements, i).await.unwrap();
+        }
+        report(
+            "sqlx Any",
+            writes,
+            statements,
+            process_cpu_us() - cpu,
+            wall.elapsed(),
+        );
+        drop(conn);
+        pool.close().await;
+
+        let options = SqliteConnectOptions::from_str(&url).unwrap();
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .test_before_acquire(false)
+            .after_connect(|conn, _| {
+                Box::pin(async move { conn.execute(PRAGMAS).await.map(|_| ()) })
+            })
+            .connect_with(options)
+            .await
+            .unwrap();
+        let mut conn = pool.acquire().await.unwrap();
+        write_sqlite(&mut conn, statements, 0).await.unwrap();
+        let (cpu, wall) = (process_cpu_us(), Instant::now());
+        for i in 0..writes {
+            write_sqlite(&mut conn, statements, i).await.unwrap();
+        }
+        report(
+            "sqlx Sqlite",
+            writes,
+            statements,
+            process_cpu_us() - cpu,
+            wall.elapsed(),
+        );
+        drop(conn);
+        pool.close().await;
+
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let writer = std::thread::spawn({
+            let path = path.clone();
+            move || {
+                let mut conn = rusqlite::Connection::open(&path).unwrap();
+                conn.execute_batch(PRAGMAS).unwrap();
+                for (i, done) in queue {
+                    let _ = done.send(write_rusqlite(&mut conn, statements, i));
+                }
+            }
+        });
+        let write = |i: u64| {
+            let (done, answer) = tokio::sync::oneshot::channel();
+            jobs.send((i, done)).unwrap();
+            answer
+        };
+        write(0).await.unwrap().unwrap();
+        let (cpu, wall) = (process_cpu_us(), Instant::now());
+        for i in 0..writes {
+            write(i).await.unwrap().unwrap();
+        }
+        report(
+            "writer thread",
+            writes,
+            statements,
+            process_cpu_us() - cpu,
+            wall.elapsed(),
+        );
+        drop(jobs);
+        writer.join().unwrap();
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
