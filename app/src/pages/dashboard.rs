@@ -773,7 +773,9 @@ fn WorkspaceView() -> impl IntoView {
         cursor,
         panels,
     } = island_data::take();
-    let (watched, achieved) = super::plan::follow_panels(&ws, PANELS, cursor, dashboard_panels);
+    let (watched, achieved) = super::plan::follow_panels(&ws, PANELS, cursor, |ws, query| {
+        Box::pin(dashboard_panels(ws, query))
+    });
     let Watched { name, lost, .. } = watched;
     #[cfg(feature = "hydrate")]
     super::import::wire(PANELS, ws.id);

@@ -113,7 +113,7 @@ fn GoalsView() -> impl IntoView {
         cursor,
         panel,
     } = island_data::take();
-    let (watched, achieved) = follow_panels(&w, PANEL, cursor, |ws, _| goals_panel(ws));
+    let (watched, achieved) = follow_panels(&w, PANEL, cursor, |ws, _| Box::pin(goals_panel(ws)));
     let Watched { name, lost, .. } = watched;
     view! {
         <div>

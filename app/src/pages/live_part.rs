@@ -28,7 +28,8 @@
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "hydrate")]
-use crate::{error::AppError, live::client::use_live, model::ids::WorkspaceId};
+use crate::live::client::use_live;
+use crate::{error::AppError, model::ids::WorkspaceId};
 #[cfg(feature = "hydrate")]
 use leptos::prelude::*;
 
@@ -41,12 +42,20 @@ pub struct PartHtml {
 }
 crate::json::json_struct!(PartHtml { cursor, html });
 
+/// A part's server function: `load(ws, query)` reads the part for `query`. One function
+/// type for every part, so that [`follow`] is compiled once, whichever part it follows.
+pub type Load =
+    fn(
+        WorkspaceId,
+        String,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<PartHtml, AppError>>>>;
+
 /// The attribute that names an element the morph keeps as it is.
 pub const KEEP: &str = "data-keep";
 
 /// Where a part is, and what the island does once it changed.
 #[cfg(feature = "hydrate")]
-pub struct Follow<F, C> {
+pub struct Follow<C> {
     pub ws: WorkspaceId,
     /// The id of the slot the part is in.
     pub slot: &'static str,
@@ -55,7 +64,7 @@ pub struct Follow<F, C> {
     /// The part's server function: `load(ws, query)`, where `query` is what the part
     /// names in its `data-refresh` (the dashboard's view and the rows it shows), or a
     /// "Show more" link's.
-    pub load: F,
+    pub load: Load,
     /// Set when the user can no longer read the workspace.
     pub lost: RwSignal<bool>,
     /// Called with the slot after each morph.
@@ -78,11 +87,9 @@ struct State {
 /// documentation). Links in the part marked `data-more` ("Show more") load the part
 /// again for their own query, in place.
 #[cfg(feature = "hydrate")]
-pub fn follow<F, Fut, C>(f: Follow<F, C>)
+pub fn follow<C>(f: Follow<C>)
 where
     C: Fn(&web_sys::Element) + Copy + Send + Sync + 'static,
-    F: Fn(WorkspaceId, String) -> Fut + Copy + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<PartHtml, AppError>> + 'static,
 {
     use crate::live::{client::Delivery, Stream};
     use wasm_bindgen::{closure::Closure, JsCast};

@@ -187,17 +187,12 @@ pub fn GoalsPanel(
 /// `cursor`, read again with `load`, `live_part`) following the workspace, and watches
 /// the workspace itself (`watch_workspace`): what the island shows around them, and the
 /// goals achieved meanwhile to celebrate.
-pub fn follow_panels<F, Fut>(
+pub fn follow_panels(
     w: &crate::workspaces::WorkspaceSummary,
     slot: &'static str,
     cursor: i64,
-    load: F,
-) -> (Watched, Achieved)
-where
-    F: Fn(WorkspaceId, String) -> Fut + Copy + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<super::live_part::PartHtml, crate::error::AppError>>
-        + 'static,
-{
+    load: super::live_part::Load,
+) -> (Watched, Achieved) {
     let watched = watch_workspace(w, cursor);
     let achieved = Achieved::new(slot);
     #[cfg(feature = "hydrate")]
