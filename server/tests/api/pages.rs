@@ -1,12 +1,6 @@
 //! The server-rendered pages and plain HTML form posts (no JavaScript).
 
-use std::{
-    sync::{
-        atomic::{AtomicBool, Ordering},
-        Arc,
-    },
-    time::Duration,
-};
+use std::time::Duration;
 
 use reqwest::{header, StatusCode};
 
@@ -35,24 +29,20 @@ async fn pages_render_while_other_applications_start_in_the_process() {
     .await;
     let ann = app.register("ann@example.com").await;
     let dashboard = format!("/w/{}", ann.personal_ws);
-    let starting = Arc::new(AtomicBool::new(true));
-    let starter = std::thread::spawn({
-        let starting = starting.clone();
-        move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
-                for _ in 0..40 {
-                    spawn_app(Backend::Sqlite).await;
-                }
-            });
-            starting.store(false, Ordering::SeqCst);
-        }
+    let starter = std::thread::spawn(|| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            for _ in 0..40 {
+                spawn_app(Backend::Sqlite).await;
+            }
+        });
     });
     let mut rendered = 0;
-    while starting.load(Ordering::SeqCst) {
+    // Until the thread ends, whether its starts succeeded or one panicked.
+    while !starter.is_finished() {
         let res = app.get(&dashboard, Some(&ann.token)).await;
         assert_eq!(res.status(), StatusCode::OK, "the dashboard renders");
         let res = app.get("/", None).await;
