@@ -17,7 +17,7 @@ pub use crate::model::budget::*;
 
 /// The budgets with what was spent in `month` ('YYYY-MM'; if none, the current month in
 /// the workspace's time zone).
-#[server(endpoint = "budgets/list", output = crate::wire::Json)]
+#[server(endpoint = "budgets/list")]
 pub async fn list_budgets(
     workspace_id: WorkspaceId,
     #[server(default)] month: Option<String>,

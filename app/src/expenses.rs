@@ -12,7 +12,7 @@ pub use crate::model::filter::{ListFilter, MAX_ROWS};
 /// `period=2026-11&q=lunch`; empty: every row, newest first): `limit` rows (at most
 /// `MAX_ROWS`; default `PAGE`) from the start, or after the row `after` names
 /// (`Key::encode`; empty: from the start), for the next page.
-#[server(endpoint = "expenses/list", output = crate::wire::Json)]
+#[server(endpoint = "expenses/list")]
 pub async fn list_expenses(
     workspace_id: WorkspaceId,
     #[server(default)] view: String,

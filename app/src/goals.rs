@@ -15,7 +15,7 @@ use crate::error::AppError;
 
 pub use crate::model::goal::*;
 
-#[server(endpoint = "goals/list", output = crate::wire::Json)]
+#[server(endpoint = "goals/list")]
 pub async fn list_goals(workspace_id: WorkspaceId) -> Result<GoalList, AppError> {
     let guard =
         crate::server::authz::member(workspace_id, crate::model::workspace::Need::Read).await?;

@@ -258,12 +258,6 @@ pub fn format_display(minor: i64, currency: &str) -> String {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Totals(pub Vec<(String, i64)>);
 
-impl crate::json::FromJson for Totals {
-    fn read(r: &mut crate::json::Reader<'_>) -> crate::json::JsonResult<Self> {
-        crate::json::FromJson::read(r).map(Totals)
-    }
-}
-
 impl Totals {
     pub fn add(&mut self, currency: &str, minor: i64) {
         match self.0.iter_mut().find(|(c, _)| c == currency) {
@@ -302,12 +296,6 @@ impl Totals {
 /// list it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyedTotals(pub Vec<(String, String, i64)>);
-
-impl crate::json::FromJson for KeyedTotals {
-    fn read(r: &mut crate::json::Reader<'_>) -> crate::json::JsonResult<Self> {
-        crate::json::FromJson::read(r).map(KeyedTotals)
-    }
-}
 
 impl KeyedTotals {
     pub fn add(&mut self, key: &str, currency: &str, minor: i64) {

@@ -66,11 +66,6 @@ pub struct BudgetList {
     /// The workspace stream's sequence this snapshot is consistent with.
     pub cursor: i64,
 }
-crate::json::json_struct!(BudgetList {
-    month,
-    items,
-    cursor
-});
 
 /// A validated budget, ready to store.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -28,7 +28,6 @@ pub struct Platform {
     pub name: String,
     pub color: String,
 }
-crate::json::json_struct!(Platform { id, name, color });
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
@@ -144,17 +143,6 @@ pub struct EarningList {
     /// The workspace stream's sequence this snapshot is consistent with.
     pub cursor: i64,
 }
-crate::json::json_struct!(EarningList {
-    filter,
-    items,
-    platforms,
-    totals,
-    by_month,
-    by_platform,
-    total_hours_centi,
-    count,
-    cursor
-});
 
 impl ListFilter {
     /// Whether the earning belongs in a list with this filter (the server's SQL says the same).

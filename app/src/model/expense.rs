@@ -69,14 +69,6 @@ pub struct ExpenseList {
     /// The workspace stream's sequence this snapshot is consistent with: apply only later events.
     pub cursor: i64,
 }
-crate::json::json_struct!(ExpenseList {
-    filter,
-    items,
-    totals,
-    by_category,
-    count,
-    cursor
-});
 
 impl ListFilter {
     /// Whether the expense belongs in a list with this filter (the server's SQL says the same).

@@ -490,8 +490,6 @@ impl<'de> Deserialize<'de> for ListFilter {
     }
 }
 
-crate::json::json_parsed!(ListFilter, ListFilter::from_line, "a list filter");
-
 /// Text folded to lower case by Unicode's default mapping. In the browser the
 /// JavaScript engine's `toLowerCase` does it: the same mapping as Rust's, without the
 /// case tables Rust's would add to the WASM (about 16 KB).

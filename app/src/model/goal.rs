@@ -51,7 +51,6 @@ pub struct GoalList {
     /// The workspace stream's sequence this snapshot is consistent with.
     pub cursor: i64,
 }
-crate::json::json_struct!(GoalList { items, cursor });
 
 /// Parses "25, 50, 75" (percent of the target, 1 to 100); empty means the defaults.
 pub fn parse_milestones(input: &str) -> AppResult<Vec<u8>> {
