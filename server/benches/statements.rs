@@ -7,8 +7,9 @@
 //!
 //! Each write is `BEGIN IMMEDIATE`, K statements (inserts and reads by key, alternating,
 //! into a table shaped like `expenses`) and `COMMIT`, one write after another, on a file
-//! database in WAL mode with the server's pragmas. Three ways, each timed by the CPU the
-//! whole process spent (every thread: sqlx's SQLite worker too), divided by the writes:
+//! database with the server's pragmas (`db::SQLITE_PRAGMAS`). Three ways, each timed by
+//! the CPU the whole process spent (every thread: sqlx's SQLite worker too), divided by
+//! the writes:
 //!
 //! - `sqlx Any` — the server's `Db::writer`: a pool of one `AnyPool` connection; every
 //!   statement is handed to sqlx's worker thread and its answer handed back.
@@ -19,65 +20,27 @@
 //! Run it pinned to one core (`taskset -c 0`), as sio-ab runs the server: then each
 //! hand-off is a switch between threads on that core, as in the benchmark.
 
-use std::{str::FromStr, sync::mpsc, time::Instant};
+use std::{sync::mpsc, time::Instant};
 
-use sqlx::{
-    any::AnyPoolOptions,
-    sqlite::{SqliteConnectOptions, SqlitePoolOptions},
-    Executor,
-};
+use app::server::db::SQLITE_PRAGMAS;
+use sqlx::{any::AnyPoolOptions, sqlite::SqlitePoolOptions, Executor};
 
-const PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
+mod support;
+
 const TABLE: &str = "CREATE TABLE IF NOT EXISTS rows (id INTEGER PRIMARY KEY, workspace_id INTEGER NOT NULL, amount_minor INTEGER NOT NULL, currency TEXT NOT NULL, category TEXT NOT NULL, note TEXT NOT NULL, spent_on TEXT NOT NULL, created_by INTEGER NOT NULL)";
 const INSERT: &str = "INSERT INTO rows (workspace_id, amount_minor, currency, category, note, spent_on, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
 const READ: &str = "SELECT amount_minor, note FROM rows WHERE workspace_id = $1 AND id = $2";
 
-struct Args {
-    writes: u64,
-    statements: u64,
-}
-
-fn args() -> Args {
-    let mut args = Args {
-        writes: 5_000,
-        statements: 10,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().and_then(|v| v.parse().ok());
-        match flag.as_str() {
-            "--writes" => args.writes = value().expect("--writes N"),
-            "--statements" => args.statements = value().expect("--statements K"),
-            // `cargo bench` passes `--bench`.
-            _ => {}
-        }
+/// Makes one untimed write, then `writes` timed ones with `write(i)`, and prints the
+/// process's CPU per write and per statement (`BEGIN` and `COMMIT` counted).
+async fn measure(what: &str, writes: u64, statements: u64, mut write: impl AsyncFnMut(u64)) {
+    let cpu = || support::process_cpu(std::process::id()).expect("this process's CPU");
+    write(0).await;
+    let (before, wall) = (cpu(), Instant::now());
+    for i in 0..writes {
+        write(i).await;
     }
-    args
-}
-
-/// CPU time of the whole process so far (user + system, every thread), in µs.
-fn process_cpu_us() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
-    // Fields after the command's closing parenthesis; utime and stime are the 12th and
-    // 13th of them, in clock ticks.
-    let after = &stat[stat.rfind(')').expect("stat has a command") + 2..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
-    ticks * 1e6 / clock_ticks_per_second()
-}
-
-fn clock_ticks_per_second() -> f64 {
-    let out = std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .expect("getconf CLK_TCK");
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .unwrap_or(100.0)
-}
-
-fn report(what: &str, writes: u64, statements: u64, cpu_us: f64, wall: std::time::Duration) {
+    let (cpu_us, wall) = ((cpu() - before).as_secs_f64() * 1e6, wall.elapsed());
     println!(
         "{what:>14}: {:>7.1} µs CPU per write, {:>5.1} µs per statement; {:>6.0} writes/s",
         cpu_us / writes as f64,
@@ -154,7 +117,7 @@ fn write_rusqlite(conn: &mut rusqlite::Connection, k: u64, i: u64) -> rusqlite::
 type Job = (u64, tokio::sync::oneshot::Sender<rusqlite::Result<()>>);
 
 fn main() {
-    let Args { writes, statements } = args();
+    let [writes, statements] = support::numeric_flags([("--writes", 5_000), ("--statements", 10)]);
     let dir = std::env::temp_dir().join(format!("liveledger-statements-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("bench.db");
@@ -170,82 +133,51 @@ fn main() {
             .max_connections(1)
             .test_before_acquire(false)
             .after_connect(|conn, _| {
-                Box::pin(async move { conn.execute(PRAGMAS).await.map(|_| ()) })
+                Box::pin(async move { conn.execute(SQLITE_PRAGMAS).await.map(|_| ()) })
             })
             .connect(&url)
             .await
             .unwrap();
         pool.execute(TABLE).await.unwrap();
         let mut conn = pool.acquire().await.unwrap();
-        write_any(&mut conn, statements, 0).await.unwrap();
-        let (cpu, wall) = (process_cpu_us(), Instant::now());
-        for i in 0..writes {
-            write_any(&mut conn, statements, i).await.unwrap();
-        }
-        report(
-            "sqlx Any",
-            writes,
-            statements,
-            process_cpu_us() - cpu,
-            wall.elapsed(),
-        );
+        measure("sqlx Any", writes, statements, async |i| {
+            write_any(&mut conn, statements, i).await.unwrap()
+        })
+        .await;
         drop(conn);
         pool.close().await;
 
-        let options = SqliteConnectOptions::from_str(&url).unwrap();
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
             .test_before_acquire(false)
             .after_connect(|conn, _| {
-                Box::pin(async move { conn.execute(PRAGMAS).await.map(|_| ()) })
+                Box::pin(async move { conn.execute(SQLITE_PRAGMAS).await.map(|_| ()) })
             })
-            .connect_with(options)
+            .connect(&url)
             .await
             .unwrap();
         let mut conn = pool.acquire().await.unwrap();
-        write_sqlite(&mut conn, statements, 0).await.unwrap();
-        let (cpu, wall) = (process_cpu_us(), Instant::now());
-        for i in 0..writes {
-            write_sqlite(&mut conn, statements, i).await.unwrap();
-        }
-        report(
-            "sqlx Sqlite",
-            writes,
-            statements,
-            process_cpu_us() - cpu,
-            wall.elapsed(),
-        );
+        measure("sqlx Sqlite", writes, statements, async |i| {
+            write_sqlite(&mut conn, statements, i).await.unwrap()
+        })
+        .await;
         drop(conn);
         pool.close().await;
 
         let (jobs, queue) = mpsc::channel::<Job>();
-        let writer = std::thread::spawn({
-            let path = path.clone();
-            move || {
-                let mut conn = rusqlite::Connection::open(&path).unwrap();
-                conn.execute_batch(PRAGMAS).unwrap();
-                for (i, done) in queue {
-                    let _ = done.send(write_rusqlite(&mut conn, statements, i));
-                }
+        let writer = std::thread::spawn(move || {
+            let mut conn = rusqlite::Connection::open(&path).unwrap();
+            conn.execute_batch(SQLITE_PRAGMAS).unwrap();
+            for (i, done) in queue {
+                let _ = done.send(write_rusqlite(&mut conn, statements, i));
             }
         });
-        let write = |i: u64| {
+        measure("writer thread", writes, statements, async |i| {
             let (done, answer) = tokio::sync::oneshot::channel();
             jobs.send((i, done)).unwrap();
-            answer
-        };
-        write(0).await.unwrap().unwrap();
-        let (cpu, wall) = (process_cpu_us(), Instant::now());
-        for i in 0..writes {
-            write(i).await.unwrap().unwrap();
-        }
-        report(
-            "writer thread",
-            writes,
-            statements,
-            process_cpu_us() - cpu,
-            wall.elapsed(),
-        );
+            answer.await.unwrap().unwrap()
+        })
+        .await;
         drop(jobs);
         writer.join().unwrap();
     });

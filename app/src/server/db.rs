@@ -102,6 +102,10 @@ impl Db {
     }
 }
 
+/// What every SQLite connection is set to. WAL lets readers run beside the one writer;
+/// waiting beats failing when two writers meet.
+pub const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
+
 fn pool_options(backend: Backend, max_connections: u32) -> AnyPoolOptions {
     // A request waits at most 5 s for a connection; when the database is down it is
     // answered 503 (`AppError::Unavailable`) then, not held for sqlx's 30 s default.
@@ -116,10 +120,7 @@ fn pool_options(backend: Backend, max_connections: u32) -> AnyPoolOptions {
         options = options.test_before_acquire(false).after_connect(|conn, _| {
             Box::pin(async move {
                 use sqlx::Executor;
-                // WAL lets readers run beside the one writer; waiting beats failing
-                // when two writers meet.
-                conn.execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
-                    .await?;
+                conn.execute(SQLITE_PRAGMAS).await?;
                 Ok(())
             })
         });
