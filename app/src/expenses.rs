@@ -19,18 +19,15 @@ pub async fn list_expenses(
     #[server(default)] after: String,
     #[server(default)] limit: i64,
 ) -> Result<ExpenseList, AppError> {
-    let guard =
-        crate::server::authz::member(workspace_id, crate::model::workspace::Need::Read).await?;
-    let filter =
-        crate::server::listing::filter_of_request(&guard.state, workspace_id, &view).await?;
-    let (after, limit) = crate::server::listing::page_of_request(&filter, &after, limit)?;
+    let asked =
+        crate::server::listing::ListRequest::read(workspace_id, &view, &after, limit).await?;
     ssr::list(
-        &guard.state,
+        &asked.caller.state,
         workspace_id,
-        filter,
-        after.as_ref(),
-        limit,
-        guard.user.id,
+        asked.filter,
+        asked.after.as_ref(),
+        asked.limit,
+        asked.caller.user.id,
     )
     .await
 }

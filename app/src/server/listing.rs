@@ -11,6 +11,7 @@ use crate::{
     model::{
         filter::{Bound, Key, ListFilter, Period, Sort, PAGE, SEP},
         ids::WorkspaceId,
+        workspace::Need,
     },
 };
 
@@ -19,10 +20,47 @@ use super::AppState;
 /// The longest view query string a list request may carry.
 const MAX_VIEW: usize = 1_000;
 
+/// What a list function (`expenses/list`, `earnings/list`) was asked, checked in order:
+/// the caller may read the workspace (before anything of it is read), the view's filter,
+/// the page.
+pub struct ListRequest {
+    pub caller: super::authz::Caller,
+    pub filter: ListFilter,
+    /// The rows after the one the request's `after` names (`Key::encode`) in the filter's
+    /// order; empty means from the start.
+    pub after: Option<Bound>,
+    /// How many rows (`PAGE` when the request says 0).
+    pub limit: i64,
+}
+
+impl ListRequest {
+    /// Empty `after` and 0 `limit` mean none: plain strings and numbers on the wire
+    /// rather than options.
+    pub async fn read(
+        workspace_id: WorkspaceId,
+        view: &str,
+        after: &str,
+        limit: i64,
+    ) -> AppResult<ListRequest> {
+        let caller = super::authz::member(workspace_id, Need::Read).await?;
+        let filter = filter_of_request(&caller.state, workspace_id, view).await?;
+        let after = (!after.is_empty())
+            .then(|| Key::decode(filter.sort, after).map(Bound::After))
+            .transpose()?;
+        let limit = if limit > 0 { limit } else { PAGE };
+        Ok(ListRequest {
+            caller,
+            filter,
+            after,
+            limit,
+        })
+    }
+}
+
 /// The filter of a list request's view (`filter_of_view`), over today in the workspace's
 /// time zone. Today costs a query, so it is read only when the view leaves its period to
 /// "this month": never for the filter line the browser sends back.
-pub async fn filter_of_request(
+async fn filter_of_request(
     state: &AppState,
     workspace_id: WorkspaceId,
     view: &str,
@@ -173,21 +211,6 @@ impl Where {
         self.args.push(value);
         self.args.push(Arg::Int(id));
     }
-}
-
-/// The page a list function's request asks for: the rows after the one `after` names
-/// (`Key::encode`) in the filter's order, `limit` of them (`PAGE` by default). Empty
-/// and 0 mean none: plain strings and numbers on the wire rather than options.
-pub fn page_of_request(
-    filter: &ListFilter,
-    after: &str,
-    limit: i64,
-) -> AppResult<(Option<Bound>, i64)> {
-    let after = (!after.is_empty())
-        .then(|| Key::decode(filter.sort, after).map(Bound::After))
-        .transpose()?;
-    let limit = if limit > 0 { limit } else { PAGE };
-    Ok((after, limit))
 }
 
 /// `ORDER BY` for the filter's sort, newest id first among equals.
