@@ -52,20 +52,6 @@ raced_on_both_backends!(
     a_password_change_ends_every_other_session_even_mid_upgrade,
 );
 
-async fn remove(app: &TestApp, by: &User, ws: i64, who: &User) {
-    let (status, body) = app
-        .call_as(
-            by,
-            "workspaces/remove-member",
-            &[
-                ("workspace_id", &ws.to_string()),
-                ("user_id", &who.id.to_string()),
-            ],
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-}
-
 /// Finding 1: the hub matched the stored JSON as text, so a description reading
 /// `workspace:deleted` revoked every socket in the room.
 async fn text_that_names_an_event_kind_revokes_no_one(app: TestApp) {
@@ -310,7 +296,7 @@ async fn a_subscribe_racing_a_removal_never_leaks_what_follows_it(app: TestApp) 
             });
         }
         tokio::time::sleep(Duration::from_micros(700 * SOCKETS as u64 / 2)).await;
-        remove(&app, &ann, team, &bob).await;
+        app.remove_member(&ann, team, &bob).await;
         let sockets: Vec<Ws> = subscribers.join_all().await;
 
         // After the removal: one more write in the team. Once Ann's socket has it, the

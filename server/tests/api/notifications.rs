@@ -187,14 +187,7 @@ async fn membership_changes_notify_and_the_removed_member_is_told(app: TestApp) 
         titles(&list(&app, &bob).await),
         vec!["Role changed in Studio | bob is now Viewer."]
     );
-    let (status, body) = app
-        .call_as(
-            &ann,
-            "workspaces/remove-member",
-            &[("workspace_id", &ws_s), ("user_id", &bob_id)],
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    app.remove_member(&ann, ws, &bob).await;
     let bobs = titles(&list(&app, &bob).await);
     assert_eq!(
         bobs[0],
@@ -603,14 +596,7 @@ async fn what_a_member_turns_off_is_neither_stored_nor_sent(app: TestApp) {
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // Leaving forgets the choices: a member who comes back starts quiet again.
-    let (status, body) = app
-        .call_as(
-            &cat,
-            "workspaces/remove-member",
-            &[("workspace_id", &ws_s), ("user_id", &cat.id.to_string())],
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    app.remove_member(&cat, ws, &cat).await;
     app.add_member(&ann, ws, &cat, "member").await;
     let (_, again) = app
         .call_as(

@@ -273,17 +273,7 @@ async fn a_removed_member_stops_receiving_at_once(app: TestApp) {
     app.create_expense(&ann, team, "1", "before removal").await;
     assert_eq!(next(&mut ws).await["data"]["description"], "before removal");
 
-    let (status, body) = app
-        .call_as(
-            &ann,
-            "workspaces/remove-member",
-            &[
-                ("workspace_id", &team.to_string()),
-                ("user_id", &bob.id.to_string()),
-            ],
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    app.remove_member(&ann, team, &bob).await;
     // He is told at once, so his page can leave the workspace.
     assert_eq!(
         next(&mut ws).await,
@@ -429,17 +419,7 @@ async fn postgres_instances_share_delivery_and_revocation() {
         "written on a"
     );
 
-    let (status, body) = a
-        .call_as(
-            &ann,
-            "workspaces/remove-member",
-            &[
-                ("workspace_id", &team.to_string()),
-                ("user_id", &bob.id.to_string()),
-            ],
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    a.remove_member(&ann, team, &bob).await;
     a.create_expense(&ann, team, "2", "after removal").await;
     // Once Ann's socket on b has it, b has fanned out everything of the team up to it.
     assert_eq!(next(&mut ann_on_b).await["event"], "member:left");

@@ -115,17 +115,7 @@ async fn membership_changes_are_announced_once_to_current_members(app: TestApp) 
         StatusCode::NOT_FOUND
     );
     // Bob leaves of his own accord.
-    let (status, body) = app
-        .call_as(
-            &bob,
-            "workspaces/remove-member",
-            &[
-                ("workspace_id", &ws.to_string()),
-                ("user_id", &bob.id.to_string()),
-            ],
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    app.remove_member(&bob, ws, &bob).await;
     rename(&app, &ann, ws, "Studio 2").await;
 
     // Invites are announced too (terms only); the membership events are the point here.
