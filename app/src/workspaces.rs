@@ -769,14 +769,8 @@ pub mod ssr {
             ));
         };
         let mut tx = Write::begin(&state.db, user.id, now_ms()).await?;
-        let current: Option<(String,)> =
-            sqlx::query_as("SELECT role FROM memberships WHERE workspace_id = $1 AND user_id = $2")
-                .bind(workspace_id)
-                .bind(target)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let current = current
-            .and_then(|(r,)| Role::parse(&r))
+        let current = crate::server::authz::role_in(&mut *tx, workspace_id, target)
+            .await?
             .ok_or_else(|| AppError::not_found("Member"))?;
         // Admins manage members and viewers; only owners touch owners and admins.
         if my_role != Role::Owner

@@ -163,13 +163,23 @@ pub async fn role_of(
     workspace_id: WorkspaceId,
     need: Need,
 ) -> AppResult<Role> {
+    allowed(role_in(&state.db.pool, workspace_id, user.id).await?, need)
+}
+
+/// `user_id`'s role in `workspace_id` as `db` sees it (a pool, or a transaction whose
+/// snapshot or locks the answer must belong to); `None` for a non-member.
+pub async fn role_in<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    workspace_id: WorkspaceId,
+    user_id: UserId,
+) -> Result<Option<Role>, sqlx::Error> {
     let role: Option<(String,)> =
         sqlx::query_as("SELECT role FROM memberships WHERE workspace_id = $1 AND user_id = $2")
             .bind(workspace_id)
-            .bind(user.id)
-            .fetch_optional(&state.db.pool)
+            .bind(user_id)
+            .fetch_optional(db)
             .await?;
-    allowed(role.and_then(|(r,)| Role::parse(&r)), need)
+    Ok(role.and_then(|(r,)| Role::parse(&r)))
 }
 
 /// Whether `user_id` is a member of `workspace_id` now, and if so from which event of
@@ -203,13 +213,7 @@ pub async fn read_snapshot(
 ) -> AppResult<sqlx::Transaction<'static, sqlx::Any>> {
     let mut tx = super::db::snapshot(db).await?;
     // The first statement: on PostgreSQL it is where the snapshot is taken.
-    let member: Option<(i64,)> =
-        sqlx::query_as("SELECT user_id FROM memberships WHERE workspace_id = $1 AND user_id = $2")
-            .bind(workspace_id)
-            .bind(reader)
-            .fetch_optional(&mut *tx)
-            .await?;
-    match member {
+    match role_in(&mut *tx, workspace_id, reader).await? {
         Some(_) => Ok(tx),
         None => Err(AppError::not_found("Workspace")),
     }
