@@ -16,6 +16,7 @@ use app::{
         limiter::{LoginLimiter, SignupLimiter},
         metrics::{Metrics, RequestLabel},
         session::SessionKeys,
+        state::Shared,
         AppState,
     },
     shell, App,
@@ -94,7 +95,7 @@ impl Application {
         // The rate limits count in PostgreSQL (shared by every instance), in memory on
         // SQLite (one instance).
         let limits = app::server::limiter::Store::for_db(&db);
-        let state = AppState {
+        let state = AppState::new(Shared {
             leptos_options: leptos_options.clone(),
             db: db.clone(),
             sessions: Arc::new(SessionKeys::new(
@@ -122,7 +123,7 @@ impl Application {
                 &limits,
             )),
             trusted_proxies: Arc::new(config.trusted_proxies.clone()),
-        };
+        });
         tokio::spawn(hub::delivery::run(hub.clone(), db.clone(), wake));
         if db.backend == app::server::db::Backend::Postgres {
             tokio::spawn(hub::cluster::listen_postgres(

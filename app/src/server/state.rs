@@ -7,9 +7,36 @@ use crate::error::{AppError, AppResult};
 
 use super::{db::Db, hub::Hub, limiter::LoginLimiter, session::SessionKeys};
 
-/// Everything a request handler or server function needs. Cheap to clone.
-#[derive(Clone, FromRef)]
-pub struct AppState {
+/// Everything a request handler or server function needs, behind one `Arc`: axum and
+/// leptos clone the state several times per request (the matched route's service, the
+/// server function's context, each `state()`), and as a struct of sixteen reference
+/// counts and an optional string each clone and drop showed in the write path's
+/// profile (issue 12). Reads go through `Deref` to [`Shared`].
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> AppState {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// leptos_axum's handlers take the options from the state.
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> LeptosOptions {
+        state.leptos_options.clone()
+    }
+}
+
+/// What [`AppState`] holds.
+pub struct Shared {
     pub leptos_options: LeptosOptions,
     pub db: Db,
     pub sessions: Arc<SessionKeys>,
