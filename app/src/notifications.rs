@@ -210,11 +210,8 @@ pub mod ssr {
         Ok(Topic::ALL
             .into_iter()
             .map(|topic| {
-                let chosen = rows
-                    .iter()
-                    .find(|(t, _)| t == topic.as_str())
-                    .and_then(|(_, m)| Hearing::from_stored(m));
-                (topic, chosen.unwrap_or(topic.default_hearing()))
+                let chosen = rows.iter().find(|(t, _)| t == topic.as_str());
+                (topic, topic.hearing(chosen.map(|(_, m)| m.as_str())))
             })
             .collect())
     }

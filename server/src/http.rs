@@ -4,7 +4,7 @@
 //! a caught panic turned into a 500 while the server goes on, the body limits
 //! (`body.rs`), compression, `Cache-Control` (`assets.rs`) and the security headers.
 
-use std::{net::IpAddr, net::SocketAddr, sync::Arc, time::Duration};
+use std::{convert::Infallible, net::IpAddr, net::SocketAddr, sync::Arc, time::Duration};
 
 use app::server::client_addr::TrustedProxies;
 
@@ -16,6 +16,7 @@ use axum::{
     response::{IntoResponse, Response},
     Router,
 };
+use tower::{Layer, Service, ServiceBuilder};
 use tower_http::{
     catch_panic::CatchPanicLayer,
     compression::{CompressionLayer, CompressionLevel},
@@ -42,53 +43,74 @@ pub fn client_of(req: &Request<Body>, proxies: &TrustedProxies) -> Option<IpAddr
     Some(proxies.client_ip(peer.ip(), req.headers()))
 }
 
-/// Wraps `router` in the layers every response goes through (see the module's comment).
+/// Wraps `router` in the layers every response goes through (see the module's comment),
+/// the first named outermost.
 pub fn outer_layers(router: Router, settings: HttpSettings) -> Router {
     let proxies = settings.trusted_proxies.clone();
-    router
-        .layer(middleware::from_fn(crate::body::limit))
-        .layer(axum::extract::DefaultBodyLimit::max(
-            crate::body::LARGE_BODY_LIMIT,
-        ))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            settings.request_timeout,
-        ))
-        .layer(CatchPanicLayer::custom(panicked))
-        .layer(middleware::from_fn(crate::assets::cache_control))
-        // Answers that are not precompressed files (those carry their Content-Encoding
-        // already): pages and JSON, compressed on the fly when the client accepts it.
-        // Quality 5: brotli's step from 4 to 5 takes 8 % off the dashboard's HTML (5,845
-        // to 5,374 bytes of 25.8 KB) for well under a millisecond; above 5 it gains
-        // almost nothing until 11, which costs tens of times more CPU per page.
-        .layer(
-            CompressionLayer::new()
-                .br(true)
-                .gzip(true)
-                .quality(CompressionLevel::Precise(5)),
-        )
-        .layer(middleware::from_fn_with_state(
-            settings.https,
-            security_headers,
-        ))
-        .layer(PropagateRequestIdLayer::x_request_id())
-        // The id stays in the request's log line; a hashed file's answer does not carry it
-        // back (see `security_headers`: such a file's every header byte is first-load).
-        .layer(middleware::from_fn(no_request_id_on_immutable_files))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(move |req: &Request<Body>| {
-                let id = req
-                    .headers()
-                    .get("x-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("-");
-                let client = client_of(req, &proxies)
-                    .map(|ip| ip.to_string())
-                    .unwrap_or_else(|| "-".into());
-                tracing::info_span!("request", id, client, method = %req.method(), path = %req.uri().path())
-            }),
-        )
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+    around(
+        router,
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+            .layer(
+                TraceLayer::new_for_http().make_span_with(move |req: &Request<Body>| {
+                    let id = req
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    let client = client_of(req, &proxies)
+                        .map(|ip| ip.to_string())
+                        .unwrap_or_else(|| "-".into());
+                    tracing::info_span!("request", id, client, method = %req.method(), path = %req.uri().path())
+                }),
+            )
+            // The id stays in the request's log line; a hashed file's answer does not
+            // carry it back (see `security_headers`: such a file's every header byte is
+            // first-load).
+            .layer(middleware::from_fn(no_request_id_on_immutable_files))
+            .layer(PropagateRequestIdLayer::x_request_id())
+            .layer(middleware::from_fn_with_state(
+                settings.https,
+                security_headers,
+            ))
+            // Answers that are not precompressed files (those carry their
+            // Content-Encoding already): pages and JSON, compressed on the fly when the
+            // client accepts it. Quality 5: brotli's step from 4 to 5 takes 8 % off the
+            // dashboard's HTML (5,845 to 5,374 bytes of 25.8 KB) for well under a
+            // millisecond; above 5 it gains almost nothing until 11, which costs tens of
+            // times more CPU per page.
+            .layer(
+                CompressionLayer::new()
+                    .br(true)
+                    .gzip(true)
+                    .quality(CompressionLevel::Precise(5)),
+            )
+            .layer(middleware::from_fn(crate::assets::cache_control))
+            .layer(CatchPanicLayer::custom(panicked))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                settings.request_timeout,
+            ))
+            .layer(axum::extract::DefaultBodyLimit::max(
+                crate::body::LARGE_BODY_LIMIT,
+            ))
+            .layer(middleware::from_fn(crate::body::limit)),
+    )
+}
+
+/// `layers` (the first outermost) around the whole of `router`, as one service.
+/// `Router::layer` wraps every route in each layer separately, and axum clones the
+/// matched route's boxed service for each request: one allocation per layer, which
+/// was about 5 % of an unwatched write's CPU (issue 12). Here a request clones the
+/// stack once.
+pub fn around<L>(router: Router, layers: ServiceBuilder<L>) -> Router
+where
+    L: Layer<Router>,
+    L::Service: Service<Request, Error = Infallible> + Clone + Send + Sync + 'static,
+    <L::Service as Service<Request>>::Response: IntoResponse + 'static,
+    <L::Service as Service<Request>>::Future: Send + 'static,
+{
+    Router::new().fallback_service(layers.service(router))
 }
 
 async fn no_request_id_on_immutable_files(req: Request, next: Next) -> Response {

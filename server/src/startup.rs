@@ -170,20 +170,24 @@ impl Application {
             .route_layer(middleware::from_fn_with_state(state.clone(), time_request))
             .nest_service("/pkg", crate::assets::pkg_service(&config.site_root, "pkg"))
             .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-            .layer(middleware::from_fn_with_state(
-                origins.clone(),
-                crate::origin::check,
-            ))
-            .layer(axum::Extension(origins))
-            .layer(axum::Extension(OperatorToken::new(
-                config.operator_token.clone(),
-            )))
-            .layer(middleware::from_fn(error_status))
-            .layer(middleware::from_fn_with_state(
-                config.secure_cookie,
-                crate::kept::keep_typed,
-            ))
             .with_state(state);
+        let router = crate::http::around(
+            router,
+            tower::ServiceBuilder::new()
+                .layer(middleware::from_fn_with_state(
+                    config.secure_cookie,
+                    crate::kept::keep_typed,
+                ))
+                .layer(middleware::from_fn(error_status))
+                .layer(axum::Extension(OperatorToken::new(
+                    config.operator_token.clone(),
+                )))
+                .layer(axum::Extension(origins.clone()))
+                .layer(middleware::from_fn_with_state(
+                    origins,
+                    crate::origin::check,
+                )),
+        );
         let router = crate::http::outer_layers(
             router,
             crate::http::HttpSettings {

@@ -195,6 +195,14 @@ impl Topic {
             _ => Hearing::Toast,
         }
     }
+
+    /// How someone hears this topic, given the mode they stored for it (`None`, or a
+    /// mode no longer known: the default).
+    pub fn hearing(self, stored: Option<&str>) -> Hearing {
+        stored
+            .and_then(Hearing::from_stored)
+            .unwrap_or(self.default_hearing())
+    }
 }
 
 impl Hearing {

@@ -60,7 +60,9 @@ pub struct Write {
 /// Something to tell `users`, held until the write commits.
 #[derive(Debug, Clone)]
 struct Notice {
-    users: Vec<UserId>,
+    /// Who, and how each chose to hear it when that is known already (the notify
+    /// policy reads it with the members, [`Write::notice`]); `None`: read at commit.
+    users: Vec<(UserId, Option<Hearing>)>,
     workspace_id: Option<WorkspaceId>,
     /// `None`: told whatever anyone chose (losing access to a workspace).
     topic: Option<Topic>,
@@ -119,7 +121,7 @@ impl Write {
             if kind.notifies_members() {
                 if let Some((users, (level, title, message))) = self.notice(ws, &event).await? {
                     self.notices.push(Notice {
-                        users,
+                        users: users.into_iter().map(|(u, h)| (u, Some(h))).collect(),
                         workspace_id: Some(ws),
                         topic: topic_of(&event),
                         level,
@@ -165,7 +167,7 @@ impl Write {
     ) -> AppResult<()> {
         if !users.is_empty() {
             self.notices.push(Notice {
-                users: users.to_vec(),
+                users: users.iter().map(|u| (*u, None)).collect(),
                 workspace_id,
                 topic: topic.filter(|_| workspace_id.is_some()),
                 level,
@@ -208,9 +210,10 @@ impl Write {
         if notices.is_empty() {
             return Ok(());
         }
+        // The choices not read with the members: those of the people a writer addressed.
         let mut workspaces: Vec<WorkspaceId> = notices
             .iter()
-            .filter(|n| n.topic.is_some())
+            .filter(|n| n.topic.is_some() && n.users.iter().any(|(_, h)| h.is_none()))
             .filter_map(|n| n.workspace_id)
             .collect();
         workspaces.sort_unstable();
@@ -225,22 +228,28 @@ impl Write {
             .await?;
             chosen.extend(rows.into_iter().map(|(u, t, m)| (ws, u, t, m)));
         }
-        let hearing = |n: &Notice, user: UserId| match (n.topic, n.workspace_id) {
-            (Some(topic), Some(ws)) => chosen
-                .iter()
-                .find(|(w, u, t, _)| *w == ws && *u == user && t == topic.as_str())
-                .and_then(|(.., mode)| Hearing::from_stored(mode))
-                .unwrap_or(topic.default_hearing()),
+        let hearing = |n: &Notice, user: UserId, known: Option<Hearing>| match (
+            known,
+            n.topic,
+            n.workspace_id,
+        ) {
+            (Some(heard), ..) => heard,
+            (None, Some(topic), Some(ws)) => topic.hearing(
+                chosen
+                    .iter()
+                    .find(|(w, u, t, _)| *w == ws && *u == user && t == topic.as_str())
+                    .map(|(.., mode)| mode.as_str()),
+            ),
             _ => Hearing::Toast,
         };
         // Each member's burst per workspace, in the order the notices came.
         let mut bursts: Vec<Burst> = Vec::new();
         for n in &notices {
             let mut users = n.users.clone();
-            users.sort_unstable();
-            users.dedup();
-            for user in users {
-                let heard = hearing(n, user);
+            users.sort_unstable_by_key(|(u, _)| *u);
+            users.dedup_by_key(|(u, _)| *u);
+            for (user, known) in users {
+                let heard = hearing(n, user, known);
                 if heard == Hearing::Off {
                     continue;
                 }
@@ -352,30 +361,41 @@ impl Write {
         &mut self,
         ws: WorkspaceId,
         event: &Event,
-    ) -> AppResult<Option<(Vec<UserId>, (NotificationLevel, String, String))>> {
+    ) -> AppResult<Option<(Vec<(UserId, Hearing)>, (NotificationLevel, String, String))>> {
         // The actor is left out unless the event is an alert (no member has id 0).
         let except = if event.kind().notifies_actor() {
             UserId(0)
         } else {
             self.actor
         };
-        // The workspace's name and the members to tell, in one query: a row with no
-        // member when there is no one.
-        let rows: Vec<(String, Option<UserId>)> = sqlx::query_as(
-            "SELECT w.name, m.user_id FROM workspaces w \
+        let topic = topic_of(event);
+        // The workspace's name, the members to tell and what each chose to hear of the
+        // event's topic, in one query: a row with no member when there is no one.
+        let rows: Vec<(String, Option<UserId>, Option<String>)> = sqlx::query_as(
+            "SELECT w.name, m.user_id, p.mode FROM workspaces w \
              LEFT JOIN memberships m ON m.workspace_id = w.id AND m.user_id <> $2 \
+             LEFT JOIN notification_preferences p \
+               ON p.workspace_id = w.id AND p.user_id = m.user_id AND p.topic = $3 \
              WHERE w.id = $1 ORDER BY m.user_id",
         )
         .bind(ws)
         .bind(except)
+        .bind(topic.map(Topic::as_str).unwrap_or_default())
         .fetch_all(&mut *self.tx)
         .await?;
-        let Some(workspace) = rows.first().map(|(name, _)| name.clone()) else {
+        let Some(workspace) = rows.first().map(|(name, ..)| name.clone()) else {
             return Ok(None);
         };
-        let members: Vec<UserId> = rows.into_iter().filter_map(|(_, id)| id).collect();
-        // Most writes (any in a personal workspace) have no one to tell, and then
-        // nothing needs describing.
+        let members: Vec<(UserId, Hearing)> = rows
+            .into_iter()
+            .filter_map(|(_, id, mode)| {
+                let heard = topic.map_or(Hearing::Toast, |t| t.hearing(mode.as_deref()));
+                id.map(|id| (id, heard))
+            })
+            .filter(|(_, heard)| *heard != Hearing::Off)
+            .collect();
+        // Most writes have no one to tell (any in a personal workspace; in a team, a
+        // topic its members leave quiet), and then nothing needs describing.
         if members.is_empty() {
             return Ok(None);
         }
