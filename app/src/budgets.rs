@@ -147,7 +147,8 @@ pub mod ssr {
         let now = now_ms();
         // The budget comes back with this month's spending.
         let month = current_month(&state, workspace_id).await?;
-        let mut tx = Write::begin(&state.db, user.id, now).await?;
+        let mut tx =
+            Write::begin_member(&state.db, user.id, workspace_id, Need::Write, now).await?;
         let existing: Option<(i64,)> = sqlx::query_as(
             "SELECT id FROM budgets WHERE workspace_id = $1 AND category = $2 AND currency = $3",
         )
@@ -213,7 +214,8 @@ pub mod ssr {
 
     pub async fn delete(workspace_id: WorkspaceId, id: i64) -> AppResult<()> {
         let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
-        let mut tx = Write::begin(&state.db, user.id, now_ms()).await?;
+        let mut tx =
+            Write::begin_member(&state.db, user.id, workspace_id, Need::Write, now_ms()).await?;
         let done = sqlx::query("DELETE FROM budgets WHERE id = $1 AND workspace_id = $2")
             .bind(id)
             .bind(workspace_id)

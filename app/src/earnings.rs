@@ -294,7 +294,8 @@ pub mod ssr {
             ));
         }
         let now = now_ms();
-        let mut tx = Write::begin(&state.db, user.id, now).await?;
+        let mut tx =
+            Write::begin_member(&state.db, user.id, workspace_id, Need::Write, now).await?;
         let earning = match id {
             None => {
                 let id = insert(&mut tx, workspace_id, &input, user.id, now).await?;
@@ -364,7 +365,8 @@ pub mod ssr {
 
     pub async fn delete(workspace_id: WorkspaceId, id: i64) -> AppResult<()> {
         let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
-        let mut tx = Write::begin(&state.db, user.id, now_ms()).await?;
+        let mut tx =
+            Write::begin_member(&state.db, user.id, workspace_id, Need::Write, now_ms()).await?;
         // The row as it was goes into the event (as for expenses).
         let was = fetch(&mut *tx, workspace_id, id).await?;
         // Kept a while, so the deletion can be undone (`restore`).
@@ -385,7 +387,8 @@ pub mod ssr {
 
     pub async fn restore(workspace_id: WorkspaceId, id: i64) -> AppResult<()> {
         let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
-        let mut tx = Write::begin(&state.db, user.id, now_ms()).await?;
+        let mut tx =
+            Write::begin_member(&state.db, user.id, workspace_id, Need::Write, now_ms()).await?;
         TRASH.restore(&mut tx, workspace_id, &[id], "id").await?;
         let earning = fetch(&mut *tx, workspace_id, id).await?;
         tx.emit(Stream::Workspace(workspace_id), Event::EarningNew(earning))
@@ -418,7 +421,8 @@ pub mod ssr {
                 format!("A workspace has at most {MAX_PLATFORMS} platforms."),
             ));
         }
-        let mut tx = Write::begin(&state.db, user.id, now_ms()).await?;
+        let mut tx =
+            Write::begin_member(&state.db, user.id, workspace_id, Need::Write, now_ms()).await?;
         let inserted: Result<(i64,), _> = sqlx::query_as(
             "INSERT INTO platforms (workspace_id, name, color) VALUES ($1, $2, $3) RETURNING id",
         )
@@ -478,7 +482,8 @@ pub mod ssr {
         let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
         let name = platform_name(&name)?;
         let color = parse_color(&color)?;
-        let mut tx = Write::begin(&state.db, user.id, now_ms()).await?;
+        let mut tx =
+            Write::begin_member(&state.db, user.id, workspace_id, Need::Write, now_ms()).await?;
         let updated = sqlx::query(
             "UPDATE platforms SET name = $1, color = $2 WHERE id = $3 AND workspace_id = $4",
         )

@@ -247,7 +247,8 @@ pub mod ssr {
         let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
         let input = ExpenseInput::parse(&amount, &currency, &category, &description, &date)?;
         let now = now_ms();
-        let mut tx = Write::begin(&state.db, user.id, now).await?;
+        let mut tx =
+            Write::begin_member(&state.db, user.id, workspace_id, Need::Write, now).await?;
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO expenses (workspace_id, amount_minor, currency, category, description, spent_on, created_by, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
@@ -303,7 +304,8 @@ pub mod ssr {
         let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
         let input = ExpenseInput::parse(&amount, &currency, &category, &description, &date)?;
         let now = now_ms();
-        let mut tx = Write::begin(&state.db, user.id, now).await?;
+        let mut tx =
+            Write::begin_member(&state.db, user.id, workspace_id, Need::Write, now).await?;
         let before = fetch(&mut *tx, workspace_id, id).await?;
         sqlx::query(
             "UPDATE expenses SET amount_minor = $1, currency = $2, category = $3, description = $4, spent_on = $5, updated_at = $6 \
@@ -365,7 +367,8 @@ pub mod ssr {
                 format!("Delete at most {MAX_BULK_DELETE} expenses at once."),
             ));
         }
-        let mut tx = Write::begin(&state.db, user.id, now_ms()).await?;
+        let mut tx =
+            Write::begin_member(&state.db, user.id, workspace_id, Need::Write, now_ms()).await?;
         let mut was = Vec::with_capacity(ids.len());
         for id in &ids {
             // The row as it was goes into the event (lists that have not loaded it
@@ -413,7 +416,8 @@ pub mod ssr {
                 format!("Restore at most {MAX_BULK_DELETE} expenses at once."),
             ));
         }
-        let mut tx = Write::begin(&state.db, user.id, now_ms()).await?;
+        let mut tx =
+            Write::begin_member(&state.db, user.id, workspace_id, Need::Write, now_ms()).await?;
         TRASH.restore(&mut tx, workspace_id, &ids, "ids").await?;
         let mut touched = Vec::with_capacity(ids.len());
         for id in &ids {

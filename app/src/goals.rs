@@ -180,7 +180,8 @@ pub mod ssr {
         let input = GoalInput::parse(&name, &target, &currency)?;
         let percents = parse_milestones(&milestones)?;
         let now = now_ms();
-        let mut tx = Write::begin(&state.db, user.id, now).await?;
+        let mut tx =
+            Write::begin_member(&state.db, user.id, workspace_id, Need::Write, now).await?;
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM goals WHERE workspace_id = $1")
             .bind(workspace_id)
             .fetch_one(&mut *tx)
@@ -229,7 +230,8 @@ pub mod ssr {
     ) -> AppResult<GoalInfo> {
         let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
         let now = now_ms();
-        let mut tx = Write::begin(&state.db, user.id, now).await?;
+        let mut tx =
+            Write::begin_member(&state.db, user.id, workspace_id, Need::Write, now).await?;
         let before = fetch(&mut tx, workspace_id, id).await?;
         let input = GoalInput::parse(&name, &target, &before.currency)?;
         sqlx::query("UPDATE goals SET name = $1, target_minor = $2 WHERE id = $3")
@@ -251,7 +253,8 @@ pub mod ssr {
     ) -> AppResult<GoalInfo> {
         let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
         let now = now_ms();
-        let mut tx = Write::begin(&state.db, user.id, now).await?;
+        let mut tx =
+            Write::begin_member(&state.db, user.id, workspace_id, Need::Write, now).await?;
         // Locks the goal's row: concurrent contributions add up one after the other.
         let found: Option<(String,)> = sqlx::query_as(
             "UPDATE goals SET saved_minor = saved_minor WHERE workspace_id = $1 AND id = $2 RETURNING currency",
@@ -338,7 +341,8 @@ pub mod ssr {
 
     pub async fn delete(workspace_id: WorkspaceId, id: i64) -> AppResult<()> {
         let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
-        let mut tx = Write::begin(&state.db, user.id, now_ms()).await?;
+        let mut tx =
+            Write::begin_member(&state.db, user.id, workspace_id, Need::Write, now_ms()).await?;
         let done = sqlx::query("DELETE FROM goals WHERE id = $1 AND workspace_id = $2")
             .bind(id)
             .bind(workspace_id)

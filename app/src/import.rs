@@ -364,7 +364,8 @@ pub mod ssr {
         }
 
         let now = now_ms();
-        let mut tx = Write::begin(&state.db, user.id, now).await?;
+        let mut tx =
+            Write::begin_member(&state.db, user.id, workspace_id, Need::Write, now).await?;
         let written = write(&mut tx, workspace_id, user.id, &parsed, now).await;
         let touched = match written {
             Ok(touched) => touched,

@@ -133,7 +133,8 @@ pub mod ssr {
         column: &'static str,
         value: &str,
     ) -> AppResult<WorkspaceInfo> {
-        let mut tx = Write::begin(&state.db, user.id, now_ms()).await?;
+        let mut tx =
+            Write::begin_member(&state.db, user.id, workspace_id, Need::Manage, now_ms()).await?;
         let (name,): (String,) = sqlx::query_as(&format!(
             "UPDATE workspaces SET {column} = $1 WHERE id = $2 RETURNING name"
         ))
@@ -201,7 +202,8 @@ pub mod ssr {
             ));
         }
         let now = now_ms();
-        let mut tx = Write::begin(&state.db, user.id, now).await?;
+        let mut tx =
+            Write::begin_member(&state.db, user.id, workspace_id, Need::Manage, now).await?;
         let members: Vec<(UserId,)> = sqlx::query_as(
             "SELECT user_id FROM memberships WHERE workspace_id = $1 AND user_id <> $2 ORDER BY user_id",
         )
@@ -512,7 +514,8 @@ pub mod ssr {
         let code = new_invite_code();
         let now = now_ms();
         let expires_at = now + INVITE_TTL_MS;
-        let mut tx = Write::begin(&state.db, user.id, now).await?;
+        let mut tx =
+            Write::begin_member(&state.db, user.id, workspace_id, Need::Manage, now).await?;
         sqlx::query(
             "INSERT INTO invites (code, workspace_id, role, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -541,7 +544,8 @@ pub mod ssr {
     pub async fn revoke_invite(workspace_id: WorkspaceId, code: String) -> AppResult<()> {
         let Caller { state, user, .. } = member(workspace_id, Need::Manage).await?;
         let now = now_ms();
-        let mut tx = Write::begin(&state.db, user.id, now).await?;
+        let mut tx =
+            Write::begin_member(&state.db, user.id, workspace_id, Need::Manage, now).await?;
         let revoked: Option<(String, i64)> = sqlx::query_as(
             "UPDATE invites SET revoked_at = $1 WHERE code = $2 AND workspace_id = $3 AND revoked_at IS NULL \
              RETURNING role, expires_at",
@@ -680,7 +684,14 @@ pub mod ssr {
                 "Nobody can leave or be removed from a personal workspace.",
             ));
         }
-        let mut tx = Write::begin(&state.db, user.id, now_ms()).await?;
+        let mut tx = Write::begin_member(
+            &state.db,
+            user.id,
+            workspace_id,
+            if leaving { Need::Read } else { Need::Manage },
+            now_ms(),
+        )
+        .await?;
         // Delete first: it takes the write lock before the checks below read.
         let removed: Option<(String,)> = sqlx::query_as(
             "DELETE FROM memberships WHERE workspace_id = $1 AND user_id = $2 RETURNING role",
@@ -768,7 +779,8 @@ pub mod ssr {
                 "Choose a role: owner, admin, member or viewer.",
             ));
         };
-        let mut tx = Write::begin(&state.db, user.id, now_ms()).await?;
+        let mut tx =
+            Write::begin_member(&state.db, user.id, workspace_id, Need::Manage, now_ms()).await?;
         let current = crate::server::authz::role_in(&mut *tx, workspace_id, target)
             .await?
             .ok_or_else(|| AppError::not_found("Member"))?;

@@ -182,6 +182,17 @@ pub async fn role_in<'e>(
     Ok(role.and_then(|(r,)| Role::parse(&r)))
 }
 
+/// `member`'s rule for `user_id` in `workspace_id` as `db` sees it: a write's own
+/// transaction, which `Write::begin_member` asks once no removal can commit beside it.
+pub async fn recheck<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    workspace_id: WorkspaceId,
+    user_id: UserId,
+    need: Need,
+) -> AppResult<Role> {
+    allowed(role_in(db, workspace_id, user_id).await?, need)
+}
+
 /// Whether `user_id` is a member of `workspace_id` now, and if so from which event of
 /// its log on they may read it (`memberships.since_seq`: their own `member:joined`
 /// and what follows). Any role may read.

@@ -28,7 +28,8 @@ use std::ops::{Deref, DerefMut};
 use sqlx::{Any, AnyConnection, Transaction};
 
 use super::{
-    db::{begin_write, values, Db},
+    authz::recheck,
+    db::{begin_write, values, Backend, Db},
     hub::Hub,
     outbox::{self, Logged},
 };
@@ -41,6 +42,7 @@ use crate::{
     model::{
         ids::{UserId, WorkspaceId},
         notification::{Hearing, Topic},
+        workspace::Need,
     },
     money::format_display,
 };
@@ -99,6 +101,37 @@ impl Write {
             now,
             notices: Vec::new(),
         })
+    }
+
+    /// Begins a write on `workspace_id` by `actor`, whom the request's guard
+    /// (`authz::member`) let through with `need`, and applies that rule again inside the
+    /// write, where no removal or demotion can commit between the check and the rows.
+    /// Between the guard and the write one could: the write then landed after
+    /// `member:left` (`hardening.rs`, `a_write_racing_its_writers_removal_…`). On SQLite
+    /// the write holds the database's write lock from its first statement. On PostgreSQL
+    /// it first takes the workspace's stream head, which every removal and role change
+    /// also takes (its `member:left` or `member:role_changed`): one that holds it has
+    /// committed before the check reads, or waits for this write.
+    pub async fn begin_member(
+        db: &Db,
+        actor: UserId,
+        workspace_id: WorkspaceId,
+        need: Need,
+        now: i64,
+    ) -> AppResult<Write> {
+        let mut write = Write::begin(db, actor, now).await?;
+        if db.backend == Backend::Postgres {
+            // A no-op upsert: it locks the head's row (or makes it, at 0) until the commit.
+            sqlx::query(
+                "INSERT INTO stream_heads (stream, last_seq) VALUES ($1, 0) \
+                 ON CONFLICT (stream) DO UPDATE SET last_seq = stream_heads.last_seq",
+            )
+            .bind(Stream::Workspace(workspace_id).key())
+            .execute(&mut *write.tx)
+            .await?;
+        }
+        recheck(&mut *write.tx, workspace_id, actor, need).await?;
+        Ok(write)
     }
 
     /// When the write happens (Unix ms): its events' timestamp, and the time derived

@@ -1,7 +1,7 @@
 //! The live layer against adversarial clients: text that imitates an event kind,
-//! subscriptions and upgrades racing a revocation, one frame asking for a stream many
-//! times, one user holding every socket, floods of every frame kind. Each test here
-//! failed against the code before the fix it names (issue 9).
+//! subscriptions, upgrades and writes racing a revocation, one frame asking for a stream
+//! many times, one user holding every socket, floods of every frame kind. Each test here
+//! failed against the code before the fix it names (issue 9; the write race, 2026-12-06).
 //!
 //! The races run many trials under background load on a multi-threaded runtime, for a
 //! bounded time; the rule they check must hold in every trial.
@@ -47,6 +47,7 @@ crate::on_both_backends!(
 );
 
 raced_on_both_backends!(
+    a_write_racing_its_writers_removal_lands_before_it_or_not_at_all,
     a_subscribe_racing_a_removal_never_leaks_what_follows_it,
     a_force_disconnect_closes_sockets_whose_upgrade_was_in_flight,
     a_password_change_ends_every_other_session_even_mid_upgrade,
@@ -193,10 +194,12 @@ async fn a_refused_subscribe_frame_follows_nothing(app: TestApp) {
     );
 }
 
-/// A little steady work on the server while a race runs: writes and polls by users
-/// who have nothing to do with it.
-fn background_load(app: &TestApp, users: Vec<User>, set: &mut JoinSet<()>) {
-    for user in users {
+/// A little steady work on the server while a race runs: writes and polls by `users`
+/// new users who have nothing to do with it, until the returned set is dropped.
+async fn background_load(app: &TestApp, users: usize) -> JoinSet<()> {
+    let mut set = JoinSet::new();
+    for n in 0..users {
+        let user = app.register(&format!("load{n}@example.com")).await;
         let (http, base, token, ws) = (
             app.http.clone(),
             app.base.clone(),
@@ -205,20 +208,8 @@ fn background_load(app: &TestApp, users: Vec<User>, set: &mut JoinSet<()>) {
         );
         set.spawn(async move {
             for i in 0.. {
-                let form = [
-                    ("workspace_id", ws.to_string()),
-                    ("amount", format!("{}", i % 50 + 1)),
-                    ("currency", "EUR".into()),
-                    ("category", "Food".into()),
-                    ("description", "load".into()),
-                    ("date", "2026-11-20".into()),
-                ];
-                let _ = http
-                    .post(format!("{base}/api/expenses/create"))
-                    .bearer_auth(&token)
-                    .form(&form)
-                    .send()
-                    .await;
+                let amount = format!("{}", i % 50 + 1);
+                let _ = post_expense(&http, &base, &token, ws, &amount, "load").await;
                 let _ = http
                     .post(format!("{base}/api/live/poll"))
                     .bearer_auth(&token)
@@ -228,6 +219,32 @@ fn background_load(app: &TestApp, users: Vec<User>, set: &mut JoinSet<()>) {
             }
         });
     }
+    set
+}
+
+/// `expenses/create` (EUR, Food, 2026-11-20) as `token`, from a task that holds the
+/// client and the address but not the `TestApp`.
+async fn post_expense(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    ws: i64,
+    amount: &str,
+    description: &str,
+) -> reqwest::Result<reqwest::Response> {
+    let form = [
+        ("workspace_id", ws.to_string()),
+        ("amount", amount.into()),
+        ("currency", "EUR".into()),
+        ("category", "Food".into()),
+        ("description", description.into()),
+        ("date", "2026-11-20".into()),
+    ];
+    http.post(format!("{base}/api/expenses/create"))
+        .bearer_auth(token)
+        .form(&form)
+        .send()
+        .await
 }
 
 /// Reads a socket until `until` says stop; returns the frames before and the one it
@@ -248,15 +265,81 @@ async fn read_until(ws: &mut Ws, mut until: impl FnMut(&Value) -> bool) -> (Vec<
 /// socket joins first and its access is checked after, and its replay stops at the
 /// removal: in every trial, nothing of the workspace from the removal on reaches any
 /// of the removed member's sockets, and each one ends up told (`denied` or `revoked`).
+/// Writes by a member whose removal commits while they are in flight: the guard let
+/// each in, but the write must land before the removal (its event before `member:left`)
+/// or not at all (answered as a non-member is). Before the write checked the membership
+/// again inside its transaction, writes that had passed the guard and then waited for
+/// the writer behind the removal were stored after it.
+async fn a_write_racing_its_writers_removal_lands_before_it_or_not_at_all(app: TestApp) {
+    let ann = app.register("ann@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    let _load = background_load(&app, 3).await;
+
+    const WRITES: usize = 12;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(12);
+    let (mut trials, mut landed, mut refused) = (0, 0, 0);
+    while trials < 3 || (tokio::time::Instant::now() < deadline && trials < 40) {
+        trials += 1;
+        let team = app.team(&ann, &format!("Team {trials}")).await;
+        app.add_member(&ann, team, &bob, "member").await;
+        // Bob's writes, each sent at its own moment around the removal.
+        let mut writes = JoinSet::new();
+        for i in 0..WRITES {
+            let (http, base, token) = (app.http.clone(), app.base.clone(), bob.token.clone());
+            writes.spawn(async move {
+                tokio::time::sleep(Duration::from_micros(700 * i as u64)).await;
+                let res = post_expense(&http, &base, &token, team, "1", &format!("raced {i}"))
+                    .await
+                    .unwrap();
+                (i, res.status(), res.text().await.unwrap())
+            });
+        }
+        tokio::time::sleep(Duration::from_micros(700 * WRITES as u64 / 2)).await;
+        app.remove_member(&ann, team, &bob).await;
+        let answers = writes.join_all().await;
+
+        let log = app.events(&ann, &format!("ws:{team}")).await;
+        let left = log
+            .iter()
+            .position(|e| e["event"] == "member:left")
+            .expect("the removal is logged");
+        for (i, status, body) in answers {
+            let logged = log.iter().position(|e| {
+                e["event"] == "expense:created" && e["data"]["description"] == format!("raced {i}")
+            });
+            match status {
+                StatusCode::OK => {
+                    landed += 1;
+                    let at = logged.unwrap_or_else(|| {
+                        panic!("trial {trials}: write {i} answered OK is not logged")
+                    });
+                    assert!(
+                        at < left,
+                        "trial {trials}: write {i} landed at {at}, after member:left at {left}"
+                    );
+                }
+                StatusCode::NOT_FOUND => {
+                    refused += 1;
+                    assert_eq!(
+                        logged, None,
+                        "trial {trials}: refused write {i} was logged: {body}"
+                    );
+                }
+                other => panic!("trial {trials}: write {i} answered {other}: {body}"),
+            }
+        }
+    }
+    // Both outcomes happened, or the race was not run.
+    assert!(
+        landed > 0 && refused > 0,
+        "{landed} landed, {refused} refused in {trials} trials"
+    );
+}
+
 async fn a_subscribe_racing_a_removal_never_leaks_what_follows_it(app: TestApp) {
     let ann = app.register("ann@example.com").await;
     let bob = app.register("bob@example.com").await;
-    let mut load = JoinSet::new();
-    let mut loaders = Vec::new();
-    for n in 0..3 {
-        loaders.push(app.register(&format!("load{n}@example.com")).await);
-    }
-    background_load(&app, loaders, &mut load);
+    let _load = background_load(&app, 3).await;
 
     const SOCKETS: usize = 12;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(12);
@@ -348,7 +431,6 @@ async fn a_subscribe_racing_a_removal_never_leaks_what_follows_it(app: TestApp) 
         let (_, polled) = app.poll(&bob, &[(&team_stream, head)]).await;
         assert_eq!(polled["denied"], json!([team_stream]));
     }
-    load.abort_all();
 }
 
 /// `openers` tasks that open sockets with `token` again and again until the upgrade is
@@ -380,12 +462,7 @@ fn upgrade_until_refused(app: &TestApp, token: &str, openers: usize) -> JoinSet<
 /// socket registers first and then reads its token's version again, so every socket
 /// opened with the revoked token ends closed with 4001.
 async fn a_force_disconnect_closes_sockets_whose_upgrade_was_in_flight(app: TestApp) {
-    let mut load = JoinSet::new();
-    let mut loaders = Vec::new();
-    for n in 0..2 {
-        loaders.push(app.register(&format!("load{n}@example.com")).await);
-    }
-    background_load(&app, loaders, &mut load);
+    let _load = background_load(&app, 2).await;
     let bob = app.register("bob@example.com").await;
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -427,19 +504,13 @@ async fn a_force_disconnect_closes_sockets_whose_upgrade_was_in_flight(app: Test
         }
         assert_eq!(app.hub.sockets_of(UserId(bob.id)), 0);
     }
-    load.abort_all();
 }
 
 /// Issue 15: a password change ends every other session of the account "as
 /// force-disconnect does", sockets whose upgrade is in flight included, and keeps the
 /// session that made it: its socket stays and still receives.
 async fn a_password_change_ends_every_other_session_even_mid_upgrade(app: TestApp) {
-    let mut load = JoinSet::new();
-    let mut loaders = Vec::new();
-    for n in 0..2 {
-        loaders.push(app.register(&format!("load{n}@example.com")).await);
-    }
-    background_load(&app, loaders, &mut load);
+    let _load = background_load(&app, 2).await;
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     let mut trial = 0;
@@ -505,7 +576,6 @@ async fn a_password_change_ends_every_other_session_even_mid_upgrade(app: TestAp
         let (status, _) = app.call_as(&elsewhere, "workspaces/list", &[]).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
-    load.abort_all();
 }
 
 crate::on_both_backends!(
