@@ -11,7 +11,7 @@
 //! the CPU the whole process spent (every thread: sqlx's SQLite worker too), divided by
 //! the writes:
 //!
-//! - `sqlx Any` — the server's `Db::writer`: a pool of one `AnyPool` connection; every
+//! - `sqlx Any` — a connection of the `Any` driver, as `Db::writer` hands out; every
 //!   statement is handed to sqlx's worker thread and its answer handed back.
 //! - `sqlx Sqlite` — the same without the `Any` layer's conversions.
 //! - `writer thread` — the whole write as one job on a thread that owns a rusqlite
@@ -23,7 +23,7 @@
 use std::{sync::mpsc, time::Instant};
 
 use app::server::db::SQLITE_PRAGMAS;
-use sqlx::{any::AnyPoolOptions, sqlite::SqlitePoolOptions, Executor};
+use sqlx::{Connection, Executor};
 
 mod support;
 
@@ -114,6 +114,18 @@ fn write_rusqlite(conn: &mut rusqlite::Connection, k: u64, i: u64) -> rusqlite::
     tx.commit()
 }
 
+/// A connection of sqlx's kind `C` to the bench's file, set as the server sets its own
+/// (a pool only hands such a connection out: the hand-offs measured are the same).
+async fn connect<C>(url: &str) -> C
+where
+    C: sqlx::Connection,
+    for<'c> &'c mut C: Executor<'c>,
+{
+    let mut conn = C::connect(url).await.unwrap();
+    conn.execute(SQLITE_PRAGMAS).await.unwrap();
+    conn
+}
+
 type Job = (u64, tokio::sync::oneshot::Sender<rusqlite::Result<()>>);
 
 fn main() {
@@ -129,40 +141,20 @@ fn main() {
 
     runtime.block_on(async {
         sqlx::any::install_default_drivers();
-        let pool = AnyPoolOptions::new()
-            .max_connections(1)
-            .test_before_acquire(false)
-            .after_connect(|conn, _| {
-                Box::pin(async move { conn.execute(SQLITE_PRAGMAS).await.map(|_| ()) })
-            })
-            .connect(&url)
-            .await
-            .unwrap();
-        pool.execute(TABLE).await.unwrap();
-        let mut conn = pool.acquire().await.unwrap();
+        let mut conn: sqlx::AnyConnection = connect(&url).await;
+        conn.execute(TABLE).await.unwrap();
         measure("sqlx Any", writes, statements, async |i| {
             write_any(&mut conn, statements, i).await.unwrap()
         })
         .await;
-        drop(conn);
-        pool.close().await;
+        conn.close().await.unwrap();
 
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .test_before_acquire(false)
-            .after_connect(|conn, _| {
-                Box::pin(async move { conn.execute(SQLITE_PRAGMAS).await.map(|_| ()) })
-            })
-            .connect(&url)
-            .await
-            .unwrap();
-        let mut conn = pool.acquire().await.unwrap();
+        let mut conn: sqlx::SqliteConnection = connect(&url).await;
         measure("sqlx Sqlite", writes, statements, async |i| {
             write_sqlite(&mut conn, statements, i).await.unwrap()
         })
         .await;
-        drop(conn);
-        pool.close().await;
+        conn.close().await.unwrap();
 
         let (jobs, queue) = mpsc::channel::<Job>();
         let writer = std::thread::spawn(move || {

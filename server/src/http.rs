@@ -43,12 +43,16 @@ pub fn client_of(req: &Request<Body>, proxies: &TrustedProxies) -> Option<IpAddr
     Some(proxies.client_ip(peer.ip(), req.headers()))
 }
 
-/// Wraps `router` in the layers every response goes through (see the module's comment),
-/// the first named outermost.
-pub fn outer_layers(router: Router, settings: HttpSettings) -> Router {
+/// Wraps `inner` (the router, or the router inside the app's own layers) in the layers
+/// every response goes through (see the module's comment), the first named outermost.
+pub fn outer_layers<S>(inner: S, settings: HttpSettings) -> Router
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
+    S::Future: Send + 'static,
+{
     let proxies = settings.trusted_proxies.clone();
     around(
-        router,
+        inner,
         ServiceBuilder::new()
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
             .layer(
@@ -98,19 +102,19 @@ pub fn outer_layers(router: Router, settings: HttpSettings) -> Router {
     )
 }
 
-/// `layers` (the first outermost) around the whole of `router`, as one service.
+/// `layers` (the first outermost) around the whole of `inner`, as one service.
 /// `Router::layer` wraps every route in each layer separately, and axum clones the
 /// matched route's boxed service for each request: one allocation per layer, which
 /// was about 5 % of an unwatched write's CPU (issue 12). Here a request clones the
 /// stack once.
-pub fn around<L>(router: Router, layers: ServiceBuilder<L>) -> Router
+fn around<S, L>(inner: S, layers: ServiceBuilder<L>) -> Router
 where
-    L: Layer<Router>,
+    L: Layer<S>,
     L::Service: Service<Request, Error = Infallible> + Clone + Send + Sync + 'static,
     <L::Service as Service<Request>>::Response: IntoResponse + 'static,
     <L::Service as Service<Request>>::Future: Send + 'static,
 {
-    Router::new().fallback_service(layers.service(router))
+    Router::new().fallback_service(layers.service(inner))
 }
 
 async fn no_request_id_on_immutable_files(req: Request, next: Next) -> Response {

@@ -171,23 +171,23 @@ impl Application {
             .nest_service("/pkg", crate::assets::pkg_service(&config.site_root, "pkg"))
             .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
             .with_state(state);
-        let router = crate::http::around(
-            router,
-            tower::ServiceBuilder::new()
-                .layer(middleware::from_fn_with_state(
-                    config.secure_cookie,
-                    crate::kept::keep_typed,
-                ))
-                .layer(middleware::from_fn(error_status))
-                .layer(axum::Extension(OperatorToken::new(
-                    config.operator_token.clone(),
-                )))
-                .layer(axum::Extension(origins.clone()))
-                .layer(middleware::from_fn_with_state(
-                    origins,
-                    crate::origin::check,
-                )),
-        );
+        // The app's own layers, inside the outer ones: the stack is one service around
+        // the whole router (see `http::around`), not a layer per route.
+        let router = tower::ServiceBuilder::new()
+            .layer(middleware::from_fn_with_state(
+                config.secure_cookie,
+                crate::kept::keep_typed,
+            ))
+            .layer(middleware::from_fn(error_status))
+            .layer(axum::Extension(OperatorToken::new(
+                config.operator_token.clone(),
+            )))
+            .layer(axum::Extension(origins.clone()))
+            .layer(middleware::from_fn_with_state(
+                origins,
+                crate::origin::check,
+            ))
+            .service(router);
         let router = crate::http::outer_layers(
             router,
             crate::http::HttpSettings {

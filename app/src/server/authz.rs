@@ -163,7 +163,7 @@ pub async fn role_of(
     workspace_id: WorkspaceId,
     need: Need,
 ) -> AppResult<Role> {
-    allowed(role_in(&state.db.pool, workspace_id, user.id).await?, need)
+    allowed_in(&state.db.pool, workspace_id, user.id, need).await
 }
 
 /// `user_id`'s role in `workspace_id` as `db` sees it (a pool, or a transaction whose
@@ -182,9 +182,10 @@ pub async fn role_in<'e>(
     Ok(role.and_then(|(r,)| Role::parse(&r)))
 }
 
-/// `member`'s rule for `user_id` in `workspace_id` as `db` sees it: a write's own
-/// transaction, which `Write::begin_member` asks once no removal can commit beside it.
-pub async fn recheck<'e>(
+/// `user_id`'s role in `workspace_id` as `db` sees it, if it allows `need` (`member`'s
+/// rule and errors): on the pool for `role_of`, in a write's own transaction for
+/// `Write::begin_member`, which asks once no removal can commit beside it.
+pub async fn allowed_in<'e>(
     db: impl sqlx::Executor<'e, Database = sqlx::Any>,
     workspace_id: WorkspaceId,
     user_id: UserId,

@@ -28,7 +28,7 @@ use std::ops::{Deref, DerefMut};
 use sqlx::{Any, AnyConnection, Transaction};
 
 use super::{
-    authz::recheck,
+    authz::allowed_in,
     db::{begin_write, values, Backend, Db},
     hub::Hub,
     outbox::{self, Logged},
@@ -130,7 +130,7 @@ impl Write {
             .execute(&mut *write.tx)
             .await?;
         }
-        recheck(&mut *write.tx, workspace_id, actor, need).await?;
+        allowed_in(&mut *write.tx, workspace_id, actor, need).await?;
         Ok(write)
     }
 
