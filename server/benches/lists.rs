@@ -177,7 +177,7 @@ async fn run(backend: &str, database_url: &str, a: &Args) {
 #[tokio::main]
 async fn main() {
     let a = args();
-    sqlx::any::install_default_drivers();
+    app::server::db::install_drivers();
     let dir = std::env::temp_dir().join(format!("ll-lists-db-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let sqlite = format!("sqlite://{}/bench.db", dir.display());

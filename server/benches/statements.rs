@@ -7,13 +7,16 @@
 //!
 //! Each write is `BEGIN IMMEDIATE`, K statements (inserts and reads by key, alternating,
 //! into a table shaped like `expenses`) and `COMMIT`, one write after another, on a file
-//! database with the server's pragmas (`db::SQLITE_PRAGMAS`). Three ways, each timed by
+//! database with the server's pragmas (`db::SQLITE_PRAGMAS`). Four ways, each timed by
 //! the CPU the whole process spent (every thread: sqlx's SQLite worker too), divided by
 //! the writes:
 //!
-//! - `sqlx Any` — a connection of the `Any` driver, as `Db::writer` hands out; every
-//!   statement is handed to sqlx's worker thread and its answer handed back.
+//! - `sqlx Any` — a connection of sqlx's SQLite driver through `Any`, as `Db::writer`
+//!   was until 2026-12-06: every statement is handed to sqlx's worker thread and its
+//!   answer handed back.
 //! - `sqlx Sqlite` — the same without the `Any` layer's conversions.
+//! - `inline Any` — `Db::writer` now: the same queries through `Any`, run on the
+//!   calling thread by `db::inline`.
 //! - `writer thread` — the whole write as one job on a thread that owns a rusqlite
 //!   connection with cached statements: one hand-off there and one back per write.
 //!
@@ -140,10 +143,19 @@ fn main() {
     );
 
     runtime.block_on(async {
-        sqlx::any::install_default_drivers();
+        app::server::db::install_drivers();
         let mut conn: sqlx::AnyConnection = connect(&url).await;
         conn.execute(TABLE).await.unwrap();
         measure("sqlx Any", writes, statements, async |i| {
+            write_any(&mut conn, statements, i).await.unwrap()
+        })
+        .await;
+        conn.close().await.unwrap();
+
+        let inline = app::server::db::inline::InlineOptions::url(&path.to_string_lossy());
+        // Not `connect`: the inline connection sets its pragmas itself.
+        let mut conn = sqlx::AnyConnection::connect(&inline).await.unwrap();
+        measure("inline Any", writes, statements, async |i| {
             write_any(&mut conn, statements, i).await.unwrap()
         })
         .await;

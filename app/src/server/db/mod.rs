@@ -4,13 +4,11 @@
 //! integers, dates as ISO text, timestamps as Unix ms), so every feature works on both.
 //! Each backend has its own migration folder because DDL differs (AUTOINCREMENT vs BIGSERIAL).
 
-use std::str::FromStr;
+use std::{str::FromStr, sync::Once};
 
-use sqlx::{
-    any::{install_default_drivers, AnyPoolOptions},
-    migrate::Migrator,
-    AnyPool,
-};
+use sqlx::{any::AnyPoolOptions, migrate::Migrator, AnyPool};
+
+pub mod inline;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -28,8 +26,9 @@ pub struct Db {
     /// connection: SQLite lets one writer in at a time anyway, so writers now queue in
     /// the pool, in order, instead of in SQLite's busy handler (sleep, retry), and the
     /// writer's page cache stays warm (in WAL mode a connection drops its whole cache
-    /// once another connection has written). On PostgreSQL, which runs writers side by
-    /// side, it is the shared pool.
+    /// once another connection has written). That connection runs its statements on
+    /// the calling thread ([`inline`]), not on a thread of its own as sqlx's are. On
+    /// PostgreSQL, which runs writers side by side, it is the shared pool.
     pub writer: AnyPool,
     /// Two connections of its own for the hub's delivery task, which reads the log
     /// after every commit: in the shared pool it queued behind the requests, and under
@@ -53,7 +52,7 @@ pub enum DbError {
 impl Db {
     /// Connects (creating a SQLite file and its directory when missing) and migrates.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbError> {
-        install_default_drivers();
+        install_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
@@ -61,9 +60,9 @@ impl Db {
         } else {
             return Err(DbError::UnsupportedUrl);
         };
-        let url = match backend {
+        let (url, file) = match backend {
             Backend::Sqlite => sqlite_url(url)?,
-            Backend::Postgres => url.to_owned(),
+            Backend::Postgres => (url.to_owned(), String::new()),
         };
         let pool = pool_options(backend, max_connections).connect(&url).await?;
         let migrator = match backend {
@@ -73,12 +72,14 @@ impl Db {
         migrator.run(&pool).await?;
         let log = pool_options(backend, 2).connect(&url).await?;
         let writer = match backend {
-            // A write waits for the writer as long as SQLite's busy handler let it
-            // wait for the lock before (`busy_timeout` below).
+            // A write waits for the writer as long as it would wait for the lock
+            // (`inline::BUSY_WAIT`). The connection sets itself up (`inline`).
             Backend::Sqlite => {
-                pool_options(backend, 1)
-                    .acquire_timeout(std::time::Duration::from_secs(10))
-                    .connect(&url)
+                AnyPoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(inline::BUSY_WAIT)
+                    .test_before_acquire(false)
+                    .connect(&inline::InlineOptions::url(&file))
                     .await?
             }
             Backend::Postgres => pool.clone(),
@@ -137,8 +138,23 @@ pub fn values(n: usize, width: usize, before: usize, row: impl Fn(usize) -> Stri
         .join(", ")
 }
 
-/// Makes sure the file's directory exists and asks SQLite to create the file.
-fn sqlite_url(url: &str) -> Result<String, DbError> {
+/// The drivers `sqlx::Any` picks from by URL scheme: sqlx's own and the inline writer.
+/// Installed once per process (sqlx refuses a second installation).
+pub fn install_drivers() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        sqlx::any::install_drivers(&[
+            sqlx::sqlite::any::DRIVER,
+            sqlx::postgres::any::DRIVER,
+            inline::DRIVER,
+        ])
+        .expect("sqlx's drivers are installed here only");
+    });
+}
+
+/// Makes sure the file's directory exists and asks SQLite to create the file: the
+/// URL for sqlx's connections, and the file's path.
+fn sqlite_url(url: &str) -> Result<(String, String), DbError> {
     let path = url
         .trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:");
@@ -153,11 +169,12 @@ fn sqlite_url(url: &str) -> Result<String, DbError> {
         }
     }
     let _ = sqlx::sqlite::SqliteConnectOptions::from_str(url)?;
-    Ok(if url.contains('?') {
+    let url = if url.contains('?') {
         format!("{url}&mode=rwc")
     } else {
         format!("{url}?mode=rwc")
-    })
+    };
+    Ok((url, path.to_owned()))
 }
 
 /// Begins a write transaction on [`Db::writer`]. On SQLite it takes the write lock at

@@ -1,0 +1,1068 @@
+//! SQLite's writer connection, run on the calling thread: a driver behind `sqlx::Any`
+//! for [`super::Db::writer`] on SQLite.
+//!
+//! sqlx runs every SQLite connection on a thread of its own and hands each statement
+//! to it and its rows back over channels: two thread switches per statement, about
+//! 10 µs of CPU each time on this project's machines (`server/benches/statements.rs`),
+//! a quarter of a write's cost (ARCHITECTURE, "The write path"). This driver owns a
+//! `rusqlite` connection and runs each statement at once, on the task's thread. Every
+//! feature keeps its queries: they reach it through `sqlx::Any` like any other
+//! connection, with the same placeholders (`$n`), the same values (SQLite's integers
+//! as `BigInt`, reals as `Double`, as sqlx's SQLite driver maps them) and the same
+//! error codes (the extended result code, as text).
+//!
+//! What running on the calling thread changes, and how it is handled:
+//! - *Waiting for the lock* would block the thread in SQLite's busy handler. The
+//!   connection's busy timeout is 0 instead, and a statement that meets `SQLITE_BUSY`
+//!   outside a transaction (`BEGIN IMMEDIATE`, or one autocommitted) is retried after
+//!   an asynchronous pause, for as long as the busy timeout of the other connections
+//!   ([`BUSY_WAIT`]). Inside a transaction begun `IMMEDIATE` the lock is held already.
+//! - *The checkpoint* (copying the WAL back into the database, with an `fsync`) ran at
+//!   the commit that grew the WAL past 1,000 pages. A WAL hook takes its place: the
+//!   commit only signals a thread of the driver's own, which checkpoints (`PASSIVE`,
+//!   so it never blocks the writer) on its own connection.
+//! - *Rows* are read when the statement runs, all of them, rather than as the caller
+//!   polls: fine for a writer, whose statements read little.
+//!
+//! Only the `Any` face of the driver exists. sqlx asks a driver for a whole family of
+//! types (rows, values, statements…) before it can be installed; here those are the
+//! uninhabited [`Nothing`], so no code can reach them.
+
+use std::{
+    borrow::Cow,
+    ffi::{c_char, c_int, c_void},
+    fmt,
+    path::PathBuf,
+    str::FromStr,
+    sync::{mpsc, Arc, Condvar, Mutex},
+    time::{Duration, Instant},
+};
+
+use futures::{future::BoxFuture, stream::BoxStream, FutureExt, StreamExt};
+use rusqlite::{
+    ffi,
+    types::{ToSqlOutput, ValueRef},
+    OpenFlags,
+};
+use sqlx_core::{
+    any::{
+        Any, AnyArguments, AnyColumn, AnyConnectOptions, AnyConnectionBackend, AnyQueryResult,
+        AnyRow, AnyStatement, AnyTypeInfo, AnyTypeInfoKind, AnyValue, AnyValueKind,
+    },
+    arguments::Arguments,
+    column::{Column, ColumnIndex},
+    connection::{ConnectOptions, Connection},
+    database::Database,
+    describe::Describe,
+    encode::Encode,
+    error::{BoxDynError, DatabaseError, Error, ErrorKind},
+    ext::ustr::UStr,
+    row::Row,
+    statement::Statement,
+    transaction::{
+        begin_ansi_transaction_sql, commit_ansi_transaction_sql, rollback_ansi_transaction_sql,
+        Transaction, TransactionManager,
+    },
+    types::Type,
+    value::Value,
+    Either, HashMap, Url,
+};
+
+/// The URL scheme [`super::Db::connect`] gives the writer: `sqlite-inline:<path>`.
+pub const SCHEME: &str = "sqlite-inline";
+
+/// How long a statement outside a transaction waits for another connection's write
+/// lock: the busy timeout every other SQLite connection has (`SQLITE_PRAGMAS`).
+pub const BUSY_WAIT: Duration = Duration::from_secs(10);
+
+/// WAL pages after which a commit asks for a checkpoint: SQLite's own default
+/// (`wal_autocheckpoint`).
+const CHECKPOINT_PAGES: c_int = 1000;
+
+/// The driver, as `sqlx::any::install_drivers` takes it.
+pub const DRIVER: sqlx_core::any::driver::AnyDriver =
+    sqlx_core::any::driver::AnyDriver::without_migrate::<Inline>();
+
+/// The database type sqlx needs a driver to name.
+#[derive(Debug)]
+pub struct Inline;
+
+impl Database for Inline {
+    type Connection = InlineConnection;
+    type TransactionManager = InlineTransactions;
+    type Row = Nothing;
+    type QueryResult = AnyQueryResult;
+    type Column = Nothing;
+    type TypeInfo = AnyTypeInfo;
+    type Value = Nothing;
+    type ValueRef<'r> = Nothing;
+    type Arguments<'q> = NoArguments;
+    type ArgumentBuffer<'q> = ();
+    type Statement<'q> = Nothing;
+    const NAME: &'static str = "SQLite, inline";
+    const URL_SCHEMES: &'static [&'static str] = &[SCHEME];
+}
+
+/// Where the connection opens: the database file.
+#[derive(Debug, Clone)]
+pub struct InlineOptions {
+    path: PathBuf,
+}
+
+impl InlineOptions {
+    /// The URL for the database file at `path`.
+    pub fn url(path: &str) -> String {
+        format!(
+            "{SCHEME}:{}",
+            sqlx_core::percent_encoding::utf8_percent_encode(
+                path,
+                sqlx_core::percent_encoding::NON_ALPHANUMERIC
+            )
+        )
+    }
+}
+
+impl FromStr for InlineOptions {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let url = Url::parse(s).map_err(|e| Error::Configuration(Box::new(e)))?;
+        Self::from_url(&url)
+    }
+}
+
+impl TryFrom<&AnyConnectOptions> for InlineOptions {
+    type Error = Error;
+    fn try_from(options: &AnyConnectOptions) -> Result<Self, Error> {
+        Self::from_url(&options.database_url)
+    }
+}
+
+impl ConnectOptions for InlineOptions {
+    type Connection = InlineConnection;
+
+    fn from_url(url: &Url) -> Result<Self, Error> {
+        if url.scheme() != SCHEME {
+            return Err(Error::Configuration(
+                format!("not a {SCHEME}: URL: {url}").into(),
+            ));
+        }
+        let path = sqlx_core::percent_encoding::percent_decode_str(url.path())
+            .decode_utf8()
+            .map_err(|e| Error::Configuration(Box::new(e)))?;
+        if path.is_empty() {
+            return Err(Error::Configuration("no database file in the URL".into()));
+        }
+        Ok(InlineOptions {
+            path: PathBuf::from(&*path),
+        })
+    }
+
+    fn to_url_lossy(&self) -> Url {
+        Url::parse(&Self::url(&self.path.to_string_lossy())).expect("a URL this type makes")
+    }
+
+    fn connect(&self) -> BoxFuture<'_, Result<InlineConnection, Error>> {
+        let path = self.path.clone();
+        async move { InlineConnection::open(path) }.boxed()
+    }
+
+    fn log_statements(self, _: log::LevelFilter) -> Self {
+        self
+    }
+
+    fn log_slow_statements(self, _: log::LevelFilter, _: Duration) -> Self {
+        self
+    }
+}
+
+/// One SQLite connection whose statements run on the thread that polls them.
+pub struct InlineConnection {
+    conn: rusqlite::Connection,
+    /// Open transactions and savepoints.
+    depth: usize,
+    /// What the WAL hook signals (the checkpointing thread's end of it). Boxed so its
+    /// address, which SQLite holds, does not move; the hook is removed before it goes.
+    /// Only SQLite reads it, through that address.
+    #[allow(dead_code)]
+    checkpoints: Box<mpsc::SyncSender<()>>,
+    /// How many checkpoints the thread has run, and a way to wait for the next.
+    checkpointed: Arc<(Mutex<u64>, Condvar)>,
+}
+
+impl fmt::Debug for InlineConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InlineConnection")
+            .field("depth", &self.depth)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for InlineConnection {
+    fn drop(&mut self) {
+        // SAFETY: the handle is this connection's, open until `conn` drops after this;
+        // removing the hook means SQLite no longer holds the sender's address.
+        unsafe {
+            ffi::sqlite3_wal_hook(self.conn.handle(), None, std::ptr::null_mut());
+        }
+    }
+}
+
+/// Called by SQLite after each commit with the WAL's size in pages.
+unsafe extern "C" fn wal_grew(
+    sender: *mut c_void,
+    _db: *mut ffi::sqlite3,
+    _name: *const c_char,
+    pages: c_int,
+) -> c_int {
+    if pages >= CHECKPOINT_PAGES {
+        // SAFETY: `sender` is the `Box` registered in `open`, alive until the hook is
+        // removed in `drop`. A full channel means a checkpoint is pending already.
+        let sender = unsafe { &*(sender as *const mpsc::SyncSender<()>) };
+        let _ = sender.try_send(());
+    }
+    ffi::SQLITE_OK
+}
+
+impl InlineConnection {
+    fn open(path: PathBuf) -> Result<InlineConnection, Error> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let conn = rusqlite::Connection::open_with_flags(&path, flags).map_err(sqlx_error)?;
+        conn.execute_batch(super::SQLITE_PRAGMAS)
+            .map_err(sqlx_error)?;
+        conn.busy_timeout(Duration::ZERO).map_err(sqlx_error)?;
+        conn.set_prepared_statement_cache_capacity(256);
+
+        let checkpointer =
+            rusqlite::Connection::open_with_flags(&path, flags).map_err(sqlx_error)?;
+        let (signal, signals) = mpsc::sync_channel::<()>(1);
+        let checkpointed = Arc::new((Mutex::new(0), Condvar::new()));
+        let counted = checkpointed.clone();
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || {
+                // Ends when the writer connection, which holds the sender, is gone.
+                for () in signals {
+                    let done =
+                        checkpointer.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+                            Ok((row.get::<_, i64>(1)?, row.get::<_, i64>(2)?))
+                        });
+                    match done {
+                        Ok((log, copied)) => {
+                            tracing::debug!(log, copied, "WAL checkpointed")
+                        }
+                        Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
+                    }
+                    let (count, changed) = &*counted;
+                    *count.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+                    changed.notify_all();
+                }
+            })
+            .map_err(Error::Io)?;
+        let checkpoints = Box::new(signal);
+        // SAFETY: the handle is open; the sender's address stays valid until `drop`
+        // removes the hook (the `Box` is only freed after that).
+        unsafe {
+            ffi::sqlite3_wal_hook(
+                conn.handle(),
+                Some(wal_grew),
+                &*checkpoints as *const mpsc::SyncSender<()> as *mut c_void,
+            );
+        }
+        Ok(InlineConnection {
+            conn,
+            depth: 0,
+            checkpoints,
+            checkpointed,
+        })
+    }
+
+    /// Runs `sql` now. `first_row_only`: stop at the first row (`fetch_optional`).
+    fn run(
+        &mut self,
+        sql: &str,
+        persistent: bool,
+        arguments: Option<&AnyArguments<'_>>,
+        first_row_only: bool,
+    ) -> Result<Vec<Either<AnyQueryResult, AnyRow>>, Error> {
+        let started = Instant::now();
+        let prepared = if persistent {
+            self.conn.prepare_cached(sql).map(Prepared::Cached)
+        } else {
+            self.conn.prepare(sql).map(Prepared::Once)
+        };
+        let mut statement = match prepared {
+            Ok(statement) => statement,
+            // Several statements in one string (the connection's pragmas): SQLite runs
+            // them one after another; they bind nothing and return no rows here.
+            Err(rusqlite::Error::MultipleStatement) if arguments.is_none() => {
+                self.conn.execute_batch(sql).map_err(sqlx_error)?;
+                return Ok(vec![Either::Left(AnyQueryResult {
+                    rows_affected: self.conn.changes(),
+                    last_insert_id: None,
+                })]);
+            }
+            Err(e) => return Err(sqlx_error(e)),
+        };
+        let statement = statement.get();
+        bind(statement, arguments)?;
+        let readonly = statement.readonly();
+
+        let width = statement.column_count();
+        let mut out = Vec::new();
+        if width > 0 {
+            let mut names = HashMap::with_capacity(width);
+            let mut columns = Vec::with_capacity(width);
+            for ordinal in 0..width {
+                let name = UStr::from(
+                    statement
+                        .column_name(ordinal)
+                        .map_err(sqlx_error)?
+                        .to_owned(),
+                );
+                names.insert(name.clone(), ordinal);
+                columns.push(AnyColumn {
+                    ordinal,
+                    name,
+                    type_info: AnyTypeInfo {
+                        kind: AnyTypeInfoKind::Null,
+                    },
+                });
+            }
+            let names = Arc::new(names);
+            let mut rows = statement.raw_query();
+            while let Some(row) = rows.next().map_err(sqlx_error)? {
+                let mut values = Vec::with_capacity(width);
+                for i in 0..width {
+                    values.push(AnyValue {
+                        kind: any_value(row.get_ref(i).map_err(sqlx_error)?)?,
+                    });
+                }
+                out.push(Either::Right(AnyRow {
+                    column_names: names.clone(),
+                    columns: columns.clone(),
+                    values,
+                }));
+                if first_row_only {
+                    break;
+                }
+            }
+        } else {
+            statement.raw_execute().map_err(sqlx_error)?;
+        }
+        out.push(Either::Left(AnyQueryResult {
+            rows_affected: if readonly { 0 } else { self.conn.changes() },
+            last_insert_id: Some(self.conn.last_insert_rowid()),
+        }));
+        tracing::debug!(
+            target: "sqlx::query",
+            statement = sql,
+            rows_returned = out.len() - 1,
+            elapsed = ?started.elapsed(),
+            "inline"
+        );
+        Ok(out)
+    }
+
+    /// Runs `sql`, waiting out another connection's write lock when nothing of this
+    /// connection's is open (SQLite then changed nothing: the statement can run again).
+    async fn run_waiting(
+        &mut self,
+        sql: &str,
+        persistent: bool,
+        arguments: Option<&AnyArguments<'_>>,
+        first_row_only: bool,
+    ) -> Result<Vec<Either<AnyQueryResult, AnyRow>>, Error> {
+        let until = Instant::now() + BUSY_WAIT;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match self.run(sql, persistent, arguments, first_row_only) {
+                Err(e) if is_busy(&e) && self.conn.is_autocommit() && Instant::now() < until => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(50));
+                }
+                done => return done,
+            }
+        }
+    }
+
+    async fn begin_with(&mut self, statement: Option<Cow<'static, str>>) -> Result<(), Error> {
+        let sql = match statement {
+            None => begin_ansi_transaction_sql(self.depth),
+            Some(sql) if self.depth == 0 => sql,
+            Some(_) => return Err(Error::InvalidSavePointStatement),
+        };
+        self.run_waiting(&sql, true, None, false).await?;
+        if self.conn.is_autocommit() && self.depth == 0 {
+            return Err(Error::BeginFailed);
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    fn end(&mut self, sql: Cow<'static, str>) -> Result<(), Error> {
+        if self.depth > 0 {
+            self.run(&sql, true, None, false)?;
+            self.depth -= 1;
+        }
+        Ok(())
+    }
+
+    fn commit_now(&mut self) -> Result<(), Error> {
+        self.end(commit_ansi_transaction_sql(self.depth))
+    }
+
+    fn rollback_now(&mut self) -> Result<(), Error> {
+        self.end(rollback_ansi_transaction_sql(self.depth))
+    }
+}
+
+/// A statement from the connection's cache or prepared for one use.
+enum Prepared<'c> {
+    Cached(rusqlite::CachedStatement<'c>),
+    Once(rusqlite::Statement<'c>),
+}
+
+impl<'c> Prepared<'c> {
+    fn get(&mut self) -> &mut rusqlite::Statement<'c> {
+        match self {
+            Prepared::Cached(s) => s,
+            Prepared::Once(s) => s,
+        }
+    }
+}
+
+/// Binds `arguments` as sqlx's SQLite driver does: `$n` and `?n` take the n-th
+/// argument, a bare `?` the next one.
+fn bind(
+    statement: &mut rusqlite::Statement<'_>,
+    arguments: Option<&AnyArguments<'_>>,
+) -> Result<(), Error> {
+    let values: &[AnyValueKind<'_>] = arguments.map(|a| &a.values.0[..]).unwrap_or_default();
+    let mut next = 0;
+    for index in 1..=statement.parameter_count() {
+        let n = match statement.parameter_name(index) {
+            Some(name) => name
+                .strip_prefix('$')
+                .or_else(|| name.strip_prefix('?'))
+                .and_then(|n| n.parse::<usize>().ok())
+                .filter(|&n| n > 0)
+                .ok_or_else(|| Error::Protocol(format!("unsupported placeholder {name}")))?,
+            None => {
+                next += 1;
+                next
+            }
+        };
+        let value = values.get(n - 1).ok_or_else(|| {
+            Error::Protocol(format!(
+                "the statement asks for argument {n}, {} given",
+                values.len()
+            ))
+        })?;
+        let value = match value {
+            AnyValueKind::Null(_) => ToSqlOutput::Borrowed(ValueRef::Null),
+            AnyValueKind::Bool(b) => ToSqlOutput::Borrowed(ValueRef::Integer(i64::from(*b))),
+            AnyValueKind::SmallInt(i) => ToSqlOutput::Borrowed(ValueRef::Integer(i64::from(*i))),
+            AnyValueKind::Integer(i) => ToSqlOutput::Borrowed(ValueRef::Integer(i64::from(*i))),
+            AnyValueKind::BigInt(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
+            AnyValueKind::Real(r) => ToSqlOutput::Borrowed(ValueRef::Real(f64::from(*r))),
+            AnyValueKind::Double(r) => ToSqlOutput::Borrowed(ValueRef::Real(*r)),
+            AnyValueKind::Text(t) => ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())),
+            AnyValueKind::Blob(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+            other => {
+                return Err(Error::Protocol(format!(
+                    "cannot bind {other:?} to a SQLite statement"
+                )))
+            }
+        };
+        statement
+            .raw_bind_parameter(index, value)
+            .map_err(sqlx_error)?;
+    }
+    Ok(())
+}
+
+/// A SQLite value as sqlx's SQLite driver hands it to `Any`: by its storage class.
+fn any_value(value: ValueRef<'_>) -> Result<AnyValueKind<'static>, Error> {
+    Ok(match value {
+        ValueRef::Null => AnyValueKind::Null(AnyTypeInfoKind::Null),
+        ValueRef::Integer(i) => AnyValueKind::BigInt(i),
+        ValueRef::Real(r) => AnyValueKind::Double(r),
+        ValueRef::Text(t) => AnyValueKind::Text(Cow::Owned(
+            std::str::from_utf8(t)
+                .map_err(|e| Error::Decode(Box::new(e)))?
+                .to_owned(),
+        )),
+        ValueRef::Blob(b) => AnyValueKind::Blob(Cow::Owned(b.to_vec())),
+    })
+}
+
+/// A SQLite error as sqlx's SQLite driver reports it: the extended result code as
+/// the code, SQLite's message as the message.
+#[derive(Debug)]
+pub struct InlineError {
+    code: c_int,
+    message: String,
+}
+
+impl fmt::Display for InlineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "(code: {}) {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for InlineError {}
+
+impl DatabaseError for InlineError {
+    fn message(&self) -> &str {
+        &self.message
+    }
+
+    fn code(&self) -> Option<Cow<'_, str>> {
+        Some(Cow::Owned(self.code.to_string()))
+    }
+
+    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+        self
+    }
+
+    fn kind(&self) -> ErrorKind {
+        match self.code {
+            ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                ErrorKind::UniqueViolation
+            }
+            ffi::SQLITE_CONSTRAINT_FOREIGNKEY => ErrorKind::ForeignKeyViolation,
+            ffi::SQLITE_CONSTRAINT_NOTNULL => ErrorKind::NotNullViolation,
+            ffi::SQLITE_CONSTRAINT_CHECK => ErrorKind::CheckViolation,
+            _ => ErrorKind::Other,
+        }
+    }
+}
+
+fn sqlx_error(e: rusqlite::Error) -> Error {
+    match e {
+        rusqlite::Error::SqliteFailure(failure, message) => {
+            Error::Database(Box::new(InlineError {
+                code: failure.extended_code,
+                message: message.unwrap_or_else(|| failure.to_string()),
+            }))
+        }
+        other => Error::Protocol(other.to_string()),
+    }
+}
+
+fn is_busy(e: &Error) -> bool {
+    e.as_database_error()
+        .and_then(|e| e.try_downcast_ref::<InlineError>())
+        .is_some_and(|e| e.code & 0xff == ffi::SQLITE_BUSY)
+}
+
+impl AnyConnectionBackend for InlineConnection {
+    fn name(&self) -> &str {
+        Inline::NAME
+    }
+
+    fn close(self: Box<Self>) -> BoxFuture<'static, Result<(), Error>> {
+        drop(self);
+        futures::future::ok(()).boxed()
+    }
+
+    fn close_hard(self: Box<Self>) -> BoxFuture<'static, Result<(), Error>> {
+        drop(self);
+        futures::future::ok(()).boxed()
+    }
+
+    fn ping(&mut self) -> BoxFuture<'_, Result<(), Error>> {
+        futures::future::ok(()).boxed()
+    }
+
+    fn begin(&mut self, statement: Option<Cow<'static, str>>) -> BoxFuture<'_, Result<(), Error>> {
+        self.begin_with(statement).boxed()
+    }
+
+    fn commit(&mut self) -> BoxFuture<'_, Result<(), Error>> {
+        futures::future::ready(self.commit_now()).boxed()
+    }
+
+    fn rollback(&mut self) -> BoxFuture<'_, Result<(), Error>> {
+        futures::future::ready(self.rollback_now()).boxed()
+    }
+
+    fn start_rollback(&mut self) {
+        if let Err(e) = self.rollback_now() {
+            tracing::warn!(error = %e, "rolling back a dropped transaction failed");
+        }
+    }
+
+    fn get_transaction_depth(&self) -> usize {
+        self.depth
+    }
+
+    fn shrink_buffers(&mut self) {}
+
+    fn flush(&mut self) -> BoxFuture<'_, Result<(), Error>> {
+        futures::future::ok(()).boxed()
+    }
+
+    fn should_flush(&self) -> bool {
+        false
+    }
+
+    fn fetch_many<'q>(
+        &'q mut self,
+        query: &'q str,
+        persistent: bool,
+        arguments: Option<AnyArguments<'q>>,
+    ) -> BoxStream<'q, Result<Either<AnyQueryResult, AnyRow>, Error>> {
+        async move {
+            match self
+                .run_waiting(query, persistent, arguments.as_ref(), false)
+                .await
+            {
+                Ok(items) => futures::stream::iter(items.into_iter().map(Ok)).left_stream(),
+                Err(e) => futures::stream::once(futures::future::err(e)).right_stream(),
+            }
+        }
+        .flatten_stream()
+        .boxed()
+    }
+
+    fn fetch_optional<'q>(
+        &'q mut self,
+        query: &'q str,
+        persistent: bool,
+        arguments: Option<AnyArguments<'q>>,
+    ) -> BoxFuture<'q, Result<Option<AnyRow>, Error>> {
+        async move {
+            let items = self
+                .run_waiting(query, persistent, arguments.as_ref(), true)
+                .await?;
+            Ok(items.into_iter().find_map(|item| item.right()))
+        }
+        .boxed()
+    }
+
+    fn prepare_with<'c, 'q: 'c>(
+        &'c mut self,
+        sql: &'q str,
+        _parameters: &[AnyTypeInfo],
+    ) -> BoxFuture<'c, Result<AnyStatement<'q>, Error>> {
+        let prepared = (|| {
+            let statement = self.conn.prepare_cached(sql).map_err(sqlx_error)?;
+            let mut column_names = HashMap::new();
+            let mut columns = Vec::new();
+            for (ordinal, name) in statement.column_names().into_iter().enumerate() {
+                let name = UStr::from(name.to_owned());
+                column_names.insert(name.clone(), ordinal);
+                columns.push(AnyColumn {
+                    ordinal,
+                    name,
+                    type_info: AnyTypeInfo {
+                        kind: AnyTypeInfoKind::Null,
+                    },
+                });
+            }
+            Ok(AnyStatement {
+                sql: Cow::Borrowed(sql),
+                parameters: Some(Either::Right(statement.parameter_count())),
+                column_names: Arc::new(column_names),
+                columns,
+            })
+        })();
+        futures::future::ready(prepared).boxed()
+    }
+
+    fn describe<'q>(&'q mut self, _sql: &'q str) -> BoxFuture<'q, Result<Describe<Any>, Error>> {
+        futures::future::err(Error::Protocol(
+            "the inline SQLite writer does not describe statements (no compile-time checked queries run on it)".into(),
+        ))
+        .boxed()
+    }
+}
+
+impl Connection for InlineConnection {
+    type Database = Inline;
+    type Options = InlineOptions;
+
+    fn close(self) -> BoxFuture<'static, Result<(), Error>> {
+        drop(self);
+        futures::future::ok(()).boxed()
+    }
+
+    fn close_hard(self) -> BoxFuture<'static, Result<(), Error>> {
+        drop(self);
+        futures::future::ok(()).boxed()
+    }
+
+    fn ping(&mut self) -> BoxFuture<'_, Result<(), Error>> {
+        futures::future::ok(()).boxed()
+    }
+
+    fn begin(&mut self) -> BoxFuture<'_, Result<Transaction<'_, Inline>, Error>> {
+        Transaction::begin(self, None)
+    }
+
+    fn shrink_buffers(&mut self) {}
+
+    fn flush(&mut self) -> BoxFuture<'_, Result<(), Error>> {
+        futures::future::ok(()).boxed()
+    }
+
+    fn should_flush(&self) -> bool {
+        false
+    }
+}
+
+/// The driver's transactions, the same as through `Any`.
+pub struct InlineTransactions;
+
+impl TransactionManager for InlineTransactions {
+    type Database = Inline;
+
+    fn begin<'c>(
+        conn: &'c mut InlineConnection,
+        statement: Option<Cow<'static, str>>,
+    ) -> BoxFuture<'c, Result<(), Error>> {
+        conn.begin_with(statement).boxed()
+    }
+
+    fn commit(conn: &mut InlineConnection) -> BoxFuture<'_, Result<(), Error>> {
+        futures::future::ready(conn.commit_now()).boxed()
+    }
+
+    fn rollback(conn: &mut InlineConnection) -> BoxFuture<'_, Result<(), Error>> {
+        futures::future::ready(conn.rollback_now()).boxed()
+    }
+
+    fn start_rollback(conn: &mut InlineConnection) {
+        AnyConnectionBackend::start_rollback(conn)
+    }
+
+    fn get_transaction_depth(conn: &InlineConnection) -> usize {
+        conn.depth
+    }
+}
+
+/// The rows, columns, values and statements of the driver's own face, which does not
+/// exist: the driver is reached through `sqlx::Any` only. No value of this type can be
+/// made, so none of its methods can run.
+#[derive(Debug)]
+pub enum Nothing {}
+
+impl Row for Nothing {
+    type Database = Inline;
+    fn columns(&self) -> &[Nothing] {
+        match *self {}
+    }
+    fn try_get_raw<I: ColumnIndex<Self>>(&self, _: I) -> Result<Nothing, Error> {
+        match *self {}
+    }
+}
+
+impl Column for Nothing {
+    type Database = Inline;
+    fn ordinal(&self) -> usize {
+        match *self {}
+    }
+    fn name(&self) -> &str {
+        match *self {}
+    }
+    fn type_info(&self) -> &AnyTypeInfo {
+        match *self {}
+    }
+}
+
+impl Value for Nothing {
+    type Database = Inline;
+    fn as_ref(&self) -> Nothing {
+        match *self {}
+    }
+    fn type_info(&self) -> Cow<'_, AnyTypeInfo> {
+        match *self {}
+    }
+    fn is_null(&self) -> bool {
+        match *self {}
+    }
+}
+
+impl sqlx_core::value::ValueRef<'_> for Nothing {
+    type Database = Inline;
+    fn to_owned(&self) -> Nothing {
+        match *self {}
+    }
+    fn type_info(&self) -> Cow<'_, AnyTypeInfo> {
+        match *self {}
+    }
+    fn is_null(&self) -> bool {
+        match *self {}
+    }
+}
+
+impl<'q> Statement<'q> for Nothing {
+    type Database = Inline;
+    fn to_owned(&self) -> Nothing {
+        match *self {}
+    }
+    fn sql(&self) -> &str {
+        match *self {}
+    }
+    fn parameters(&self) -> Option<Either<&[AnyTypeInfo], usize>> {
+        match *self {}
+    }
+    fn columns(&self) -> &[Nothing] {
+        match *self {}
+    }
+    sqlx_core::impl_statement_query!(NoArguments);
+}
+
+/// Arguments of the driver's own face: it takes none (bind through `sqlx::Any`).
+#[derive(Debug, Default)]
+pub struct NoArguments;
+
+impl<'q> Arguments<'q> for NoArguments {
+    type Database = Inline;
+    fn reserve(&mut self, _: usize, _: usize) {}
+    fn add<T>(&mut self, _: T) -> Result<(), BoxDynError>
+    where
+        T: Encode<'q, Inline> + Type<Inline>,
+    {
+        Err("the inline SQLite writer binds values through sqlx::Any only".into())
+    }
+    fn len(&self) -> usize {
+        0
+    }
+}
+
+impl<'q> sqlx_core::arguments::IntoArguments<'q, Inline> for NoArguments {
+    fn into_arguments(self) -> NoArguments {
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::{Executor, Row as _};
+
+    use super::*;
+    use crate::server::db::{is_unique_violation, Db};
+
+    /// A fresh database file in its own directory, removed when dropped.
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new(name: &str) -> Scratch {
+            let dir = std::env::temp_dir().join(format!(
+                "ll-inline-{name}-{}-{}",
+                std::process::id(),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_nanos()
+            ));
+            std::fs::create_dir_all(&dir).unwrap();
+            Scratch(dir)
+        }
+
+        fn file(&self) -> PathBuf {
+            self.0.join("db.sqlite")
+        }
+
+        async fn db(&self) -> Db {
+            Db::connect(&format!("sqlite://{}", self.file().display()), 2)
+                .await
+                .unwrap()
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    const TABLE: &str = "CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, \
+        n BIGINT NOT NULL, s TEXT NOT NULL UNIQUE, r REAL, b BLOB, o TEXT)";
+
+    #[tokio::test]
+    async fn the_writer_binds_and_reads_values_as_sqlx_does() {
+        let scratch = Scratch::new("values");
+        let db = scratch.db().await;
+        assert_eq!(
+            db.writer.connect_options().database_url.scheme(),
+            SCHEME,
+            "the SQLite writer is the inline driver"
+        );
+        // Several statements in one string run one after another.
+        db.writer
+            .execute(format!("{TABLE}; CREATE TABLE u (x INTEGER)").as_str())
+            .await
+            .unwrap();
+        // `$n` by number whatever its place, the same one twice.
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO t (s, n, r, b, o) VALUES ($2, $1, $3, $4, $5) RETURNING id",
+        )
+        .bind(-7_i64)
+        .bind("ünï")
+        .bind(2.5_f64)
+        .bind(vec![0_u8, 255, 1])
+        .bind(None::<String>)
+        .fetch_one(&db.writer)
+        .await
+        .unwrap();
+        let done = sqlx::query("UPDATE t SET n = $1 + $1 WHERE id = $2")
+            .bind(21_i64)
+            .bind(id)
+            .execute(&db.writer)
+            .await
+            .unwrap();
+        assert_eq!(done.rows_affected(), 1);
+        let read = "SELECT n, s, r, b, o FROM t WHERE id = $1";
+        type Values = (i64, String, f64, Vec<u8>, Option<String>);
+        let inline: Values = sqlx::query_as(read)
+            .bind(id)
+            .fetch_one(&db.writer)
+            .await
+            .unwrap();
+        let threaded: Values = sqlx::query_as(read)
+            .bind(id)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(inline, (42, "ünï".into(), 2.5, vec![0, 255, 1], None));
+        assert_eq!(inline, threaded, "both drivers read the row alike");
+        let row = sqlx::query(read)
+            .bind(id)
+            .fetch_one(&db.writer)
+            .await
+            .unwrap();
+        assert_eq!(row.get::<i64, _>("n"), 42);
+        assert!(sqlx::query(read)
+            .bind(id + 1)
+            .fetch_optional(&db.writer)
+            .await
+            .unwrap()
+            .is_none());
+        // Too few arguments is an error, not a NULL.
+        let short = sqlx::query("INSERT INTO t (n, s) VALUES ($1, $2)")
+            .bind(1_i64)
+            .execute(&db.writer)
+            .await;
+        assert!(short.is_err(), "{short:?}");
+    }
+
+    #[tokio::test]
+    async fn a_constraint_failure_reads_as_sqlx_reports_it_and_writes_nothing() {
+        let scratch = Scratch::new("unique");
+        let db = scratch.db().await;
+        db.writer.execute(TABLE).await.unwrap();
+        let insert = "INSERT INTO t (n, s) VALUES ($1, $2)";
+        sqlx::query(insert)
+            .bind(1_i64)
+            .bind("a")
+            .execute(&db.writer)
+            .await
+            .unwrap();
+        let mut tx = db.writer.begin_with("BEGIN IMMEDIATE").await.unwrap();
+        sqlx::query(insert)
+            .bind(2_i64)
+            .bind("b")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let e = sqlx::query(insert)
+            .bind(3_i64)
+            .bind("a")
+            .execute(&mut *tx)
+            .await
+            .unwrap_err();
+        assert!(is_unique_violation(&e), "{e:?}");
+        let e = e.into_database_error().unwrap();
+        assert_eq!(e.code().as_deref(), Some("2067"));
+        assert_eq!(e.kind(), ErrorKind::UniqueViolation);
+        drop(tx);
+        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM t")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(count, 1, "the dropped transaction's row is gone");
+        // The writer is free again.
+        let tx = db.writer.begin_with("BEGIN IMMEDIATE").await.unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    /// Another connection holds the write lock, and only a task on this same thread
+    /// releases it: the writer's `BEGIN IMMEDIATE` must wait without holding the
+    /// thread (SQLite's busy handler would sleep on it, and the lock never go).
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_writer_waits_for_the_lock_without_holding_its_thread() {
+        let scratch = Scratch::new("busy");
+        let db = scratch.db().await;
+        db.writer.execute(TABLE).await.unwrap();
+        let mut other = db.pool.begin_with("BEGIN IMMEDIATE").await.unwrap();
+        sqlx::query("INSERT INTO t (n, s) VALUES (1, 'other')")
+            .execute(&mut *other)
+            .await
+            .unwrap();
+        let write = async {
+            let mut tx = db.writer.begin_with("BEGIN IMMEDIATE").await?;
+            sqlx::query("INSERT INTO t (n, s) VALUES (2, 'writer')")
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await
+        };
+        // `join!` polls the write first: it meets the lock and pauses; then the other
+        // connection commits.
+        let (written, other) = tokio::join!(write, other.commit());
+        other.unwrap();
+        written.unwrap();
+        let names: Vec<String> = sqlx::query_scalar("SELECT s FROM t ORDER BY id")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(names, ["other", "writer"]);
+    }
+
+    /// The WAL hook hands the checkpoint to the driver's thread once the WAL passes
+    /// 1,000 pages, and the database file then holds what was written.
+    #[tokio::test]
+    async fn a_large_wal_is_checkpointed_by_the_drivers_thread() {
+        let scratch = Scratch::new("checkpoint");
+        scratch.db().await; // the file, migrated
+        let options =
+            InlineOptions::from_str(&InlineOptions::url(&scratch.file().to_string_lossy()))
+                .unwrap();
+        let mut conn = options.connect().await.unwrap();
+        conn.run("CREATE TABLE big (b BLOB)", true, None, false)
+            .unwrap();
+        let before = std::fs::metadata(scratch.file()).unwrap().len();
+        let checkpointed = conn.checkpointed.clone();
+        let (count, changed) = &*checkpointed;
+        assert_eq!(*count.lock().unwrap(), 0);
+        // 1,200 rows of a 4 KiB page each, one commit each: the WAL passes 1,000
+        // pages about halfway (each commit also rewrites the table's inner page).
+        for _ in 0..1_200 {
+            conn.run("INSERT INTO big VALUES (zeroblob(4000))", true, None, false)
+                .unwrap();
+        }
+        let (checkpoints, _) = changed
+            .wait_timeout_while(count.lock().unwrap(), Duration::from_secs(30), |n| *n == 0)
+            .unwrap();
+        assert!(*checkpoints >= 1, "no checkpoint ran");
+        drop(checkpoints);
+        let after = std::fs::metadata(scratch.file()).unwrap().len();
+        assert!(
+            after >= before + (1 << 20),
+            "the database file grew from {before} to {after} B only"
+        );
+    }
+}
