@@ -185,7 +185,9 @@ pub struct InlineConnection {
     /// Only SQLite reads it, through that address.
     #[allow(dead_code)]
     checkpoints: Box<mpsc::SyncSender<()>>,
-    /// How many checkpoints the thread has run, and a way to wait for the next.
+    /// How many checkpoints the thread has run, and a way to wait for the next (what
+    /// the tests observe of the thread).
+    #[cfg_attr(not(test), allow(dead_code))]
     checkpointed: Arc<(Mutex<u64>, Condvar)>,
 }
 
