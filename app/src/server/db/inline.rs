@@ -1,5 +1,5 @@
 //! SQLite's writer connection, run on the calling thread: a driver behind `sqlx::Any`
-//! for [`super::Db::writer`] on SQLite.
+//! for `db::Db::writer` on SQLite.
 //!
 //! sqlx runs every SQLite connection on a thread of its own and hands each statement
 //! to it and its rows back over channels: two thread switches per statement, about
@@ -68,7 +68,12 @@ use sqlx_core::{
     Either, HashMap, Url,
 };
 
-/// The URL scheme [`super::Db::connect`] gives the writer: `sqlite-inline:<path>`.
+/// What every SQLite connection is set to, sqlx's and this driver's. WAL lets readers
+/// run beside the one writer; waiting beats failing when two writers meet (this driver
+/// then sets its own busy timeout to 0 and waits asynchronously).
+pub const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
+
+/// The URL scheme `db::Db::connect` gives the writer: `sqlite-inline:<path>`.
 pub const SCHEME: &str = "sqlite-inline";
 
 /// How long a statement outside a transaction waits for another connection's write
@@ -232,8 +237,7 @@ impl InlineConnection {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
             | OpenFlags::SQLITE_OPEN_URI;
         let conn = rusqlite::Connection::open_with_flags(&path, flags).map_err(sqlx_error)?;
-        conn.execute_batch(super::SQLITE_PRAGMAS)
-            .map_err(sqlx_error)?;
+        conn.execute_batch(SQLITE_PRAGMAS).map_err(sqlx_error)?;
         conn.busy_timeout(Duration::ZERO).map_err(sqlx_error)?;
         conn.set_prepared_statement_cache_capacity(256);
 
@@ -853,200 +857,21 @@ impl<'q> sqlx_core::arguments::IntoArguments<'q, Inline> for NoArguments {
 
 #[cfg(test)]
 mod tests {
-    use sqlx::{Executor, Row as _};
-
     use super::*;
-    use crate::server::db::{is_unique_violation, Db};
-
-    /// A fresh database file in its own directory, removed when dropped.
-    struct Scratch(PathBuf);
-
-    impl Scratch {
-        fn new(name: &str) -> Scratch {
-            let dir = std::env::temp_dir().join(format!(
-                "ll-inline-{name}-{}-{}",
-                std::process::id(),
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .as_nanos()
-            ));
-            std::fs::create_dir_all(&dir).unwrap();
-            Scratch(dir)
-        }
-
-        fn file(&self) -> PathBuf {
-            self.0.join("db.sqlite")
-        }
-
-        async fn db(&self) -> Db {
-            Db::connect(&format!("sqlite://{}", self.file().display()), 2)
-                .await
-                .unwrap()
-        }
-    }
-
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-
-    const TABLE: &str = "CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, \
-        n BIGINT NOT NULL, s TEXT NOT NULL UNIQUE, r REAL, b BLOB, o TEXT)";
-
-    #[tokio::test]
-    async fn the_writer_binds_and_reads_values_as_sqlx_does() {
-        let scratch = Scratch::new("values");
-        let db = scratch.db().await;
-        assert_eq!(
-            db.writer.connect_options().database_url.scheme(),
-            SCHEME,
-            "the SQLite writer is the inline driver"
-        );
-        // Several statements in one string run one after another.
-        db.writer
-            .execute(format!("{TABLE}; CREATE TABLE u (x INTEGER)").as_str())
-            .await
-            .unwrap();
-        // `$n` by number whatever its place, the same one twice.
-        let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO t (s, n, r, b, o) VALUES ($2, $1, $3, $4, $5) RETURNING id",
-        )
-        .bind(-7_i64)
-        .bind("ünï")
-        .bind(2.5_f64)
-        .bind(vec![0_u8, 255, 1])
-        .bind(None::<String>)
-        .fetch_one(&db.writer)
-        .await
-        .unwrap();
-        let done = sqlx::query("UPDATE t SET n = $1 + $1 WHERE id = $2")
-            .bind(21_i64)
-            .bind(id)
-            .execute(&db.writer)
-            .await
-            .unwrap();
-        assert_eq!(done.rows_affected(), 1);
-        let read = "SELECT n, s, r, b, o FROM t WHERE id = $1";
-        type Values = (i64, String, f64, Vec<u8>, Option<String>);
-        let inline: Values = sqlx::query_as(read)
-            .bind(id)
-            .fetch_one(&db.writer)
-            .await
-            .unwrap();
-        let threaded: Values = sqlx::query_as(read)
-            .bind(id)
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
-        assert_eq!(inline, (42, "ünï".into(), 2.5, vec![0, 255, 1], None));
-        assert_eq!(inline, threaded, "both drivers read the row alike");
-        let row = sqlx::query(read)
-            .bind(id)
-            .fetch_one(&db.writer)
-            .await
-            .unwrap();
-        assert_eq!(row.get::<i64, _>("n"), 42);
-        assert!(sqlx::query(read)
-            .bind(id + 1)
-            .fetch_optional(&db.writer)
-            .await
-            .unwrap()
-            .is_none());
-        // Too few arguments is an error, not a NULL.
-        let short = sqlx::query("INSERT INTO t (n, s) VALUES ($1, $2)")
-            .bind(1_i64)
-            .execute(&db.writer)
-            .await;
-        assert!(short.is_err(), "{short:?}");
-    }
-
-    #[tokio::test]
-    async fn a_constraint_failure_reads_as_sqlx_reports_it_and_writes_nothing() {
-        let scratch = Scratch::new("unique");
-        let db = scratch.db().await;
-        db.writer.execute(TABLE).await.unwrap();
-        let insert = "INSERT INTO t (n, s) VALUES ($1, $2)";
-        sqlx::query(insert)
-            .bind(1_i64)
-            .bind("a")
-            .execute(&db.writer)
-            .await
-            .unwrap();
-        let mut tx = db.writer.begin_with("BEGIN IMMEDIATE").await.unwrap();
-        sqlx::query(insert)
-            .bind(2_i64)
-            .bind("b")
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-        let e = sqlx::query(insert)
-            .bind(3_i64)
-            .bind("a")
-            .execute(&mut *tx)
-            .await
-            .unwrap_err();
-        assert!(is_unique_violation(&e), "{e:?}");
-        let e = e.into_database_error().unwrap();
-        assert_eq!(e.code().as_deref(), Some("2067"));
-        assert_eq!(e.kind(), ErrorKind::UniqueViolation);
-        drop(tx);
-        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM t")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
-        assert_eq!(count, 1, "the dropped transaction's row is gone");
-        // The writer is free again.
-        let tx = db.writer.begin_with("BEGIN IMMEDIATE").await.unwrap();
-        tx.commit().await.unwrap();
-    }
-
-    /// Another connection holds the write lock, and only a task on this same thread
-    /// releases it: the writer's `BEGIN IMMEDIATE` must wait without holding the
-    /// thread (SQLite's busy handler would sleep on it, and the lock never go).
-    #[tokio::test(flavor = "current_thread")]
-    async fn the_writer_waits_for_the_lock_without_holding_its_thread() {
-        let scratch = Scratch::new("busy");
-        let db = scratch.db().await;
-        db.writer.execute(TABLE).await.unwrap();
-        let mut other = db.pool.begin_with("BEGIN IMMEDIATE").await.unwrap();
-        sqlx::query("INSERT INTO t (n, s) VALUES (1, 'other')")
-            .execute(&mut *other)
-            .await
-            .unwrap();
-        let write = async {
-            let mut tx = db.writer.begin_with("BEGIN IMMEDIATE").await?;
-            sqlx::query("INSERT INTO t (n, s) VALUES (2, 'writer')")
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await
-        };
-        // `join!` polls the write first: it meets the lock and pauses; then the other
-        // connection commits.
-        let (written, other) = tokio::join!(write, other.commit());
-        other.unwrap();
-        written.unwrap();
-        let names: Vec<String> = sqlx::query_scalar("SELECT s FROM t ORDER BY id")
-            .fetch_all(&db.pool)
-            .await
-            .unwrap();
-        assert_eq!(names, ["other", "writer"]);
-    }
 
     /// The WAL hook hands the checkpoint to the driver's thread once the WAL passes
     /// 1,000 pages, and the database file then holds what was written.
     #[tokio::test]
     async fn a_large_wal_is_checkpointed_by_the_drivers_thread() {
-        let scratch = Scratch::new("checkpoint");
-        scratch.db().await; // the file, migrated
+        let dir = std::env::temp_dir().join(format!("ll-inline-checkpoint-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("db.sqlite");
         let options =
-            InlineOptions::from_str(&InlineOptions::url(&scratch.file().to_string_lossy()))
-                .unwrap();
+            InlineOptions::from_str(&InlineOptions::url(&file.to_string_lossy())).unwrap();
         let mut conn = options.connect().await.unwrap();
         conn.run("CREATE TABLE big (b BLOB)", true, None, false)
             .unwrap();
-        let before = std::fs::metadata(scratch.file()).unwrap().len();
+        let before = std::fs::metadata(&file).unwrap().len();
         let checkpointed = conn.checkpointed.clone();
         let (count, changed) = &*checkpointed;
         assert_eq!(*count.lock().unwrap(), 0);
@@ -1061,10 +886,12 @@ mod tests {
             .unwrap();
         assert!(*checkpoints >= 1, "no checkpoint ran");
         drop(checkpoints);
-        let after = std::fs::metadata(scratch.file()).unwrap().len();
+        let after = std::fs::metadata(&file).unwrap().len();
         assert!(
             after >= before + (1 << 20),
             "the database file grew from {before} to {after} B only"
         );
+        drop(conn);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -103,9 +103,7 @@ impl Db {
     }
 }
 
-/// What every SQLite connection is set to. WAL lets readers run beside the one writer;
-/// waiting beats failing when two writers meet.
-pub const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
+pub use inline::SQLITE_PRAGMAS;
 
 fn pool_options(backend: Backend, max_connections: u32) -> AnyPoolOptions {
     // A request waits at most 5 s for a connection; when the database is down it is
@@ -211,5 +209,193 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
                 || d.message().contains("UNIQUE constraint failed")
         }
         _ => false,
+    }
+}
+
+/// The SQLite writer (`inline`) as `Db` hands it out, against sqlx's driver on the
+/// same file. (The checkpoint thread's test is in `inline`, which it needs the inside of.)
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use sqlx::{Executor, Row as _};
+    use sqlx_core::error::ErrorKind;
+
+    use super::*;
+
+    /// A fresh database file in its own directory, removed when dropped.
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new(name: &str) -> Scratch {
+            let dir = std::env::temp_dir().join(format!(
+                "ll-inline-{name}-{}-{}",
+                std::process::id(),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_nanos()
+            ));
+            std::fs::create_dir_all(&dir).unwrap();
+            Scratch(dir)
+        }
+
+        fn file(&self) -> PathBuf {
+            self.0.join("db.sqlite")
+        }
+
+        async fn db(&self) -> Db {
+            Db::connect(&format!("sqlite://{}", self.file().display()), 2)
+                .await
+                .unwrap()
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    const TABLE: &str = "CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, \
+        n BIGINT NOT NULL, s TEXT NOT NULL UNIQUE, r REAL, b BLOB, o TEXT)";
+
+    #[tokio::test]
+    async fn the_writer_binds_and_reads_values_as_sqlx_does() {
+        let scratch = Scratch::new("values");
+        let db = scratch.db().await;
+        assert_eq!(
+            db.writer.connect_options().database_url.scheme(),
+            inline::SCHEME,
+            "the SQLite writer is the inline driver"
+        );
+        // Several statements in one string run one after another.
+        db.writer
+            .execute(format!("{TABLE}; CREATE TABLE u (x INTEGER)").as_str())
+            .await
+            .unwrap();
+        // `$n` by number whatever its place, the same one twice.
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO t (s, n, r, b, o) VALUES ($2, $1, $3, $4, $5) RETURNING id",
+        )
+        .bind(-7_i64)
+        .bind("ünï")
+        .bind(2.5_f64)
+        .bind(vec![0_u8, 255, 1])
+        .bind(None::<String>)
+        .fetch_one(&db.writer)
+        .await
+        .unwrap();
+        let done = sqlx::query("UPDATE t SET n = $1 + $1 WHERE id = $2")
+            .bind(21_i64)
+            .bind(id)
+            .execute(&db.writer)
+            .await
+            .unwrap();
+        assert_eq!(done.rows_affected(), 1);
+        let read = "SELECT n, s, r, b, o FROM t WHERE id = $1";
+        type Values = (i64, String, f64, Vec<u8>, Option<String>);
+        let inline: Values = sqlx::query_as(read)
+            .bind(id)
+            .fetch_one(&db.writer)
+            .await
+            .unwrap();
+        let threaded: Values = sqlx::query_as(read)
+            .bind(id)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(inline, (42, "ünï".into(), 2.5, vec![0, 255, 1], None));
+        assert_eq!(inline, threaded, "both drivers read the row alike");
+        let row = sqlx::query(read)
+            .bind(id)
+            .fetch_one(&db.writer)
+            .await
+            .unwrap();
+        assert_eq!(row.get::<i64, _>("n"), 42);
+        assert!(sqlx::query(read)
+            .bind(id + 1)
+            .fetch_optional(&db.writer)
+            .await
+            .unwrap()
+            .is_none());
+        // Too few arguments is an error, not a NULL.
+        let short = sqlx::query("INSERT INTO t (n, s) VALUES ($1, $2)")
+            .bind(1_i64)
+            .execute(&db.writer)
+            .await;
+        assert!(short.is_err(), "{short:?}");
+    }
+
+    #[tokio::test]
+    async fn a_constraint_failure_reads_as_sqlx_reports_it_and_writes_nothing() {
+        let scratch = Scratch::new("unique");
+        let db = scratch.db().await;
+        db.writer.execute(TABLE).await.unwrap();
+        let insert = "INSERT INTO t (n, s) VALUES ($1, $2)";
+        sqlx::query(insert)
+            .bind(1_i64)
+            .bind("a")
+            .execute(&db.writer)
+            .await
+            .unwrap();
+        let mut tx = db.writer.begin_with("BEGIN IMMEDIATE").await.unwrap();
+        sqlx::query(insert)
+            .bind(2_i64)
+            .bind("b")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let e = sqlx::query(insert)
+            .bind(3_i64)
+            .bind("a")
+            .execute(&mut *tx)
+            .await
+            .unwrap_err();
+        assert!(is_unique_violation(&e), "{e:?}");
+        let e = e.into_database_error().unwrap();
+        assert_eq!(e.code().as_deref(), Some("2067"));
+        assert_eq!(e.kind(), ErrorKind::UniqueViolation);
+        drop(tx);
+        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM t")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(count, 1, "the dropped transaction's row is gone");
+        // The writer is free again.
+        let tx = db.writer.begin_with("BEGIN IMMEDIATE").await.unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    /// Another connection holds the write lock, and only a task on this same thread
+    /// releases it: the writer's `BEGIN IMMEDIATE` must wait without holding the
+    /// thread (SQLite's busy handler would sleep on it, and the lock never go).
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_writer_waits_for_the_lock_without_holding_its_thread() {
+        let scratch = Scratch::new("busy");
+        let db = scratch.db().await;
+        db.writer.execute(TABLE).await.unwrap();
+        let mut other = db.pool.begin_with("BEGIN IMMEDIATE").await.unwrap();
+        sqlx::query("INSERT INTO t (n, s) VALUES (1, 'other')")
+            .execute(&mut *other)
+            .await
+            .unwrap();
+        let write = async {
+            let mut tx = db.writer.begin_with("BEGIN IMMEDIATE").await?;
+            sqlx::query("INSERT INTO t (n, s) VALUES (2, 'writer')")
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await
+        };
+        // `join!` polls the write first: it meets the lock and pauses; then the other
+        // connection commits.
+        let (written, other) = tokio::join!(write, other.commit());
+        other.unwrap();
+        written.unwrap();
+        let names: Vec<String> = sqlx::query_scalar("SELECT s FROM t ORDER BY id")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(names, ["other", "writer"]);
     }
 }
