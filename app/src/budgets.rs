@@ -213,9 +213,8 @@ pub mod ssr {
     }
 
     pub async fn delete(workspace_id: WorkspaceId, id: i64) -> AppResult<()> {
-        let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
-        let mut tx =
-            Write::begin_member(&state.db, user.id, workspace_id, Need::Write, now_ms()).await?;
+        let (Caller { state, .. }, mut tx) =
+            Write::guarded(workspace_id, Need::Write, now_ms()).await?;
         let done = sqlx::query("DELETE FROM budgets WHERE id = $1 AND workspace_id = $2")
             .bind(id)
             .bind(workspace_id)

@@ -364,9 +364,8 @@ pub mod ssr {
     }
 
     pub async fn delete(workspace_id: WorkspaceId, id: i64) -> AppResult<()> {
-        let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
-        let mut tx =
-            Write::begin_member(&state.db, user.id, workspace_id, Need::Write, now_ms()).await?;
+        let (Caller { state, .. }, mut tx) =
+            Write::guarded(workspace_id, Need::Write, now_ms()).await?;
         // The row as it was goes into the event (as for expenses).
         let was = fetch(&mut *tx, workspace_id, id).await?;
         // Kept a while, so the deletion can be undone (`restore`).
@@ -386,9 +385,8 @@ pub mod ssr {
     }
 
     pub async fn restore(workspace_id: WorkspaceId, id: i64) -> AppResult<()> {
-        let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
-        let mut tx =
-            Write::begin_member(&state.db, user.id, workspace_id, Need::Write, now_ms()).await?;
+        let (Caller { state, .. }, mut tx) =
+            Write::guarded(workspace_id, Need::Write, now_ms()).await?;
         TRASH.restore(&mut tx, workspace_id, &[id], "id").await?;
         let earning = fetch(&mut *tx, workspace_id, id).await?;
         tx.emit(Stream::Workspace(workspace_id), Event::EarningNew(earning))
@@ -479,11 +477,10 @@ pub mod ssr {
         name: String,
         color: String,
     ) -> AppResult<Platform> {
-        let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
+        let (Caller { state, .. }, mut tx) =
+            Write::guarded(workspace_id, Need::Write, now_ms()).await?;
         let name = platform_name(&name)?;
         let color = parse_color(&color)?;
-        let mut tx =
-            Write::begin_member(&state.db, user.id, workspace_id, Need::Write, now_ms()).await?;
         let updated = sqlx::query(
             "UPDATE platforms SET name = $1, color = $2 WHERE id = $3 AND workspace_id = $4",
         )

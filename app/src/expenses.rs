@@ -244,11 +244,10 @@ pub mod ssr {
         description: String,
         date: String,
     ) -> AppResult<Expense> {
-        let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
-        let input = ExpenseInput::parse(&amount, &currency, &category, &description, &date)?;
         let now = now_ms();
-        let mut tx =
-            Write::begin_member(&state.db, user.id, workspace_id, Need::Write, now).await?;
+        let (Caller { state, user, .. }, mut tx) =
+            Write::guarded(workspace_id, Need::Write, now).await?;
+        let input = ExpenseInput::parse(&amount, &currency, &category, &description, &date)?;
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO expenses (workspace_id, amount_minor, currency, category, description, spent_on, created_by, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
@@ -301,11 +300,9 @@ pub mod ssr {
         description: String,
         date: String,
     ) -> AppResult<Expense> {
-        let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
-        let input = ExpenseInput::parse(&amount, &currency, &category, &description, &date)?;
         let now = now_ms();
-        let mut tx =
-            Write::begin_member(&state.db, user.id, workspace_id, Need::Write, now).await?;
+        let (Caller { state, .. }, mut tx) = Write::guarded(workspace_id, Need::Write, now).await?;
+        let input = ExpenseInput::parse(&amount, &currency, &category, &description, &date)?;
         let before = fetch(&mut *tx, workspace_id, id).await?;
         sqlx::query(
             "UPDATE expenses SET amount_minor = $1, currency = $2, category = $3, description = $4, spent_on = $5, updated_at = $6 \

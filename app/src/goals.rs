@@ -92,11 +92,7 @@ pub mod ssr {
             catalog::{Deleted, Milestone, MilestoneInfo},
             Stream,
         },
-        server::{
-            authz::{member, Caller},
-            events::Write,
-            now_ms, outbox, AppState,
-        },
+        server::{authz::Caller, events::Write, now_ms, outbox, AppState},
     };
 
     type Row = (i64, String, i64, i64, String, Option<i64>);
@@ -176,12 +172,11 @@ pub mod ssr {
         currency: String,
         milestones: String,
     ) -> AppResult<GoalInfo> {
-        let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
+        let now = now_ms();
+        let (Caller { state, user, .. }, mut tx) =
+            Write::guarded(workspace_id, Need::Write, now).await?;
         let input = GoalInput::parse(&name, &target, &currency)?;
         let percents = parse_milestones(&milestones)?;
-        let now = now_ms();
-        let mut tx =
-            Write::begin_member(&state.db, user.id, workspace_id, Need::Write, now).await?;
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM goals WHERE workspace_id = $1")
             .bind(workspace_id)
             .fetch_one(&mut *tx)
@@ -228,10 +223,8 @@ pub mod ssr {
         name: String,
         target: String,
     ) -> AppResult<GoalInfo> {
-        let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
         let now = now_ms();
-        let mut tx =
-            Write::begin_member(&state.db, user.id, workspace_id, Need::Write, now).await?;
+        let (Caller { state, .. }, mut tx) = Write::guarded(workspace_id, Need::Write, now).await?;
         let before = fetch(&mut tx, workspace_id, id).await?;
         let input = GoalInput::parse(&name, &target, &before.currency)?;
         sqlx::query("UPDATE goals SET name = $1, target_minor = $2 WHERE id = $3")
@@ -251,10 +244,9 @@ pub mod ssr {
         id: i64,
         amount: String,
     ) -> AppResult<GoalInfo> {
-        let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
         let now = now_ms();
-        let mut tx =
-            Write::begin_member(&state.db, user.id, workspace_id, Need::Write, now).await?;
+        let (Caller { state, user, .. }, mut tx) =
+            Write::guarded(workspace_id, Need::Write, now).await?;
         // Locks the goal's row: concurrent contributions add up one after the other.
         let found: Option<(String,)> = sqlx::query_as(
             "UPDATE goals SET saved_minor = saved_minor WHERE workspace_id = $1 AND id = $2 RETURNING currency",
@@ -340,9 +332,8 @@ pub mod ssr {
     }
 
     pub async fn delete(workspace_id: WorkspaceId, id: i64) -> AppResult<()> {
-        let Caller { state, user, .. } = member(workspace_id, Need::Write).await?;
-        let mut tx =
-            Write::begin_member(&state.db, user.id, workspace_id, Need::Write, now_ms()).await?;
+        let (Caller { state, .. }, mut tx) =
+            Write::guarded(workspace_id, Need::Write, now_ms()).await?;
         let done = sqlx::query("DELETE FROM goals WHERE id = $1 AND workspace_id = $2")
             .bind(id)
             .bind(workspace_id)

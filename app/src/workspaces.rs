@@ -542,10 +542,9 @@ pub mod ssr {
     }
 
     pub async fn revoke_invite(workspace_id: WorkspaceId, code: String) -> AppResult<()> {
-        let Caller { state, user, .. } = member(workspace_id, Need::Manage).await?;
         let now = now_ms();
-        let mut tx =
-            Write::begin_member(&state.db, user.id, workspace_id, Need::Manage, now).await?;
+        let (Caller { state, .. }, mut tx) =
+            Write::guarded(workspace_id, Need::Manage, now).await?;
         let revoked: Option<(String, i64)> = sqlx::query_as(
             "UPDATE invites SET revoked_at = $1 WHERE code = $2 AND workspace_id = $3 AND revoked_at IS NULL \
              RETURNING role, expires_at",

@@ -47,12 +47,29 @@ async fn authenticate_in(
     headers: &http::HeaderMap,
     workspace: Option<WorkspaceId>,
 ) -> AppResult<Option<(SessionUser, Claims, Option<Role>)>> {
-    let Some(claims) = token_from_headers(headers).and_then(|t| state.sessions.verify(&t)) else {
+    let Some((user_id, claims)) = claims(state, headers) else {
         return Ok(None);
     };
-    let Ok(user_id) = claims.sub.parse::<UserId>() else {
-        return Ok(None);
-    };
+    identify(&state.db.pool, user_id, claims, workspace).await
+}
+
+/// What the request's token says, if it is well signed and current by its own terms
+/// (signature, expiry, issuer, audience): whose it is and the claims. Not yet whether
+/// it was revoked since, which takes the database ([`identify`]).
+pub fn claims(state: &AppState, headers: &http::HeaderMap) -> Option<(UserId, Claims)> {
+    let claims = token_from_headers(headers).and_then(|t| state.sessions.verify(&t))?;
+    let user_id = claims.sub.parse::<UserId>().ok()?;
+    Some((user_id, claims))
+}
+
+/// The user behind verified `claims` as `db` sees them, if the token was not revoked
+/// (its `token_version` is the user's), with their role in `workspace`.
+async fn identify<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    user_id: UserId,
+    claims: Claims,
+    workspace: Option<WorkspaceId>,
+) -> AppResult<Option<(SessionUser, Claims, Option<Role>)>> {
     // Without a workspace the join matches nothing (no workspace has id 0).
     let row: Option<(String, String, i64, Option<String>)> = sqlx::query_as(
         "SELECT u.email, u.display_name, u.token_version, m.role FROM users u \
@@ -60,7 +77,7 @@ async fn authenticate_in(
     )
     .bind(user_id)
     .bind(workspace.unwrap_or(WorkspaceId(0)))
-    .fetch_optional(&state.db.pool)
+    .fetch_optional(db)
     .await?;
     Ok(row.filter(|(_, _, version, _)| *version == claims.ver).map(
         |(email, display_name, _, role)| {
@@ -138,7 +155,22 @@ pub async fn member_by_headers(
     workspace_id: WorkspaceId,
     need: Need,
 ) -> AppResult<Caller> {
-    let (user, _, role) = authenticate_in(&state, headers, Some(workspace_id))
+    let (user_id, claims) = claims(&state, headers).ok_or(AppError::Unauthorized)?;
+    let pool = state.db.pool.clone();
+    caller_in(&pool, state, user_id, claims, workspace_id, need).await
+}
+
+/// `member`'s checks on `db` (a pool, or a write's own transaction: `Write::guarded`)
+/// for the holder of verified `claims`: the same errors.
+pub async fn caller_in<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    state: AppState,
+    user_id: UserId,
+    claims: Claims,
+    workspace_id: WorkspaceId,
+    need: Need,
+) -> AppResult<Caller> {
+    let (user, _, role) = identify(db, user_id, claims, Some(workspace_id))
         .await?
         .ok_or(AppError::Unauthorized)?;
     let role = allowed(role, need)?;

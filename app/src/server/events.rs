@@ -27,11 +27,14 @@ use std::ops::{Deref, DerefMut};
 
 use sqlx::{Any, AnyConnection, Transaction};
 
+use leptos::prelude::use_context;
+
 use super::{
-    authz::allowed_in,
+    authz::{self, allowed_in, Caller},
     db::{begin_write, values, Backend, Db},
     hub::Hub,
     outbox::{self, Logged},
+    state::state,
 };
 use crate::{
     error::AppResult,
@@ -119,6 +122,43 @@ impl Write {
         need: Need,
         now: i64,
     ) -> AppResult<Write> {
+        let mut write = Write::begin_on(db, actor, workspace_id, now).await?;
+        allowed_in(&mut *write.tx, workspace_id, actor, need).await?;
+        Ok(write)
+    }
+
+    /// The guard of a server function that writes to `workspace_id` and the start of its
+    /// write, in one: `authz::member`'s checks and errors (signed in, a member, a role
+    /// that allows `need`), made inside the write as [`Write::begin_member`] makes its
+    /// own, so one read serves both and none runs on the pool. For writes whose work
+    /// before their first row is parsing their arguments, done after this (inside the
+    /// write, which is refused and rolled back if they are wrong). A write with more to
+    /// do first (an import reads a whole file) keeps `member` and `begin_member`, so it
+    /// does not hold the write lock meanwhile.
+    pub async fn guarded(
+        workspace_id: WorkspaceId,
+        need: Need,
+        now: i64,
+    ) -> AppResult<(Caller, Write)> {
+        let state = state()?;
+        let parts =
+            use_context::<http::request::Parts>().ok_or(crate::error::AppError::Unauthorized)?;
+        let (user_id, claims) =
+            authz::claims(&state, &parts.headers).ok_or(crate::error::AppError::Unauthorized)?;
+        let mut write = Write::begin_on(&state.db, user_id, workspace_id, now).await?;
+        let caller =
+            authz::caller_in(&mut *write.tx, state, user_id, claims, workspace_id, need).await?;
+        Ok((caller, write))
+    }
+
+    /// Begins a write on `workspace_id`: on PostgreSQL it first takes the workspace's
+    /// stream head (see [`Write::begin_member`]).
+    async fn begin_on(
+        db: &Db,
+        actor: UserId,
+        workspace_id: WorkspaceId,
+        now: i64,
+    ) -> AppResult<Write> {
         let mut write = Write::begin(db, actor, now).await?;
         if db.backend == Backend::Postgres {
             // A no-op upsert: it locks the head's row (or makes it, at 0) until the commit.
@@ -130,7 +170,6 @@ impl Write {
             .execute(&mut *write.tx)
             .await?;
         }
-        allowed_in(&mut *write.tx, workspace_id, actor, need).await?;
         Ok(write)
     }
 

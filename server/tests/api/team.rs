@@ -2,7 +2,8 @@
 //! `member:left` are each emitted once per change, with the member's id, name and role,
 //! to the workspace's current members only; a role change binds the member's very next
 //! request, made with the token they already hold. Also the payloads of the two
-//! "created" events no other test reads (`platform:created`, `budget:created`).
+//! "created" events no other test reads (`platform:created`, `budget:created`). And a
+//! write's guard, made inside the write (`Write::guarded`): who asks is answered first.
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -16,6 +17,7 @@ crate::on_both_backends!(
     membership_changes_are_announced_once_to_current_members,
     a_role_change_binds_the_next_request_without_a_new_login,
     created_platforms_and_budgets_carry_what_the_api_returned,
+    a_write_answers_who_asks_before_what_they_ask,
 );
 
 async fn set_role(app: &TestApp, by: &User, ws: i64, user: &User, role: &str) -> StatusCode {
@@ -270,4 +272,87 @@ async fn created_platforms_and_budgets_carry_what_the_api_returned(app: TestApp)
     assert_eq!(budget["spent_minor"], 0);
     let (_, polled) = app.poll(&eve, &[(&stream, 0)]).await;
     assert_eq!(polled["events"], json!([]));
+}
+
+/// A write's guard runs inside its transaction and its input is read after it: a
+/// stranger, a viewer and a revoked token are told who they are (404, 403, 401) even
+/// when what they sent is wrong too, a member with wrong input gets 422, none of them
+/// writes anything, and the writer is free for the next write.
+async fn a_write_answers_who_asks_before_what_they_ask(app: TestApp) {
+    let cat = app.register("cat@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    let eve = app.register("eve@example.com").await;
+    let ws = app.team(&cat, "Studio").await;
+    app.add_member(&cat, ws, &bob, "viewer").await;
+    let ws_s = ws.to_string();
+    // A goal to contribute to, and the expense to update, made before the refusals.
+    let (status, goal) = app
+        .call_as(
+            &cat,
+            "goals/create",
+            &[
+                ("workspace_id", &ws_s),
+                ("name", "Laptop"),
+                ("target", "1000"),
+                ("currency", "EUR"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{goal}");
+    let goal_id = goal["id"].as_i64().unwrap().to_string();
+    let (status, expense) = app.create_expense(&cat, ws, "12", "Paper").await;
+    assert_eq!(status, StatusCode::OK, "{expense}");
+    let expense_id = expense["id"].as_i64().unwrap().to_string();
+    let before = app.events(&cat, &format!("ws:{ws}")).await.len();
+
+    // Each with an input that is wrong on its own (an amount of zero).
+    let bad_expense = [
+        ("workspace_id", ws_s.as_str()),
+        ("amount", "0"),
+        ("currency", "EUR"),
+        ("category", "Food"),
+        ("description", ""),
+        ("date", "2026-11-01"),
+    ];
+    let mut bad_update = bad_expense.to_vec();
+    bad_update.push(("id", &expense_id));
+    let bad_contribution = [
+        ("workspace_id", ws_s.as_str()),
+        ("id", &goal_id),
+        ("amount", "0"),
+    ];
+    let writes: [(&str, &[(&str, &str)]); 3] = [
+        ("expenses/create", &bad_expense),
+        ("expenses/update", &bad_update),
+        ("goals/contribute", &bad_contribution),
+    ];
+
+    let revoked = cat.clone();
+    sqlx::query("UPDATE users SET token_version = token_version + 1 WHERE id = $1")
+        .bind(cat.id)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    let cat = app.login(&cat, "cat@example.com").await;
+    for (function, form) in writes {
+        for (who, user, expected) in [
+            ("a stranger", &eve, StatusCode::NOT_FOUND),
+            ("a viewer", &bob, StatusCode::FORBIDDEN),
+            ("a revoked token", &revoked, StatusCode::UNAUTHORIZED),
+            ("the owner", &cat, StatusCode::UNPROCESSABLE_ENTITY),
+        ] {
+            let (status, body) = app.call_as(user, function, form).await;
+            assert_eq!(status, expected, "{function} by {who}: {body}");
+        }
+    }
+    assert_eq!(
+        app.events(&cat, &format!("ws:{ws}")).await.len(),
+        before,
+        "a refused write appends nothing"
+    );
+    let list = app.expenses(&cat, ws).await;
+    assert_eq!(list["count"], 1, "{list}");
+    // The refusals left the writer free.
+    let (status, body) = app.create_expense(&cat, ws, "3", "Pens").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
