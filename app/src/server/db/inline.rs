@@ -84,6 +84,9 @@ pub const BUSY_WAIT: Duration = Duration::from_secs(10);
 /// (`wal_autocheckpoint`).
 const CHECKPOINT_PAGES: c_int = 1000;
 
+/// Prepared statements the connection keeps.
+const STATEMENT_CACHE: usize = 256;
+
 /// The driver, as `sqlx::any::install_drivers` takes it.
 pub const DRIVER: sqlx_core::any::driver::AnyDriver =
     sqlx_core::any::driver::AnyDriver::without_migrate::<Inline>();
@@ -239,7 +242,7 @@ impl InlineConnection {
         let conn = rusqlite::Connection::open_with_flags(&path, flags).map_err(sqlx_error)?;
         conn.execute_batch(SQLITE_PRAGMAS).map_err(sqlx_error)?;
         conn.busy_timeout(Duration::ZERO).map_err(sqlx_error)?;
-        conn.set_prepared_statement_cache_capacity(256);
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
 
         let checkpointer =
             rusqlite::Connection::open_with_flags(&path, flags).map_err(sqlx_error)?;
@@ -316,48 +319,32 @@ impl InlineConnection {
         bind(statement, arguments)?;
         let readonly = statement.readonly();
 
-        let width = statement.column_count();
         let mut out = Vec::new();
-        if width > 0 {
-            let mut names = HashMap::with_capacity(width);
-            let mut columns = Vec::with_capacity(width);
-            for ordinal in 0..width {
-                let name = UStr::from(
-                    statement
-                        .column_name(ordinal)
-                        .map_err(sqlx_error)?
-                        .to_owned(),
-                );
-                names.insert(name.clone(), ordinal);
-                columns.push(AnyColumn {
-                    ordinal,
-                    name,
-                    type_info: AnyTypeInfo {
-                        kind: AnyTypeInfoKind::Null,
-                    },
+        // The columns are read once the statement has stepped: a kept statement whose
+        // table changed is prepared again by SQLite at its first step.
+        let mut shape: Option<Shape> = None;
+        let mut rows = statement.raw_query();
+        while let Some(row) = rows.next().map_err(sqlx_error)? {
+            let Shape { names, columns } = match &shape {
+                Some(shape) => shape,
+                None => shape.insert(Shape::of(row.as_ref())?),
+            };
+            let mut values = Vec::with_capacity(columns.len());
+            for i in 0..columns.len() {
+                values.push(AnyValue {
+                    kind: any_value(row.get_ref(i).map_err(sqlx_error)?)?,
                 });
             }
-            let names = Arc::new(names);
-            let mut rows = statement.raw_query();
-            while let Some(row) = rows.next().map_err(sqlx_error)? {
-                let mut values = Vec::with_capacity(width);
-                for i in 0..width {
-                    values.push(AnyValue {
-                        kind: any_value(row.get_ref(i).map_err(sqlx_error)?)?,
-                    });
-                }
-                out.push(Either::Right(AnyRow {
-                    column_names: names.clone(),
-                    columns: columns.clone(),
-                    values,
-                }));
-                if first_row_only {
-                    break;
-                }
+            out.push(Either::Right(AnyRow {
+                column_names: names.clone(),
+                columns: columns.clone(),
+                values,
+            }));
+            if first_row_only {
+                break;
             }
-        } else {
-            statement.raw_execute().map_err(sqlx_error)?;
         }
+        drop(rows);
         out.push(Either::Left(AnyQueryResult {
             rows_affected: if readonly { 0 } else { self.conn.changes() },
             last_insert_id: Some(self.conn.last_insert_rowid()),
@@ -422,6 +409,41 @@ impl InlineConnection {
 
     fn rollback_now(&mut self) -> Result<(), Error> {
         self.end(rollback_ansi_transaction_sql(self.depth))
+    }
+}
+
+/// The columns of a statement's rows as `AnyRow` holds them.
+#[derive(Clone)]
+struct Shape {
+    names: Arc<HashMap<UStr, usize>>,
+    columns: Vec<AnyColumn>,
+}
+
+impl Shape {
+    fn of(statement: &rusqlite::Statement<'_>) -> Result<Shape, Error> {
+        let width = statement.column_count();
+        let mut names = HashMap::with_capacity(width);
+        let mut columns = Vec::with_capacity(width);
+        for ordinal in 0..width {
+            let name = UStr::from(
+                statement
+                    .column_name(ordinal)
+                    .map_err(sqlx_error)?
+                    .to_owned(),
+            );
+            names.insert(name.clone(), ordinal);
+            columns.push(AnyColumn {
+                ordinal,
+                name,
+                type_info: AnyTypeInfo {
+                    kind: AnyTypeInfoKind::Null,
+                },
+            });
+        }
+        Ok(Shape {
+            names: Arc::new(names),
+            columns,
+        })
     }
 }
 
@@ -665,23 +687,11 @@ impl AnyConnectionBackend for InlineConnection {
     ) -> BoxFuture<'c, Result<AnyStatement<'q>, Error>> {
         let prepared = (|| {
             let statement = self.conn.prepare_cached(sql).map_err(sqlx_error)?;
-            let mut column_names = HashMap::new();
-            let mut columns = Vec::new();
-            for (ordinal, name) in statement.column_names().into_iter().enumerate() {
-                let name = UStr::from(name.to_owned());
-                column_names.insert(name.clone(), ordinal);
-                columns.push(AnyColumn {
-                    ordinal,
-                    name,
-                    type_info: AnyTypeInfo {
-                        kind: AnyTypeInfoKind::Null,
-                    },
-                });
-            }
+            let Shape { names, columns } = Shape::of(&statement)?;
             Ok(AnyStatement {
                 sql: Cow::Borrowed(sql),
                 parameters: Some(Either::Right(statement.parameter_count())),
-                column_names: Arc::new(column_names),
+                column_names: names,
                 columns,
             })
         })();
@@ -859,16 +869,54 @@ impl<'q> sqlx_core::arguments::IntoArguments<'q, Inline> for NoArguments {
 mod tests {
     use super::*;
 
-    /// The WAL hook hands the checkpoint to the driver's thread once the WAL passes
-    /// 1,000 pages, and the database file then holds what was written.
-    #[tokio::test]
-    async fn a_large_wal_is_checkpointed_by_the_drivers_thread() {
-        let dir = std::env::temp_dir().join(format!("ll-inline-checkpoint-{}", std::process::id()));
+    /// A connection of the driver to a new file in a directory of its own.
+    async fn scratch(name: &str) -> (PathBuf, PathBuf, InlineConnection) {
+        let dir = std::env::temp_dir().join(format!("ll-inline-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("db.sqlite");
         let options =
             InlineOptions::from_str(&InlineOptions::url(&file.to_string_lossy())).unwrap();
-        let mut conn = options.connect().await.unwrap();
+        let conn = options.connect().await.unwrap();
+        (dir, file, conn)
+    }
+
+    /// A kept statement's columns are read after it steps: SQLite prepares it again
+    /// then if its table changed (`SELECT *` after the table gained a column).
+    #[tokio::test]
+    async fn a_kept_statement_reads_the_columns_its_table_has_now() {
+        let (dir, _, mut conn) = scratch("shape").await;
+        conn.run("CREATE TABLE t (a INTEGER)", true, None, false)
+            .unwrap();
+        conn.run("INSERT INTO t VALUES (1)", true, None, false)
+            .unwrap();
+        let names = |items: &[Either<AnyQueryResult, AnyRow>]| -> Vec<String> {
+            let row = items.iter().find_map(|i| i.as_ref().right()).unwrap();
+            row.columns.iter().map(|c| c.name.to_string()).collect()
+        };
+        let read = "SELECT * FROM t";
+        assert_eq!(names(&conn.run(read, true, None, false).unwrap()), ["a"]);
+        assert_eq!(names(&conn.run(read, true, None, false).unwrap()), ["a"]);
+        conn.run(
+            "ALTER TABLE t ADD COLUMN b TEXT DEFAULT 'x'",
+            true,
+            None,
+            false,
+        )
+        .unwrap();
+        let items = conn.run(read, true, None, false).unwrap();
+        assert_eq!(names(&items), ["a", "b"]);
+        let row = items.iter().find_map(|i| i.as_ref().right()).unwrap();
+        assert!(matches!(&row.values[1].kind, AnyValueKind::Text(t) if t == "x"));
+        assert_eq!(row.column_names.get("b"), Some(&1));
+        drop(conn);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The WAL hook hands the checkpoint to the driver's thread once the WAL passes
+    /// 1,000 pages, and the database file then holds what was written.
+    #[tokio::test]
+    async fn a_large_wal_is_checkpointed_by_the_drivers_thread() {
+        let (dir, file, mut conn) = scratch("checkpoint").await;
         conn.run("CREATE TABLE big (b BLOB)", true, None, false)
             .unwrap();
         let before = std::fs::metadata(&file).unwrap().len();
