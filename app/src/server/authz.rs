@@ -2,7 +2,7 @@
 //! data goes through `require_member`, which checks membership and role in the database
 //! on every call (a role change takes effect on the next request, no new login needed).
 
-use leptos::prelude::use_context;
+use leptos::prelude::with_context;
 
 use super::{
     session::{token_from_headers, Claims},
@@ -19,12 +19,17 @@ use crate::{
 
 /// The logged-in user of the current request, if the token is valid and not revoked.
 pub async fn current_user(state: &AppState) -> AppResult<Option<SessionUser>> {
-    let Some(parts) = use_context::<http::request::Parts>() else {
+    Ok(session_of_request(state).await?.map(|(user, _)| user))
+}
+
+/// `authenticate` for the request a server function answers.
+async fn session_of_request(state: &AppState) -> AppResult<Option<(SessionUser, Claims)>> {
+    let Some((user_id, claims)) = request_claims(state) else {
         return Ok(None);
     };
-    Ok(authenticate(state, &parts.headers)
+    Ok(identify(&state.db.pool, user_id, claims, None)
         .await?
-        .map(|(user, _)| user))
+        .map(|(user, claims, _)| (user, claims)))
 }
 
 /// The one place a request's token becomes a user, for server functions and the
@@ -35,22 +40,12 @@ pub async fn authenticate(
     state: &AppState,
     headers: &http::HeaderMap,
 ) -> AppResult<Option<(SessionUser, Claims)>> {
-    Ok(authenticate_in(state, headers, None)
-        .await?
-        .map(|(user, claims, _)| (user, claims)))
-}
-
-/// `authenticate`, and in the same query the user's role in `workspace` (`None`: not a
-/// member), so a workspace's guard costs one round trip to the database, not two.
-async fn authenticate_in(
-    state: &AppState,
-    headers: &http::HeaderMap,
-    workspace: Option<WorkspaceId>,
-) -> AppResult<Option<(SessionUser, Claims, Option<Role>)>> {
     let Some((user_id, claims)) = claims(state, headers) else {
         return Ok(None);
     };
-    identify(&state.db.pool, user_id, claims, workspace).await
+    Ok(identify(&state.db.pool, user_id, claims, None)
+        .await?
+        .map(|(user, claims, _)| (user, claims)))
 }
 
 /// What the request's token says, if it is well signed and current by its own terms
@@ -62,8 +57,15 @@ pub fn claims(state: &AppState, headers: &http::HeaderMap) -> Option<(UserId, Cl
     Some((user_id, claims))
 }
 
+/// [`claims`] of the request a server function answers, read from its headers where
+/// they are (not from a copy of the whole request head, as `use_context` would make).
+pub fn request_claims(state: &AppState) -> Option<(UserId, Claims)> {
+    with_context::<http::request::Parts, _>(|parts| claims(state, &parts.headers)).flatten()
+}
+
 /// The user behind verified `claims` as `db` sees them, if the token was not revoked
-/// (its `token_version` is the user's), with their role in `workspace`.
+/// (its `token_version` is the user's), with their role in `workspace` in the same query
+/// (`None`: not a member), so a workspace's guard costs one round trip, not two.
 async fn identify<'e>(
     db: impl sqlx::Executor<'e, Database = sqlx::Any>,
     user_id: UserId,
@@ -122,10 +124,7 @@ pub async fn signed_in() -> AppResult<(AppState, SessionUser)> {
 /// `token_version`, its `sid`), such as a password change.
 pub async fn signed_in_session() -> AppResult<(AppState, SessionUser, Claims)> {
     let state = state()?;
-    let Some(parts) = use_context::<http::request::Parts>() else {
-        return Err(AppError::Unauthorized);
-    };
-    let (user, claims) = authenticate(&state, &parts.headers)
+    let (user, claims) = session_of_request(&state)
         .await?
         .ok_or(AppError::Unauthorized)?;
     Ok((state, user, claims))
@@ -143,8 +142,9 @@ pub struct Caller {
 /// nothing), with a role that allows `need` (`Role::allows`; `Forbidden`).
 pub async fn member(workspace_id: WorkspaceId, need: Need) -> AppResult<Caller> {
     let state = state()?;
-    let parts = use_context::<http::request::Parts>().ok_or(AppError::Unauthorized)?;
-    member_by_headers(state, &parts.headers, workspace_id, need).await
+    let (user_id, claims) = request_claims(&state).ok_or(AppError::Unauthorized)?;
+    let (user, role) = member_in(&state.db.pool, user_id, claims, workspace_id, need).await?;
+    Ok(Caller { state, user, role })
 }
 
 /// `member` for a handler outside the server functions (the CSV export), which has
@@ -156,25 +156,24 @@ pub async fn member_by_headers(
     need: Need,
 ) -> AppResult<Caller> {
     let (user_id, claims) = claims(&state, headers).ok_or(AppError::Unauthorized)?;
-    let pool = state.db.pool.clone();
-    caller_in(&pool, state, user_id, claims, workspace_id, need).await
+    let (user, role) = member_in(&state.db.pool, user_id, claims, workspace_id, need).await?;
+    Ok(Caller { state, user, role })
 }
 
 /// `member`'s checks on `db` (a pool, or a write's own transaction: `Write::guarded`)
-/// for the holder of verified `claims`: the same errors.
-pub async fn caller_in<'e>(
+/// for the holder of verified `claims`, with the same errors: who they are, and their
+/// role in `workspace_id`.
+pub async fn member_in<'e>(
     db: impl sqlx::Executor<'e, Database = sqlx::Any>,
-    state: AppState,
     user_id: UserId,
     claims: Claims,
     workspace_id: WorkspaceId,
     need: Need,
-) -> AppResult<Caller> {
+) -> AppResult<(SessionUser, Role)> {
     let (user, _, role) = identify(db, user_id, claims, Some(workspace_id))
         .await?
         .ok_or(AppError::Unauthorized)?;
-    let role = allowed(role, need)?;
-    Ok(Caller { state, user, role })
+    Ok((user, allowed(role, need)?))
 }
 
 /// The permission rule applied to a role read from `memberships` (`None`: no member).

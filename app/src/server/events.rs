@@ -27,8 +27,6 @@ use std::ops::{Deref, DerefMut};
 
 use sqlx::{Any, AnyConnection, Transaction};
 
-use leptos::prelude::use_context;
-
 use super::{
     authz::{self, allowed_in, Caller},
     db::{begin_write, values, Backend, Db},
@@ -37,7 +35,7 @@ use super::{
     state::state,
 };
 use crate::{
-    error::AppResult,
+    error::{AppError, AppResult},
     live::{
         catalog::{BudgetInfo, Notification, NotificationLevel, NotificationRef},
         Event, Stream,
@@ -141,14 +139,11 @@ impl Write {
         now: i64,
     ) -> AppResult<(Caller, Write)> {
         let state = state()?;
-        let parts =
-            use_context::<http::request::Parts>().ok_or(crate::error::AppError::Unauthorized)?;
-        let (user_id, claims) =
-            authz::claims(&state, &parts.headers).ok_or(crate::error::AppError::Unauthorized)?;
+        let (user_id, claims) = authz::request_claims(&state).ok_or(AppError::Unauthorized)?;
         let mut write = Write::begin_on(&state.db, user_id, workspace_id, now).await?;
-        let caller =
-            authz::caller_in(&mut *write.tx, state, user_id, claims, workspace_id, need).await?;
-        Ok((caller, write))
+        let (user, role) =
+            authz::member_in(&mut *write.tx, user_id, claims, workspace_id, need).await?;
+        Ok((Caller { state, user, role }, write))
     }
 
     /// Begins a write on `workspace_id`: on PostgreSQL it first takes the workspace's

@@ -60,17 +60,19 @@ impl Db {
         } else {
             return Err(DbError::UnsupportedUrl);
         };
-        let (url, file) = match backend {
+        let sqlx_url = match backend {
             Backend::Sqlite => sqlite_url(url)?,
-            Backend::Postgres => (url.to_owned(), String::new()),
+            Backend::Postgres => url.to_owned(),
         };
-        let pool = pool_options(backend, max_connections).connect(&url).await?;
+        let pool = pool_options(backend, max_connections)
+            .connect(&sqlx_url)
+            .await?;
         let migrator = match backend {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await?;
-        let log = pool_options(backend, 2).connect(&url).await?;
+        let log = pool_options(backend, 2).connect(&sqlx_url).await?;
         let writer = match backend {
             // A write waits for the writer as long as it would wait for the lock
             // (`inline::BUSY_WAIT`). The connection sets itself up (`inline`).
@@ -79,7 +81,7 @@ impl Db {
                     .max_connections(1)
                     .acquire_timeout(inline::BUSY_WAIT)
                     .test_before_acquire(false)
-                    .connect(&inline::InlineOptions::url(&file))
+                    .connect(&inline::InlineOptions::url(sqlite_file(url)))
                     .await?
             }
             Backend::Postgres => pool.clone(),
@@ -150,13 +152,18 @@ pub fn install_drivers() {
     });
 }
 
-/// Makes sure the file's directory exists and asks SQLite to create the file: the
-/// URL for sqlx's connections, and the file's path.
-fn sqlite_url(url: &str) -> Result<(String, String), DbError> {
+/// The database file a `sqlite:` URL names.
+fn sqlite_file(url: &str) -> &str {
     let path = url
         .trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:");
-    let path = path.split('?').next().unwrap_or_default();
+    path.split('?').next().unwrap_or_default()
+}
+
+/// Makes sure the file's directory exists and asks SQLite to create the file: the
+/// URL for sqlx's connections.
+fn sqlite_url(url: &str) -> Result<String, DbError> {
+    let path = sqlite_file(url);
     if !path.is_empty() && path != ":memory:" {
         if let Some(dir) = std::path::Path::new(path)
             .parent()
@@ -167,12 +174,11 @@ fn sqlite_url(url: &str) -> Result<(String, String), DbError> {
         }
     }
     let _ = sqlx::sqlite::SqliteConnectOptions::from_str(url)?;
-    let url = if url.contains('?') {
+    Ok(if url.contains('?') {
         format!("{url}&mode=rwc")
     } else {
         format!("{url}?mode=rwc")
-    };
-    Ok((url, path.to_owned()))
+    })
 }
 
 /// Begins a write transaction on [`Db::writer`]. On SQLite it takes the write lock at
