@@ -320,6 +320,24 @@ impl TestApp {
         assert_eq!(status, StatusCode::OK, "{body}");
     }
 
+    /// A goal in EUR made by `user` in `ws` (asserted made): its JSON.
+    pub async fn create_goal(&self, user: &User, ws: i64, name: &str, target: &str) -> Value {
+        let (status, goal) = self
+            .call_as(
+                user,
+                "goals/create",
+                &[
+                    ("workspace_id", &ws.to_string()),
+                    ("name", name),
+                    ("target", target),
+                    ("currency", "EUR"),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{goal}");
+        goal
+    }
+
     /// An expense in EUR, category Food, dated 2026-11-20.
     pub async fn create_expense(
         &self,

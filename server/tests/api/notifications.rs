@@ -620,19 +620,7 @@ async fn one_write_tells_each_member_once(app: TestApp) {
     let ws = app.team(&ann, "Studio").await;
     app.add_member(&ann, ws, &bob, "member").await;
     let ws_s = ws.to_string();
-    let (status, goal) = app
-        .call_as(
-            &ann,
-            "goals/create",
-            &[
-                ("workspace_id", &ws_s),
-                ("name", "Laptop"),
-                ("target", "200"),
-                ("currency", "EUR"),
-            ],
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{goal}");
+    let goal = app.create_goal(&ann, ws, "Laptop", "200").await;
     let id = goal["id"].as_i64().unwrap().to_string();
     let before = (told(&app, &ann).await.len(), told(&app, &bob).await.len());
     // Past 25, 50, 75 and 100 % in one contribution, and the goal achieved.

@@ -100,19 +100,8 @@ async fn pages_render_for_users_and_redirect_strangers(app: TestApp) {
     assert!(html.contains("Workspace not found"));
 
     // The goals page, rendered on the server for members only.
-    let (status, _) = app
-        .call_as(
-            &ann,
-            "goals/create",
-            &[
-                ("workspace_id", &ann.personal_ws.to_string()),
-                ("name", "Sabbatical"),
-                ("target", "5000"),
-                ("currency", "EUR"),
-            ],
-        )
+    app.create_goal(&ann, ann.personal_ws, "Sabbatical", "5000")
         .await;
-    assert_eq!(status, StatusCode::OK);
     let goals = format!("/w/{}/goals", ann.personal_ws);
     let html = app
         .get(&goals, Some(&ann.token))

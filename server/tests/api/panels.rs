@@ -181,20 +181,9 @@ async fn panels_are_read_by_members_only_and_hold_no_forms_for_viewers(app: Test
 async fn the_goals_panel_follows_contributions(app: TestApp) {
     let ann = app.register("ann@example.com").await;
     let ws = ann.personal_ws.to_string();
-    let (status, body) = app
-        .call_as(
-            &ann,
-            "goals/create",
-            &[
-                ("workspace_id", &ws),
-                ("name", "Bike"),
-                ("target", "100"),
-                ("currency", "EUR"),
-            ],
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let bike = body["id"].as_i64().unwrap();
+    let bike = app.create_goal(&ann, ann.personal_ws, "Bike", "100").await["id"]
+        .as_i64()
+        .unwrap();
     let read = || async {
         let (status, body) = app
             .call_as(&ann, "goals/panel", &[("workspace_id", &ws)])

@@ -286,19 +286,7 @@ async fn a_write_answers_who_asks_before_what_they_ask(app: TestApp) {
     app.add_member(&cat, ws, &bob, "viewer").await;
     let ws_s = ws.to_string();
     // A goal to contribute to, and the expense to update, made before the refusals.
-    let (status, goal) = app
-        .call_as(
-            &cat,
-            "goals/create",
-            &[
-                ("workspace_id", &ws_s),
-                ("name", "Laptop"),
-                ("target", "1000"),
-                ("currency", "EUR"),
-            ],
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{goal}");
+    let goal = app.create_goal(&cat, ws, "Laptop", "1000").await;
     let goal_id = goal["id"].as_i64().unwrap().to_string();
     let (status, expense) = app.create_expense(&cat, ws, "12", "Paper").await;
     assert_eq!(status, StatusCode::OK, "{expense}");
