@@ -28,11 +28,12 @@ use axum::{
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{get, post},
+    serve::{ListenerExt, TapIo},
     Router,
 };
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 
 use crate::{config::Config, ops::OperatorToken, origin::Origins};
 
@@ -243,7 +244,7 @@ impl Application {
             let _ = stopping_tx.send(());
         };
         let serve = axum::serve(
-            listener,
+            no_delay(listener),
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
@@ -263,6 +264,23 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// The listener with `TCP_NODELAY` set on every connection it accepts.
+///
+/// Without it, Nagle's algorithm holds a small write back while an earlier one on the
+/// same connection is unacknowledged, and the peer may delay its acknowledgement by up
+/// to 40 ms: a live frame that follows another one to the same socket, or a response
+/// that follows a frame, would wait for it. Every write this server makes is a whole
+/// frame or a whole response, so there is nothing for Nagle to gather.
+pub fn no_delay(listener: TcpListener) -> TapIo<TcpListener, fn(&mut TcpStream)> {
+    fn set(stream: &mut TcpStream) {
+        if let Err(e) = stream.set_nodelay(true) {
+            // The connection is still served, only with Nagle's algorithm on.
+            tracing::debug!(error = %e, "could not set TCP_NODELAY on an accepted connection");
+        }
+    }
+    listener.tap_io(set)
 }
 
 /// How often each instance on PostgreSQL compares its rooms with the stream heads
@@ -401,4 +419,27 @@ async fn error_status(req: Request, next: Next) -> Response {
         parts.status = error.status();
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::serve::Listener;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn every_accepted_connection_sends_its_writes_at_once() {
+        let mut plain = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = plain.local_addr().unwrap();
+        let _first = TcpStream::connect(addr).await.unwrap();
+        let (accepted, _) = Listener::accept(&mut plain).await;
+        // The kernel's default, which the check below tells apart.
+        assert!(!accepted.nodelay().unwrap());
+
+        let mut listener = no_delay(plain);
+        let second = TcpStream::connect(addr).await.unwrap();
+        let (accepted, peer) = listener.accept().await;
+        assert_eq!(peer, second.local_addr().unwrap());
+        assert!(accepted.nodelay().unwrap());
+    }
 }
