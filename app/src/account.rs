@@ -130,7 +130,7 @@ pub mod ssr {
         .bind(&hash)
         .bind(user.id)
         .bind(claims.ver)
-        .fetch_optional(&state.db.writer)
+        .fetch_optional(&mut *state.db.writer.acquire().await?)
         .await?;
         let Some((version,)) = bumped else {
             return Err(AppError::Unauthorized);

@@ -78,10 +78,15 @@ pub async fn disconnect(
     if let Some(refused) = refusal(&operator, &headers) {
         return refused;
     }
-    let revoked = sqlx::query("UPDATE users SET token_version = token_version + 1 WHERE id = $1")
-        .bind(user_id)
-        .execute(&state.db.writer)
-        .await;
+    let revoked = match state.db.writer.acquire().await {
+        Ok(mut writer) => {
+            sqlx::query("UPDATE users SET token_version = token_version + 1 WHERE id = $1")
+                .bind(user_id)
+                .execute(&mut *writer)
+                .await
+        }
+        Err(e) => Err(e),
+    };
     match revoked {
         Ok(done) if done.rows_affected() == 0 => {
             return error(StatusCode::NOT_FOUND, "no such user")

@@ -25,11 +25,11 @@
 
 use std::ops::{Deref, DerefMut};
 
-use sqlx::{Any, AnyConnection, Transaction};
+use sqlx::AnyConnection;
 
 use super::{
     authz::{self, allowed_in, Caller},
-    db::{begin_write, values, Backend, Db},
+    db::{begin_write, values, Backend, Db, WriteTx},
     hub::Hub,
     outbox::{self, Logged},
     state::state,
@@ -53,7 +53,7 @@ use crate::{
 /// Derefs to the transaction's connection, so `&mut *write` (or `&mut **write` through
 /// a `&mut Write`) runs a query in it.
 pub struct Write {
-    tx: Transaction<'static, Any>,
+    tx: WriteTx,
     logged: Vec<(Stream, Logged)>,
     actor: UserId,
     now: i64,
@@ -558,10 +558,10 @@ fn subjects_gone(event: &Event) -> Vec<String> {
     }
 }
 
-async fn display_name(tx: &mut Transaction<'_, Any>, id: UserId) -> AppResult<String> {
+async fn display_name(tx: &mut AnyConnection, id: UserId) -> AppResult<String> {
     let row: Option<(String,)> = sqlx::query_as("SELECT display_name FROM users WHERE id = $1")
         .bind(id)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *tx)
         .await?;
     Ok(row.map(|(n,)| n).unwrap_or_else(|| "Someone".into()))
 }
@@ -570,7 +570,7 @@ async fn display_name(tx: &mut Transaction<'_, Any>, id: UserId) -> AppResult<St
 /// `notifies_members()`; `None` when there is nothing to say (a 100 % milestone, which
 /// `goal:achieved` says).
 async fn describe(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut AnyConnection,
     workspace: &str,
     event: &Event,
     actor: UserId,

@@ -18,7 +18,7 @@
 
 use std::collections::HashMap;
 
-use sqlx::{Any, Transaction};
+use sqlx::{Any, AnyConnection};
 
 use super::db::values;
 use crate::{
@@ -37,7 +37,7 @@ pub type Logged = (i64, String, String);
 /// each stream with its event as logged, in that order. A stream named twice is refused
 /// (`Internal`): one statement cannot advance a head twice.
 pub async fn append_all(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut AnyConnection,
     mut events: Vec<(Stream, Event)>,
     now_ms: i64,
 ) -> AppResult<Vec<(Stream, Logged)>> {
@@ -60,7 +60,7 @@ pub async fn append_all(
     for key in &keys {
         heads = heads.bind(key);
     }
-    let seqs: HashMap<String, i64> = heads.fetch_all(&mut **tx).await?.into_iter().collect();
+    let seqs: HashMap<String, i64> = heads.fetch_all(&mut *tx).await?.into_iter().collect();
 
     let mut stored = Vec::with_capacity(events.len());
     let mut rows_json = Vec::with_capacity(events.len());
@@ -99,7 +99,7 @@ pub async fn append_all(
             .bind(envelope.event.kind().name())
             .bind(json);
     }
-    insert.execute(&mut **tx).await?;
+    insert.execute(&mut *tx).await?;
 
     Ok(stored
         .into_iter()

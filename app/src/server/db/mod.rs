@@ -9,6 +9,9 @@ use std::{str::FromStr, sync::Once};
 use sqlx::{any::AnyPoolOptions, migrate::Migrator, AnyPool};
 
 pub mod inline;
+pub mod writer;
+
+pub use writer::{WriteTx, Writer};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -23,13 +26,14 @@ pub enum Backend {
 pub struct Db {
     pub pool: AnyPool,
     /// Where every write transaction ([`super::events::Write`]) runs. On SQLite, one
-    /// connection: SQLite lets one writer in at a time anyway, so writers now queue in
-    /// the pool, in order, instead of in SQLite's busy handler (sleep, retry), and the
-    /// writer's page cache stays warm (in WAL mode a connection drops its whole cache
-    /// once another connection has written). That connection runs its statements on
-    /// the calling thread ([`inline`]), not on a thread of its own as sqlx's are. On
-    /// PostgreSQL, which runs writers side by side, it is the shared pool.
-    pub writer: AnyPool,
+    /// connection: SQLite lets one writer in at a time anyway, so writers queue for it,
+    /// in order, instead of in SQLite's busy handler (sleep, retry), and the writer's
+    /// page cache stays warm (in WAL mode a connection drops its whole cache once
+    /// another connection has written). That connection runs its statements on the
+    /// calling thread ([`inline`]), not on a thread of its own as sqlx's are, and is
+    /// free again the moment a write ends ([`writer`]). On PostgreSQL, which runs
+    /// writers side by side, it is the shared pool.
+    pub writer: Writer,
     /// Two connections of its own for the hub's delivery task, which reads the log
     /// after every commit: in the shared pool it queued behind the requests, and under
     /// many concurrent writers events reached sockets hundreds of ms late (issue 13).
@@ -74,17 +78,9 @@ impl Db {
         migrator.run(&pool).await?;
         let log = pool_options(backend, 2).connect(&sqlx_url).await?;
         let writer = match backend {
-            // A write waits for the writer as long as it would wait for the lock
-            // (`inline::BUSY_WAIT`). The connection sets itself up (`inline`).
-            Backend::Sqlite => {
-                AnyPoolOptions::new()
-                    .max_connections(1)
-                    .acquire_timeout(inline::BUSY_WAIT)
-                    .test_before_acquire(false)
-                    .connect(&inline::InlineOptions::url(sqlite_file(url)))
-                    .await?
-            }
-            Backend::Postgres => pool.clone(),
+            // The connection sets itself up (`inline`).
+            Backend::Sqlite => Writer::sqlite(sqlite_file(url)).await?,
+            Backend::Postgres => Writer::Pool(pool.clone()),
         };
         Ok(Db {
             pool,
@@ -181,15 +177,9 @@ fn sqlite_url(url: &str) -> Result<String, DbError> {
     })
 }
 
-/// Begins a write transaction on [`Db::writer`]. On SQLite it takes the write lock at
-/// once (`BEGIN IMMEDIATE`), waiting through the busy timeout for a writer outside
-/// `Db::writer` (an operator's revocation, a pruning): a deferred transaction that
-/// read first would instead fail when it came to write after that other commit.
-pub async fn begin_write(db: &Db) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
-    match db.backend {
-        Backend::Sqlite => db.writer.begin_with("BEGIN IMMEDIATE").await,
-        Backend::Postgres => db.writer.begin().await,
-    }
+/// Begins a write transaction on [`Db::writer`] ([`Writer::begin`]).
+pub async fn begin_write(db: &Db) -> Result<WriteTx, sqlx::Error> {
+    db.writer.begin().await
 }
 
 /// A read-only transaction whose statements all see one snapshot: SQLite's
@@ -270,13 +260,14 @@ mod tests {
     async fn the_writer_binds_and_reads_values_as_sqlx_does() {
         let scratch = Scratch::new("values");
         let db = scratch.db().await;
+        let mut writer = db.writer.acquire().await.unwrap();
         assert_eq!(
-            db.writer.connect_options().database_url.scheme(),
-            inline::SCHEME,
+            writer.backend_name(),
+            "SQLite, inline",
             "the SQLite writer is the inline driver"
         );
         // Several statements in one string run one after another.
-        db.writer
+        writer
             .execute(format!("{TABLE}; CREATE TABLE u (x INTEGER)").as_str())
             .await
             .unwrap();
@@ -289,13 +280,13 @@ mod tests {
         .bind(2.5_f64)
         .bind(vec![0_u8, 255, 1])
         .bind(None::<String>)
-        .fetch_one(&db.writer)
+        .fetch_one(&mut *writer)
         .await
         .unwrap();
         let done = sqlx::query("UPDATE t SET n = $1 + $1 WHERE id = $2")
             .bind(21_i64)
             .bind(id)
-            .execute(&db.writer)
+            .execute(&mut *writer)
             .await
             .unwrap();
         assert_eq!(done.rows_affected(), 1);
@@ -303,7 +294,7 @@ mod tests {
         type Values = (i64, String, f64, Vec<u8>, Option<String>);
         let inline: Values = sqlx::query_as(read)
             .bind(id)
-            .fetch_one(&db.writer)
+            .fetch_one(&mut *writer)
             .await
             .unwrap();
         let threaded: Values = sqlx::query_as(read)
@@ -315,20 +306,20 @@ mod tests {
         assert_eq!(inline, threaded, "both drivers read the row alike");
         let row = sqlx::query(read)
             .bind(id)
-            .fetch_one(&db.writer)
+            .fetch_one(&mut *writer)
             .await
             .unwrap();
         assert_eq!(row.get::<i64, _>("n"), 42);
         assert!(sqlx::query(read)
             .bind(id + 1)
-            .fetch_optional(&db.writer)
+            .fetch_optional(&mut *writer)
             .await
             .unwrap()
             .is_none());
         // Too few arguments is an error, not a NULL.
         let short = sqlx::query("INSERT INTO t (n, s) VALUES ($1, $2)")
             .bind(1_i64)
-            .execute(&db.writer)
+            .execute(&mut *writer)
             .await;
         assert!(short.is_err(), "{short:?}");
     }
@@ -337,15 +328,17 @@ mod tests {
     async fn a_constraint_failure_reads_as_sqlx_reports_it_and_writes_nothing() {
         let scratch = Scratch::new("unique");
         let db = scratch.db().await;
-        db.writer.execute(TABLE).await.unwrap();
+        let mut writer = db.writer.acquire().await.unwrap();
+        writer.execute(TABLE).await.unwrap();
         let insert = "INSERT INTO t (n, s) VALUES ($1, $2)";
         sqlx::query(insert)
             .bind(1_i64)
             .bind("a")
-            .execute(&db.writer)
+            .execute(&mut *writer)
             .await
             .unwrap();
-        let mut tx = db.writer.begin_with("BEGIN IMMEDIATE").await.unwrap();
+        drop(writer);
+        let mut tx = db.writer.begin().await.unwrap();
         sqlx::query(insert)
             .bind(2_i64)
             .bind("b")
@@ -369,8 +362,99 @@ mod tests {
             .unwrap();
         assert_eq!(count, 1, "the dropped transaction's row is gone");
         // The writer is free again.
-        let tx = db.writer.begin_with("BEGIN IMMEDIATE").await.unwrap();
+        let tx = db.writer.begin().await.unwrap();
         tx.commit().await.unwrap();
+    }
+
+    /// A write begins the moment the one before it ends, without the runtime running
+    /// anything in between. (A pool gave the connection back in a task of its own,
+    /// queued behind every task the commit had woken: the sockets of its fan-out.)
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_writer_is_free_again_the_moment_a_write_ends() {
+        use futures::FutureExt;
+        let scratch = Scratch::new("handover");
+        let db = scratch.db().await;
+        db.writer
+            .acquire()
+            .await
+            .unwrap()
+            .execute(TABLE)
+            .await
+            .unwrap();
+        let first = db.writer.begin().await.unwrap();
+        assert!(
+            db.writer.begin().now_or_never().is_none(),
+            "one write at a time"
+        );
+        first.commit().await.unwrap();
+        let second = db.writer.begin().now_or_never();
+        assert!(matches!(second, Some(Ok(_))), "the writer was still taken");
+        drop(second);
+
+        // A write waiting in line gets the writer when the one holding it ends.
+        let mut holding = db.writer.begin().await.unwrap();
+        sqlx::query("INSERT INTO t (n, s) VALUES (1, 'first')")
+            .execute(&mut *holding)
+            .await
+            .unwrap();
+        let waiting = tokio::spawn({
+            let db = db.clone();
+            async move {
+                let mut tx = db.writer.begin().await?;
+                sqlx::query("INSERT INTO t (n, s) VALUES (2, 'second')")
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await
+            }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished());
+        holding.commit().await.unwrap();
+        waiting.await.unwrap().unwrap();
+        let names: Vec<String> = sqlx::query_scalar("SELECT s FROM t ORDER BY id")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(names, ["first", "second"]);
+    }
+
+    /// A connection given back inside a transaction (a rollback that failed) is rolled
+    /// back before the next write, which would otherwise run inside it.
+    #[tokio::test]
+    async fn the_writer_ends_a_transaction_left_open_before_the_next_write() {
+        use sqlx::TransactionManager;
+        type Manager = <sqlx::Any as sqlx::Database>::TransactionManager;
+        let scratch = Scratch::new("left-open");
+        let db = scratch.db().await;
+        db.writer
+            .acquire()
+            .await
+            .unwrap()
+            .execute(TABLE)
+            .await
+            .unwrap();
+        let mut left = db.writer.acquire().await.unwrap();
+        Manager::begin(&mut left, None).await.unwrap();
+        sqlx::query("INSERT INTO t (n, s) VALUES (1, 'left')")
+            .execute(&mut *left)
+            .await
+            .unwrap();
+        drop(left);
+        let mut tx = db.writer.begin().await.unwrap();
+        sqlx::query("INSERT INTO t (n, s) VALUES (2, 'next')")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let names: Vec<String> = sqlx::query_scalar("SELECT s FROM t ORDER BY id")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(
+            names,
+            ["next"],
+            "the row of the transaction left open is gone"
+        );
     }
 
     /// Another connection holds the write lock, and only a task on this same thread
@@ -380,14 +464,20 @@ mod tests {
     async fn the_writer_waits_for_the_lock_without_holding_its_thread() {
         let scratch = Scratch::new("busy");
         let db = scratch.db().await;
-        db.writer.execute(TABLE).await.unwrap();
+        db.writer
+            .acquire()
+            .await
+            .unwrap()
+            .execute(TABLE)
+            .await
+            .unwrap();
         let mut other = db.pool.begin_with("BEGIN IMMEDIATE").await.unwrap();
         sqlx::query("INSERT INTO t (n, s) VALUES (1, 'other')")
             .execute(&mut *other)
             .await
             .unwrap();
         let write = async {
-            let mut tx = db.writer.begin_with("BEGIN IMMEDIATE").await?;
+            let mut tx = db.writer.begin().await?;
             sqlx::query("INSERT INTO t (n, s) VALUES (2, 'writer')")
                 .execute(&mut *tx)
                 .await?;
