@@ -420,26 +420,3 @@ async fn error_status(req: Request, next: Next) -> Response {
     }
     Response::from_parts(parts, Body::from(bytes))
 }
-
-#[cfg(test)]
-mod tests {
-    use axum::serve::Listener;
-
-    use super::*;
-
-    #[tokio::test]
-    async fn every_accepted_connection_sends_its_writes_at_once() {
-        let mut plain = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = plain.local_addr().unwrap();
-        let _first = TcpStream::connect(addr).await.unwrap();
-        let (accepted, _) = Listener::accept(&mut plain).await;
-        // The kernel's default, which the check below tells apart.
-        assert!(!accepted.nodelay().unwrap());
-
-        let mut listener = no_delay(plain);
-        let second = TcpStream::connect(addr).await.unwrap();
-        let (accepted, peer) = listener.accept().await;
-        assert_eq!(peer, second.local_addr().unwrap());
-        assert!(accepted.nodelay().unwrap());
-    }
-}

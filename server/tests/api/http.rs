@@ -254,3 +254,25 @@ fn content_hashed_names_are_told_apart() {
     assert!(!is_content_hashed("liveledger.AbCdEfGhIjKlMnOpQrStU.js"));
     assert!(!is_content_hashed("a/liveledger.AbCdEfGh%jKlMnOpQrStUv.js"));
 }
+
+/// Every connection the server accepts sends each write at once (`TCP_NODELAY`): a
+/// small live frame behind an unacknowledged one would otherwise wait for the peer's
+/// delayed ACK (`server::startup::no_delay`).
+#[tokio::test]
+async fn every_accepted_connection_sends_its_writes_at_once() {
+    use axum::serve::Listener;
+    use tokio::net::{TcpListener, TcpStream};
+
+    let mut plain = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = plain.local_addr().unwrap();
+    let _first = TcpStream::connect(addr).await.unwrap();
+    let (accepted, _) = Listener::accept(&mut plain).await;
+    // The kernel's default, which the check below tells apart.
+    assert!(!accepted.nodelay().unwrap());
+
+    let mut listener = server::startup::no_delay(plain);
+    let second = TcpStream::connect(addr).await.unwrap();
+    let (accepted, peer) = listener.accept().await;
+    assert_eq!(peer, second.local_addr().unwrap());
+    assert!(accepted.nodelay().unwrap());
+}
