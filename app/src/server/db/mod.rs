@@ -439,6 +439,13 @@ mod tests {
             .execute(&mut *left)
             .await
             .unwrap();
+        // and a savepoint inside it
+        Manager::begin(&mut left, None).await.unwrap();
+        sqlx::query("INSERT INTO t (n, s) VALUES (1, 'left inside')")
+            .execute(&mut *left)
+            .await
+            .unwrap();
+        assert_eq!(Manager::get_transaction_depth(&left), 2);
         drop(left);
         let mut tx = db.writer.begin().await.unwrap();
         sqlx::query("INSERT INTO t (n, s) VALUES (2, 'next')")

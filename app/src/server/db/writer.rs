@@ -66,7 +66,7 @@ impl Writer {
                     .map_err(|_| sqlx::Error::PoolTimedOut)?;
                 // A transaction whose rollback failed when it was dropped would hold
                 // every later write inside it: end it before anyone writes.
-                if <Manager as sqlx::TransactionManager>::get_transaction_depth(&held) > 0 {
+                while <Manager as sqlx::TransactionManager>::get_transaction_depth(&held) > 0 {
                     tracing::warn!("the writer was left inside a transaction: rolling it back");
                     <Manager as sqlx::TransactionManager>::rollback(&mut held).await?;
                 }
