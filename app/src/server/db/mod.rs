@@ -177,11 +177,6 @@ fn sqlite_url(url: &str) -> Result<String, DbError> {
     })
 }
 
-/// Begins a write transaction on [`Db::writer`] ([`Writer::begin`]).
-pub async fn begin_write(db: &Db) -> Result<WriteTx, sqlx::Error> {
-    db.writer.begin().await
-}
-
 /// A read-only transaction whose statements all see one snapshot: SQLite's
 /// transactions do; PostgreSQL's default (read committed) takes a new snapshot per
 /// statement, so ask for repeatable read.
@@ -245,6 +240,43 @@ mod tests {
                 .await
                 .unwrap()
         }
+
+        /// The database with the table `t` ([`TABLE`]), made through the writer.
+        async fn db_with_table(&self) -> Db {
+            let db = self.db().await;
+            db.writer
+                .acquire()
+                .await
+                .unwrap()
+                .execute(TABLE)
+                .await
+                .unwrap();
+            db
+        }
+    }
+
+    /// Puts a row named `name` into `t` through `conn`.
+    async fn put(conn: &mut sqlx::AnyConnection, name: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("INSERT INTO t (n, s) VALUES (1, $1)")
+            .bind(name)
+            .execute(conn)
+            .await
+            .map(|_| ())
+    }
+
+    /// One write on the writer that puts one row.
+    async fn write_one(db: &Db, name: &str) -> Result<(), sqlx::Error> {
+        let mut tx = db.writer.begin().await?;
+        put(&mut tx, name).await?;
+        tx.commit().await
+    }
+
+    /// The names in `t` in the order they were put, read through sqlx's own driver.
+    async fn names(db: &Db) -> Vec<String> {
+        sqlx::query_scalar("SELECT s FROM t ORDER BY id")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap()
     }
 
     impl Drop for Scratch {
@@ -327,40 +359,21 @@ mod tests {
     #[tokio::test]
     async fn a_constraint_failure_reads_as_sqlx_reports_it_and_writes_nothing() {
         let scratch = Scratch::new("unique");
-        let db = scratch.db().await;
-        let mut writer = db.writer.acquire().await.unwrap();
-        writer.execute(TABLE).await.unwrap();
-        let insert = "INSERT INTO t (n, s) VALUES ($1, $2)";
-        sqlx::query(insert)
-            .bind(1_i64)
-            .bind("a")
-            .execute(&mut *writer)
-            .await
-            .unwrap();
-        drop(writer);
+        let db = scratch.db_with_table().await;
+        write_one(&db, "a").await.unwrap();
         let mut tx = db.writer.begin().await.unwrap();
-        sqlx::query(insert)
-            .bind(2_i64)
-            .bind("b")
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-        let e = sqlx::query(insert)
-            .bind(3_i64)
-            .bind("a")
-            .execute(&mut *tx)
-            .await
-            .unwrap_err();
+        put(&mut tx, "b").await.unwrap();
+        let e = put(&mut tx, "a").await.unwrap_err();
         assert!(is_unique_violation(&e), "{e:?}");
         let e = e.into_database_error().unwrap();
         assert_eq!(e.code().as_deref(), Some("2067"));
         assert_eq!(e.kind(), ErrorKind::UniqueViolation);
         drop(tx);
-        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM t")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
-        assert_eq!(count, 1, "the dropped transaction's row is gone");
+        assert_eq!(
+            names(&db).await,
+            ["a"],
+            "the dropped transaction's row is gone"
+        );
         // The writer is free again.
         let tx = db.writer.begin().await.unwrap();
         tx.commit().await.unwrap();
@@ -373,14 +386,7 @@ mod tests {
     async fn the_writer_is_free_again_the_moment_a_write_ends() {
         use futures::FutureExt;
         let scratch = Scratch::new("handover");
-        let db = scratch.db().await;
-        db.writer
-            .acquire()
-            .await
-            .unwrap()
-            .execute(TABLE)
-            .await
-            .unwrap();
+        let db = scratch.db_with_table().await;
         let first = db.writer.begin().await.unwrap();
         assert!(
             db.writer.begin().now_or_never().is_none(),
@@ -393,29 +399,16 @@ mod tests {
 
         // A write waiting in line gets the writer when the one holding it ends.
         let mut holding = db.writer.begin().await.unwrap();
-        sqlx::query("INSERT INTO t (n, s) VALUES (1, 'first')")
-            .execute(&mut *holding)
-            .await
-            .unwrap();
+        put(&mut holding, "first").await.unwrap();
         let waiting = tokio::spawn({
             let db = db.clone();
-            async move {
-                let mut tx = db.writer.begin().await?;
-                sqlx::query("INSERT INTO t (n, s) VALUES (2, 'second')")
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await
-            }
+            async move { write_one(&db, "second").await }
         });
         tokio::task::yield_now().await;
         assert!(!waiting.is_finished());
         holding.commit().await.unwrap();
         waiting.await.unwrap().unwrap();
-        let names: Vec<String> = sqlx::query_scalar("SELECT s FROM t ORDER BY id")
-            .fetch_all(&db.pool)
-            .await
-            .unwrap();
-        assert_eq!(names, ["first", "second"]);
+        assert_eq!(names(&db).await, ["first", "second"]);
     }
 
     /// A connection given back inside a transaction (a rollback that failed) is rolled
@@ -425,42 +418,20 @@ mod tests {
         use sqlx::TransactionManager;
         type Manager = <sqlx::Any as sqlx::Database>::TransactionManager;
         let scratch = Scratch::new("left-open");
-        let db = scratch.db().await;
-        db.writer
-            .acquire()
-            .await
-            .unwrap()
-            .execute(TABLE)
-            .await
-            .unwrap();
+        let db = scratch.db_with_table().await;
         let mut left = db.writer.acquire().await.unwrap();
         Manager::begin(&mut left, None).await.unwrap();
-        sqlx::query("INSERT INTO t (n, s) VALUES (1, 'left')")
-            .execute(&mut *left)
-            .await
-            .unwrap();
+        put(&mut left, "left").await.unwrap();
         // and a savepoint inside it
         Manager::begin(&mut left, None).await.unwrap();
-        sqlx::query("INSERT INTO t (n, s) VALUES (1, 'left inside')")
-            .execute(&mut *left)
-            .await
-            .unwrap();
+        put(&mut left, "left inside").await.unwrap();
         assert_eq!(Manager::get_transaction_depth(&left), 2);
         drop(left);
-        let mut tx = db.writer.begin().await.unwrap();
-        sqlx::query("INSERT INTO t (n, s) VALUES (2, 'next')")
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
-        let names: Vec<String> = sqlx::query_scalar("SELECT s FROM t ORDER BY id")
-            .fetch_all(&db.pool)
-            .await
-            .unwrap();
+        write_one(&db, "next").await.unwrap();
         assert_eq!(
-            names,
+            names(&db).await,
             ["next"],
-            "the row of the transaction left open is gone"
+            "the rows of the transaction left open are gone"
         );
     }
 
@@ -470,35 +441,14 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn the_writer_waits_for_the_lock_without_holding_its_thread() {
         let scratch = Scratch::new("busy");
-        let db = scratch.db().await;
-        db.writer
-            .acquire()
-            .await
-            .unwrap()
-            .execute(TABLE)
-            .await
-            .unwrap();
+        let db = scratch.db_with_table().await;
         let mut other = db.pool.begin_with("BEGIN IMMEDIATE").await.unwrap();
-        sqlx::query("INSERT INTO t (n, s) VALUES (1, 'other')")
-            .execute(&mut *other)
-            .await
-            .unwrap();
-        let write = async {
-            let mut tx = db.writer.begin().await?;
-            sqlx::query("INSERT INTO t (n, s) VALUES (2, 'writer')")
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await
-        };
+        put(&mut other, "other").await.unwrap();
         // `join!` polls the write first: it meets the lock and pauses; then the other
         // connection commits.
-        let (written, other) = tokio::join!(write, other.commit());
+        let (written, other) = tokio::join!(write_one(&db, "writer"), other.commit());
         other.unwrap();
         written.unwrap();
-        let names: Vec<String> = sqlx::query_scalar("SELECT s FROM t ORDER BY id")
-            .fetch_all(&db.pool)
-            .await
-            .unwrap();
-        assert_eq!(names, ["other", "writer"]);
+        assert_eq!(names(&db).await, ["other", "writer"]);
     }
 }
