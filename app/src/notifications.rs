@@ -237,7 +237,7 @@ pub mod ssr {
             };
             chosen.push((topic, hearing));
         }
-        let mut tx = crate::server::db::begin_write(&state.db).await?;
+        let mut tx = state.db.writer.begin().await?;
         for (topic, hearing) in chosen {
             if hearing == topic.default_hearing() {
                 sqlx::query(

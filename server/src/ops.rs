@@ -78,15 +78,14 @@ pub async fn disconnect(
     if let Some(refused) = refusal(&operator, &headers) {
         return refused;
     }
-    let revoked = match state.db.writer.acquire().await {
-        Ok(mut writer) => {
-            sqlx::query("UPDATE users SET token_version = token_version + 1 WHERE id = $1")
-                .bind(user_id)
-                .execute(&mut *writer)
-                .await
-        }
-        Err(e) => Err(e),
-    };
+    let revoked = async {
+        let mut writer = state.db.writer.acquire().await?;
+        sqlx::query("UPDATE users SET token_version = token_version + 1 WHERE id = $1")
+            .bind(user_id)
+            .execute(&mut *writer)
+            .await
+    }
+    .await;
     match revoked {
         Ok(done) if done.rows_affected() == 0 => {
             return error(StatusCode::NOT_FOUND, "no such user")

@@ -24,12 +24,7 @@ pub async fn current_user(state: &AppState) -> AppResult<Option<SessionUser>> {
 
 /// `authenticate` for the request a server function answers.
 async fn session_of_request(state: &AppState) -> AppResult<Option<(SessionUser, Claims)>> {
-    let Some((user_id, claims)) = request_claims(state) else {
-        return Ok(None);
-    };
-    Ok(identify(&state.db.pool, user_id, claims, None)
-        .await?
-        .map(|(user, claims, _)| (user, claims)))
+    identified(state, request_claims(state)).await
 }
 
 /// The one place a request's token becomes a user, for server functions and the
@@ -40,7 +35,15 @@ pub async fn authenticate(
     state: &AppState,
     headers: &http::HeaderMap,
 ) -> AppResult<Option<(SessionUser, Claims)>> {
-    let Some((user_id, claims)) = claims(state, headers) else {
+    identified(state, claims(state, headers)).await
+}
+
+/// The user holding `found` (verified claims), if their token was not revoked since.
+async fn identified(
+    state: &AppState,
+    found: Option<(UserId, Claims)>,
+) -> AppResult<Option<(SessionUser, Claims)>> {
+    let Some((user_id, claims)) = found else {
         return Ok(None);
     };
     Ok(identify(&state.db.pool, user_id, claims, None)
@@ -142,9 +145,8 @@ pub struct Caller {
 /// nothing), with a role that allows `need` (`Role::allows`; `Forbidden`).
 pub async fn member(workspace_id: WorkspaceId, need: Need) -> AppResult<Caller> {
     let state = state()?;
-    let (user_id, claims) = request_claims(&state).ok_or(AppError::Unauthorized)?;
-    let (user, role) = member_in(&state.db.pool, user_id, claims, workspace_id, need).await?;
-    Ok(Caller { state, user, role })
+    let found = request_claims(&state);
+    member_holding(state, found, workspace_id, need).await
 }
 
 /// `member` for a handler outside the server functions (the CSV export), which has
@@ -155,7 +157,18 @@ pub async fn member_by_headers(
     workspace_id: WorkspaceId,
     need: Need,
 ) -> AppResult<Caller> {
-    let (user_id, claims) = claims(&state, headers).ok_or(AppError::Unauthorized)?;
+    let found = claims(&state, headers);
+    member_holding(state, found, workspace_id, need).await
+}
+
+/// `member`'s checks, on the pool, for the holder of `found` (verified claims).
+async fn member_holding(
+    state: AppState,
+    found: Option<(UserId, Claims)>,
+    workspace_id: WorkspaceId,
+    need: Need,
+) -> AppResult<Caller> {
+    let (user_id, claims) = found.ok_or(AppError::Unauthorized)?;
     let (user, role) = member_in(&state.db.pool, user_id, claims, workspace_id, need).await?;
     Ok(Caller { state, user, role })
 }

@@ -29,7 +29,7 @@ use sqlx::AnyConnection;
 
 use super::{
     authz::{self, allowed_in, Caller},
-    db::{begin_write, values, Backend, Db, WriteTx},
+    db::{values, Backend, Db, WriteTx},
     hub::Hub,
     outbox::{self, Logged},
     state::state,
@@ -96,7 +96,7 @@ impl Write {
     /// Begins a write by user `actor` at `now` (Unix ms).
     pub async fn begin(db: &Db, actor: UserId, now: i64) -> AppResult<Write> {
         Ok(Write {
-            tx: begin_write(db).await?,
+            tx: db.writer.begin().await?,
             logged: Vec::new(),
             actor,
             now,

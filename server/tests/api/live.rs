@@ -543,7 +543,7 @@ async fn a_snapshot_plus_the_events_after_it_equals_a_fresh_snapshot(app: TestAp
 }
 
 /// On SQLite every write runs on the one writer connection and holds the write lock from
-/// its first statement (`db::begin_write`): a writer elsewhere cannot commit between a
+/// its first statement (`Writer::begin`): a writer elsewhere cannot commit between a
 /// write's read and its own write (which would fail the write with SQLITE_BUSY), and it
 /// gets in once the write has committed.
 #[tokio::test]
@@ -553,7 +553,7 @@ async fn a_sqlite_write_holds_the_lock_from_its_start() {
     let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await;
     app.register("ann@example.com").await;
     let db = &app.db;
-    let mut write = app::server::db::begin_write(db).await.unwrap();
+    let mut write = db.writer.begin().await.unwrap();
     let (versions,): (i64,) = sqlx::query_as("SELECT SUM(token_version) FROM users")
         .fetch_one(&mut *write)
         .await
