@@ -13,7 +13,7 @@
 //!   the room when its `member:left` is delivered (which revokes it); the replay itself
 //!   stops where the log shows the reader losing access (`server::live::replay`).
 
-use std::{collections::HashMap, net::SocketAddr, sync::Arc, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use app::{
     auth::SessionUser,
@@ -23,7 +23,12 @@ use app::{
     },
     server::{
         authz,
-        hub::{event_frame, ConnId, Outbound},
+        hub::{
+            event_frame,
+            outlet::SocketOut,
+            queue::{Next, Receiver},
+            ConnId, Outbound,
+        },
         live::{readable_since, replay, Replay},
         session::Claims,
         slots::{Refused, Slot},
@@ -38,7 +43,11 @@ use axum::{
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
-use tokio::time::{interval, sleep_until, Instant, MissedTickBehavior};
+use futures_util::{
+    stream::{SplitStream, StreamExt},
+    SinkExt,
+};
+use tokio::time::{interval, sleep_until, Instant, Interval, MissedTickBehavior, Sleep};
 
 use crate::origin::Origins;
 
@@ -111,21 +120,90 @@ pub async fn upgrade(
 }
 
 struct Socket {
-    ws: WebSocket,
+    /// The writing half and the cursors. The task holds it whenever it runs its own
+    /// code, and lends it to its queue only while it waits (`wait`).
+    out: Option<SocketOut>,
+    read: SplitStream<WebSocket>,
     /// Refused frames so far.
     errors: u32,
     write_timeout: Duration,
 }
 
+/// What ended a socket's wait.
+enum Woke {
+    Read(Option<Result<Message, axum::Error>>),
+    Queue(Next<Outbound>),
+    Ping,
+    Expired,
+    /// A write its queue's outlet began could not be finished: the socket is gone.
+    Gone,
+}
+
 impl Socket {
-    /// False when the socket is gone, or took no bytes for `write_timeout` (a client
-    /// that stopped reading: its task and buffers are freed rather than held forever).
-    async fn send(&mut self, text: impl Into<Utf8Bytes>) -> bool {
+    fn new(ws: WebSocket, write_timeout: Duration) -> Socket {
+        let (sink, read) = ws.split();
+        Socket {
+            out: Some(SocketOut::new(sink)),
+            read,
+            errors: 0,
+            write_timeout,
+        }
+    }
+
+    fn out(&mut self) -> &mut SocketOut {
+        self.out
+            .as_mut()
+            .expect("only `wait` lends the writing half, and it takes it back before it returns")
+    }
+
+    /// Waits for a client frame, something queued, the ping's tick or the session's
+    /// end, lending the writing half to the queue meanwhile: an event fanned out to an
+    /// idle socket is written at once by the fan-out (see `hub::queue`). The half is
+    /// taken back, and a write the fan-out left unfinished finished, before this
+    /// returns.
+    async fn wait(
+        &mut self,
+        queue: &mut Receiver<Outbound, SocketOut>,
+        ping: &mut Interval,
+        expiry: std::pin::Pin<&mut Sleep>,
+    ) -> Woke {
+        if let Some(out) = self.out.take() {
+            queue.lend(out);
+        }
+        let woke = tokio::select! {
+            incoming = self.read.next() => Woke::Read(incoming),
+            next = queue.next() => Woke::Queue(next),
+            _ = ping.tick() => Woke::Ping,
+            _ = expiry => Woke::Expired,
+        };
+        let Some((out, unfinished)) = queue.reclaim() else {
+            return Woke::Gone;
+        };
+        let out = self.out.insert(out);
+        if unfinished
+            && !matches!(
+                tokio::time::timeout(self.write_timeout, out.sink.flush()).await,
+                Ok(Ok(()))
+            )
+        {
+            return Woke::Gone;
+        }
+        woke
+    }
+
+    /// Sends one message. False when the socket is gone, or took no bytes for
+    /// `write_timeout` (a client that stopped reading: its task and buffers are freed
+    /// rather than held forever).
+    async fn send_message(&mut self, message: Message) -> bool {
+        let timeout = self.write_timeout;
         matches!(
-            tokio::time::timeout(self.write_timeout, self.ws.send(Message::Text(text.into())))
-                .await,
+            tokio::time::timeout(timeout, self.out().sink.send(message)).await,
             Ok(Ok(()))
         )
+    }
+
+    async fn send(&mut self, text: impl Into<Utf8Bytes>) -> bool {
+        self.send_message(Message::Text(text.into())).await
     }
 
     async fn frame(&mut self, frame: &ServerFrame) -> bool {
@@ -160,14 +238,11 @@ impl Socket {
             code,
             reason: reason.into(),
         }));
-        if !matches!(
-            tokio::time::timeout(self.write_timeout, self.ws.send(frame)).await,
-            Ok(Ok(()))
-        ) {
+        if !self.send_message(frame).await {
             return;
         }
         let _ = tokio::time::timeout(CLOSE_DRAIN, async {
-            while let Some(Ok(message)) = self.ws.recv().await {
+            while let Some(Ok(message)) = self.read.next().await {
                 if matches!(message, Message::Close(_)) {
                     break;
                 }
@@ -229,10 +304,9 @@ impl Bucket {
     }
 }
 
-/// One socket's subscriptions: each followed stream and the last seq sent on it.
+/// Events this socket may still replay (`LiveSettings::replay_burst` / `_per_sec`).
+/// (The cursors of the streams it follows are in its `SocketOut`.)
 struct Following {
-    cursors: HashMap<Stream, i64>,
-    /// Events this socket may still replay (`LiveSettings::replay_burst` / `_per_sec`).
     replay: Bucket,
 }
 
@@ -250,11 +324,7 @@ fn serve(
     claims: Claims,
     slot: Slot,
 ) -> impl std::future::Future<Output = ()> {
-    let mut socket = Socket {
-        ws,
-        errors: 0,
-        write_timeout: state.live.write_timeout,
-    };
+    let mut socket = Socket::new(ws, state.live.write_timeout);
     async move {
         let _slot = slot;
         let hub = &state.hub;
@@ -283,12 +353,11 @@ async fn run(
     user: &SessionUser,
     claims: &Claims,
     conn: ConnId,
-    queue: &mut app::server::hub::queue::Receiver<Outbound>,
+    queue: &mut Receiver<Outbound, SocketOut>,
 ) -> Option<Ending> {
     let hub = &state.hub;
     let settings = state.live;
     let mut following = Following {
-        cursors: HashMap::new(),
         replay: Bucket::new(
             f64::from(settings.replay_burst),
             f64::from(settings.replay_per_sec),
@@ -315,8 +384,8 @@ async fn run(
         return None;
     }
     loop {
-        tokio::select! {
-            incoming = socket.ws.recv() => {
+        match socket.wait(queue, &mut ping, expiry.as_mut()).await {
+            Woke::Read(incoming) => {
                 let message = match incoming {
                     Some(Ok(message)) => message,
                     Some(Err(e)) => return read_failure(e),
@@ -333,7 +402,10 @@ async fn run(
                 let text = match message {
                     Message::Text(text) => text,
                     Message::Binary(_) => {
-                        if let Err(ending) = socket.refuse(ErrorCode::BinaryFrame, "Send JSON text frames.").await {
+                        if let Err(ending) = socket
+                            .refuse(ErrorCode::BinaryFrame, "Send JSON text frames.")
+                            .await
+                        {
                             return ending;
                         }
                         continue;
@@ -343,8 +415,15 @@ async fn run(
                 let frame: ClientFrame = match serde_json::from_str(&text) {
                     Ok(frame) => frame,
                     Err(e) => {
-                        let code = if e.is_data() { ErrorCode::UnknownFrame } else { ErrorCode::BadJson };
-                        if let Err(ending) = socket.refuse(code, "The frame was not understood; see docs/PROTOCOL.md.").await {
+                        let code = if e.is_data() {
+                            ErrorCode::UnknownFrame
+                        } else {
+                            ErrorCode::BadJson
+                        };
+                        if let Err(ending) = socket
+                            .refuse(code, "The frame was not understood; see docs/PROTOCOL.md.")
+                            .await
+                        {
                             return ending;
                         }
                         continue;
@@ -352,59 +431,74 @@ async fn run(
                 };
                 let answered = match frame {
                     ClientFrame::Ping => {
-                        if socket.frame(&ServerFrame::Pong).await { Ok(()) } else { Err(None) }
+                        if socket.frame(&ServerFrame::Pong).await {
+                            Ok(())
+                        } else {
+                            Err(None)
+                        }
                     }
                     ClientFrame::Unsubscribe { streams } => {
                         for stream in streams {
                             hub.revoke_conn(conn, stream);
-                            following.cursors.remove(&stream);
+                            socket.out().cursors.remove(&stream);
                         }
                         Ok(())
                     }
                     ClientFrame::Subscribe { cursors } => {
                         // Boxed, as in `serve`.
-                        Box::pin(subscribe(state, user, conn, socket, &mut following, cursors)).await
+                        Box::pin(subscribe(
+                            state,
+                            user,
+                            conn,
+                            socket,
+                            &mut following,
+                            cursors,
+                        ))
+                        .await
                     }
                 };
                 if let Err(ending) = answered {
                     return ending;
                 }
             }
-            out = queue.recv() => match out {
-                // Ephemeral (seq 0): not logged, so no cursor to keep; pass it on.
-                Some(Outbound::Event(out)) if out.seq == 0 => {
-                    if !socket.send(out.frame.clone()).await { return None }
+            Woke::Queue(next) => match next {
+                Next::Item(Outbound::Event(out)) => {
+                    // Ephemeral (seq 0) events pass; logged ones are dropped when the
+                    // replay sent them already, or their stream was left.
+                    if socket.out().due(&out) && !socket.send(out.frame.clone()).await {
+                        return None;
+                    }
                 }
-                Some(Outbound::Event(out)) => {
-                    // Drop what the replay already sent, and anything for a stream
-                    // this socket left.
-                    let Some(cursor) = following.cursors.get_mut(&out.stream) else { continue };
-                    if out.seq <= *cursor { continue }
-                    *cursor = out.seq;
-                    if !socket.send(out.frame.clone()).await { return None }
-                }
-                Some(Outbound::Close { code, reason }) => return Some((code, reason)),
-                Some(Outbound::Revoked { stream }) => {
-                    if following.cursors.remove(&stream).is_some()
-                        && !socket.frame(&ServerFrame::Revoked { streams: vec![stream] }).await
+                Next::Item(Outbound::Close { code, reason }) => return Some((code, reason)),
+                Next::Item(Outbound::Revoked { stream }) => {
+                    if socket.out().cursors.remove(&stream).is_some()
+                        && !socket
+                            .frame(&ServerFrame::Revoked {
+                                streams: vec![stream],
+                            })
+                            .await
                     {
                         return None;
                     }
                 }
+                // `wait` finished what the outlet began.
+                Next::Finish => {}
                 // The hub dropped us: our queue overflowed.
-                None => {
+                Next::Ended => {
                     hub.counters.resumes.inc();
                     return Some((close::RESUME, "fell behind: resume from your cursors"));
                 }
             },
-            _ = ping.tick() => {
+            Woke::Ping => {
                 if last_heard.elapsed() > settings.silence_limit {
                     return Some((close::GOING_AWAY, "no answer to pings"));
                 }
-                let sent = tokio::time::timeout(settings.write_timeout, socket.ws.send(Message::Ping(Default::default()))).await;
-                if !matches!(sent, Ok(Ok(()))) { return None }
+                if !socket.send_message(Message::Ping(Default::default())).await {
+                    return None;
+                }
             }
-            _ = &mut expiry => return Some((close::SESSION_ENDED, "session expired")),
+            Woke::Expired => return Some((close::SESSION_ENDED, "session expired")),
+            Woke::Gone => return None,
         }
     }
 }
@@ -433,9 +527,9 @@ async fn subscribe(
     }
     let new = distinct
         .iter()
-        .filter(|c| !following.cursors.contains_key(&c.stream))
+        .filter(|c| !socket.out().cursors.contains_key(&c.stream))
         .count();
-    if following.cursors.len() + new > MAX_STREAMS {
+    if socket.out().cursors.len() + new > MAX_STREAMS {
         return socket
             .refuse(
                 ErrorCode::TooManyStreams,
@@ -446,9 +540,9 @@ async fn subscribe(
     let hub = &state.hub;
     let (mut cursors, mut resync, mut denied) = (Vec::new(), Vec::new(), Vec::new());
     // Takes the socket out of a stream it may not (or could not) follow.
-    let leave = |following: &mut Following, stream: Stream| {
+    let leave = |socket: &mut Socket, stream: Stream| {
         hub.revoke_conn(conn, stream);
-        following.cursors.remove(&stream);
+        socket.out().cursors.remove(&stream);
     };
     // Each database read below waits for its turn (`LiveSlots::read`).
     let slots = &state.live_slots;
@@ -470,12 +564,12 @@ async fn subscribe(
         let (since, head) = match (since, head) {
             (Ok(Some(since)), Ok(head)) => (since, head),
             (Ok(None), _) => {
-                leave(following, stream);
+                leave(socket, stream);
                 denied.push(stream);
                 continue;
             }
             _ => {
-                leave(following, stream);
+                leave(socket, stream);
                 return socket.refuse(ErrorCode::Unavailable, "Try again.").await;
             }
         };
@@ -485,7 +579,7 @@ async fn subscribe(
         if after < since || after > head || !following.replay.take((head - after) as f64) {
             hub.counters.resyncs.inc();
             resync.push(stream);
-            following.cursors.insert(stream, head);
+            socket.out().cursors.insert(stream, head);
             cursors.push(Cursor {
                 stream,
                 after: head,
@@ -512,7 +606,7 @@ async fn subscribe(
                     break;
                 }
                 Err(_) => {
-                    leave(following, stream);
+                    leave(socket, stream);
                     return socket.refuse(ErrorCode::Unavailable, "Try again.").await;
                 }
             };
@@ -524,10 +618,10 @@ async fn subscribe(
             }
         }
         if ended {
-            leave(following, stream);
+            leave(socket, stream);
             denied.push(stream);
         } else {
-            following.cursors.insert(stream, cursor);
+            socket.out().cursors.insert(stream, cursor);
             cursors.push(Cursor {
                 stream,
                 after: cursor,

@@ -51,6 +51,7 @@ raced_on_both_backends!(
     a_subscribe_racing_a_removal_never_leaks_what_follows_it,
     a_force_disconnect_closes_sockets_whose_upgrade_was_in_flight,
     a_password_change_ends_every_other_session_even_mid_upgrade,
+    sockets_subscribing_while_events_are_written_get_each_once_in_order,
 );
 
 /// Finding 1: the hub matched the stored JSON as text, so a description reading
@@ -430,6 +431,86 @@ async fn a_subscribe_racing_a_removal_never_leaks_what_follows_it(app: TestApp) 
         }
         let (_, polled) = app.poll(&bob, &[(&team_stream, head)]).await;
         assert_eq!(polled["denied"], json!([team_stream]));
+    }
+}
+
+/// The fan-out writes an event straight into a socket whose task is waiting, and
+/// queues it for a socket whose task is busy (replaying the log for a subscription,
+/// writing something else); the socket's cursor drops what the replay already sent.
+/// Sockets subscribing from an old cursor at staggered moments while a member writes
+/// without pause must each get every event of the stream once, in order, whichever
+/// path each event took.
+async fn sockets_subscribing_while_events_are_written_get_each_once_in_order(app: TestApp) {
+    let ann = app.register("ann@example.com").await;
+    let _load = background_load(&app, 2).await;
+    const SOCKETS: usize = 8;
+    const WRITES: usize = 40;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let mut trials = 0;
+    while trials < 2 || (tokio::time::Instant::now() < deadline && trials < 10) {
+        trials += 1;
+        let team = app.team(&ann, &format!("Team {trials}")).await;
+        let stream = format!("ws:{team}");
+        let start = app.expenses(&ann, team).await["cursor"].as_i64().unwrap();
+        // A past to replay: the socket is busy replaying it while new events come.
+        for i in 0..20 {
+            app.create_expense(&ann, team, "1", &format!("past {i}"))
+                .await;
+        }
+        let mut sockets = Vec::new();
+        for _ in 0..SOCKETS {
+            let mut ws = connect(&app, Some(&ann.token), None).await.unwrap();
+            assert_eq!(next(&mut ws).await["type"], "hello");
+            sockets.push(ws);
+        }
+        let frame = json!({"type": "subscribe", "cursors": [{"stream": stream, "after": start}]})
+            .to_string();
+        let mut subscribers = JoinSet::new();
+        for (i, mut ws) in sockets.into_iter().enumerate() {
+            let frame = frame.clone();
+            subscribers.spawn(async move {
+                tokio::time::sleep(Duration::from_millis(3 * i as u64)).await;
+                ws.send(Message::text(frame)).await.unwrap();
+                ws
+            });
+        }
+        let writer = {
+            let (http, base, token) = (app.http.clone(), app.base.clone(), ann.token.clone());
+            tokio::spawn(async move {
+                for i in 0..WRITES {
+                    let res = post_expense(&http, &base, &token, team, "2", &format!("live {i}"))
+                        .await
+                        .unwrap();
+                    assert_eq!(res.status(), StatusCode::OK);
+                }
+            })
+        };
+        let sockets: Vec<Ws> = subscribers.join_all().await;
+        writer.await.unwrap();
+        let head = app.expenses(&ann, team).await["cursor"].as_i64().unwrap();
+
+        for (n, mut ws) in sockets.into_iter().enumerate() {
+            let mut seqs = Vec::new();
+            let mut answered = false;
+            while !(answered && seqs.last() == Some(&head)) {
+                let frame = next(&mut ws).await;
+                match frame["type"].as_str() {
+                    Some("event") if frame["stream"] == stream.as_str() => {
+                        seqs.push(frame["seq"].as_i64().unwrap())
+                    }
+                    Some("subscribed") => {
+                        assert_eq!(frame["resync"], json!([]), "{frame}");
+                        answered = true;
+                    }
+                    _ => panic!("trial {trials}, socket {n}: {frame}"),
+                }
+            }
+            assert_eq!(
+                seqs,
+                (start + 1..=head).collect::<Vec<_>>(),
+                "trial {trials}, socket {n}: every event once, in order"
+            );
+        }
     }
 }
 

@@ -777,10 +777,13 @@ async fn a_broadcast_reaches_every_socket_once_and_is_never_replayed(app: TestAp
     // Bob follows nothing at all: broadcasts need no subscription.
     let mut bob_ws = connect(&app, Some(&bob.token), None).await.unwrap();
     assert_eq!(next(&mut bob_ws).await["type"], "hello");
-    let sent = app.hub.broadcast(Event::SystemAnnouncement(Announcement {
-        title: "Maintenance".into(),
-        message: "At 22:00 UTC".into(),
-    }));
+    let sent = app
+        .hub
+        .broadcast(Event::SystemAnnouncement(Announcement {
+            title: "Maintenance".into(),
+            message: "At 22:00 UTC".into(),
+        }))
+        .await;
     assert_eq!(sent, 2);
     for ws in [&mut ann_ws, &mut bob_ws] {
         let frame = next(ws).await;

@@ -52,19 +52,20 @@ pub enum Control {
 
 impl Hub {
     /// Carries out an operator's command on this instance (see `Control`).
-    pub fn apply_control(&self, control: Control) -> usize {
+    pub async fn apply_control(&self, control: Control) -> usize {
         match control {
-            Control::Announce(a) => self.broadcast(Event::SystemAnnouncement(a)),
+            Control::Announce(a) => self.broadcast(Event::SystemAnnouncement(a)).await,
             Control::Disconnect { user_id } => {
-                self.end_sessions(user_id, None, "Your sessions were ended by an operator.")
+                let why = "Your sessions were ended by an operator.";
+                self.end_sessions(user_id, None, why).await
             }
-            Control::PasswordChanged { user_id, keep } => self.end_sessions(
-                user_id,
-                Some(keep),
-                "Your password was changed: sign in again with the new one.",
-            ),
+            Control::PasswordChanged { user_id, keep } => {
+                let why = "Your password was changed: sign in again with the new one.";
+                self.end_sessions(user_id, Some(keep), why).await
+            }
             Control::AccountDeleted { user_id, keep } => {
-                self.end_sessions(user_id, Some(keep), "This account was deleted.")
+                let why = "This account was deleted.";
+                self.end_sessions(user_id, Some(keep), why).await
             }
         }
     }
@@ -76,7 +77,7 @@ pub const CONTROL_CHANNEL: &str = "liveledger_control";
 /// Carries out `control` here and, on PostgreSQL, on every other instance. Returns
 /// how many sockets of this instance it reached.
 pub async fn command(hub: &Hub, db: &Db, control: Control) -> crate::error::AppResult<usize> {
-    let here = hub.apply_control(control.clone());
+    let here = hub.apply_control(control.clone()).await;
     if db.backend == crate::server::db::Backend::Postgres {
         let payload = serde_json::to_string(&(hub.instance, &control)).map_err(|e| {
             tracing::error!(error = %e, "could not serialize a control message");
@@ -113,7 +114,7 @@ pub async fn listen_postgres(hub: Arc<Hub>, url: String) {
                                     // Sent by this instance: already carried out.
                                     Ok((from, _)) if from == hub.instance => {}
                                     Ok((_, control)) => {
-                                        hub.apply_control(control);
+                                        hub.apply_control(control).await;
                                     }
                                     Err(e) => tracing::warn!(error = %e, "bad control message"),
                                 }

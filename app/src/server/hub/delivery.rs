@@ -7,7 +7,7 @@ use std::{collections::HashMap, sync::Arc};
 
 use tokio::sync::mpsc;
 
-use super::{event_frame, queue::TrySendError, EventOut, Frame, Hub, Outbound, Wake};
+use super::{event_frame, EventOut, Frame, Hub, Wake};
 use crate::{
     live::{access_change, AccessChange, EventKind, Stream},
     server::{
@@ -20,24 +20,19 @@ use crate::{
 impl Hub {
     /// Hands one event frame to every socket in the stream's room. Sockets whose queue
     /// is full are told to resume and leave the room.
-    fn fan_out(&self, stream: Stream, seq: i64, kind: &'static str, frame: Frame) {
-        let mut inner = self.lock();
-        let Some(room) = inner.rooms.get(&stream) else {
+    ///
+    /// The room is read under the hub's lock, and the frame handed out after it is let
+    /// go: an idle socket's outlet writes the frame at once (`queue`), and writes
+    /// should not hold up every other use of the hub. A socket that joins meanwhile
+    /// replays this event itself (it reads the head after joining); one that leaves
+    /// meanwhile refuses it (its queue's sender is gone); a revocation comes from this
+    /// same task, so it is never in between.
+    async fn fan_out(&self, stream: Stream, seq: i64, kind: &'static str, frame: Frame) {
+        let Some(room) = self.room_handles(stream) else {
             return;
         };
-        let mut overflowed = Vec::new();
-        let mut delivered = 0u64;
         let out = Arc::new(EventOut { stream, seq, frame });
-        for id in room {
-            let Some(conn) = inner.conns.get(id) else {
-                continue;
-            };
-            match conn.tx.try_send(Outbound::Event(out.clone())) {
-                Ok(()) => delivered += 1,
-                Err(TrySendError::Full(_)) => overflowed.push(*id),
-                Err(TrySendError::Closed(_)) => {}
-            }
-        }
+        let (delivered, overflowed) = super::hand_out(room, &out).await;
         let label = KindLabel { kind };
         self.kinds.delivered.get_or_create(&label).inc_by(delivered);
         if !overflowed.is_empty() {
@@ -45,12 +40,13 @@ impl Hub {
                 .dropped
                 .get_or_create(&label)
                 .inc_by(overflowed.len() as u64);
-        }
-        for id in overflowed {
-            self.counters.events_dropped_overflow.inc();
-            // The queue is full, so the close cannot be queued: dropping the sender
-            // ends the connection's queue, which the connection reads as "resume".
-            inner.remove(id);
+            let mut inner = self.lock();
+            for id in overflowed {
+                self.counters.events_dropped_overflow.inc();
+                // The queue is full, so the close cannot be queued: dropping the sender
+                // ends the connection's queue, which the connection reads as "resume".
+                inner.remove(id);
+            }
         }
     }
 
@@ -107,7 +103,7 @@ async fn deliver(
     };
     if let Some(events) = continuing(after, handed, read_log) {
         if let Some(&(last, ..)) = events.last() {
-            fan_out_logged(hub, stream, &events);
+            fan_out_logged(hub, stream, &events).await;
             hub.set_delivered(stream, last);
         }
         return Ok(());
@@ -117,7 +113,7 @@ async fn deliver(
         let Some(&(last, ..)) = events.last() else {
             break;
         };
-        fan_out_logged(hub, stream, &events);
+        fan_out_logged(hub, stream, &events).await;
         after = last;
         hub.set_delivered(stream, after);
         if events.len() < 500 {
@@ -148,14 +144,14 @@ fn continuing(after: i64, mut handed: Vec<Logged>, read_log: bool) -> Option<Vec
 /// before their `member:left` (or anything later) goes out; after a deletion has gone
 /// out, nobody may read the stream any more and every socket leaves the room (each is
 /// told `revoked`).
-fn fan_out_logged(hub: &Hub, stream: Stream, events: &[Logged]) {
+async fn fan_out_logged(hub: &Hub, stream: Stream, events: &[Logged]) {
     for (seq, kind, json) in events {
         let change = access_change(kind, json);
         if let Some(AccessChange::Left(user_id)) = change {
             hub.revoke(user_id, stream);
         }
         let kind = EventKind::from_name(kind).map_or("unknown", |k| k.name());
-        hub.fan_out(stream, *seq, kind, event_frame(json));
+        hub.fan_out(stream, *seq, kind, event_frame(json)).await;
         if change == Some(AccessChange::Closed) {
             for user_id in hub.room_members(stream).into_keys() {
                 hub.revoke(user_id, stream);
@@ -169,6 +165,7 @@ fn fan_out_logged(hub: &Hub, stream: Stream, events: &[Logged]) {
 mod tests {
     use super::*;
     use crate::model::ids::{UserId, WorkspaceId};
+    use crate::server::hub::{queue::Next, Outbound};
     use std::collections::HashMap;
 
     /// A socket's queue holds up to `queue_len` of these (see `Outbound`).
@@ -242,7 +239,8 @@ mod tests {
         let ws = Stream::Workspace(WorkspaceId(9));
         hub.join(a, ws, 0);
         hub.join(b, ws, 0);
-        hub.fan_out(ws, 1, "expense:created", Frame::from_static("x"));
+        hub.fan_out(ws, 1, "expense:created", Frame::from_static("x"))
+            .await;
         assert!(matches!(
             rx_a.try_recv(),
             Some(Outbound::Event(e)) if e.seq == 1
@@ -253,7 +251,8 @@ mod tests {
         ));
 
         hub.revoke(UserId(2), ws);
-        hub.fan_out(ws, 2, "expense:created", Frame::from_static("y"));
+        hub.fan_out(ws, 2, "expense:created", Frame::from_static("y"))
+            .await;
         assert!(matches!(
             rx_a.try_recv(),
             Some(Outbound::Event(e)) if e.seq == 2
@@ -296,7 +295,8 @@ mod tests {
         hub.join(a, own, 0);
         hub.join(a, ws, 0);
         for seq in 1..=2 {
-            hub.fan_out(own, seq, "expense:created", Frame::from_static("e"));
+            hub.fan_out(own, seq, "expense:created", Frame::from_static("e"))
+                .await;
         }
         hub.revoke(UserId(1), ws);
         assert_eq!(
@@ -305,7 +305,7 @@ mod tests {
             "the full queue could not take `revoked`: the connection is gone from every room"
         );
         let mut got = Vec::new();
-        while let Some(out) = rx.recv().await {
+        while let Next::Item(out) = rx.next().await {
             got.push(matches!(out, Outbound::Event(_)));
         }
         assert_eq!(
@@ -323,11 +323,12 @@ mod tests {
         let ws = Stream::Workspace(WorkspaceId(1));
         hub.join(a, ws, 0);
         for seq in 1..=5 {
-            hub.fan_out(ws, seq, "expense:created", Frame::from_static("e"));
+            hub.fan_out(ws, seq, "expense:created", Frame::from_static("e"))
+                .await;
         }
         assert_eq!(hub.counters.events_dropped_overflow.get(), 1);
         let mut got = Vec::new();
-        while let Some(Outbound::Event(e)) = rx.recv().await {
+        while let Next::Item(Outbound::Event(e)) = rx.next().await {
             got.push(e.seq);
         }
         assert_eq!(

@@ -36,9 +36,12 @@ use super::{
     outbox::Logged,
 };
 use crate::live::{Envelope, Event, Stream};
+use outlet::SocketOut;
+pub use outlet::{event_frame, EventOut, Frame, Outbound};
 
 pub mod cluster;
 pub mod delivery;
+pub mod outlet;
 pub mod queue;
 
 pub type ConnId = u64;
@@ -52,28 +55,6 @@ pub struct Wake {
     pub events: Vec<Logged>,
 }
 
-/// What the hub hands a connection (through its `queue`). Kept to 24 bytes: a burst
-/// queued for a slow socket holds up to `queue_len` of these (it was 56 bytes with the
-/// event inline).
-#[derive(Debug, Clone)]
-pub enum Outbound {
-    /// One event, shared by every socket it goes to.
-    Event(Arc<EventOut>),
-    /// Close the socket with this code and reason.
-    Close { code: u16, reason: &'static str },
-    /// The socket was taken out of this stream's room (its user lost access).
-    Revoked { stream: Stream },
-}
-
-/// A ready-to-send text frame of one event, with its stream and seq so the connection
-/// can drop what it already sent during replay.
-#[derive(Debug)]
-pub struct EventOut {
-    pub stream: Stream,
-    pub seq: i64,
-    pub frame: Frame,
-}
-
 /// Close codes (documented in docs/PROTOCOL.md), shared with clients.
 pub use crate::live::protocol::close;
 
@@ -81,7 +62,7 @@ struct Conn {
     user_id: UserId,
     /// The sign-in its token belongs to (`Claims::sid`).
     session: u64,
-    tx: queue::Sender<Outbound>,
+    tx: queue::Sender<Outbound, SocketOut>,
     streams: HashSet<Stream>,
 }
 
@@ -96,7 +77,7 @@ struct Inner {
 impl Inner {
     /// Forgets a connection and takes it out of every room it was in; the sender of its
     /// queue is handed back (dropping it ends the queue: the socket reads "resume").
-    fn remove(&mut self, id: ConnId) -> Option<queue::Sender<Outbound>> {
+    fn remove(&mut self, id: ConnId) -> Option<queue::Sender<Outbound, SocketOut>> {
         let conn = self.conns.remove(&id)?;
         for stream in conn.streams {
             self.leave(id, stream);
@@ -154,6 +135,17 @@ impl Hub {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The queues of a stream's room, to send to once the hub's lock is let go.
+    fn room_handles(&self, stream: Stream) -> Option<Vec<(ConnId, Handle)>> {
+        let inner = self.lock();
+        let room = inner.rooms.get(&stream)?;
+        Some(
+            room.iter()
+                .filter_map(|id| inner.conns.get(id).map(|c| (*id, c.tx.handle())))
+                .collect(),
+        )
+    }
+
     /// Another instance committed `events` to `stream` (as its wake carried them; none
     /// when they did not fit): delivers them here.
     pub fn committed_elsewhere(&self, stream: Stream, events: Vec<Logged>) {
@@ -185,7 +177,11 @@ impl Hub {
     }
 
     /// Registers a connection; its queue is the receiver returned.
-    pub fn connect(&self, user_id: UserId, session: u64) -> (ConnId, queue::Receiver<Outbound>) {
+    pub fn connect(
+        &self,
+        user_id: UserId,
+        session: u64,
+    ) -> (ConnId, queue::Receiver<Outbound, SocketOut>) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = queue::queue(self.queue_len);
         self.lock().conns.insert(
@@ -264,13 +260,14 @@ impl Hub {
 
     /// Ends the user's sessions here but the sign-in `keep`: each of their other
     /// sockets is told why (`session:revoked`) and closed with `SESSION_ENDED`.
-    pub fn end_sessions(&self, user_id: UserId, keep: Option<u64>, why: &str) -> usize {
+    pub async fn end_sessions(&self, user_id: UserId, keep: Option<u64>, why: &str) -> usize {
         let ending = |c: &Conn| c.user_id == user_id && Some(c.session) != keep;
         self.send_ephemeral(
             Stream::User(user_id),
             Event::SessionRevoked(crate::live::catalog::SessionRevoked { reason: why.into() }),
             ending,
-        );
+        )
+        .await;
         self.close_where(close::SESSION_ENDED, "session revoked", ending)
     }
 
@@ -303,11 +300,16 @@ impl Hub {
     /// socket on this instance, serialized once. Returns how many sockets got it. A
     /// socket whose queue is full misses it (ephemeral events are best effort; it is
     /// being told to resume anyway).
-    pub fn broadcast(&self, event: Event) -> usize {
-        self.send_ephemeral(Stream::System, event, |_| true)
+    pub async fn broadcast(&self, event: Event) -> usize {
+        self.send_ephemeral(Stream::System, event, |_| true).await
     }
 
-    fn send_ephemeral(&self, stream: Stream, event: Event, to: impl Fn(&Conn) -> bool) -> usize {
+    async fn send_ephemeral(
+        &self,
+        stream: Stream,
+        event: Event,
+        to: impl Fn(&Conn) -> bool,
+    ) -> usize {
         let envelope = Envelope {
             seq: 0,
             stream,
@@ -323,22 +325,21 @@ impl Hub {
             seq: 0,
             frame: event_frame(&json),
         });
-        let inner = self.lock();
-        let sent = inner
+        // Handed out after the lock is let go, as in `fan_out`.
+        let queues: Vec<_> = self
+            .lock()
             .conns
-            .values()
-            .filter(|c| to(c))
-            .filter(|c| c.tx.try_send(Outbound::Event(out.clone())).is_ok())
-            .count();
+            .iter()
+            .filter(|(_, c)| to(c))
+            .map(|(id, c)| (*id, c.tx.handle()))
+            .collect();
+        let (sent, _full) = hand_out(queues, &out).await;
         let label = KindLabel {
             kind: envelope.event.kind().name(),
         };
         self.kinds.emitted.get_or_create(&label).inc();
-        self.kinds
-            .delivered
-            .get_or_create(&label)
-            .inc_by(sent as u64);
-        sent
+        self.kinds.delivered.get_or_create(&label).inc_by(sent);
+        sent as usize
     }
 
     /// Open sockets of one user on this instance.
@@ -386,11 +387,30 @@ impl Hub {
     }
 }
 
-/// A text frame ready to send. Cloning it shares the bytes (a reference count), so a
-/// fan-out to N sockets allocates and copies the frame once, not N times.
-pub type Frame = axum::extract::ws::Utf8Bytes;
+/// A socket's queue, taken under the hub's lock to send to after it is let go.
+type Handle = queue::Handle<Outbound, SocketOut>;
 
-/// The wire frame of an event: the stored envelope with `"type":"event"` in front.
-pub fn event_frame(envelope_json: &str) -> Frame {
-    Frame::from(crate::live::protocol::event_frame(envelope_json))
+/// Hands `out` to each queue of `to`, once the hub's lock is let go: an idle socket's
+/// outlet writes it at once, on this task (see `queue`). Returns how many took it, and
+/// the connections whose queue was full.
+///
+/// This task yields after every `TURN` sockets, and whenever its tokio budget (128
+/// operations a turn, each write one of them) is spent: a fan-out writes up to 100
+/// frames and a broadcast thousands, and a write request waiting on the same worker
+/// should not wait for all of them. Past its budget tokio would also answer every
+/// write "not now", which would leave the rest to their sockets' tasks.
+async fn hand_out(to: Vec<(ConnId, Handle)>, out: &Arc<EventOut>) -> (u64, Vec<ConnId>) {
+    const TURN: usize = 32;
+    let (mut taken, mut full) = (0, Vec::new());
+    for (n, (id, queue)) in to.into_iter().enumerate() {
+        if (n > 0 && n % TURN == 0) || !tokio::task::coop::has_budget_remaining() {
+            tokio::task::yield_now().await;
+        }
+        match queue.try_send(Outbound::Event(out.clone())) {
+            Ok(()) => taken += 1,
+            Err(queue::TrySendError::Full(_)) => full.push(id),
+            Err(queue::TrySendError::Closed(_)) => {}
+        }
+    }
+    (taken, full)
 }
