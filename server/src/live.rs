@@ -122,7 +122,7 @@ pub async fn upgrade(
 struct Socket {
     /// The writing half and the cursors. The task holds it whenever it runs its own
     /// code, and lends it to its queue only while it waits (`wait`).
-    out: Option<SocketOut>,
+    out: Option<Box<SocketOut>>,
     read: SplitStream<WebSocket>,
     /// Refused frames so far.
     errors: u32,
@@ -163,7 +163,7 @@ impl Socket {
     /// returns.
     async fn wait(
         &mut self,
-        queue: &mut Receiver<Outbound, SocketOut>,
+        queue: &mut Receiver<Outbound, Box<SocketOut>>,
         ping: &mut Interval,
         expiry: std::pin::Pin<&mut Sleep>,
     ) -> Woke {
@@ -353,7 +353,7 @@ async fn run(
     user: &SessionUser,
     claims: &Claims,
     conn: ConnId,
-    queue: &mut Receiver<Outbound, SocketOut>,
+    queue: &mut Receiver<Outbound, Box<SocketOut>>,
 ) -> Option<Ending> {
     let hub = &state.hub;
     let settings = state.live;

@@ -62,7 +62,9 @@ struct Conn {
     user_id: UserId,
     /// The sign-in its token belongs to (`Claims::sid`).
     session: u64,
-    tx: queue::Sender<Outbound, SocketOut>,
+    /// The socket's outlet is boxed: the socket's task and its queue each keep a place
+    /// for it, and a place for a box is 8 bytes against about 90.
+    tx: queue::Sender<Outbound, Box<SocketOut>>,
     streams: HashSet<Stream>,
 }
 
@@ -77,7 +79,7 @@ struct Inner {
 impl Inner {
     /// Forgets a connection and takes it out of every room it was in; the sender of its
     /// queue is handed back (dropping it ends the queue: the socket reads "resume").
-    fn remove(&mut self, id: ConnId) -> Option<queue::Sender<Outbound, SocketOut>> {
+    fn remove(&mut self, id: ConnId) -> Option<queue::Sender<Outbound, Box<SocketOut>>> {
         let conn = self.conns.remove(&id)?;
         for stream in conn.streams {
             self.leave(id, stream);
@@ -181,7 +183,7 @@ impl Hub {
         &self,
         user_id: UserId,
         session: u64,
-    ) -> (ConnId, queue::Receiver<Outbound, SocketOut>) {
+    ) -> (ConnId, queue::Receiver<Outbound, Box<SocketOut>>) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = queue::queue(self.queue_len);
         self.lock().conns.insert(
@@ -388,7 +390,7 @@ impl Hub {
 }
 
 /// A socket's queue, taken under the hub's lock to send to after it is let go.
-type Handle = queue::Handle<Outbound, SocketOut>;
+type Handle = queue::Handle<Outbound, Box<SocketOut>>;
 
 /// Hands `out` to each queue of `to`, once the hub's lock is let go: an idle socket's
 /// outlet writes it at once, on this task (see `queue`). Returns how many took it, and

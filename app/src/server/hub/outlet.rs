@@ -55,11 +55,11 @@ pub struct SocketOut {
 }
 
 impl SocketOut {
-    pub fn new(sink: SplitSink<WebSocket, Message>) -> SocketOut {
-        SocketOut {
+    pub fn new(sink: SplitSink<WebSocket, Message>) -> Box<SocketOut> {
+        Box::new(SocketOut {
             sink,
             cursors: HashMap::new(),
-        }
+        })
     }
 
     /// Whether `out` is due on this socket, moving the stream's cursor past it if so.

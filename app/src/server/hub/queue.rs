@@ -52,6 +52,12 @@ pub enum Offer<T> {
     Declined(T),
 }
 
+impl<T, O: Outlet<T> + ?Sized> Outlet<T> for Box<O> {
+    fn offer(&mut self, item: T) -> Offer<T> {
+        (**self).offer(item)
+    }
+}
+
 /// An outlet that never takes anything: the queue of a receiver that lends none.
 impl<T> Outlet<T> for () {
     fn offer(&mut self, item: T) -> Offer<T> {
