@@ -1,8 +1,8 @@
-//! The live hub, in three parts: this module is the registry (which sockets listen to
-//! which stream, joins, revocations, closes, ephemeral sends); `delivery` tails the
-//! log and fans events out to the rooms with back-pressure; `cluster` connects the
-//! instances on one PostgreSQL (the wake listener, operator commands). The parts import
-//! this module, never the reverse.
+//! The live hub: this module is the registry (which sockets listen to which stream,
+//! joins, revocations, closes, ephemeral sends); `delivery` tails the log and fans
+//! events out to the rooms with back-pressure; `cluster` connects the instances on one
+//! PostgreSQL (the wake listener, operator commands); `queue` and `outlet` are a
+//! socket's side of it. `delivery` and `cluster` import this module, never the reverse.
 //!
 //! Writers call [`Hub::committed`] after their transaction commits, with the events
 //! they wrote; other instances' commits arrive through [`Hub::committed_elsewhere`],
@@ -10,9 +10,11 @@
 //! process (`delivery::run`) takes each woken stream from its own high-water mark: the
 //! events handed over when they continue that mark, else the log read from it. It hands
 //! every event, serialized once into a shared `Frame` (reference-counted bytes: every
-//! socket writes the same buffer, none copies it), to the bounded queue of each socket
-//! in that stream's room. A socket whose queue is full is told to resume
-//! (it reconnects with its cursors) instead of being buffered without limit.
+//! socket writes the same buffer, none copies it), to each socket in that stream's
+//! room (`hand_out`): written at once into a socket whose task waits with nothing
+//! queued (its lent `outlet`), else put in its bounded queue. A socket whose queue is
+//! full is told to resume (it reconnects with its cursors) instead of being buffered
+//! without limit.
 //!
 //! Rooms are the authorization at delivery: `revoke` takes a user's sockets out of a
 //! room when the log says they lost access, before anything later is fanned out. A
