@@ -17,7 +17,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::{
     helpers::{TestApp, User, OPERATOR_TOKEN},
-    socket::{connect, flood, next, open, Ws},
+    socket::{connect, eventually, flood, next, open, Ws},
 };
 
 /// Runs an async test body once on SQLite and once on PostgreSQL, on a runtime with
@@ -511,6 +511,11 @@ async fn sockets_subscribing_while_events_are_written_get_each_once_in_order(app
                 "trial {trials}, socket {n}: every event once, in order"
             );
         }
+        // The next trial's sockets must not meet this one's in the per-user cap (20).
+        eventually("the trial's sockets to close", || {
+            app.hub.sockets_of(UserId(ann.id)) == 0
+        })
+        .await;
     }
 }
 

@@ -549,7 +549,7 @@ async fn sockets_past_the_cap_are_refused_until_one_closes() {
 }
 
 /// Waits for a condition the server reaches on its own (polling it, with a deadline).
-async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+pub(crate) async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while !done() {
         assert!(
