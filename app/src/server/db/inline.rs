@@ -924,9 +924,12 @@ mod tests {
         let (count, changed) = &*checkpointed;
         assert_eq!(*count.lock().unwrap(), 0);
         // 1,200 rows of a 4 KiB page each, one commit each: the WAL passes 1,000
-        // pages about halfway (each commit also rewrites the table's inner page).
+        // pages about halfway (each commit also rewrites the table's inner page). Each
+        // runs as the driver runs a statement, waiting out a moment the checkpointer's
+        // connection holds a lock (`run` alone failed now and then with SQLITE_BUSY).
         for _ in 0..1_200 {
-            conn.run("INSERT INTO big VALUES (zeroblob(4000))", true, None, false)
+            conn.run_waiting("INSERT INTO big VALUES (zeroblob(4000))", true, None, false)
+                .await
                 .unwrap();
         }
         let (checkpoints, _) = changed
