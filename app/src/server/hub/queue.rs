@@ -19,10 +19,11 @@
 //! instead of queueing it and waking the task to write it. That saves a task wake-up
 //! and a poll of everything the task waits on, per item. Order is kept by
 //! construction, under the queue's one lock:
-//! - the outlet is offered an item only while nothing is queued;
-//! - the moment `next` hands the receiver anything, the outlet is offered nothing
-//!   more, so an item offered later cannot overtake the one the receiver now holds;
-//!   `reclaim` gives it back, and the receiver writes nothing itself until then;
+//! - the outlet is offered an item only while the receiver waits in `next` (its waker
+//!   is registered) and nothing is queued;
+//! - the moment `next` hands the receiver anything, the receiver no longer waits, so
+//!   an item sent later cannot overtake the one it now holds; `reclaim` gives the
+//!   outlet back, and the receiver writes nothing itself until then;
 //! - an item the outlet could not finish (`Offer::Unfinished`) stops all offers until
 //!   the receiver has taken the outlet back to finish it.
 
@@ -67,14 +68,12 @@ impl<T> Outlet<T> for () {
 
 struct State<T, O> {
     items: VecDeque<T>,
-    /// The receiver's task, waiting for an item.
+    /// The receiver's task, waiting for an item: only then is its outlet offered items.
     waiting: Option<Waker>,
     sender_gone: bool,
     receiver_gone: bool,
     /// The receiver's outlet, from `lend` to `reclaim`.
     outlet: Option<O>,
-    /// The receiver waits for its next item: the outlet may be offered items.
-    offering: bool,
     /// The outlet took an item it could not finish: the receiver must.
     unfinished: bool,
 }
@@ -136,7 +135,6 @@ pub fn queue<T, O>(capacity: usize) -> (Sender<T, O>, Receiver<T, O>) {
             sender_gone: false,
             receiver_gone: false,
             outlet: None,
-            offering: false,
             unfinished: false,
         }),
         capacity,
@@ -170,7 +168,7 @@ impl<T, O: Outlet<T>> Shared<T, O> {
             if state.receiver_gone || state.sender_gone {
                 return Err(TrySendError::Closed(item));
             }
-            let idle = state.offering && state.items.is_empty() && !state.unfinished;
+            let idle = state.waiting.is_some() && state.items.is_empty() && !state.unfinished;
             let offered = match state.outlet.as_mut().filter(|_| idle) {
                 Some(outlet) => outlet.offer(item),
                 None => Offer::Declined(item),
@@ -223,7 +221,6 @@ impl<T, O> Receiver<T, O> {
             } else if state.sender_gone {
                 Next::Ended
             } else {
-                state.offering = state.outlet.is_some();
                 // Checked and registered under one lock: a `try_send` cannot fall
                 // between.
                 match &mut state.waiting {
@@ -232,8 +229,9 @@ impl<T, O> Receiver<T, O> {
                 }
                 return Poll::Pending;
             };
-            // The receiver holds something now: nothing may overtake it.
-            state.offering = false;
+            // The receiver holds something now, and waits no more: nothing may overtake
+            // it.
+            state.waiting = None;
             Poll::Ready(next)
         })
         .await
@@ -242,7 +240,7 @@ impl<T, O> Receiver<T, O> {
     /// The next item if one is queued now.
     pub fn try_recv(&mut self) -> Option<T> {
         let mut state = self.0.lock();
-        state.offering = false;
+        state.waiting = None;
         state.pop()
     }
 
@@ -256,7 +254,7 @@ impl<T, O> Receiver<T, O> {
     /// Nothing is offered to it from now on.
     pub fn reclaim(&mut self) -> Option<(O, bool)> {
         let mut state = self.0.lock();
-        state.offering = false;
+        state.waiting = None;
         let unfinished = std::mem::take(&mut state.unfinished);
         state.outlet.take().map(|outlet| (outlet, unfinished))
     }
@@ -405,6 +403,21 @@ mod tests {
         rx.next().now_or_never()
     }
 
+    /// A queue whose receiver waits in `next` with its outlet lent; `configure` says
+    /// what the outlet declines or leaves unfinished.
+    fn waiting_with(
+        capacity: usize,
+        configure: impl FnOnce(&mut Log),
+    ) -> (Arc<Mutex<Vec<u32>>>, Sender<u32, Log>, Receiver<u32, Log>) {
+        let log = written();
+        let (tx, mut rx) = queue(capacity);
+        let mut outlet = Log::new(&log);
+        configure(&mut outlet);
+        rx.lend(outlet);
+        assert_eq!(poll_next(&mut rx), None);
+        (log, tx, rx)
+    }
+
     #[test]
     fn a_waiting_receivers_outlet_takes_what_is_sent() {
         let log = written();
@@ -429,12 +442,7 @@ mod tests {
     /// back, must queue behind it instead of being written first.
     #[test]
     fn nothing_overtakes_what_the_receiver_was_handed() {
-        let log = written();
-        let (tx, mut rx) = queue(4);
-        let mut outlet = Log::new(&log);
-        outlet.declines = |item| item == 1;
-        rx.lend(outlet);
-        assert_eq!(poll_next(&mut rx), None);
+        let (log, tx, mut rx) = waiting_with(4, |outlet| outlet.declines = |item| item == 1);
         tx.try_send(1).unwrap();
         assert_eq!(poll_next(&mut rx), Some(Next::Item(1)));
         tx.try_send(2).unwrap();
@@ -445,12 +453,7 @@ mod tests {
 
     #[test]
     fn what_the_outlet_declines_is_queued_and_wakes_the_receiver() {
-        let log = written();
-        let (tx, mut rx) = queue(1);
-        let mut outlet = Log::new(&log);
-        outlet.declines = |_| true;
-        rx.lend(outlet);
-        assert_eq!(poll_next(&mut rx), None);
+        let (_, tx, mut rx) = waiting_with(1, |outlet| outlet.declines = |_| true);
         assert_eq!(tx.try_send(1), Ok(()));
         assert_eq!(tx.try_send(2), Err(TrySendError::Full(2)), "still bounded");
         assert_eq!(poll_next(&mut rx), Some(Next::Item(1)));
@@ -458,12 +461,7 @@ mod tests {
 
     #[test]
     fn an_unfinished_item_stops_the_offers_until_the_receiver_finishes_it() {
-        let log = written();
-        let (tx, mut rx) = queue(4);
-        let mut outlet = Log::new(&log);
-        outlet.leaves = |item| item == 2;
-        rx.lend(outlet);
-        assert_eq!(poll_next(&mut rx), None);
+        let (log, tx, mut rx) = waiting_with(4, |outlet| outlet.leaves = |item| item == 2);
         tx.try_send(1).unwrap();
         tx.try_send(2).unwrap();
         tx.try_send(3).unwrap();
@@ -482,9 +480,7 @@ mod tests {
 
     #[test]
     fn a_gone_receiver_gives_up_its_outlet() {
-        let (tx, mut rx) = queue(4);
-        rx.lend(Log::new(&written()));
-        assert_eq!(poll_next(&mut rx), None);
+        let (_, tx, rx) = waiting_with(4, |_| {});
         drop(rx);
         assert_eq!(tx.try_send(1), Err(TrySendError::Closed(1)));
         assert!(tx.0.lock().outlet.is_none());
