@@ -353,18 +353,21 @@ mod tests {
         assert_eq!(reader.await.unwrap(), (0..10_000).collect::<Vec<_>>());
     }
 
+    /// What was written, in order, by the outlet or by the receiver.
+    type Written = Arc<Mutex<Vec<u32>>>;
+
     /// An outlet that writes into a log shared with the test's receiver. It declines
     /// the items `declines` picks (the receiver writes those), and leaves unfinished
     /// those `leaves` picks (the receiver finishes them).
     struct Log {
-        written: Arc<Mutex<Vec<u32>>>,
+        written: Written,
         declines: fn(u32) -> bool,
         leaves: fn(u32) -> bool,
         unfinished: Option<u32>,
     }
 
     impl Log {
-        fn new(written: &Arc<Mutex<Vec<u32>>>) -> Log {
+        fn new(written: &Written) -> Log {
             Log {
                 written: written.clone(),
                 declines: |_| false,
@@ -393,7 +396,7 @@ mod tests {
         }
     }
 
-    fn written() -> Arc<Mutex<Vec<u32>>> {
+    fn written() -> Written {
         Arc::new(Mutex::new(Vec::new()))
     }
 
@@ -408,7 +411,7 @@ mod tests {
     fn waiting_with(
         capacity: usize,
         configure: impl FnOnce(&mut Log),
-    ) -> (Arc<Mutex<Vec<u32>>>, Sender<u32, Log>, Receiver<u32, Log>) {
+    ) -> (Written, Sender<u32, Log>, Receiver<u32, Log>) {
         let log = written();
         let (tx, mut rx) = queue(capacity);
         let mut outlet = Log::new(&log);
