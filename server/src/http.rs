@@ -20,7 +20,7 @@ use tower::{Layer, Service, ServiceBuilder};
 use tower_http::{
     catch_panic::CatchPanicLayer,
     compression::{CompressionLayer, CompressionLevel},
-    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
     timeout::TimeoutLayer,
     trace::TraceLayer,
 };
@@ -54,7 +54,7 @@ where
     around(
         inner,
         ServiceBuilder::new()
-            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+            .layer(SetRequestIdLayer::x_request_id(RandomRequestId))
             .layer(
                 TraceLayer::new_for_http().make_span_with(move |req: &Request<Body>| {
                     let id = req
@@ -100,6 +100,22 @@ where
             ))
             .layer(middleware::from_fn(crate::body::limit)),
     )
+}
+
+/// Makes a request's id when it comes without one: a random (version 4) UUID, as
+/// tower-http's `MakeRequestUuid` makes, but drawn from the thread's generator (seeded
+/// and reseeded from the OS) instead of one `getrandom` system call per request.
+#[derive(Clone, Copy)]
+struct RandomRequestId;
+
+impl MakeRequestId for RandomRequestId {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        let id = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+        let mut text = uuid::Uuid::encode_buffer();
+        HeaderValue::from_str(id.hyphenated().encode_lower(&mut text))
+            .ok()
+            .map(RequestId::new)
+    }
 }
 
 /// `layers` (the first outermost) around the whole of `inner`, as one service.

@@ -2,6 +2,14 @@
 //! algorithm is pinned. The browser carries the token in an HttpOnly cookie; API
 //! clients may send `Authorization: Bearer`. Each token also carries the user's
 //! `token_version`; bumping it in the database revokes every older token.
+//!
+//! A token that passed those checks is kept (`SessionKeys::verified`), so the next
+//! request carrying it is not parsed and signed again: the check is a pure function of
+//! the token, the key and the clock, and only the expiry depends on the clock, which is
+//! checked on every use, kept or not. Revocation is the database's (`authz`), read on
+//! every request as before.
+
+use std::{collections::HashMap, sync::Mutex};
 
 use crate::model::ids::UserId;
 use http::{header, HeaderMap, HeaderValue};
@@ -13,6 +21,8 @@ use crate::error::{AppError, AppResult};
 pub const COOKIE_NAME: &str = "ll_session";
 pub const ISSUER: &str = "liveledger";
 pub const AUDIENCE: &str = "liveledger";
+/// How many verified tokens [`SessionKeys`] keeps (about 400 bytes each).
+pub const VERIFIED_KEPT: usize = 1024;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
@@ -35,6 +45,10 @@ pub struct SessionKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    /// Tokens that passed `decode`, with their claims; at most [`VERIFIED_KEPT`], all
+    /// dropped when that is reached (only well-signed tokens get in, so only sign-ins
+    /// fill it).
+    verified: Mutex<HashMap<Box<str>, Claims>>,
     pub ttl_secs: u64,
     /// Mark the cookie `Secure` (the app is served over HTTPS).
     pub secure_cookie: bool,
@@ -55,6 +69,7 @@ impl SessionKeys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
+            verified: Mutex::default(),
             ttl_secs,
             secure_cookie,
         }
@@ -85,13 +100,35 @@ impl SessionKeys {
 
     /// Validates a token; any failure is just "not logged in".
     pub fn verify(&self, token: &str) -> Option<Claims> {
-        match decode::<Claims>(token, &self.decoding, &self.validation) {
-            Ok(data) => Some(data.claims),
+        self.verify_at(token, jsonwebtoken::get_current_timestamp())
+    }
+
+    /// [`verify`](Self::verify) at `now` (seconds since the epoch). A kept token is
+    /// refused from its `exp` on, as `decode` refuses it (no leeway, and
+    /// `reject_tokens_expiring_in_less_than = 1`: `exp - 1 < now`).
+    fn verify_at(&self, token: &str, now: u64) -> Option<Claims> {
+        let current = |claims: &Claims| claims.exp > now;
+        if let Some(claims) = self.kept().get(token) {
+            return current(claims).then(|| claims.clone());
+        }
+        let claims = match decode::<Claims>(token, &self.decoding, &self.validation) {
+            Ok(data) => data.claims,
             Err(e) => {
                 tracing::debug!(reason = %e, "rejected a session token");
-                None
+                return None;
             }
+        };
+        let mut kept = self.kept();
+        if kept.len() >= VERIFIED_KEPT {
+            kept.clear();
         }
+        kept.insert(token.into(), claims.clone());
+        current(&claims).then_some(claims)
+    }
+
+    fn kept(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, Claims>> {
+        // The map is whole after any panic (an insert or a clear either happened or not).
+        self.verified.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn cookie(&self, token: &str) -> HeaderValue {
@@ -152,4 +189,69 @@ pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.trim())
         .filter(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &[u8] = b"a test secret of more than thirty-two bytes";
+
+    fn keys() -> SessionKeys {
+        SessionKeys::new(SECRET, 100, false)
+    }
+
+    #[test]
+    fn a_kept_token_is_refused_from_its_expiry_on() {
+        let keys = keys();
+        let token = keys.issue(UserId(7), 3).unwrap();
+        let claims = keys.verify(&token).expect("a fresh token");
+        assert_eq!((claims.sub.as_str(), claims.ver), ("7", 3));
+        assert!(
+            keys.kept().contains_key(token.as_str()),
+            "kept once verified"
+        );
+        // From here on the kept claims answer; the clock is the argument.
+        let exp = claims.exp;
+        assert!(keys.verify_at(&token, exp - 1).is_some(), "a second before");
+        assert!(keys.verify_at(&token, exp).is_none(), "refused at exp");
+        assert!(keys.verify_at(&token, exp + 3600).is_none(), "and after");
+        assert!(keys.kept().contains_key(token.as_str()));
+    }
+
+    #[test]
+    fn only_well_signed_tokens_are_kept() {
+        let keys = keys();
+        let foreign = SessionKeys::new(b"another secret of more than thirty-two", 100, false)
+            .issue(UserId(7), 3)
+            .unwrap();
+        let good = keys.issue(UserId(7), 3).unwrap();
+        let (body, signature) = good.rsplit_once('.').unwrap();
+        let mut forged = signature.to_owned().into_bytes();
+        forged[0] = if forged[0] == b'A' { b'B' } else { b'A' };
+        let forged = format!("{body}.{}", String::from_utf8(forged).unwrap());
+        for bad in [foreign.as_str(), forged.as_str(), "not.a.token", ""] {
+            assert!(keys.verify(bad).is_none(), "{bad:?} refused");
+            assert!(keys.verify(bad).is_none(), "{bad:?} refused again");
+        }
+        assert!(keys.kept().is_empty(), "nothing refused is kept");
+        assert!(keys.verify(&good).is_some());
+    }
+
+    #[test]
+    fn the_kept_tokens_are_bounded() {
+        let keys = keys();
+        let tokens: Vec<String> = (0..VERIFIED_KEPT as u64 + 10)
+            .map(|sid| keys.renew(UserId(1), 0, sid).unwrap())
+            .collect();
+        for (i, token) in tokens.iter().enumerate() {
+            assert!(keys.verify(token).is_some(), "token {i}");
+            assert!(keys.kept().len() <= VERIFIED_KEPT);
+        }
+        assert_eq!(keys.kept().len(), 10, "emptied when full, then refilled");
+        assert!(
+            tokens.iter().all(|t| keys.verify(t).is_some()),
+            "dropped ones verify again"
+        );
+    }
 }

@@ -59,6 +59,7 @@ async fn request_ids_are_made_or_kept_and_sent_back() {
     let b = http.get(format!("{base}/ok")).send().await.unwrap();
     let id = |r: &reqwest::Response| r.headers()["x-request-id"].to_str().unwrap().to_owned();
     assert_eq!(id(&a).len(), 36, "a UUID: {}", id(&a));
+    assert_eq!(&id(&a)[14..15], "4", "random (version 4): {}", id(&a));
     assert_ne!(id(&a), id(&b));
     let c = http
         .get(format!("{base}/ok"))
