@@ -1,5 +1,8 @@
 //! Logging: `RUST_LOG` decides what is printed (default: info, sqlx quiet);
 //! `LOG_FORMAT=json` prints one JSON object per line (for a log collector) instead of text.
+//! Text is coloured only on a terminal: a file or a pipe gets plain lines.
+
+use std::io::IsTerminal;
 
 use tracing_subscriber::{fmt, EnvFilter};
 
@@ -16,6 +19,10 @@ pub fn init() {
             .with_target(false)
             .try_init()
     } else {
-        fmt().with_env_filter(filter).with_target(false).try_init()
+        fmt()
+            .with_env_filter(filter)
+            .with_target(false)
+            .with_ansi(std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+            .try_init()
     };
 }

@@ -33,7 +33,7 @@ pub struct TestApp {
 }
 
 /// A directory removed when the test ends.
-struct TempDir(std::path::PathBuf);
+pub struct TempDir(pub std::path::PathBuf);
 
 impl Drop for TempDir {
     fn drop(&mut self) {
@@ -41,7 +41,7 @@ impl Drop for TempDir {
     }
 }
 
-fn unique_name() -> String {
+pub fn unique_name() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now()

@@ -18,6 +18,7 @@ mod hardening;
 mod http;
 mod import;
 mod live;
+mod logs;
 mod notifications;
 mod ops;
 mod pages;
