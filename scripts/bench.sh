@@ -9,7 +9,7 @@
 #     LiveLedger needs less) and keeps it in target/sio-ab/<time>/compare.md. Measures
 #     target/release/server as built (`cargo leptos build --release --split`). REPEAT (default 1)
 #     runs each scenario that many times; both cores must be otherwise idle. About 4 min
-#     per repeat.
+#     per repeat. The server logs at its default level (LL_RUST_LOG overrides it).
 #
 #   ./scripts/bench.sh [ARGS]
 #     server/benches/live.rs (DESIGN.md §6; the file says what it measures): builds the
@@ -34,7 +34,9 @@ if [ "${1:-}" = socketio ]; then
   out=$PWD/target/sio-ab/$(date +%Y%m%dT%H%M%S)
   # The harness holds 10,000 sockets as 100 users from one address: lift the per-user
   # and per-address caps for the run (the server reads them from the environment).
-  OUT=$out CLIENT=raw REPEAT=${REPEAT:-1} SCENARIOS=${SCENARIOS:-"memory fanout fanout-announce"} \
+  # The server logs at its own default level (issue 12 measures the write with it; the
+  # harness alone would run it at warn): LL_RUST_LOG=warn for the harness's choice.
+  LL_RUST_LOG=${LL_RUST_LOG:-info,sqlx=warn,tower_http=info} OUT=$out CLIENT=raw REPEAT=${REPEAT:-1} SCENARIOS=${SCENARIOS:-"memory fanout fanout-announce"} \
     SERVERS="sio=node --expose-gc server-sio.js;ll=./server-ll.sh" \
     LIVE_SOCKETS_PER_USER=1000 LIVE_SOCKETS_PER_ADDRESS=20000 \
     "$work/run.sh" >&2
