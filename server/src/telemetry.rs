@@ -19,10 +19,13 @@ pub fn init() {
             .with_target(false)
             .try_init()
     } else {
-        fmt()
-            .with_env_filter(filter)
-            .with_target(false)
-            .with_ansi(std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none())
-            .try_init()
+        let text = fmt().with_env_filter(filter).with_target(false);
+        // Colours as tracing-subscriber decides (on, unless `NO_COLOR` is set), and only
+        // ever on a terminal.
+        if std::io::stdout().is_terminal() {
+            text.try_init()
+        } else {
+            text.with_ansi(false).try_init()
+        }
     };
 }
