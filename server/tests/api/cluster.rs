@@ -8,10 +8,9 @@
 
 use std::{
     collections::{BTreeSet, HashSet},
-    io::{BufRead, BufReader},
     net::TcpListener,
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     sync::{
         atomic::{AtomicUsize, Ordering},
         Arc, Mutex,
@@ -25,20 +24,10 @@ use serde_json::{json, Value};
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
 
-use crate::helpers::{fresh_postgres_database, PASSWORD};
+use crate::helpers::{fresh_postgres_database, start_binary, Proc, PASSWORD};
 
 const SECRET: &str = "cluster-test-secret-cluster-test-secret-0123";
 const NGINX: &str = "/usr/sbin/nginx";
-
-/// A child process, killed when dropped (a failed test leaves nothing running).
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -48,35 +37,20 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Starts the server binary on `port` (0: any) and waits for the line that says where
-/// it listens; returns the process and its port.
+/// Starts the server binary on `port` (0: any); returns the process and its port.
 fn start_instance(database_url: &str, dir: &Path, port: u16) -> (Proc, u16) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
-        .env("LIVELEDGER_ADDR", format!("127.0.0.1:{port}"))
-        .env("DATABASE_URL", database_url)
-        .env("DATA_DIR", dir)
-        .env("JWT_SECRET", SECRET)
-        .env("TRUSTED_PROXIES", "127.0.0.1")
-        .env("SIGNUP_LIMIT_PER_ADDRESS", "100000")
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the server binary starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines
-            .next()
-            .expect("the server says where it listens")
-            .unwrap();
-        if let Some(addr) = line.strip_prefix("LiveLedger is running at http://") {
-            break addr.to_owned();
-        }
-    };
-    // Keep reading its output so the pipe never fills.
-    std::thread::spawn(move || lines.for_each(drop));
+    let (proc, _, addr) = start_binary(|command| {
+        command
+            .env("LIVELEDGER_ADDR", format!("127.0.0.1:{port}"))
+            .env("DATABASE_URL", database_url)
+            .env("DATA_DIR", dir)
+            .env("JWT_SECRET", SECRET)
+            .env("TRUSTED_PROXIES", "127.0.0.1")
+            .env("SIGNUP_LIMIT_PER_ADDRESS", "100000")
+            .env("RUST_LOG", "error");
+    });
     let port = addr.rsplit_once(':').unwrap().1.parse().unwrap();
-    (Proc(child), port)
+    (proc, port)
 }
 
 fn start_nginx(dir: &Path, listen: u16, upstreams: &[u16]) -> Proc {

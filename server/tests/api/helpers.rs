@@ -35,13 +35,67 @@ pub struct TestApp {
 /// A directory removed when the test ends.
 pub struct TempDir(pub std::path::PathBuf);
 
+impl TempDir {
+    /// A new empty directory under the system's temporary one, its name starting with
+    /// `prefix`.
+    pub fn new(prefix: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("{prefix}-{}", unique_name()));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+/// A child process, killed when dropped (a failed test leaves nothing running).
+pub struct Proc(pub std::process::Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the server binary, set up by `configure` (its environment), and reads what it
+/// prints up to the line that says where it listens. Returns the process, those lines
+/// (that one last) and the address it listens at. Its output is read on after that, so
+/// the pipe never fills.
+pub fn start_binary(
+    configure: impl FnOnce(&mut std::process::Command),
+) -> (Proc, Vec<String>, String) {
+    use std::io::{BufRead, BufReader};
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_server"));
+    configure(&mut command);
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the server binary starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = Vec::new();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("the server says where it listens")
+            .unwrap();
+        let addr = line
+            .strip_prefix("LiveLedger is running at http://")
+            .map(str::to_owned);
+        printed.push(line);
+        if let Some(addr) = addr {
+            break addr;
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    (Proc(child), printed, addr)
+}
+
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
-pub fn unique_name() -> String {
+fn unique_name() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now()
@@ -107,15 +161,14 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
     if std::env::var("TEST_LOG").is_ok() {
         server::telemetry::init();
     }
-    let dir = std::env::temp_dir().join(format!("liveledger-test-{}", unique_name()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("liveledger-test");
     let database_url = match backend {
-        Backend::Sqlite => format!("sqlite://{}/test.db", dir.display()),
+        Backend::Sqlite => format!("sqlite://{}/test.db", dir.0.display()),
         Backend::Postgres => fresh_postgres_database().await,
     };
     let mut config = test_config(database_url);
     adjust(&mut config);
-    start(config, TempDir(dir)).await
+    start(config, dir).await
 }
 
 async fn start(config: Config, dir: TempDir) -> TestApp {
@@ -152,11 +205,9 @@ impl TestApp {
 
     /// `another_instance` with its configuration adjusted first.
     pub async fn another_instance_with(&self, adjust: impl FnOnce(&mut Config)) -> TestApp {
-        let dir = std::env::temp_dir().join(format!("liveledger-test-{}", unique_name()));
-        std::fs::create_dir_all(&dir).unwrap();
         let mut config = test_config(self.database_url.clone());
         adjust(&mut config);
-        start(config, TempDir(dir)).await
+        start(config, TempDir::new("liveledger-test")).await
     }
 }
 
