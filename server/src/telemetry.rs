@@ -6,9 +6,13 @@ use std::io::IsTerminal;
 
 use tracing_subscriber::{fmt, EnvFilter};
 
+/// What is logged when `RUST_LOG` is not set. `scripts/bench.sh socketio` runs the server
+/// with it and the README names it (`logs::the_default_log_filter_is_the_one_named_elsewhere`).
+pub const DEFAULT_FILTER: &str = "info,sqlx=warn,tower_http=info";
+
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let json = std::env::var("LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
     // `try_init`: tests may call this more than once.
     let _ = if json {

@@ -29,3 +29,20 @@ fn logs_written_to_a_pipe_carry_no_terminal_colours() {
         "no escape codes: {printed:#?}"
     );
 }
+
+/// The benchmark measures the server at its default log level, and the README tells
+/// operators what that is: both spell the filter out, so both must spell this one.
+#[test]
+fn the_default_log_filter_is_the_one_named_elsewhere() {
+    let filter = server::telemetry::DEFAULT_FILTER;
+    let bench = include_str!("../../../scripts/bench.sh");
+    assert!(
+        bench.contains(&format!("LL_RUST_LOG:-{filter}}}")),
+        "scripts/bench.sh runs the server with {filter}"
+    );
+    let readme = include_str!("../../../README.md");
+    assert!(
+        readme.contains(&format!("| `RUST_LOG` | `{filter}` |")),
+        "README.md names {filter}"
+    );
+}
