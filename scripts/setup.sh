@@ -12,6 +12,8 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 cargo_bin="${CARGO_HOME:-$HOME/.cargo}/bin"
 
 apt_packages=()
+# The server links jemalloc, built from its C sources by tikv-jemalloc-sys with make.
+command -v make >/dev/null || apt_packages+=(make)
 if ! $app_only; then
   [ -x /usr/bin/chromium ] || apt_packages+=(chromium)
   # The load balancer of scripts/cluster.sh, which part of the end-to-end suite runs on.
