@@ -8,6 +8,7 @@ use std::{str::FromStr, sync::Once};
 
 use sqlx::{any::AnyPoolOptions, migrate::Migrator, AnyPool};
 
+pub mod gather;
 pub mod inline;
 pub mod writer;
 

@@ -1,0 +1,586 @@
+//! The writer's WAL, written with one system call per commit instead of two per page.
+//!
+//! SQLite appends a commit to the WAL as frames and writes each with two `pwrite`s: its
+//! 24-byte header, then the page. A team expense commits about ten frames: twenty
+//! system calls, each paying ext4's per-call work (about 12 % of the write's CPU;
+//! ARCHITECTURE.md, "The writer's WAL in one write"). This VFS, which only the writer
+//! connection uses ([`open`], for `inline::InlineConnection`), wraps the default one and
+//! gathers the WAL's contiguous writes in memory. It writes what it gathered, in one
+//! call:
+//! - at a commit frame: after its header and again after its page. A commit's frames are
+//!   in the file before SQLite publishes them in the WAL index, where readers and the
+//!   checkpointer look for frames, and a failed write fails the commit, as it did;
+//! - before anything else is asked of the WAL file (a read, a write somewhere else, a
+//!   sync, its size, a truncation, a lock, a file control), so SQLite never meets a
+//!   file that differs from what it wrote;
+//! - when a megabyte has gathered (a transaction larger than the page cache spills).
+//!
+//! What a transaction that is rolled back gathered is dropped at the rollback (the
+//! connection's rollback hook calls [`discard`]) and at close. Those frames were never
+//! published; written later, after the write lock is gone, they could land on frames
+//! another connection had committed at the same place. So outside a write transaction
+//! nothing is held, and the file's bytes change in the order SQLite wrote them.
+//!
+//! Everything else (the database file, and every other call) goes straight to the
+//! default VFS. Its functions are the `unix` VFS's, which keep one lock table per file
+//! for the whole process, so this connection's locks and the other connections' still
+//! meet as before.
+
+use std::{
+    ffi::{c_int, c_void, CStr},
+    mem::size_of,
+    path::Path,
+    ptr,
+    sync::OnceLock,
+};
+
+use rusqlite::{ffi, OpenFlags};
+
+/// The VFS's name, as `sqlite3_open_v2` is given it.
+const NAME: &CStr = c"liveledger-gather";
+
+/// A WAL frame's header: page number, the database's size after a commit (0 in every
+/// frame but a commit's last), salts and checksums.
+const FRAME_HEADER: usize = 24;
+
+/// Written out when this much has gathered, commit or not. The `unix` VFS writes at
+/// most 128 KiB in one call (`seekAndWriteFd` masks the length with `0x1ffff`): a
+/// longer write is cut short and read as a full disk. So what is held is written in
+/// pieces of at most this size, a commit of a few dozen pages in one.
+const GATHER_LIMIT: usize = 64 * 1024;
+
+/// An open WAL file: SQLite's `sqlite3_file` first (its methods are [`METHODS`]), the
+/// default VFS's file for it right after this struct in the same allocation.
+#[repr(C)]
+struct Gathered {
+    base: ffi::sqlite3_file,
+    real: *mut ffi::sqlite3_file,
+    held: Vec<u8>,
+    /// Where `held` goes in the file.
+    at: i64,
+    /// The last write was a commit frame's header: its page comes next.
+    commit_page_next: bool,
+    /// Writes made to the file (for tests: [`writes`]).
+    writes: u64,
+}
+
+/// The default VFS, which this one wraps (found once, when this one is registered).
+struct Default(*mut ffi::sqlite3_vfs);
+
+// SAFETY: SQLite's VFS objects are never freed and are safe to use from any thread.
+unsafe impl Send for Default {}
+unsafe impl Sync for Default {}
+
+static REGISTERED: OnceLock<Result<Default, c_int>> = OnceLock::new();
+
+/// Registers the VFS (once per process).
+fn register() -> Result<*mut ffi::sqlite3_vfs, c_int> {
+    let registered = REGISTERED.get_or_init(|| {
+        // SAFETY: `sqlite3_vfs_find` initialises SQLite; the default VFS lives as long
+        // as the process. The copy keeps its functions: the `unix` VFS's own use of
+        // the VFS object they are given is `xOpen`'s, which is replaced here and calls
+        // the original with the original object.
+        unsafe {
+            let real = ffi::sqlite3_vfs_find(ptr::null());
+            if real.is_null() {
+                return Err(ffi::SQLITE_ERROR);
+            }
+            let mut ours: ffi::sqlite3_vfs = ptr::read(real);
+            ours.szOsFile = (size_of::<Gathered>() + (*real).szOsFile as usize) as c_int;
+            ours.zName = NAME.as_ptr();
+            ours.pNext = ptr::null_mut();
+            ours.xOpen = Some(open_file);
+            let ours = Box::leak(Box::new(ours));
+            match ffi::sqlite3_vfs_register(ours, 0) {
+                ffi::SQLITE_OK => Ok(Default(real)),
+                rc => Err(rc),
+            }
+        }
+    });
+    match registered {
+        Ok(Default(real)) => Ok(*real),
+        Err(rc) => Err(*rc),
+    }
+}
+
+/// Opens the writer's connection on this VFS, with the rollback hook that drops what a
+/// rolled-back transaction gathered.
+pub fn open(path: &Path, flags: OpenFlags) -> rusqlite::Result<rusqlite::Connection> {
+    register().map_err(|rc| rusqlite::Error::SqliteFailure(ffi::Error::new(rc), None))?;
+    let name = NAME.to_str().expect("the VFS's name is ASCII");
+    let conn = rusqlite::Connection::open_with_flags_and_vfs(path, flags, name)?;
+    // SAFETY: the handle is open; the hook's argument is that handle, which outlives
+    // the hook (closing the connection removes it).
+    unsafe {
+        let db = conn.handle();
+        ffi::sqlite3_rollback_hook(db, Some(rolled_back), db as *mut c_void);
+    }
+    Ok(conn)
+}
+
+unsafe extern "C" fn rolled_back(db: *mut c_void) {
+    // SAFETY: the argument is the connection's handle (see `open`).
+    unsafe { discard(db as *mut ffi::sqlite3) }
+}
+
+/// The WAL file of `db`'s main database, when it is open on this VFS.
+unsafe fn wal_of<'a>(db: *mut ffi::sqlite3) -> Option<&'a mut Gathered> {
+    let mut file: *mut ffi::sqlite3_file = ptr::null_mut();
+    // SAFETY: `db` is an open handle; the file control only reads the pager's journal
+    // (in WAL mode, the WAL) file pointer.
+    let rc = unsafe {
+        ffi::sqlite3_file_control(
+            db,
+            c"main".as_ptr(),
+            ffi::SQLITE_FCNTL_JOURNAL_POINTER,
+            &mut file as *mut *mut ffi::sqlite3_file as *mut c_void,
+        )
+    };
+    // SAFETY: a file whose methods are ours was made by `open_file` as a `Gathered`.
+    (rc == ffi::SQLITE_OK && !file.is_null() && unsafe { ptr::eq((*file).pMethods, &METHODS) })
+        .then(|| unsafe { &mut *(file as *mut Gathered) })
+}
+
+/// Drops what the WAL of `db` holds: called when its transaction is rolled back.
+///
+/// # Safety
+/// `db` is an open connection, not in use by another thread.
+pub unsafe fn discard(db: *mut ffi::sqlite3) {
+    // SAFETY: as the caller promises.
+    if let Some(wal) = unsafe { wal_of(db) } {
+        wal.held.clear();
+        wal.commit_page_next = false;
+    }
+}
+
+/// How many writes the WAL of `conn` has made to its file (`None`: not on this VFS, or
+/// no WAL open yet).
+pub fn writes(conn: &rusqlite::Connection) -> Option<u64> {
+    // SAFETY: the connection is open and borrowed, so not in use elsewhere.
+    unsafe { wal_of(conn.handle()) }.map(|wal| wal.writes)
+}
+
+/// The default VFS's methods of `file`'s real file.
+unsafe fn real<'a>(
+    file: *mut ffi::sqlite3_file,
+) -> (
+    &'a mut Gathered,
+    *mut ffi::sqlite3_file,
+    &'a ffi::sqlite3_io_methods,
+) {
+    // SAFETY: SQLite calls these methods only with files `open_file` made.
+    unsafe {
+        let wal = &mut *(file as *mut Gathered);
+        let real = wal.real;
+        (wal, real, &*(*real).pMethods)
+    }
+}
+
+impl Gathered {
+    /// Writes out what is held, in one write.
+    fn write_out(&mut self) -> c_int {
+        self.commit_page_next = false;
+        if self.held.is_empty() {
+            return ffi::SQLITE_OK;
+        }
+        // SAFETY: `real` is the open file `open_file` made; its methods are the
+        // default VFS's.
+        let Some(write) = (unsafe { (*(*self.real).pMethods).xWrite }) else {
+            return ffi::SQLITE_IOERR_WRITE;
+        };
+        let mut rc = ffi::SQLITE_OK;
+        let mut at = self.at;
+        for piece in self.held.chunks(GATHER_LIMIT) {
+            // SAFETY: as above; `piece` is readable for its length.
+            rc = unsafe {
+                write(
+                    self.real,
+                    piece.as_ptr() as *const c_void,
+                    piece.len() as c_int,
+                    at,
+                )
+            };
+            self.writes += 1;
+            if rc != ffi::SQLITE_OK {
+                break;
+            }
+            at += piece.len() as i64;
+        }
+        self.held.clear();
+        rc
+    }
+}
+
+unsafe extern "C" fn open_file(
+    _vfs: *mut ffi::sqlite3_vfs,
+    name: ffi::sqlite3_filename,
+    file: *mut ffi::sqlite3_file,
+    flags: c_int,
+    out_flags: *mut c_int,
+) -> c_int {
+    let Ok(default) = register() else {
+        return ffi::SQLITE_ERROR;
+    };
+    // SAFETY: `default` is the default VFS; `file` points at `szOsFile` bytes, enough
+    // for the default VFS's file (alone, or after a `Gathered`).
+    unsafe {
+        let Some(open) = (*default).xOpen else {
+            return ffi::SQLITE_ERROR;
+        };
+        if flags & ffi::SQLITE_OPEN_WAL == 0 {
+            // Not the WAL: the default VFS's file, with its own methods, and nothing of ours.
+            return open(default, name, file, flags, out_flags);
+        }
+        let real = (file as *mut u8).add(size_of::<Gathered>()) as *mut ffi::sqlite3_file;
+        (*real).pMethods = ptr::null();
+        let rc = open(default, name, real, flags, out_flags);
+        if rc != ffi::SQLITE_OK {
+            // SQLite closes only files whose methods are set: close the real one here.
+            if let Some(close) = (*real).pMethods.as_ref().and_then(|m| m.xClose) {
+                close(real);
+            }
+            (*file).pMethods = ptr::null();
+            return rc;
+        }
+        ptr::write(
+            file as *mut Gathered,
+            Gathered {
+                base: ffi::sqlite3_file { pMethods: &METHODS },
+                real,
+                held: Vec::new(),
+                at: 0,
+                commit_page_next: false,
+                writes: 0,
+            },
+        );
+        ffi::SQLITE_OK
+    }
+}
+
+static METHODS: ffi::sqlite3_io_methods = ffi::sqlite3_io_methods {
+    iVersion: 3,
+    xClose: Some(close),
+    xRead: Some(read),
+    xWrite: Some(write),
+    xTruncate: Some(truncate),
+    xSync: Some(sync),
+    xFileSize: Some(file_size),
+    xLock: Some(lock),
+    xUnlock: Some(unlock),
+    xCheckReservedLock: Some(check_reserved_lock),
+    xFileControl: Some(file_control),
+    xSectorSize: Some(sector_size),
+    xDeviceCharacteristics: Some(device_characteristics),
+    xShmMap: Some(shm_map),
+    xShmLock: Some(shm_lock),
+    xShmBarrier: Some(shm_barrier),
+    xShmUnmap: Some(shm_unmap),
+    xFetch: Some(fetch),
+    xUnfetch: Some(unfetch),
+};
+
+unsafe extern "C" fn write(
+    file: *mut ffi::sqlite3_file,
+    data: *const c_void,
+    amount: c_int,
+    offset: i64,
+) -> c_int {
+    // SAFETY: SQLite hands `amount` readable bytes at `data`.
+    let (wal, bytes) = unsafe {
+        (
+            real(file).0,
+            std::slice::from_raw_parts(data as *const u8, amount.max(0) as usize),
+        )
+    };
+    let commit_page = std::mem::take(&mut wal.commit_page_next);
+    if !wal.held.is_empty() && offset != wal.at + wal.held.len() as i64 {
+        let rc = wal.write_out();
+        if rc != ffi::SQLITE_OK {
+            return rc;
+        }
+    }
+    if wal.held.is_empty() {
+        wal.at = offset;
+    }
+    wal.held.extend_from_slice(bytes);
+    let commit_header = bytes.len() == FRAME_HEADER && bytes[4..8] != [0; 4];
+    if commit_header || commit_page || wal.held.len() >= GATHER_LIMIT {
+        let rc = wal.write_out();
+        wal.commit_page_next = commit_header;
+        return rc;
+    }
+    ffi::SQLITE_OK
+}
+
+/// Forwards a method to the default VFS's file after writing out what is held.
+macro_rules! after_writing_out {
+    ($name:ident, $method:ident ( $($arg:ident : $ty:ty),* )) => {
+        unsafe extern "C" fn $name(file: *mut ffi::sqlite3_file, $($arg: $ty),*) -> c_int {
+            // SAFETY: `file` is a file `open_file` made.
+            let (wal, real, methods) = unsafe { real(file) };
+            let rc = wal.write_out();
+            if rc != ffi::SQLITE_OK {
+                return rc;
+            }
+            match methods.$method {
+                // SAFETY: the default VFS's method, on its own file.
+                Some(method) => unsafe { method(real, $($arg),*) },
+                None => ffi::SQLITE_IOERR,
+            }
+        }
+    };
+}
+
+after_writing_out!(read, xRead(buf: *mut c_void, amount: c_int, offset: i64));
+after_writing_out!(truncate, xTruncate(size: i64));
+after_writing_out!(sync, xSync(flags: c_int));
+after_writing_out!(file_size, xFileSize(size: *mut i64));
+after_writing_out!(lock, xLock(level: c_int));
+after_writing_out!(unlock, xUnlock(level: c_int));
+after_writing_out!(check_reserved_lock, xCheckReservedLock(out: *mut c_int));
+after_writing_out!(file_control, xFileControl(op: c_int, arg: *mut c_void));
+after_writing_out!(shm_map, xShmMap(page: c_int, size: c_int, extend: c_int, out: *mut *mut c_void));
+after_writing_out!(shm_lock, xShmLock(offset: c_int, n: c_int, flags: c_int));
+after_writing_out!(shm_unmap, xShmUnmap(delete: c_int));
+after_writing_out!(fetch, xFetch(offset: i64, amount: c_int, out: *mut *mut c_void));
+after_writing_out!(unfetch, xUnfetch(offset: i64, page: *mut c_void));
+
+unsafe extern "C" fn close(file: *mut ffi::sqlite3_file) -> c_int {
+    // SAFETY: `file` is a file `open_file` made; SQLite closes it once, then frees it.
+    unsafe {
+        let (_, real, methods) = real(file);
+        // What is held at close was never committed (a commit writes out its frames).
+        let rc = match methods.xClose {
+            Some(close) => close(real),
+            None => ffi::SQLITE_OK,
+        };
+        ptr::drop_in_place(file as *mut Gathered);
+        rc
+    }
+}
+
+unsafe extern "C" fn sector_size(file: *mut ffi::sqlite3_file) -> c_int {
+    // SAFETY: `file` is a file `open_file` made.
+    let (_, real, methods) = unsafe { real(file) };
+    // SAFETY: the default VFS's method, on its own file.
+    methods.xSectorSize.map_or(4096, |f| unsafe { f(real) })
+}
+
+unsafe extern "C" fn device_characteristics(file: *mut ffi::sqlite3_file) -> c_int {
+    // SAFETY: `file` is a file `open_file` made.
+    let (_, real, methods) = unsafe { real(file) };
+    // SAFETY: the default VFS's method, on its own file.
+    methods
+        .xDeviceCharacteristics
+        .map_or(0, |f| unsafe { f(real) })
+}
+
+unsafe extern "C" fn shm_barrier(file: *mut ffi::sqlite3_file) {
+    // SAFETY: `file` is a file `open_file` made.
+    let (_, real, methods) = unsafe { real(file) };
+    if let Some(barrier) = methods.xShmBarrier {
+        // SAFETY: the default VFS's method, on its own file.
+        unsafe { barrier(real) }
+    }
+}
+
+const _: () = assert!(
+    size_of::<Gathered>().is_multiple_of(8),
+    "the real file must stay aligned"
+);
+
+/// What the WAL of `conn` holds now (`None`: not on this VFS, or no WAL open yet).
+#[cfg(test)]
+fn held(conn: &rusqlite::Connection) -> Option<usize> {
+    // SAFETY: the connection is open and borrowed, so not in use elsewhere.
+    unsafe { wal_of(conn.handle()) }.map(|wal| wal.held.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::server::db::inline::SQLITE_PRAGMAS;
+
+    const FLAGS: OpenFlags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        .union(OpenFlags::SQLITE_OPEN_CREATE)
+        .union(OpenFlags::SQLITE_OPEN_NO_MUTEX);
+
+    fn dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("ll-gather-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// The writer, as the driver opens it, on a table of 500-byte rows with two indexes
+    /// (so a commit of a few rows is several frames).
+    fn writer(dir: &Path) -> rusqlite::Connection {
+        let conn = open(&dir.join("db.sqlite"), FLAGS).unwrap();
+        conn.execute_batch(SQLITE_PRAGMAS).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, k INTEGER NOT NULL, body TEXT NOT NULL);
+             CREATE INDEX IF NOT EXISTS t_by_k ON t (k);
+             CREATE INDEX IF NOT EXISTS t_by_body ON t (body);
+             CREATE TABLE IF NOT EXISTS u (id INTEGER PRIMARY KEY, k INTEGER NOT NULL, body TEXT NOT NULL);",
+        )
+        .unwrap();
+        conn
+    }
+
+    fn plain(dir: &Path) -> rusqlite::Connection {
+        let conn = rusqlite::Connection::open_with_flags(dir.join("db.sqlite"), FLAGS).unwrap();
+        conn.execute_batch(SQLITE_PRAGMAS).unwrap();
+        conn
+    }
+
+    fn insert(conn: &rusqlite::Connection, from: i64, n: i64, tag: &str) {
+        insert_into(conn, "t", from, n, tag)
+    }
+
+    fn insert_into(conn: &rusqlite::Connection, table: &str, from: i64, n: i64, tag: &str) {
+        let mut insert = conn
+            .prepare_cached(&format!(
+                "INSERT INTO {table} (id, k, body) VALUES (?1, ?2, ?3)"
+            ))
+            .unwrap();
+        for id in from..from + n {
+            insert
+                .execute((id, id * 7 % 101, format!("{tag}{id:>498}")))
+                .unwrap();
+        }
+    }
+
+    /// The database as a process killed now would leave it: its file and its WAL as they
+    /// are on disk, without the WAL index (so SQLite rebuilds it from the WAL's frames,
+    /// checking every checksum). Returns the count of rows and of rows tagged `tag`.
+    fn as_left_on_disk(dir: &Path, tag: &str) -> (i64, i64) {
+        let copy = dir.join("copy");
+        let _ = std::fs::remove_dir_all(&copy);
+        std::fs::create_dir_all(&copy).unwrap();
+        std::fs::copy(dir.join("db.sqlite"), copy.join("db.sqlite")).unwrap();
+        std::fs::copy(dir.join("db.sqlite-wal"), copy.join("db.sqlite-wal")).unwrap();
+        let conn = plain(&copy);
+        let check: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(check, "ok");
+        conn.query_row(
+            "SELECT count(*), count(*) FILTER (WHERE body LIKE ?1 || '%') FROM t",
+            [tag],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_commit_is_in_the_file_when_it_returns_and_is_written_at_once() {
+        let dir = dir("commit");
+        let conn = writer(&dir);
+        for round in 0..30 {
+            let before = writes(&conn).unwrap_or(0);
+            let wal_before = std::fs::metadata(dir.join("db.sqlite-wal")).map_or(0, |m| m.len());
+            conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+            insert(&conn, round * 10, 10, "a");
+            conn.execute_batch("COMMIT").unwrap();
+            let frames = (std::fs::metadata(dir.join("db.sqlite-wal")).unwrap().len() - wal_before)
+                / (FRAME_HEADER as u64 + 4096);
+            let made = writes(&conn).unwrap() - before;
+            assert!(frames >= 4, "round {round}: a commit of {frames} frames");
+            // The commit frame's header, then its page; the first commit also writes
+            // the WAL's header, which is synced on its own.
+            assert!(made <= 3, "round {round}: {frames} frames in {made} writes");
+            assert_eq!(held(&conn), Some(0), "nothing held after a commit");
+            assert_eq!(
+                as_left_on_disk(&dir, "a"),
+                ((round + 1) * 10, (round + 1) * 10)
+            );
+        }
+        drop(conn);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A transaction larger than the page cache writes frames before its commit, and
+    /// SQLite writes a page again in place when it changes after that, then rewrites the
+    /// checksums of the frames from there on, the commit frame's header included, after
+    /// the commit frame. That last header must reach the file too.
+    #[test]
+    fn a_large_transaction_with_pages_written_twice_is_whole_on_disk() {
+        let dir = dir("large");
+        let conn = writer(&dir);
+        conn.execute_batch("PRAGMA cache_size = 8").unwrap();
+        conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+        insert(&conn, 0, 2_000, "b");
+        conn.execute("UPDATE t SET k = k + 1 WHERE id % 3 = 0", [])
+            .unwrap();
+        conn.execute_batch("COMMIT").unwrap();
+        assert_eq!(held(&conn), Some(0));
+        assert_eq!(as_left_on_disk(&dir, "b"), (2_000, 2_000));
+        let copy = plain(&dir.join("copy"));
+        let moved: i64 = copy
+            .query_row("SELECT sum(k) - sum(id * 7 % 101) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(moved, 667, "the update's rows, as committed");
+        drop(conn);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Frames a rolled-back transaction wrote (held, here) are dropped, not written
+    /// later over the frames another connection committed at the same place.
+    #[test]
+    fn frames_of_a_rolled_back_transaction_never_reach_the_file() {
+        let dir = dir("rollback");
+        let conn = writer(&dir);
+        insert_into(&conn, "u", 0, 10, "c");
+        // An empty WAL: the rollback then reads nothing back from it (the committed
+        // pages it reloads are all in the database file), so nothing but the rollback
+        // hook lets go of what is held.
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .unwrap();
+        // Appends only (a table without indexes): the pages that spill out of the small
+        // cache are not read again, so their frames stay held until the rollback.
+        conn.execute_batch("PRAGMA cache_size = 8; BEGIN IMMEDIATE")
+            .unwrap();
+        insert_into(&conn, "u", 1_000, 100, "x");
+        assert!(
+            held(&conn).unwrap() > 0,
+            "the spilled frames are held (else this test tests nothing)"
+        );
+        conn.execute_batch("ROLLBACK").unwrap();
+        assert_eq!(held(&conn), Some(0));
+
+        // Another connection commits where the rolled-back frames would have gone.
+        let other = plain(&dir);
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        insert_into(&other, "u", 2_000, 100, "d");
+        other.execute_batch("COMMIT").unwrap();
+
+        // The writer reads (which writes out anything it still held), then commits.
+        let seen: i64 = conn
+            .query_row("SELECT count(*) FROM u WHERE body LIKE 'd%'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(seen, 100);
+        insert_into(&conn, "u", 3_000, 1, "e");
+        let copy = {
+            as_left_on_disk(&dir, "d");
+            plain(&dir.join("copy"))
+        };
+        let counted: (i64, i64) = copy
+            .query_row(
+                "SELECT count(*), count(*) FILTER (WHERE body LIKE 'd%') FROM u",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(counted, (111, 100));
+        let body: String = other
+            .query_row("SELECT body FROM u WHERE id = 2099", [], |r| r.get(0))
+            .unwrap();
+        assert!(body.starts_with('d'), "{body}");
+        drop((conn, other, copy));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
