@@ -401,7 +401,10 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
-    use crate::server::db::inline::SQLITE_PRAGMAS;
+
+    // Of the pragmas every connection of the server gets, the two that decide how SQLite
+    // writes the WAL.
+    const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;";
 
     const FLAGS: OpenFlags = OpenFlags::SQLITE_OPEN_READ_WRITE
         .union(OpenFlags::SQLITE_OPEN_CREATE)
