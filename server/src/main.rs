@@ -4,9 +4,9 @@
 
 use server::{config::Config, startup::Application, telemetry};
 
-/// jemalloc answers every allocation of the process, SQLite's included: fewer CPU per
+/// jemalloc answers every allocation of the process, SQLite's included: less CPU per
 /// request than glibc's malloc and no more memory per idle socket (ARCHITECTURE.md,
-/// "The allocator").
+/// "The write path", ninth session).
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

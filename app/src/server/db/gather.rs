@@ -1,9 +1,9 @@
-//! The writer's WAL, written with one system call per commit instead of two per page.
+//! The writer's WAL, written with two system calls per commit instead of two per page.
 //!
 //! SQLite appends a commit to the WAL as frames and writes each with two `pwrite`s: its
 //! 24-byte header, then the page. A team expense commits about ten frames: twenty
 //! system calls, each paying ext4's per-call work (about 12 % of the write's CPU;
-//! ARCHITECTURE.md, "The writer's WAL in one write"). This VFS, which only the writer
+//! ARCHITECTURE.md, "The write path", ninth session). This VFS, which only the writer
 //! connection uses ([`open`], for `inline::InlineConnection`), wraps the default one and
 //! gathers the WAL's contiguous writes in memory. It writes what it gathered, in one
 //! call:
@@ -13,7 +13,8 @@
 //! - before anything else is asked of the WAL file (a read, a write somewhere else, a
 //!   sync, its size, a truncation, a lock, a file control), so SQLite never meets a
 //!   file that differs from what it wrote;
-//! - when a megabyte has gathered (a transaction larger than the page cache spills).
+//! - when 64 KiB have gathered (a larger commit, or a transaction larger than the page
+//!   cache, which spills frames before its commit).
 //!
 //! What a transaction that is rolled back gathered is dropped at the rollback (the
 //! connection's rollback hook calls [`discard`]) and at close. Those frames were never
@@ -60,18 +61,18 @@ struct Gathered {
     at: i64,
     /// The last write was a commit frame's header: its page comes next.
     commit_page_next: bool,
-    /// Writes made to the file (for tests: [`writes`]).
+    /// Writes made to the file (what the tests count).
     writes: u64,
 }
 
 /// The default VFS, which this one wraps (found once, when this one is registered).
-struct Default(*mut ffi::sqlite3_vfs);
+struct DefaultVfs(*mut ffi::sqlite3_vfs);
 
 // SAFETY: SQLite's VFS objects are never freed and are safe to use from any thread.
-unsafe impl Send for Default {}
-unsafe impl Sync for Default {}
+unsafe impl Send for DefaultVfs {}
+unsafe impl Sync for DefaultVfs {}
 
-static REGISTERED: OnceLock<Result<Default, c_int>> = OnceLock::new();
+static REGISTERED: OnceLock<Result<DefaultVfs, c_int>> = OnceLock::new();
 
 /// Registers the VFS (once per process).
 fn register() -> Result<*mut ffi::sqlite3_vfs, c_int> {
@@ -92,13 +93,13 @@ fn register() -> Result<*mut ffi::sqlite3_vfs, c_int> {
             ours.xOpen = Some(open_file);
             let ours = Box::leak(Box::new(ours));
             match ffi::sqlite3_vfs_register(ours, 0) {
-                ffi::SQLITE_OK => Ok(Default(real)),
+                ffi::SQLITE_OK => Ok(DefaultVfs(real)),
                 rc => Err(rc),
             }
         }
     });
     match registered {
-        Ok(Default(real)) => Ok(*real),
+        Ok(DefaultVfs(real)) => Ok(*real),
         Err(rc) => Err(*rc),
     }
 }
@@ -145,7 +146,7 @@ unsafe fn wal_of<'a>(db: *mut ffi::sqlite3) -> Option<&'a mut Gathered> {
 ///
 /// # Safety
 /// `db` is an open connection, not in use by another thread.
-pub unsafe fn discard(db: *mut ffi::sqlite3) {
+unsafe fn discard(db: *mut ffi::sqlite3) {
     // SAFETY: as the caller promises.
     if let Some(wal) = unsafe { wal_of(db) } {
         wal.held.clear();
@@ -155,12 +156,13 @@ pub unsafe fn discard(db: *mut ffi::sqlite3) {
 
 /// How many writes the WAL of `conn` has made to its file (`None`: not on this VFS, or
 /// no WAL open yet).
-pub fn writes(conn: &rusqlite::Connection) -> Option<u64> {
+#[cfg(test)]
+fn writes(conn: &rusqlite::Connection) -> Option<u64> {
     // SAFETY: the connection is open and borrowed, so not in use elsewhere.
     unsafe { wal_of(conn.handle()) }.map(|wal| wal.writes)
 }
 
-/// The default VFS's methods of `file`'s real file.
+/// `file` as the `Gathered` it is, its default VFS's file, and that file's methods.
 unsafe fn real<'a>(
     file: *mut ffi::sqlite3_file,
 ) -> (
@@ -177,7 +179,7 @@ unsafe fn real<'a>(
 }
 
 impl Gathered {
-    /// Writes out what is held, in one write.
+    /// Writes out what is held: one write, or one per 64 KiB.
     fn write_out(&mut self) -> c_int {
         self.commit_page_next = false;
         if self.held.is_empty() {

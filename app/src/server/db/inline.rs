@@ -24,7 +24,7 @@
 //! - *Rows* are read when the statement runs, all of them, rather than as the caller
 //!   polls: fine for a writer, whose statements read little.
 //! - *The WAL's writes*: the connection is opened on the `gather` VFS, which writes a
-//!   commit's frames in one system call instead of two per page.
+//!   commit's frames with two system calls instead of two per page.
 //!
 //! Only the `Any` face of the driver exists. sqlx asks a driver for a whole family of
 //! types (rows, values, statements…) before it can be installed; here those are the
@@ -241,7 +241,7 @@ impl InlineConnection {
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
             | OpenFlags::SQLITE_OPEN_URI;
-        // The WAL's writes of a commit are gathered into one (`gather`).
+        // A commit's WAL frames are written together (`gather`).
         let conn = super::gather::open(&path, flags).map_err(sqlx_error)?;
         conn.execute_batch(SQLITE_PRAGMAS).map_err(sqlx_error)?;
         conn.busy_timeout(Duration::ZERO).map_err(sqlx_error)?;
