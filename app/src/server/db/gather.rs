@@ -400,9 +400,7 @@ fn held(conn: &rusqlite::Connection) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
-
-    use super::*;
+    use super::{super::scratch::Scratch, *};
 
     // Of the pragmas every connection of the server gets, the two that decide how SQLite
     // writes the WAL.
@@ -412,39 +410,30 @@ mod tests {
         .union(OpenFlags::SQLITE_OPEN_CREATE)
         .union(OpenFlags::SQLITE_OPEN_NO_MUTEX);
 
-    fn dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("ll-gather-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
-
-    /// The writer, as the driver opens it, on a table of 500-byte rows with two indexes
-    /// (so a commit of a few rows is several frames).
-    fn writer(dir: &Path) -> rusqlite::Connection {
-        let conn = open(&dir.join("db.sqlite"), FLAGS).unwrap();
+    /// The writer, as the driver opens it, on `t`, a table of 500-byte rows with two
+    /// indexes (so a commit of a few rows is several frames), and `u`, the same without.
+    fn writer(dir: &Scratch) -> rusqlite::Connection {
+        let conn = open(&dir.file(), FLAGS).unwrap();
         conn.execute_batch(SQLITE_PRAGMAS).unwrap();
         conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, k INTEGER NOT NULL, body TEXT NOT NULL);
-             CREATE INDEX IF NOT EXISTS t_by_k ON t (k);
-             CREATE INDEX IF NOT EXISTS t_by_body ON t (body);
-             CREATE TABLE IF NOT EXISTS u (id INTEGER PRIMARY KEY, k INTEGER NOT NULL, body TEXT NOT NULL);",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, k INTEGER NOT NULL, body TEXT NOT NULL);
+             CREATE INDEX t_by_k ON t (k);
+             CREATE INDEX t_by_body ON t (body);
+             CREATE TABLE u (id INTEGER PRIMARY KEY, k INTEGER NOT NULL, body TEXT NOT NULL);",
         )
         .unwrap();
         conn
     }
 
-    fn plain(dir: &Path) -> rusqlite::Connection {
-        let conn = rusqlite::Connection::open_with_flags(dir.join("db.sqlite"), FLAGS).unwrap();
+    /// A connection on the default VFS.
+    fn plain(file: &Path) -> rusqlite::Connection {
+        let conn = rusqlite::Connection::open_with_flags(file, FLAGS).unwrap();
         conn.execute_batch(SQLITE_PRAGMAS).unwrap();
         conn
     }
 
-    fn insert(conn: &rusqlite::Connection, from: i64, n: i64, tag: &str) {
-        insert_into(conn, "t", from, n, tag)
-    }
-
-    fn insert_into(conn: &rusqlite::Connection, table: &str, from: i64, n: i64, tag: &str) {
+    /// Rows `from..from + n` into `table`, their bodies starting with `tag`.
+    fn insert(conn: &rusqlite::Connection, table: &str, from: i64, n: i64, tag: &str) {
         let mut insert = conn
             .prepare_cached(&format!(
                 "INSERT INTO {table} (id, k, body) VALUES (?1, ?2, ?3)"
@@ -457,53 +446,53 @@ mod tests {
         }
     }
 
-    /// The database as a process killed now would leave it: its file and its WAL as they
-    /// are on disk, without the WAL index (so SQLite rebuilds it from the WAL's frames,
-    /// checking every checksum). Returns the count of rows and of rows tagged `tag`.
-    fn as_left_on_disk(dir: &Path, tag: &str) -> (i64, i64) {
-        let copy = dir.join("copy");
-        let _ = std::fs::remove_dir_all(&copy);
-        std::fs::create_dir_all(&copy).unwrap();
-        std::fs::copy(dir.join("db.sqlite"), copy.join("db.sqlite")).unwrap();
-        std::fs::copy(dir.join("db.sqlite-wal"), copy.join("db.sqlite-wal")).unwrap();
-        let conn = plain(&copy);
-        let check: String = conn
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(check, "ok");
+    /// The rows of `table`, and those tagged `tag`.
+    fn counted(conn: &rusqlite::Connection, table: &str, tag: &str) -> (i64, i64) {
         conn.query_row(
-            "SELECT count(*), count(*) FILTER (WHERE body LIKE ?1 || '%') FROM t",
+            &format!("SELECT count(*), count(*) FILTER (WHERE body LIKE ?1 || '%') FROM {table}"),
             [tag],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap()
     }
 
+    /// The database as a process killed now would leave it: its file and its WAL as they
+    /// are on disk, copied without the WAL index (so SQLite rebuilds it from the WAL's
+    /// frames, checking every checksum), opened and found whole.
+    fn as_left_on_disk(dir: &Scratch) -> (rusqlite::Connection, Scratch) {
+        let copy = Scratch::new("gather-copy");
+        std::fs::copy(dir.file(), copy.file()).unwrap();
+        let wal = |d: &Scratch| d.dir().join("db.sqlite-wal");
+        std::fs::copy(wal(dir), wal(&copy)).unwrap();
+        let conn = plain(&copy.file());
+        let check: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(check, "ok");
+        (conn, copy)
+    }
+
     #[test]
     fn a_commit_is_in_the_file_when_it_returns_and_is_written_at_once() {
-        let dir = dir("commit");
+        let dir = Scratch::new("gather-commit");
         let conn = writer(&dir);
+        let wal_size = || std::fs::metadata(dir.dir().join("db.sqlite-wal")).map_or(0, |m| m.len());
         for round in 0..30 {
             let before = writes(&conn).unwrap_or(0);
-            let wal_before = std::fs::metadata(dir.join("db.sqlite-wal")).map_or(0, |m| m.len());
+            let wal_before = wal_size();
             conn.execute_batch("BEGIN IMMEDIATE").unwrap();
-            insert(&conn, round * 10, 10, "a");
+            insert(&conn, "t", round * 10, 10, "a");
             conn.execute_batch("COMMIT").unwrap();
-            let frames = (std::fs::metadata(dir.join("db.sqlite-wal")).unwrap().len() - wal_before)
-                / (FRAME_HEADER as u64 + 4096);
+            let frames = (wal_size() - wal_before) / (FRAME_HEADER as u64 + 4096);
             let made = writes(&conn).unwrap() - before;
             assert!(frames >= 4, "round {round}: a commit of {frames} frames");
             // The commit frame's header, then its page; the first commit also writes
             // the WAL's header, which is synced on its own.
             assert!(made <= 3, "round {round}: {frames} frames in {made} writes");
             assert_eq!(held(&conn), Some(0), "nothing held after a commit");
-            assert_eq!(
-                as_left_on_disk(&dir, "a"),
-                ((round + 1) * 10, (round + 1) * 10)
-            );
+            let rows = (round + 1) * 10;
+            assert_eq!(counted(&as_left_on_disk(&dir).0, "t", "a"), (rows, rows));
         }
-        drop(conn);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// A transaction larger than the page cache writes frames before its commit, and
@@ -512,32 +501,30 @@ mod tests {
     /// the commit frame. That last header must reach the file too.
     #[test]
     fn a_large_transaction_with_pages_written_twice_is_whole_on_disk() {
-        let dir = dir("large");
+        let dir = Scratch::new("gather-large");
         let conn = writer(&dir);
         conn.execute_batch("PRAGMA cache_size = 8").unwrap();
         conn.execute_batch("BEGIN IMMEDIATE").unwrap();
-        insert(&conn, 0, 2_000, "b");
+        insert(&conn, "t", 0, 2_000, "b");
         conn.execute("UPDATE t SET k = k + 1 WHERE id % 3 = 0", [])
             .unwrap();
         conn.execute_batch("COMMIT").unwrap();
         assert_eq!(held(&conn), Some(0));
-        assert_eq!(as_left_on_disk(&dir, "b"), (2_000, 2_000));
-        let copy = plain(&dir.join("copy"));
+        let (copy, _dir) = as_left_on_disk(&dir);
+        assert_eq!(counted(&copy, "t", "b"), (2_000, 2_000));
         let moved: i64 = copy
             .query_row("SELECT sum(k) - sum(id * 7 % 101) FROM t", [], |r| r.get(0))
             .unwrap();
         assert_eq!(moved, 667, "the update's rows, as committed");
-        drop(conn);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// Frames a rolled-back transaction wrote (held, here) are dropped, not written
     /// later over the frames another connection committed at the same place.
     #[test]
     fn frames_of_a_rolled_back_transaction_never_reach_the_file() {
-        let dir = dir("rollback");
+        let dir = Scratch::new("gather-rollback");
         let conn = writer(&dir);
-        insert_into(&conn, "u", 0, 10, "c");
+        insert(&conn, "u", 0, 10, "c");
         // An empty WAL: the rollback then reads nothing back from it (the committed
         // pages it reloads are all in the database file), so nothing but the rollback
         // hook lets go of what is held.
@@ -547,7 +534,7 @@ mod tests {
         // cache are not read again, so their frames stay held until the rollback.
         conn.execute_batch("PRAGMA cache_size = 8; BEGIN IMMEDIATE")
             .unwrap();
-        insert_into(&conn, "u", 1_000, 100, "x");
+        insert(&conn, "u", 1_000, 100, "x");
         assert!(
             held(&conn).unwrap() > 0,
             "the spilled frames are held (else this test tests nothing)"
@@ -556,36 +543,18 @@ mod tests {
         assert_eq!(held(&conn), Some(0));
 
         // Another connection commits where the rolled-back frames would have gone.
-        let other = plain(&dir);
+        let other = plain(&dir.file());
         other.execute_batch("BEGIN IMMEDIATE").unwrap();
-        insert_into(&other, "u", 2_000, 100, "d");
+        insert(&other, "u", 2_000, 100, "d");
         other.execute_batch("COMMIT").unwrap();
 
         // The writer reads (which writes out anything it still held), then commits.
-        let seen: i64 = conn
-            .query_row("SELECT count(*) FROM u WHERE body LIKE 'd%'", [], |r| {
-                r.get(0)
-            })
-            .unwrap();
-        assert_eq!(seen, 100);
-        insert_into(&conn, "u", 3_000, 1, "e");
-        let copy = {
-            as_left_on_disk(&dir, "d");
-            plain(&dir.join("copy"))
-        };
-        let counted: (i64, i64) = copy
-            .query_row(
-                "SELECT count(*), count(*) FILTER (WHERE body LIKE 'd%') FROM u",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .unwrap();
-        assert_eq!(counted, (111, 100));
+        assert_eq!(counted(&conn, "u", "d"), (110, 100));
+        insert(&conn, "u", 3_000, 1, "e");
+        assert_eq!(counted(&as_left_on_disk(&dir).0, "u", "d"), (111, 100));
         let body: String = other
             .query_row("SELECT body FROM u WHERE id = 2099", [], |r| r.get(0))
             .unwrap();
         assert!(body.starts_with('d'), "{body}");
-        drop((conn, other, copy));
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

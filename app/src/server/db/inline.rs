@@ -870,13 +870,12 @@ impl<'q> sqlx_core::arguments::IntoArguments<'q, Inline> for NoArguments {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::{super::scratch::Scratch, *};
 
     /// A connection of the driver to a new file in a directory of its own.
-    async fn scratch(name: &str) -> (PathBuf, PathBuf, InlineConnection) {
-        let dir = std::env::temp_dir().join(format!("ll-inline-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("db.sqlite");
+    async fn scratch(name: &str) -> (Scratch, PathBuf, InlineConnection) {
+        let dir = Scratch::new(name);
+        let file = dir.file();
         let options =
             InlineOptions::from_str(&InlineOptions::url(&file.to_string_lossy())).unwrap();
         let conn = options.connect().await.unwrap();
@@ -887,7 +886,7 @@ mod tests {
     /// then if its table changed (`SELECT *` after the table gained a column).
     #[tokio::test]
     async fn a_kept_statement_reads_the_columns_its_table_has_now() {
-        let (dir, _, mut conn) = scratch("shape").await;
+        let (_dir, _, mut conn) = scratch("shape").await;
         conn.run("CREATE TABLE t (a INTEGER)", true, None, false)
             .unwrap();
         conn.run("INSERT INTO t VALUES (1)", true, None, false)
@@ -911,15 +910,13 @@ mod tests {
         let row = items.iter().find_map(|i| i.as_ref().right()).unwrap();
         assert!(matches!(&row.values[1].kind, AnyValueKind::Text(t) if t == "x"));
         assert_eq!(row.column_names.get("b"), Some(&1));
-        drop(conn);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// The WAL hook hands the checkpoint to the driver's thread once the WAL passes
     /// 1,000 pages, and the database file then holds what was written.
     #[tokio::test]
     async fn a_large_wal_is_checkpointed_by_the_drivers_thread() {
-        let (dir, file, mut conn) = scratch("checkpoint").await;
+        let (_dir, file, mut conn) = scratch("checkpoint").await;
         conn.run("CREATE TABLE big (b BLOB)", true, None, false)
             .unwrap();
         let before = std::fs::metadata(&file).unwrap().len();
@@ -945,7 +942,5 @@ mod tests {
             after >= before + (1 << 20),
             "the database file grew from {before} to {after} B only"
         );
-        drop(conn);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

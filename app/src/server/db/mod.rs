@@ -10,6 +10,8 @@ use sqlx::{any::AnyPoolOptions, migrate::Migrator, AnyPool};
 
 pub mod gather;
 pub mod inline;
+#[cfg(test)]
+pub(crate) mod scratch;
 pub mod writer;
 
 pub use writer::{WriteTx, Writer};
@@ -208,34 +210,13 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
 /// same file. (The checkpoint thread's test is in `inline`, which it needs the inside of.)
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
-
     use sqlx::{Executor, Row as _};
     use sqlx_core::error::ErrorKind;
 
-    use super::*;
+    use super::{scratch::Scratch, *};
 
-    /// A fresh database file in its own directory, removed when dropped.
-    struct Scratch(PathBuf);
-
+    /// The test's databases, in a `Scratch` directory.
     impl Scratch {
-        fn new(name: &str) -> Scratch {
-            let dir = std::env::temp_dir().join(format!(
-                "ll-inline-{name}-{}-{}",
-                std::process::id(),
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .as_nanos()
-            ));
-            std::fs::create_dir_all(&dir).unwrap();
-            Scratch(dir)
-        }
-
-        fn file(&self) -> PathBuf {
-            self.0.join("db.sqlite")
-        }
-
         async fn db(&self) -> Db {
             Db::connect(&format!("sqlite://{}", self.file().display()), 2)
                 .await
@@ -278,12 +259,6 @@ mod tests {
             .fetch_all(&db.pool)
             .await
             .unwrap()
-    }
-
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
     }
 
     const TABLE: &str = "CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, \
