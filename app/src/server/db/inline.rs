@@ -17,10 +17,10 @@
 //!   outside a transaction (`BEGIN IMMEDIATE`, or one autocommitted) is retried after
 //!   an asynchronous pause, for as long as the busy timeout of the other connections
 //!   ([`BUSY_WAIT`]). Inside a transaction begun `IMMEDIATE` the lock is held already.
-//! - *The checkpoint* (copying the WAL back into the database, with an `fsync`) ran at
-//!   the commit that grew the WAL past 1,000 pages. A WAL hook takes its place: the
-//!   commit only signals a thread of the driver's own, which checkpoints (`PASSIVE`,
-//!   so it never blocks the writer) on its own connection.
+//! - *The checkpoint* (copying the WAL back into the database, with an `fsync`) would
+//!   run at the commit that grew the WAL past its threshold ([`CHECKPOINT_PAGES`]). A
+//!   WAL hook takes its place: the commit only signals a thread of the driver's own,
+//!   which checkpoints (`PASSIVE`, so it never blocks the writer) on its own connection.
 //! - *Rows* are read when the statement runs, all of them, rather than as the caller
 //!   polls: fine for a writer, whose statements read little.
 //! - *The WAL's writes*: the connection is opened on the `gather` VFS, which writes a
@@ -82,9 +82,13 @@ pub const SCHEME: &str = "sqlite-inline";
 /// lock: the busy timeout every other SQLite connection has (`SQLITE_PRAGMAS`).
 pub const BUSY_WAIT: Duration = Duration::from_secs(10);
 
-/// WAL pages after which a commit asks for a checkpoint: SQLite's own default
-/// (`wal_autocheckpoint`).
-const CHECKPOINT_PAGES: c_int = 1000;
+/// WAL pages after which a commit asks for a checkpoint: four times SQLite's default
+/// (`wal_autocheckpoint`, 1,000), so a WAL of up to about 16 MiB. A checkpoint copies
+/// each page once however often the WAL rewrote it, and the leaves every write touches
+/// (the right edges of `expenses`, `events` and their indexes, `stream_heads`) are
+/// rewritten by every commit: at 4,000 pages the checkpointing thread spends about half
+/// the CPU per write it spent at 1,000 (ARCHITECTURE.md, "The write path").
+const CHECKPOINT_PAGES: c_int = 4000;
 
 /// Prepared statements the connection keeps.
 const STATEMENT_CACHE: usize = 256;
@@ -913,7 +917,7 @@ mod tests {
     }
 
     /// The WAL hook hands the checkpoint to the driver's thread once the WAL passes
-    /// 1,000 pages, and the database file then holds what was written.
+    /// `CHECKPOINT_PAGES`, and the database file then holds what was written.
     #[tokio::test]
     async fn a_large_wal_is_checkpointed_by_the_drivers_thread() {
         let (_dir, file, mut conn) = scratch("checkpoint").await;
@@ -923,11 +927,12 @@ mod tests {
         let checkpointed = conn.checkpointed.clone();
         let (count, changed) = &*checkpointed;
         assert_eq!(*count.lock().unwrap(), 0);
-        // 1,200 rows of a 4 KiB page each, one commit each: the WAL passes 1,000
-        // pages about halfway (each commit also rewrites the table's inner page). Each
-        // runs as the driver runs a statement, waiting out a moment the checkpointer's
-        // connection holds a lock (`run` alone failed now and then with SQLITE_BUSY).
-        for _ in 0..1_200 {
+        // 1.2 rows of a 4 KiB page each per page of the threshold, one commit each: the
+        // WAL passes the threshold about halfway (each commit also rewrites the table's
+        // inner page). Each runs as the driver runs a statement, waiting out a moment
+        // the checkpointer's connection holds a lock (`run` alone failed now and then
+        // with SQLITE_BUSY).
+        for _ in 0..CHECKPOINT_PAGES * 6 / 5 {
             conn.run_waiting("INSERT INTO big VALUES (zeroblob(4000))", true, None, false)
                 .await
                 .unwrap();
