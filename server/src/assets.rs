@@ -6,9 +6,7 @@
 //! they are per user.
 
 use axum::{
-    extract::Request,
     http::{header, HeaderValue},
-    middleware::Next,
     response::Response,
 };
 use tower_http::services::ServeDir;
@@ -32,15 +30,14 @@ pub fn is_content_hashed(file: &str) -> bool {
         })
 }
 
-/// Sets `Cache-Control` where the handler did not: see the module's comment.
 /// The `Cache-Control` of a file whose name carries its content's hash.
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
-pub async fn cache_control(req: Request, next: Next) -> Response {
-    let path = req.uri().path().to_owned();
-    let mut res = next.run(req).await;
+/// Sets `Cache-Control` on the answer to a request for `path` where the handler did not:
+/// see the module's comment. (`http::finish` calls it for every answer.)
+pub fn cache_control(path: &str, res: &mut Response) {
     if res.headers().contains_key(header::CACHE_CONTROL) {
-        return res;
+        return;
     }
     let value = if let Some(file) = path.strip_prefix("/pkg/") {
         if res.status().is_success() && is_content_hashed(file) {
@@ -68,5 +65,4 @@ pub async fn cache_control(req: Request, next: Next) -> Response {
     };
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
-    res
 }

@@ -20,7 +20,7 @@ use tower::{Layer, Service, ServiceBuilder};
 use tower_http::{
     catch_panic::CatchPanicLayer,
     compression::{CompressionLayer, CompressionLevel},
-    request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
+    request_id::{MakeRequestId, RequestId, SetRequestIdLayer},
     timeout::TimeoutLayer,
     trace::TraceLayer,
 };
@@ -59,24 +59,14 @@ where
                 TraceLayer::new_for_http().make_span_with(move |req: &Request<Body>| {
                     let id = req
                         .headers()
-                        .get("x-request-id")
+                        .get(REQUEST_ID)
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or("-");
-                    let client = client_of(req, &proxies)
-                        .map(|ip| ip.to_string())
-                        .unwrap_or_else(|| "-".into());
-                    tracing::info_span!("request", id, client, method = %req.method(), path = %req.uri().path())
+                    let client = Client(client_of(req, &proxies));
+                    tracing::info_span!("request", id, client = %client, method = %req.method(), path = %req.uri().path())
                 }),
             )
-            // The id stays in the request's log line; a hashed file's answer does not
-            // carry it back (see `security_headers`: such a file's every header byte is
-            // first-load).
-            .layer(middleware::from_fn(no_request_id_on_immutable_files))
-            .layer(PropagateRequestIdLayer::x_request_id())
-            .layer(middleware::from_fn_with_state(
-                settings.https,
-                security_headers,
-            ))
+            .layer(middleware::from_fn_with_state(settings.https, finish))
             // Answers that are not precompressed files (those carry their
             // Content-Encoding already): pages and JSON, compressed on the fly when the
             // client accepts it. Quality 5: brotli's step from 4 to 5 takes 8 % off the
@@ -89,7 +79,6 @@ where
                     .gzip(true)
                     .quality(CompressionLevel::Precise(5)),
             )
-            .layer(middleware::from_fn(crate::assets::cache_control))
             .layer(CatchPanicLayer::custom(panicked))
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::REQUEST_TIMEOUT,
@@ -100,6 +89,19 @@ where
             ))
             .layer(middleware::from_fn(crate::body::limit)),
     )
+}
+
+/// The client's address in the request's span, `-` without one: formatted once, by the
+/// log's layer, instead of into a string of its own first.
+struct Client(Option<IpAddr>);
+
+impl std::fmt::Display for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(ip) => ip.fmt(f),
+            None => f.write_str("-"),
+        }
+    }
 }
 
 /// Makes a request's id when it comes without one: a random (version 4) UUID, as
@@ -133,18 +135,6 @@ where
     Router::new().fallback_service(layers.service(inner))
 }
 
-async fn no_request_id_on_immutable_files(req: Request, next: Next) -> Response {
-    let mut res = next.run(req).await;
-    if res
-        .headers()
-        .get(header::CACHE_CONTROL)
-        .is_some_and(|v| v == crate::assets::IMMUTABLE)
-    {
-        res.headers_mut().remove("x-request-id");
-    }
-    res
-}
-
 /// A handler panicked: log it and answer 500 as any internal error is answered. The
 /// connection and the server go on.
 fn panicked(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
@@ -165,12 +155,41 @@ fn panicked(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
 /// their scripts: `app::server::csp`).
 const NON_PAGE_POLICY: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
 
-async fn security_headers(State(https): State<bool>, req: Request, next: Next) -> Response {
-    // Kept for the warning below; both clones share the request's bytes (no copy on
-    // every request for a line that is almost never written).
+/// Every answer's headers, set on its way out, in one layer (each layer is an allocation
+/// and a clone of the stack below it per request, issue 12): `Cache-Control`
+/// (`assets::cache_control`), the request's id sent back, and the security headers.
+async fn finish(State(https): State<bool>, req: Request, next: Next) -> Response {
+    // Kept for the warning in `security_headers`; both clones share the request's bytes
+    // (no copy on every request for a line that is almost never written).
     let uri = req.uri().clone();
     let fetch_mode = req.headers().get("sec-fetch-mode").cloned();
+    let id = req.headers().get(REQUEST_ID).cloned();
     let mut res = next.run(req).await;
+    crate::assets::cache_control(uri.path(), &mut res);
+    let immutable = res
+        .headers()
+        .get(header::CACHE_CONTROL)
+        .is_some_and(|v| v == crate::assets::IMMUTABLE);
+    // The id stays in the request's log line; a hashed file's answer does not carry it
+    // back (such a file's every header byte is first-load).
+    if let Some(id) = id.filter(|_| !immutable) {
+        res.headers_mut().entry(REQUEST_ID).or_insert(id);
+    }
+    security_headers(https, immutable, &uri, fetch_mode, &mut res);
+    res
+}
+
+/// The request id's header, set on the request when it came without one
+/// (`RandomRequestId`) and sent back with the answer.
+const REQUEST_ID: &str = "x-request-id";
+
+fn security_headers(
+    https: bool,
+    immutable: bool,
+    uri: &axum::http::Uri,
+    fetch_mode: Option<HeaderValue>,
+    res: &mut Response,
+) {
     let status = res.status();
     let h = res.headers_mut();
     h.insert(
@@ -186,10 +205,8 @@ async fn security_headers(State(https): State<bool>, req: Request, next: Next) -
     // The client's hashed files (JS, WASM, CSS) are never a document: the headers that
     // govern documents (framing, referrer, opener, a policy) say nothing there, and
     // would cost every first load their bytes. `nosniff` and HSTS stay.
-    if h.get(header::CACHE_CONTROL)
-        .is_some_and(|v| v == crate::assets::IMMUTABLE)
-    {
-        return res;
+    if immutable {
+        return;
     }
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
@@ -225,5 +242,4 @@ async fn security_headers(State(https): State<bool>, req: Request, next: Next) -
             );
         }
     }
-    res
 }
