@@ -62,6 +62,15 @@ impl Drop for Proc {
 pub fn start_binary(
     configure: impl FnOnce(&mut std::process::Command),
 ) -> (Proc, Vec<String>, String) {
+    let (proc, printed, addr, _) = start_binary_following(configure);
+    (proc, printed, addr)
+}
+
+/// `start_binary`, and what the server prints after the line that says where it
+/// listens, line by line (dropping the receiver is fine: the lines are read on).
+pub fn start_binary_following(
+    configure: impl FnOnce(&mut std::process::Command),
+) -> (Proc, Vec<String>, String, std::sync::mpsc::Receiver<String>) {
     use std::io::{BufRead, BufReader};
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_server"));
     configure(&mut command);
@@ -85,8 +94,13 @@ pub fn start_binary(
             break addr;
         }
     };
-    std::thread::spawn(move || lines.for_each(drop));
-    (Proc(child), printed, addr)
+    let (later, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            let _ = later.send(line);
+        }
+    });
+    (Proc(child), printed, addr, receiver)
 }
 
 impl Drop for TempDir {

@@ -1,7 +1,9 @@
 //! What the server binary prints where an operator collects it (a file, a pipe to a
 //! log collector): plain lines, no terminal escape codes.
 
-use crate::helpers::{start_binary, TempDir};
+use std::time::Duration;
+
+use crate::helpers::{start_binary, start_binary_following, TempDir, PASSWORD};
 
 #[test]
 fn logs_written_to_a_pipe_carry_no_terminal_colours() {
@@ -45,4 +47,50 @@ fn the_default_log_filter_is_the_one_named_elsewhere() {
         readme.contains(&format!("| `RUST_LOG` | `{filter}` |")),
         "README.md names {filter}"
     );
+}
+
+/// A line logged while a request is answered names the request: its id (the one sent
+/// back in `x-request-id`), the client's address, the method and the path.
+#[tokio::test]
+async fn a_requests_log_lines_name_its_id_client_method_and_path() {
+    let dir = TempDir::new("liveledger-logs");
+    let (_server, _, addr, later) = start_binary_following(|command| {
+        command
+            .env("LIVELEDGER_ADDR", "127.0.0.1:0")
+            .env("DATA_DIR", &dir.0)
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}/ll.db", dir.0.display()),
+            )
+            .env("JWT_SECRET", "logs-test-secret-logs-test-secret-0123456789")
+            .env("RUST_LOG", "info");
+    });
+    let res = reqwest::Client::new()
+        .post(format!("http://{addr}/api/auth/register"))
+        .form(&[
+            ("email", "logged@example.com"),
+            ("display_name", "Logged"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::OK);
+    let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let line = loop {
+        let line = later
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the sign-up's log line");
+        if line.contains("registered a new account") {
+            break line;
+        }
+    };
+    for part in [
+        format!("id=\"{id}\""),
+        "client=127.0.0.1".into(),
+        "method=POST".into(),
+        "path=/api/auth/register".into(),
+    ] {
+        assert!(line.contains(&part), "{part} in {line}");
+    }
 }
