@@ -886,6 +886,29 @@ mod tests {
         (dir, file, conn)
     }
 
+    /// The bundled SQLite is built as `.cargo/config.toml` asks (`LIBSQLITE3_FLAGS`):
+    /// without memory statistics and without memory management across connections,
+    /// each of which takes a process-wide mutex on every allocation or page fetch.
+    /// (Outside this workspace's cargo, the flags are not set and this fails.)
+    #[test]
+    fn sqlite_is_built_without_process_wide_memory_locks() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let mut options = conn.prepare("PRAGMA compile_options").unwrap();
+        let options: Vec<String> = options
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+            "{options:?}"
+        );
+        assert!(
+            !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+            "{options:?}"
+        );
+    }
+
     /// A kept statement's columns are read after it steps: SQLite prepares it again
     /// then if its table changed (`SELECT *` after the table gained a column).
     #[tokio::test]
