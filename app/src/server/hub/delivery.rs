@@ -56,7 +56,8 @@ impl Hub {
         inner.delivered.iter().map(|(s, m)| (*s, *m)).collect()
     }
 
-    fn delivered(&self, stream: Stream) -> Option<i64> {
+    /// The last seq delivered to `stream`'s room here; `None` when it has no room.
+    pub(super) fn delivered(&self, stream: Stream) -> Option<i64> {
         self.lock().delivered.get(&stream).copied()
     }
 
@@ -223,6 +224,28 @@ mod tests {
             "another wake asked for the log"
         );
         assert_eq!(seqs(continuing(4, Vec::new(), true)), None);
+    }
+
+    /// A commit to a stream nobody here follows wakes nothing (a socket that joins
+    /// later replays it: `live::subscribe` reads the head after joining); one to a
+    /// stream with a room hands the delivery task its events.
+    #[tokio::test]
+    async fn only_a_commit_to_a_followed_stream_wakes_the_delivery() {
+        let (hub, mut wake) = Hub::new(4);
+        let ws = Stream::Workspace(WorkspaceId(3));
+        hub.committed(ws, logged(&[1]));
+        assert!(wake.try_recv().is_err(), "no room, no wake");
+        let (a, _rx) = hub.connect(UserId(1), 0);
+        hub.join(a, ws, 1);
+        hub.committed(ws, logged(&[2]));
+        let woken = wake.try_recv().expect("a room: a wake");
+        assert_eq!(
+            (woken.stream, seqs(Some(woken.events))),
+            (ws, Some(vec![2]))
+        );
+        hub.disconnect(a);
+        hub.committed(ws, logged(&[3]));
+        assert!(wake.try_recv().is_err(), "the room is gone: no wake");
     }
 
     #[test]

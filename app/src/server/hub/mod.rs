@@ -162,14 +162,20 @@ impl Hub {
     }
 
     /// A write to `stream` has committed on this instance with `events` (as logged, in
-    /// order): delivers them here and, on PostgreSQL, has the other instances woken
-    /// (batched, after the commit).
+    /// order): delivers them here when the stream has a room here and, on PostgreSQL,
+    /// has the other instances woken (batched, after the commit). Without a room the
+    /// delivery task would find nothing to do (issue 12: a wake-up per unwatched
+    /// write); a socket that joins after this check replays these events itself, since
+    /// it reads the stream's head after joining (`live::subscribe`), as when the
+    /// delivery task comes before the join.
     pub fn committed(&self, stream: Stream, events: Vec<Logged>) {
         let wake = Wake { stream, events };
         if let Some(peers) = self.peers.get() {
             let _ = peers.send(wake.clone());
         }
-        let _ = self.wake.send(wake);
+        if self.delivered(stream).is_some() {
+            let _ = self.wake.send(wake);
+        }
     }
 
     /// Wakes every stream that has a room (after missing notifications).
