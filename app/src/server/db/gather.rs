@@ -8,8 +8,8 @@
 //! gathers the WAL's contiguous writes in memory. It writes what it gathered, in one
 //! call:
 //! - after a commit frame's page (SQLite writes the frame's header, then its page), and
-//!   at a commit frame's header that is not a new frame (SQLite rewriting checksums, the
-//!   commit's header last, after a large transaction). A commit's frames are in the
+//!   at a commit frame's header that does not continue what is held (SQLite rewriting
+//!   checksums after a large transaction writes the commit's header last, alone). A commit's frames are in the
 //!   file before SQLite publishes them in the WAL index, where readers and the
 //!   checkpointer look for frames, and a failed write fails the commit, as it did;
 //! - before anything else is asked of the WAL file (a read, a write somewhere else, a
@@ -63,8 +63,6 @@ struct Gathered {
     at: i64,
     /// The last write was a commit frame's header: its page comes next.
     commit_page_next: bool,
-    /// Where the last write through this file ended (held or not).
-    end: i64,
     /// Writes made to the file (what the tests count).
     writes: u64,
 }
@@ -256,7 +254,6 @@ unsafe extern "C" fn open_file(
                 held: Vec::new(),
                 at: 0,
                 commit_page_next: false,
-                end: 0,
                 writes: 0,
             },
         );
@@ -300,9 +297,8 @@ unsafe extern "C" fn write(
         )
     };
     let commit_page = std::mem::take(&mut wal.commit_page_next);
-    let follows = offset == wal.end;
-    wal.end = offset + bytes.len() as i64;
-    if !wal.held.is_empty() && offset != wal.at + wal.held.len() as i64 {
+    let follows = !wal.held.is_empty() && offset == wal.at + wal.held.len() as i64;
+    if !wal.held.is_empty() && !follows {
         let rc = wal.write_out();
         if rc != ffi::SQLITE_OK {
             return rc;
@@ -313,12 +309,12 @@ unsafe extern "C" fn write(
     }
     wal.held.extend_from_slice(bytes);
     let commit_header = bytes.len() == FRAME_HEADER && bytes[4..8] != [0; 4];
-    // A commit frame's header right after the previous write is a new frame: its page
-    // comes next, and both are written out then. Anywhere else it is SQLite rewriting
-    // the checksums of frames it wrote already, the commit frame's header last, with
-    // no page after it: written out at once. (After another connection appended to the
-    // WAL, a new frame does not follow this file's last write either: written out at
-    // its header, then at its page, as the flag below still asks.)
+    // A commit frame's header that continues what is held is a new frame after the
+    // commit's others: its page comes next, and all are written out then. Anywhere else
+    // it may be SQLite rewriting the checksums of frames it wrote already, the commit
+    // frame's header last, with no page after it: written out at once. (A commit of a
+    // single frame, or one whose frames were just written out at the size limit, so
+    // takes two writes: its header, then its page, as the flag below still asks.)
     let rc = if commit_page || (commit_header && !follows) || wal.held.len() >= GATHER_LIMIT {
         wal.write_out()
     } else {

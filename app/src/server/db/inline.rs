@@ -24,7 +24,7 @@
 //! - *Rows* are read when the statement runs, all of them, rather than as the caller
 //!   polls: fine for a writer, whose statements read little.
 //! - *The WAL's writes*: the connection is opened on the `gather` VFS, which writes a
-//!   commit's frames with two system calls instead of two per page.
+//!   commit's frames with one system call instead of two per page.
 //!
 //! Only the `Any` face of the driver exists. sqlx asks a driver for a whole family of
 //! types (rows, values, statements…) before it can be installed; here those are the
