@@ -5,20 +5,27 @@ use std::time::Duration;
 
 use crate::helpers::{start_binary, start_binary_following, TempDir, PASSWORD};
 
+/// The server on any free port, its SQLite file in `dir`, logging at `info`.
+fn logging_at_info<'c>(
+    command: &'c mut std::process::Command,
+    dir: &TempDir,
+) -> &'c mut std::process::Command {
+    command
+        .env("LIVELEDGER_ADDR", "127.0.0.1:0")
+        .env("DATA_DIR", &dir.0)
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/ll.db", dir.0.display()),
+        )
+        .env("JWT_SECRET", "logs-test-secret-logs-test-secret-0123456789")
+        .env("RUST_LOG", "info")
+}
+
 #[test]
 fn logs_written_to_a_pipe_carry_no_terminal_colours() {
     let dir = TempDir::new("liveledger-logs");
     let (_server, printed, _) = start_binary(|command| {
-        command
-            .env("LIVELEDGER_ADDR", "127.0.0.1:0")
-            .env("DATA_DIR", &dir.0)
-            .env(
-                "DATABASE_URL",
-                format!("sqlite://{}/ll.db", dir.0.display()),
-            )
-            .env("JWT_SECRET", "logs-test-secret-logs-test-secret-0123456789")
-            .env("RUST_LOG", "info")
-            .env_remove("NO_COLOR");
+        logging_at_info(command, &dir).env_remove("NO_COLOR");
     });
     assert!(
         printed
@@ -55,15 +62,7 @@ fn the_default_log_filter_is_the_one_named_elsewhere() {
 async fn a_requests_log_lines_name_its_id_client_method_and_path() {
     let dir = TempDir::new("liveledger-logs");
     let (_server, _, addr, later) = start_binary_following(|command| {
-        command
-            .env("LIVELEDGER_ADDR", "127.0.0.1:0")
-            .env("DATA_DIR", &dir.0)
-            .env(
-                "DATABASE_URL",
-                format!("sqlite://{}/ll.db", dir.0.display()),
-            )
-            .env("JWT_SECRET", "logs-test-secret-logs-test-secret-0123456789")
-            .env("RUST_LOG", "info");
+        logging_at_info(command, &dir);
     });
     let res = reqwest::Client::new()
         .post(format!("http://{addr}/api/auth/register"))
