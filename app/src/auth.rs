@@ -107,18 +107,20 @@ mod ssr {
         let now = now_ms();
         // The account does not exist yet: no one acts until it does (`set_actor`).
         let mut tx = Write::begin(&state.db, UserId(0), now).await?;
-        let inserted: Result<(UserId,), sqlx::Error> = sqlx::query_as(
-            "INSERT INTO users (email, display_name, password_hash, token_version, created_at) \
-             VALUES ($1, $2, $3, 0, $4) RETURNING id",
+        let inserted = crate::server::db::insert_id(
+            &mut tx,
+            sqlx::query(
+                "INSERT INTO users (email, display_name, password_hash, token_version, created_at) \
+                 VALUES ($1, $2, $3, 0, $4)",
+            )
+            .bind(&email)
+            .bind(&display_name)
+            .bind(&hash)
+            .bind(now),
         )
-        .bind(&email)
-        .bind(&display_name)
-        .bind(&hash)
-        .bind(now)
-        .fetch_one(&mut *tx)
         .await;
-        let (user_id,) = match inserted {
-            Ok(row) => row,
+        let user_id = match inserted {
+            Ok(id) => UserId(id),
             Err(e) if is_unique_violation(&e) => {
                 return Err(AppError::Conflict {
                     field: "email".into(),

@@ -178,17 +178,19 @@ pub mod ssr {
                         format!("A workspace can have at most {MAX_BUDGETS} budgets."),
                     ));
                 }
-                let (id,): (i64,) = sqlx::query_as(
-                    "INSERT INTO budgets (workspace_id, category, currency, limit_minor, created_by, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                let id = crate::server::db::insert_id(
+                    &mut tx,
+                    sqlx::query(
+                        "INSERT INTO budgets (workspace_id, category, currency, limit_minor, created_by, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(workspace_id)
+                    .bind(&input.category)
+                    .bind(&input.currency)
+                    .bind(input.limit_minor)
+                    .bind(user.id)
+                    .bind(now),
                 )
-                .bind(workspace_id)
-                .bind(&input.category)
-                .bind(&input.currency)
-                .bind(input.limit_minor)
-                .bind(user.id)
-                .bind(now)
-                .fetch_one(&mut *tx)
                 .await?;
                 (id, true)
             }

@@ -135,20 +135,22 @@ pub mod ssr {
         user_id: crate::model::ids::UserId,
         now: i64,
     ) -> AppResult<i64> {
-        let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO earnings (workspace_id, platform_id, earned_on, hours_centi, amount_minor, currency, notes, created_by, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
+        let id = crate::server::db::insert_id(
+            tx,
+            sqlx::query(
+                "INSERT INTO earnings (workspace_id, platform_id, earned_on, hours_centi, amount_minor, currency, notes, created_by, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+            )
+            .bind(workspace_id)
+            .bind(input.platform_id)
+            .bind(&input.earned_on)
+            .bind(input.hours_centi)
+            .bind(input.amount_minor)
+            .bind(&input.currency)
+            .bind(&input.notes)
+            .bind(user_id)
+            .bind(now),
         )
-        .bind(workspace_id)
-        .bind(input.platform_id)
-        .bind(&input.earned_on)
-        .bind(input.hours_centi)
-        .bind(input.amount_minor)
-        .bind(&input.currency)
-        .bind(&input.notes)
-        .bind(user_id)
-        .bind(now)
-        .fetch_one(&mut **tx)
         .await?;
         Ok(id)
     }
@@ -421,16 +423,16 @@ pub mod ssr {
         }
         let mut tx =
             Write::begin_member(&state.db, user.id, workspace_id, Need::Write, now_ms()).await?;
-        let inserted: Result<(i64,), _> = sqlx::query_as(
-            "INSERT INTO platforms (workspace_id, name, color) VALUES ($1, $2, $3) RETURNING id",
+        let inserted = crate::server::db::insert_id(
+            &mut tx,
+            sqlx::query("INSERT INTO platforms (workspace_id, name, color) VALUES ($1, $2, $3)")
+                .bind(workspace_id)
+                .bind(&name)
+                .bind(&color),
         )
-        .bind(workspace_id)
-        .bind(&name)
-        .bind(&color)
-        .fetch_one(&mut *tx)
         .await;
         let id = match inserted {
-            Ok((id,)) => id,
+            Ok(id) => id,
             Err(e) if is_unique_violation(&e) => return Err(name_taken()),
             Err(e) => return Err(e.into()),
         };

@@ -236,6 +236,33 @@ pub mod ssr {
             .ok_or_else(|| AppError::not_found("Expense"))
     }
 
+    /// Stores a validated expense written by `user_id`; its id.
+    pub async fn insert(
+        tx: &mut Write,
+        workspace_id: WorkspaceId,
+        input: &ExpenseInput,
+        user_id: crate::model::ids::UserId,
+        now: i64,
+    ) -> AppResult<i64> {
+        let id = crate::server::db::insert_id(
+            tx,
+            sqlx::query(
+                "INSERT INTO expenses (workspace_id, amount_minor, currency, category, description, spent_on, created_by, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+            )
+            .bind(workspace_id)
+            .bind(input.amount_minor)
+            .bind(&input.currency)
+            .bind(&input.category)
+            .bind(&input.description)
+            .bind(&input.spent_on)
+            .bind(user_id)
+            .bind(now),
+        )
+        .await?;
+        Ok(id)
+    }
+
     pub async fn create(
         workspace_id: WorkspaceId,
         amount: String,
@@ -248,20 +275,7 @@ pub mod ssr {
         let (Caller { state, user, .. }, mut tx) =
             Write::guarded(workspace_id, Need::Write, now).await?;
         let input = ExpenseInput::parse(&amount, &currency, &category, &description, &date)?;
-        let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO expenses (workspace_id, amount_minor, currency, category, description, spent_on, created_by, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
-        )
-        .bind(workspace_id)
-        .bind(input.amount_minor)
-        .bind(&input.currency)
-        .bind(&input.category)
-        .bind(&input.description)
-        .bind(&input.spent_on)
-        .bind(user.id)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
+        let id = insert(&mut tx, workspace_id, &input, user.id, now).await?;
         // The row as stored: the input, with who wrote it (no read back).
         let expense = Expense {
             id,

@@ -187,17 +187,19 @@ pub mod ssr {
                 format!("A workspace can have at most {MAX_GOALS} goals."),
             ));
         }
-        let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO goals (workspace_id, name, currency, target_minor, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        let id = crate::server::db::insert_id(
+            &mut tx,
+            sqlx::query(
+                "INSERT INTO goals (workspace_id, name, currency, target_minor, created_by, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(workspace_id)
+            .bind(&input.name)
+            .bind(&input.currency)
+            .bind(input.target_minor)
+            .bind(user.id)
+            .bind(now),
         )
-        .bind(workspace_id)
-        .bind(&input.name)
-        .bind(&input.currency)
-        .bind(input.target_minor)
-        .bind(user.id)
-        .bind(now)
-        .fetch_one(&mut *tx)
         .await?;
         for p in &percents {
             sqlx::query("INSERT INTO goal_milestones (goal_id, percent) VALUES ($1, $2)")

@@ -428,20 +428,7 @@ pub mod ssr {
         for row in rows {
             match row {
                 Parsed::Expense(e) => {
-                    sqlx::query(
-                        "INSERT INTO expenses (workspace_id, amount_minor, currency, category, description, spent_on, created_by, created_at, updated_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
-                    )
-                    .bind(workspace_id)
-                    .bind(e.amount_minor)
-                    .bind(&e.currency)
-                    .bind(&e.category)
-                    .bind(&e.description)
-                    .bind(&e.spent_on)
-                    .bind(user_id)
-                    .bind(now)
-                    .execute(&mut **tx)
-                    .await?;
+                    crate::expenses::ssr::insert(tx, workspace_id, e, user_id, now).await?;
                     touched.push(Counted::of(&e.category, &e.currency, &e.spent_on));
                 }
                 Parsed::Earning(e) => {

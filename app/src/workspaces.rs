@@ -264,17 +264,21 @@ pub mod ssr {
         time_zone: &str,
         now: i64,
     ) -> AppResult<WorkspaceId> {
-        let (id,): (WorkspaceId,) = sqlx::query_as(
-            "INSERT INTO workspaces (name, kind, created_by, created_at, time_zone) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        )
-        .bind(name)
-        .bind(kind.as_str())
-        .bind(owner)
-        .bind(now)
-        .bind(time_zone)
-        .fetch_one(&mut **tx)
-        .await?;
+        let id = WorkspaceId(
+            crate::server::db::insert_id(
+                tx,
+                sqlx::query(
+                    "INSERT INTO workspaces (name, kind, created_by, created_at, time_zone) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(name)
+                .bind(kind.as_str())
+                .bind(owner)
+                .bind(now)
+                .bind(time_zone),
+            )
+            .await?,
+        );
         sqlx::query("INSERT INTO memberships (workspace_id, user_id, role, joined_at) VALUES ($1, $2, 'owner', $3)")
             .bind(id)
             .bind(owner)

@@ -1,7 +1,8 @@
 //! Storage: one `AnyPool` over SQLite (the embedded default) or PostgreSQL.
 //!
 //! Both backends run the same SQL (`$n` placeholders, `RETURNING`, BIGINT-sized
-//! integers, dates as ISO text, timestamps as Unix ms), so every feature works on both.
+//! integers, dates as ISO text, timestamps as Unix ms), so every feature works on both;
+//! the one difference, a one-row insert's new id, is kept in [`insert_id`].
 //! Each backend has its own migration folder because DDL differs (AUTOINCREMENT vs BIGSERIAL).
 
 use std::{str::FromStr, sync::Once};
@@ -206,6 +207,43 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     }
 }
 
+/// Runs `insert`, an `INSERT` of one row into a table keyed by `id`, and gives the new
+/// row's `id`. Callers write the same statement for both backends, without `RETURNING`:
+/// PostgreSQL runs it with `RETURNING id`; SQLite runs it as it is, and the id is the
+/// connection's last inserted row id (`sqlite3_last_insert_rowid`). SQLite carries out a
+/// `RETURNING` clause as a temporary trigger that collects the rows, and inside a
+/// transaction the insert then also keeps a statement journal (a copy of every page it
+/// changes): about 2 % of a write's CPU (issue 12; ARCHITECTURE.md, "The write path").
+pub async fn insert_id<'q>(
+    conn: &mut sqlx::AnyConnection,
+    mut insert: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+) -> Result<i64, sqlx::Error> {
+    use sqlx::Execute as _;
+    let sql = insert.sql();
+    let arguments = insert
+        .take_arguments()
+        .map_err(sqlx::Error::Encode)?
+        .unwrap_or_default();
+    if conn.backend_name() == <sqlx::Postgres as sqlx::Database>::NAME {
+        let returning = format!("{sql} RETURNING id");
+        sqlx::query_scalar_with(&returning, arguments)
+            .fetch_one(conn)
+            .await
+    } else {
+        let done = sqlx::query_with(sql, arguments).execute(&mut *conn).await?;
+        match done.last_insert_id() {
+            Some(id) => Ok(id),
+            // sqlx's own SQLite driver does not pass the id on through `Any` (the
+            // writer, `inline`, does): ask the same connection.
+            None => {
+                sqlx::query_scalar("SELECT last_insert_rowid()")
+                    .fetch_one(conn)
+                    .await
+            }
+        }
+    }
+}
+
 /// The SQLite writer (`inline`) as `Db` hands it out, against sqlx's driver on the
 /// same file. (The checkpoint thread's test is in `inline`, which it needs the inside of.)
 #[cfg(test)]
@@ -263,6 +301,42 @@ mod tests {
 
     const TABLE: &str = "CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, \
         n BIGINT NOT NULL, s TEXT NOT NULL UNIQUE, r REAL, b BLOB, o TEXT)";
+
+    /// `insert_id` hands back the row it put, on the writer inside a transaction and on
+    /// sqlx's driver outside one, with its arguments bound as given; a failed insert is
+    /// the database's error and puts nothing.
+    #[tokio::test]
+    async fn insert_id_gives_the_id_of_the_row_it_put() {
+        let scratch = Scratch::new("insert-id");
+        let db = scratch.db_with_table().await;
+        let insert = |name: &'static str, n: i64| {
+            sqlx::query("INSERT INTO t (n, s) VALUES ($2, $1)")
+                .bind(name)
+                .bind(n)
+        };
+        let mut tx = db.writer.begin().await.unwrap();
+        let first = insert_id(&mut tx, insert("first", 1)).await.unwrap();
+        let second = insert_id(&mut tx, insert("second", 2)).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut pooled = db.pool.acquire().await.unwrap();
+        let third = insert_id(&mut pooled, insert("third", 3)).await.unwrap();
+        let taken = insert_id(&mut pooled, insert("first", 4))
+            .await
+            .unwrap_err();
+        assert!(is_unique_violation(&taken), "{taken}");
+        let rows: Vec<(i64, String, i64)> = sqlx::query_as("SELECT id, s, n FROM t ORDER BY id")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                (first, "first".into(), 1),
+                (second, "second".into(), 2),
+                (third, "third".into(), 3),
+            ]
+        );
+    }
 
     #[tokio::test]
     async fn the_writer_binds_and_reads_values_as_sqlx_does() {
