@@ -213,7 +213,7 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
 /// connection's last inserted row id (`sqlite3_last_insert_rowid`). SQLite carries out a
 /// `RETURNING` clause as a temporary trigger that collects the rows, and inside a
 /// transaction the insert then also keeps a statement journal (a copy of every page it
-/// changes): about 2 % of a write's CPU (issue 12; ARCHITECTURE.md, "The write path").
+/// changes): 1–2 % of a write's CPU (issue 12; ARCHITECTURE.md, "The write path").
 pub async fn insert_id<'q>(
     conn: &mut sqlx::AnyConnection,
     mut insert: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
