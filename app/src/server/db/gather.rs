@@ -9,9 +9,10 @@
 //! call:
 //! - after a commit frame's page (SQLite writes the frame's header, then its page), and
 //!   at a commit frame's header that does not continue what is held (SQLite rewriting
-//!   checksums after a large transaction writes the commit's header last, alone). A commit's frames are in the
-//!   file before SQLite publishes them in the WAL index, where readers and the
-//!   checkpointer look for frames, and a failed write fails the commit, as it did;
+//!   checksums after a large transaction writes the commit's header last, alone). A
+//!   commit's frames are in the file before SQLite publishes them in the WAL index,
+//!   where readers and the checkpointer look for frames, and a failed write fails the
+//!   commit, as it did;
 //! - before anything else is asked of the WAL file (a read, a write somewhere else, a
 //!   sync, its size, a truncation, a lock, a file control), so SQLite never meets a
 //!   file that differs from what it wrote;
