@@ -16,11 +16,18 @@
 //!    shape that nobody watches, whose CPU is the write path alone. Their difference per
 //!    delivery is the fan-out's cost.
 //!
+//! 4. with `--paced R1,R2,…`: the same unwatched writes one at a time, at each rate
+//!    for `--paced-seconds` (10): server CPU per write, and writes per wake-up of the
+//!    server's threads. Below about 500 writes a second every write wakes the server
+//!    from idle, and on this project's VMs each costs more the longer the server slept
+//!    (ARCHITECTURE.md, "The write path", twelfth session); sio-ab's quiet step is such
+//!    a rate (200 a second).
+//!
 //! Every delivery is counted by the client; a phase ends when every socket got every
 //! event it is owed (or fails after a time-out), never after a fixed sleep.
 //!
 //! `cargo bench -p server --bench live -- --sockets 2000 --teams 20 --members 5
-//! --broadcasts 100 --writes 50 [--postgres]`
+//! --broadcasts 100 --writes 50 [--postgres] [--paced 100,200,500,1000]`
 //!
 //! With `--postgres` the server runs on a fresh database on `BENCH_POSTGRES_URL`'s
 //! server (default: the local one), and the unwatched writes' report adds the CPU of
@@ -63,6 +70,10 @@ struct Args {
     writes: usize,
     /// On a fresh PostgreSQL database (`BENCH_POSTGRES_URL`) instead of SQLite.
     postgres: bool,
+    /// Phase 4's rates (writes per second), none by default.
+    paced: Vec<u32>,
+    /// How long phase 4 writes at each rate.
+    paced_seconds: u64,
 }
 
 fn args() -> Args {
@@ -73,21 +84,31 @@ fn args() -> Args {
         broadcasts: 100,
         writes: 50,
         postgres: false,
+        paced: Vec::new(),
+        paced_seconds: 10,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
-        let mut value = || -> usize {
-            it.next()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or_else(|| panic!("{flag} wants a number"))
+        let mut value = || it.next().unwrap_or_else(|| panic!("{flag} wants a value"));
+        let number = |v: String| -> usize {
+            v.parse()
+                .unwrap_or_else(|_| panic!("{flag} wants a number, not {v}"))
         };
         match flag.as_str() {
-            "--sockets" => a.sockets = value(),
-            "--teams" => a.teams = value(),
-            "--members" => a.members = value(),
-            "--broadcasts" => a.broadcasts = value(),
-            "--writes" => a.writes = value(),
+            "--sockets" => a.sockets = number(value()),
+            "--teams" => a.teams = number(value()),
+            "--members" => a.members = number(value()),
+            "--broadcasts" => a.broadcasts = number(value()),
+            "--writes" => a.writes = number(value()),
             "--postgres" => a.postgres = true,
+            "--paced" => {
+                a.paced = value()
+                    .split(',')
+                    .map(|r| number(r.to_owned()) as u32)
+                    .collect();
+                assert!(!a.paced.contains(&0), "--paced wants rates above 0");
+            }
+            "--paced-seconds" => a.paced_seconds = number(value()) as u64,
             // `cargo bench` passes `--bench`; anything else is a mistake.
             "--bench" => {}
             other => panic!("unknown flag {other}"),
@@ -192,6 +213,22 @@ impl Server {
     /// User + system CPU time the server process has used so far.
     fn cpu(&self) -> Duration {
         process_cpu(self.pid).expect("the server is running")
+    }
+
+    /// How often the server's threads have gone to sleep waiting for something (their
+    /// voluntary context switches, summed over the threads alive now): each is a
+    /// wake-up later.
+    fn sleeps(&self) -> u64 {
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", self.pid)).unwrap();
+        tasks
+            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("status")).ok())
+            .filter_map(|status| {
+                let line = status
+                    .lines()
+                    .find(|l| l.starts_with("voluntary_ctxt_switches:"))?;
+                line.split_whitespace().nth(1)?.parse::<u64>().ok()
+            })
+            .sum()
     }
 
     /// Resident memory of the server process, in bytes.
@@ -308,6 +345,53 @@ impl Api {
         )
         .await;
     }
+}
+
+/// The CPU PostgreSQL's backends have used for the bench's database so far; `None` on
+/// SQLite.
+async fn database_cpu(postgres: &mut Option<FreshPostgres>) -> Option<Duration> {
+    match postgres {
+        Some(p) => Some(p.backends_cpu().await),
+        None => None,
+    }
+}
+
+/// What the database used between two readings of [`database_cpu`].
+fn since(now: Option<Duration>, before: Option<Duration>) -> Option<Duration> {
+    Some(now?.saturating_sub(before?))
+}
+
+/// The database's CPU per write for a report line, nothing on SQLite.
+fn database_share(database: Option<Duration>, writes: f64) -> String {
+    database.map_or(String::new(), |cpu| {
+        format!(
+            " + {:.0} µs of PostgreSQL's backends",
+            cpu.as_secs_f64() * 1e6 / writes
+        )
+    })
+}
+
+/// Phase 4 at one rate: `rate` writes a second for `seconds` into the unwatched `teams`,
+/// by their owners in turn, each sent at its time whether or not the one before was
+/// answered (as users write: a write waits for no other). Returns how many were written,
+/// once all are answered. The timer's unit is 1 ms, so above 1,000 a second several
+/// leave together.
+async fn paced(api: &Arc<Api>, teams: &Arc<Vec<(i64, Vec<User>)>>, rate: u32, seconds: u64) -> u64 {
+    let total = rate as u64 * seconds;
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
+    let mut writes = Vec::with_capacity(total as usize);
+    for n in 0..total as usize {
+        tick.tick().await;
+        let (api, teams) = (api.clone(), teams.clone());
+        writes.push(tokio::spawn(async move {
+            let (ws, users) = &teams[n % teams.len()];
+            api.spend(&users[0], *ws, n).await;
+        }));
+    }
+    for write in writes {
+        write.await.expect("a paced write failed");
+    }
+    total
 }
 
 /// What the client has received, across all sockets.
@@ -576,16 +660,10 @@ async fn main() {
     tally.wait_for(mark.events, owed).await;
     let fanout = mark.phase("room fan-out (writes)", &server, &tally);
     let mark = Mark::now(&server, &tally);
-    let database_before = match &mut postgres {
-        Some(p) => Some(p.backends_cpu().await),
-        None => None,
-    };
+    let database_before = database_cpu(&mut postgres).await;
     write_all(quiet.clone()).await;
     let writes_alone = mark.phase("the same writes, unwatched", &server, &tally);
-    let database_cpu = match (&mut postgres, database_before) {
-        (Some(p), Some(before)) => Some(p.backends_cpu().await.saturating_sub(before)),
-        _ => None,
-    };
+    let database = since(database_cpu(&mut postgres).await, database_before);
     assert_eq!(
         writes_alone.deliveries, 0,
         "unwatched teams' events reached a socket"
@@ -613,11 +691,23 @@ async fn main() {
     println!(
         "one unwatched write: {:.0} µs of server CPU{}",
         writes_alone.cpu.as_secs_f64() * 1e6 / quiet_writes,
-        database_cpu.map_or(String::new(), |cpu| format!(
-            " + {:.0} µs of PostgreSQL's backends",
-            cpu.as_secs_f64() * 1e6 / quiet_writes
-        ))
+        database_share(database, quiet_writes),
     );
+
+    // 4. Paced: the same unwatched writes one at a time, at each rate.
+    for &rate in &a.paced {
+        let (cpu, sleeps) = (server.cpu(), server.sleeps());
+        let database_before = database_cpu(&mut postgres).await;
+        let writes = paced(&api, &quiet, rate, a.paced_seconds).await as f64;
+        let (cpu, sleeps) = (server.cpu() - cpu, server.sleeps() - sleeps);
+        let database = since(database_cpu(&mut postgres).await, database_before);
+        println!(
+            "paced at {rate} writes/s: {writes} unwatched writes, {:.0} µs of server CPU each{}, {:.2} writes per wake-up of the server",
+            cpu.as_secs_f64() * 1e6 / writes,
+            database_share(database, writes),
+            writes / sleeps.max(1) as f64,
+        );
+    }
     drop(server);
     if let Some(p) = postgres {
         p.drop_database().await;
