@@ -16,6 +16,8 @@
 #     release server and the bench, then runs the bench on CPU 1; the server it starts
 #     runs on CPU 0. Arguments go to the bench, e.g.:
 #       ./scripts/bench.sh --sockets 2000 --teams 20 --members 5 --broadcasts 100 --writes 50
+#     and, to measure the write one at a time at given rates (sio-ab's quiet step is 200/s):
+#       ./scripts/bench.sh --sockets 20 --teams 10 --members 5 --broadcasts 1 --writes 20 --paced 100,200,500,1000
 #     LIVELEDGER_BENCH_SERVER=<path> measures another server binary instead (a copy of an
 #     earlier build, for a before/after comparison); the other benches
 #     (`cargo bench -p server --bench commits|storm|lists`) read it too.
