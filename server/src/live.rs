@@ -47,7 +47,7 @@ use futures_util::{
     stream::{SplitStream, StreamExt},
     SinkExt,
 };
-use tokio::time::{interval_at, sleep_until, Instant, Interval, MissedTickBehavior, Sleep};
+use tokio::time::{interval, sleep_until, Instant, Interval, MissedTickBehavior, Sleep};
 
 use crate::origin::Origins;
 
@@ -66,9 +66,6 @@ const MAX_STREAMS: usize = app::live::MAX_POLL_STREAMS;
 /// unread input makes the kernel reset the connection, and a reset makes the client's
 /// kernel discard the close frame it had not read yet: the client would see 1006.
 const CLOSE_DRAIN: Duration = Duration::from_secs(2);
-/// Every socket's pings fall on whole multiples of this (or of the ping period, if
-/// shorter) since the first socket of the process: see [`first_ping`].
-const PING_GRID: Duration = Duration::from_secs(1);
 
 /// `GET /live`: checks the `Origin`, authenticates (session cookie or bearer token) and
 /// takes a place (per instance, user and address) before upgrading. Nothing is opened
@@ -349,20 +346,6 @@ fn serve(
     }
 }
 
-/// When a socket opened now first pings: one period from now, rounded up to the grid
-/// that every socket's pings share (`PING_GRID`, or the period if shorter). With each
-/// socket on its own schedule, 2,000 idle sockets woke the server 80 times a second,
-/// one ping each, and every ping ran on cold caches; on the grid the pings due in the
-/// same second go out in one wake-up.
-fn first_ping(every: Duration) -> Instant {
-    static ORIGIN: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-    let origin = *ORIGIN.get_or_init(Instant::now);
-    let grid = every.min(PING_GRID).as_nanos().max(1);
-    let due = (Instant::now() + every).duration_since(origin).as_nanos();
-    let on_grid = due.div_ceil(grid) * grid;
-    origin + Duration::from_nanos(u64::try_from(on_grid).unwrap_or(u64::MAX))
-}
-
 /// The socket's loop, from `hello` to the ending.
 async fn run(
     socket: &mut Socket,
@@ -381,9 +364,9 @@ async fn run(
         ),
     };
     let mut frames = Bucket::new(RATE_BURST, RATE_PER_SEC);
-    let mut ping = interval_at(first_ping(settings.ping_every), settings.ping_every);
-    // A late tick is taken at once and the next ones stay on the grid.
-    ping.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut ping = interval(settings.ping_every);
+    ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    ping.tick().await;
     let mut last_heard = Instant::now();
     let expires_in = Duration::from_secs(
         claims

@@ -710,45 +710,6 @@ async fn a_client_that_stops_reading_is_told_to_resume_and_costs_bounded_memory(
     assert_eq!(replayed.last().unwrap()["seq"].as_i64(), Some(head + N));
 }
 
-/// Every socket's pings share one schedule: two sockets opened half a period apart are
-/// pinged at the same moments (a grid of the period, here 1 s), not each on its own
-/// clock, so idle sockets wake the server once per step of the grid rather than once
-/// each.
-#[tokio::test]
-async fn sockets_opened_apart_are_pinged_together() {
-    const PERIOD_MS: i64 = 1000;
-    let app = spawn_app_with(Backend::Sqlite, |c| {
-        c.live.ping_every = Duration::from_millis(PERIOD_MS as u64);
-    })
-    .await;
-    let ann = app.register("ann@example.com").await;
-    let start = std::time::Instant::now();
-    let first = connect(&app, Some(&ann.token), None).await.unwrap();
-    // Not a wait for anything: the offset between the two sockets' upgrades. On
-    // schedules of their own they would be pinged half a period apart.
-    tokio::time::sleep(Duration::from_millis(PERIOD_MS as u64 / 2)).await;
-    let second = connect(&app, Some(&ann.token), None).await.unwrap();
-    let pinged = |mut socket: Ws| async move {
-        loop {
-            if let Message::Ping(_) = socket.next().await.unwrap().unwrap() {
-                return start.elapsed().as_millis() as i64;
-            }
-        }
-    };
-    let (a, b) = tokio::time::timeout(Duration::from_secs(5), async {
-        tokio::join!(pinged(first), pinged(second))
-    })
-    .await
-    .expect("both sockets pinged within 5 s");
-    // The same moment, or whole periods apart.
-    let off = (b - a).rem_euclid(PERIOD_MS);
-    let apart = off.min(PERIOD_MS - off);
-    assert!(
-        apart < 200,
-        "first pings {a} ms and {b} ms after the first upgrade began: {apart} ms off one schedule"
-    );
-}
-
 /// The heartbeat, with the legacy 25 s / 60 s shortened: the server pings, and a client
 /// that never answers (never reads, so never pongs) is closed with 1001.
 #[tokio::test]
