@@ -135,7 +135,7 @@ pub mod ssr {
         user_id: crate::model::ids::UserId,
         now: i64,
     ) -> AppResult<i64> {
-        let id = crate::server::db::insert_id(
+        Ok(crate::server::db::insert_id(
             tx,
             sqlx::query(
                 "INSERT INTO earnings (workspace_id, platform_id, earned_on, hours_centi, amount_minor, currency, notes, created_by, created_at, updated_at) \
@@ -151,8 +151,7 @@ pub mod ssr {
             .bind(user_id)
             .bind(now),
         )
-        .await?;
-        Ok(id)
+        .await?)
     }
 
     const COLUMNS: Columns = Columns {

@@ -244,7 +244,7 @@ pub mod ssr {
         user_id: crate::model::ids::UserId,
         now: i64,
     ) -> AppResult<i64> {
-        let id = crate::server::db::insert_id(
+        Ok(crate::server::db::insert_id(
             tx,
             sqlx::query(
                 "INSERT INTO expenses (workspace_id, amount_minor, currency, category, description, spent_on, created_by, created_at, updated_at) \
@@ -259,8 +259,7 @@ pub mod ssr {
             .bind(user_id)
             .bind(now),
         )
-        .await?;
-        Ok(id)
+        .await?)
     }
 
     pub async fn create(

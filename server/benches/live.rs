@@ -217,7 +217,8 @@ impl Server {
 
     /// How often the server's threads have gone to sleep waiting for something (their
     /// voluntary context switches, summed over the threads alive now): each is a
-    /// wake-up later.
+    /// wake-up later. A thread that ends between two readings takes its count with it,
+    /// so take differences with `saturating_sub`.
     fn sleeps(&self) -> u64 {
         let tasks = std::fs::read_dir(format!("/proc/{}/task", self.pid)).unwrap();
         tasks
@@ -375,7 +376,8 @@ fn database_share(database: Option<Duration>, writes: f64) -> String {
 /// by their owners in turn, each sent at its time whether or not the one before was
 /// answered (as users write: a write waits for no other). Returns how many were written,
 /// once all are answered. The timer's unit is 1 ms, so above 1,000 a second several
-/// leave together.
+/// leave together, as they do when this process falls behind (the interval catches up
+/// in a burst, keeping the count and the mean rate).
 async fn paced(api: &Arc<Api>, teams: &Arc<Vec<(i64, Vec<User>)>>, rate: u32, seconds: u64) -> u64 {
     let total = rate as u64 * seconds;
     let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
@@ -699,7 +701,7 @@ async fn main() {
         let (cpu, sleeps) = (server.cpu(), server.sleeps());
         let database_before = database_cpu(&mut postgres).await;
         let writes = paced(&api, &quiet, rate, a.paced_seconds).await as f64;
-        let (cpu, sleeps) = (server.cpu() - cpu, server.sleeps() - sleeps);
+        let (cpu, sleeps) = (server.cpu() - cpu, server.sleeps().saturating_sub(sleeps));
         let database = since(database_cpu(&mut postgres).await, database_before);
         println!(
             "paced at {rate} writes/s: {writes} unwatched writes, {:.0} µs of server CPU each{}, {:.2} writes per wake-up of the server",
