@@ -81,8 +81,10 @@ pub const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout
 /// the pages it changes in a statement journal, and with temporary files allowed SQLite
 /// starts that journal with one 64 KiB block, allocated and freed by every write (a
 /// large allocation, about 1.5 % of a paced write's CPU, issue 12); in memory it grows
-/// by 1 KiB blocks as it needs. A statement's journal holds the pages that statement
-/// changed, which a write's bounded work keeps small.
+/// by 1 KiB blocks as it needs. The cost: a statement's journal holds the pages that
+/// statement changed, a few for a write, but all a large delete touches (a workspace's
+/// rows), which now stay in the process's memory until the statement ends instead of
+/// spilling to a temporary file past 64 KiB.
 const WRITER_PRAGMAS: &str = "PRAGMA temp_store = MEMORY;";
 
 /// The URL scheme `db::Db::connect` gives the writer: `sqlite-inline:<path>`.
