@@ -13,8 +13,8 @@
 # expense + policy + budget; head and event in one statement + COMMIT), alternated,
 # ROUNDS times each, at RATE transactions a second for SECONDS, pgbench on CPU 1. It
 # prints, per transaction, the CPU and the wake-ups (voluntary switches) of the
-# connection's backend and of pgbench itself, read from /proc over the middle of each
-# run. pgbench (libpq) stands in for the server's driver; sqlx on tokio costs more per
+# connection's backend and of pgbench itself, read from /proc over SECONDS from the
+# client's first commit. pgbench (libpq) stands in for the server's driver; sqlx on tokio costs more per
 # round trip. The database is dropped at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -88,7 +88,11 @@ measure() {
   local bench=$!
   local backend=""
   until [ -n "$backend" ]; do
-    backend=$(psql "$url" -Atc "SELECT pid FROM pg_stat_activity WHERE application_name = 'pgbench' AND datname = current_database()")
+    # pgbench gone before its connection showed: it failed, and says why.
+    kill -0 "$bench" 2>/dev/null || { cat "$work/out" >&2; exit 1; }
+    # The client's connection, once it has committed a write (pgbench's first
+    # connection, which only looks around, closes again).
+    backend=$(psql "$url" -Atc "SELECT pid FROM pg_stat_activity WHERE application_name = 'pgbench' AND datname = current_database() AND query LIKE 'COMMIT%'")
   done
   local b0 c0 bw0 cw0 b1 c1 bw1 cw1
   b0=$(cpu "$backend"); c0=$(cpu "$bench"); bw0=$(wakes "$backend"); cw0=$(wakes "$bench")

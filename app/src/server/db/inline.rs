@@ -899,6 +899,11 @@ mod tests {
         (dir, file, conn)
     }
 
+    /// The first row among what `run` returned.
+    fn first_row(items: &[Either<AnyQueryResult, AnyRow>]) -> &AnyRow {
+        items.iter().find_map(|i| i.as_ref().right()).unwrap()
+    }
+
     /// The bundled SQLite is built as `.cargo/config.toml` asks (`LIBSQLITE3_FLAGS`):
     /// without memory statistics and without memory management across connections,
     /// each of which takes a process-wide mutex on every allocation or page fetch.
@@ -934,7 +939,7 @@ mod tests {
     async fn the_writer_keeps_temporary_storage_in_memory() {
         let (_dir, _, mut conn) = scratch("temp-store").await;
         let items = conn.run("PRAGMA temp_store", true, None, false).unwrap();
-        let row = items.iter().find_map(|i| i.as_ref().right()).unwrap();
+        let row = first_row(&items);
         assert!(
             matches!(row.values[0].kind, AnyValueKind::BigInt(2)),
             "2 is MEMORY: {:?}",
@@ -952,8 +957,11 @@ mod tests {
         conn.run("INSERT INTO t VALUES (1)", true, None, false)
             .unwrap();
         let names = |items: &[Either<AnyQueryResult, AnyRow>]| -> Vec<String> {
-            let row = items.iter().find_map(|i| i.as_ref().right()).unwrap();
-            row.columns.iter().map(|c| c.name.to_string()).collect()
+            first_row(items)
+                .columns
+                .iter()
+                .map(|c| c.name.to_string())
+                .collect()
         };
         let read = "SELECT * FROM t";
         assert_eq!(names(&conn.run(read, true, None, false).unwrap()), ["a"]);
@@ -967,7 +975,7 @@ mod tests {
         .unwrap();
         let items = conn.run(read, true, None, false).unwrap();
         assert_eq!(names(&items), ["a", "b"]);
-        let row = items.iter().find_map(|i| i.as_ref().right()).unwrap();
+        let row = first_row(&items);
         assert!(matches!(&row.values[1].kind, AnyValueKind::Text(t) if t == "x"));
         assert_eq!(row.column_names.get("b"), Some(&1));
     }
