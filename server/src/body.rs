@@ -3,11 +3,12 @@
 //! uploads nothing), and form bodies that must decode to UTF-8 text (400) rather than
 //! be stored with replacement characters.
 
+use std::future::Future;
+
 use axum::{
     body::Body,
     extract::Request,
     http::{header, StatusCode},
-    middleware::Next,
     response::{IntoResponse, Response},
     Json,
 };
@@ -27,7 +28,13 @@ fn refuse(status: StatusCode, message: String) -> Response {
         .into_response()
 }
 
-pub async fn limit(req: Request, next: Next) -> Response {
+/// A step of `http::outer_layers` (see there why the steps are not layers of their own):
+/// `next` is what comes after it.
+pub async fn limit<F, Fut>(req: Request, next: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     let limit = if LARGE_BODY_PATHS.contains(&req.uri().path()) {
         LARGE_BODY_LIMIT
     } else {
@@ -67,7 +74,7 @@ pub async fn limit(req: Request, next: Next) -> Response {
     } else {
         Body::new(http_body_util::Limited::new(body, limit))
     };
-    next.run(Request::from_parts(parts, body)).await
+    next(Request::from_parts(parts, body)).await
 }
 
 /// Whether every name and value of an `application/x-www-form-urlencoded` body decodes

@@ -1,10 +1,13 @@
 //! What every HTTP response goes through, whatever answers it: a request id (kept from
 //! `x-request-id` or made, logged in the request's span with the client's address and
-//! sent back), a time limit,
-//! a caught panic turned into a 500 while the server goes on, the body limits
-//! (`body.rs`), compression, `Cache-Control` (`assets.rs`) and the security headers.
+//! sent back), compression, `Cache-Control` (`assets.rs`) and the security headers, a
+//! caught panic turned into a 500 while the server goes on, a time limit and the body
+//! limits (`body.rs`).
 
-use std::{convert::Infallible, net::IpAddr, net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    convert::Infallible, future::Future, net::IpAddr, net::SocketAddr, panic::AssertUnwindSafe,
+    sync::Arc, time::Duration,
+};
 
 use app::server::client_addr::TrustedProxies;
 
@@ -16,12 +19,11 @@ use axum::{
     response::{IntoResponse, Response},
     Router,
 };
+use futures_util::FutureExt;
 use tower::{Layer, Service, ServiceBuilder};
 use tower_http::{
-    catch_panic::CatchPanicLayer,
     compression::{CompressionLayer, CompressionLevel},
     request_id::{MakeRequestId, RequestId, SetRequestIdLayer},
-    timeout::TimeoutLayer,
     trace::TraceLayer,
 };
 
@@ -66,7 +68,6 @@ where
                     tracing::info_span!("request", id, client = %client, method = %req.method(), path = %req.uri().path())
                 }),
             )
-            .layer(middleware::from_fn_with_state(settings.https, finish))
             // Answers that are not precompressed files (those carry their
             // Content-Encoding already): pages and JSON, compressed on the fly when the
             // client accepts it. Quality 5: brotli's step from 4 to 5 takes 8 % off the
@@ -79,16 +80,46 @@ where
                     .gzip(true)
                     .quality(CompressionLevel::Precise(5)),
             )
-            .layer(CatchPanicLayer::custom(panicked))
-            .layer(TimeoutLayer::with_status_code(
-                StatusCode::REQUEST_TIMEOUT,
-                settings.request_timeout,
-            ))
             .layer(axum::extract::DefaultBodyLimit::max(
                 crate::body::LARGE_BODY_LIMIT,
             ))
-            .layer(middleware::from_fn(crate::body::limit)),
+            .layer(middleware::from_fn_with_state(
+                Steps {
+                    https: settings.https,
+                    request_timeout: settings.request_timeout,
+                },
+                steps,
+            )),
     )
+}
+
+/// What [`steps`] needs to know.
+#[derive(Clone, Copy)]
+struct Steps {
+    https: bool,
+    request_timeout: Duration,
+}
+
+/// The outer steps of every request, in one layer, the first outermost: the answer's
+/// headers (`finish`), a panic caught and answered with a 500, the time limit (408),
+/// the body's limits (`body::limit`). One layer rather than one each: every
+/// `from_fn` layer (and tower-http's panic and time-out layers, in their way) costs a
+/// request an allocation, a boxed future and a clone of the whole stack below it (issue
+/// 12: ARCHITECTURE, "The write path"). The app's own steps (`startup::app_steps`) are
+/// the same kind of thing, inside these.
+async fn steps(State(s): State<Steps>, req: Request, next: Next) -> Response {
+    finish(s.https, req, |req| async move {
+        let limited = tokio::time::timeout(
+            s.request_timeout,
+            crate::body::limit(req, |req| next.run(req)),
+        );
+        match AssertUnwindSafe(limited).catch_unwind().await {
+            Ok(Ok(res)) => res,
+            Ok(Err(_elapsed)) => StatusCode::REQUEST_TIMEOUT.into_response(),
+            Err(panic) => panicked(panic),
+        }
+    })
+    .await
 }
 
 /// The client's address in the request's span, `-` without one: formatted once, by the
@@ -155,16 +186,20 @@ fn panicked(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
 /// their scripts: `app::server::csp`).
 const NON_PAGE_POLICY: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
 
-/// Every answer's headers, set on its way out, in one layer (each layer is an allocation
-/// and a clone of the stack below it per request, issue 12): `Cache-Control`
-/// (`assets::cache_control`), the request's id sent back, and the security headers.
-async fn finish(State(https): State<bool>, req: Request, next: Next) -> Response {
+/// Every answer's headers, set on its way out: `Cache-Control` (`assets::cache_control`),
+/// the request's id sent back, and the security headers. A step of [`steps`]; `next`
+/// is what comes after it.
+async fn finish<F, Fut>(https: bool, req: Request, next: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     // Kept for the warning in `security_headers`; both clones share the request's bytes
     // (no copy on every request for a line that is almost never written).
     let uri = req.uri().clone();
     let fetch_mode = req.headers().get("sec-fetch-mode").cloned();
     let id = req.headers().get(REQUEST_ID).cloned();
-    let mut res = next.run(req).await;
+    let mut res = next(req).await;
     crate::assets::cache_control(uri.path(), &mut res);
     let immutable = res
         .headers()

@@ -5,12 +5,13 @@
 //! minute; any other request that brings the cookie back, the page the redirect leads
 //! to first of all, is answered with the cookie dropped, so the values show once.
 
+use std::future::Future;
+
 use app::server::kept::{self, COOKIE};
 use axum::{
     body::Body,
-    extract::{Request, State},
+    extract::Request,
     http::{header, HeaderValue, Method},
-    middleware::Next,
     response::Response,
 };
 
@@ -25,8 +26,13 @@ fn header_has(req: &Request, name: header::HeaderName, part: &str) -> bool {
         .is_some_and(|v| v.contains(part))
 }
 
-/// The middleware; its state is whether the site is served over HTTPS (`Secure`).
-pub async fn keep_typed(State(https): State<bool>, req: Request, next: Next) -> Response {
+/// A step of the app's layer (`startup::app_steps`); `https` is whether the site is
+/// served over HTTPS (`Secure`), `next` what comes after it.
+pub async fn keep_typed<F, Fut>(https: bool, req: Request, next: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     let secure = if https { "; Secure" } else { "" };
     let plain_form_post = req.method() == Method::POST
         && req.uri().path().starts_with("/api/")
@@ -38,7 +44,7 @@ pub async fn keep_typed(State(https): State<bool>, req: Request, next: Next) -> 
         );
     if !plain_form_post {
         let brought = app::server::session::cookie(req.headers(), COOKIE).is_some();
-        let mut res = next.run(req).await;
+        let mut res = next(req).await;
         if brought {
             let drop = format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{secure}");
             if let Ok(v) = HeaderValue::from_str(&drop) {
@@ -57,9 +63,7 @@ pub async fn keep_typed(State(https): State<bool>, req: Request, next: Next) -> 
             .body(Body::empty())
             .unwrap_or_default();
     };
-    let mut res = next
-        .run(Request::from_parts(parts, Body::from(bytes.clone())))
-        .await;
+    let mut res = next(Request::from_parts(parts, Body::from(bytes.clone()))).await;
     let refused = res.status().is_redirection()
         && res
             .headers()

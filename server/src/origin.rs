@@ -2,12 +2,11 @@
 //! `ALLOWED_ORIGINS`. Used by every state-changing request (`check`) and by the live
 //! socket's upgrade, one rule for both.
 
-use std::sync::Arc;
+use std::{future::Future, sync::Arc};
 
 use axum::{
-    extract::{Request, State},
+    extract::Request,
     http::{header, HeaderMap, Method, StatusCode},
-    middleware::Next,
     response::{IntoResponse, Response},
 };
 
@@ -47,12 +46,17 @@ impl Origins {
 }
 
 /// Refuses state-changing requests sent by another site's page (CSRF defence on top
-/// of SameSite=Lax).
-pub async fn check(State(origins): State<Origins>, req: Request, next: Next) -> Response {
+/// of SameSite=Lax). A step of the app's layer (`startup::app_steps`): `next` is what
+/// comes after it.
+pub async fn check<F, Fut>(origins: &Origins, req: Request, next: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
         || origins.allows(req.headers())
     {
-        return next.run(req).await;
+        return next(req).await;
     }
     let origin = req
         .headers()

@@ -172,21 +172,16 @@ impl Application {
             .nest_service("/pkg", crate::assets::pkg_service(&config.site_root, "pkg"))
             .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
             .with_state(state);
-        // The app's own layers, inside the outer ones: the stack is one service around
-        // the whole router (see `http::around`), not a layer per route.
+        // The app's own steps, inside the outer ones: one layer around the whole router
+        // (see `http::around`), not a layer per route or per step.
         let router = tower::ServiceBuilder::new()
             .layer(middleware::from_fn_with_state(
-                config.secure_cookie,
-                crate::kept::keep_typed,
-            ))
-            .layer(middleware::from_fn(error_status))
-            .layer(axum::Extension(OperatorToken::new(
-                config.operator_token.clone(),
-            )))
-            .layer(axum::Extension(origins.clone()))
-            .layer(middleware::from_fn_with_state(
-                origins,
-                crate::origin::check,
+                AppSteps {
+                    https: config.secure_cookie,
+                    operator: OperatorToken::new(config.operator_token.clone()),
+                    origins,
+                },
+                app_steps,
             ))
             .service(router);
         let router = crate::http::outer_layers(
@@ -401,11 +396,40 @@ async fn healthz(State(state): State<AppState>) -> Response {
     }
 }
 
+/// What [`app_steps`] needs to know.
+#[derive(Clone)]
+struct AppSteps {
+    /// The site is served over HTTPS (the kept form's cookie is `Secure`).
+    https: bool,
+    operator: OperatorToken,
+    origins: Origins,
+}
+
+/// The app's own steps before the router, in one layer (as `http::outer_layers` has
+/// its steps, and for the same reason), the first outermost: a refused form's fields
+/// kept (`kept::keep_typed`), a server function's error given its status
+/// ([`error_status`]), the operator's token and the allowed origins handed to the
+/// handlers that need them, and the cross-site check (`origin::check`).
+async fn app_steps(State(s): State<AppSteps>, req: Request, next: Next) -> Response {
+    crate::kept::keep_typed(s.https, req, |req| {
+        error_status(req, |mut req| {
+            req.extensions_mut().insert(s.operator.clone());
+            req.extensions_mut().insert(s.origins.clone());
+            crate::origin::check(&s.origins, req, |req| next.run(req))
+        })
+    })
+    .await
+}
+
 /// Gives a server function's error its HTTP status (422 for validation, 404, 403 …)
 /// in this one place; server_fn answers every error with 500. Plain form posts are
 /// redirects and pass untouched.
-async fn error_status(req: Request, next: Next) -> Response {
-    let res = next.run(req).await;
+async fn error_status<F, Fut>(req: Request, next: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
+    let res = next(req).await;
     if res.status() != StatusCode::INTERNAL_SERVER_ERROR
         || !res.headers().contains_key("serverfnerror")
     {
