@@ -206,6 +206,10 @@ pub struct InlineConnection {
     conn: rusqlite::Connection,
     /// Open transactions and savepoints.
     depth: usize,
+    /// The columns of each kept statement's rows, by its SQL, as last read (`run`):
+    /// the same statement's rows have the same columns, which need not be read again
+    /// (each name copied, a map and a list made) every time it runs.
+    shapes: HashMap<Box<str>, Shape>,
     /// What the WAL hook signals (the checkpointing thread's end of it). Boxed so its
     /// address, which SQLite holds, does not move; the hook is removed before it goes.
     /// Only SQLite reads it, through that address.
@@ -303,6 +307,7 @@ impl InlineConnection {
         Ok(InlineConnection {
             conn,
             depth: 0,
+            shapes: HashMap::new(),
             checkpoints,
             checkpointed,
         })
@@ -347,7 +352,8 @@ impl InlineConnection {
         while let Some(row) = rows.next().map_err(sqlx_error)? {
             let Shape { names, columns } = match &shape {
                 Some(shape) => shape,
-                None => shape.insert(Shape::of(row.as_ref())?),
+                None if !persistent => shape.insert(Shape::of(row.as_ref())?),
+                None => shape.insert(Shape::kept(&mut self.shapes, sql, row.as_ref())?),
             };
             let mut values = Vec::with_capacity(columns.len());
             for i in 0..columns.len() {
@@ -440,6 +446,38 @@ struct Shape {
 }
 
 impl Shape {
+    /// The shape of a kept statement's rows, from `shapes` when the statement's columns
+    /// are still the ones recorded there (a statement SQLite prepared again after the
+    /// schema changed may have others), else read and recorded.
+    fn kept(
+        shapes: &mut HashMap<Box<str>, Shape>,
+        sql: &str,
+        statement: &rusqlite::Statement<'_>,
+    ) -> Result<Shape, Error> {
+        if let Some(shape) = shapes.get(sql) {
+            if shape.describes(statement) {
+                return Ok(shape.clone());
+            }
+        }
+        let shape = Shape::of(statement)?;
+        // As many as the statements kept, with room for those that went from the cache;
+        // past that the map starts again rather than grow without end.
+        if shapes.len() >= 2 * STATEMENT_CACHE {
+            shapes.clear();
+        }
+        shapes.insert(sql.into(), shape.clone());
+        Ok(shape)
+    }
+
+    /// Whether `statement`'s columns are these, by count and name.
+    fn describes(&self, statement: &rusqlite::Statement<'_>) -> bool {
+        statement.column_count() == self.columns.len()
+            && self
+                .columns
+                .iter()
+                .all(|c| statement.column_name(c.ordinal).ok() == Some(&*c.name))
+    }
+
     fn of(statement: &rusqlite::Statement<'_>) -> Result<Shape, Error> {
         let width = statement.column_count();
         let mut names = HashMap::with_capacity(width);
@@ -948,7 +986,8 @@ mod tests {
     }
 
     /// A kept statement's columns are read after it steps: SQLite prepares it again
-    /// then if its table changed (`SELECT *` after the table gained a column).
+    /// then if its table changed (`SELECT *` after the table gained a column, or one
+    /// was renamed), and the shape kept from its earlier runs no longer applies.
     #[tokio::test]
     async fn a_kept_statement_reads_the_columns_its_table_has_now() {
         let (_dir, _, mut conn) = scratch("shape").await;
@@ -978,6 +1017,13 @@ mod tests {
         let row = first_row(&items);
         assert!(matches!(&row.values[1].kind, AnyValueKind::Text(t) if t == "x"));
         assert_eq!(row.column_names.get("b"), Some(&1));
+        // As many columns as before, one of another name: the kept shape is not it.
+        conn.run("ALTER TABLE t RENAME COLUMN a TO c", true, None, false)
+            .unwrap();
+        let items = conn.run(read, true, None, false).unwrap();
+        assert_eq!(names(&items), ["c", "b"]);
+        assert_eq!(first_row(&items).column_names.get("c"), Some(&0));
+        assert_eq!(first_row(&items).column_names.get("a"), None);
     }
 
     /// The WAL hook hands the checkpoint to the driver's thread once the WAL passes
