@@ -13,7 +13,7 @@ instructions per write of every thread of the server, and, for two binaries, the
 functions whose own instructions per write changed most between them.
 
 What it answers that the paced benchmark cannot: a change's effect on the work a write
-does, to a few hundred instructions, in 20 s and whatever else the machine is doing (a
+does, to within 0.3 %, in about 10 s a binary and whatever else the machine is doing (a
 count, not a time). What it does not see: the kernel's part (system calls, the network,
 the page cache) and what the instructions cost in time (caches, the cold penalty of a
 write at 200/s: ARCHITECTURE, "The write path"). A `rep movs`/`rep stos` counts once per
