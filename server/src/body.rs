@@ -82,6 +82,11 @@ where
 /// the WHATWG URL standard read it; what must not happen is a byte sequence that is
 /// not text being stored as U+FFFD.
 pub fn form_is_utf8(body: &[u8]) -> bool {
+    // Without a `%` no byte decodes to another (a `+` is a space): the body is text
+    // exactly when it is UTF-8 as it came, and nothing need be decoded to know.
+    if !body.contains(&b'%') {
+        return std::str::from_utf8(body).is_ok();
+    }
     let hex = |b: Option<&u8>| b.and_then(|b| (*b as char).to_digit(16));
     let mut decoded = Vec::with_capacity(body.len());
     let mut i = 0;

@@ -867,6 +867,14 @@ async fn malformed_and_oversized_bodies_get_a_readable_refusal(app: TestApp) {
         let text = res.text().await.unwrap();
         assert!(text.contains(says), "{fields}: {text}");
     }
+    // The same bytes sent as they are, not percent-encoded: refused as well.
+    for raw in [&b"\xFF"[..], b"\xE2\x82", b"caf\xC3"] {
+        let mut body = form("amount=12&description=").into_bytes();
+        body.extend_from_slice(raw);
+        let res = post(body).await.expect("an answer");
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{raw:?}");
+        assert!(res.text().await.unwrap().contains("not valid UTF-8"));
+    }
     let res = post(format!("workspace_id=%ZZ&{}", form("amount=1&description=x")).into_bytes())
         .await
         .unwrap();
