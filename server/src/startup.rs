@@ -293,7 +293,7 @@ async fn prune_events(db: Db, retention: std::time::Duration) {
     loop {
         tick.tick().await;
         let cut = app::server::now_ms() - retention.as_millis() as i64;
-        match app::server::outbox::prune(&db.pool, cut).await {
+        match app::server::outbox::prune(&db, cut).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(deleted = n, "pruned old events"),
             Err(e) => tracing::warn!(error = %e, "pruning old events failed"),

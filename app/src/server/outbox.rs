@@ -20,7 +20,7 @@ use std::collections::HashMap;
 
 use sqlx::{Any, AnyConnection};
 
-use super::db::values;
+use super::db::{values, Backend, Db};
 use crate::{
     error::{AppError, AppResult},
     live::{Envelope, Event, Stream},
@@ -146,10 +146,24 @@ pub async fn head_in<'e, E: sqlx::Executor<'e, Database = Any>>(
 
 /// Deletes logged events older than `before_ms` (the retention job). Stream heads stay,
 /// so a cursor from before the cut is recognised and answered with `resync`.
-pub async fn prune(pool: &sqlx::AnyPool, before_ms: i64) -> AppResult<u64> {
-    Ok(sqlx::query("DELETE FROM events WHERE created_at < $1")
+///
+/// SQLite's log has no index on time (one entry and one page fewer per write): it is
+/// walked in rowid order, the order rows were appended in, up to its first event at or
+/// after the cut, and everything before that goes. Every event deleted is older than
+/// the cut; one written out of time order (a clock set back, a writer that read the
+/// clock before it waited for the lock) may stay until a later run.
+pub async fn prune(db: &Db, before_ms: i64) -> AppResult<u64> {
+    let sql = match db.backend {
+        Backend::Sqlite => {
+            "DELETE FROM events WHERE rowid < coalesce( \
+               (SELECT rowid FROM events WHERE created_at >= $1 ORDER BY rowid LIMIT 1), \
+               9223372036854775807)"
+        }
+        Backend::Postgres => "DELETE FROM events WHERE created_at < $1",
+    };
+    Ok(sqlx::query(sql)
         .bind(before_ms)
-        .execute(pool)
+        .execute(&db.pool)
         .await?
         .rows_affected())
 }

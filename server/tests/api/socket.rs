@@ -23,6 +23,7 @@ crate::on_both_backends!(
     bad_frames_get_errors_and_disturb_no_one_else,
     a_removed_member_stops_receiving_at_once,
     a_cursor_older_than_the_retention_gets_resync,
+    the_retention_job_forgets_only_what_is_older_than_its_cut,
     a_frame_flood_is_closed_with_the_rate_limit_code,
     the_socket_closes_when_the_session_expires,
     a_client_that_stops_reading_is_told_to_resume_and_costs_bounded_memory,
@@ -310,7 +311,7 @@ async fn a_cursor_older_than_the_retention_gets_resync(app: TestApp) {
     app.create_expense(&ann, ann.personal_ws, "2", "old too")
         .await;
     // The retention job runs with a cut after both events.
-    let pruned = app::server::outbox::prune(&app.db.pool, app::server::now_ms() + 1)
+    let pruned = app::server::outbox::prune(&app.db, app::server::now_ms() + 1)
         .await
         .unwrap();
     assert_eq!(pruned, 2);
@@ -337,6 +338,49 @@ async fn a_cursor_older_than_the_retention_gets_resync(app: TestApp) {
         "the socket answers the same"
     );
     assert_eq!(sub["subscribed"]["cursors"][0]["after"], 3);
+}
+
+/// The retention job deletes the events older than its cut and nothing newer, however
+/// the backend finds them (SQLite walks the log in rowid order: `outbox::prune`).
+async fn the_retention_job_forgets_only_what_is_older_than_its_cut(app: TestApp) {
+    let ann = app.register("ann@example.com").await;
+    let stream = format!("ws:{}", ann.personal_ws);
+    for n in 1..=4 {
+        app.create_expense(&ann, ann.personal_ws, "1", &format!("expense {n}"))
+            .await;
+    }
+    // The first two written long ago, the others now.
+    sqlx::query("UPDATE events SET created_at = $1 WHERE stream = $2 AND seq <= 2")
+        .bind(1_000_i64)
+        .bind(&stream)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    let seqs = || async {
+        sqlx::query_as::<_, (i64,)>("SELECT seq FROM events WHERE stream = $1 ORDER BY seq")
+            .bind(&stream)
+            .fetch_all(&app.db.pool)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(seq,)| seq)
+            .collect::<Vec<_>>()
+    };
+    let prune = |cut| app::server::outbox::prune(&app.db, cut);
+    assert_eq!(
+        prune(1_000).await.unwrap(),
+        0,
+        "nothing is older than the oldest"
+    );
+    assert_eq!(seqs().await, [1, 2, 3, 4]);
+    assert_eq!(prune(2_000).await.unwrap(), 2);
+    assert_eq!(seqs().await, [3, 4], "the events after the cut stay");
+    assert_eq!(prune(2_000).await.unwrap(), 0, "a second run finds nothing");
+    let (_, polled) = app.poll(&ann, &[(&stream, 2)]).await;
+    assert_eq!(
+        polled["events"][0]["seq"], 3,
+        "the log continues from the cut"
+    );
 }
 
 async fn a_frame_flood_is_closed_with_the_rate_limit_code(app: TestApp) {
