@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Instructions per unwatched expense, counted by callgrind (issue 12's write path).
 
-    scripts/write-instructions.py [--writes N] [--keep DIR] BINARY [BINARY ...]
+    scripts/write-instructions.py [--writes N] [--keep DIR] [--postgres URL] BINARY [BINARY ...]
 
 Each server binary (a release build, `target/release/server` or a copy of an earlier
 one) runs under valgrind's callgrind on a fresh SQLite file at its default log level;
@@ -10,7 +10,10 @@ five users sign up, one makes a team of them, and writes 30 expenses to warm up 
 per expense); the counters are zeroed, N more expenses (default 100) are written one at a
 time on one keep-alive connection, and the counters are read. Prints the user-space
 instructions per write of every thread of the server, and, for two binaries, the
-functions whose own instructions per write changed most between them.
+functions whose own instructions per write changed most between them. With `--postgres
+URL` (a PostgreSQL server, as `postgres://postgres@127.0.0.1:5432/postgres`) each binary
+gets a new database there, dropped afterwards; the count is then the server's alone, not
+PostgreSQL's backends'.
 
 What it answers that the paced benchmark cannot: a change's effect on the work a write
 does, to within 0.3 %, in about 10 s a binary and whatever else the machine is doing (a
@@ -21,6 +24,7 @@ iteration, so large copies and clears weigh more here than in time. Needs valgri
 (Debian's `valgrind`).
 """
 import argparse
+import contextlib
 import datetime
 import http.client
 import json
@@ -31,19 +35,20 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import urllib.parse
 
 WARM_UP = 30
 MEMBERS = 5
 
 
-def measure(binary, writes, keep):
+def measure(binary, writes, keep, database_url):
     work = tempfile.mkdtemp(prefix="write-instructions-")
     os.makedirs(os.path.join(work, "site"))
     env = {k: v for k, v in os.environ.items() if k != "RUST_LOG"}
     env.update(
         LIVELEDGER_ADDR="127.0.0.1:0",
-        DATABASE_URL=f"sqlite://{work}/bench.db",
+        DATABASE_URL=database_url or f"sqlite://{work}/bench.db",
         DATA_DIR=work,
         JWT_SECRET="bench-secret-that-is-long-enough-for-hs256-0123456789",
         SIGNUP_LIMIT_PER_ADDRESS="1000000",
@@ -119,6 +124,22 @@ def measure(binary, writes, keep):
     return total / writes, measured, work
 
 
+@contextlib.contextmanager
+def fresh_database(server_url):
+    """A new PostgreSQL database on `server_url`, dropped afterwards; None without one."""
+    if not server_url:
+        yield None
+        return
+    name = f"write_instructions_{os.getpid()}_{int(time.time() * 1000)}"
+    psql = lambda sql: subprocess.run(["psql", server_url, "-qAtc", sql], check=True,
+                                      capture_output=True)
+    psql(f"CREATE DATABASE {name}")
+    try:
+        yield urllib.parse.urlparse(server_url)._replace(path="/" + name).geturl()
+    finally:
+        psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 def own_costs(dump):
     """Each function's own instructions in a callgrind dump."""
     text = subprocess.run(["callgrind_annotate", "--threshold=100", dump],
@@ -136,12 +157,15 @@ def main():
     parser.add_argument("binaries", nargs="+")
     parser.add_argument("--writes", type=int, default=100)
     parser.add_argument("--keep", help="copy each measured dump here (for callgrind_annotate)")
+    parser.add_argument("--postgres", metavar="URL", help="count on PostgreSQL (see above)")
     args = parser.parse_args()
     if not shutil.which("valgrind"):
         sys.exit("write-instructions: needs valgrind (apt-get install valgrind)")
     results = []
     for binary in args.binaries:
-        per_write, dump, work = measure(os.path.abspath(binary), args.writes, args.keep)
+        with fresh_database(args.postgres) as database_url:
+            per_write, dump, work = measure(os.path.abspath(binary), args.writes, args.keep,
+                                            database_url)
         results.append((binary, per_write, dump))
         print(f"{per_write:10.0f} instructions per write  {binary}", flush=True)
     if len(results) == 2:
