@@ -3,8 +3,6 @@
 //! uploads nothing), and form bodies that must decode to UTF-8 text (400) rather than
 //! be stored with replacement characters.
 
-use std::future::Future;
-
 use axum::{
     body::Body,
     extract::Request,
@@ -30,11 +28,7 @@ fn refuse(status: StatusCode, message: String) -> Response {
 
 /// A step of `http::outer_layers` (see there why the steps are not layers of their own):
 /// `next` is what comes after it.
-pub async fn limit<F, Fut>(req: Request, next: F) -> Response
-where
-    F: FnOnce(Request) -> Fut,
-    Fut: Future<Output = Response>,
-{
+pub async fn limit(req: Request, next: impl AsyncFnOnce(Request) -> Response) -> Response {
     let limit = if LARGE_BODY_PATHS.contains(&req.uri().path()) {
         LARGE_BODY_LIMIT
     } else {

@@ -5,8 +5,8 @@
 //! limits (`body.rs`).
 
 use std::{
-    convert::Infallible, future::Future, net::IpAddr, net::SocketAddr, panic::AssertUnwindSafe,
-    sync::Arc, time::Duration,
+    convert::Infallible, net::IpAddr, net::SocketAddr, panic::AssertUnwindSafe, sync::Arc,
+    time::Duration,
 };
 
 use app::server::client_addr::TrustedProxies;
@@ -189,11 +189,11 @@ const NON_PAGE_POLICY: &str = "default-src 'none'; frame-ancestors 'none'; base-
 /// Every answer's headers, set on its way out: `Cache-Control` (`assets::cache_control`),
 /// the request's id sent back, and the security headers. A step of [`steps`]; `next`
 /// is what comes after it.
-async fn finish<F, Fut>(https: bool, req: Request, next: F) -> Response
-where
-    F: FnOnce(Request) -> Fut,
-    Fut: Future<Output = Response>,
-{
+async fn finish(
+    https: bool,
+    req: Request,
+    next: impl AsyncFnOnce(Request) -> Response,
+) -> Response {
     // Kept for the warning in `security_headers`; both clones share the request's bytes
     // (no copy on every request for a line that is almost never written).
     let uri = req.uri().clone();

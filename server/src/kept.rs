@@ -5,8 +5,6 @@
 //! minute; any other request that brings the cookie back, the page the redirect leads
 //! to first of all, is answered with the cookie dropped, so the values show once.
 
-use std::future::Future;
-
 use app::server::kept::{self, COOKIE};
 use axum::{
     body::Body,
@@ -28,11 +26,11 @@ fn header_has(req: &Request, name: header::HeaderName, part: &str) -> bool {
 
 /// A step of the app's layer (`startup::app_steps`); `https` is whether the site is
 /// served over HTTPS (`Secure`), `next` what comes after it.
-pub async fn keep_typed<F, Fut>(https: bool, req: Request, next: F) -> Response
-where
-    F: FnOnce(Request) -> Fut,
-    Fut: Future<Output = Response>,
-{
+pub async fn keep_typed(
+    https: bool,
+    req: Request,
+    next: impl AsyncFnOnce(Request) -> Response,
+) -> Response {
     let secure = if https { "; Secure" } else { "" };
     let plain_form_post = req.method() == Method::POST
         && req.uri().path().starts_with("/api/")

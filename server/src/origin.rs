@@ -2,7 +2,7 @@
 //! `ALLOWED_ORIGINS`. Used by every state-changing request (`check`) and by the live
 //! socket's upgrade, one rule for both.
 
-use std::{future::Future, sync::Arc};
+use std::sync::Arc;
 
 use axum::{
     extract::Request,
@@ -48,11 +48,11 @@ impl Origins {
 /// Refuses state-changing requests sent by another site's page (CSRF defence on top
 /// of SameSite=Lax). A step of the app's layer (`startup::app_steps`): `next` is what
 /// comes after it.
-pub async fn check<F, Fut>(origins: &Origins, req: Request, next: F) -> Response
-where
-    F: FnOnce(Request) -> Fut,
-    Fut: Future<Output = Response>,
-{
+pub async fn check(
+    origins: &Origins,
+    req: Request,
+    next: impl AsyncFnOnce(Request) -> Response,
+) -> Response {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
         || origins.allows(req.headers())
     {

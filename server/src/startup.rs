@@ -412,7 +412,7 @@ struct AppSteps {
 /// handlers that need them, and the cross-site check (`origin::check`).
 async fn app_steps(State(s): State<AppSteps>, req: Request, next: Next) -> Response {
     crate::kept::keep_typed(s.https, req, |req| {
-        error_status(req, |mut req| {
+        error_status(req, |mut req: Request| {
             req.extensions_mut().insert(s.operator.clone());
             req.extensions_mut().insert(s.origins.clone());
             crate::origin::check(&s.origins, req, |req| next.run(req))
@@ -424,11 +424,7 @@ async fn app_steps(State(s): State<AppSteps>, req: Request, next: Next) -> Respo
 /// Gives a server function's error its HTTP status (422 for validation, 404, 403 …)
 /// in this one place; server_fn answers every error with 500. Plain form posts are
 /// redirects and pass untouched.
-async fn error_status<F, Fut>(req: Request, next: F) -> Response
-where
-    F: FnOnce(Request) -> Fut,
-    Fut: Future<Output = Response>,
-{
+async fn error_status(req: Request, next: impl AsyncFnOnce(Request) -> Response) -> Response {
     let res = next(req).await;
     if res.status() != StatusCode::INTERNAL_SERVER_ERROR
         || !res.headers().contains_key("serverfnerror")
