@@ -116,12 +116,13 @@ def measure(binary, writes, keep, database_url):
     dumps = [os.path.join(work, f) for f in os.listdir(work) if f.startswith("callgrind.out")]
     measured = next(f for f in dumps if "Trigger: dump measured" in open(f).read(4096))
     total = int(re.search(r"^summary: (\d+)", open(measured).read(), re.M).group(1))
+    costs = own_costs(measured, total)
     if keep:
         os.makedirs(keep, exist_ok=True)
-        kept = os.path.join(keep, os.path.basename(binary) + f".{len(os.listdir(keep))}.callgrind")
-        shutil.copyfile(measured, kept)
-        measured = kept
-    return total / writes, measured, work
+        shutil.copyfile(measured, os.path.join(
+            keep, os.path.basename(binary) + f".{len(os.listdir(keep))}.callgrind"))
+    shutil.rmtree(work)
+    return total / writes, costs
 
 
 @contextlib.contextmanager
@@ -140,8 +141,9 @@ def fresh_database(server_url):
         psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-def own_costs(dump):
-    """Each function's own instructions in a callgrind dump."""
+def own_costs(dump, total):
+    """Each function's own instructions in a callgrind dump, but for the threads' entry
+    frames: open when the counters were read, they carry the whole `total`."""
     text = subprocess.run(["callgrind_annotate", "--threshold=100", dump],
                           check=True, capture_output=True, text=True).stdout
     costs = {}
@@ -149,7 +151,7 @@ def own_costs(dump):
         m = re.match(r"\s*([\d,]+) \([ \d.]+%\)\s+(.*?) \[", line)
         if m:
             costs[m.group(2)] = costs.get(m.group(2), 0) + int(m.group(1).replace(",", ""))
-    return costs
+    return {name: n for name, n in costs.items() if n < total}
 
 
 def main():
@@ -164,23 +166,18 @@ def main():
     results = []
     for binary in args.binaries:
         with fresh_database(args.postgres) as database_url:
-            per_write, dump, work = measure(os.path.abspath(binary), args.writes, args.keep,
-                                            database_url)
-        results.append((binary, per_write, dump))
+            per_write, costs = measure(os.path.abspath(binary), args.writes, args.keep,
+                                       database_url)
+        results.append((binary, costs))
         print(f"{per_write:10.0f} instructions per write  {binary}", flush=True)
     if len(results) == 2:
-        (a, wa, da), (b, wb, db) = results
-        ca, cb = own_costs(da), own_costs(db)
-        # The threads' entry frames, open when the counters were read, carry the whole.
-        whole = lambda costs, per_write: {k for k, v in costs.items() if v >= 0.999 * per_write * args.writes}
-        changed = sorted((set(ca) | set(cb)) - (whole(ca, wa) & whole(cb, wb)),
-                         key=lambda k: -abs(cb.get(k, 0) - ca.get(k, 0)))
+        (a, ca), (b, cb) = results
+        changed = sorted(set(ca) | set(cb), key=lambda k: -abs(cb.get(k, 0) - ca.get(k, 0)))
         print(f"\nper write, own instructions: change, {a}, {b}")
         for name in changed[:25]:
             x, y = ca.get(name, 0) / args.writes, cb.get(name, 0) / args.writes
             if round(x) != round(y):
                 print(f"{y - x:+9.0f} {x:9.0f} {y:9.0f}  {name[:140]}")
-
 
 if __name__ == "__main__":
     main()
