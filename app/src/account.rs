@@ -37,7 +37,7 @@ pub struct AccountOverview {
 /// Password changes per user per minute (each costs two argon2 runs).
 pub const PASSWORD_CHANGES_PER_MINUTE: u32 = 5;
 
-#[server(endpoint = "account/summary")]
+#[server(endpoint = "account/summary", input = crate::wire::Form)]
 pub async fn account_summary() -> Result<AccountOverview, AppError> {
     ssr::summary().await
 }
@@ -45,6 +45,7 @@ pub async fn account_summary() -> Result<AccountOverview, AppError> {
 /// Changes the caller's password. The current one is asked again. Every other session
 /// of the account ends at once: its tokens stop working and its sockets, on every
 /// instance, are told and closed; this browser's session goes on with a renewed token.
+// `PostUrl`, not `wire::Form`: an `<ActionForm>` posts here, and it asks for `PostUrl`.
 #[server(endpoint = "account/password")]
 pub async fn change_password(
     current_password: String,
@@ -55,6 +56,7 @@ pub async fn change_password(
 
 /// Deletes the caller's account (see the module's notes), after the password and an
 /// explicit `confirm=delete`. Other members are told live; every session ends.
+// `PostUrl`, not `wire::Form`: an `<ActionForm>` posts here, and it asks for `PostUrl`.
 #[server(endpoint = "account/delete")]
 pub async fn delete_account(
     password: String,

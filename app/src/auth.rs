@@ -7,13 +7,13 @@ use crate::error::AppError;
 pub use crate::model::user::*;
 
 /// The logged-in user, or `None`. Used by every page to decide what to show.
-#[server(endpoint = "auth/me")]
+#[server(endpoint = "auth/me", input = crate::wire::Form)]
 pub async fn current_user() -> Result<Option<SessionUser>, AppError> {
     let state = crate::server::state()?;
     crate::server::authz::current_user(&state).await
 }
 
-#[server(endpoint = "auth/register")]
+#[server(endpoint = "auth/register", input = crate::wire::Form)]
 pub async fn register(
     email: String,
     display_name: String,
@@ -23,7 +23,7 @@ pub async fn register(
     ssr::register(email, display_name, password, next).await
 }
 
-#[server(endpoint = "auth/login")]
+#[server(endpoint = "auth/login", input = crate::wire::Form)]
 pub async fn login(
     email: String,
     password: String,
@@ -32,6 +32,7 @@ pub async fn login(
     ssr::login(email, password, next).await
 }
 
+// `PostUrl`, not `wire::Form`: an `<ActionForm>` posts here, and it asks for `PostUrl`.
 #[server(endpoint = "auth/logout")]
 pub async fn logout() -> Result<(), AppError> {
     let state = crate::server::state()?;

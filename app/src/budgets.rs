@@ -17,7 +17,7 @@ pub use crate::model::budget::*;
 
 /// The budgets with what was spent in `month` ('YYYY-MM'; if none, the current month in
 /// the workspace's time zone).
-#[server(endpoint = "budgets/list")]
+#[server(endpoint = "budgets/list", input = crate::wire::Form)]
 pub async fn list_budgets(
     workspace_id: WorkspaceId,
     #[server(default)] month: Option<String>,
@@ -41,7 +41,7 @@ pub async fn list_budgets(
 }
 
 /// Sets the monthly limit of a category: creates the budget, or changes its limit.
-#[server(endpoint = "budgets/set")]
+#[server(endpoint = "budgets/set", input = crate::wire::Form)]
 pub async fn set_budget(
     workspace_id: WorkspaceId,
     category: String,
@@ -51,7 +51,7 @@ pub async fn set_budget(
     ssr::set(workspace_id, category, currency, limit).await
 }
 
-#[server(endpoint = "budgets/delete")]
+#[server(endpoint = "budgets/delete", input = crate::wire::Form)]
 pub async fn delete_budget(workspace_id: WorkspaceId, id: i64) -> Result<(), AppError> {
     ssr::delete(workspace_id, id).await
 }

@@ -12,7 +12,7 @@ pub use crate::model::filter::{ListFilter, MAX_ROWS};
 /// `period=2026-11&q=lunch`; empty: every row, newest first): `limit` rows (at most
 /// `MAX_ROWS`; default `PAGE`) from the start, or after the row `after` names
 /// (`Key::encode`; empty: from the start), for the next page.
-#[server(endpoint = "earnings/list")]
+#[server(endpoint = "earnings/list", input = crate::wire::Form)]
 pub async fn list_earnings(
     workspace_id: WorkspaceId,
     #[server(default)] view: String,
@@ -32,12 +32,12 @@ pub async fn list_earnings(
     .await
 }
 
-#[server(endpoint = "earnings/get")]
+#[server(endpoint = "earnings/get", input = crate::wire::Form)]
 pub async fn get_earning(workspace_id: WorkspaceId, id: i64) -> Result<Earning, AppError> {
     ssr::get(workspace_id, id).await
 }
 
-#[server(endpoint = "earnings/create")]
+#[server(endpoint = "earnings/create", input = crate::wire::Form)]
 pub async fn create_earning(
     workspace_id: WorkspaceId,
     platform_id: String,
@@ -52,7 +52,7 @@ pub async fn create_earning(
 }
 
 #[allow(clippy::too_many_arguments)]
-#[server(endpoint = "earnings/update")]
+#[server(endpoint = "earnings/update", input = crate::wire::Form)]
 pub async fn update_earning(
     workspace_id: WorkspaceId,
     id: i64,
@@ -67,7 +67,7 @@ pub async fn update_earning(
     ssr::save(workspace_id, Some(id), input).await
 }
 
-#[server(endpoint = "earnings/delete")]
+#[server(endpoint = "earnings/delete", input = crate::wire::Form)]
 pub async fn delete_earning(workspace_id: WorkspaceId, id: i64) -> Result<(), AppError> {
     ssr::delete(workspace_id, id).await
 }
@@ -75,12 +75,12 @@ pub async fn delete_earning(workspace_id: WorkspaceId, id: i64) -> Result<(), Ap
 /// Undoes a deletion: puts back the earning `id` of this workspace, deleted in the last
 /// `UNDO_SECONDS`, as it was (same id, author and dates), announced as `earnings:new`;
 /// 409 if it is not there to restore (never deleted, restored already, too long ago).
-#[server(endpoint = "earnings/restore")]
+#[server(endpoint = "earnings/restore", input = crate::wire::Form)]
 pub async fn restore_earning(workspace_id: WorkspaceId, id: i64) -> Result<(), AppError> {
     ssr::restore(workspace_id, id).await
 }
 
-#[server(endpoint = "earnings/platforms/create")]
+#[server(endpoint = "earnings/platforms/create", input = crate::wire::Form)]
 pub async fn create_platform(
     workspace_id: WorkspaceId,
     name: String,
@@ -89,7 +89,7 @@ pub async fn create_platform(
     ssr::create_platform(workspace_id, name, color).await
 }
 
-#[server(endpoint = "earnings/platforms/update")]
+#[server(endpoint = "earnings/platforms/update", input = crate::wire::Form)]
 pub async fn update_platform(
     workspace_id: WorkspaceId,
     id: i64,

@@ -12,7 +12,7 @@ pub use crate::model::filter::{ListFilter, MAX_ROWS};
 /// `period=2026-11&q=lunch`; empty: every row, newest first): `limit` rows (at most
 /// `MAX_ROWS`; default `PAGE`) from the start, or after the row `after` names
 /// (`Key::encode`; empty: from the start), for the next page.
-#[server(endpoint = "expenses/list")]
+#[server(endpoint = "expenses/list", input = crate::wire::Form)]
 pub async fn list_expenses(
     workspace_id: WorkspaceId,
     #[server(default)] view: String,
@@ -32,12 +32,12 @@ pub async fn list_expenses(
     .await
 }
 
-#[server(endpoint = "expenses/get")]
+#[server(endpoint = "expenses/get", input = crate::wire::Form)]
 pub async fn get_expense(workspace_id: WorkspaceId, id: i64) -> Result<Expense, AppError> {
     ssr::get(workspace_id, id).await
 }
 
-#[server(endpoint = "expenses/create")]
+#[server(endpoint = "expenses/create", input = crate::wire::Form)]
 pub async fn create_expense(
     workspace_id: WorkspaceId,
     amount: String,
@@ -49,7 +49,7 @@ pub async fn create_expense(
     ssr::create(workspace_id, amount, currency, category, description, date).await
 }
 
-#[server(endpoint = "expenses/update")]
+#[server(endpoint = "expenses/update", input = crate::wire::Form)]
 pub async fn update_expense(
     workspace_id: WorkspaceId,
     id: i64,
@@ -71,7 +71,7 @@ pub async fn update_expense(
     .await
 }
 
-#[server(endpoint = "expenses/delete")]
+#[server(endpoint = "expenses/delete", input = crate::wire::Form)]
 pub async fn delete_expense(workspace_id: WorkspaceId, id: i64) -> Result<(), AppError> {
     ssr::delete_many(workspace_id, vec![id]).await.map(|_| ())
 }
@@ -80,7 +80,7 @@ pub async fn delete_expense(workspace_id: WorkspaceId, id: i64) -> Result<(), Ap
 /// workspace in the last `UNDO_SECONDS`, as they were (same ids, authors and dates),
 /// each announced as `expense:created`. All or nothing: 409 if any is not there to
 /// restore (never deleted, restored already, or too long ago).
-#[server(endpoint = "expenses/restore")]
+#[server(endpoint = "expenses/restore", input = crate::wire::Form)]
 pub async fn restore_expenses(
     workspace_id: WorkspaceId,
     #[server(default)] ids: Vec<i64>,
@@ -89,7 +89,7 @@ pub async fn restore_expenses(
 }
 
 /// Deletes several expenses at once; all of them or none. Returns how many were deleted.
-#[server(endpoint = "expenses/delete-many")]
+#[server(endpoint = "expenses/delete-many", input = crate::wire::Form)]
 pub async fn delete_expenses(
     workspace_id: WorkspaceId,
     #[server(default)] ids: Vec<i64>,

@@ -15,7 +15,7 @@ use crate::error::AppError;
 
 pub use crate::model::goal::*;
 
-#[server(endpoint = "goals/list")]
+#[server(endpoint = "goals/list", input = crate::wire::Form)]
 pub async fn list_goals(workspace_id: WorkspaceId) -> Result<GoalList, AppError> {
     let guard =
         crate::server::authz::member(workspace_id, crate::model::workspace::Need::Read).await?;
@@ -29,7 +29,7 @@ pub struct GoalsPageData {
     pub workspace: crate::workspaces::WorkspaceSummary,
     pub goals: GoalList,
 }
-#[server(endpoint = "goals/page")]
+#[server(endpoint = "goals/page", input = crate::wire::Form)]
 pub async fn load_goals_page(workspace_id: WorkspaceId) -> Result<GoalsPageData, AppError> {
     let (state, user) = crate::server::authz::signed_in().await?;
     // A non-member gets "Workspace not found", as everywhere.
@@ -42,7 +42,7 @@ pub async fn load_goals_page(workspace_id: WorkspaceId) -> Result<GoalsPageData,
     })
 }
 
-#[server(endpoint = "goals/create")]
+#[server(endpoint = "goals/create", input = crate::wire::Form)]
 pub async fn create_goal(
     workspace_id: WorkspaceId,
     name: String,
@@ -54,7 +54,7 @@ pub async fn create_goal(
 }
 
 /// Renames a goal or changes its target (in its currency).
-#[server(endpoint = "goals/update")]
+#[server(endpoint = "goals/update", input = crate::wire::Form)]
 pub async fn update_goal(
     workspace_id: WorkspaceId,
     id: i64,
@@ -65,7 +65,7 @@ pub async fn update_goal(
 }
 
 /// Adds `amount` (in the goal's currency) to what is saved.
-#[server(endpoint = "goals/contribute")]
+#[server(endpoint = "goals/contribute", input = crate::wire::Form)]
 pub async fn contribute(
     workspace_id: WorkspaceId,
     id: i64,
@@ -74,7 +74,7 @@ pub async fn contribute(
     ssr::contribute(workspace_id, id, amount).await
 }
 
-#[server(endpoint = "goals/delete")]
+#[server(endpoint = "goals/delete", input = crate::wire::Form)]
 pub async fn delete_goal(workspace_id: WorkspaceId, id: i64) -> Result<(), AppError> {
     ssr::delete(workspace_id, id).await
 }

@@ -180,7 +180,7 @@ pub fn read_csv(text: &str) -> Result<Vec<(usize, Vec<String>)>, RowProblem> {
 }
 
 /// Previews (`commit` false) or imports a CSV file into the workspace.
-#[server(endpoint = "import/csv", output = crate::wire::Json)]
+#[server(endpoint = "import/csv", input = crate::wire::Form, output = crate::wire::Json)]
 pub async fn import_csv(
     workspace_id: WorkspaceId,
     kind: String,

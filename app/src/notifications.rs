@@ -17,31 +17,31 @@ pub use crate::model::notification::{
     Hearing, Hearings, Notification, NotificationList, Topic, LIST_LIMIT, MARK_ALL_LIMIT,
 };
 
-#[server(endpoint = "notifications/list", output = crate::wire::Json)]
+#[server(endpoint = "notifications/list", input = crate::wire::Form, output = crate::wire::Json)]
 pub async fn list_notifications() -> Result<NotificationList, AppError> {
     ssr::list().await
 }
 
 /// Marks one of the caller's notifications read (acknowledges it).
-#[server(endpoint = "notifications/read", output = crate::wire::Json)]
+#[server(endpoint = "notifications/read", input = crate::wire::Form, output = crate::wire::Json)]
 pub async fn mark_notification_read(id: i64) -> Result<(), AppError> {
     ssr::mark_read(Some(id)).await.map(|_| ())
 }
 
 /// Marks every unread notification of the caller read; returns how many.
-#[server(endpoint = "notifications/read-all", output = crate::wire::Json)]
+#[server(endpoint = "notifications/read-all", input = crate::wire::Form, output = crate::wire::Json)]
 pub async fn mark_all_notifications_read() -> Result<u64, AppError> {
     ssr::mark_read(None).await
 }
 
 /// Removes one of the caller's notifications from their list (`notification:dismissed`).
-#[server(endpoint = "notifications/dismiss", output = crate::wire::Json)]
+#[server(endpoint = "notifications/dismiss", input = crate::wire::Form, output = crate::wire::Json)]
 pub async fn dismiss_notification(id: i64) -> Result<(), AppError> {
     ssr::dismiss(id).await
 }
 
 /// What the caller hears of each topic in a workspace: their choice, else the default.
-#[server(endpoint = "notifications/preferences")]
+#[server(endpoint = "notifications/preferences", input = crate::wire::Form)]
 pub async fn notification_preferences(workspace_id: WorkspaceId) -> Result<Hearings, AppError> {
     ssr::preferences(workspace_id).await
 }
@@ -49,6 +49,7 @@ pub async fn notification_preferences(workspace_id: WorkspaceId) -> Result<Heari
 /// Sets what the caller hears of topics in a workspace: `toast`, `unread` or `off` per
 /// topic (form fields named after `Topic::as_str`); a topic left out or empty keeps its
 /// choice. Any member may, viewers too: it is about what they are told.
+// `PostUrl`, not `wire::Form`: an `<ActionForm>` posts here, and it asks for `PostUrl`.
 #[server(endpoint = "notifications/set-preferences")]
 #[allow(clippy::too_many_arguments)]
 pub async fn set_notification_preferences(
@@ -73,7 +74,7 @@ pub const SENDS_PER_MINUTE: u32 = 10;
 
 /// An owner or admin tells the workspace something: every member but the sender, or
 /// only the members in `to`. Returns how many were notified.
-#[server(endpoint = "notifications/send")]
+#[server(endpoint = "notifications/send", input = crate::wire::Form)]
 pub async fn send_notification(
     workspace_id: WorkspaceId,
     title: String,

@@ -1,5 +1,8 @@
-//! How server functions' answers (and their `AppError`s) are encoded: JSON, as
-//! server_fn's own `Json`, but decoded from text in the browser.
+//! How server functions' arguments and answers (and their `AppError`s) are encoded.
+//!
+//! Arguments: a form, as server_fn's `PostUrl` sends it, read on the server by
+//! [`form::decode`] (`input = crate::wire::Form`). Answers: JSON, as server_fn's own
+//! `Json`, but decoded from text in the browser (`output = crate::wire::Json`).
 //!
 //! The WASM client decodes JSON from two kinds of input: text (the islands' props,
 //! the socket's frames) and server functions' answers, which server_fn's `Json`
@@ -8,8 +11,12 @@
 //! module twice. Decoding answers from text too keeps one of each (about 90 KB of
 //! code before optimisation, 2026-12-04). The bytes on the wire do not change.
 
+mod form;
+
 use leptos::server_fn::{codec::Post, Bytes, ContentType, Decodes, Encodes, Format, FormatType};
-use serde::Serialize;
+use serde::{de::DeserializeOwned, Serialize};
+
+pub use form::FormError;
 
 use crate::json::{self, FromJson, JsonError};
 
@@ -47,6 +54,39 @@ impl<T: FromJson> Decodes<T> for TextJsonEncoding {
 /// The answer encoding of every server function the browser calls:
 /// `#[server(output = crate::wire::Json)]`.
 pub type Json = Post<TextJsonEncoding>;
+
+/// A form, `application/x-www-form-urlencoded`: written by `serde_qs` as server_fn's
+/// `PostUrl` writes it, read by [`form::decode`].
+pub struct FormEncoding;
+
+impl ContentType for FormEncoding {
+    const CONTENT_TYPE: &'static str = "application/x-www-form-urlencoded";
+}
+
+impl FormatType for FormEncoding {
+    const FORMAT_TYPE: Format = Format::Text;
+}
+
+impl<T: Serialize> Encodes<T> for FormEncoding {
+    type Error = serde_qs::Error;
+
+    fn encode(value: &T) -> Result<Bytes, Self::Error> {
+        serde_qs::to_string(value).map(Bytes::from)
+    }
+}
+
+impl<T: DeserializeOwned> Decodes<T> for FormEncoding {
+    type Error = FormError;
+
+    fn decode(bytes: Bytes) -> Result<T, Self::Error> {
+        form::decode(&bytes)
+    }
+}
+
+/// The argument encoding of the server functions that take a form, other than those
+/// Leptos' `<ActionForm>` posts to (it asks for `PostUrl`, the same bytes):
+/// `#[server(input = crate::wire::Form)]`.
+pub type Form = Post<FormEncoding>;
 
 #[cfg(test)]
 mod tests {

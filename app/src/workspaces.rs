@@ -8,7 +8,7 @@ use crate::error::AppError;
 pub use crate::model::workspace::*;
 
 /// The caller's workspaces, personal first.
-#[server(endpoint = "workspaces/list")]
+#[server(endpoint = "workspaces/list", input = crate::wire::Form)]
 pub async fn list_workspaces() -> Result<Vec<WorkspaceSummary>, AppError> {
     let (state, user) = crate::server::authz::signed_in().await?;
     ssr::list_workspaces(&state, user.id).await
@@ -17,6 +17,7 @@ pub async fn list_workspaces() -> Result<Vec<WorkspaceSummary>, AppError> {
 /// Creates a team workspace owned by the caller and opens it. Its time zone is
 /// `time_zone` if given, else the browser's (`BrowserZone`'s cookie), else the
 /// caller's personal workspace's.
+// `PostUrl`, not `wire::Form`: an `<ActionForm>` posts here, and it asks for `PostUrl`.
 #[server(endpoint = "workspaces/create")]
 pub async fn create_workspace(
     name: String,
@@ -25,26 +26,29 @@ pub async fn create_workspace(
     ssr::create_team(name, time_zone).await
 }
 
-#[server(endpoint = "workspaces/team")]
+#[server(endpoint = "workspaces/team", input = crate::wire::Form)]
 pub async fn load_team(workspace_id: WorkspaceId) -> Result<Team, AppError> {
     ssr::team(workspace_id).await
 }
 
+// `PostUrl`, not `wire::Form`: an `<ActionForm>` posts here, and it asks for `PostUrl`.
 #[server(endpoint = "workspaces/invite")]
 pub async fn create_invite(workspace_id: WorkspaceId, role: String) -> Result<Invite, AppError> {
     ssr::create_invite(workspace_id, role).await
 }
 
+// `PostUrl`, not `wire::Form`: an `<ActionForm>` posts here, and it asks for `PostUrl`.
 #[server(endpoint = "workspaces/revoke-invite")]
 pub async fn revoke_invite(workspace_id: WorkspaceId, code: String) -> Result<(), AppError> {
     ssr::revoke_invite(workspace_id, code).await
 }
 
-#[server(endpoint = "workspaces/invite-preview")]
+#[server(endpoint = "workspaces/invite-preview", input = crate::wire::Form)]
 pub async fn preview_invite(code: String) -> Result<InvitePreview, AppError> {
     ssr::invite_preview(code).await
 }
 
+// `PostUrl`, not `wire::Form`: an `<ActionForm>` posts here, and it asks for `PostUrl`.
 #[server(endpoint = "workspaces/join")]
 pub async fn join_workspace(code: String) -> Result<WorkspaceSummary, AppError> {
     ssr::join(code).await
@@ -52,11 +56,13 @@ pub async fn join_workspace(code: String) -> Result<WorkspaceSummary, AppError> 
 
 /// Removes a member (owners and admins; admins only members and viewers), or, with
 /// your own id, leaves the workspace. Their open sockets stop receiving it at once.
+// `PostUrl`, not `wire::Form`: an `<ActionForm>` posts here, and it asks for `PostUrl`.
 #[server(endpoint = "workspaces/remove-member")]
 pub async fn remove_member(workspace_id: WorkspaceId, user_id: UserId) -> Result<(), AppError> {
     ssr::remove_member(workspace_id, user_id).await
 }
 
+// `PostUrl`, not `wire::Form`: an `<ActionForm>` posts here, and it asks for `PostUrl`.
 #[server(endpoint = "workspaces/set-role")]
 pub async fn change_role(
     workspace_id: WorkspaceId,
@@ -68,12 +74,13 @@ pub async fn change_role(
 
 /// The settings page of a workspace (any member; the zones to choose from for owners
 /// and admins only).
-#[server(endpoint = "workspaces/settings")]
+#[server(endpoint = "workspaces/settings", input = crate::wire::Form)]
 pub async fn load_settings(workspace_id: WorkspaceId) -> Result<WorkspaceSettings, AppError> {
     ssr::settings(workspace_id).await
 }
 
 /// Sets the workspace's time zone (owners and admins): its months and "today" follow it.
+// `PostUrl`, not `wire::Form`: an `<ActionForm>` posts here, and it asks for `PostUrl`.
 #[server(endpoint = "workspaces/time-zone")]
 pub async fn set_time_zone(
     workspace_id: WorkspaceId,
@@ -82,6 +89,7 @@ pub async fn set_time_zone(
     ssr::set_time_zone(workspace_id, time_zone).await
 }
 
+// `PostUrl`, not `wire::Form`: an `<ActionForm>` posts here, and it asks for `PostUrl`.
 #[server(endpoint = "workspaces/rename")]
 pub async fn rename_workspace(
     workspace_id: WorkspaceId,
@@ -91,6 +99,7 @@ pub async fn rename_workspace(
 }
 
 /// Deletes a team workspace with everything in it (owners only).
+// `PostUrl`, not `wire::Form`: an `<ActionForm>` posts here, and it asks for `PostUrl`.
 #[server(endpoint = "workspaces/delete")]
 pub async fn delete_workspace(workspace_id: WorkspaceId) -> Result<(), AppError> {
     ssr::delete(workspace_id).await?;
