@@ -50,17 +50,7 @@ pub async fn append_all(
         return Err(AppError::Internal);
     }
     let keys: Vec<String> = events.iter().map(|(stream, _)| stream.key()).collect();
-    let heads_sql = format!(
-        "INSERT INTO stream_heads (stream, last_seq) VALUES {} \
-         ON CONFLICT (stream) DO UPDATE SET last_seq = stream_heads.last_seq + 1 \
-         RETURNING stream, last_seq",
-        values(keys.len(), 1, 0, |p| format!("(${p}, 1)"))
-    );
-    let mut heads = sqlx::query_as::<_, (String, i64)>(&heads_sql);
-    for key in &keys {
-        heads = heads.bind(key);
-    }
-    let seqs: HashMap<String, i64> = heads.fetch_all(&mut *tx).await?.into_iter().collect();
+    let seqs = advance_heads(tx, &keys).await?;
 
     let mut stored = Vec::with_capacity(events.len());
     let mut rows_json = Vec::with_capacity(events.len());
@@ -109,6 +99,46 @@ pub async fn append_all(
             (envelope.stream, (envelope.seq, kind, json))
         })
         .collect())
+}
+
+/// Advances each of `keys`' heads by one (a new stream's to 1) and returns them. On
+/// PostgreSQL in one statement (`RETURNING`); on SQLite in two, the upsert and then a
+/// read: SQLite carries out a `RETURNING` through a temporary table (made, its first
+/// page cleared, dropped) with a statement journal, which cost more than the read under
+/// the writer's lock, which nothing can change in between (issue 12, ARCHITECTURE "The
+/// write path").
+async fn advance_heads(tx: &mut AnyConnection, keys: &[String]) -> AppResult<HashMap<String, i64>> {
+    let postgres = tx.backend_name() == <sqlx::Postgres as sqlx::Database>::NAME;
+    let upsert = format!(
+        "INSERT INTO stream_heads (stream, last_seq) VALUES {} \
+         ON CONFLICT (stream) DO UPDATE SET last_seq = stream_heads.last_seq + 1{}",
+        values(keys.len(), 1, 0, |p| format!("(${p}, 1)")),
+        if postgres {
+            " RETURNING stream, last_seq"
+        } else {
+            ""
+        }
+    );
+    let read;
+    let sql = if postgres {
+        &upsert
+    } else {
+        let mut advance = sqlx::query(&upsert);
+        for key in keys {
+            advance = advance.bind(key);
+        }
+        advance.execute(&mut *tx).await?;
+        read = format!(
+            "SELECT stream, last_seq FROM stream_heads WHERE stream IN ({})",
+            values(keys.len(), 1, 0, |p| format!("${p}"))
+        );
+        &read
+    };
+    let mut heads = sqlx::query_as::<_, (String, i64)>(sql);
+    for key in keys {
+        heads = heads.bind(key);
+    }
+    Ok(heads.fetch_all(&mut *tx).await?.into_iter().collect())
 }
 
 /// The PostgreSQL channel whose payload is a stream key with new events.
