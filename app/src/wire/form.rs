@@ -21,6 +21,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use memchr::{memchr, memchr2};
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, Visitor};
 
 /// Why a form did not decode: the message `serde_qs` gives for the same form.
@@ -84,8 +85,15 @@ impl<'a> Flat<'a> {
             return None;
         }
         let mut pairs: Vec<(&'a str, Value<'a>)> = Vec::new();
-        for pair in text.split('&') {
-            let (name, value) = pair.split_once('=')?;
+        let mut rest = text;
+        loop {
+            // `memchr` looks at many bytes at a time: a value may be long.
+            let (pair, more) = match memchr(b'&', rest.as_bytes()) {
+                Some(at) => (&rest[..at], Some(&rest[at + 1..])),
+                None => (rest, None),
+            };
+            let (name, value) = pair.split_at(memchr(b'=', pair.as_bytes())?);
+            let value = &value[1..];
             if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
                 return None;
             }
@@ -94,6 +102,10 @@ impl<'a> Flat<'a> {
                     *seen = Value::Repeated(format!("Multiple values for one key: \"{name}\""))
                 }
                 None => pairs.push((name, Value::Text(unescape(value)))),
+            }
+            match more {
+                Some(more) => rest = more,
+                None => break,
             }
         }
         Some(Flat {
@@ -128,30 +140,38 @@ impl<'a> Flat<'a> {
 }
 
 /// `+` as a space and `%XX` as its byte; a `%` without two hex digits stays as it is.
+/// The bytes between them are copied a run at a time.
 fn unescape(value: &str) -> Cow<'_, str> {
-    if !value.bytes().any(|b| b == b'+' || b == b'%') {
-        return Cow::Borrowed(value);
-    }
     let bytes = value.as_bytes();
+    let Some(first) = memchr2(b'+', b'%', bytes) else {
+        return Cow::Borrowed(value);
+    };
     let mut out = Vec::with_capacity(bytes.len());
-    let mut at = 0;
+    out.extend_from_slice(&bytes[..first]);
+    let mut at = first;
     while at < bytes.len() {
-        let b = bytes[at];
-        match b {
-            b'+' => out.push(b' '),
-            b'%' => match (
+        // `at` is at a `+` or a `%`.
+        if bytes[at] == b'+' {
+            out.push(b' ');
+            at += 1;
+        } else {
+            match (
                 bytes.get(at + 1).and_then(|h| hex(*h)),
                 bytes.get(at + 2).and_then(|l| hex(*l)),
             ) {
                 (Some(h), Some(l)) => {
                     out.push(h << 4 | l);
-                    at += 2;
+                    at += 3;
                 }
-                _ => out.push(b),
-            },
-            _ => out.push(b),
+                _ => {
+                    out.push(b'%');
+                    at += 1;
+                }
+            }
         }
-        at += 1;
+        let run = memchr2(b'+', b'%', &bytes[at..]).unwrap_or(bytes.len() - at);
+        out.extend_from_slice(&bytes[at..at + run]);
+        at += run;
     }
     match String::from_utf8(out) {
         Ok(text) => Cow::Owned(text),
