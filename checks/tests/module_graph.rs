@@ -63,6 +63,7 @@ fn the_model_layer_imports_nothing_above_it() {
     let bottom = |m: &str| {
         m == "model"
             || m.starts_with("model::")
+            || m.starts_with("wire::")
             || ["money", "dates", "error", "wire", "json", "sorted"].contains(&m)
     };
     let mut upward = Vec::new();
