@@ -436,31 +436,65 @@ impl Write {
             self.actor
         };
         let topic = topic_of(event);
-        // The workspace's name, the members to tell and what each chose to hear of the
-        // event's topic, in one query: a row with no member when there is no one.
-        let rows: Vec<(String, Option<UserId>, Option<String>)> = sqlx::query_as(
-            "SELECT w.name, m.user_id, p.mode FROM workspaces w \
-             LEFT JOIN memberships m ON m.workspace_id = w.id AND m.user_id <> $2 \
-             LEFT JOIN notification_preferences p \
-               ON p.workspace_id = w.id AND p.user_id = m.user_id AND p.topic = $3 \
-             WHERE w.id = $1 ORDER BY m.user_id",
-        )
-        .bind(ws)
-        .bind(except)
-        .bind(topic.map(Topic::as_str).unwrap_or_default())
-        .fetch_all(&mut *self.tx)
-        .await?;
-        let Some(workspace) = rows.first().map(|(name, ..)| name.clone()) else {
-            return Ok(None);
+        let (workspace, members) = match topic {
+            Some(quiet) if quiet.default_hearing() == Hearing::Off => {
+                // A quiet topic (a teammate's expense) is heard only by members who chose
+                // to: their choices alone are read, mostly none, and the workspace's name
+                // only when someone is to be told.
+                let chosen: Vec<(UserId, String)> = sqlx::query_as(
+                    "SELECT p.user_id, p.mode FROM notification_preferences p \
+                     JOIN memberships m ON m.workspace_id = p.workspace_id AND m.user_id = p.user_id \
+                     WHERE p.workspace_id = $1 AND p.user_id <> $2 AND p.topic = $3 \
+                     ORDER BY p.user_id",
+                )
+                .bind(ws)
+                .bind(except)
+                .bind(quiet.as_str())
+                .fetch_all(&mut *self.tx)
+                .await?;
+                let members = hearers(
+                    chosen
+                        .into_iter()
+                        .map(|(id, mode)| (id, quiet.hearing(Some(mode.as_str())))),
+                );
+                if members.is_empty() {
+                    return Ok(None);
+                }
+                let name: Option<String> =
+                    sqlx::query_scalar("SELECT name FROM workspaces WHERE id = $1")
+                        .bind(ws)
+                        .fetch_optional(&mut *self.tx)
+                        .await?;
+                match name {
+                    Some(name) => (name, members),
+                    None => return Ok(None),
+                }
+            }
+            _ => {
+                // The workspace's name, the members to tell and what each chose to hear of
+                // the event's topic, in one query: a row with no member when there is no one.
+                let rows: Vec<(String, Option<UserId>, Option<String>)> = sqlx::query_as(
+                    "SELECT w.name, m.user_id, p.mode FROM workspaces w \
+                     LEFT JOIN memberships m ON m.workspace_id = w.id AND m.user_id <> $2 \
+                     LEFT JOIN notification_preferences p \
+                       ON p.workspace_id = w.id AND p.user_id = m.user_id AND p.topic = $3 \
+                     WHERE w.id = $1 ORDER BY m.user_id",
+                )
+                .bind(ws)
+                .bind(except)
+                .bind(topic.map(Topic::as_str).unwrap_or_default())
+                .fetch_all(&mut *self.tx)
+                .await?;
+                let Some(workspace) = rows.first().map(|(name, ..)| name.clone()) else {
+                    return Ok(None);
+                };
+                let members = hearers(rows.into_iter().filter_map(|(_, id, mode)| {
+                    let heard = topic.map_or(Hearing::Toast, |t| t.hearing(mode.as_deref()));
+                    id.map(|id| (id, heard))
+                }));
+                (workspace, members)
+            }
         };
-        let members: Vec<(UserId, Hearing)> = rows
-            .into_iter()
-            .filter_map(|(_, id, mode)| {
-                let heard = topic.map_or(Hearing::Toast, |t| t.hearing(mode.as_deref()));
-                id.map(|id| (id, heard))
-            })
-            .filter(|(_, heard)| *heard != Hearing::Off)
-            .collect();
         // Most writes have no one to tell (any in a personal workspace; in a team, a
         // topic its members leave quiet), and then nothing needs describing.
         if members.is_empty() {
@@ -484,6 +518,13 @@ impl DerefMut for Write {
     fn deref_mut(&mut self) -> &mut AnyConnection {
         &mut self.tx
     }
+}
+
+/// The members who hear something at all, in the order given.
+fn hearers(members: impl Iterator<Item = (UserId, Hearing)>) -> Vec<(UserId, Hearing)> {
+    members
+        .filter(|(_, heard)| *heard != Hearing::Off)
+        .collect()
 }
 
 /// What one member is told of their burst: a lone notice as it is; several as one, led

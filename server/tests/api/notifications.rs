@@ -16,6 +16,7 @@ crate::on_both_backends!(
     what_a_member_turns_off_is_neither_stored_nor_sent,
     one_write_tells_each_member_once,
     deleting_a_row_takes_back_what_was_said_about_it,
+    a_quiet_topic_is_heard_by_the_members_who_chose_it_and_no_one_else,
 );
 
 fn notifications(events: &[Value]) -> Vec<&Value> {
@@ -719,4 +720,52 @@ async fn deleting_a_row_takes_back_what_was_said_about_it(app: TestApp) {
     expected.sort_unstable();
     assert_eq!(expected.len(), 3);
     assert_eq!(dismissed, expected, "{polled}");
+}
+
+/// Expenses are a quiet topic (off unless chosen), read from the choices alone
+/// (`events::Write::notice`): only a current member who chose it is told, whatever
+/// choices are stored for others.
+async fn a_quiet_topic_is_heard_by_the_members_who_chose_it_and_no_one_else(app: TestApp) {
+    let ann = app.register("ann@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    let cat = app.register("cat@example.com").await;
+    let dan = app.register("dan@example.com").await;
+    let ws = app.team(&ann, "Studio").await;
+    app.add_member(&ann, ws, &bob, "member").await;
+    app.add_member(&ann, ws, &cat, "member").await;
+    app.hear(&cat, ws, &[("expenses", "unread")]).await;
+    // A choice left behind for someone who is not a member (not something the app
+    // leaves: removals delete choices; the read must not depend on that).
+    sqlx::query(
+        "INSERT INTO notification_preferences (workspace_id, user_id, topic, mode) \
+         VALUES ($1, $2, 'expenses', 'toast')",
+    )
+    .bind(ws)
+    .bind(dan.id)
+    .execute(&app.db.pool)
+    .await
+    .unwrap();
+    let before = [
+        told(&app, &ann).await.len(),
+        told(&app, &bob).await.len(),
+        told(&app, &dan).await.len(),
+    ];
+
+    let (status, body) = app.create_expense(&bob, ws, "4.20", "Paper").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    assert_eq!(
+        told(&app, &cat).await,
+        [("New expense in Studio".to_owned(), false)],
+        "cat chose unread only"
+    );
+    let after = [
+        told(&app, &ann).await.len(),
+        told(&app, &bob).await.len(),
+        told(&app, &dan).await.len(),
+    ];
+    assert_eq!(
+        after, before,
+        "ann left the default, bob wrote it, dan is no member"
+    );
 }
