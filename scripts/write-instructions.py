@@ -6,9 +6,10 @@
 Each server binary (a release build, `target/release/server` or a copy of an earlier
 one) runs under valgrind's callgrind on a fresh SQLite file at its default log level;
 five users sign up, one makes a team of them, and writes 30 expenses to warm up (a
-200-character description each, as `server/benches/live.rs` writes, so 4 notifications
-per expense); the counters are zeroed, N more expenses (default 100) are written one at a
-time on one keep-alive connection, and the counters are read. Prints the user-space
+200-character description each, as `server/benches/live.rs` writes; no notifications,
+since members hear of expenses only if they chose to); the counters are zeroed, N more
+expenses (default 100) are written one at a time on one keep-alive connection, and the
+counters are read. Prints the user-space
 instructions per write of every thread of the server, and, for two binaries, the
 functions whose own instructions per write changed most between them. With `--postgres
 URL` (a PostgreSQL server, as `postgres://postgres@127.0.0.1:5432/postgres`) each binary
