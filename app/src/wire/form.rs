@@ -280,7 +280,10 @@ impl<'de> de::EnumAccess<'de> for Flat<'de> {
         mut self,
         seed: V,
     ) -> Result<(V::Value, Value<'de>), FormError> {
-        let (name, value) = self.next_pair().expect("a flat form has a pair");
+        // A flat form has a pair; were it empty, `serde_qs`' words for it.
+        let (name, value) = self
+            .next_pair()
+            .ok_or_else(|| FormError("No more values".into()))?;
         Ok((seed.deserialize(Name(name))?, value))
     }
 }
@@ -335,6 +338,7 @@ impl<'de> de::Deserializer<'de> for Name<'_> {
 }
 
 impl Name<'_> {
+    /// What `parse_as!` parses, as for a [`Value`] (a name is always text).
     fn text(&self) -> Result<&str, FormError> {
         Ok(self.0)
     }
