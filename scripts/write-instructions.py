@@ -9,9 +9,10 @@ five users sign up, one makes a team of them, and writes 30 expenses to warm up 
 200-character description each, as `server/benches/live.rs` writes; no notifications,
 since members hear of expenses only if they chose to); the counters are zeroed, N more
 expenses (default 100) are written one at a time on one keep-alive connection, and the
-counters are read. Prints the user-space
-instructions per write of every thread of the server, and, for two binaries, the
-functions whose own instructions per write changed most between them. With `--postgres
+counters are read. Prints the user-space instructions per write of every thread of the
+server, the same by class (SQLite, the driver, HTTP, copies, the allocator, JSON, …:
+`CLASSES`), and, for two binaries, the functions whose own instructions per write
+changed most between them. With `--postgres
 URL` (a PostgreSQL server, as `postgres://postgres@127.0.0.1:5432/postgres`) each binary
 gets a new database there, dropped afterwards; the count is then the server's alone, not
 PostgreSQL's backends'.
@@ -152,7 +153,36 @@ def own_costs(dump, total):
         m = re.match(r"\s*([\d,]+) \([ \d.]+%\)\s+(.*?) \[", line)
         if m:
             costs[m.group(2)] = costs.get(m.group(2), 0) + int(m.group(1).replace(",", ""))
-    return {name: n for name, n in costs.items() if n < total}
+    # An entry frame's own count is (almost) the whole total; no real function's is half.
+    return {name: n for name, n in costs.items() if n < total / 2}
+
+
+# Where a function's own instructions are counted in `classes`, first match wins.
+CLASSES = [
+    ("SQLite", r"^\?\?\?:(sqlite3|pcache|btree|wal[A-Z]|vdbe|memjrnl|pager|unixShm)\w*$"
+               r"|^\?\?\?:[a-z]+[A-Z]\w*(\.part\.\d+)?$"),
+    ("driver", r"db::inline|db::gather|rusqlite"),
+    ("sqlx", r"sqlx"),
+    ("HTTP", r"hyper|axum|tower|http::|httparse|server_fn|leptos|reactive_graph"),
+    ("copies", r"memset|memmove|memcpy|memcmp"),
+    ("jemalloc", r"malloc|free|sdallocx|_rjem|rallocx|realloc"),
+    ("JSON", r"serde_json|ryu|itoa"),
+    ("tracing", r"tracing"),
+    ("tokio", r"tokio|mio::"),
+    ("form", r"wire::form|memchr|serde_qs|percent_encoding"),
+    ("app", r"app::|server::"),
+]
+
+
+def classes(costs):
+    """Own instructions summed by class (`CLASSES`; the rest: formatting, hashing,
+    futures' plumbing and whatever else matched none)."""
+    sums = {name: 0 for name, _ in CLASSES}
+    sums["rest"] = 0
+    for function, n in costs.items():
+        name = next((c for c, pattern in CLASSES if re.search(pattern, function)), "rest")
+        sums[name] += n
+    return sums
 
 
 def main():
@@ -171,6 +201,9 @@ def main():
                                        database_url)
         results.append((binary, costs))
         print(f"{per_write:10.0f} instructions per write  {binary}", flush=True)
+        by_class = sorted(classes(costs).items(), key=lambda kv: -kv[1])
+        print("           " + ", ".join(f"{name} {n / args.writes / 1000:.1f}k"
+                                         for name, n in by_class), flush=True)
     if len(results) == 2:
         (a, ca), (b, cb) = results
         changed = sorted(set(ca) | set(cb), key=lambda k: -abs(cb.get(k, 0) - ca.get(k, 0)))
