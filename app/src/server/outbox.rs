@@ -108,33 +108,25 @@ pub async fn append_all(
 /// the writer's lock, which nothing can change in between (issue 12, ARCHITECTURE "The
 /// write path").
 async fn advance_heads(tx: &mut AnyConnection, keys: &[String]) -> AppResult<HashMap<String, i64>> {
-    let postgres = tx.backend_name() == <sqlx::Postgres as sqlx::Database>::NAME;
     let upsert = format!(
         "INSERT INTO stream_heads (stream, last_seq) VALUES {} \
-         ON CONFLICT (stream) DO UPDATE SET last_seq = stream_heads.last_seq + 1{}",
-        values(keys.len(), 1, 0, |p| format!("(${p}, 1)")),
-        if postgres {
-            " RETURNING stream, last_seq"
-        } else {
-            ""
-        }
+         ON CONFLICT (stream) DO UPDATE SET last_seq = stream_heads.last_seq + 1",
+        values(keys.len(), 1, 0, |p| format!("(${p}, 1)"))
     );
-    let read;
-    let sql = if postgres {
-        &upsert
+    let read = if tx.backend_name() == <sqlx::Postgres as sqlx::Database>::NAME {
+        format!("{upsert} RETURNING stream, last_seq")
     } else {
         let mut advance = sqlx::query(&upsert);
         for key in keys {
             advance = advance.bind(key);
         }
         advance.execute(&mut *tx).await?;
-        read = format!(
+        format!(
             "SELECT stream, last_seq FROM stream_heads WHERE stream IN ({})",
             values(keys.len(), 1, 0, |p| format!("${p}"))
-        );
-        &read
+        )
     };
-    let mut heads = sqlx::query_as::<_, (String, i64)>(sql);
+    let mut heads = sqlx::query_as::<_, (String, i64)>(&read);
     for key in keys {
         heads = heads.bind(key);
     }
