@@ -113,7 +113,7 @@ async fn advance_heads(tx: &mut AnyConnection, keys: &[String]) -> AppResult<Has
          ON CONFLICT (stream) DO UPDATE SET last_seq = stream_heads.last_seq + 1",
         values(keys.len(), 1, 0, |p| format!("(${p}, 1)"))
     );
-    let read = if tx.backend_name() == <sqlx::Postgres as sqlx::Database>::NAME {
+    let read = if Backend::of(tx) == Backend::Postgres {
         format!("{upsert} RETURNING stream, last_seq")
     } else {
         let mut advance = sqlx::query(&upsert);

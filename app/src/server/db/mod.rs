@@ -26,6 +26,17 @@ pub enum Backend {
     Postgres,
 }
 
+impl Backend {
+    /// The backend `conn` talks to (the writer's inline driver is SQLite too).
+    pub fn of(conn: &sqlx::AnyConnection) -> Backend {
+        if conn.backend_name() == <sqlx::Postgres as sqlx::Database>::NAME {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Db {
     pub pool: AnyPool,
@@ -224,7 +235,7 @@ pub async fn insert_id<'q>(
         .take_arguments()
         .map_err(sqlx::Error::Encode)?
         .unwrap_or_default();
-    if conn.backend_name() == <sqlx::Postgres as sqlx::Database>::NAME {
+    if Backend::of(conn) == Backend::Postgres {
         let returning = format!("{sql} RETURNING id");
         sqlx::query_scalar_with(&returning, arguments)
             .fetch_one(conn)
