@@ -11,10 +11,10 @@
 //! repeated-index key, an empty pair, a key with an escape) goes to `serde_qs` as
 //! before.
 //!
-//! "As `serde_qs` would" is exact, not approximate: the same values, the same
-//! defaults, the same errors with the same messages (a repeated key, a number that
-//! does not parse, an empty value for an `Option`, a unit enum's name, fields the
-//! function does not take). The tests below hold the two decoders to the same result
+//! "As `serde_qs` would" is exact, not approximate, for a form read as a struct (every
+//! server function's arguments) or a map: the same values, the same defaults, the same
+//! errors with the same messages (a repeated key, a number that does not parse, an
+//! empty value for an `Option`, a unit enum's name, fields the function does not take). The tests below hold the two decoders to the same result
 //! over hand-written forms and generated ones. What is mirrored is `serde_qs` 0.15 in
 //! server_fn's configuration (depth 5, not strict), the version server_fn 0.8 uses.
 
@@ -131,12 +131,6 @@ impl<'a> Flat<'a> {
             .map(|(at, _)| at)?;
         Some(self.pairs.remove(first))
     }
-
-    fn top_level(what: &str) -> FormError {
-        FormError(format!(
-            "cannot deserialize {what} at the top level.Try deserializing into a struct."
-        ))
-    }
 }
 
 /// `+` as a space and `%XX` as its byte; a `%` without two hex digits stays as it is.
@@ -183,12 +177,16 @@ fn hex(digit: u8) -> Option<u8> {
     (digit as char).to_digit(16).map(|d| d as u8)
 }
 
+/// A flat form read as a struct (a server function's arguments) or a map. Anything else
+/// at the top of a form is refused with `serde_qs`' words for a primitive: no server
+/// function's arguments are one.
 impl<'de> de::Deserializer<'de> for Flat<'de> {
     type Error = FormError;
 
     fn deserialize_any<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, FormError> {
-        // A flat form has at least one pair, so this is never `serde_qs`' empty unit.
-        Err(Flat::top_level("primitive"))
+        Err(FormError(
+            "cannot deserialize primitive at the top level.Try deserializing into a struct.".into(),
+        ))
     }
 
     fn deserialize_struct<V: Visitor<'de>>(
@@ -205,47 +203,10 @@ impl<'de> de::Deserializer<'de> for Flat<'de> {
         visitor.visit_map(self)
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, FormError> {
-        visitor.visit_map(self)
-    }
-
-    fn deserialize_seq<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, FormError> {
-        Err(Flat::top_level("sequence"))
-    }
-
-    fn deserialize_tuple<V: Visitor<'de>>(
-        self,
-        _len: usize,
-        _visitor: V,
-    ) -> Result<V::Value, FormError> {
-        Err(Flat::top_level("tuple"))
-    }
-
-    fn deserialize_tuple_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        _len: usize,
-        _visitor: V,
-    ) -> Result<V::Value, FormError> {
-        Err(Flat::top_level("tuple struct"))
-    }
-
-    fn deserialize_enum<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        _variants: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, FormError> {
-        visitor.visit_enum(self)
-    }
-
     serde::forward_to_deserialize_any! {
         bool i8 i16 i32 i64 u8 u16 u32 u64 f32 f64 char str string unit option
-        bytes byte_buf unit_struct identifier ignored_any
+        bytes byte_buf unit_struct newtype_struct seq tuple tuple_struct enum
+        identifier ignored_any
     }
 }
 
@@ -268,23 +229,6 @@ impl<'de> de::MapAccess<'de> for Flat<'de> {
             FormError("Somehow the map was empty after a non-empty key was returned".into())
         })?;
         seed.deserialize(value)
-    }
-}
-
-/// A whole form read as an enum: its first name (in sorted order) is the variant.
-impl<'de> de::EnumAccess<'de> for Flat<'de> {
-    type Error = FormError;
-    type Variant = Value<'de>;
-
-    fn variant_seed<V: DeserializeSeed<'de>>(
-        mut self,
-        seed: V,
-    ) -> Result<(V::Value, Value<'de>), FormError> {
-        // A flat form has a pair; were it empty, `serde_qs`' words for it.
-        let (name, value) = self
-            .next_pair()
-            .ok_or_else(|| FormError("No more values".into()))?;
-        Ok((seed.deserialize(Name(name))?, value))
     }
 }
 
@@ -585,14 +529,6 @@ mod tests {
         note: String,
     }
 
-    #[derive(Debug, PartialEq, Deserialize)]
-    #[serde(rename_all = "snake_case")]
-    enum Whole {
-        Id(i64),
-        Note(String),
-        Unit,
-    }
-
     /// Both decoders' results for `form`, read as every type above, side by side.
     fn both(form: &str) -> Vec<(String, String)> {
         fn pair<T: DeserializeOwned + fmt::Debug>(form: &str) -> (String, String) {
@@ -606,7 +542,6 @@ mod tests {
             pair::<Numbers>(form),
             pair::<Shapes>(form),
             pair::<Strict>(form),
-            pair::<Whole>(form),
             pair::<BTreeMap<String, String>>(form),
         ]
     }
@@ -650,7 +585,7 @@ mod tests {
             "sort=newest&n=3&ids[0]=4&ids[1]=5",
             "sort=newest&n=3&ids%5B0%5D=4",
             "sort=newest&sort=amount&n=1",
-            // Unknown names, refused or not; an enum as the whole form.
+            // Unknown names, refused or not.
             "id=1&other=2",
             "unit=&id=2",
             "id=7",
