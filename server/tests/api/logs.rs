@@ -93,3 +93,65 @@ async fn a_requests_log_lines_name_its_id_client_method_and_path() {
         assert!(line.contains(&part), "{part} in {line}");
     }
 }
+
+/// One server per SQLite file: a second one started on the file of a running one stops
+/// at once and says why (the first holds the file, `db::SQLITE_VFS`), instead of
+/// serving writes whose events the first would never deliver live; the first is
+/// untouched. Once the first has stopped, the file is free again.
+#[tokio::test]
+async fn a_second_server_on_the_same_sqlite_file_refuses_to_start() {
+    use std::io::Read;
+    let dir = TempDir::new("liveledger-one-server");
+    let (first, _, addr) = start_binary(|command| {
+        logging_at_info(command, &dir);
+    });
+
+    let mut second = std::process::Command::new(env!("CARGO_BIN_EXE_server"));
+    logging_at_info(&mut second, &dir);
+    let mut second = second
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut printed = String::new();
+    // Read to the end: the second process closes its output when it exits. (Were it to
+    // start instead, it would print where it listens and go on; the bound below ends
+    // the test then.)
+    let mut out = second.stdout.take().unwrap();
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = out.read_to_string(&mut text);
+        let _ = done.send(text);
+    });
+    match finished.recv_timeout(Duration::from_secs(60)) {
+        Ok(text) => printed.push_str(&text),
+        Err(_) => {
+            let _ = second.kill();
+            panic!("the second server did not stop");
+        }
+    }
+    let status = second.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "it exits as any failed start does: {printed}"
+    );
+    assert!(
+        printed.contains("in use by another process") && !printed.contains("is running at"),
+        "it says why, and never listened: {printed}"
+    );
+
+    // The first still answers.
+    let health = reqwest::get(format!("http://{addr}/healthz"))
+        .await
+        .unwrap();
+    assert!(health.status().is_success());
+
+    // Stopped, it lets the file go: a new server starts on it.
+    drop(first);
+    let (_third, printed, _) = start_binary(|command| {
+        logging_at_info(command, &dir);
+    });
+    assert!(printed.iter().any(|l| l.contains("database ready")));
+}

@@ -4,7 +4,8 @@
 //! 24-byte header, then the page. A team expense commits about ten frames: twenty
 //! system calls, each paying ext4's per-call work (about 12 % of the write's CPU;
 //! ARCHITECTURE.md, "The write path", ninth session). This VFS, which only the writer
-//! connection uses ([`open`], for `inline::InlineConnection`), wraps the default one and
+//! connection uses ([`open`], for `inline::InlineConnection`), wraps `unix-excl` (the VFS
+//! of every other connection of the process, `db::SQLITE_VFS`) and
 //! gathers the WAL's contiguous writes in memory. It writes what it gathered, in one
 //! call:
 //! - after a commit frame's page (SQLite writes the frame's header, then its page), and
@@ -26,9 +27,10 @@
 //! nothing is held, and the file's bytes change in the order SQLite wrote them.
 //!
 //! Everything else (the database file, and every other call) goes straight to the
-//! default VFS. Its functions are the `unix` VFS's, which keep one lock table per file
-//! for the whole process, so this connection's locks and the other connections' still
-//! meet as before.
+//! wrapped VFS, called "default" below. Its functions are the `unix` family's, which
+//! keep one lock table and one WAL index per file for the whole process (under
+//! `unix-excl`, in memory), so this connection's locks and the other connections'
+//! still meet as before.
 
 use std::{
     ffi::{c_int, c_void, CStr},
@@ -68,7 +70,8 @@ struct Gathered {
     writes: u64,
 }
 
-/// The default VFS, which this one wraps (found once, when this one is registered).
+/// The wrapped VFS (`db::SQLITE_VFS`; "default" in this module), found once, when this
+/// one is registered.
 struct DefaultVfs(*mut ffi::sqlite3_vfs);
 
 // SAFETY: SQLite's VFS objects are never freed and are safe to use from any thread.
@@ -80,12 +83,16 @@ static REGISTERED: OnceLock<Result<DefaultVfs, c_int>> = OnceLock::new();
 /// Registers the VFS (once per process).
 fn register() -> Result<*mut ffi::sqlite3_vfs, c_int> {
     let registered = REGISTERED.get_or_init(|| {
-        // SAFETY: `sqlite3_vfs_find` initialises SQLite; the default VFS lives as long
+        // SAFETY: `sqlite3_vfs_find` initialises SQLite; a built-in VFS lives as long
         // as the process. The copy keeps its functions: the `unix` VFS's own use of
         // the VFS object they are given is `xOpen`'s, which is replaced here and calls
-        // the original with the original object.
+        // the original with the original object (whose name is what makes `unix-excl`
+        // exclusive: `unixOpen` compares it).
         unsafe {
-            let real = ffi::sqlite3_vfs_find(ptr::null());
+            let Ok(wrapped) = std::ffi::CString::new(super::SQLITE_VFS) else {
+                return Err(ffi::SQLITE_ERROR);
+            };
+            let real = ffi::sqlite3_vfs_find(wrapped.as_ptr());
             if real.is_null() {
                 return Err(ffi::SQLITE_ERROR);
             }
@@ -436,9 +443,11 @@ mod tests {
         conn
     }
 
-    /// A connection on the default VFS.
+    /// A connection as the server's others are opened, on the VFS this one wraps.
     fn plain(file: &Path) -> rusqlite::Connection {
-        let conn = rusqlite::Connection::open_with_flags(file, FLAGS).unwrap();
+        let conn =
+            rusqlite::Connection::open_with_flags_and_vfs(file, FLAGS, super::super::SQLITE_VFS)
+                .unwrap();
         conn.execute_batch(SQLITE_PRAGMAS).unwrap();
         conn
     }

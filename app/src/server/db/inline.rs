@@ -269,7 +269,8 @@ impl InlineConnection {
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
 
         let checkpointer =
-            rusqlite::Connection::open_with_flags(&path, flags).map_err(sqlx_error)?;
+            rusqlite::Connection::open_with_flags_and_vfs(&path, flags, super::SQLITE_VFS)
+                .map_err(sqlx_error)?;
         let (signal, signals) = mpsc::sync_channel::<()>(1);
         let checkpointed = Arc::new((Mutex::new(0), Condvar::new()));
         let counted = checkpointed.clone();
@@ -635,7 +636,7 @@ impl DatabaseError for InlineError {
     }
 }
 
-fn sqlx_error(e: rusqlite::Error) -> Error {
+pub(crate) fn sqlx_error(e: rusqlite::Error) -> Error {
     match e {
         rusqlite::Error::SqliteFailure(failure, message) => {
             Error::Database(Box::new(InlineError {

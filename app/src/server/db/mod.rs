@@ -62,6 +62,12 @@ pub enum DbError {
     UnsupportedUrl,
     #[error("could not create the database directory {0}: {1}")]
     Directory(String, std::io::Error),
+    #[error("the database {0} is in use by another process (one server per SQLite file: stop the other, or give this one its own DATABASE_URL)")]
+    InUse(String),
+    #[error(
+        "DATABASE_URL names a SQLite VFS (`vfs=`); this server chooses its own ({SQLITE_VFS})"
+    )]
+    VfsGiven,
     #[error(transparent)]
     Sqlx(#[from] sqlx::Error),
     #[error(transparent)]
@@ -80,7 +86,11 @@ impl Db {
             return Err(DbError::UnsupportedUrl);
         };
         let sqlx_url = match backend {
-            Backend::Sqlite => sqlite_url(url)?,
+            Backend::Sqlite => {
+                let sqlx_url = sqlite_url(url)?;
+                claim_sqlite(sqlite_file(url))?;
+                sqlx_url
+            }
             Backend::Postgres => url.to_owned(),
         };
         let pool = pool_options(backend, max_connections)
@@ -117,6 +127,45 @@ impl Db {
 }
 
 pub use inline::SQLITE_PRAGMAS;
+
+/// The VFS every SQLite connection of the process opens its file with, sqlx's and the
+/// writer's (`inline`, through `gather`): SQLite's `unix-excl`. The first connection
+/// takes an exclusive lock on the file for the whole process, so no other process can
+/// open the database while the server runs, and in return the connections of this one
+/// coordinate in memory: the WAL index lives in the heap instead of a `-shm` file, and
+/// taking and releasing its locks (six times per write, three per read transaction) is
+/// no longer a `fcntl` system call each (issue 12; ARCHITECTURE, "The write path").
+/// A second server on the same file would not see the first one's writes live anyway
+/// (instances share events through PostgreSQL only); now it refuses to start.
+pub const SQLITE_VFS: &str = "unix-excl";
+
+/// Fails at once, with [`DbError::InUse`], when another process holds the database
+/// `path` (as `SQLITE_VFS` makes a server do), rather than after SQLite's busy
+/// timeout, with "database is locked", at the first statement.
+fn claim_sqlite(path: &str) -> Result<(), DbError> {
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    use rusqlite::OpenFlags;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let claimed =
+        rusqlite::Connection::open_with_flags_and_vfs(path, flags, SQLITE_VFS).and_then(|conn| {
+            conn.busy_timeout(std::time::Duration::ZERO)?;
+            // Any read takes the file's lock (the process's, under `unix-excl`).
+            conn.query_row("PRAGMA schema_version", [], |row| row.get::<_, i64>(0))
+        });
+    match claimed {
+        Ok(_) => Ok(()),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::DatabaseBusy =>
+        {
+            Err(DbError::InUse(path.to_owned()))
+        }
+        Err(e) => Err(DbError::Sqlx(inline::sqlx_error(e))),
+    }
+}
 
 fn pool_options(backend: Backend, max_connections: u32) -> AnyPoolOptions {
     // A request waits at most 5 s for a connection; when the database is down it is
@@ -185,10 +234,14 @@ fn sqlite_url(url: &str) -> Result<String, DbError> {
         }
     }
     let _ = sqlx::sqlite::SqliteConnectOptions::from_str(url)?;
+    let query = url.split_once('?').map(|(_, q)| q).unwrap_or_default();
+    if query.split('&').any(|pair| pair.starts_with("vfs=")) {
+        return Err(DbError::VfsGiven);
+    }
     Ok(if url.contains('?') {
-        format!("{url}&mode=rwc")
+        format!("{url}&mode=rwc&vfs={SQLITE_VFS}")
     } else {
-        format!("{url}?mode=rwc")
+        format!("{url}?mode=rwc&vfs={SQLITE_VFS}")
     })
 }
 
@@ -312,6 +365,32 @@ mod tests {
 
     const TABLE: &str = "CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, \
         n BIGINT NOT NULL, s TEXT NOT NULL UNIQUE, r REAL, b BLOB, o TEXT)";
+
+    /// Every connection opens the file on `SQLITE_VFS`: the WAL index is kept in memory
+    /// (no `-shm` file beside the database, though the WAL is in use), and writes
+    /// through the writer are read through sqlx's pool as before. A URL that picks a
+    /// VFS of its own is refused before anything is opened.
+    #[tokio::test]
+    async fn sqlite_connections_share_the_file_in_memory_and_refuse_another_vfs() {
+        let scratch = Scratch::new("vfs");
+        let db = scratch.db_with_table().await;
+        write_one(&db, "one").await.unwrap();
+        write_one(&db, "two").await.unwrap();
+        assert_eq!(names(&db).await, ["one", "two"]);
+        let beside = |suffix: &str| {
+            let mut path = scratch.file().into_os_string();
+            path.push(suffix);
+            std::path::PathBuf::from(path).exists()
+        };
+        assert!(beside("-wal"), "the database is in WAL mode");
+        assert!(!beside("-shm"), "no WAL index file: it is in memory");
+
+        let other = Scratch::new("vfs-given");
+        let url = format!("sqlite://{}?vfs=unix", other.file().display());
+        let refused = Db::connect(&url, 2).await.unwrap_err();
+        assert!(matches!(refused, DbError::VfsGiven), "{refused}");
+        assert!(!other.file().exists(), "nothing was opened");
+    }
 
     /// `insert_id` hands back the row it put, on the writer inside a transaction and on
     /// sqlx's driver outside one, with its arguments bound as given; a failed insert is
