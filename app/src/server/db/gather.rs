@@ -45,6 +45,19 @@ use rusqlite::{ffi, OpenFlags};
 /// The VFS's name, as `sqlite3_open_v2` is given it.
 const NAME: &CStr = c"liveledger-gather";
 
+/// The VFS every SQLite connection of the process opens its file with, sqlx's and the
+/// writer's (`inline`, through this module's VFS, which wraps it): SQLite's
+/// `unix-excl`. (Here, at the bottom of `db`, so that `db` and `inline` both reach it
+/// downwards.) The first connection
+/// takes an exclusive lock on the file for the whole process, so no other process can
+/// open the database while the server runs, and in return the connections of this one
+/// coordinate in memory: the WAL index lives in the heap instead of a `-shm` file, and
+/// taking and releasing its locks (six times per write, three per read transaction) is
+/// no longer a `fcntl` system call each (issue 12; ARCHITECTURE, "The write path").
+/// A second server on the same file would not see the first one's writes live anyway
+/// (instances share events through PostgreSQL only); now it refuses to start.
+pub const SQLITE_VFS: &str = "unix-excl";
+
 /// A WAL frame's header: page number, the database's size after a commit (0 in every
 /// frame but a commit's last), salts and checksums.
 const FRAME_HEADER: usize = 24;
@@ -70,7 +83,7 @@ struct Gathered {
     writes: u64,
 }
 
-/// The wrapped VFS (`db::SQLITE_VFS`; "default" in this module), found once, when this
+/// The wrapped VFS ([`SQLITE_VFS`]; "default" in this module), found once, when this
 /// one is registered.
 struct DefaultVfs(*mut ffi::sqlite3_vfs);
 
@@ -89,7 +102,7 @@ fn register() -> Result<*mut ffi::sqlite3_vfs, c_int> {
         // the original with the original object (whose name is what makes `unix-excl`
         // exclusive: `unixOpen` compares it).
         unsafe {
-            let Ok(wrapped) = std::ffi::CString::new(super::SQLITE_VFS) else {
+            let Ok(wrapped) = std::ffi::CString::new(SQLITE_VFS) else {
                 return Err(ffi::SQLITE_ERROR);
             };
             let real = ffi::sqlite3_vfs_find(wrapped.as_ptr());
@@ -445,9 +458,7 @@ mod tests {
 
     /// A connection as the server's others are opened, on the VFS this one wraps.
     fn plain(file: &Path) -> rusqlite::Connection {
-        let conn =
-            rusqlite::Connection::open_with_flags_and_vfs(file, FLAGS, super::super::SQLITE_VFS)
-                .unwrap();
+        let conn = rusqlite::Connection::open_with_flags_and_vfs(file, FLAGS, SQLITE_VFS).unwrap();
         conn.execute_batch(SQLITE_PRAGMAS).unwrap();
         conn
     }

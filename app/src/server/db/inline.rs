@@ -269,7 +269,7 @@ impl InlineConnection {
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
 
         let checkpointer =
-            rusqlite::Connection::open_with_flags_and_vfs(&path, flags, super::SQLITE_VFS)
+            rusqlite::Connection::open_with_flags_and_vfs(&path, flags, super::gather::SQLITE_VFS)
                 .map_err(sqlx_error)?;
         let (signal, signals) = mpsc::sync_channel::<()>(1);
         let checkpointed = Arc::new((Mutex::new(0), Condvar::new()));

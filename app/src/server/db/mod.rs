@@ -128,16 +128,7 @@ impl Db {
 
 pub use inline::SQLITE_PRAGMAS;
 
-/// The VFS every SQLite connection of the process opens its file with, sqlx's and the
-/// writer's (`inline`, through `gather`): SQLite's `unix-excl`. The first connection
-/// takes an exclusive lock on the file for the whole process, so no other process can
-/// open the database while the server runs, and in return the connections of this one
-/// coordinate in memory: the WAL index lives in the heap instead of a `-shm` file, and
-/// taking and releasing its locks (six times per write, three per read transaction) is
-/// no longer a `fcntl` system call each (issue 12; ARCHITECTURE, "The write path").
-/// A second server on the same file would not see the first one's writes live anyway
-/// (instances share events through PostgreSQL only); now it refuses to start.
-pub const SQLITE_VFS: &str = "unix-excl";
+pub use gather::SQLITE_VFS;
 
 /// Fails at once, with [`DbError::InUse`], when another process holds the database
 /// `path` (as `SQLITE_VFS` makes a server do), rather than after SQLite's busy
