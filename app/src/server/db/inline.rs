@@ -44,7 +44,7 @@ use futures::{future::BoxFuture, stream::BoxStream, FutureExt, StreamExt};
 use rusqlite::{
     ffi,
     types::{ToSqlOutput, ValueRef},
-    OpenFlags,
+    OpenFlags, PrepFlags,
 };
 use sqlx_core::{
     any::{
@@ -59,6 +59,7 @@ use sqlx_core::{
     encode::Encode,
     error::{BoxDynError, DatabaseError, Error, ErrorKind},
     ext::ustr::UStr,
+    hash_map::EntryRef,
     row::Row,
     statement::Statement,
     transaction::{
@@ -102,7 +103,7 @@ pub const BUSY_WAIT: Duration = Duration::from_secs(10);
 /// the CPU per write it spent at 1,000 (ARCHITECTURE.md, "The write path").
 const CHECKPOINT_PAGES: c_int = 4000;
 
-/// Prepared statements the connection keeps.
+/// Statements the connection keeps prepared ([`Kept`]); past this many it starts again.
 const STATEMENT_CACHE: usize = 256;
 
 /// The driver, as `sqlx::any::install_drivers` takes it.
@@ -203,13 +204,14 @@ impl ConnectOptions for InlineOptions {
 
 /// One SQLite connection whose statements run on the thread that polls them.
 pub struct InlineConnection {
-    conn: rusqlite::Connection,
+    /// The statements kept prepared, by their SQL ([`Kept`]). Declared before `conn`,
+    /// so that they are finalized before the connection closes.
+    kept: HashMap<Box<str>, Kept>,
+    /// Boxed: the kept statements refer to it, so its address must not change when the
+    /// `InlineConnection` moves.
+    conn: Box<rusqlite::Connection>,
     /// Open transactions and savepoints.
     depth: usize,
-    /// The columns of each kept statement's rows, by its SQL, as last read (`run`):
-    /// the same statement's rows have the same columns, which need not be read again
-    /// (each name copied, a map and a list made) every time it runs.
-    shapes: HashMap<Box<str>, Shape>,
     /// What the WAL hook signals (the checkpointing thread's end of it). Boxed so its
     /// address, which SQLite holds, does not move; the hook is removed before it goes.
     /// Only SQLite reads it, through that address.
@@ -266,7 +268,6 @@ impl InlineConnection {
         conn.execute_batch(SQLITE_PRAGMAS).map_err(sqlx_error)?;
         conn.execute_batch(WRITER_PRAGMAS).map_err(sqlx_error)?;
         conn.busy_timeout(Duration::ZERO).map_err(sqlx_error)?;
-        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
 
         let checkpointer =
             rusqlite::Connection::open_with_flags_and_vfs(&path, flags, super::gather::SQLITE_VFS)
@@ -306,9 +307,9 @@ impl InlineConnection {
             );
         }
         Ok(InlineConnection {
-            conn,
+            kept: HashMap::new(),
+            conn: Box::new(conn),
             depth: 0,
-            shapes: HashMap::new(),
             checkpoints,
             checkpointed,
         })
@@ -323,67 +324,64 @@ impl InlineConnection {
         first_row_only: bool,
     ) -> Result<Vec<Either<AnyQueryResult, AnyRow>>, Error> {
         let started = Instant::now();
-        let prepared = if persistent {
-            self.conn.prepare_cached(sql).map(Prepared::Cached)
-        } else {
-            self.conn.prepare(sql).map(Prepared::Once)
-        };
-        let mut statement = match prepared {
-            Ok(statement) => statement,
-            // Several statements in one string (the connection's pragmas): SQLite runs
-            // them one after another; they bind nothing and return no rows here.
-            Err(rusqlite::Error::MultipleStatement) if arguments.is_none() => {
-                self.conn.execute_batch(sql).map_err(sqlx_error)?;
-                return Ok(vec![Either::Left(AnyQueryResult {
-                    rows_affected: self.conn.changes(),
-                    last_insert_id: None,
-                })]);
-            }
-            Err(e) => return Err(sqlx_error(e)),
-        };
-        let statement = statement.get();
-        bind(statement, arguments)?;
-        let readonly = statement.readonly();
-
-        let mut out = Vec::new();
-        // The columns are read once the statement has stepped: a kept statement whose
-        // table changed is prepared again by SQLite at its first step.
-        let mut shape: Option<Shape> = None;
-        let mut rows = statement.raw_query();
-        while let Some(row) = rows.next().map_err(sqlx_error)? {
-            let Shape { names, columns } = match &shape {
-                Some(shape) => shape,
-                None if !persistent => shape.insert(Shape::of(row.as_ref())?),
-                None => shape.insert(Shape::kept(&mut self.shapes, sql, row.as_ref())?),
+        if !persistent {
+            let mut statement = match self.conn.prepare(sql) {
+                Ok(statement) => statement,
+                Err(rusqlite::Error::MultipleStatement) if arguments.is_none() => {
+                    return batch(&self.conn, sql)
+                }
+                Err(e) => return Err(sqlx_error(e)),
             };
-            let mut values = Vec::with_capacity(columns.len());
-            for i in 0..columns.len() {
-                values.push(AnyValue {
-                    kind: any_value(row.get_ref(i).map_err(sqlx_error)?)?,
-                });
-            }
-            out.push(Either::Right(AnyRow {
-                column_names: names.clone(),
-                columns: columns.clone(),
-                values,
-            }));
-            if first_row_only {
-                break;
-            }
+            let places = places(&statement)?;
+            let mut shape = None;
+            return finish(
+                &self.conn,
+                &mut statement,
+                &places,
+                &mut shape,
+                arguments,
+                first_row_only,
+                sql,
+                started,
+            );
         }
-        drop(rows);
-        out.push(Either::Left(AnyQueryResult {
-            rows_affected: if readonly { 0 } else { self.conn.changes() },
-            last_insert_id: Some(self.conn.last_insert_rowid()),
-        }));
-        tracing::debug!(
-            target: "sqlx::query",
-            statement = sql,
-            rows_returned = out.len() - 1,
-            elapsed = ?started.elapsed(),
-            "inline"
+        if self.kept.len() >= STATEMENT_CACHE && !self.kept.contains_key(sql) {
+            // Past this many the connection starts again rather than keep every
+            // statement it ever ran (a `VALUES` list of each length is one).
+            self.kept.clear();
+        }
+        let kept = match self.kept.entry_ref(sql) {
+            EntryRef::Occupied(entry) => entry.into_mut(),
+            EntryRef::Vacant(entry) => match Kept::prepare(&self.conn, sql) {
+                Ok(kept) => entry.insert(kept),
+                Err(KeptError::Several) if arguments.is_none() => return batch(&self.conn, sql),
+                Err(KeptError::Several) => {
+                    return Err(sqlx_error(rusqlite::Error::MultipleStatement))
+                }
+                Err(KeptError::Other(e)) => return Err(e),
+            },
+        };
+        let Kept {
+            statement,
+            places,
+            shape,
+        } = kept;
+        let done = finish(
+            &self.conn,
+            statement,
+            places,
+            shape,
+            arguments,
+            first_row_only,
+            sql,
+            started,
         );
-        Ok(out)
+        if done.is_err() {
+            // Not kept after a failure: prepared afresh next time, whatever SQLite's
+            // state of it.
+            self.kept.remove(sql);
+        }
+        done
     }
 
     /// Runs `sql`, waiting out another connection's write lock when nothing of this
@@ -447,29 +445,6 @@ struct Shape {
 }
 
 impl Shape {
-    /// The shape of a kept statement's rows, from `shapes` when the statement's columns
-    /// are still the ones recorded there (a statement SQLite prepared again after the
-    /// schema changed may have others), else read and recorded.
-    fn kept(
-        shapes: &mut HashMap<Box<str>, Shape>,
-        sql: &str,
-        statement: &rusqlite::Statement<'_>,
-    ) -> Result<Shape, Error> {
-        if let Some(shape) = shapes.get(sql) {
-            if shape.describes(statement) {
-                return Ok(shape.clone());
-            }
-        }
-        let shape = Shape::of(statement)?;
-        // As many as the statements kept, with room for those that went from the cache;
-        // past that the map starts again rather than grow without end.
-        if shapes.len() >= 2 * STATEMENT_CACHE {
-            shapes.clear();
-        }
-        shapes.insert(sql.into(), shape.clone());
-        Ok(shape)
-    }
-
     /// Whether `statement`'s columns are these, by count and name.
     fn describes(&self, statement: &rusqlite::Statement<'_>) -> bool {
         statement.column_count() == self.columns.len()
@@ -506,42 +481,169 @@ impl Shape {
     }
 }
 
-/// A statement from the connection's cache or prepared for one use.
-enum Prepared<'c> {
-    Cached(rusqlite::CachedStatement<'c>),
-    Once(rusqlite::Statement<'c>),
+/// A statement the connection keeps prepared, with what running it once taught:
+/// which argument each parameter takes, and the columns of its rows as last read.
+///
+/// rusqlite keeps statements too (`prepare_cached`), in a least-recently-used list
+/// keyed by the SQL as an `Arc<str>`: each use hashed the statement's text twice (to
+/// take it out, and to put it back when it dropped), cleared its bindings and moved
+/// list entries, and this driver then hashed the text again for the columns, and read
+/// each parameter's name: about 12k instructions of a team write's 240k (issue 12;
+/// ARCHITECTURE.md, "The write path", sixteenth session). Here it is one look-up.
+struct Kept {
+    /// Prepared on the `InlineConnection`'s own connection, which it refers to.
+    /// SAFETY (of the `'static`): that connection is boxed, so its address does not
+    /// change when the `InlineConnection` moves, and it outlives every kept statement:
+    /// `InlineConnection` declares `kept` before `conn`, so they drop first, and takes
+    /// statements out of `kept` only to drop them. No `Kept` leaves `kept`.
+    statement: rusqlite::Statement<'static>,
+    /// The argument (1-based) each parameter takes, in the parameters' order.
+    places: Box<[usize]>,
+    shape: Option<Shape>,
 }
 
-impl<'c> Prepared<'c> {
-    fn get(&mut self) -> &mut rusqlite::Statement<'c> {
-        match self {
-            Prepared::Cached(s) => s,
-            Prepared::Once(s) => s,
-        }
+// SAFETY: a `Statement` is not `Send` because it refers to its connection, which is not
+// `Sync` (rusqlite's `RefCell`s): two threads could then use one connection at once. A
+// `Kept` never leaves its `InlineConnection` (`kept` is private, and statements are only
+// dropped out of it), so it moves between threads only with the connection it refers
+// to, as the one `Send` value the `InlineConnection` is (rusqlite's `Connection` is
+// `Send`; its own statement cache is made `Send` the same way).
+unsafe impl Send for Kept {}
+
+/// Why a statement could not be kept.
+enum KeptError {
+    /// The SQL holds several statements.
+    Several,
+    Other(Error),
+}
+
+impl Kept {
+    /// Prepares `sql` on `conn`, which must be the `InlineConnection`'s boxed
+    /// connection (see `statement`).
+    fn prepare(conn: &rusqlite::Connection, sql: &str) -> Result<Kept, KeptError> {
+        let statement = match conn.prepare_with_flags(sql, PrepFlags::SQLITE_PREPARE_PERSISTENT) {
+            Ok(statement) => statement,
+            Err(rusqlite::Error::MultipleStatement) => return Err(KeptError::Several),
+            Err(e) => return Err(KeptError::Other(sqlx_error(e))),
+        };
+        let places = places(&statement).map_err(KeptError::Other)?;
+        // SAFETY: see `Kept::statement`; only the lifetime changes.
+        let statement = unsafe {
+            std::mem::transmute::<rusqlite::Statement<'_>, rusqlite::Statement<'static>>(statement)
+        };
+        Ok(Kept {
+            statement,
+            places,
+            shape: None,
+        })
     }
 }
 
-/// Binds `arguments` as sqlx's SQLite driver does: `$n` and `?n` take the n-th
-/// argument, a bare `?` the next one.
-fn bind(
+/// Binds `arguments` to `statement` (its parameters take them as `places` says), runs
+/// it and reads its rows (only the first with `first_row_only`) and what it changed.
+/// `shape`: the columns of its rows as last read, read again when they changed.
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    conn: &rusqlite::Connection,
     statement: &mut rusqlite::Statement<'_>,
+    places: &[usize],
+    shape: &mut Option<Shape>,
     arguments: Option<&AnyArguments<'_>>,
-) -> Result<(), Error> {
-    let values: &[AnyValueKind<'_>] = arguments.map(|a| &a.values.0[..]).unwrap_or_default();
+    first_row_only: bool,
+    sql: &str,
+    started: Instant,
+) -> Result<Vec<Either<AnyQueryResult, AnyRow>>, Error> {
+    bind(statement, places, arguments)?;
+    let readonly = statement.readonly();
+    let mut out = Vec::new();
+    let mut rows = statement.raw_query();
+    let mut checked = false;
+    while let Some(row) = rows.next().map_err(sqlx_error)? {
+        // The columns are read once the statement has stepped: a kept statement whose
+        // table changed is prepared again by SQLite at its first step, and its rows
+        // may have other columns than last time.
+        if !checked {
+            if !shape.as_ref().is_some_and(|s| s.describes(row.as_ref())) {
+                *shape = Some(Shape::of(row.as_ref())?);
+            }
+            checked = true;
+        }
+        let Some(Shape { names, columns }) = shape.as_ref() else {
+            return Err(Error::Protocol("a row without its columns".into()));
+        };
+        let mut values = Vec::with_capacity(columns.len());
+        for i in 0..columns.len() {
+            values.push(AnyValue {
+                kind: any_value(row.get_ref(i).map_err(sqlx_error)?)?,
+            });
+        }
+        out.push(Either::Right(AnyRow {
+            column_names: names.clone(),
+            columns: columns.clone(),
+            values,
+        }));
+        if first_row_only {
+            break;
+        }
+    }
+    // Resets the statement, for its next run.
+    drop(rows);
+    out.push(Either::Left(AnyQueryResult {
+        rows_affected: if readonly { 0 } else { conn.changes() },
+        last_insert_id: Some(conn.last_insert_rowid()),
+    }));
+    tracing::debug!(
+        target: "sqlx::query",
+        statement = sql,
+        rows_returned = out.len() - 1,
+        elapsed = ?started.elapsed(),
+        "inline"
+    );
+    Ok(out)
+}
+
+/// Runs several statements in one string (the connection's pragmas) one after another,
+/// as SQLite does; they bind nothing and return no rows here.
+fn batch(
+    conn: &rusqlite::Connection,
+    sql: &str,
+) -> Result<Vec<Either<AnyQueryResult, AnyRow>>, Error> {
+    conn.execute_batch(sql).map_err(sqlx_error)?;
+    Ok(vec![Either::Left(AnyQueryResult {
+        rows_affected: conn.changes(),
+        last_insert_id: None,
+    })])
+}
+
+/// The argument each parameter of `statement` takes, in order, as sqlx's SQLite driver
+/// reads them: `$n` and `?n` the n-th, a bare `?` the next one.
+fn places(statement: &rusqlite::Statement<'_>) -> Result<Box<[usize]>, Error> {
     let mut next = 0;
-    for index in 1..=statement.parameter_count() {
-        let n = match statement.parameter_name(index) {
+    (1..=statement.parameter_count())
+        .map(|index| match statement.parameter_name(index) {
             Some(name) => name
                 .strip_prefix('$')
                 .or_else(|| name.strip_prefix('?'))
                 .and_then(|n| n.parse::<usize>().ok())
                 .filter(|&n| n > 0)
-                .ok_or_else(|| Error::Protocol(format!("unsupported placeholder {name}")))?,
+                .ok_or_else(|| Error::Protocol(format!("unsupported placeholder {name}"))),
             None => {
                 next += 1;
-                next
+                Ok(next)
             }
-        };
+        })
+        .collect()
+}
+
+/// Binds `arguments` to `statement`, each parameter the one `places` names. Every
+/// parameter is bound, so nothing of a kept statement's last run stays bound.
+fn bind(
+    statement: &mut rusqlite::Statement<'_>,
+    places: &[usize],
+    arguments: Option<&AnyArguments<'_>>,
+) -> Result<(), Error> {
+    let values: &[AnyValueKind<'_>] = arguments.map(|a| &a.values.0[..]).unwrap_or_default();
+    for (index, &n) in places.iter().enumerate() {
         let value = values.get(n - 1).ok_or_else(|| {
             Error::Protocol(format!(
                 "the statement asks for argument {n}, {} given",
@@ -565,7 +667,7 @@ fn bind(
             }
         };
         statement
-            .raw_bind_parameter(index, value)
+            .raw_bind_parameter(index + 1, value)
             .map_err(sqlx_error)?;
     }
     Ok(())
@@ -983,6 +1085,84 @@ mod tests {
             matches!(row.values[0].kind, AnyValueKind::BigInt(2)),
             "2 is MEMORY: {:?}",
             row.values[0].kind
+        );
+    }
+
+    /// What a kept statement keeps between runs is only itself: each run binds its own
+    /// arguments to every parameter (`$n` by number, the same one twice), a run that
+    /// fails keeps nothing (the next runs it afresh), and past `STATEMENT_CACHE`
+    /// statements the connection starts again and each still runs as written.
+    #[tokio::test]
+    async fn kept_statements_run_each_time_with_their_own_arguments() {
+        let (_dir, _, mut conn) = scratch("kept").await;
+        conn.run(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT NOT NULL UNIQUE, b TEXT)",
+            true,
+            None,
+            false,
+        )
+        .unwrap();
+        let insert = "INSERT INTO t (a, b) VALUES ($2, $1)";
+        let args = |values: &[Option<&'static str>]| {
+            let mut args = AnyArguments::default();
+            for v in values {
+                args.add(*v).unwrap();
+            }
+            args
+        };
+        conn.run(insert, true, Some(&args(&[Some("x1"), Some("a1")])), false)
+            .unwrap();
+        conn.run(insert, true, Some(&args(&[None, Some("a2")])), false)
+            .unwrap();
+        // The second run's `$1` is NULL, not the first run's value.
+        let Err(failed) = conn.run(insert, true, Some(&args(&[None, Some("a1")])), false) else {
+            panic!("a1 is taken")
+        };
+        assert!(failed.to_string().contains("UNIQUE"), "{failed}");
+        assert!(!conn.kept.contains_key(insert), "not kept after it failed");
+        conn.run(insert, true, Some(&args(&[Some("x3"), Some("a3")])), false)
+            .unwrap();
+        let Err(missing) = conn.run(insert, true, Some(&args(&[Some("x4")])), false) else {
+            panic!("the statement asks for two arguments")
+        };
+        assert!(missing.to_string().contains("argument 2"), "{missing}");
+
+        // More statements than are kept: each runs and reads its own value.
+        for n in 0..STATEMENT_CACHE + 10 {
+            let sql = format!("SELECT b FROM t WHERE a = $1 AND {n} = {n}");
+            let items = conn
+                .run(&sql, true, Some(&args(&[Some("a3")])), false)
+                .unwrap();
+            assert!(
+                matches!(&first_row(&items).values[0].kind, AnyValueKind::Text(t) if t == "x3"),
+                "statement {n}"
+            );
+            assert!(conn.kept.len() <= STATEMENT_CACHE);
+        }
+        let rows = conn
+            .run("SELECT a, b FROM t ORDER BY id", true, None, false)
+            .unwrap();
+        let read: Vec<(String, Option<String>)> = rows
+            .iter()
+            .filter_map(|i| i.as_ref().right())
+            .map(|row| {
+                let text = |k: &AnyValueKind<'_>| match k {
+                    AnyValueKind::Text(t) => Some(t.to_string()),
+                    _ => None,
+                };
+                (
+                    text(&row.values[0].kind).unwrap(),
+                    text(&row.values[1].kind),
+                )
+            })
+            .collect();
+        assert_eq!(
+            read,
+            vec![
+                ("a1".into(), Some("x1".into())),
+                ("a2".into(), None),
+                ("a3".into(), Some("x3".into())),
+            ]
         );
     }
 
