@@ -20,7 +20,7 @@ use std::collections::HashMap;
 
 use sqlx::{Any, AnyConnection};
 
-use super::db::{values, Backend, Db};
+use super::db::{values, Backend, ByRows, Db};
 use crate::{
     error::{AppError, AppResult},
     live::{Envelope, Event, Stream},
@@ -72,15 +72,18 @@ pub async fn append_all(
         stored.push(envelope);
     }
     // Per row: stream, seq, kind, envelope; the time is shared ($1).
-    let events_sql = format!(
-        "INSERT INTO events (stream, seq, kind, envelope, created_at) VALUES {}",
-        values(stored.len(), 4, 1, |p| format!(
-            "(${p}, ${}, ${}, ${}, $1)",
-            p + 1,
-            p + 2,
-            p + 3
-        ))
-    );
+    static INSERT: ByRows = ByRows::new();
+    let events_sql = INSERT.get(stored.len(), |n| {
+        format!(
+            "INSERT INTO events (stream, seq, kind, envelope, created_at) VALUES {}",
+            values(n, 4, 1, |p| format!(
+                "(${p}, ${}, ${}, ${}, $1)",
+                p + 1,
+                p + 2,
+                p + 3
+            ))
+        )
+    });
     let mut insert = sqlx::query(&events_sql).bind(now_ms);
     for ((envelope, key), json) in stored.iter().zip(&keys).zip(&rows_json) {
         insert = insert
@@ -108,23 +111,33 @@ pub async fn append_all(
 /// the writer's lock, which nothing can change in between (issue 12, ARCHITECTURE "The
 /// write path").
 async fn advance_heads(tx: &mut AnyConnection, keys: &[String]) -> AppResult<HashMap<String, i64>> {
-    let upsert = format!(
-        "INSERT INTO stream_heads (stream, last_seq) VALUES {} \
-         ON CONFLICT (stream) DO UPDATE SET last_seq = stream_heads.last_seq + 1",
-        values(keys.len(), 1, 0, |p| format!("(${p}, 1)"))
-    );
+    static UPSERT: ByRows = ByRows::new();
+    static UPSERT_RETURNING: ByRows = ByRows::new();
+    static READ: ByRows = ByRows::new();
+    let upsert = |n| {
+        format!(
+            "INSERT INTO stream_heads (stream, last_seq) VALUES {} \
+             ON CONFLICT (stream) DO UPDATE SET last_seq = stream_heads.last_seq + 1",
+            values(n, 1, 0, |p| format!("(${p}, 1)"))
+        )
+    };
     let read = if Backend::of(tx) == Backend::Postgres {
-        format!("{upsert} RETURNING stream, last_seq")
+        UPSERT_RETURNING.get(keys.len(), |n| {
+            format!("{} RETURNING stream, last_seq", upsert(n))
+        })
     } else {
-        let mut advance = sqlx::query(&upsert);
+        let sql = UPSERT.get(keys.len(), upsert);
+        let mut advance = sqlx::query(&sql);
         for key in keys {
             advance = advance.bind(key);
         }
         advance.execute(&mut *tx).await?;
-        format!(
-            "SELECT stream, last_seq FROM stream_heads WHERE stream IN ({})",
-            values(keys.len(), 1, 0, |p| format!("${p}"))
-        )
+        READ.get(keys.len(), |n| {
+            format!(
+                "SELECT stream, last_seq FROM stream_heads WHERE stream IN ({})",
+                values(n, 1, 0, |p| format!("${p}"))
+            )
+        })
     };
     let mut heads = sqlx::query_as::<_, (String, i64)>(&read);
     for key in keys {

@@ -5,7 +5,11 @@
 //! the one difference, a one-row insert's new id, is kept in [`insert_id`].
 //! Each backend has its own migration folder because DDL differs (AUTOINCREMENT vs BIGSERIAL).
 
-use std::{str::FromStr, sync::Once};
+use std::{
+    borrow::Cow,
+    str::FromStr,
+    sync::{Once, OnceLock},
+};
 
 use sqlx::{any::AnyPoolOptions, migrate::Migrator, AnyPool};
 
@@ -178,6 +182,37 @@ fn pool_options(backend: Backend, max_connections: u32) -> AnyPoolOptions {
         });
     }
     options
+}
+
+/// A statement whose text depends only on how many rows it names (a `VALUES` list, an
+/// `IN` list), made once per process for each count up to `ROWS_KEPT` and afresh for
+/// more: a write's appends name one or a few streams, and making their text (a
+/// `format!` per row and per statement) was about 2 % of a team write's instructions
+/// (issue 12; ARCHITECTURE.md, "The write path", sixteenth session). `make` must give
+/// the same text for the same count: that is the whole of what is kept.
+pub struct ByRows([OnceLock<String>; ROWS_KEPT]);
+
+/// Counts of rows whose statements [`ByRows`] keeps.
+const ROWS_KEPT: usize = 8;
+
+impl ByRows {
+    pub const fn new() -> ByRows {
+        ByRows([const { OnceLock::new() }; ROWS_KEPT])
+    }
+
+    /// The statement for `n` rows, as `make(n)` writes it.
+    pub fn get(&'static self, n: usize, make: impl FnOnce(usize) -> String) -> Cow<'static, str> {
+        match n.checked_sub(1).and_then(|i| self.0.get(i)) {
+            Some(kept) => Cow::Borrowed(kept.get_or_init(|| make(n))),
+            None => Cow::Owned(make(n)),
+        }
+    }
+}
+
+impl Default for ByRows {
+    fn default() -> ByRows {
+        ByRows::new()
+    }
 }
 
 /// The `VALUES` list of `n` rows of `width` parameters each, after `before` parameters
@@ -356,6 +391,35 @@ mod tests {
 
     const TABLE: &str = "CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, \
         n BIGINT NOT NULL, s TEXT NOT NULL UNIQUE, r REAL, b BLOB, o TEXT)";
+
+    /// `ByRows` hands back what `make` writes for each count, making the text of a
+    /// kept count once and of any other count every time.
+    #[test]
+    fn by_rows_keeps_the_text_of_small_counts() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static KEPT: ByRows = ByRows::new();
+        static MADE: AtomicUsize = AtomicUsize::new(0);
+        let make = |n: usize| {
+            MADE.fetch_add(1, Ordering::Relaxed);
+            format!("IN ({})", values(n, 1, 0, |p| format!("${p}")))
+        };
+        for _ in 0..3 {
+            for n in [1, 2, ROWS_KEPT] {
+                assert_eq!(KEPT.get(n, make), make(n));
+            }
+        }
+        // Each call of `make` above once in the comparison, and once more per kept count.
+        assert_eq!(MADE.load(Ordering::Relaxed), 9 + 3);
+        MADE.store(0, Ordering::Relaxed);
+        for _ in 0..3 {
+            assert_eq!(
+                KEPT.get(ROWS_KEPT + 1, make),
+                "IN ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            );
+            assert_eq!(KEPT.get(0, make), "IN ()");
+        }
+        assert_eq!(MADE.load(Ordering::Relaxed), 6, "made afresh every time");
+    }
 
     /// Every connection opens the file on `SQLITE_VFS`: the WAL index is kept in memory
     /// (no `-shm` file beside the database, though the WAL is in use), and writes
