@@ -246,9 +246,14 @@ fn sqlite_file(url: &str) -> &str {
     path.split('?').next().unwrap_or_default()
 }
 
-/// Makes sure the file's directory exists and asks SQLite to create the file: the
-/// URL for sqlx's connections.
+/// Checks the URL, makes sure the file's directory exists and asks SQLite to create
+/// the file: the URL for sqlx's connections.
 fn sqlite_url(url: &str) -> Result<String, DbError> {
+    let _ = sqlx::sqlite::SqliteConnectOptions::from_str(url)?;
+    let query = url.split_once('?').map(|(_, q)| q).unwrap_or_default();
+    if query.split('&').any(|pair| pair.starts_with("vfs=")) {
+        return Err(DbError::VfsGiven);
+    }
     let path = sqlite_file(url);
     if !path.is_empty() && path != ":memory:" {
         if let Some(dir) = std::path::Path::new(path)
@@ -258,11 +263,6 @@ fn sqlite_url(url: &str) -> Result<String, DbError> {
             std::fs::create_dir_all(dir)
                 .map_err(|e| DbError::Directory(dir.display().to_string(), e))?;
         }
-    }
-    let _ = sqlx::sqlite::SqliteConnectOptions::from_str(url)?;
-    let query = url.split_once('?').map(|(_, q)| q).unwrap_or_default();
-    if query.split('&').any(|pair| pair.starts_with("vfs=")) {
-        return Err(DbError::VfsGiven);
     }
     Ok(if url.contains('?') {
         format!("{url}&mode=rwc&vfs={SQLITE_VFS}")
@@ -441,10 +441,11 @@ mod tests {
         assert!(!beside("-shm"), "no WAL index file: it is in memory");
 
         let other = Scratch::new("vfs-given");
-        let url = format!("sqlite://{}?vfs=unix", other.file().display());
+        let dir = other.dir().join("not-made");
+        let url = format!("sqlite://{}/db.sqlite?vfs=unix", dir.display());
         let refused = Db::connect(&url, 2).await.unwrap_err();
         assert!(matches!(refused, DbError::VfsGiven), "{refused}");
-        assert!(!other.file().exists(), "nothing was opened");
+        assert!(!dir.exists(), "nothing was made or opened");
     }
 
     /// `insert_id` hands back the row it put, on the writer inside a transaction and on
