@@ -14,8 +14,9 @@
 //! "As `serde_qs` would" is exact, not approximate, for a form read as a struct (every
 //! server function's arguments) or a map: the same values, the same defaults, the same
 //! errors with the same messages (a repeated key, a number that does not parse, an
-//! empty value for an `Option`, a unit enum's name, fields the function does not take). The tests below hold the two decoders to the same result
-//! over hand-written forms and generated ones. What is mirrored is `serde_qs` 0.15 in
+//! empty value for an `Option`, a unit enum's name, fields the function does not
+//! take). The tests below hold the two decoders to the same result over hand-written
+//! forms and generated ones. What is mirrored is `serde_qs` 0.15 in
 //! server_fn's configuration (depth 5, not strict), the version server_fn 0.8 uses.
 
 use std::borrow::Cow;

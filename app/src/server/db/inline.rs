@@ -103,6 +103,14 @@ pub const BUSY_WAIT: Duration = Duration::from_secs(10);
 /// the CPU per write it spent at 1,000 (ARCHITECTURE.md, "The write path").
 const CHECKPOINT_PAGES: c_int = 4000;
 
+/// How this driver's connections open the file (and `db::claim_sqlite`'s): read and
+/// write, made if missing, no SQLite mutex (each connection is used by one task at a
+/// time).
+pub(crate) const OPEN_FLAGS: OpenFlags = OpenFlags::SQLITE_OPEN_READ_WRITE
+    .union(OpenFlags::SQLITE_OPEN_CREATE)
+    .union(OpenFlags::SQLITE_OPEN_NO_MUTEX)
+    .union(OpenFlags::SQLITE_OPEN_URI);
+
 /// Statements the connection keeps prepared ([`Kept`]); past this many it starts again.
 const STATEMENT_CACHE: usize = 256;
 
@@ -259,10 +267,7 @@ unsafe extern "C" fn wal_grew(
 
 impl InlineConnection {
     fn open(path: PathBuf) -> Result<InlineConnection, Error> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX
-            | OpenFlags::SQLITE_OPEN_URI;
+        let flags = OPEN_FLAGS;
         // A commit's WAL frames are written together (`gather`).
         let conn = super::gather::open(&path, flags).map_err(sqlx_error)?;
         conn.execute_batch(SQLITE_PRAGMAS).map_err(sqlx_error)?;
@@ -324,7 +329,27 @@ impl InlineConnection {
         first_row_only: bool,
     ) -> Result<Vec<Either<AnyQueryResult, AnyRow>>, Error> {
         let started = Instant::now();
-        if !persistent {
+        let done = if persistent {
+            let kept = match Kept::keep(&mut self.kept, &self.conn, sql) {
+                Ok(kept) => kept,
+                Err(KeptError::Several) if arguments.is_none() => return batch(&self.conn, sql),
+                Err(e) => return Err(e.into_error()),
+            };
+            let done = finish(
+                &self.conn,
+                &mut kept.statement,
+                &kept.places,
+                &mut kept.shape,
+                arguments,
+                first_row_only,
+            );
+            if done.is_err() {
+                // Not kept after a failure: prepared afresh next time, whatever SQLite's
+                // state of it.
+                self.kept.remove(sql);
+            }
+            done
+        } else {
             let mut statement = match self.conn.prepare(sql) {
                 Ok(statement) => statement,
                 Err(rusqlite::Error::MultipleStatement) if arguments.is_none() => {
@@ -333,53 +358,23 @@ impl InlineConnection {
                 Err(e) => return Err(sqlx_error(e)),
             };
             let places = places(&statement)?;
-            let mut shape = None;
-            return finish(
+            finish(
                 &self.conn,
                 &mut statement,
                 &places,
-                &mut shape,
+                &mut None,
                 arguments,
                 first_row_only,
-                sql,
-                started,
-            );
-        }
-        if self.kept.len() >= STATEMENT_CACHE && !self.kept.contains_key(sql) {
-            // Past this many the connection starts again rather than keep every
-            // statement it ever ran (a `VALUES` list of each length is one).
-            self.kept.clear();
-        }
-        let kept = match self.kept.entry_ref(sql) {
-            EntryRef::Occupied(entry) => entry.into_mut(),
-            EntryRef::Vacant(entry) => match Kept::prepare(&self.conn, sql) {
-                Ok(kept) => entry.insert(kept),
-                Err(KeptError::Several) if arguments.is_none() => return batch(&self.conn, sql),
-                Err(KeptError::Several) => {
-                    return Err(sqlx_error(rusqlite::Error::MultipleStatement))
-                }
-                Err(KeptError::Other(e)) => return Err(e),
-            },
+            )
         };
-        let Kept {
-            statement,
-            places,
-            shape,
-        } = kept;
-        let done = finish(
-            &self.conn,
-            statement,
-            places,
-            shape,
-            arguments,
-            first_row_only,
-            sql,
-            started,
-        );
-        if done.is_err() {
-            // Not kept after a failure: prepared afresh next time, whatever SQLite's
-            // state of it.
-            self.kept.remove(sql);
+        if let Ok(out) = &done {
+            tracing::debug!(
+                target: "sqlx::query",
+                statement = sql,
+                rows_returned = out.len() - 1,
+                elapsed = ?started.elapsed(),
+                "inline"
+            );
         }
         done
     }
@@ -517,7 +512,34 @@ enum KeptError {
     Other(Error),
 }
 
+impl KeptError {
+    fn into_error(self) -> Error {
+        match self {
+            KeptError::Several => sqlx_error(rusqlite::Error::MultipleStatement),
+            KeptError::Other(e) => e,
+        }
+    }
+}
+
 impl Kept {
+    /// The statement `kept` keeps for `sql`, prepared on `conn` (the
+    /// `InlineConnection`'s own) and kept now if it was not there.
+    fn keep<'k>(
+        kept: &'k mut HashMap<Box<str>, Kept>,
+        conn: &rusqlite::Connection,
+        sql: &str,
+    ) -> Result<&'k mut Kept, KeptError> {
+        if kept.len() >= STATEMENT_CACHE && !kept.contains_key(sql) {
+            // Past this many the connection starts again rather than keep every
+            // statement it ever ran (a `VALUES` list of each length is one).
+            kept.clear();
+        }
+        Ok(match kept.entry_ref(sql) {
+            EntryRef::Occupied(entry) => entry.into_mut(),
+            EntryRef::Vacant(entry) => entry.insert(Kept::prepare(conn, sql)?),
+        })
+    }
+
     /// Prepares `sql` on `conn`, which must be the `InlineConnection`'s boxed
     /// connection (see `statement`).
     fn prepare(conn: &rusqlite::Connection, sql: &str) -> Result<Kept, KeptError> {
@@ -542,7 +564,6 @@ impl Kept {
 /// Binds `arguments` to `statement` (its parameters take them as `places` says), runs
 /// it and reads its rows (only the first with `first_row_only`) and what it changed.
 /// `shape`: the columns of its rows as last read, read again when they changed.
-#[allow(clippy::too_many_arguments)]
 fn finish(
     conn: &rusqlite::Connection,
     statement: &mut rusqlite::Statement<'_>,
@@ -550,8 +571,6 @@ fn finish(
     shape: &mut Option<Shape>,
     arguments: Option<&AnyArguments<'_>>,
     first_row_only: bool,
-    sql: &str,
-    started: Instant,
 ) -> Result<Vec<Either<AnyQueryResult, AnyRow>>, Error> {
     bind(statement, places, arguments)?;
     let readonly = statement.readonly();
@@ -592,13 +611,6 @@ fn finish(
         rows_affected: if readonly { 0 } else { conn.changes() },
         last_insert_id: Some(conn.last_insert_rowid()),
     }));
-    tracing::debug!(
-        target: "sqlx::query",
-        statement = sql,
-        rows_returned = out.len() - 1,
-        elapsed = ?started.elapsed(),
-        "inline"
-    );
     Ok(out)
 }
 
@@ -846,12 +858,14 @@ impl AnyConnectionBackend for InlineConnection {
         sql: &'q str,
         _parameters: &[AnyTypeInfo],
     ) -> BoxFuture<'c, Result<AnyStatement<'q>, Error>> {
+        // Kept as `run` keeps it, so that running what was prepared finds it.
         let prepared = (|| {
-            let statement = self.conn.prepare_cached(sql).map_err(sqlx_error)?;
-            let Shape { names, columns } = Shape::of(&statement)?;
+            let kept =
+                Kept::keep(&mut self.kept, &self.conn, sql).map_err(KeptError::into_error)?;
+            let Shape { names, columns } = Shape::of(&kept.statement)?;
             Ok(AnyStatement {
                 sql: Cow::Borrowed(sql),
-                parameters: Some(Either::Right(statement.parameter_count())),
+                parameters: Some(Either::Right(kept.statement.parameter_count())),
                 column_names: names,
                 columns,
             })
@@ -1103,6 +1117,13 @@ mod tests {
         )
         .unwrap();
         let insert = "INSERT INTO t (a, b) VALUES ($2, $1)";
+        // sqlx's `prepare` describes the statement and keeps it, for the runs after.
+        let read = "SELECT b, a FROM t WHERE a = $1";
+        let prepared = conn.prepare_with(read, &[]).await.unwrap();
+        let columns: Vec<&str> = prepared.columns.iter().map(|c| &*c.name).collect();
+        assert_eq!(columns, ["b", "a"]);
+        assert!(matches!(prepared.parameters, Some(Either::Right(1))));
+        assert!(conn.kept.contains_key(read));
         let args = |values: &[Option<&'static str>]| {
             let mut args = AnyArguments::default();
             for v in values {

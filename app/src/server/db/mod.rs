@@ -141,16 +141,13 @@ fn claim_sqlite(path: &str) -> Result<(), DbError> {
     if path.is_empty() || path == ":memory:" {
         return Ok(());
     }
-    use rusqlite::OpenFlags;
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let claimed =
-        rusqlite::Connection::open_with_flags_and_vfs(path, flags, SQLITE_VFS).and_then(|conn| {
-            conn.busy_timeout(std::time::Duration::ZERO)?;
-            // Any read takes the file's lock (the process's, under `unix-excl`).
-            conn.query_row("PRAGMA schema_version", [], |row| row.get::<_, i64>(0))
-        });
+        rusqlite::Connection::open_with_flags_and_vfs(path, inline::OPEN_FLAGS, SQLITE_VFS)
+            .and_then(|conn| {
+                conn.busy_timeout(std::time::Duration::ZERO)?;
+                // Any read takes the file's lock (the process's, under `unix-excl`).
+                conn.query_row("PRAGMA schema_version", [], |row| row.get::<_, i64>(0))
+            });
     match claimed {
         Ok(_) => Ok(()),
         Err(rusqlite::Error::SqliteFailure(e, _))
